@@ -1,0 +1,168 @@
+# syncengine - one Makefile, out-of-tree build directory.
+#
+#   make                    build build/syncengine and build/plugins/*.so
+#   make test               the whole test suite (unit + integration)
+#   make install            PREFIX=/usr/local DESTDIR= (binary, plugins, headers, syncengine.pc)
+#   make SANITIZE=address,undefined test      (or: make test-asan)
+#   make V=1                show full command lines
+#
+# Sources are found by wildcard, so adding a file needs no Makefile change:
+#   core/*.c                      -> the engine (core/main.c holds main())
+#   plugins/NAME/*.c              -> build/plugins/NAME.so
+#   tests/unit/test_*.c           -> unit tests linked with the core
+#   tests/unit/NAME/test_*.c      -> unit tests linked with plugin NAME's objects
+
+VERSION     := 0.1.0
+O           ?= build
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+PLUGINDIR   ?= $(LIBDIR)/syncengine/plugins
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DATADIR     ?= $(PREFIX)/share/syncengine
+
+CC          ?= cc
+PKG_CONFIG  ?= pkg-config
+OPT         ?= -O2 -g
+WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CPPFLAGS    += -Iinclude -Icore -D_GNU_SOURCE -DSYNCENGINE_VERSION='"$(VERSION)"' \
+               -DSYNCENGINE_PLUGINDIR='"$(PLUGINDIR)"' -DSYNCENGINE_DATADIR='"$(DATADIR)"'
+CFLAGS      ?=
+ALL_CFLAGS   = -std=c11 $(OPT) $(WARN) -pthread -MMD -MP $(CFLAGS)
+LDFLAGS     ?=
+
+ifneq ($(SANITIZE),)
+ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS     += -fsanitize=$(SANITIZE)
+endif
+ifneq ($(FUZZ),)
+ALL_CFLAGS  += -fsanitize=fuzzer-no-link
+endif
+
+CORE_LIBS    = $(shell $(PKG_CONFIG) --libs jansson inih) -ldl -lpthread -lm
+LIBS_salesforce     = $(shell $(PKG_CONFIG) --libs libcurl jansson) -lm
+CFLAGS_salesforce   = $(shell $(PKG_CONFIG) --cflags libcurl jansson)
+LIBS_sink-postgres   = $(shell $(PKG_CONFIG) --libs libpq) -lm
+CFLAGS_sink-postgres = $(shell $(PKG_CONFIG) --cflags libpq)
+CMOCKA_LIBS  = $(shell $(PKG_CONFIG) --libs cmocka)
+
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @printf '  %-7s %s\n'
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick soak fuzz fuzz-quick docs check-docs
+
+CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c))
+CORE_OBJ     := $(CORE_SRC:%.c=$(O)/%.o)
+MAIN_OBJ     := $(O)/core/main.o
+CORE_LIB     := $(O)/libsynccore.a
+
+PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
+PLUGIN_NAMES := $(sort $(PLUGIN_NAMES))
+PLUGIN_SOS   := $(PLUGIN_NAMES:%=$(O)/plugins/%.so)
+
+UNIT_SRC     := $(wildcard tests/unit/test_*.c)
+UNIT_BIN     := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+PUNIT_SRC    := $(wildcard tests/unit/*/test_*.c)
+PUNIT_BIN    := $(PUNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+TEST_PLUGIN_SRC := $(wildcard tests/abi/*.c)
+TEST_PLUGINS := $(TEST_PLUGIN_SRC:tests/abi/%.c=$(O)/tests/abi/%.so)
+
+all: $(O)/syncengine $(PLUGIN_SOS) $(O)/syncengine.pc
+
+# ---- engine
+$(O)/core/%.o: core/%.c
+	@mkdir -p $(dir $@)
+	$(quiet) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih) -c -o $@ $<
+
+$(CORE_LIB): $(CORE_OBJ)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(O)/syncengine: $(MAIN_OBJ) $(CORE_LIB)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(MAIN_OBJ) $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS)
+
+# ---- plugins: position-independent, everything hidden but the entry symbol
+$(O)/plugins/%.o: plugins/%.c
+	@mkdir -p $(dir $@)
+	$(quiet) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -fvisibility=hidden $(CFLAGS_$(firstword $(subst /, ,$*))) -c -o $@ $<
+
+.SECONDEXPANSION:
+$(O)/plugins/%.so: $$(patsubst plugins/%.c,$(O)/plugins/%.o,$$(wildcard plugins/%/*.c))
+	$(quiet) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -fPIC -Wl,--no-undefined -o $@ $^ $(LDFLAGS) $(LIBS_$*)
+
+# ---- tests
+$(O)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(quiet) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih libcurl libpq) -Iplugins -c -o $@ $<
+
+$(UNIT_BIN): $(O)/tests/%: $(O)/tests/%.o $(CORE_LIB)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) $(CMOCKA_LIBS)
+
+# tests/unit/NAME/test_x.c links every object of plugin NAME (and the core).
+$(PUNIT_BIN): $(O)/tests/%: $(O)/tests/%.o $$(patsubst plugins/%.c,$(O)/plugins/%.o,$$(wildcard plugins/$$(firstword $$(subst /, ,$$*))/*.c)) $(CORE_LIB)
+	$(quiet) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(CORE_LIB) $(LDFLAGS) $(LIBS_$(firstword $(subst /, ,$*))) $(CORE_LIBS) $(CMOCKA_LIBS)
+
+# Deliberately good and broken plugins for the loader tests.
+$(O)/tests/abi/%.so: tests/abi/%.c
+	@mkdir -p $(dir $@)
+	$(quiet) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -shared -fvisibility=hidden -o $@ $< $(LDFLAGS)
+
+TEST_BINS := $(UNIT_BIN) $(PUNIT_BIN) $(TEST_PLUGINS)
+
+test: all $(TEST_BINS)
+	$(Q)O=$(O) tests/run.sh
+
+test-unit: all $(TEST_BINS)
+	$(Q)O=$(O) tests/run.sh unit
+
+test-integration: all $(TEST_BINS)
+	$(Q)O=$(O) tests/run.sh integration
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build tree.
+test-asan:
+	$(Q)$(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" test
+
+# The whole suite with every engine process under valgrind memcheck.
+valgrind: all $(TEST_BINS)
+	$(Q)O=$(O) SYNC_TEST_VALGRIND=1 tests/run.sh
+
+# ---- pkg-config file for plugin authors
+$(O)/syncengine.pc: syncengine.pc.in Makefile
+	@mkdir -p $(dir $@)
+	$(quiet) GEN $@
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# ---- install
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCLUDEDIR)/sync \
+	           $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DATADIR)/conf
+	install -m 755 $(O)/syncengine $(DESTDIR)$(BINDIR)/syncengine
+	install -m 755 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/
+	install -m 644 include/sync/*.h $(DESTDIR)$(INCLUDEDIR)/sync/
+	install -m 644 $(O)/syncengine.pc $(DESTDIR)$(PKGCONFIGDIR)/syncengine.pc
+	install -m 644 conf/*.ini conf/*.sql $(DESTDIR)$(DATADIR)/conf/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/syncengine $(DESTDIR)$(PKGCONFIGDIR)/syncengine.pc
+	rm -rf $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCLUDEDIR)/sync $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf $(O) build-asan build-fuzz
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,187 @@
+/*
+ * core/conf.h - the engine's configuration: INI files parsed with inih into
+ * engine settings, source/sink instances, jobs, streams and mappings.
+ *
+ * Loading happens in two steps.  syncc_conf_load() parses the file (and its
+ * includes), interpolates ${VAR} / ${VAR:-default} from the environment and
+ * checks everything the engine itself understands: section kinds, engine keys,
+ * job and stream keys, references between sections.  Every value remembers the
+ * file and line it came from.  syncc_conf_bind() then validates each plugin's
+ * keys against the option tables of the loaded plugins (unknown keys, missing
+ * required options, wrong types, bounds, enums) and builds the sync_config
+ * handles that plugins read through the host table.
+ *
+ * Values in [map ...] sections are NOT interpolated textually: they are
+ * mapping expressions, and the expression compiler resolves ${VAR} itself so
+ * that an environment value can never change the expression's syntax.
+ */
+#ifndef SYNCC_CONF_H
+#define SYNCC_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sync/plugin.h>
+
+typedef struct syncc_kv {
+    char *key;
+    char *value;       /* interpolated (raw for [map] sections) */
+    const char *file;  /* interned path */
+    int line;
+    int used;          /* consumed by a validator; leftovers are "unknown key" errors */
+} syncc_kv;
+
+typedef struct syncc_section {
+    char *kind;        /* "engine", "source", "sink", "job", "stream", "map" */
+    char *name;        /* NULL for [engine]; "job.stream" for stream/map */
+    const char *file;
+    int line;
+    syncc_kv *kv;
+    size_t n_kv, cap_kv;
+} syncc_section;
+
+/*
+ * The concrete type behind the public opaque sync_config: a validated option
+ * set with defaults applied, bound to one option table.
+ */
+typedef struct syncc_optval {
+    const sync_option *opt;
+    const char *value;   /* NULL if unset and no default */
+    char **items;        /* LIST / MULTI items */
+    size_t n_items;
+    int64_t ival;        /* INT, DURATION (ms), BOOL */
+    double dval;
+    char where[256];     /* "file:line" or "default" */
+} syncc_optval;
+
+struct sync_config {
+    const sync_option *table;
+    syncc_optval *vals;
+    size_t n_vals;
+    char where[256];     /* section location */
+};
+
+typedef struct syncc_instance {
+    char *name;                 /* section name: [source NAME] / [sink NAME] */
+    int is_source;
+    char *plugin_name;          /* plugin = ... */
+    const syncc_section *section;
+    sync_config *config;        /* set by syncc_conf_bind */
+} syncc_instance;
+
+typedef struct syncc_map_entry {
+    char *column;               /* target column */
+    char *expr;                 /* expression text */
+    const char *file;
+    int line;
+    int col;                    /* 1-based column where the expression text starts */
+} syncc_map_entry;
+
+typedef struct syncc_stream {
+    char *name;                 /* stream name within the job */
+    char *object;               /* source stream (object = ...) */
+    char *target;               /* sink target (target = ...) */
+    const syncc_section *section;
+    syncc_kv **source_kv;       /* source.* keys, prefix stripped */
+    size_t n_source_kv;
+    syncc_kv **sink_kv;         /* sink.* keys, prefix stripped (job-level ones merged in) */
+    size_t n_sink_kv;
+    syncc_map_entry *map;       /* from [map JOB.STREAM]; NULL = pass every field through */
+    size_t n_map;
+    sync_config *source_options; /* set by syncc_conf_bind */
+    sync_config *sink_options;
+} syncc_stream;
+
+typedef struct syncc_job {
+    char *name;
+    syncc_instance *source;
+    syncc_instance *sink;
+    char *schedule;             /* cron text; default "*/15 * * * *" */
+    int enabled;
+    int64_t batch_size;         /* records per batch, default 2000 */
+    int64_t queue_depth;        /* batches in flight between reader and writer, default 4 */
+    int full_refresh;           /* full_refresh = true: ignore cursors on every run */
+    const syncc_section *section;
+    syncc_kv **sink_kv;         /* job-level sink.* keys */
+    size_t n_sink_kv;
+    sync_config *sink_options;  /* set by syncc_conf_bind */
+    syncc_stream *streams;      /* in file order */
+    size_t n_streams;
+} syncc_job;
+
+typedef struct syncc_engine_conf {
+    char *state_dir;            /* default: $STATE_DIRECTORY, else ./state next to the config file */
+    char *plugin_dir;           /* NULL = built-in search path */
+    int64_t max_jobs;           /* concurrent jobs, default 4 */
+    char *log_level;            /* error|warn|info|debug|trace, default info */
+    char *log_format;           /* text|json, default text */
+} syncc_engine_conf;
+
+typedef struct syncc_conf {
+    char *path;                 /* the main file */
+    syncc_engine_conf engine;
+    syncc_section *sections;
+    size_t n_sections;
+    syncc_instance *instances;
+    size_t n_instances;
+    syncc_job *jobs;
+    size_t n_jobs;
+    char **files;               /* every file read (main + includes), for interned paths */
+    size_t n_files;
+    char **secrets;             /* values of SECRET options, for log redaction (after bind) */
+    size_t n_secrets;
+} syncc_conf;
+
+/*
+ * Parses and checks a configuration file.  On error returns NULL and writes a
+ * message naming file:line (and the option / variable) into err.
+ */
+syncc_conf *syncc_conf_load(const char *path, char *err, size_t errlen);
+
+/* Looks up the plugin definition for a plugin name; supplied by the caller. */
+typedef const sync_plugin *(*syncc_plugin_lookup_fn)(const char *plugin_name, void *payload);
+
+/*
+ * Validates every instance, job and stream against the option tables of the
+ * plugins that lookup returns, and fills the sync_config handles.  A missing
+ * plugin, an unknown key (the message lists the valid keys), a missing required
+ * option, a bad value: error naming file:line and the option.  Returns 0 or -1.
+ */
+int syncc_conf_bind(syncc_conf *conf, syncc_plugin_lookup_fn lookup, void *payload,
+                    char *err, size_t errlen);
+
+void syncc_conf_free(syncc_conf *conf);
+
+syncc_job *syncc_conf_job(syncc_conf *conf, const char *name);
+
+/*
+ * Builds a validated option set from key/value pairs, as syncc_conf_bind does
+ * for one section (used by tests and by `plugins --describe`).
+ * kv: NULL-terminated array of alternating keys and values.
+ */
+sync_config *syncc_config_from_pairs(const sync_option *table, const char *const *kv,
+                                     const char *where, char *err, size_t errlen);
+void syncc_config_free(sync_config *cfg);
+
+/* The host-table getters (core/host.c forwards to these). */
+const char *syncc_config_get_string(const sync_config *cfg, const char *name);
+int syncc_config_get_int(const sync_config *cfg, const char *name, int64_t *out);
+int syncc_config_get_bool(const sync_config *cfg, const char *name, int *out);
+int syncc_config_get_double(const sync_config *cfg, const char *name, double *out);
+size_t syncc_config_list_count(const sync_config *cfg, const char *name);
+const char *syncc_config_list_item(const sync_config *cfg, const char *name, size_t index);
+const char *syncc_config_where(const sync_config *cfg, const char *name);
+
+/*
+ * Checks that an option table is well formed (no duplicate names, defaults
+ * parse as their type, enums have values, REQUIRED options have no default).
+ * Used by the loader. Returns 0, or -1 with a message.
+ */
+int syncc_options_check(const sync_option *table, char *err, size_t errlen);
+
+/* Parses a DURATION ("500ms", "30s", "5m", "2h", "1d", plain seconds) into milliseconds. */
+int syncc_parse_duration(const char *text, int64_t *ms);
+/* Parses a BOOL (true/false, yes/no, on/off, 1/0). */
+int syncc_parse_bool(const char *text, int *out);
+
+#endif /* SYNCC_CONF_H */

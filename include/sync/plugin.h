@@ -1,0 +1,277 @@
+/*
+ * sync/plugin.h - what a connector shared object exports.
+ *
+ * A connector is a shared object exporting exactly one function,
+ * sync_plugin_entry(), which returns a pointer to a static, constant
+ * sync_plugin definition.  Write it with SYNC_PLUGIN_DEFINE(def), which also
+ * fills the version head so it cannot be got wrong.
+ *
+ * The loader checks, in this order, and refuses the file with a message that
+ * names it: the ABI major version is the engine's; the minor version is not
+ * newer than the engine's; struct sizes are at least the 1.0 sizes; the plugin
+ * provides a source, a sink or both; required callbacks are present; optional
+ * groups are complete; option tables are well formed.
+ *
+ * Lifecycle of one instance (one INI [source NAME] or [sink NAME] section used
+ * by one job run):
+ *
+ *   open -> (discover | read ...)      -> close      (source)
+ *   open -> [begin] -> prepare ... -> write ... -> finish -> close   (sink)
+ *
+ * close is called exactly once for every successful open, and never after a
+ * failed one: a failing open cleans up after itself.  A plugin never calls
+ * exit() or abort().
+ */
+#ifndef SYNC_PLUGIN_H
+#define SYNC_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "host.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SYNC_ABI_MAJOR 1
+#define SYNC_ABI_MINOR 0
+
+/* ------------------------------------------------------------------ options */
+
+typedef enum sync_option_type {
+    SYNC_OPT_STRING = 0,
+    SYNC_OPT_INT = 1,      /* int64, bounded by min/max when max > min */
+    SYNC_OPT_BOOL = 2,     /* true/false, yes/no, on/off, 1/0 */
+    SYNC_OPT_DOUBLE = 3,
+    SYNC_OPT_DURATION = 4, /* "30s", "5m", "2h", "500ms" or plain seconds; read as int milliseconds */
+    SYNC_OPT_ENUM = 5,     /* one of enum_values */
+    SYNC_OPT_LIST = 6,     /* comma-separated list */
+    SYNC_OPT_URL = 7       /* http:// or https:// URL */
+} sync_option_type;
+
+#define SYNC_OPT_REQUIRED   (1u << 0) /* must be set (a default makes no sense then) */
+#define SYNC_OPT_SECRET     (1u << 1) /* never logged or printed; should come from ${ENV} */
+#define SYNC_OPT_DEPRECATED (1u << 2) /* accepted with a warning */
+#define SYNC_OPT_MULTI      (1u << 3) /* may be given several times; read as a list */
+
+typedef struct sync_option {
+    const char *name;
+    sync_option_type type;
+    const char *default_value;      /* as it would be written in the INI file, or NULL */
+    uint32_t flags;
+    int64_t min, max;               /* INT/DURATION bounds; ignored when max <= min */
+    const char *const *enum_values; /* ENUM: NULL-terminated list */
+    const char *description;        /* one sentence */
+} sync_option;
+
+/* Ends every option table. */
+#define SYNC_OPTION_END {NULL, SYNC_OPT_STRING, NULL, 0, 0, 0, NULL, NULL}
+
+/* ------------------------------------------------------------------ sources */
+
+/* What the engine asks a source to read. */
+typedef struct sync_stream_request {
+    uint32_t struct_size;
+    const char *stream;              /* e.g. "Contact" */
+    const char *const *fields;       /* fields the mapping needs; NULL = all fields */
+    size_t n_fields;
+    const char *cursor;              /* saved cursor, NULL on a first run or a full refresh */
+    int full_refresh;                /* read everything, ignoring the cursor */
+    const sync_config *options;      /* the stream's source.* options */
+    size_t batch_size;               /* records per emit the engine would like */
+} sync_stream_request;
+
+typedef struct sync_source_ops {
+    uint32_t struct_size; /* sizeof(sync_source_ops) at build time */
+
+    /* Required.  Create an instance from its validated section. */
+    int (*open)(sync_ctx *ctx, const sync_config *cfg, void **instance);
+
+    /* Optional.  List streams and their fields into cat. May use the network. */
+    int (*discover)(void *instance, sync_catalog *cat);
+
+    /*
+     * Required.  Read one stream from req->cursor onwards, building records
+     * with host->record_new/record_set_* and handing them over with
+     * host->emit(em, cursor).  Returns SYNC_OK at the end of the stream.  On an
+     * error after some emits, the engine keeps what was emitted and stored:
+     * the next run starts from the last cursor it saved.
+     */
+    int (*read)(void *instance, const sync_stream_request *req, sync_emitter *em);
+
+    /* Required. */
+    void (*close)(void *instance);
+} sync_source_ops;
+
+/* -------------------------------------------------------------------- sinks */
+
+/* One column of a prepared target, in the order mapped records carry them. */
+typedef struct sync_column {
+    const char *name;
+    sync_type type;  /* type of the mapping expression, SYNC_TYPE_NULL if it varies */
+    int is_key;      /* part of the conflict key */
+} sync_column;
+
+typedef struct sync_target {
+    uint32_t struct_size;
+    const char *job;
+    const char *stream;          /* source stream name */
+    const char *name;            /* target name, e.g. table "leads" */
+    const sync_column *columns;
+    size_t n_columns;
+    const sync_config *options;  /* the stream's sink.* options */
+} sync_target;
+
+/* The cursor to persist with a batch, when the sink stores state. */
+typedef struct sync_cursor {
+    const char *job;
+    const char *stream;
+    const char *value;
+} sync_cursor;
+
+typedef struct sync_write_result {
+    int64_t inserted;
+    int64_t updated;
+    int64_t unchanged;
+    int64_t deleted;
+    int64_t failed;   /* records passed to host->record_reject */
+} sync_write_result;
+
+typedef enum sync_run_status {
+    SYNC_RUN_RUNNING = 0,
+    SYNC_RUN_SUCCESS = 1,
+    SYNC_RUN_PARTIAL = 2,     /* finished, some records failed */
+    SYNC_RUN_FAILED = 3,
+    SYNC_RUN_RATE_LIMITED = 4 /* stopped by the API allowance; resumes next run */
+} sync_run_status;
+
+typedef struct sync_run_info {
+    uint32_t struct_size;
+    const char *job;
+    const char *run_id;          /* unique per run */
+    int64_t started_at;          /* microseconds since the epoch */
+    int full_refresh;
+    const sync_config *options;  /* the job's sink.* options */
+    /* Filled at finish(): */
+    sync_run_status status;
+    int64_t finished_at;
+    int64_t processed, inserted, updated, unchanged, deleted, failed;
+    const char *error;           /* first error message, or NULL */
+    const char *details_json;    /* JSON object: rejected records, per-stream counts, counters */
+} sync_run_info;
+
+typedef struct sync_sink_ops {
+    uint32_t struct_size;
+
+    /* Required. */
+    int (*open)(sync_ctx *ctx, const sync_config *cfg, void **instance);
+
+    /* Optional.  A run starts (the sink's run log gets a "running" row). */
+    int (*begin)(void *instance, const sync_run_info *run);
+
+    /*
+     * Required.  Check the target against the mapped columns (a column that
+     * does not exist, a key without a unique index) and prepare what write
+     * needs.  *target_state is passed back to write.
+     */
+    int (*prepare)(void *instance, const sync_target *target, void **target_state);
+
+    /*
+     * Required.  Store a batch.  When the sink declared SYNC_CAP_STATE and
+     * cursor is not NULL, the cursor must become durable atomically with the
+     * batch.  Records the sink cannot store go to host->record_reject and do
+     * not fail the call; a failure of the whole batch returns an error and
+     * nothing of the batch may be left stored.
+     */
+    int (*write)(void *instance, void *target_state, const sync_batch *batch,
+                 const sync_cursor *cursor, sync_write_result *result);
+
+    /* Required.  The run ended; run holds the final status and counts. */
+    int (*finish)(void *instance, const sync_run_info *run);
+
+    /* Required.  Releases target states and the instance. */
+    void (*close)(void *instance);
+
+    /* Optional group "state" (all or none; with SYNC_CAP_STATE). */
+    int (*state_load)(void *instance, const char *job, const char *stream, char **cursor_out);
+    int (*state_reset)(void *instance, const char *job, const char *stream);
+
+    /*
+     * Optional group "lease" (all or none).  Lets several engines share one
+     * database: a job runs only where lease_acquire set *acquired.
+     */
+    int (*lease_acquire)(void *instance, const char *job, int *acquired);
+    void (*lease_release)(void *instance, const char *job);
+} sync_sink_ops;
+
+/* ------------------------------------------------------------------ plugins */
+
+#define SYNC_PROVIDES_SOURCE (1u << 0)
+#define SYNC_PROVIDES_SINK   (1u << 1)
+
+/* Capabilities. Unknown bits from newer plugins are ignored. */
+#define SYNC_CAP_INCREMENTAL (UINT64_C(1) << 0) /* source honours cursors */
+#define SYNC_CAP_DELETES     (UINT64_C(1) << 1) /* source emits deletes / sink applies them */
+#define SYNC_CAP_STATE       (UINT64_C(1) << 2) /* sink stores cursors with the data */
+#define SYNC_CAP_LEASE       (UINT64_C(1) << 3) /* sink coordinates several engines */
+#define SYNC_CAP_RUN_LOG     (UINT64_C(1) << 4) /* sink keeps a run log */
+
+typedef struct sync_plugin {
+    /* Head: filled by SYNC_PLUGIN_HEAD. */
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    uint32_t struct_size;
+
+    const char *name;        /* what [source X] plugin = NAME refers to */
+    const char *version;
+    const char *description;
+    uint32_t provides;       /* SYNC_PROVIDES_* */
+    uint64_t caps;           /* SYNC_CAP_* */
+
+    const sync_option *options;         /* keys of the [source/sink NAME] section */
+    const sync_option *stream_options;  /* source.* keys of a [stream ...] section */
+    const sync_option *target_options;  /* sink.* keys of [stream ...] and [job ...] */
+
+    const sync_source_ops *source;      /* when provides & SYNC_PROVIDES_SOURCE */
+    const sync_sink_ops *sink;          /* when provides & SYNC_PROVIDES_SINK */
+
+    /* ---- append ABI 1.1 members below, never above -------------------- */
+} sync_plugin;
+
+#define SYNC_PLUGIN_HEAD \
+    .abi_major = SYNC_ABI_MAJOR, .abi_minor = SYNC_ABI_MINOR, .struct_size = sizeof(sync_plugin)
+
+/* True if the plugin definition (or an ops table) carries member m, set. */
+#define SYNC_DEF_HAS(def, type, m) \
+    ((def)->struct_size >= offsetof(type, m) + sizeof((def)->m) && (def)->m != NULL)
+
+#define SYNC_ENTRY_SYMBOL "sync_plugin_entry"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SYNC_EXPORT __attribute__((visibility("default")))
+#else
+#define SYNC_EXPORT
+#endif
+
+typedef const sync_plugin *(*sync_plugin_entry_fn)(const sync_host *host);
+
+/*
+ * Defines the entry point.  host_var is a `const sync_host *` variable of the
+ * plugin's own (file-local or hidden) that receives the host table before any
+ * callback runs.
+ */
+#define SYNC_PLUGIN_DEFINE(def, host_var)                                         \
+    SYNC_EXPORT const sync_plugin *sync_plugin_entry(const sync_host *host);     \
+    SYNC_EXPORT const sync_plugin *sync_plugin_entry(const sync_host *host)      \
+    {                                                                            \
+        (host_var) = host;                                                       \
+        return &(def);                                                           \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SYNC_PLUGIN_H */
