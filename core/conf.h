@@ -96,7 +96,7 @@ typedef struct syncc_job {
     char *name;
     syncc_instance *source;
     syncc_instance *sink;
-    char *schedule;             /* cron text; default "*/15 * * * *" */
+    char *schedule;             /* cron text; default every 15 minutes */
     int enabled;
     int64_t batch_size;         /* records per batch, default 2000 */
     int64_t queue_depth;        /* batches in flight between reader and writer, default 4 */

@@ -72,4 +72,10 @@ struct sync_emitter {
     void *payload;
 };
 
+/* Discovery results (sync_catalog). */
+#include <stdio.h>
+sync_catalog *syncc_catalog_new(void);
+void syncc_catalog_print(const sync_catalog *cat, FILE *out);
+void syncc_catalog_free(sync_catalog *cat);
+
 #endif /* SYNCC_HOSTAPI_H */

@@ -1,0 +1,200 @@
+/*
+ * core/log.c - formatting, redaction and output of log lines.
+ *
+ * Lines go to stderr, one write per line so concurrent jobs never interleave
+ * inside a line.  The level check happens before formatting.
+ */
+#include "log.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static sync_log_level log_level = SYNC_LOG_INFO;
+static int log_json;
+static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **secrets;
+static size_t n_secrets, cap_secrets;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug", "trace"};
+
+void syncc_log_set_level(sync_log_level level) { log_level = level; }
+sync_log_level syncc_log_level(void) { return log_level; }
+void syncc_log_set_json(int json) { log_json = json; }
+
+int syncc_log_parse_level(const char *text, sync_log_level *out)
+{
+    for (int i = 0; i <= SYNC_LOG_TRACE; i++) {
+        if (strcasecmp(text, level_names[i]) == 0) {
+            *out = (sync_log_level)i;
+            return 0;
+        }
+    }
+    if (strcasecmp(text, "warning") == 0) {
+        *out = SYNC_LOG_WARN;
+        return 0;
+    }
+    return -1;
+}
+
+static void add_one(const char *s)
+{
+    for (size_t i = 0; i < n_secrets; i++)
+        if (strcmp(secrets[i], s) == 0)
+            return;
+    if (n_secrets == cap_secrets) {
+        size_t cap = cap_secrets ? cap_secrets * 2 : 16;
+        char **n = realloc(secrets, cap * sizeof(*n));
+        if (n == NULL)
+            return;
+        secrets = n;
+        cap_secrets = cap;
+    }
+    char *copy = strdup(s);
+    if (copy != NULL)
+        secrets[n_secrets++] = copy;
+}
+
+void syncc_log_add_secret(const char *secret)
+{
+    if (secret == NULL || strlen(secret) < 4)
+        return;
+    pthread_mutex_lock(&secrets_lock);
+    add_one(secret);
+    /* Also its URL-encoded form: tokens travel form-encoded and in URLs. */
+    size_t len = strlen(secret);
+    char *enc = malloc(len * 3 + 1);
+    if (enc != NULL) {
+        size_t j = 0;
+        int differs = 0;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)secret[i];
+            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                c == '_' || c == '.' || c == '~') {
+                enc[j++] = (char)c;
+            } else {
+                j += (size_t)sprintf(enc + j, "%%%02X", c);
+                differs = 1;
+            }
+        }
+        enc[j] = '\0';
+        if (differs)
+            add_one(enc);
+        free(enc);
+    }
+    pthread_mutex_unlock(&secrets_lock);
+}
+
+void syncc_log_clear_secrets(void)
+{
+    pthread_mutex_lock(&secrets_lock);
+    for (size_t i = 0; i < n_secrets; i++)
+        free(secrets[i]);
+    free(secrets);
+    secrets = NULL;
+    n_secrets = cap_secrets = 0;
+    pthread_mutex_unlock(&secrets_lock);
+}
+
+void syncc_log_redact(char *buf, size_t size)
+{
+    pthread_mutex_lock(&secrets_lock);
+    for (size_t i = 0; i < n_secrets; i++) {
+        const char *s = secrets[i];
+        size_t slen = strlen(s);
+        char *p = buf;
+        while ((p = strstr(p, s)) != NULL) {
+            /* "***" is never longer than a registered secret (>= 4 bytes) */
+            memcpy(p, "***", 3);
+            memmove(p + 3, p + slen, strlen(p + slen) + 1);
+            p += 3;
+        }
+    }
+    pthread_mutex_unlock(&secrets_lock);
+    (void)size;
+}
+
+static void timestamp(char *buf, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+void syncc_logv(sync_log_level level, const syncc_log_ctx *ctx, const char *fmt, va_list ap)
+{
+    if (level > log_level)
+        return;
+    char msg[8192];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* multi-line details stay on one log line */
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    char ts[40];
+    timestamp(ts, sizeof(ts));
+    char line[10240];
+    if (log_json) {
+        json_t *o = json_pack("{s:s,s:s}", "ts", ts, "level", level_names[level]);
+        if (ctx != NULL) {
+            if (ctx->job)
+                json_object_set_new(o, "job", json_string(ctx->job));
+            if (ctx->stream)
+                json_object_set_new(o, "stream", json_string(ctx->stream));
+            if (ctx->plugin)
+                json_object_set_new(o, "plugin", json_string(ctx->plugin));
+            if (ctx->run_id)
+                json_object_set_new(o, "run", json_string(ctx->run_id));
+        }
+        /* invalid UTF-8 from a remote error message must not lose the line */
+        json_t *m = json_string(msg);
+        if (m == NULL)
+            m = json_string("(message not valid UTF-8)");
+        json_object_set_new(o, "msg", m);
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        snprintf(line, sizeof(line) - 1, "%s", s ? s : "{}");
+        free(s);
+        json_decref(o);
+    } else {
+        char where[512] = "";
+        if (ctx != NULL) {
+            size_t n = 0;
+            if (ctx->job)
+                n += (size_t)snprintf(where + n, sizeof(where) - n, " job=%s", ctx->job);
+            if (ctx->stream && n < sizeof(where))
+                n += (size_t)snprintf(where + n, sizeof(where) - n, " stream=%s", ctx->stream);
+            if (ctx->plugin && n < sizeof(where))
+                n += (size_t)snprintf(where + n, sizeof(where) - n, " plugin=%s", ctx->plugin);
+            if (ctx->run_id && n < sizeof(where))
+                n += (size_t)snprintf(where + n, sizeof(where) - n, " run=%s", ctx->run_id);
+        }
+        snprintf(line, sizeof(line) - 1, "%s %-5s %s%s%s%s", ts, level_names[level], where[0] ? "[" : "",
+                 where[0] ? where + 1 : "", where[0] ? "] " : "", msg);
+    }
+    syncc_log_redact(line, sizeof(line));
+    size_t len = strlen(line);
+    line[len++] = '\n';
+    ssize_t off = 0;
+    while ((size_t)off < len) {
+        ssize_t w = write(STDERR_FILENO, line + off, len - (size_t)off);
+        if (w <= 0)
+            break;
+        off += w;
+    }
+}
+
+void syncc_log(sync_log_level level, const syncc_log_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    syncc_logv(level, ctx, fmt, ap);
+    va_end(ap);
+}
