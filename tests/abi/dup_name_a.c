@@ -1,0 +1,45 @@
+/*
+ * dup_name_a.c - one of two valid plugins that both call themselves
+ * "dup_name".  Each loads on its own; loaded from the same plugin directories
+ * the second one found (in file-name order: dup_name_b.so) is refused with a
+ * message naming both files: "plugin \"dup_name\" in .../dup_name_b.so is
+ * already provided by .../dup_name_a.so".
+ */
+#include <stddef.h>
+
+#include <sync/sync.h>
+
+static const sync_host *api;
+
+static int da_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
+{
+    *instance = (void *)&api;
+    return SYNC_OK;
+}
+
+static int da_read(void *instance, const sync_stream_request *req, sync_emitter *em)
+{
+    return SYNC_OK;
+}
+
+static void da_close(void *instance)
+{
+}
+
+static const sync_source_ops da_source = {
+    .struct_size = sizeof(sync_source_ops),
+    .open = da_open,
+    .read = da_read,
+    .close = da_close,
+};
+
+static const sync_plugin da_plugin = {
+    SYNC_PLUGIN_HEAD,
+    .name = "dup_name",
+    .version = "1.0.0",
+    .description = "copy a of a duplicated name",
+    .provides = SYNC_PROVIDES_SOURCE,
+    .source = &da_source,
+};
+
+SYNC_PLUGIN_DEFINE(da_plugin, api)
