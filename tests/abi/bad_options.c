@@ -1,7 +1,8 @@
 /*
  * bad_options.c - a source whose section option table declares "path" twice.
  * The engine could not tell which entry validates the key, so the loader
- * refuses the plugin: "option \"path\" is declared twice in options".
+ * refuses the plugin: "invalid options table: option 'path' is
+ * declared twice".
  */
 #include <stddef.h>
 

@@ -2,8 +2,8 @@
  * bad_options_required.c - a source whose stream option table (source.*
  * keys) marks "where" SYNC_OPT_REQUIRED and also gives it a default: the
  * default could never apply, so the table is wrong.  The loader checks all
- * three tables and refuses the plugin: "option \"where\" in stream_options is
- * required and has a default".
+ * three tables and refuses the plugin: "invalid stream_options table: option
+ * 'where' is required and has a default".
  */
 #include <stddef.h>
 

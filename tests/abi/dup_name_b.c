@@ -2,8 +2,8 @@
  * dup_name_b.c - one of two valid plugins that both call themselves
  * "dup_name".  Each loads on its own; loaded from the same plugin directories
  * the second one found (in file-name order: dup_name_b.so) is refused with a
- * message naming both files: "plugin \"dup_name\" in .../dup_name_b.so is
- * already provided by .../dup_name_a.so".
+ * message naming both files: ".../dup_name_b.so: duplicate plugin name
+ * 'dup_name' (already loaded from .../dup_name_a.so); ignored".
  */
 #include <stddef.h>
 

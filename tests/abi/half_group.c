@@ -1,8 +1,8 @@
 /*
  * half_group.c - a sink that implements half of the optional "state" group:
  * state_load without state_reset.  Optional groups are all or none, so the
- * loader refuses it: "sink callback group \"state\" is incomplete: \"state_reset\"
- * is missing".  It declares SYNC_CAP_STATE so that the incomplete group is
+ * loader refuses it: "optional group 'state' is incomplete
+ * (state_load without state_reset)".  It declares SYNC_CAP_STATE so that the incomplete group is
  * the only thing wrong with it.
  */
 #include <sync/sync.h>

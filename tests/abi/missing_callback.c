@@ -1,7 +1,7 @@
 /*
  * missing_callback.c - a source without the required read() callback.  The
- * loader refuses it, naming the role and the callback: "source callback
- * \"read\" is missing".
+ * loader refuses it, naming the role and the callback: "required source
+ * callback 'read' is missing".
  */
 #include <sync/sync.h>
 

@@ -2,7 +2,7 @@
  * newer_minor.c - a plugin built against a newer minor version than the
  * engine's (SYNC_ABI_MINOR + 1).  It may rely on host members or struct
  * members this engine does not have, so the loader refuses it, naming both
- * versions: "ABI version 1.1 is newer than the engine's 1.0".
+ * versions: "plugin needs ABI 1.1 but this engine provides 1.0".
  */
 #include <sync/sync.h>
 

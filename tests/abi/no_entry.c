@@ -2,8 +2,8 @@
  * no_entry.c - a shared object that exports no sync_plugin_entry.  It makes
  * the two mistakes that lead there: the entry point exists but was built
  * without SYNC_EXPORT (hidden by -fvisibility=hidden), and an exported
- * function has the wrong name.  The loader refuses the file: "does not export
- * sync_plugin_entry".
+ * function has the wrong name.  The loader refuses the file: "no entry point
+ * sync_plugin_entry()".
  */
 #include <sync/sync.h>
 

@@ -1,7 +1,7 @@
 /*
  * no_role.c - a well-formed definition that provides neither a source nor a
- * sink (provides == 0).  The loader refuses it: "provides neither a source
- * nor a sink".
+ * sink (provides == 0).  The loader refuses it: "plugin 'no_role' provides
+ * neither a source nor a sink".
  */
 #include <sync/sync.h>
 

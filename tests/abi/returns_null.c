@@ -1,7 +1,7 @@
 /*
  * returns_null.c - an entry point that returns NULL (a plugin that decided it
  * cannot run, or forgot its return value).  The loader refuses the file:
- * "sync_plugin_entry returned NULL".
+ * "sync_plugin_entry() returned no plugin definition".
  */
 #include <stddef.h>
 

@@ -1,8 +1,8 @@
 /*
  * too_small.c - a definition whose struct_size is smaller than the ABI 1.0
  * size of sync_plugin (here: only the version head).  No released header ever
- * produced such a plugin, so the loader refuses it: "sync_plugin is 12 bytes,
- * smaller than the ABI 1.0 size".
+ * produced such a plugin, so the loader refuses it: "plugin definition is 12
+ * bytes, smaller than the ABI 1.0 size".
  */
 #include <stdint.h>
 
