@@ -1,0 +1,168 @@
+#!/bin/bash
+# example_out_of_tree.sh - the plugin SDK works from an installation alone.
+#
+# Installs syncengine into a throwaway prefix (its own build directory, so
+# build/ is left alone), builds examples/jsonl from a copy outside the source
+# tree with the example's own Makefile and nothing but the installed
+# syncengine.pc and headers, and runs the INSTALLED engine with that plugin:
+# a JSON-lines file goes through a mapping into another JSON-lines file.  The
+# output is compared line by line; then lines are appended and only they must
+# arrive (the cursor lives in the engine's state file, because the jsonl sink
+# stores none), and a run with no new input must add nothing.
+#
+# Exit 0 pass, 77 skip (no pkg-config or jansson), anything else fail.
+set -eu
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+command -v pkg-config >/dev/null || { echo "skip: pkg-config not installed"; exit 77; }
+pkg-config --exists jansson || { echo "skip: jansson development files not installed"; exit 77; }
+
+# Nothing from the environment may point the compiler or the engine elsewhere.
+unset CPATH C_INCLUDE_PATH LIBRARY_PATH SYNCENGINE_PLUGIN_DIR CFLAGS CPPFLAGS LDFLAGS DESTDIR
+
+prefix=$tmp/prefix
+echo "== make install PREFIX=$prefix"
+if ! make -C "$root" -s install PREFIX="$prefix" O="$tmp/build" >"$tmp/install.log" 2>&1; then
+    cat "$tmp/install.log" >&2
+    fail "make install failed"
+fi
+for f in bin/syncengine include/sync/sync.h include/sync/plugin.h include/sync/host.h \
+         include/sync/status.h lib/pkgconfig/syncengine.pc; do
+    [ -e "$prefix/$f" ] || fail "make install did not install $f"
+done
+
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+cflags=$(pkg-config --cflags syncengine)
+[ "$cflags" = "-I$prefix/include" ] || fail "pkg-config --cflags syncengine gave '$cflags', expected '-I$prefix/include'"
+plugindir=$(pkg-config --variable=plugindir syncengine)
+[ "$plugindir" = "$prefix/lib/syncengine/plugins" ] || fail "plugindir is '$plugindir'"
+
+echo "== build examples/jsonl out of tree"
+src=$tmp/jsonl
+mkdir "$src"
+cp "$root/examples/jsonl/jsonl.c" "$root/examples/jsonl/Makefile" "$src/"
+make -C "$src" >"$tmp/example-build.log" 2>&1 || { cat "$tmp/example-build.log" >&2; fail "building the example failed"; }
+grep -q -- "-I$prefix/include" "$tmp/example-build.log" || fail "the example was not compiled against the installed headers"
+if grep -q -- "$root" "$tmp/example-build.log"; then
+    cat "$tmp/example-build.log" >&2
+    fail "the example build refers to the source tree"
+fi
+[ -f "$src/jsonl.so" ] || fail "no jsonl.so"
+exported=$(nm -D --defined-only "$src/jsonl.so" | awk '$2 == "T" { print $3 }')
+[ "$exported" = "sync_plugin_entry" ] || fail "jsonl.so exports '$exported', expected only sync_plugin_entry"
+
+engine=$prefix/bin/syncengine
+pd=$src
+
+echo "== syncengine plugins"
+"$engine" plugins --plugin-dir "$pd" >"$tmp/plugins.out" 2>&1 || { cat "$tmp/plugins.out" >&2; fail "syncengine plugins failed"; }
+grep -q "jsonl" "$tmp/plugins.out" || { cat "$tmp/plugins.out" >&2; fail "jsonl not listed by syncengine plugins"; }
+"$engine" plugins --plugin-dir "$pd" --describe jsonl >"$tmp/describe.out" 2>&1 ||
+    { cat "$tmp/describe.out" >&2; fail "syncengine plugins --describe jsonl failed"; }
+for word in path stream key_field records; do
+    grep -q -- "$word" "$tmp/describe.out" || { cat "$tmp/describe.out" >&2; fail "--describe jsonl does not mention $word"; }
+done
+
+echo "== first run"
+data=$tmp/data
+mkdir "$data"
+cat >"$data/people.jsonl" <<'JSON'
+{"id": 1, "name": "Ada Lovelace", "email": "ada@example.com", "account": {"name": "Analytical Engines"}, "score": 9.5, "active": true, "updated": "2024-05-01T10:00:00Z"}
+
+{"id": 2, "name": "Grace Hopper", "email": null, "account": {"name": "US Navy"}, "score": 7, "active": false, "updated": "2024-05-02T09:30:00Z"}
+JSON
+cat >"$data/copy.ini" <<INI
+[engine]
+state_dir = $data/state
+log_level = info
+
+[source people_in]
+plugin = jsonl
+path = $data/people.jsonl
+stream = people
+key_field = id
+
+[sink people_out]
+plugin = jsonl
+path = $data/out.jsonl
+
+[job copy]
+source = people_in
+sink = people_out
+
+[stream copy.people]
+object = people
+target = contacts
+
+[map copy.people]
+id = id
+name = name
+email = email
+company = account.name
+score = score
+active = active
+updated = updated
+origin = 'jsonl'
+INI
+
+"$engine" check -c "$data/copy.ini" --plugin-dir "$pd" >"$tmp/check.out" 2>&1 ||
+    { cat "$tmp/check.out" >&2; fail "syncengine check rejected a valid configuration"; }
+
+run() {
+    if ! "$engine" --once -c "$data/copy.ini" --plugin-dir "$pd" >"$tmp/run.out" 2>&1; then
+        cat "$tmp/run.out" >&2
+        fail "syncengine --once failed ($1)"
+    fi
+}
+
+expect() {
+    if ! diff -u "$tmp/expected" "$data/out.jsonl" >"$tmp/diff"; then
+        cat "$tmp/diff" >&2
+        fail "$1: output differs from the expected lines"
+    fi
+}
+
+run "first run"
+cat >"$tmp/expected" <<'JSON'
+{"_stream":"contacts","_key":"1","_op":"upsert","id":1,"name":"Ada Lovelace","email":"ada@example.com","company":"Analytical Engines","score":9.5,"active":true,"updated":"2024-05-01T10:00:00Z","origin":"jsonl"}
+{"_stream":"contacts","_key":"2","_op":"upsert","id":2,"name":"Grace Hopper","email":null,"company":"US Navy","score":7,"active":false,"updated":"2024-05-02T09:30:00Z","origin":"jsonl"}
+JSON
+expect "first run"
+[ -n "$(ls -A "$data/state" 2>/dev/null)" ] || fail "the engine kept no state in $data/state"
+
+echo "== second run: only appended lines"
+cat >>"$data/people.jsonl" <<'JSON'
+{"id": "x-3", "name": "Edsger Dijkstra", "email": "ewd@example.com", "account": {"name": "THE"}, "score": 8.25, "active": true, "updated": "2024-05-03T08:00:00Z"}
+{"id": 2, "_op": "delete"}
+JSON
+run "second run"
+cat >>"$tmp/expected" <<'JSON'
+{"_stream":"contacts","_key":"x-3","_op":"upsert","id":"x-3","name":"Edsger Dijkstra","email":"ewd@example.com","company":"THE","score":8.25,"active":true,"updated":"2024-05-03T08:00:00Z","origin":"jsonl"}
+{"_stream":"contacts","_key":"2","_op":"delete","id":2,"name":null,"email":null,"company":null,"score":null,"active":null,"updated":null,"origin":"jsonl"}
+JSON
+expect "second run"
+
+echo "== third run: no new input, nothing written"
+run "third run"
+expect "third run"
+
+echo "== a half-written last line waits for its newline"
+printf '%s' '{"id": 4, "name": "Barbara Liskov", "email": "bl@example.com", "account": {"name": "MIT"}, "score": 10, "active": true,' >>"$data/people.jsonl"
+run "run with a partial line"
+expect "run with a partial line"
+printf '%s\n' ' "updated": "2024-05-04T07:00:00Z"}' >>"$data/people.jsonl"
+run "run after the line was completed"
+cat >>"$tmp/expected" <<'JSON'
+{"_stream":"contacts","_key":"4","_op":"upsert","id":4,"name":"Barbara Liskov","email":"bl@example.com","company":"MIT","score":10,"active":true,"updated":"2024-05-04T07:00:00Z","origin":"jsonl"}
+JSON
+expect "run after the line was completed"
+
+echo "ok: out-of-tree example built against the installation and synced incrementally"
