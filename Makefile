@@ -26,6 +26,10 @@ CC          ?= cc
 PKG_CONFIG  ?= pkg-config
 OPT         ?= -O2 -g
 WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+# Messages are truncated on purpose when they do not fit; gcc's guesswork about that is noise.
+ifeq ($(shell $(CC) -Werror -Wno-format-truncation -x c -c -o /dev/null /dev/null 2>/dev/null && echo y),y)
+WARN        += -Wno-format-truncation
+endif
 CPPFLAGS    += -Iinclude -Icore -D_GNU_SOURCE -DSYNCENGINE_VERSION='"$(VERSION)"' \
                -DSYNCENGINE_PLUGINDIR='"$(PLUGINDIR)"' -DSYNCENGINE_DATADIR='"$(DATADIR)"'
 CFLAGS      ?=
@@ -40,7 +44,7 @@ ifneq ($(FUZZ),)
 ALL_CFLAGS  += -fsanitize=fuzzer-no-link
 endif
 
-CORE_LIBS    = $(shell $(PKG_CONFIG) --libs jansson inih) -ldl -lpthread -lm
+CORE_LIBS    = $(shell $(PKG_CONFIG) --libs jansson inih libcurl) -ldl -lpthread -lm
 LIBS_salesforce     = $(shell $(PKG_CONFIG) --libs libcurl jansson) -lm
 CFLAGS_salesforce   = $(shell $(PKG_CONFIG) --cflags libcurl jansson)
 LIBS_sink-postgres   = $(shell $(PKG_CONFIG) --libs libpq) -lm
@@ -80,7 +84,7 @@ all: $(O)/syncengine $(PLUGIN_SOS) $(O)/syncengine.pc
 $(O)/core/%.o: core/%.c
 	@mkdir -p $(dir $@)
 	$(quiet) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih libcurl) -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJ)
 	$(quiet) AR $@

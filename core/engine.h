@@ -1,0 +1,100 @@
+/*
+ * core/engine.h - an engine instance: configuration, loaded plugins,
+ * compiled mappings and schedules, the state store; and running jobs.
+ *
+ * syncc_engine_open() does everything that can be checked without touching
+ * the network (the `check` command stops there).  syncc_job_run() runs one
+ * job once; the scheduler (core/scheduler.c) calls it on each job's schedule.
+ */
+#ifndef SYNCC_ENGINE_H
+#define SYNCC_ENGINE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "cron.h"
+#include "loader.h"
+#include "mapping.h"
+#include "state.h"
+
+/* Exit codes of the syncengine command (documented in docs/user-guide.md). */
+enum {
+    SYNCC_EXIT_OK = 0,
+    SYNCC_EXIT_INTERNAL = 1,    /* unexpected failure */
+    SYNCC_EXIT_USAGE = 2,       /* bad command line */
+    SYNCC_EXIT_CONFIG = 3,      /* configuration or mapping invalid */
+    SYNCC_EXIT_PLUGIN = 4,      /* a plugin is missing or failed to load */
+    SYNCC_EXIT_FAILED = 5,      /* a job run failed */
+    SYNCC_EXIT_PARTIAL = 6,     /* a job run finished but rejected some records */
+    SYNCC_EXIT_RATELIMIT = 7    /* a job stopped at the API allowance; the next run resumes */
+};
+
+typedef struct syncc_stream_rt {
+    syncc_stream *conf;
+    syncc_mapping *mapping;   /* NULL: records pass through unmapped */
+} syncc_stream_rt;
+
+typedef struct syncc_job_rt {
+    syncc_job *conf;
+    const syncc_plugin *source;
+    const syncc_plugin *sink;
+    syncc_stream_rt *streams;
+    size_t n_streams;
+    syncc_cron cron;
+    /* scheduler bookkeeping, guarded by the engine lock */
+    int running;
+    int64_t next_due;
+    pthread_t thread;
+    int last_exit;
+} syncc_job_rt;
+
+typedef struct syncc_engine {
+    syncc_conf *conf;
+    syncc_registry registry;
+    syncc_state *state;
+    syncc_job_rt *jobs;
+    size_t n_jobs;
+    volatile int stop;        /* set by SIGTERM/SIGINT: finish the current batch and stop */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;   /* a job finished */
+    int full_refresh;         /* --full-refresh on the command line */
+} syncc_engine;
+
+typedef struct syncc_engine_opts {
+    const char *config_path;
+    const char *const *plugin_dirs;  /* from --plugin-dir; NULL-terminated or NULL */
+    const char *state_dir;           /* --state-dir, overrides the file */
+    int open_state;                  /* 0 for `check`: touch nothing */
+} syncc_engine_opts;
+
+/*
+ * Loads configuration and plugins, binds options, compiles mappings and
+ * schedules, opens the state store.  Returns NULL with a message and an exit
+ * code (SYNCC_EXIT_CONFIG / SYNCC_EXIT_PLUGIN) on failure.
+ */
+syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t errlen, int *exit_code);
+void syncc_engine_close(syncc_engine *e);
+syncc_job_rt *syncc_engine_job(syncc_engine *e, const char *name);
+
+typedef struct syncc_run_result {
+    sync_run_status status;
+    int skipped;              /* another engine holds the job's lease */
+    int64_t processed, inserted, updated, unchanged, deleted, failed;
+    int64_t duration_ms;
+    char error[1024];
+} syncc_run_result;
+
+/* Runs one job once. Returns the exit code the run deserves. */
+int syncc_job_run(syncc_engine *e, syncc_job_rt *job, syncc_run_result *res);
+
+/* The scheduler: runs every enabled job on its schedule until SIGTERM/SIGINT; SIGHUP reloads. */
+int syncc_scheduler_run(syncc_engine **e, const syncc_engine_opts *opts);
+/* Runs every enabled job once (concurrently up to max_jobs); returns the worst exit code. */
+int syncc_run_all_once(syncc_engine *e);
+
+/* Maps a run status to the exit code. */
+int syncc_exit_for_status(sync_run_status st);
+const char *syncc_run_status_name(sync_run_status st);
+
+#endif /* SYNCC_ENGINE_H */

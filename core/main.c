@@ -1,0 +1,420 @@
+/*
+ * core/main.c - the syncengine command line.
+ *
+ *   syncengine -c FILE [--once] [--full-refresh]   run jobs (daemon, or once)
+ *   syncengine run JOB -c FILE                      run one job once
+ *   syncengine check -c FILE                        validate without touching the network
+ *   syncengine plugins [--describe NAME]            list plugins, or document one
+ *   syncengine status -c FILE                       last runs of every job
+ *   syncengine discover SOURCE -c FILE              streams and fields a source offers
+ *
+ * Exit codes are listed in engine.h and docs/user-guide.md.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "engine.h"
+#include "hostapi.h"
+#include "log.h"
+#include "status.h"
+#include "timeutil.h"
+
+static volatile int *stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (stop_flag != NULL)
+        *stop_flag = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: syncengine -c FILE [--once] [--full-refresh] [options]\n"
+            "       syncengine run JOB -c FILE [--full-refresh] [options]\n"
+            "       syncengine check -c FILE [options]\n"
+            "       syncengine plugins [--describe NAME] [--plugin-dir DIR]\n"
+            "       syncengine status -c FILE\n"
+            "       syncengine discover SOURCE -c FILE\n"
+            "\n"
+            "Without --once, runs every enabled job on its schedule until SIGTERM or SIGINT;\n"
+            "SIGHUP reloads the configuration.\n"
+            "\n"
+            "options:\n"
+            "  -c, --config FILE       configuration file (INI)\n"
+            "      --once              run every enabled job once and exit\n"
+            "      --full-refresh      ignore saved cursors for this run\n"
+            "      --plugin-dir DIR    also look for plugins in DIR (repeatable)\n"
+            "      --state-dir DIR     local state directory (overrides [engine] state_dir)\n"
+            "  -l, --log-level LEVEL   error, warn, info, debug or trace\n"
+            "      --log-format FMT    text or json\n"
+            "  -V, --version           print the version and exit\n"
+            "  -h, --help              print this help and exit\n"
+            "\n"
+            "exit codes: 0 ok, 1 internal error, 2 usage, 3 configuration, 4 plugin,\n"
+            "            5 job failed, 6 records rejected, 7 API limit reached\n");
+}
+
+/* ------------------------------------------------------------ plugins */
+
+static const char *opt_type_name(sync_option_type t)
+{
+    switch (t) {
+    case SYNC_OPT_STRING: return "string";
+    case SYNC_OPT_INT: return "integer";
+    case SYNC_OPT_BOOL: return "bool";
+    case SYNC_OPT_DOUBLE: return "number";
+    case SYNC_OPT_DURATION: return "duration";
+    case SYNC_OPT_ENUM: return "enum";
+    case SYNC_OPT_LIST: return "list";
+    case SYNC_OPT_URL: return "url";
+    }
+    return "?";
+}
+
+static void describe_table(const char *title, const char *prefix, const sync_option *t)
+{
+    if (t == NULL || t[0].name == NULL)
+        return;
+    printf("\n%s\n", title);
+    for (const sync_option *o = t; o->name != NULL; o++) {
+        printf("  %s%s (%s", prefix, o->name, opt_type_name(o->type));
+        if (o->flags & SYNC_OPT_REQUIRED)
+            printf(", required");
+        if (o->flags & SYNC_OPT_SECRET)
+            printf(", secret");
+        if (o->flags & SYNC_OPT_MULTI)
+            printf(", repeatable");
+        if (o->flags & SYNC_OPT_DEPRECATED)
+            printf(", deprecated");
+        printf(")\n");
+        if (o->description)
+            printf("      %s\n", o->description);
+        if (o->default_value)
+            printf("      default: %s\n", o->default_value);
+        if (o->max > o->min)
+            printf("      range: %lld..%lld\n", (long long)o->min, (long long)o->max);
+        if (o->enum_values) {
+            printf("      values:");
+            for (const char *const *v = o->enum_values; *v; v++)
+                printf(" %s", *v);
+            printf("\n");
+        }
+    }
+}
+
+static void load_registry(syncc_registry *reg, const char *const *dirs, size_t n_cli)
+{
+    for (size_t i = 0; i < n_cli; i++)
+        syncc_registry_scan_dir(reg, dirs[i]);
+    char defaults[8][4096];
+    size_t n = syncc_default_plugin_dirs(defaults, 8);
+    for (size_t i = 0; i < n; i++)
+        syncc_registry_scan_dir(reg, defaults[i]);
+}
+
+static int cmd_plugins(const char *const *dirs, size_t n_dirs, const char *describe)
+{
+    syncc_registry reg = {0};
+    load_registry(&reg, dirs, n_dirs);
+    int code = SYNCC_EXIT_OK;
+    if (describe != NULL) {
+        const syncc_plugin *p = syncc_registry_find(&reg, describe);
+        if (p == NULL) {
+            fprintf(stderr, "syncengine: plugin '%s' not found\n", describe);
+            for (size_t i = 0; i < reg.n_errors; i++)
+                fprintf(stderr, "  %s\n", reg.errors[i].reason);
+            syncc_registry_free(&reg);
+            return SYNCC_EXIT_PLUGIN;
+        }
+        const sync_plugin *d = &p->def;
+        printf("%s %s - %s\n", d->name, d->version ? d->version : "", d->description ? d->description : "");
+        printf("file: %s\nABI: %u.%u\nprovides:%s%s\n", p->path, d->abi_major, d->abi_minor,
+               (d->provides & SYNC_PROVIDES_SOURCE) ? " source" : "", (d->provides & SYNC_PROVIDES_SINK) ? " sink" : "");
+        printf("capabilities:%s%s%s%s%s\n", (d->caps & SYNC_CAP_INCREMENTAL) ? " incremental" : "",
+               (d->caps & SYNC_CAP_DELETES) ? " deletes" : "", (d->caps & SYNC_CAP_STATE) ? " state" : "",
+               (d->caps & SYNC_CAP_LEASE) ? " lease" : "", (d->caps & SYNC_CAP_RUN_LOG) ? " run-log" : "");
+        describe_table((d->provides & SYNC_PROVIDES_SOURCE) && !(d->provides & SYNC_PROVIDES_SINK)
+                           ? "options ([source NAME] section):"
+                       : (d->provides & SYNC_PROVIDES_SINK) && !(d->provides & SYNC_PROVIDES_SOURCE)
+                           ? "options ([sink NAME] section):"
+                           : "options ([source NAME] or [sink NAME] section):",
+                       "", d->options);
+        describe_table("stream options ([stream JOB.NAME] section):", "source.", d->stream_options);
+        describe_table("target options ([stream JOB.NAME] or [job NAME] section):", "sink.", d->target_options);
+    } else {
+        for (size_t i = 0; i < reg.n; i++) {
+            const sync_plugin *d = &reg.plugins[i].def;
+            printf("%-16s %-8s %-12s %s\n", d->name, d->version ? d->version : "",
+                   (d->provides & SYNC_PROVIDES_SOURCE) && (d->provides & SYNC_PROVIDES_SINK) ? "source+sink"
+                   : (d->provides & SYNC_PROVIDES_SOURCE)                                     ? "source"
+                                                                                              : "sink",
+                   reg.plugins[i].path);
+        }
+        for (size_t i = 0; i < reg.n_errors; i++) {
+            fprintf(stderr, "error: %s\n", reg.errors[i].reason);
+            code = SYNCC_EXIT_PLUGIN;
+        }
+        if (reg.n == 0 && reg.n_errors == 0) {
+            fprintf(stderr, "syncengine: no plugins found (use --plugin-dir)\n");
+            code = SYNCC_EXIT_PLUGIN;
+        }
+    }
+    syncc_registry_free(&reg);
+    return code;
+}
+
+/* ------------------------------------------------------------- status */
+
+static int cmd_status(syncc_engine *e)
+{
+    int64_t now = syncc_time_now();
+    printf("%-20s %-24s %-12s %9s %9s %9s %9s %9s  %-24s %s\n", "JOB", "LAST RUN", "STATUS", "PROCESSED",
+           "CREATED", "UPDATED", "FAILED", "DURATION", "NEXT RUN", "LAST ERROR");
+    for (size_t j = 0; j < e->n_jobs; j++) {
+        syncc_job_rt *job = &e->jobs[j];
+        char next[40] = "disabled";
+        if (job->conf->enabled)
+            syncc_time_format(syncc_cron_next(&job->cron, now), next, sizeof(next));
+        char *runs = syncc_state_runs(e->state, job->conf->name);
+        json_error_t jerr;
+        json_t *list = runs ? json_loads(runs, 0, &jerr) : NULL;
+        free(runs);
+        json_t *last = NULL, *last_err = NULL;
+        for (size_t i = json_array_size(list); i-- > 0;) {
+            json_t *r = json_array_get(list, i);
+            if (json_is_true(json_object_get(r, "skipped")))
+                continue;
+            if (last == NULL)
+                last = r;
+            if (last_err == NULL && json_object_get(r, "error"))
+                last_err = r;
+        }
+        if (last == NULL) {
+            printf("%-20s %-24s %-12s %9s %9s %9s %9s %9s  %-24s\n", job->conf->name, "never", "-", "-", "-", "-",
+                   "-", "-", next);
+        } else {
+            char dur[32];
+            snprintf(dur, sizeof(dur), "%.1fs", (double)json_integer_value(json_object_get(last, "duration_ms")) / 1000);
+            printf("%-20s %-24s %-12s %9lld %9lld %9lld %9lld %9s  %-24s %s\n", job->conf->name,
+                   json_string_value(json_object_get(last, "started_at")),
+                   json_string_value(json_object_get(last, "status")),
+                   (long long)json_integer_value(json_object_get(last, "processed")),
+                   (long long)json_integer_value(json_object_get(last, "inserted")),
+                   (long long)json_integer_value(json_object_get(last, "updated")),
+                   (long long)json_integer_value(json_object_get(last, "failed")), dur, next,
+                   last_err ? json_string_value(json_object_get(last_err, "error")) : "");
+        }
+        json_decref(list);
+    }
+    return SYNCC_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ discover */
+
+static int cmd_discover(syncc_engine *e, const char *source_name)
+{
+    const syncc_instance *in = NULL;
+    for (size_t i = 0; i < e->conf->n_instances; i++)
+        if (e->conf->instances[i].is_source && strcmp(e->conf->instances[i].name, source_name) == 0)
+            in = &e->conf->instances[i];
+    if (in == NULL) {
+        fprintf(stderr, "syncengine: no [source %s] in %s\n", source_name, e->conf->path);
+        return SYNCC_EXIT_USAGE;
+    }
+    const syncc_plugin *p = syncc_registry_find(&e->registry, in->plugin_name);
+    if (p->source.discover == NULL) {
+        fprintf(stderr, "syncengine: plugin '%s' does not support discovery\n", p->def.name);
+        return SYNCC_EXIT_PLUGIN;
+    }
+    sync_ctx *ctx = syncc_ctx_new("discover", in->name, in->plugin_name);
+    ctx->cancel = &e->stop;
+    ctx->state = e->state;
+    void *inst = NULL;
+    int rc = p->source.open(ctx, in->config, &inst);
+    sync_catalog *cat = syncc_catalog_new();
+    if (rc == SYNC_OK) {
+        rc = p->source.discover(inst, cat);
+        p->source.close(inst);
+    }
+    if (rc == SYNC_OK)
+        syncc_catalog_print(cat, stdout);
+    else
+        fprintf(stderr, "syncengine: discovery failed: %s%s%s\n", syncc_strerror(rc), ctx->errbuf[0] ? ": " : "",
+                ctx->errbuf);
+    syncc_catalog_free(cat);
+    syncc_ctx_free(ctx);
+    return rc == SYNC_OK ? SYNCC_EXIT_OK : SYNCC_EXIT_FAILED;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},   {"once", no_argument, NULL, 'o'},
+        {"full-refresh", no_argument, NULL, 'F'},   {"plugin-dir", required_argument, NULL, 'P'},
+        {"state-dir", required_argument, NULL, 'S'}, {"log-level", required_argument, NULL, 'l'},
+        {"log-format", required_argument, NULL, 'f'}, {"describe", required_argument, NULL, 'D'},
+        {"version", no_argument, NULL, 'V'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *config = NULL, *state_dir = NULL, *describe = NULL;
+    const char *plugin_dirs[9] = {0};
+    size_t n_dirs = 0;
+    int once = 0, full_refresh = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+c:l:Vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'o': once = 1; break;
+        case 'F': full_refresh = 1; break;
+        case 'P':
+            if (n_dirs < 8)
+                plugin_dirs[n_dirs++] = optarg;
+            break;
+        case 'S': state_dir = optarg; break;
+        case 'D': describe = optarg; break;
+        case 'l': {
+            sync_log_level lvl;
+            if (syncc_log_parse_level(optarg, &lvl) != 0) {
+                fprintf(stderr, "syncengine: unknown log level '%s' (error, warn, info, debug, trace)\n", optarg);
+                return SYNCC_EXIT_USAGE;
+            }
+            syncc_log_set_level(lvl);
+            setenv("SYNCC_LOG_LEVEL_FROM_CLI", "1", 1);
+            break;
+        }
+        case 'f':
+            if (strcmp(optarg, "json") == 0)
+                syncc_log_set_json(1);
+            else if (strcmp(optarg, "text") != 0) {
+                fprintf(stderr, "syncengine: unknown log format '%s' (text, json)\n", optarg);
+                return SYNCC_EXIT_USAGE;
+            }
+            break;
+        case 'V': printf("syncengine %s (plugin ABI %d.%d)\n", SYNCENGINE_VERSION, SYNC_ABI_MAJOR, SYNC_ABI_MINOR); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return SYNCC_EXIT_USAGE;
+        }
+    }
+    /* the command, then options may follow it too */
+    const char *cmd = optind < argc ? argv[optind++] : NULL;
+    const char *arg = NULL;
+    if (cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0) && optind < argc &&
+        argv[optind][0] != '-')
+        arg = argv[optind++];
+    while ((c = getopt_long(argc, argv, "c:l:Vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'o': once = 1; break;
+        case 'F': full_refresh = 1; break;
+        case 'P':
+            if (n_dirs < 8)
+                plugin_dirs[n_dirs++] = optarg;
+            break;
+        case 'S': state_dir = optarg; break;
+        case 'D': describe = optarg; break;
+        case 'l': {
+            sync_log_level lvl;
+            if (syncc_log_parse_level(optarg, &lvl) != 0) {
+                fprintf(stderr, "syncengine: unknown log level '%s'\n", optarg);
+                return SYNCC_EXIT_USAGE;
+            }
+            syncc_log_set_level(lvl);
+            setenv("SYNCC_LOG_LEVEL_FROM_CLI", "1", 1);
+            break;
+        }
+        case 'f': syncc_log_set_json(strcmp(optarg, "json") == 0); break;
+        default: usage(stderr); return SYNCC_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "syncengine: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return SYNCC_EXIT_USAGE;
+    }
+    if (cmd != NULL && strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "plugins") != 0 &&
+        strcmp(cmd, "status") != 0 && strcmp(cmd, "discover") != 0) {
+        fprintf(stderr, "syncengine: unknown command '%s'\n", cmd);
+        usage(stderr);
+        return SYNCC_EXIT_USAGE;
+    }
+
+    /* libcurl's global state must be set up once, before any thread or plugin uses it */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int code;
+    if (cmd != NULL && strcmp(cmd, "plugins") == 0) {
+        code = cmd_plugins(plugin_dirs, n_dirs, describe);
+        curl_global_cleanup();
+        return code;
+    }
+    if (config == NULL) {
+        fprintf(stderr, "syncengine: no configuration file given (-c FILE)\n");
+        usage(stderr);
+        curl_global_cleanup();
+        return SYNCC_EXIT_USAGE;
+    }
+    if ((cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0)) && arg == NULL) {
+        fprintf(stderr, "syncengine: %s needs a %s name\n", cmd, strcmp(cmd, "run") == 0 ? "job" : "source");
+        curl_global_cleanup();
+        return SYNCC_EXIT_USAGE;
+    }
+
+    syncc_engine_opts opts = {.config_path = config, .plugin_dirs = plugin_dirs, .state_dir = state_dir,
+                              .open_state = !(cmd != NULL && strcmp(cmd, "check") == 0)};
+    char err[8192];
+    syncc_engine *e = syncc_engine_open(&opts, err, sizeof(err), &code);
+    if (e == NULL) {
+        syncc_log_redact(err, sizeof(err));
+        fprintf(stderr, "syncengine: %s\n", err);
+        curl_global_cleanup();
+        return code;
+    }
+    e->full_refresh = full_refresh;
+    stop_flag = &e->stop;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (cmd != NULL && strcmp(cmd, "check") == 0) {
+        size_t n_streams = 0;
+        for (size_t j = 0; j < e->n_jobs; j++)
+            n_streams += e->jobs[j].n_streams;
+        printf("%s: configuration OK (%zu job(s), %zu stream(s), %zu plugin instance(s))\n", config, e->n_jobs,
+               n_streams, e->conf->n_instances);
+        code = SYNCC_EXIT_OK;
+    } else if (cmd != NULL && strcmp(cmd, "status") == 0) {
+        code = cmd_status(e);
+    } else if (cmd != NULL && strcmp(cmd, "discover") == 0) {
+        code = cmd_discover(e, arg);
+    } else if (cmd != NULL && strcmp(cmd, "run") == 0) {
+        syncc_job_rt *job = syncc_engine_job(e, arg);
+        if (job == NULL) {
+            fprintf(stderr, "syncengine: no job '%s' in %s\n", arg, config);
+            code = SYNCC_EXIT_USAGE;
+        } else {
+            syncc_run_result res;
+            code = syncc_job_run(e, job, &res);
+        }
+    } else if (once) {
+        code = syncc_run_all_once(e);
+    } else {
+        code = syncc_scheduler_run(&e, &opts);
+    }
+    stop_flag = NULL;
+    syncc_engine_close(e);
+    syncc_log_clear_secrets();
+    curl_global_cleanup();
+    return code;
+}

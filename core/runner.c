@@ -1,0 +1,405 @@
+/*
+ * core/runner.c - one run of one job: open the sink and the source, take the
+ * job's lease, run every stream through the pipeline, record the outcome.
+ *
+ * The outcome is reported three ways: the sink's run log (finish()), a log
+ * line, and a short history in the local state store for `syncengine status`.
+ * A run that fails still closes everything it opened, and its status says
+ * why: failed, partial (records rejected), or rate_limited (stopped at the API
+ * allowance; the saved cursors make the next run resume where it stopped).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "hostapi.h"
+#include "log.h"
+#include "pipeline.h"
+#include "status.h"
+#include "timeutil.h"
+
+static void make_run_id(char out[37])
+{
+    unsigned char b[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, b, sizeof(b)) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n != (ssize_t)sizeof(b)) {
+        int64_t t = syncc_time_now();
+        for (size_t i = 0; i < sizeof(b); i++)
+            b[i] = (unsigned char)((t >> (i % 8 * 8)) ^ (getpid() >> (i % 4)) ^ (int)i * 37);
+    }
+    b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
+    b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static sync_ctx *new_ctx(syncc_engine *e, const syncc_job *job, const syncc_instance *in, const char *run_id)
+{
+    sync_ctx *ctx = syncc_ctx_new(job->name, in->name, in->plugin_name);
+    if (ctx == NULL)
+        return NULL;
+    ctx->run_id = strdup(run_id);
+    ctx->cancel = &e->stop;
+    ctx->state = e->state;
+    return ctx;
+}
+
+/* Loads the saved cursor of a stream: from the sink if it keeps state, else from the state file. */
+static char *load_cursor(syncc_engine *e, syncc_job_rt *rt, void *snk_inst, int sink_state, const char *stream,
+                         int *rc)
+{
+    char *cursor = NULL;
+    *rc = SYNC_OK;
+    if (sink_state) {
+        char *c = NULL;
+        int r = rt->sink->sink.state_load(snk_inst, rt->conf->name, stream, &c);
+        if (r == SYNC_OK && c != NULL) {
+            cursor = strdup(c);
+            syncc_host()->free(c);
+        } else if (r != SYNC_OK && r != SYNC_E_NOTFOUND) {
+            *rc = r;
+        }
+        return cursor;
+    }
+    if (e->state != NULL) {
+        char ns[512];
+        snprintf(ns, sizeof(ns), "cursor:%s", rt->conf->name);
+        if (syncc_state_get(e->state, ns, stream, &cursor) != 0)
+            *rc = SYNC_E_IO;
+    }
+    return cursor;
+}
+
+static json_t *counters_json(sync_ctx *a, sync_ctx *b)
+{
+    json_t *o = json_object();
+    sync_ctx *ctxs[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        if (ctxs[k] == NULL)
+            continue;
+        pthread_mutex_lock(&ctxs[k]->lock);
+        for (size_t i = 0; i < ctxs[k]->n_counters; i++)
+            json_object_set_new(o, ctxs[k]->counters[i].name, json_integer(ctxs[k]->counters[i].value));
+        pthread_mutex_unlock(&ctxs[k]->lock);
+    }
+    return o;
+}
+
+static json_t *rejects_json(sync_ctx *ctx)
+{
+    json_t *a = json_array();
+    if (ctx == NULL)
+        return a;
+    pthread_mutex_lock(&ctx->lock);
+    for (size_t i = 0; i < ctx->n_rejects; i++) {
+        json_t *r = json_object();
+        json_object_set_new(r, "key", json_string(ctx->rejects[i].key));
+        if (ctx->rejects[i].stream)
+            json_object_set_new(r, "stream", json_string(ctx->rejects[i].stream));
+        json_t *m = json_string(ctx->rejects[i].message);
+        json_object_set_new(r, "error", m ? m : json_string("(message not valid UTF-8)"));
+        json_array_append_new(a, r);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return a;
+}
+
+static void record_history(syncc_engine *e, const syncc_job *job, const char *run_id, int64_t started,
+                           const syncc_run_result *res)
+{
+    if (e->state == NULL)
+        return;
+    char ts[40];
+    syncc_time_format(started, ts, sizeof(ts));
+    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "run_id", run_id, "started_at", ts,
+                          "status", syncc_run_status_name(res->status), "duration_ms", (json_int_t)res->duration_ms,
+                          "processed", (json_int_t)res->processed, "inserted", (json_int_t)res->inserted,
+                          "updated", (json_int_t)res->updated, "unchanged", (json_int_t)res->unchanged,
+                          "deleted", (json_int_t)res->deleted, "failed", (json_int_t)res->failed, "skipped",
+                          res->skipped);
+    if (o == NULL)
+        return;
+    if (res->error[0])
+        json_object_set_new(o, "error", json_string(res->error));
+    char *text = json_dumps(o, JSON_COMPACT);
+    if (text)
+        syncc_state_add_run(e->state, job->name, text, 20);
+    free(text);
+    json_decref(o);
+}
+
+/* Fills the target columns from the mapping (empty when records pass through). */
+static sync_column *target_columns(const syncc_mapping *m, size_t *n)
+{
+    *n = m ? syncc_mapping_n_columns(m) : 0;
+    sync_column *cols = calloc(*n ? *n : 1, sizeof(*cols));
+    for (size_t i = 0; cols && i < *n; i++) {
+        cols[i].name = syncc_mapping_column(m, i);
+        cols[i].type = syncc_mapping_column_type(m, i);
+    }
+    return cols;
+}
+
+int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    const sync_host *host = syncc_host();
+    syncc_job *job = rt->conf;
+    char run_id[37];
+    make_run_id(run_id);
+    int64_t started = syncc_time_now();
+    syncc_log_ctx lc = {.job = job->name, .run_id = run_id};
+    sync_ctx *snk_ctx = new_ctx(e, job, job->sink, run_id);
+    sync_ctx *src_ctx = new_ctx(e, job, job->source, run_id);
+    void *snk_inst = NULL, *src_inst = NULL;
+    int leased = 0, begun = 0;
+    int rc = SYNC_OK;
+    json_t *streams_json = json_object();
+    res->status = SYNC_RUN_FAILED;
+    if (snk_ctx == NULL || src_ctx == NULL || streams_json == NULL) {
+        snprintf(res->error, sizeof(res->error), "out of memory");
+        goto out;
+    }
+    int full_refresh = e->full_refresh || job->full_refresh;
+    syncc_log(SYNC_LOG_INFO, &lc, "run started (%s)", full_refresh ? "full refresh" : "incremental");
+
+    rc = rt->sink->sink.open(snk_ctx, job->sink->config, &snk_inst);
+    if (rc != SYNC_OK) {
+        snprintf(res->error, sizeof(res->error), "sink '%s' (%s) failed to open: %s%s%s", job->sink->name,
+                 rt->sink->def.name, syncc_strerror(rc), snk_ctx->errbuf[0] ? ": " : "", snk_ctx->errbuf);
+        snk_inst = NULL;
+        goto out;
+    }
+    if (rt->sink->sink.lease_acquire != NULL) {
+        int acquired = 0;
+        rc = rt->sink->sink.lease_acquire(snk_inst, job->name, &acquired);
+        if (rc != SYNC_OK) {
+            snprintf(res->error, sizeof(res->error), "cannot take the job's lease: %s%s%s", syncc_strerror(rc),
+                     snk_ctx->errbuf[0] ? ": " : "", snk_ctx->errbuf);
+            goto out;
+        }
+        if (!acquired) {
+            res->skipped = 1;
+            res->status = SYNC_RUN_SUCCESS;
+            syncc_log(SYNC_LOG_INFO, &lc, "job is running on another engine; skipped");
+            goto out;
+        }
+        leased = 1;
+    }
+    sync_run_info info;
+    memset(&info, 0, sizeof(info));
+    info.struct_size = sizeof(info);
+    info.job = job->name;
+    info.run_id = run_id;
+    info.started_at = started;
+    info.full_refresh = full_refresh;
+    info.options = job->sink_options;
+    info.status = SYNC_RUN_RUNNING;
+    if (rt->sink->sink.begin != NULL) {
+        rc = rt->sink->sink.begin(snk_inst, &info);
+        if (rc != SYNC_OK) {
+            snprintf(res->error, sizeof(res->error), "sink '%s' could not start the run: %s%s%s", job->sink->name,
+                     syncc_strerror(rc), snk_ctx->errbuf[0] ? ": " : "", snk_ctx->errbuf);
+            goto out;
+        }
+    }
+    begun = 1;
+    rc = rt->source->source.open(src_ctx, job->source->config, &src_inst);
+    if (rc != SYNC_OK) {
+        snprintf(res->error, sizeof(res->error), "source '%s' (%s) failed to open: %s%s%s", job->source->name,
+                 rt->source->def.name, syncc_strerror(rc), src_ctx->errbuf[0] ? ": " : "", src_ctx->errbuf);
+        src_inst = NULL;
+        goto finish;
+    }
+
+    int sink_state = (rt->sink->def.caps & SYNC_CAP_STATE) && rt->sink->sink.state_load != NULL;
+    int any_error = 0;
+    for (size_t s = 0; s < rt->n_streams && !e->stop; s++) {
+        syncc_stream_rt *srt = &rt->streams[s];
+        syncc_stream *st = srt->conf;
+        syncc_ctx_set_stream(snk_ctx, st->name);
+        syncc_ctx_set_stream(src_ctx, st->name);
+        syncc_log_ctx slc = {.job = job->name, .stream = st->name, .run_id = run_id};
+        if (srt->mapping)
+            syncc_mapping_set_now(srt->mapping, started);
+        size_t n_cols = 0;
+        sync_column *cols = target_columns(srt->mapping, &n_cols);
+        sync_target target = {.struct_size = sizeof(target), .job = job->name, .stream = st->name,
+                              .name = st->target, .columns = cols, .n_columns = n_cols,
+                              .options = st->sink_options};
+        void *tstate = NULL;
+        snk_ctx->errbuf[0] = '\0';
+        int prc = rt->sink->sink.prepare(snk_inst, &target, &tstate);
+        json_t *sj = json_object();
+        json_object_set_new(streams_json, st->name, sj);
+        if (prc != SYNC_OK) {
+            snprintf(res->error, sizeof(res->error), "stream '%s': target '%s' rejected the mapping: %s%s%s",
+                     st->name, st->target, syncc_strerror(prc), snk_ctx->errbuf[0] ? ": " : "", snk_ctx->errbuf);
+            syncc_log(SYNC_LOG_ERROR, &slc, "%s", res->error);
+            json_object_set_new(sj, "error", json_string(res->error));
+            free(cols);
+            any_error = 1;
+            rc = prc;
+            continue;
+        }
+        int crc;
+        char *cursor = load_cursor(e, rt, snk_inst, sink_state, st->name, &crc);
+        if (crc != SYNC_OK) {
+            snprintf(res->error, sizeof(res->error), "stream '%s': cannot read the saved cursor: %s%s%s", st->name,
+                     syncc_strerror(crc), snk_ctx->errbuf[0] ? ": " : "", snk_ctx->errbuf);
+            free(cols);
+            any_error = 1;
+            rc = crc;
+            break;
+        }
+        syncc_log(SYNC_LOG_INFO, &slc, "reading %s from %s", st->object, cursor && !full_refresh ? cursor : "the beginning");
+
+        size_t n_fields = srt->mapping ? syncc_mapping_n_fields(srt->mapping) : 0;
+        const char **fields = NULL;
+        if (srt->mapping) {
+            fields = calloc(n_fields + 1, sizeof(*fields));
+            for (size_t i = 0; fields && i < n_fields; i++)
+                fields[i] = syncc_mapping_field(srt->mapping, i);
+        }
+        syncc_stream_run r;
+        memset(&r, 0, sizeof(r));
+        r.host = host;
+        r.job_name = job->name;
+        r.stream_name = st->name;
+        r.object = st->object;
+        r.src = rt->source;
+        r.src_inst = src_inst;
+        r.src_ctx = src_ctx;
+        r.snk = rt->sink;
+        r.snk_inst = snk_inst;
+        r.snk_ctx = snk_ctx;
+        r.target_state = tstate;
+        r.sink_keeps_state = sink_state;
+        r.state = e->state;
+        r.mapping = srt->mapping;
+        r.fields = fields;
+        r.n_fields = n_fields;
+        r.source_options = st->source_options;
+        r.cursor_in = cursor;
+        r.full_refresh = full_refresh;
+        r.batch_size = job->batch_size;
+        r.queue_depth = job->queue_depth;
+        r.write_attempts = 3;
+        r.stop = &e->stop;
+        r.show_progress = isatty(STDERR_FILENO) && getenv("SYNCENGINE_NO_PROGRESS") == NULL;
+        r.logctx = slc;
+        int64_t rejected_before = snk_ctx->n_rejected;
+        int prc2 = syncc_pipeline_run(&r);
+        (void)rejected_before;
+        res->processed += r.read;
+        res->inserted += r.inserted;
+        res->updated += r.updated;
+        res->unchanged += r.unchanged;
+        res->deleted += r.deleted;
+        res->failed += r.write_failed + r.map_failed;
+        json_object_set_new(sj, "object", json_string(st->object));
+        json_object_set_new(sj, "processed", json_integer(r.read));
+        json_object_set_new(sj, "inserted", json_integer(r.inserted));
+        json_object_set_new(sj, "updated", json_integer(r.updated));
+        json_object_set_new(sj, "unchanged", json_integer(r.unchanged));
+        json_object_set_new(sj, "deleted", json_integer(r.deleted));
+        json_object_set_new(sj, "failed", json_integer(r.write_failed + r.map_failed));
+        json_object_set_new(sj, "batches", json_integer(r.batches));
+        if (cursor)
+            json_object_set_new(sj, "cursor_before", json_string(cursor));
+        if (r.cursor_out)
+            json_object_set_new(sj, "cursor_after", json_string(r.cursor_out));
+        syncc_log(prc2 == SYNC_OK ? SYNC_LOG_INFO : SYNC_LOG_ERROR, &slc,
+                  "%s: %lld read, %lld inserted, %lld updated, %lld unchanged, %lld deleted, %lld failed%s%s",
+                  prc2 == SYNC_OK ? "done" : "stopped", (long long)r.read, (long long)r.inserted,
+                  (long long)r.updated, (long long)r.unchanged, (long long)r.deleted,
+                  (long long)(r.write_failed + r.map_failed), prc2 == SYNC_OK ? "" : ": ", prc2 == SYNC_OK ? "" : r.error);
+        if (prc2 != SYNC_OK) {
+            json_object_set_new(sj, "error", json_string(r.error));
+            if (!res->error[0] || prc2 == SYNC_E_RATELIMIT)
+                snprintf(res->error, sizeof(res->error), "stream '%s': %s", st->name, r.error);
+            rc = prc2;
+            any_error = 1;
+        }
+        free(r.cursor_out);
+        free(fields);
+        free(cursor);
+        free(cols);
+        /* stop the run on errors that would fail every stream alike */
+        if (prc2 == SYNC_E_RATELIMIT || prc2 == SYNC_E_AUTH || prc2 == SYNC_E_CANCELLED ||
+            prc2 == SYNC_E_UNAVAILABLE || prc2 == SYNC_E_IO)
+            break;
+    }
+    if (!any_error && e->stop) {
+        any_error = 1;
+        rc = SYNC_E_CANCELLED;
+        snprintf(res->error, sizeof(res->error), "stopped by signal");
+    }
+    if (any_error)
+        res->status = rc == SYNC_E_RATELIMIT ? SYNC_RUN_RATE_LIMITED : SYNC_RUN_FAILED;
+    else
+        res->status = res->failed > 0 ? SYNC_RUN_PARTIAL : SYNC_RUN_SUCCESS;
+
+finish:
+    if (begun) {
+        json_t *details = json_object();
+        json_object_set_new(details, "run_id", json_string(run_id));
+        json_object_set_new(details, "streams", json_incref(streams_json));
+        json_object_set_new(details, "counters", counters_json(src_ctx, snk_ctx));
+        json_object_set_new(details, "rejected", rejects_json(snk_ctx));
+        json_object_set_new(details, "rejected_total", json_integer(snk_ctx->n_rejected));
+        char *details_text = json_dumps(details, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(details);
+        info.status = res->status;
+        info.finished_at = syncc_time_now();
+        info.processed = res->processed;
+        info.inserted = res->inserted;
+        info.updated = res->updated;
+        info.unchanged = res->unchanged;
+        info.deleted = res->deleted;
+        info.failed = res->failed;
+        info.error = res->error[0] ? res->error : NULL;
+        info.details_json = details_text;
+        snk_ctx->errbuf[0] = '\0';
+        syncc_ctx_set_stream(snk_ctx, NULL);
+        int frc = rt->sink->sink.finish(snk_inst, &info);
+        if (frc != SYNC_OK) {
+            syncc_log(SYNC_LOG_ERROR, &lc, "sink could not record the end of the run: %s%s%s", syncc_strerror(frc),
+                      snk_ctx->errbuf[0] ? ": " : "", snk_ctx->errbuf);
+            if (res->status == SYNC_RUN_SUCCESS || res->status == SYNC_RUN_PARTIAL) {
+                res->status = SYNC_RUN_FAILED;
+                snprintf(res->error, sizeof(res->error), "finishing the run failed: %s", syncc_strerror(frc));
+            }
+        }
+        free(details_text);
+    }
+out:
+    if (src_inst != NULL)
+        rt->source->source.close(src_inst);
+    if (leased)
+        rt->sink->sink.lease_release(snk_inst, job->name);
+    if (snk_inst != NULL)
+        rt->sink->sink.close(snk_inst);
+    res->duration_ms = (syncc_time_now() - started) / 1000;
+    if (!res->skipped) {
+        syncc_log(res->status == SYNC_RUN_SUCCESS ? SYNC_LOG_INFO : SYNC_LOG_ERROR, &lc,
+                  "run %s in %lld ms: %lld processed, %lld inserted, %lld updated, %lld unchanged, %lld deleted, "
+                  "%lld failed%s%s",
+                  syncc_run_status_name(res->status), (long long)res->duration_ms, (long long)res->processed,
+                  (long long)res->inserted, (long long)res->updated, (long long)res->unchanged,
+                  (long long)res->deleted, (long long)res->failed, res->error[0] ? "; " : "", res->error);
+        record_history(e, job, run_id, started, res);
+    }
+    json_decref(streams_json);
+    syncc_ctx_free(src_ctx);
+    syncc_ctx_free(snk_ctx);
+    return res->skipped ? SYNCC_EXIT_OK : syncc_exit_for_status(res->status);
+}
