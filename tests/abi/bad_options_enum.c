@@ -2,7 +2,7 @@
  * bad_options_enum.c - a source whose target option table (sink.* keys)
  * declares an ENUM option without enum_values, so no value could ever be
  * valid.  The loader refuses it: "invalid target_options table: option
- * 'mode' is an enum without enum_values".
+ * 'mode': enum option without values".
  */
 #include <stddef.h>
 

@@ -3,7 +3,7 @@
  * keys) marks "where" SYNC_OPT_REQUIRED and also gives it a default: the
  * default could never apply, so the table is wrong.  The loader checks all
  * three tables and refuses the plugin: "invalid stream_options table: option
- * 'where' is required and has a default".
+ * 'where': a required option cannot have a default".
  */
 #include <stddef.h>
 
