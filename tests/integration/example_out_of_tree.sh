@@ -40,7 +40,7 @@ for f in bin/syncengine include/sync/sync.h include/sync/plugin.h include/sync/h
 done
 
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-cflags=$(pkg-config --cflags syncengine)
+cflags=$(pkg-config --cflags syncengine | sed 's/[[:space:]]*$//')
 [ "$cflags" = "-I$prefix/include" ] || fail "pkg-config --cflags syncengine gave '$cflags', expected '-I$prefix/include'"
 plugindir=$(pkg-config --variable=plugindir syncengine)
 [ "$plugindir" = "$prefix/lib/syncengine/plugins" ] || fail "plugindir is '$plugindir'"
