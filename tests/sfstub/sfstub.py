@@ -1,0 +1,1280 @@
+#!/usr/bin/env python3
+"""Salesforce REST API stand-in for syncengine's integration tests, demo and benchmarks.
+
+A real HTTP/1.1 server on loopback that speaks the parts of the Salesforce REST
+API a sync engine uses -- OAuth token endpoint, versions, describe, query,
+queryAll, query locators -- with Salesforce's status codes, error bodies,
+Sforce-Limit-Info header and gzip.  Query results are snapshots: a locator pages
+through the rows as they were when the query ran, however the data changes
+meanwhile, exactly as Salesforce does.  A control API under /__stub/ (no auth)
+lets tests mutate data, read the ground truth, control the clock and inject
+faults.  See README.md beside this file for the complete reference.
+
+Standard library only.  Run `python3 sfstub.py --help`.
+"""
+
+import argparse
+import base64
+import collections
+import gzip
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import data  # noqa: E402
+import soql  # noqa: E402
+
+JSON_TYPE = "application/json;charset=UTF-8"
+ORG_ID = "00D5g000004XyZ1EAK"
+MIN_BATCH, MAX_BATCH = 200, 2000
+MAX_LOCATORS = 100
+LOCATOR_IDLE_S = 15 * 60
+VERSION_RE = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
+LOCATOR_RE = re.compile(r"^/(query|queryAll)/([0-9A-Za-z]{15,18})-(\d+)$")
+
+
+class ApiError(Exception):
+    """An error answered as Salesforce does: [{"message", "errorCode"}]."""
+
+    def __init__(self, status, code, message, headers=None):
+        Exception.__init__(self, message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or []
+
+
+class BadControl(Exception):
+    """A malformed control-API request (answered 400 {"error": ...})."""
+
+
+def dumps(obj):
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+# ---- clock ----------------------------------------------------------------
+
+class Clock:
+    """The stand-in's notion of 'now' for SystemModstamp and friends.
+
+    Real time by default, optionally shifted or frozen by tests.  `stamp()`
+    never returns the same millisecond twice, so every mutated record gets its
+    own SystemModstamp unless a test asks for an explicit (tied) one."""
+
+    def __init__(self):
+        self.frozen = None
+        self.offset = 0
+        self.last = data.GEN_END_MS
+
+    def now(self):
+        if self.frozen is not None:
+            return self.frozen
+        return int(time.time() * 1000) + self.offset
+
+    def stamp(self):
+        v = max(self.now(), self.last + 1)
+        self.last = v
+        return v
+
+    def set_now(self, ms):
+        self.frozen = ms
+        self.last = ms - 1
+
+    def advance(self, ms):
+        if self.frozen is not None:
+            self.frozen += ms
+        else:
+            self.offset += ms
+
+    def real(self):
+        self.frozen = None
+        self.offset = 0
+
+    def state(self):
+        return {"now": data.fmt_datetime(self.now()), "frozen": self.frozen is not None,
+                "last_stamp": data.fmt_datetime(self.last)}
+
+
+# ---- data store -----------------------------------------------------------
+
+class Store:
+    """All records.  Each object's table is a dict Id -> tuple kept in Id order.
+
+    Tables are copy-on-write: a mutation builds new dicts and swaps them in
+    under the lock, so a view taken for a query (a dict of table references)
+    never changes underneath it.  That is what makes locator snapshots cheap."""
+
+    PERSON_NAME = ("contact", "lead", "user")
+
+    def __init__(self, seed, accounts, contacts, leads, same_modstamp):
+        self.schemas = data.build_schemas()
+        self.gen = data.Generator(self.schemas, seed)
+        rows = self.gen.generate(accounts, contacts, leads, same_modstamp)
+        self.tables = {name: {r[0]: r for r in recs} for name, recs in rows.items()}
+        self.next_seq = {name: len(recs) for name, recs in rows.items()}
+        self.lock = threading.Lock()
+        self.clock = Clock()
+        self.create_rng = self.gen._rng("created")
+
+    def view(self):
+        with self.lock:
+            return dict(self.tables)
+
+    # -- mutation --
+    def mutate(self, ops):
+        if not isinstance(ops, list):
+            raise BadControl("mutate body must be a JSON list of operations")
+        with self.lock:
+            work = {}
+            saved_last = self.clock.last
+            saved_seq = dict(self.next_seq)
+
+            def table(name):
+                if name not in work:
+                    work[name] = dict(self.tables[name])
+                return work[name]
+            try:
+                results = [self._apply(op, table, work) for op in ops]
+            except BadControl:
+                self.clock.last = saved_last
+                self.next_seq = saved_seq
+                raise
+            self.tables.update(work)
+        out = {"ids": [i for r in results for i in r["ids"]], "results": results}
+        return out
+
+    def _schema(self, op):
+        name = op.get("object")
+        if not isinstance(name, str) or name.lower() not in self.schemas:
+            raise BadControl("unknown object %r" % (name,))
+        return self.schemas[name.lower()]
+
+    def _values(self, obj, setmap, allow_name=False):
+        if setmap is None:
+            return []
+        if not isinstance(setmap, dict):
+            raise BadControl("\"set\" must be an object of field: value")
+        out = []
+        for key, value in setmap.items():
+            f = obj.field(key)
+            if f is None:
+                raise BadControl("no such field %r on %s" % (key, obj.name))
+            if f.name in ("Id", "IsDeleted", "SystemModstamp"):
+                raise BadControl("field %s is set by the operation itself (use op delete/"
+                                 "undelete or \"modstamp\")" % f.name)
+            if f.name == "Name" and obj.name.lower() in self.PERSON_NAME and not allow_name:
+                raise BadControl("field Name of %s is derived from FirstName and LastName"
+                                 % obj.name)
+            out.append((f.index, convert_value(f, value)))
+        return out
+
+    def _select(self, op, obj, tbl, eligible, view):
+        if "ids" in op:
+            ids = op["ids"]
+            if not isinstance(ids, list):
+                raise BadControl("\"ids\" must be a list")
+            out = []
+            for raw in ids:
+                rid = data.normalize_id(raw)
+                rec = tbl.get(rid)
+                if rec is None:
+                    raise BadControl("no %s with id %r" % (obj.name, raw))
+                if not eligible(rec):
+                    raise BadControl("%s %s is not eligible for %s" % (obj.name, rid, op["op"]))
+                out.append(rid)
+            return out
+        if "where" in op:
+            try:
+                plan = soql.compile_query("SELECT Id FROM %s WHERE %s" % (obj.name, op["where"]),
+                                          self.schemas)
+            except soql.SoqlError as e:
+                raise BadControl("where: %s: %s" % (e.code, e.message)) from None
+            rows = plan.execute(view, True)
+            ids = [r[0] for r in rows if eligible(r)]
+        else:
+            ids = [rid for rid, rec in tbl.items() if eligible(rec)]
+        if "count" in op:
+            n = op["count"]
+            if not isinstance(n, int) or n < 0:
+                raise BadControl("\"count\" must be a non-negative integer")
+            if n > len(ids):
+                raise BadControl("%s: only %d eligible %s records, %d asked"
+                                 % (op["op"], len(ids), obj.name, n))
+            ids = ids[:n]
+        elif "where" not in op and not op.get("all"):
+            raise BadControl("%s needs \"ids\", \"count\", \"where\" or \"all\"" % op["op"])
+        return ids
+
+    def _apply(self, op, table, work):
+        if not isinstance(op, dict) or "op" not in op:
+            raise BadControl("each operation must be an object with \"op\"")
+        kind = op["op"]
+        obj = self._schema(op)
+        name = obj.name.lower()
+        tbl = table(name)
+        view = dict(self.tables)
+        view.update(work)
+        if "modstamp" in op:
+            try:
+                fixed = data.parse_datetime(op["modstamp"])
+            except (ValueError, TypeError, AttributeError, IndexError):
+                raise BadControl("bad modstamp %r" % (op.get("modstamp"),)) from None
+
+            def stamp():
+                return fixed
+        else:
+            stamp = self.clock.stamp
+        i_mod = obj.idx("SystemModstamp")
+        i_lmd = obj.idx("LastModifiedDate")
+        i_del = obj.idx("IsDeleted") if obj.field("IsDeleted") else None
+        live = (lambda r: not r[i_del]) if i_del is not None else (lambda r: True)
+
+        def bump(lst, system_only=False):
+            ms = stamp()
+            lst[i_mod] = ms
+            if not system_only:
+                lst[i_lmd] = ms
+            return ms
+
+        if kind == "create":
+            return {"op": kind, "ids": self._create(op, obj, tbl, stamp)}
+        if kind in ("update", "touch"):
+            sets = self._values(obj, op.get("set")) if kind == "update" else []
+            ids = self._select(op, obj, tbl, live, view)
+            for rid in ids:
+                lst = list(tbl[rid])
+                for idx, v in sets:
+                    lst[idx] = v
+                self._derive(obj, lst)
+                bump(lst, system_only=(kind == "touch"))
+                tbl[rid] = tuple(lst)
+            return {"op": kind, "ids": ids}
+        if kind in ("delete", "undelete"):
+            if i_del is None:
+                raise BadControl("%s records cannot be deleted" % obj.name)
+            want = kind == "undelete"
+            ids = self._select(op, obj, tbl, lambda r: bool(r[i_del]) == want, view)
+            for rid in ids:
+                lst = list(tbl[rid])
+                lst[i_del] = not want
+                bump(lst)
+                tbl[rid] = tuple(lst)
+            return {"op": kind, "ids": ids}
+        if kind == "purge":
+            ids = self._select(op, obj, tbl, lambda r: True, view)
+            for rid in ids:
+                del tbl[rid]
+            return {"op": kind, "ids": ids}
+        if kind == "convert":
+            if name != "lead":
+                raise BadControl("only Lead records can be converted")
+            return self._convert(op, obj, tbl, table, stamp, view)
+        raise BadControl("unknown op %r" % (kind,))
+
+    def _derive(self, obj, lst):
+        if obj.name.lower() in self.PERSON_NAME:
+            first = lst[obj.idx("FirstName")]
+            last = lst[obj.idx("LastName")]
+            lst[obj.idx("Name")] = last if not first else "%s %s" % (first, last)
+
+    def _create(self, op, obj, tbl, stamp):
+        name = obj.name.lower()
+        builders = {"account": self.gen.account_row, "contact": self.gen.contact_row,
+                    "lead": self.gen.lead_row}
+        if name not in builders:
+            raise BadControl("%s records cannot be created" % obj.name)
+        if "records" in op:
+            if not isinstance(op["records"], list):
+                raise BadControl("\"records\" must be a list of objects")
+            per_record = [self._values(obj, r) for r in op["records"]]
+        else:
+            n = op.get("count", 1)
+            if not isinstance(n, int) or n < 0:
+                raise BadControl("\"count\" must be a non-negative integer")
+            per_record = [[] for _ in range(n)]
+        common = self._values(obj, op.get("set"))
+        i_created = obj.idx("CreatedDate")
+        ids = []
+        for extra in per_record:
+            seq = self.next_seq[name]
+            self.next_seq[name] = seq + 1
+            rid = data.make_id(obj.key_prefix, seq)
+            ms = stamp()
+            if name == "account":
+                rec = builders[name](rid, self.create_rng, ms, seq)
+            else:
+                rec = builders[name](rid, self.create_rng, ms, seq)
+            lst = list(rec)
+            if name == "lead":  # new leads start unconverted
+                for f in ("IsConverted",):
+                    lst[obj.idx(f)] = False
+                for f in ("ConvertedDate", "ConvertedAccountId", "ConvertedContactId"):
+                    lst[obj.idx(f)] = None
+                if lst[obj.idx("Status")] == "Closed - Converted":
+                    lst[obj.idx("Status")] = "Open - Not Contacted"
+            lst[i_created] = ms
+            lst[obj.idx("LastModifiedDate")] = ms
+            lst[obj.idx("SystemModstamp")] = ms
+            for idx, v in common + extra:
+                lst[idx] = v
+            self._derive(obj, lst)
+            tbl[rid] = tuple(lst)
+            ids.append(rid)
+        return ids
+
+    def _convert(self, op, lead, tbl, table, stamp, view):
+        i_conv = lead.idx("IsConverted")
+        i_del = lead.idx("IsDeleted")
+        ids = self._select(op, lead, tbl, lambda r: not r[i_del] and not r[i_conv], view)
+        contact_s = self.schemas["contact"]
+        account_s = self.schemas["account"]
+        contacts = table("contact")
+        accounts = table("account")
+        fixed_account = op.get("account_id")
+        if fixed_account is not None:
+            fixed_account = data.normalize_id(fixed_account)
+            if fixed_account not in accounts:
+                raise BadControl("no Account with id %r" % op.get("account_id"))
+        new_contacts, new_accounts = [], []
+        for rid in ids:
+            lst = list(tbl[rid])
+            g = lambda f: lst[lead.idx(f)]  # noqa: E731
+            ms = stamp()
+            acc_id = fixed_account
+            if acc_id is None:
+                seq = self.next_seq["account"]
+                self.next_seq["account"] = seq + 1
+                acc_id = data.make_id("001", seq)
+                acc = list(self.gen.account_row(acc_id, self.create_rng, ms, seq,
+                                                name=g("Company")))
+                acc[account_s.idx("CreatedDate")] = ms
+                acc[account_s.idx("LastModifiedDate")] = ms
+                acc[account_s.idx("OwnerId")] = g("OwnerId")
+                accounts[acc_id] = tuple(acc)
+                new_accounts.append(acc_id)
+            seq = self.next_seq["contact"]
+            self.next_seq["contact"] = seq + 1
+            con_id = data.make_id("003", seq)
+            con = list(self.gen.contact_row(con_id, self.create_rng, ms, seq))
+            for cf, lf in (("FirstName", "FirstName"), ("LastName", "LastName"),
+                           ("Name", "Name"), ("Email", "Email"), ("Phone", "Phone"),
+                           ("MobilePhone", "MobilePhone"), ("Title", "Title"),
+                           ("MailingStreet", "Street"), ("MailingCity", "City"),
+                           ("MailingState", "State"), ("MailingPostalCode", "PostalCode"),
+                           ("MailingCountry", "Country"), ("LeadSource", "LeadSource"),
+                           ("Description", "Description"), ("OwnerId", "OwnerId"),
+                           ("DoNotCall", "DoNotCall"),
+                           ("HasOptedOutOfEmail", "HasOptedOutOfEmail")):
+                con[contact_s.idx(cf)] = g(lf)
+            con[contact_s.idx("AccountId")] = acc_id
+            for f in ("CreatedDate", "LastModifiedDate", "SystemModstamp"):
+                con[contact_s.idx(f)] = ms
+            contacts[con_id] = tuple(con)
+            new_contacts.append(con_id)
+            lst[i_conv] = True
+            lst[lead.idx("ConvertedDate")] = data.date_of_ms(ms)
+            lst[lead.idx("ConvertedContactId")] = con_id
+            lst[lead.idx("ConvertedAccountId")] = acc_id
+            lst[lead.idx("Status")] = "Closed - Converted"
+            lst[lead.idx("SystemModstamp")] = ms
+            lst[lead.idx("LastModifiedDate")] = ms
+            tbl[rid] = tuple(lst)
+        return {"op": "convert", "ids": ids, "contacts": new_contacts, "accounts": new_accounts}
+
+    # -- ground truth --
+    def truth(self, name, include_deleted):
+        obj = self.schemas.get((name or "").lower())
+        if obj is None:
+            raise BadControl("unknown object %r" % (name,))
+        view = self.view()
+        tbl = view[obj.name.lower()]
+        i_del = obj.idx("IsDeleted") if obj.field("IsDeleted") else None
+        rels = []
+        for f in obj.fields:
+            if f.relationship_name:
+                target = self.schemas[f.reference_to[0].lower()]
+                if target.field("Name"):
+                    rels.append((f.relationship_name + ".Name", f.index, view[target.name.lower()],
+                                 target.idx("Name")))
+        out = []
+        for rec in tbl.values():
+            if i_del is not None and rec[i_del] and not include_deleted:
+                continue
+            row = {}
+            for f in obj.fields:
+                row[f.name] = json_value(f, rec[f.index])
+            for key, ref, ttbl, nidx in rels:
+                parent = ttbl.get(rec[ref]) if rec[ref] else None
+                row[key] = parent[nidx] if parent else None
+            out.append(row)
+        return {"object": obj.name, "count": len(out), "records": out}
+
+
+def json_value(field, v):
+    if v is None:
+        return None
+    if field.type == "datetime":
+        return data.fmt_datetime(v)
+    return v
+
+
+def convert_value(f, v):
+    """JSON value from a control request -> stored representation of field f."""
+    if v is None:
+        if not f.nillable:
+            raise BadControl("field %s cannot be null" % f.name)
+        return None
+    t = f.type
+    try:
+        if t == "boolean":
+            if not isinstance(v, bool):
+                raise ValueError
+            return v
+        if t == "datetime":
+            return data.parse_datetime(v) if isinstance(v, str) else int(v)
+        if t == "date":
+            return data.parse_date(v)
+        if t in ("double", "currency", "percent"):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError
+            return float(v)
+        if t == "int":
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError
+            return v
+        if t in ("id", "reference"):
+            rid = data.normalize_id(v)
+            if rid is None:
+                raise ValueError
+            return rid
+        if not isinstance(v, str):
+            raise ValueError
+        if f.length and len(v) > f.length:
+            raise BadControl("value for %s is %d characters, limit %d (STRING_TOO_LONG)"
+                             % (f.name, len(v), f.length))
+        return v
+    except (ValueError, TypeError, IndexError):
+        raise BadControl("bad value %r for field %s of type %s" % (v, f.name, t)) from None
+
+
+# ---- OAuth ----------------------------------------------------------------
+
+class Auth:
+    """Token endpoint state: the connected app, refresh tokens, access tokens."""
+
+    def __init__(self, client_id, client_secret, refresh_token, ttl, rotate):
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.refresh_tokens = {refresh_token}
+        self.ttl = ttl
+        self.rotate = rotate
+        self.access = {}  # token -> monotonic expiry
+        self.lock = threading.Lock()
+
+    def grant(self, form, basic, base_url, user_id):
+        """Returns (status, body dict)."""
+        def err(status, code, desc):
+            return status, {"error": code, "error_description": desc}
+        gt = form.get("grant_type")
+        cid = form.get("client_id")
+        secret = form.get("client_secret")
+        if basic:
+            cid, secret = basic
+        if gt not in ("refresh_token", "client_credentials"):
+            return err(400, "unsupported_grant_type", "grant type not supported")
+        if cid != self.client_id:
+            return err(400, "invalid_client_id", "client identifier invalid")
+        if secret is None and gt == "refresh_token":
+            return err(400, "invalid_client", "client secret required")
+        if secret is None or not hmac.compare_digest(secret.encode(), self.client_secret.encode()):
+            return err(400, "invalid_client", "invalid client credentials")
+        with self.lock:
+            new_refresh = None
+            if gt == "refresh_token":
+                rt = form.get("refresh_token")
+                if not rt or rt not in self.refresh_tokens:
+                    return err(400, "invalid_grant", "expired access/refresh token")
+                if self.rotate:
+                    self.refresh_tokens.discard(rt)
+                    new_refresh = "5Aep861" + secrets.token_urlsafe(40)
+                    self.refresh_tokens.add(new_refresh)
+            token = ORG_ID[:15] + "!" + secrets.token_urlsafe(60).replace("-", ".")
+            self.access[token] = time.monotonic() + self.ttl
+            if len(self.access) > 10000:
+                now = time.monotonic()
+                self.access = {t: e for t, e in self.access.items() if e > now}
+        issued = str(int(time.time() * 1000))
+        ident = "%s/id/%s/%s" % (base_url, ORG_ID, user_id)
+        sig = base64.b64encode(hmac.new(self.client_secret.encode(), (ident + issued).encode(),
+                                        hashlib.sha256).digest()).decode()
+        body = {"access_token": token}
+        if new_refresh:
+            body["refresh_token"] = new_refresh
+        body.update({"signature": sig,
+                     "scope": "api refresh_token" if gt == "refresh_token" else "api",
+                     "instance_url": base_url, "id": ident, "token_type": "Bearer",
+                     "issued_at": issued})
+        return 200, body
+
+    def valid(self, header):
+        if not header:
+            return False
+        parts = header.split(None, 1)
+        if len(parts) != 2 or parts[0].lower() not in ("bearer", "oauth"):
+            return False
+        with self.lock:
+            exp = self.access.get(parts[1].strip())
+            return exp is not None and exp > time.monotonic()
+
+    def expire_all(self):
+        with self.lock:
+            self.access.clear()
+
+    def revoke_refresh(self):
+        with self.lock:
+            self.refresh_tokens.clear()
+
+
+# ---- faults, limits, stats, locators --------------------------------------
+
+FAULT_MATCHES = ("query", "queryAll", "next", "token", "describe", "any")
+FAULT_KINDS = ("status", "reset", "truncate", "nonjson", "slow", "expire_token",
+               "revoke_refresh", "limit_exceeded")
+SIDE_EFFECT_KINDS = ("slow", "expire_token", "revoke_refresh", "limit_exceeded")
+
+
+class Fault:
+    def __init__(self, spec):
+        if not isinstance(spec, dict):
+            raise BadControl("each fault must be an object")
+        self.match = spec.get("match", "any")
+        self.kind = spec.get("kind")
+        if self.match not in FAULT_MATCHES:
+            raise BadControl("fault match must be one of %s" % ", ".join(FAULT_MATCHES))
+        if self.kind not in FAULT_KINDS:
+            raise BadControl("fault kind must be one of %s" % ", ".join(FAULT_KINDS))
+        self.after = spec.get("after", 0)
+        self.times = spec.get("times", 1)
+        self.status = spec.get("status", 503)
+        self.body = spec.get("body")
+        self.retry_after = spec.get("retry_after")
+        self.delay = spec.get("delay", 5)
+        for name in ("after", "times", "status"):
+            if not isinstance(getattr(self, name), int) or isinstance(getattr(self, name), bool):
+                raise BadControl("fault %s must be an integer" % name)
+        if not isinstance(self.delay, (int, float)) or self.delay < 0:
+            raise BadControl("fault delay must be a non-negative number")
+        self.seen = 0
+        self.fired = 0
+
+    def describe(self):
+        return {"match": self.match, "kind": self.kind, "after": self.after,
+                "times": self.times, "status": self.status, "seen": self.seen,
+                "fired": self.fired}
+
+
+class Faults:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.items = []
+
+    def replace(self, specs):
+        items = [Fault(s) for s in specs]
+        with self.lock:
+            self.items = items
+
+    def fire(self, kind):
+        """Advance every matching fault's counter; return those that fire now."""
+        out = []
+        with self.lock:
+            for f in self.items:
+                if f.match != "any" and f.match != kind:
+                    continue
+                f.seen += 1
+                if f.seen > f.after and (f.times < 0 or f.fired < f.times):
+                    f.fired += 1
+                    out.append(f)
+        return out
+
+
+class Limits:
+    def __init__(self, daily):
+        self.max = daily
+        self.used = 0
+        self.lock = threading.Lock()
+
+    def take(self):
+        """Count one API call; False when the daily limit is already reached."""
+        with self.lock:
+            if self.used >= self.max:
+                return False
+            self.used += 1
+            return True
+
+    def header(self):
+        return "api-usage=%d/%d" % (self.used, self.max)
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        self.token_calls = 0
+        self.api_calls = 0
+        self.by_kind = collections.Counter()
+        self.faults_fired = 0
+        self.records_served = 0
+
+    def note(self, kind):
+        with self.lock:
+            self.by_kind[kind] += 1
+            if kind == "token":
+                self.token_calls += 1
+            else:
+                self.api_calls += 1
+
+
+class Locator:
+    __slots__ = ("rows", "writer", "batch", "version", "used")
+
+    def __init__(self, rows, writer, batch, version):
+        self.rows = rows
+        self.writer = writer
+        self.batch = batch
+        self.version = version
+        self.used = time.monotonic()
+
+
+class Locators:
+    """Open query cursors; the oldest are dropped past MAX_LOCATORS or when idle."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.items = collections.OrderedDict()
+        self.counter = secrets.randbelow(10 ** 6)
+
+    def add(self, loc):
+        with self.lock:
+            self.counter += 1
+            lid = data.make_id("01g", self.counter)
+            now = time.monotonic()
+            for key in [k for k, v in self.items.items() if now - v.used > LOCATOR_IDLE_S]:
+                del self.items[key]
+            while len(self.items) >= MAX_LOCATORS:
+                self.items.popitem(last=False)
+            self.items[lid] = loc
+            return lid
+
+    def get(self, lid):
+        with self.lock:
+            loc = self.items.get(lid)
+            if loc is not None:
+                loc.used = time.monotonic()
+                self.items.move_to_end(lid)
+            return loc
+
+
+# ---- the application ------------------------------------------------------
+
+def _season(v):
+    season = ("Winter", "Spring", "Summer")[(v - 59) % 3]
+    return "%s '%02d" % (season, 24 + (v - 59) // 3)
+
+
+class App:
+    def __init__(self, args):
+        self.store = Store(args.seed, args.accounts, args.contacts, args.leads,
+                           args.same_modstamp)
+        self.auth = Auth(args.client_id, args.client_secret, args.refresh_token,
+                         args.token_ttl, args.rotate_refresh)
+        self.faults = Faults()
+        self.limits = Limits(args.daily_limit)
+        self.stats = Stats()
+        self.locators = Locators()
+        self.base_url = None
+        self.describe_cache = {}
+        self.log_file = open(args.log, "a", encoding="utf-8", buffering=1) if args.log else None
+        self.log_lock = threading.Lock()
+
+    def log(self, line):
+        if self.log_file:
+            with self.log_lock:
+                self.log_file.write(line + "\n")
+
+    # -- classification (for faults and stats) --
+    @staticmethod
+    def classify(path):
+        if path.rstrip("/") == "/services/oauth2/token":
+            return "token"
+        m = VERSION_RE.match(path)
+        if not m:
+            return "other"
+        rest = (m.group(2) or "/").rstrip("/")
+        if rest in ("/query", "/queryAll"):
+            return rest[1:]
+        if LOCATOR_RE.match(rest):
+            return "next"
+        if rest.startswith("/sobjects") and (rest.count("/") <= 2 or rest.endswith("/describe")):
+            return "describe"
+        return "other"
+
+    # -- Salesforce endpoints --
+    def api(self, method, path, query, headers, body):
+        """Returns (status, extra headers, payload bytes, content type)."""
+        if path.rstrip("/") == "/services/oauth2/token":
+            return self.token(method, headers, body)
+        if path.rstrip("/") == "/services/data":
+            versions = [{"label": _season(v), "url": "/services/data/v%d.0" % v,
+                         "version": "%d.0" % v} for v in range(31, 63)]
+            return 200, [], dumps(versions).encode(), JSON_TYPE
+        m = VERSION_RE.match(path)
+        if not m:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        version = m.group(1)
+        rest = (m.group(2) or "/").rstrip("/")
+        if not self.auth.valid(headers.get("Authorization")):
+            raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid",
+                           [("WWW-Authenticate", "Token")])
+        if not self.limits.take():
+            raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        if method != "GET":
+            raise ApiError(405, "METHOD_NOT_ALLOWED",
+                           "HTTP Method '%s' not allowed. Allowed are GET,HEAD" % method)
+        if rest in ("/query", "/queryAll"):
+            return self.query(version, query, headers, rest == "/queryAll")
+        lm = LOCATOR_RE.match(rest)
+        if lm:
+            return self.next_page(lm.group(2), int(lm.group(3)))
+        if rest == "":
+            base = "/services/data/v" + version
+            res = {k: base + "/" + k for k in ("sobjects", "query", "queryAll", "limits")}
+            return 200, [], dumps(res).encode(), JSON_TYPE
+        if rest == "/limits":
+            res = {"DailyApiRequests": {"Max": self.limits.max,
+                                        "Remaining": max(0, self.limits.max - self.limits.used)}}
+            return 200, [], dumps(res).encode(), JSON_TYPE
+        parts = rest.split("/")[1:]
+        if parts and parts[0] == "sobjects":
+            return self.sobjects(version, parts[1:])
+        raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def token(self, method, headers, body):
+        self.stats  # token calls are counted by the handler
+        if method != "POST":
+            return 400, [], dumps({"error": "invalid_request",
+                                   "error_description": "must use HTTP POST"}).encode(), JSON_TYPE
+        try:
+            form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True)
+                    .items()}
+        except UnicodeDecodeError:
+            form = {}
+        basic = None
+        ah = headers.get("Authorization") or ""
+        if ah.lower().startswith("basic "):
+            try:
+                cid, _, sec = base64.b64decode(ah[6:].strip()).decode().partition(":")
+                basic = (cid, sec)
+            except ValueError:
+                basic = ("", "")
+        users = self.store.tables["user"]
+        status, res = self.auth.grant(form, basic, self.base_url, next(iter(users)))
+        return status, [], dumps(res).encode(), JSON_TYPE
+
+    def sobjects(self, version, parts):
+        schemas = self.store.schemas
+        if not parts:
+            res = {"encoding": "UTF-8", "maxBatchSize": 200,
+                   "sobjects": [self._object_summary(o, version) for o in schemas.values()]}
+            return 200, [], dumps(res).encode(), JSON_TYPE
+        obj = schemas.get(parts[0].lower()) if parts[0] == parts[0].strip() else None
+        if obj is None:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        if len(parts) == 1:
+            res = {"objectDescribe": self._object_summary(obj, version), "recentItems": []}
+            return 200, [], dumps(res).encode(), JSON_TYPE
+        if len(parts) == 2 and parts[1] == "describe":
+            return 200, [], self._describe(obj, version), JSON_TYPE
+        if len(parts) == 2:
+            rid = data.normalize_id(parts[1])
+            rec = self.store.view()[obj.name.lower()].get(rid) if rid else None
+            if rec is None:
+                raise ApiError(404, "NOT_FOUND", "Provided external ID field does not exist or "
+                               "is not accessible: " + parts[1])
+            if obj.field("IsDeleted") and rec[obj.idx("IsDeleted")]:
+                raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
+            paths = [soql.Path([], f, [f.name]) for f in obj.fields]
+            writer = soql._object_writer(obj, paths, 0, self.store.view(), version, schemas)
+            return 200, [], writer(rec).encode(), JSON_TYPE
+        raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    @staticmethod
+    def _object_summary(obj, version):
+        base = "/services/data/v%s/sobjects/%s" % (version, obj.name)
+        return {"name": obj.name, "label": obj.label, "labelPlural": obj.label_plural,
+                "keyPrefix": obj.key_prefix, "custom": False, "queryable": True,
+                "retrieveable": True, "replicateable": True, "searchable": True,
+                "createable": obj.name != "User", "updateable": True,
+                "deletable": obj.name != "User", "undeletable": obj.name != "User",
+                "urls": {"sobject": base, "describe": base + "/describe",
+                         "rowTemplate": base + "/{ID}"}}
+
+    def _describe(self, obj, version):
+        key = (obj.name, version)
+        cached = self.describe_cache.get(key)
+        if cached is not None:
+            return cached
+        soap = {"id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean",
+                "datetime": "xsd:dateTime", "date": "xsd:date", "double": "xsd:double",
+                "currency": "xsd:double", "int": "xsd:int"}
+        fields = []
+        for f in obj.fields:
+            text = f.type not in soap
+            fields.append({
+                "name": f.name, "type": f.type, "label": f.label, "nillable": f.nillable,
+                "length": f.length if text else 0,
+                "byteLength": f.length * 3 if text else (18 if f.type in ("id", "reference")
+                                                         else 0),
+                "digits": 9 if f.type == "int" else 0,
+                "precision": 18 if f.type in ("double", "currency") else 0,
+                "scale": 2 if f.type in ("double", "currency") else 0,
+                "soapType": soap.get(f.type, "xsd:string"),
+                "relationshipName": f.relationship_name, "referenceTo": f.reference_to,
+                "picklistValues": [{"active": True, "defaultValue": False, "label": v,
+                                    "validFor": None, "value": v} for v in f.picklist],
+                "filterable": f.filterable, "sortable": f.sortable, "groupable": f.sortable,
+                "custom": False, "calculated": f.name == "Name" and f.type == "string"
+                and obj.field("FirstName") is not None,
+                "createable": f.name not in ("Id", "IsDeleted", "CreatedDate",
+                                             "LastModifiedDate", "SystemModstamp"),
+                "updateable": f.name not in ("Id", "IsDeleted", "CreatedDate",
+                                             "LastModifiedDate", "SystemModstamp"),
+                "idLookup": f.type == "id" or f.type == "email",
+                "unique": False, "externalId": False,
+            })
+        res = self._object_summary(obj, version)
+        res.update({"fields": fields, "childRelationships": [], "recordTypeInfos": []})
+        out = dumps(res).encode()
+        self.describe_cache[key] = out
+        return out
+
+    def query(self, version, query, headers, include_deleted):
+        q = query.get("q")
+        if q is None:
+            raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        try:
+            plan = soql.compile_query(q, self.store.schemas)
+        except soql.SoqlError as e:
+            raise ApiError(400, e.code, e.message) from None
+        view = self.store.view()
+        rows = plan.execute(view, include_deleted)
+        if plan.count_only:
+            res = '{"totalSize":%d,"done":true,"records":[]}' % len(rows)
+            return 200, [], res.encode(), JSON_TYPE
+        if plan.count_field is not None:
+            res = {"totalSize": 1, "done": True,
+                   "records": [{"attributes": {"type": "AggregateResult"},
+                                "expr0": plan.count_value(view, rows)}]}
+            return 200, [], dumps(res).encode(), JSON_TYPE
+        batch = MAX_BATCH
+        opts = headers.get("Sforce-Query-Options") or ""
+        m = re.search(r"batchSize\s*=\s*(\d+)", opts, re.I)
+        if m:
+            batch = min(MAX_BATCH, max(MIN_BATCH, int(m.group(1))))
+        writer = plan.serializer(view, version)
+        loc = Locator(rows, writer, batch, version)
+        lid = self.locators.add(loc) if len(rows) > batch else None
+        return 200, [], self._page(loc, lid, 0), JSON_TYPE
+
+    def next_page(self, lid, offset):
+        loc = self.locators.get(lid)
+        if loc is None or offset > len(loc.rows):
+            raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return 200, [], self._page(loc, lid, offset), JSON_TYPE
+
+    def _page(self, loc, lid, offset):
+        total = len(loc.rows)
+        page = loc.rows[offset:offset + loc.batch]
+        end = offset + len(page)
+        writer = loc.writer
+        with self.stats.lock:
+            self.stats.records_served += len(page)
+        if end < total:
+            head = '{"totalSize":%d,"done":false,"nextRecordsUrl":"/services/data/v%s/query/%s-%d",' \
+                   % (total, loc.version, lid, end)
+        else:
+            head = '{"totalSize":%d,"done":true,' % total
+        return (head + '"records":[' + ",".join([writer(r) for r in page]) + "]}").encode()
+
+    # -- control API --
+    def control(self, method, path, query, body):
+        """Returns (status, payload object)."""
+        def payload():
+            if not body:
+                return None
+            try:
+                return json.loads(body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError) as e:
+                raise BadControl("body is not JSON: %s" % e) from None
+
+        route = path[len("/__stub"):].rstrip("/")
+        if route == "/health" and method == "GET":
+            return 200, {"ok": True, "base_url": self.base_url}
+        if route == "/mutate" and method == "POST":
+            return 200, self.store.mutate(payload())
+        if route == "/truth" and method == "GET":
+            return 200, self.store.truth(query.get("object"),
+                                         query.get("deleted") in ("1", "true", "yes"))
+        if route == "/faults":
+            if method == "GET":
+                with self.faults.lock:
+                    return 200, {"faults": [f.describe() for f in self.faults.items]}
+            if method == "DELETE":
+                self.faults.replace([])
+                return 200, {"faults": []}
+            if method == "POST":
+                p = payload()
+                specs = p.get("faults") if isinstance(p, dict) else None
+                if not isinstance(specs, list):
+                    raise BadControl("body must be {\"faults\": [...]}")
+                self.faults.replace(specs)
+                return 200, {"faults": len(specs)}
+        if route == "/stats" and method == "GET":
+            return 200, self.stats_json()
+        if route == "/stats/reset" and method == "POST":
+            with self.stats.lock:
+                self.stats.reset()
+            with self.limits.lock:
+                self.limits.used = 0
+            return 200, self.stats_json()
+        if route == "/clock":
+            if method == "POST":
+                p = payload() or {}
+                if not isinstance(p, dict):
+                    raise BadControl("clock body must be an object")
+                with self.store.lock:
+                    if p.get("real"):
+                        self.store.clock.real()
+                    if "now" in p:
+                        try:
+                            self.store.clock.set_now(data.parse_datetime(p["now"]))
+                        except (ValueError, TypeError, AttributeError, IndexError):
+                            raise BadControl("bad \"now\" %r" % (p["now"],)) from None
+                    if "advance_ms" in p:
+                        if not isinstance(p["advance_ms"], int):
+                            raise BadControl("\"advance_ms\" must be an integer")
+                        self.store.clock.advance(p["advance_ms"])
+            if method in ("GET", "POST"):
+                with self.store.lock:
+                    return 200, self.store.clock.state()
+        if route == "/limits" and method in ("GET", "POST"):
+            p = payload() if method == "POST" else None
+            with self.limits.lock:
+                if isinstance(p, dict):
+                    if isinstance(p.get("max"), int):
+                        self.limits.max = p["max"]
+                    if isinstance(p.get("used"), int):
+                        self.limits.used = p["used"]
+                return 200, {"used": self.limits.used, "max": self.limits.max}
+        if route == "/auth" and method == "POST":
+            p = payload() or {}
+            if not isinstance(p, dict):
+                raise BadControl("auth body must be an object")
+            if p.get("expire_access_tokens"):
+                self.auth.expire_all()
+            if p.get("revoke_refresh_tokens"):
+                self.auth.revoke_refresh()
+            if isinstance(p.get("refresh_token"), str):
+                with self.auth.lock:
+                    self.auth.refresh_tokens.add(p["refresh_token"])
+            if isinstance(p.get("token_ttl"), (int, float)):
+                self.auth.ttl = p["token_ttl"]
+            with self.auth.lock:
+                now = time.monotonic()
+                live = sum(1 for e in self.auth.access.values() if e > now)
+                return 200, {"live_access_tokens": live,
+                             "refresh_tokens": len(self.auth.refresh_tokens)}
+        return 404, {"error": "no control endpoint %s %s" % (method, path)}
+
+    def stats_json(self):
+        with self.stats.lock:
+            s = {"token_calls": self.stats.token_calls, "api_calls": self.stats.api_calls,
+                 "by_kind": dict(self.stats.by_kind), "faults_fired": self.stats.faults_fired,
+                 "records_served": self.stats.records_served}
+        s["api_usage"] = self.limits.used
+        s["daily_limit"] = self.limits.max
+        with self.locators.lock:
+            s["open_locators"] = len(self.locators.items)
+        return s
+
+
+# ---- HTTP plumbing --------------------------------------------------------
+
+FAULT_ERRORS = {
+    400: ("INVALID_OPERATION", "The request could not be processed"),
+    401: ("INVALID_SESSION_ID", "Session expired or invalid"),
+    403: ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+    404: ("NOT_FOUND", "The requested resource does not exist"),
+    429: ("REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded."),
+    500: ("UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId "
+                               "if you contact support: 1234567890-12345 (-1234567890)"),
+    502: ("SERVER_UNAVAILABLE", "Bad gateway"),
+    503: ("SERVER_UNAVAILABLE", "Server is unavailable; please try again later."),
+    504: ("SERVER_UNAVAILABLE", "Gateway timeout"),
+}
+MAINTENANCE_HTML = (b"<!DOCTYPE html>\n<html><head><title>Salesforce - Maintenance</title></head>"
+                    b"<body><h1>Down for maintenance</h1><p>This site is temporarily unavailable."
+                    b"</p></body></html>\n")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "sfstub"
+    sys_version = ""
+    timeout = 300
+
+    def setup(self):
+        BaseHTTPRequestHandler.setup(self)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, fmt, *args):  # the app keeps its own, secret-free log
+        pass
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
+    def do_PATCH(self):
+        self.dispatch("PATCH")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def read_body(self):
+        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def dispatch(self, method):
+        app = self.server.app
+        t0 = time.monotonic()
+        split = urlsplit(self.path)
+        path = split.path
+        query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        body = self.read_body()
+        if path.startswith("/__stub/") or path == "/__stub":
+            try:
+                status, obj = app.control(method, path, query, body)
+            except BadControl as e:
+                status, obj = 400, {"error": str(e)}
+            self.send(status, [], dumps(obj).encode(), JSON_TYPE, gzip_ok=False)
+            app.log("%s %s %d control" % (method, path, status))
+            return
+        kind = app.classify(path)
+        app.stats.note(kind)
+        firing = app.faults.fire(kind)
+        terminal = None
+        for f in firing:
+            with app.stats.lock:
+                app.stats.faults_fired += 1
+            if f.kind == "slow":
+                time.sleep(f.delay)
+            elif f.kind == "expire_token":
+                app.auth.expire_all()
+            elif f.kind == "revoke_refresh":
+                app.auth.revoke_refresh()
+            elif f.kind == "limit_exceeded":
+                with app.limits.lock:
+                    app.limits.used = app.limits.max
+            elif terminal is None:
+                terminal = f
+        logpath = path if kind == "token" else self.path
+        if terminal is not None and terminal.kind == "reset":
+            app.log("%s %s reset (fault)" % (method, logpath))
+            self.abort(rst=True)
+            return
+        extra = []
+        if terminal is not None and terminal.kind == "status":
+            status, extra, payload, ctype = self.fault_response(terminal, kind)
+        elif terminal is not None and terminal.kind == "nonjson":
+            status, payload, ctype = 200, MAINTENANCE_HTML, "text/html;charset=UTF-8"
+        else:
+            try:
+                status, extra, payload, ctype = app.api(method, path, query, self.headers, body)
+            except ApiError as e:
+                status, extra, ctype = e.status, e.headers, JSON_TYPE
+                payload = dumps([{"message": e.message, "errorCode": e.code}]).encode()
+            except Exception:  # a bug in the stand-in must still answer like a server
+                traceback.print_exc()
+                status, ctype = 500, JSON_TYPE
+                payload = dumps([{"message": "stand-in internal error",
+                                  "errorCode": "UNKNOWN_EXCEPTION"}]).encode()
+        if kind != "token" and path.startswith("/services/data/"):
+            extra = list(extra) + [("Sforce-Limit-Info", app.limits.header())]
+        truncate = terminal is not None and terminal.kind == "truncate"
+        sent = self.send(status, extra, payload, ctype, truncate=truncate)
+        app.log("%s %s %d %d %.1fms%s" % (method, logpath, status, sent,
+                                          (time.monotonic() - t0) * 1000,
+                                          " (fault %s)" % terminal.kind if terminal else ""))
+
+    def fault_response(self, fault, kind):
+        extra = []
+        if fault.retry_after is not None:
+            extra.append(("Retry-After", str(fault.retry_after)))
+        if fault.body is not None:
+            body = fault.body if isinstance(fault.body, str) else dumps(fault.body)
+            return fault.status, extra, body.encode(), JSON_TYPE
+        if kind == "token":
+            if fault.status >= 500:
+                obj = {"error": "unknown_error", "error_description": "retry your request"}
+            else:
+                obj = {"error": "invalid_request", "error_description": "bad request"}
+            return fault.status, extra, dumps(obj).encode(), JSON_TYPE
+        code, msg = FAULT_ERRORS.get(fault.status, ("UNKNOWN_EXCEPTION", "HTTP %d" % fault.status))
+        if fault.status == 401:
+            extra.append(("WWW-Authenticate", "Token"))
+        return fault.status, extra, dumps([{"message": msg, "errorCode": code}]).encode(), JSON_TYPE
+
+    def send(self, status, extra, payload, ctype, gzip_ok=True, truncate=False):
+        headers = [("Content-Type", ctype)]
+        accept = self.headers.get("Accept-Encoding") or ""
+        if gzip_ok and "gzip" in accept.lower() and payload:
+            payload = gzip.compress(payload, compresslevel=1)
+            headers.append(("Content-Encoding", "gzip"))
+        headers.append(("Content-Length", str(len(payload))))
+        self.send_response(status)
+        for k, v in headers + list(extra):
+            self.send_header(k, v)
+        # Headers and body in one write: avoids a Nagle/delayed-ACK stall per request.
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(payload[:len(payload) // 2] if truncate else payload)
+        self.flush_headers()
+        if truncate:
+            self.abort(rst=False)
+            return len(payload) // 2
+        return len(payload)
+
+    def abort(self, rst):
+        """Close the connection now; with rst, as a TCP reset (no FIN)."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+        if rst:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+        else:
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.rfile.close()
+        self.wfile.close()
+        self.connection.close()
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, OSError)):
+            return  # clients hanging up mid-request are normal in fault tests
+        ThreadingHTTPServer.handle_error(self, request, client_address)
+
+
+def write_port_file(path, port):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, path)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Salesforce REST API stand-in (loopback only).")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port, 0 = any free one (default)")
+    p.add_argument("--port-file", help="write the bound port here once listening")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--contacts", type=int, default=1000)
+    p.add_argument("--leads", type=int, default=1000)
+    p.add_argument("--accounts", type=int, default=100)
+    p.add_argument("--same-modstamp", type=int, default=0, metavar="K",
+                   help="K contacts (and K leads) share one SystemModstamp")
+    p.add_argument("--client-id", default="test-client-id")
+    p.add_argument("--client-secret", default="test-client-secret")
+    p.add_argument("--refresh-token", default="test-refresh-token")
+    p.add_argument("--token-ttl", type=float, default=7200.0, metavar="SECONDS")
+    p.add_argument("--rotate-refresh", action="store_true",
+                   help="issue a new refresh token on every refresh; the old one stops working")
+    p.add_argument("--daily-limit", type=int, default=15000)
+    p.add_argument("--log", help="append one line per request here (never tokens)")
+    args = p.parse_args(argv)
+    for name in ("contacts", "leads", "accounts", "same_modstamp"):
+        if getattr(args, name) < 0:
+            p.error("--%s must not be negative" % name.replace("_", "-"))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    t0 = time.monotonic()
+    app = App(args)
+    server = Server((args.host, args.port), Handler)
+    server.app = app
+    host, port = server.server_address[:2]
+    app.base_url = "http://%s:%d" % (host if ":" not in host else "[%s]" % host, port)
+
+    def stop(signum, frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if args.port_file:
+        write_port_file(args.port_file, port)
+    sys.stderr.write("sfstub: listening on %s (%d contacts, %d leads, %d accounts, "
+                     "ready in %.1fs)\n" % (app.base_url, args.contacts, args.leads,
+                                            args.accounts, time.monotonic() - t0))
+    sys.stderr.flush()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        if app.log_file:
+            app.log_file.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
