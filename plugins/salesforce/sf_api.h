@@ -1,0 +1,42 @@
+/*
+ * sf_api.h - authenticated calls to the REST API of the org: bearer token,
+ * one re-login on an expired session, the daily API allowance reserve, and
+ * Salesforce error bodies turned into sync statuses.
+ */
+#ifndef SF_API_H
+#define SF_API_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "sf_internal.h"
+
+/* Flags for sf_api_get. */
+#define SF_API_QUERY 1u /* a query call: send Sforce-Query-Options: batchSize */
+
+/*
+ * GETs path (starting with "/services/data/", as nextRecordsUrl does) from
+ * the instance and returns its JSON body in *out (caller json_decref()s).
+ * Logs in first when there is no session.  Refuses to issue the call with
+ * SYNC_E_RATELIMIT once the allowance is used beyond the reserve.
+ */
+SF_HIDDEN int sf_api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out);
+
+/*
+ * Parses "api-usage=used/max" out of a Sforce-Limit-Info value (which may
+ * list other limits too).  Returns 1 when found.
+ */
+SF_HIDDEN int sf_api_parse_limit(const char *value, int64_t *used, int64_t *max);
+
+/* True when used/max leaves less than reserve_percent of the allowance. */
+SF_HIDDEN int sf_api_over_reserve(int64_t used, int64_t max, int64_t reserve_percent);
+
+/*
+ * Maps a failed REST answer (HTTP status, errorCode) to a status:
+ * REQUEST_LIMIT_EXCEEDED -> SYNC_E_RATELIMIT, INVALID_FIELD / NOT_FOUND ->
+ * SYNC_E_NOTFOUND, and so on.
+ */
+SF_HIDDEN int sf_api_status_for(long http_status, const char *error_code);
+
+#endif /* SF_API_H */

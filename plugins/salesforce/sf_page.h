@@ -1,0 +1,53 @@
+/*
+ * sf_page.h - one page of a query answer ({"totalSize", "done",
+ * "nextRecordsUrl", "records": [...]}) turned into records on the emitter:
+ * key Id, delete when IsDeleted, values typed from the describe, relationship
+ * objects flattened to "Account.Name".
+ */
+#ifndef SF_PAGE_H
+#define SF_PAGE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "sf_cursor.h"
+#include "sf_describe.h"
+#include "sf_internal.h"
+
+/* One field every record of the stream carries. */
+typedef struct sf_page_field {
+    const char *name;  /* record field name (as the mapping asked for it) */
+    const char *path;  /* canonical path to walk in the JSON ("Account.Name") */
+    sf_ftype type;
+} sf_page_field;
+
+typedef struct sf_page_spec {
+    const sf_page_field *fields;
+    size_t n_fields;
+    const char *cursor_field; /* canonical; NULL when records carry no cursor */
+} sf_page_spec;
+
+typedef struct sf_page_result {
+    size_t n_records;
+    int done;            /* no nextRecordsUrl to follow */
+    char *next_url;      /* malloc'd path, or NULL */
+    int has_cursor;      /* last is set */
+    sf_cursor last;      /* cursor of the last record of the page */
+} sf_page_result;
+
+/*
+ * Builds a record for each element of page's "records" on em.  Returns
+ * SYNC_OK, SYNC_E_PROTOCOL (with a message) when the page is not a query
+ * answer or a value does not fit its type, or a host status.
+ */
+SF_HIDDEN int sf_page_records(sync_ctx *ctx, const sf_page_spec *spec, const json_t *page,
+                              sync_emitter *em, sf_page_result *res);
+
+/* The same from page text; text that is not JSON is SYNC_E_PROTOCOL. */
+SF_HIDDEN int sf_page_load(sync_ctx *ctx, const sf_page_spec *spec, const char *text, size_t len,
+                           sync_emitter *em, sf_page_result *res);
+
+SF_HIDDEN void sf_page_result_clear(sf_page_result *res);
+
+#endif /* SF_PAGE_H */
