@@ -100,10 +100,14 @@ $(O)/plugins/%.o: plugins/%.c
 	$(quiet) CC $@
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -fvisibility=hidden $(CFLAGS_$(firstword $(subst /, ,$*))) -c -o $@ $<
 
-.SECONDEXPANSION:
-$(O)/plugins/%.so: $$(patsubst plugins/%.c,$(O)/plugins/%.o,$$(wildcard plugins/%/*.c))
-	$(quiet) LINK $@
-	$(Q)$(CC) $(ALL_CFLAGS) -shared -fPIC -Wl,--no-undefined -o $@ $^ $(LDFLAGS) $(LIBS_$*)
+# One link rule per plugin directory.
+define plugin_rule
+$(O)/plugins/$(1).so: $(patsubst plugins/%.c,$(O)/plugins/%.o,$(wildcard plugins/$(1)/*.c))
+	@mkdir -p $$(dir $$@)
+	$$(quiet) LINK $$@
+	$$(Q)$$(CC) $$(ALL_CFLAGS) -shared -fPIC -Wl,--no-undefined -o $$@ $$^ $$(LDFLAGS) $$(LIBS_$(1))
+endef
+$(foreach p,$(PLUGIN_NAMES),$(eval $(call plugin_rule,$(p))))
 
 # ---- tests
 $(O)/tests/%.o: tests/unit/%.c
@@ -116,9 +120,12 @@ $(UNIT_BIN): $(O)/tests/%: $(O)/tests/%.o $(CORE_LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) $(CMOCKA_LIBS)
 
 # tests/unit/NAME/test_x.c links every object of plugin NAME (and the core).
-$(PUNIT_BIN): $(O)/tests/%: $(O)/tests/%.o $$(patsubst plugins/%.c,$(O)/plugins/%.o,$$(wildcard plugins/$$(firstword $$(subst /, ,$$*))/*.c)) $(CORE_LIB)
-	$(quiet) LINK $@
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(CORE_LIB) $(LDFLAGS) $(LIBS_$(firstword $(subst /, ,$*))) $(CORE_LIBS) $(CMOCKA_LIBS)
+define plugin_test_rule
+$(O)/tests/$(1): $(O)/tests/$(1).o $(patsubst plugins/%.c,$(O)/plugins/%.o,$(wildcard plugins/$(firstword $(subst /, ,$(1)))/*.c)) $(CORE_LIB)
+	$$(quiet) LINK $$@
+	$$(Q)$$(CC) $$(ALL_CFLAGS) -o $$@ $$(filter %.o,$$^) $(CORE_LIB) $$(LDFLAGS) $$(LIBS_$(firstword $(subst /, ,$(1)))) $$(CORE_LIBS) $$(CMOCKA_LIBS)
+endef
+$(foreach t,$(PUNIT_SRC:tests/unit/%.c=%),$(eval $(call plugin_test_rule,$(t))))
 
 # Deliberately good and broken plugins for the loader tests.
 $(O)/tests/abi/%.so: tests/abi/%.c
