@@ -15,21 +15,21 @@
 #
 # Exit 0 pass, 77 skip (not built), anything else fail.
 set -eu
-
-root=$(cd "$(dirname "$0")/../.." && pwd)
-O=${O:-build}
-case $O in /*) ;; *) O=$root/$O ;; esac
+. "$(dirname "$0")/../lib/common.sh"
 abi=$O/tests/abi
 
-[ -x "$O/syncengine" ] || { echo "skip: $O/syncengine not built"; exit 77; }
-[ -f "$abi/good_source.so" ] || { echo "skip: test plugins not built (make $O/tests/abi/good_source.so)"; exit 77; }
+[ -x "$O/syncengine" ] || skip "$O/syncengine not built"
+[ -f "$abi/good_source.so" ] || skip "test plugins not built (make $O/tests/abi/good_source.so)"
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$T
 unset SYNCENGINE_PLUGIN_DIR
 mkdir "$tmp/bin"
 cp "$O/syncengine" "$tmp/bin/syncengine"
-engine=$tmp/bin/syncengine
+if [ "${SYNC_TEST_VALGRIND:-0}" = 1 ]; then
+    engine="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $tmp/bin/syncengine"
+else
+    engine=$tmp/bin/syncengine
+fi
 failures=0
 
 fail() {
@@ -40,7 +40,7 @@ fail() {
 # plugins_in DIR: runs `syncengine plugins` on DIR; sets out, err, code.
 plugins_in() {
     code=0
-    "$engine" plugins --plugin-dir "$1" >"$tmp/out" 2>"$tmp/err" || code=$?
+    $engine plugins --plugin-dir "$1" >"$tmp/out" 2>"$tmp/err" || code=$?
     out=$(cat "$tmp/out")
     err=$(cat "$tmp/err")
 }
@@ -51,7 +51,7 @@ refused() {
     shift
     mkdir -p "$d"
     if [ "$name" = not_a_plugin ]; then
-        cp "$root/tests/abi/not_a_plugin.so.txt" "$d/not_a_plugin.so"
+        cp "$top/tests/abi/not_a_plugin.so.txt" "$d/not_a_plugin.so"
     else
         cp "$abi/$name.so" "$d/"
     fi
@@ -103,7 +103,7 @@ echo "== everything in one directory"
 all=$tmp/all
 mkdir "$all"
 cp "$abi"/*.so "$all/"
-cp "$root/tests/abi/not_a_plugin.so.txt" "$all/not_a_plugin.so"
+cp "$top/tests/abi/not_a_plugin.so.txt" "$all/not_a_plugin.so"
 plugins_in "$all"
 [ "$code" -eq 4 ] || fail "mixed directory: exit code $code, expected 4"
 for p in good_source good_both old_abi_1_0 dup_name; do
@@ -122,7 +122,7 @@ done
 
 echo "== plugins --describe good_both"
 code=0
-"$engine" plugins --plugin-dir "$tmp/one-good_both" --describe good_both >"$tmp/out" 2>"$tmp/err" || code=$?
+$engine plugins --plugin-dir "$tmp/one-good_both" --describe good_both >"$tmp/out" 2>"$tmp/err" || code=$?
 [ "$code" -eq 0 ] || fail "--describe good_both: exit code $code ($(cat "$tmp/err"))"
 for want in "good_both 2.3.4 - valid source and sink with every optional part" \
             "ABI: 1.0" "provides: source sink" \
@@ -140,7 +140,7 @@ done
 
 echo "== plugins --describe of a refused plugin explains why"
 code=0
-"$engine" plugins --plugin-dir "$tmp/one-wrong_major" --describe wrong_major >"$tmp/out" 2>"$tmp/err" || code=$?
+$engine plugins --plugin-dir "$tmp/one-wrong_major" --describe wrong_major >"$tmp/out" 2>"$tmp/err" || code=$?
 [ "$code" -eq 4 ] || fail "--describe wrong_major: exit code $code, expected 4"
 grep -qF "plugin 'wrong_major' not found" "$tmp/err" || fail "--describe wrong_major: $(cat "$tmp/err")"
 grep -qF "ABI version 2.0 is not supported" "$tmp/err" || fail "--describe wrong_major does not say why: $(cat "$tmp/err")"

@@ -18,16 +18,11 @@
 #
 # Exit 0 pass, 77 skip (not built / no jansson), anything else fail.
 set -eu
+. "$(dirname "$0")/../lib/common.sh"
+[ -x "$O/syncengine" ] || skip "$O/syncengine not built"
+pkg-config --exists jansson 2>/dev/null || skip "jansson development files not installed"
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-O=${O:-build}
-case $O in /*) ;; *) O=$root/$O ;; esac
-engine=$O/syncengine
-[ -x "$engine" ] || { echo "skip: $engine not built"; exit 77; }
-pkg-config --exists jansson 2>/dev/null || { echo "skip: jansson development files not installed"; exit 77; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$T
 unset SYNCENGINE_PLUGIN_DIR
 
 fail() {
@@ -36,15 +31,15 @@ fail() {
 }
 
 mkdir "$tmp/plugins"
-${CC:-cc} -std=c11 -Wall -Wextra -Werror -I"$root/include" $(pkg-config --cflags jansson) -fPIC -shared \
-    -fvisibility=hidden -Wl,--no-undefined -o "$tmp/plugins/jsonl.so" "$root/examples/jsonl/jsonl.c" \
+${CC:-cc} -std=c11 -Wall -Wextra -Werror -I"$top/include" $(pkg-config --cflags jansson) -fPIC -shared \
+    -fvisibility=hidden -Wl,--no-undefined -o "$tmp/plugins/jsonl.so" "$top/examples/jsonl/jsonl.c" \
     $(pkg-config --libs jansson) || fail "could not build jsonl.so"
 
 # sync INI EXPECTED_EXIT [ARGS...]: runs the engine once; output in $tmp/log.
 sync() {
     local ini=$1 want=$2 code=0
     shift 2
-    "$engine" --once -c "$ini" --plugin-dir "$tmp/plugins" "$@" >"$tmp/log" 2>&1 || code=$?
+    $SYNCENGINE --once -c "$ini" --plugin-dir "$tmp/plugins" "$@" >"$tmp/log" 2>&1 || code=$?
     if [ "$code" -ne "$want" ]; then
         cat "$tmp/log" >&2
         fail "$(basename "$ini"): exit code $code, expected $want"
@@ -177,7 +172,7 @@ echo '{"_stream":"things","_key":"u-3","_op":"upsert","uid":"u-3","name":"Three"
 same "$out2" "completed line"
 
 echo "== discover"
-"$engine" discover in -c "$tmp/dotted.ini" --plugin-dir "$tmp/plugins" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; fail "discover failed"; }
+$SYNCENGINE discover in -c "$tmp/dotted.ini" --plugin-dir "$tmp/plugins" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; fail "discover failed"; }
 for want in "things" "meta.uid" "name" "account.name"; do
     grep -qF -- "$want" "$tmp/log" || { cat "$tmp/log" >&2; fail "discover does not list $want"; }
 done

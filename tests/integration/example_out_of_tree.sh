@@ -12,18 +12,17 @@
 #
 # Exit 0 pass, 77 skip (no pkg-config or jansson), anything else fail.
 set -eu
-
-root=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib/common.sh"
+root=$top
+tmp=$T
 
 fail() {
     echo "FAIL: $*" >&2
     exit 1
 }
 
-command -v pkg-config >/dev/null || { echo "skip: pkg-config not installed"; exit 77; }
-pkg-config --exists jansson || { echo "skip: jansson development files not installed"; exit 77; }
+command -v pkg-config >/dev/null || skip "pkg-config not installed"
+pkg-config --exists jansson || skip "jansson development files not installed"
 
 # Nothing from the environment may point the compiler or the engine elsewhere.
 unset CPATH C_INCLUDE_PATH LIBRARY_PATH SYNCENGINE_PLUGIN_DIR CFLAGS CPPFLAGS LDFLAGS DESTDIR
@@ -59,13 +58,17 @@ fi
 exported=$(nm -D --defined-only "$src/jsonl.so" | awk '$2 == "T" { print $3 }')
 [ "$exported" = "sync_plugin_entry" ] || fail "jsonl.so exports '$exported', expected only sync_plugin_entry"
 
-engine=$prefix/bin/syncengine
+if [ "${SYNC_TEST_VALGRIND:-0}" = 1 ]; then
+    engine="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $prefix/bin/syncengine"
+else
+    engine=$prefix/bin/syncengine
+fi
 pd=$src
 
 echo "== syncengine plugins"
-"$engine" plugins --plugin-dir "$pd" >"$tmp/plugins.out" 2>&1 || { cat "$tmp/plugins.out" >&2; fail "syncengine plugins failed"; }
+$engine plugins --plugin-dir "$pd" >"$tmp/plugins.out" 2>&1 || { cat "$tmp/plugins.out" >&2; fail "syncengine plugins failed"; }
 grep -q "jsonl" "$tmp/plugins.out" || { cat "$tmp/plugins.out" >&2; fail "jsonl not listed by syncengine plugins"; }
-"$engine" plugins --plugin-dir "$pd" --describe jsonl >"$tmp/describe.out" 2>&1 ||
+$engine plugins --plugin-dir "$pd" --describe jsonl >"$tmp/describe.out" 2>&1 ||
     { cat "$tmp/describe.out" >&2; fail "syncengine plugins --describe jsonl failed"; }
 for word in path stream key_field records; do
     grep -q -- "$word" "$tmp/describe.out" || { cat "$tmp/describe.out" >&2; fail "--describe jsonl does not mention $word"; }
@@ -113,11 +116,11 @@ updated = updated
 origin = 'jsonl'
 INI
 
-"$engine" check -c "$data/copy.ini" --plugin-dir "$pd" >"$tmp/check.out" 2>&1 ||
+$engine check -c "$data/copy.ini" --plugin-dir "$pd" >"$tmp/check.out" 2>&1 ||
     { cat "$tmp/check.out" >&2; fail "syncengine check rejected a valid configuration"; }
 
 run() {
-    if ! "$engine" --once -c "$data/copy.ini" --plugin-dir "$pd" >"$tmp/run.out" 2>&1; then
+    if ! $engine --once -c "$data/copy.ini" --plugin-dir "$pd" >"$tmp/run.out" 2>&1; then
         cat "$tmp/run.out" >&2
         fail "syncengine --once failed ($1)"
     fi
