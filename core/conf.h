@@ -29,6 +29,8 @@ typedef struct syncc_kv {
     const char *file;  /* interned path */
     int line;
     int used;          /* consumed by a validator; leftovers are "unknown key" errors */
+    int col;           /* 1-based column where the value starts in its line */
+    int literal;       /* the value holds text written in the file, not only ${VAR}s */
 } syncc_kv;
 
 typedef struct syncc_section {
@@ -67,6 +69,7 @@ typedef struct syncc_instance {
     char *plugin_name;          /* plugin = ... */
     const syncc_section *section;
     sync_config *config;        /* set by syncc_conf_bind */
+    const sync_plugin *plugin;  /* set by syncc_conf_bind */
 } syncc_instance;
 
 typedef struct syncc_map_entry {
@@ -128,8 +131,12 @@ typedef struct syncc_conf {
     size_t n_jobs;
     char **files;               /* every file read (main + includes), for interned paths */
     size_t n_files;
+    unsigned char *file_exposed; /* per file: readable by group or others */
     char **secrets;             /* values of SECRET options, for log redaction (after bind) */
     size_t n_secrets;
+    /* Warnings from bind (deprecated options, secrets in readable files); stderr when NULL. */
+    void (*warn)(const char *message, void *payload);
+    void *warn_payload;
 } syncc_conf;
 
 /*
@@ -137,6 +144,17 @@ typedef struct syncc_conf {
  * message naming file:line (and the option / variable) into err.
  */
 syncc_conf *syncc_conf_load(const char *path, char *err, size_t errlen);
+
+/* syncc_conf_load_string() flag: refuse include directives (fuzzing, tests). */
+#define SYNCC_CONF_NO_INCLUDE (1u << 0)
+
+/*
+ * Same as syncc_conf_load() for text held in memory (it may contain any bytes;
+ * a NUL byte is an error).  name is used in messages and as the directory that
+ * includes are relative to.
+ */
+syncc_conf *syncc_conf_load_string(const char *text, size_t len, const char *name, unsigned flags,
+                                   char *err, size_t errlen);
 
 /* Looks up the plugin definition for a plugin name; supplied by the caller. */
 typedef const sync_plugin *(*syncc_plugin_lookup_fn)(const char *plugin_name, void *payload);
@@ -178,6 +196,14 @@ const char *syncc_config_where(const sync_config *cfg, const char *name);
  * Used by the loader. Returns 0, or -1 with a message.
  */
 int syncc_options_check(const sync_option *table, char *err, size_t errlen);
+
+/* The engine's own keys of [engine], [job NAME] and [stream JOB.NAME], as option tables. */
+const sync_option *syncc_conf_engine_options(void);
+const sync_option *syncc_conf_job_options(void);
+const sync_option *syncc_conf_stream_options(void);
+
+/* "string", "integer", "boolean", "number", "duration", "enum", "list", "url". */
+const char *syncc_option_type_name(sync_option_type type);
 
 /* Parses a DURATION ("500ms", "30s", "5m", "2h", "1d", plain seconds) into milliseconds. */
 int syncc_parse_duration(const char *text, int64_t *ms);

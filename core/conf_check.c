@@ -1,0 +1,522 @@
+/*
+ * core/conf_check.c - what the engine's own sections mean.
+ *
+ * After every file is read (conf.c), this turns the raw sections into the
+ * engine settings, the source/sink instances, the jobs with their streams in
+ * file order, and the mappings, and checks the references between them: a job
+ * names a defined [source] and [sink], a stream belongs to a defined job, a
+ * map to a defined stream, and every job has at least one stream.  The keys
+ * of [engine], [job] and [stream] are described by option tables like a
+ * plugin's, so that types, bounds, defaults and duplicates are checked by the
+ * same code and produce the same messages.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_priv.h"
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", "trace", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
+
+static const sync_option engine_options[] = {
+    {"state_dir", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Directory of the local state store (default: $STATE_DIRECTORY, else state/ beside the main file)."},
+    {"plugin_dir", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL, "Directory searched first for plugin shared objects."},
+    {"max_jobs", SYNC_OPT_INT, "4", 0, 1, 64, NULL, "Jobs that may run at the same time."},
+    {"log_level", SYNC_OPT_ENUM, "info", 0, 0, 0, log_levels, "Lowest level of messages that are logged."},
+    {"log_format", SYNC_OPT_ENUM, "text", 0, 0, 0, log_formats, "Log lines as plain text or JSON objects."},
+    {"include", SYNC_OPT_STRING, NULL, SYNC_OPT_MULTI, 0, 0, NULL,
+     "Further files to read: a glob pattern relative to this file's directory."},
+    SYNC_OPTION_END};
+
+static const sync_option job_options[] = {
+    {"source", SYNC_OPT_STRING, NULL, SYNC_OPT_REQUIRED, 0, 0, NULL, "The [source NAME] section to read from."},
+    {"sink", SYNC_OPT_STRING, NULL, SYNC_OPT_REQUIRED, 0, 0, NULL, "The [sink NAME] section to write to."},
+    {"schedule", SYNC_OPT_STRING, "*/15 * * * *", 0, 0, 0, NULL, "When the job runs, as a cron expression."},
+    {"enabled", SYNC_OPT_BOOL, "true", 0, 0, 0, NULL, "Whether the scheduler runs the job."},
+    {"batch_size", SYNC_OPT_INT, "2000", 0, 1, 100000, NULL, "Records per batch written to the sink."},
+    {"queue_depth", SYNC_OPT_INT, "4", 0, 1, 64, NULL, "Batches in flight between reader and writer."},
+    {"full_refresh", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL, "Ignore saved cursors and read everything every run."},
+    SYNC_OPTION_END};
+
+static const sync_option stream_options[] = {
+    {"object", SYNC_OPT_STRING, NULL, SYNC_OPT_REQUIRED, 0, 0, NULL, "The source's stream (e.g. Contact)."},
+    {"target", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL, "The sink's target (e.g. a table); default: the stream name."},
+    SYNC_OPTION_END};
+
+const sync_option *syncc_conf_engine_options(void)
+{
+    return engine_options;
+}
+
+const sync_option *syncc_conf_job_options(void)
+{
+    return job_options;
+}
+
+const sync_option *syncc_conf_stream_options(void)
+{
+    return stream_options;
+}
+
+static void sec_where(const syncc_section *sec, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s:%d", sec->file, sec->line);
+}
+
+static int has_prefix(const char *key, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(key, prefix, n) == 0 && key[n] != '\0';
+}
+
+/* A copy of kv with the first strip bytes of its key removed. */
+static syncc_kv *kv_copy(const syncc_kv *kv, size_t strip)
+{
+    syncc_kv *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    *c = *kv;
+    c->key = strdup(kv->key + strip);
+    c->value = strdup(kv->value);
+    if (!c->key || !c->value) {
+        free(c->key);
+        free(c->value);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int kv_push(syncc_kv ***list, size_t *n, syncc_kv *kv)
+{
+    if (!kv)
+        return -1;
+    syncc_kv **p = realloc(*list, (*n + 1) * sizeof(*p));
+    if (!p) {
+        free(kv->key);
+        free(kv->value);
+        free(kv);
+        return -1;
+    }
+    *list = p;
+    p[(*n)++] = kv;
+    return 0;
+}
+
+/*
+ * Builds a sync_config for the keys of sec that the engine owns (those
+ * without one of the given prefixes) against table.
+ */
+static sync_config *engine_part(syncc_conf *conf, const syncc_section *sec, const sync_option *table,
+                                char *err, size_t errlen)
+{
+    syncc_kv **own = calloc(sec->n_kv + 1, sizeof(*own));
+    size_t n = 0;
+    char desc[300], where[300];
+    syncc_build_opts o;
+
+    if (!own) {
+        syncc_conf_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < sec->n_kv; i++) {
+        const char *k = sec->kv[i].key;
+        if (has_prefix(k, "sink.") || has_prefix(k, "source."))
+            continue;
+        own[n++] = &sec->kv[i];
+    }
+    syncc_conf_section_desc(sec, desc, sizeof(desc));
+    sec_where(sec, where, sizeof(where));
+    memset(&o, 0, sizeof(o));
+    o.section = desc;
+    o.where = where;
+    o.prefix = "";
+    o.check_required = 1;
+    o.conf = conf;
+    sync_config *cfg = syncc_config_build(table, own, n, &o, err, errlen);
+    free(own);
+    return cfg;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/*
+ * A relative path written in a file is taken relative to that file's
+ * directory.  where is "file" or "file:line" (as syncc_config_where gives).
+ */
+static char *relative_to(const char *where, int has_line, const char *path)
+{
+    const char *end = has_line ? strrchr(where, ':') : NULL;
+    size_t flen = end ? (size_t)(end - where) : strlen(where);
+    const char *slash = NULL;
+
+    for (size_t i = 0; i < flen; i++)
+        if (where[i] == '/')
+            slash = where + i;
+    if (path[0] == '/' || !slash)
+        return strdup(path);
+    size_t n = (size_t)(slash - where) + 1;
+    char *out = malloc(n + strlen(path) + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, where, n);
+    strcpy(out + n, path);
+    return out;
+}
+
+static int resolve_engine(syncc_conf *conf, char *err, size_t errlen)
+{
+    const syncc_section *sec = NULL;
+    syncc_section empty;
+    sync_config *cfg;
+    int64_t max_jobs = 4;
+
+    for (size_t i = 0; i < conf->n_sections; i++)
+        if (strcmp(conf->sections[i].kind, "engine") == 0)
+            sec = &conf->sections[i];
+    if (!sec) {
+        memset(&empty, 0, sizeof(empty));
+        empty.kind = (char *)"engine";
+        empty.file = conf->n_files ? conf->files[0] : conf->path;
+        empty.line = 0;
+        sec = &empty;
+    }
+    cfg = engine_part(conf, sec, engine_options, err, errlen);
+    if (!cfg)
+        return -1;
+    syncc_config_get_int(cfg, "max_jobs", &max_jobs);
+    conf->engine.max_jobs = max_jobs;
+    conf->engine.log_level = dup_or_null(syncc_config_get_string(cfg, "log_level"));
+    conf->engine.log_format = dup_or_null(syncc_config_get_string(cfg, "log_format"));
+
+    const char *main_file = conf->n_files ? conf->files[0] : conf->path;
+    const char *sd = syncc_config_get_string(cfg, "state_dir");
+    const char *pd = syncc_config_get_string(cfg, "plugin_dir");
+    const char *env = getenv("STATE_DIRECTORY");
+    if (sd && !*sd) {
+        syncc_conf_errf(err, errlen, "%s: option 'state_dir' must not be empty", syncc_config_where(cfg, "state_dir"));
+        syncc_config_free(cfg);
+        return -1;
+    }
+    if (sd) {
+        conf->engine.state_dir = relative_to(syncc_config_where(cfg, "state_dir"), 1, sd);
+    } else if (env && *env) {
+        /* systemd passes several directories separated by ':'; the first is ours. */
+        size_t n = strcspn(env, ":");
+        conf->engine.state_dir = strndup(env, n);
+    } else {
+        conf->engine.state_dir = relative_to(main_file, 0, "state");
+    }
+    int want_pd = pd && *pd;
+    if (want_pd)
+        conf->engine.plugin_dir = relative_to(syncc_config_where(cfg, "plugin_dir"), 1, pd);
+    syncc_config_free(cfg);
+    if (!conf->engine.state_dir || !conf->engine.log_level || !conf->engine.log_format ||
+        (want_pd && !conf->engine.plugin_dir)) {
+        syncc_conf_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int resolve_instances(syncc_conf *conf, char *err, size_t errlen)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < conf->n_sections; i++)
+        if (strcmp(conf->sections[i].kind, "source") == 0 || strcmp(conf->sections[i].kind, "sink") == 0)
+            n++;
+    conf->instances = calloc(n + 1, sizeof(*conf->instances));
+    if (!conf->instances) {
+        syncc_conf_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < conf->n_sections; i++) {
+        const syncc_section *sec = &conf->sections[i];
+        int is_source = strcmp(sec->kind, "source") == 0;
+        if (!is_source && strcmp(sec->kind, "sink") != 0)
+            continue;
+        char desc[300];
+        syncc_conf_section_desc(sec, desc, sizeof(desc));
+        syncc_kv *plugin = NULL;
+        for (size_t k = 0; k < sec->n_kv; k++) {
+            syncc_kv *kv = &sec->kv[k];
+            if (strcmp(kv->key, "plugin") != 0)
+                continue;
+            if (plugin) {
+                syncc_conf_errf(err, errlen, "%s:%d: option 'plugin' is set twice in %s (first at %s:%d)", kv->file,
+                                kv->line, desc, plugin->file, plugin->line);
+                return -1;
+            }
+            plugin = kv;
+        }
+        if (!plugin) {
+            syncc_conf_errf(err, errlen, "%s:%d: missing required option 'plugin' in %s", sec->file, sec->line,
+                            desc);
+            return -1;
+        }
+        if (!*plugin->value) {
+            syncc_conf_errf(err, errlen, "%s:%d: option 'plugin' must not be empty", plugin->file, plugin->line);
+            return -1;
+        }
+        plugin->used = 1;
+        syncc_instance *in = &conf->instances[conf->n_instances++];
+        in->name = strdup(sec->name);
+        in->plugin_name = strdup(plugin->value);
+        in->is_source = is_source;
+        in->section = sec;
+        if (!in->name || !in->plugin_name) {
+            syncc_conf_errf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static syncc_instance *find_instance(syncc_conf *conf, const char *name, int is_source)
+{
+    for (size_t i = 0; i < conf->n_instances; i++)
+        if (conf->instances[i].is_source == is_source && strcmp(conf->instances[i].name, name) == 0)
+            return &conf->instances[i];
+    return NULL;
+}
+
+static int job_ref(syncc_conf *conf, sync_config *cfg, const char *key, int is_source, syncc_instance **out,
+                   char *err, size_t errlen)
+{
+    const char *name = syncc_config_get_string(cfg, key);
+    const char *where = syncc_config_where(cfg, key);
+
+    *out = find_instance(conf, name, is_source);
+    if (*out)
+        return 0;
+    if (find_instance(conf, name, !is_source))
+        syncc_conf_errf(err, errlen, "%s: option '%s': '%s' is a [%s], not a [%s]", where, key, name,
+                        is_source ? "sink" : "source", key);
+    else
+        syncc_conf_errf(err, errlen, "%s: option '%s': there is no [%s %s] section", where, key, key, name);
+    return -1;
+}
+
+static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < conf->n_sections; i++)
+        if (strcmp(conf->sections[i].kind, "job") == 0)
+            n++;
+    conf->jobs = calloc(n + 1, sizeof(*conf->jobs));
+    if (!conf->jobs) {
+        syncc_conf_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < conf->n_sections; i++) {
+        const syncc_section *sec = &conf->sections[i];
+        if (strcmp(sec->kind, "job") != 0)
+            continue;
+        syncc_job *job = &conf->jobs[conf->n_jobs++];
+        job->section = sec;
+        job->name = strdup(sec->name);
+        if (!job->name)
+            goto nomem;
+        sync_config *cfg = engine_part(conf, sec, job_options, err, errlen);
+        if (!cfg)
+            return -1;
+        int64_t v = 0;
+        int rc = job_ref(conf, cfg, "source", 1, &job->source, err, errlen);
+        if (rc == 0)
+            rc = job_ref(conf, cfg, "sink", 0, &job->sink, err, errlen);
+        if (rc == 0 && !*syncc_config_get_string(cfg, "schedule")) {
+            syncc_conf_errf(err, errlen, "%s: option 'schedule' must not be empty",
+                            syncc_config_where(cfg, "schedule"));
+            rc = -1;
+        }
+        if (rc < 0) {
+            syncc_config_free(cfg);
+            return -1;
+        }
+        job->schedule = strdup(syncc_config_get_string(cfg, "schedule"));
+        int b = 1;
+        syncc_config_get_bool(cfg, "enabled", &b);
+        job->enabled = b;
+        b = 0;
+        syncc_config_get_bool(cfg, "full_refresh", &b);
+        job->full_refresh = b;
+        syncc_config_get_int(cfg, "batch_size", &v);
+        job->batch_size = v;
+        syncc_config_get_int(cfg, "queue_depth", &v);
+        job->queue_depth = v;
+        syncc_config_free(cfg);
+        if (!job->schedule)
+            goto nomem;
+        for (size_t k = 0; k < sec->n_kv; k++) {
+            if (!has_prefix(sec->kv[k].key, "sink."))
+                continue;
+            sec->kv[k].used = 1;
+            if (kv_push(&job->sink_kv, &job->n_sink_kv, kv_copy(&sec->kv[k], 5)) < 0)
+                goto nomem;
+        }
+    }
+    return 0;
+nomem:
+    syncc_conf_errf(err, errlen, "out of memory");
+    return -1;
+}
+
+static int resolve_streams(syncc_conf *conf, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < conf->n_sections; i++) {
+        const syncc_section *sec = &conf->sections[i];
+        if (strcmp(sec->kind, "stream") != 0)
+            continue;
+        const char *dot = strchr(sec->name, '.');
+        char *jobname = strndup(sec->name, (size_t)(dot - sec->name));
+        if (!jobname)
+            goto nomem;
+        syncc_job *job = syncc_conf_job(conf, jobname);
+        if (!job) {
+            syncc_conf_errf(err, errlen, "%s:%d: [stream %s]: there is no [job %s] section", sec->file, sec->line,
+                            sec->name, jobname);
+            free(jobname);
+            return -1;
+        }
+        free(jobname);
+        syncc_stream *streams = realloc(job->streams, (job->n_streams + 1) * sizeof(*streams));
+        if (!streams)
+            goto nomem;
+        job->streams = streams;
+        syncc_stream *st = &job->streams[job->n_streams++];
+        memset(st, 0, sizeof(*st));
+        st->section = sec;
+        st->name = strdup(dot + 1);
+        if (!st->name)
+            goto nomem;
+
+        sync_config *cfg = engine_part(conf, sec, stream_options, err, errlen);
+        if (!cfg)
+            return -1;
+        const char *object = syncc_config_get_string(cfg, "object");
+        const char *target = syncc_config_get_string(cfg, "target");
+        if (!*object || (target && !*target)) {
+            const char *k = !*object ? "object" : "target";
+            syncc_conf_errf(err, errlen, "%s: option '%s' must not be empty", syncc_config_where(cfg, k), k);
+            syncc_config_free(cfg);
+            return -1;
+        }
+        st->object = strdup(object);
+        st->target = strdup(target ? target : st->name);
+        syncc_config_free(cfg);
+        if (!st->object || !st->target)
+            goto nomem;
+
+        for (size_t k = 0; k < sec->n_kv; k++) {
+            syncc_kv *kv = &sec->kv[k];
+            if (has_prefix(kv->key, "source.")) {
+                kv->used = 1;
+                if (kv_push(&st->source_kv, &st->n_source_kv, kv_copy(kv, 7)) < 0)
+                    goto nomem;
+            } else if (has_prefix(kv->key, "sink.")) {
+                kv->used = 1;
+                if (kv_push(&st->sink_kv, &st->n_sink_kv, kv_copy(kv, 5)) < 0)
+                    goto nomem;
+            }
+        }
+        /* Job-level sink.* keys apply unless the stream sets the same key. */
+        size_t own = st->n_sink_kv;
+        for (size_t k = 0; k < job->n_sink_kv; k++) {
+            int overridden = 0;
+            for (size_t m = 0; m < own; m++)
+                if (strcmp(st->sink_kv[m]->key, job->sink_kv[k]->key) == 0)
+                    overridden = 1;
+            if (overridden)
+                continue;
+            /* A MULTI key repeated at job level is copied as often as it was given. */
+            if (kv_push(&st->sink_kv, &st->n_sink_kv, kv_copy(job->sink_kv[k], 0)) < 0)
+                goto nomem;
+        }
+    }
+    return 0;
+nomem:
+    syncc_conf_errf(err, errlen, "out of memory");
+    return -1;
+}
+
+static syncc_stream *find_stream(syncc_job *job, const char *name)
+{
+    for (size_t i = 0; i < job->n_streams; i++)
+        if (strcmp(job->streams[i].name, name) == 0)
+            return &job->streams[i];
+    return NULL;
+}
+
+static int resolve_maps(syncc_conf *conf, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < conf->n_sections; i++) {
+        const syncc_section *sec = &conf->sections[i];
+        if (strcmp(sec->kind, "map") != 0)
+            continue;
+        const char *dot = strchr(sec->name, '.');
+        char *jobname = strndup(sec->name, (size_t)(dot - sec->name));
+        if (!jobname)
+            goto nomem;
+        syncc_job *job = syncc_conf_job(conf, jobname);
+        free(jobname);
+        syncc_stream *st = job ? find_stream(job, dot + 1) : NULL;
+        if (!st) {
+            syncc_conf_errf(err, errlen, "%s:%d: [map %s]: there is no [stream %s] section", sec->file, sec->line,
+                            sec->name, sec->name);
+            return -1;
+        }
+        if (sec->n_kv == 0) {
+            syncc_conf_errf(err, errlen, "%s:%d: [map %s] has no entries", sec->file, sec->line, sec->name);
+            return -1;
+        }
+        st->map = calloc(sec->n_kv, sizeof(*st->map));
+        if (!st->map)
+            goto nomem;
+        for (size_t k = 0; k < sec->n_kv; k++) {
+            syncc_kv *kv = &sec->kv[k];
+            if (!*kv->value) {
+                syncc_conf_errf(err, errlen, "%s:%d: column '%s' in [map %s] has an empty expression", kv->file,
+                                kv->line, kv->key, sec->name);
+                return -1;
+            }
+            kv->used = 1;
+            syncc_map_entry *e = &st->map[st->n_map++];
+            e->column = strdup(kv->key);
+            e->expr = strdup(kv->value);
+            e->file = kv->file;
+            e->line = kv->line;
+            e->col = kv->col;
+            if (!e->column || !e->expr)
+                goto nomem;
+        }
+    }
+    return 0;
+nomem:
+    syncc_conf_errf(err, errlen, "out of memory");
+    return -1;
+}
+
+int syncc_conf_resolve(syncc_conf *conf, char *err, size_t errlen)
+{
+    if (resolve_engine(conf, err, errlen) < 0 || resolve_instances(conf, err, errlen) < 0 ||
+        resolve_jobs(conf, err, errlen) < 0 || resolve_streams(conf, err, errlen) < 0 ||
+        resolve_maps(conf, err, errlen) < 0)
+        return -1;
+    for (size_t j = 0; j < conf->n_jobs; j++) {
+        const syncc_job *job = &conf->jobs[j];
+        if (job->n_streams == 0) {
+            syncc_conf_errf(err, errlen, "%s:%d: [job %s] has no streams; add a [stream %s.NAME] section",
+                            job->section->file, job->section->line, job->name, job->name);
+            return -1;
+        }
+    }
+    return 0;
+}
