@@ -60,7 +60,7 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick soak fuzz fuzz-quick docs check-docs
+.PHONY: deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick soak fuzz fuzz-quick docs check-docs
 
 CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJ     := $(CORE_SRC:%.c=$(O)/%.o)
@@ -172,6 +172,14 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/syncengine $(DESTDIR)$(PKGCONFIGDIR)/syncengine.pc
 	rm -rf $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(INCLUDEDIR)/sync $(DESTDIR)$(DATADIR)
+
+# The Henk sync on a throwaway database and the Salesforce stand-in (installs missing packages).
+demo:
+	$(Q)O=$(O) sh tests/demo/demo.sh
+
+# Installs the Debian packages needed to build and test (as root or through sudo).
+deps:
+	$(Q)sh tests/install-deps.sh
 
 clean:
 	rm -rf $(O) build-asan build-fuzz

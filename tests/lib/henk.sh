@@ -1,0 +1,25 @@
+# tests/lib/henk.sh - a Henk database and Salesforce org for end-to-end tests and the demo.
+#
+# henk_db_init: loads conf/henk.sql into the throwaway cluster (tests/lib/pgcluster.sh)
+# and creates business $1 with its Salesforce integration $2.
+# henk_env URL BUSINESS INTEGRATION: exports what conf/henk.ini reads, pointing
+# at a stand-in org (default stand-in credentials).
+
+henk_db_init() {
+    psql -X -q -v ON_ERROR_STOP=1 -f "$top/conf/henk.sql" >/dev/null || return 1
+    henk_add_business "$1" "$2"
+}
+
+henk_add_business() {
+    psql -X -q -v ON_ERROR_STOP=1 <<SQL >/dev/null
+INSERT INTO businesses (id, name) VALUES ('$1', 'Business $1') ON CONFLICT DO NOTHING;
+INSERT INTO integrations (id, business_id, name, type, status, config)
+VALUES ('$2', '$1', 'Salesforce', 'crm', 'active', '{"syncEnabled": true}') ON CONFLICT DO NOTHING;
+SQL
+}
+
+henk_env() {
+    export SALESFORCE_LOGIN_URL="$1" HENK_BUSINESS_ID="$2" HENK_INTEGRATION_ID="$3"
+    export SALESFORCE_CLIENT_ID=test-client-id SALESFORCE_CLIENT_SECRET=test-client-secret
+    export SALESFORCE_REFRESH_TOKEN=test-refresh-token SALESFORCE_LAG=0s
+}
