@@ -1,0 +1,178 @@
+/*
+ * pgs.h - shared declarations of the PostgreSQL connector.
+ *
+ * The connector is split by job: pgs_plugin.c declares the plugin and its
+ * option tables, pgs_conn.c owns the libpq connection (connect, reconnect,
+ * error classification), pgs_sql.h builds SQL text and COPY data, pgs_target.c
+ * reads the catalog, pgs_write.c stores batches, pgs_state.c keeps cursors and
+ * leases, pgs_runlog.c the run log, pgs_hooks.c runs user SQL.  Everything
+ * here is internal to the shared object (hidden visibility); only
+ * sync_plugin_entry is exported.
+ */
+#ifndef PGS_H
+#define PGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+#include <sync/sync.h>
+
+#include "pgs_sql.h"
+
+/* The host table, set by sync_plugin_entry before any callback runs. */
+extern const sync_host *pgs_host;
+
+/* ------------------------------------------------------------ connection */
+
+typedef struct pgs_conn {
+    sync_ctx *ctx;
+    PGconn *pg;
+    char *conninfo;            /* secret: never logged */
+    char *application_name;
+    int64_t statement_timeout_ms;
+    int64_t connect_timeout_ms;
+    int64_t reconnect_attempts;
+    unsigned generation;       /* bumped on every successful (re)connect; temp tables die with it */
+} pgs_conn;
+
+/* Opens the connection once (no retries).  SYNC_E_UNAVAILABLE when the server is unreachable. */
+int pgs_conn_open(pgs_conn *c);
+/*
+ * Makes sure the connection is usable: reconnects with backoff (up to
+ * reconnect_attempts) when it is broken.  SYNC_OK, or SYNC_E_UNAVAILABLE
+ * (SYNC_E_AUTH, SYNC_E_CONFIG, SYNC_E_CANCELLED) with err filled.
+ */
+int pgs_conn_ensure(pgs_conn *c, pgs_err *err);
+void pgs_conn_close(pgs_conn *c);
+/* Non-zero when the connection is gone (the last error was a connection loss). */
+int pgs_conn_lost(const pgs_conn *c);
+
+/*
+ * Runs one statement with text parameters whose types the server infers
+ * (types may be NULL).  Returns the result (PGRES_COMMAND_OK / TUPLES_OK) or
+ * NULL after filling err; *status receives the classified sync_status.
+ */
+PGresult *pgs_exec(pgs_conn *c, const char *sql, int nparams, const char *const *params,
+                   const unsigned *types, pgs_err *err);
+/* Same, for statements without parameters or results of interest.  Returns a sync_status. */
+int pgs_exec_cmd(pgs_conn *c, const char *sql, pgs_err *err);
+
+/* Maps a SQLSTATE to a sync status. */
+int pgs_sqlstate_status(const char *sqlstate);
+/* Fills err from a failed result (message, SQLSTATE, column, constraint). */
+void pgs_err_from_result(pgs_err *err, const PGresult *res, PGconn *pg);
+
+/* ------------------------------------------------------------ the instance */
+
+typedef struct pgs_target pgs_target;
+
+typedef struct pgs_instance {
+    sync_ctx *ctx;
+    pgs_conn conn;
+    char *state_schema;        /* unquoted name */
+    char *state_schema_q;      /* quoted */
+    int state_ready;           /* schema and tables verified on this database */
+    pgs_target **targets;
+    size_t n_targets;
+    char **leases;             /* jobs whose advisory lock this session holds */
+    size_t n_leases;
+    unsigned lease_generation; /* connection generation the leases were taken in */
+    /* the current run (begin .. finish) */
+    struct pgs_run *run;
+} pgs_instance;
+
+/* ------------------------------------------------------------ targets */
+
+typedef struct pgs_column {
+    char *name;                /* the mapped name, as records carry it */
+    char *attname;             /* the column's name in the catalog */
+    char *type;                /* format_type(), e.g. "character varying(255)" */
+} pgs_column;
+
+typedef enum pgs_delete_mode {
+    PGS_DELETE_IGNORE = 0,
+    PGS_DELETE_SOFT = 1,
+    PGS_DELETE_HARD = 2
+} pgs_delete_mode;
+
+struct pgs_target {
+    pgs_instance *inst;
+    char *job, *stream, *name;
+    char *table_q;             /* "schema"."table" */
+    char *display;             /* schema.table, for messages */
+    size_t index;              /* names the staging table */
+    pgs_column *cols;          /* mapped columns, in the records' field order */
+    pgs_sqlcol *sqlcols;       /* the same, as the SQL builders see them */
+    size_t n_cols;
+    size_t *key_idx;           /* indexes into cols, in conflict-key order */
+    size_t n_keys;
+    pgs_delete_mode delete_mode;
+    char **soft_cols;          /* soft_delete_set: columns ... */
+    char **soft_vals;          /* ... and the values bound to them */
+    int *soft_cmp;
+    size_t n_soft;
+    size_t n_after_batch;      /* after_batch_sql statements (sync_affected is filled when > 0) */
+    const sync_config *options;
+    /* SQL built once at prepare */
+    char *sql_stage_create;
+    char *sql_copy;
+    char *sql_dedupe;
+    char *sql_upsert;          /* $1, $2: seq range */
+    char *sql_delete;          /* $1, $2: seq range, then soft-delete values */
+    char *sql_affected_create;
+    char *sql_affected_unchanged;
+    char *sql_unstage;         /* removes one staged row (a rejected record): $1 seq */
+    unsigned stage_generation; /* connection generation the staging table was created in */
+    int warned_ignored_deletes;
+};
+
+int pgs_target_prepare(pgs_instance *in, const sync_target *t, pgs_target **out);
+void pgs_target_free(pgs_target *t);
+
+/* ------------------------------------------------------------ write, state, run log, hooks */
+
+int pgs_write(pgs_instance *in, pgs_target *t, const sync_batch *batch, const sync_cursor *cursor,
+              sync_write_result *result);
+
+/* Creates the state schema and its tables when missing. */
+int pgs_state_bootstrap(pgs_instance *in);
+/* Saves a cursor inside the caller's open transaction. */
+int pgs_state_save(pgs_instance *in, const sync_cursor *cur, pgs_err *err);
+int pgs_state_load(pgs_instance *in, const char *job, const char *stream, char **cursor_out);
+int pgs_state_reset(pgs_instance *in, const char *job, const char *stream);
+int pgs_lease_acquire(pgs_instance *in, const char *job, int *acquired);
+void pgs_lease_release(pgs_instance *in, const char *job);
+/*
+ * Makes the session usable for writing: reconnects if needed and, after a
+ * reconnect, takes the leases this instance held again.
+ */
+int pgs_session_ready(pgs_instance *in, pgs_err *err);
+
+int pgs_run_begin(pgs_instance *in, const sync_run_info *run);
+int pgs_run_finish(pgs_instance *in, const sync_run_info *run);
+void pgs_run_free(pgs_instance *in);
+
+/*
+ * Runs the statements of MULTI option `name` in order, each with the
+ * sql_params of cfg bound as $1..$n.  `what` names the phase in errors.
+ */
+int pgs_hooks_run(pgs_conn *c, const sync_config *cfg, const char *name, pgs_err *err);
+size_t pgs_hooks_count(const sync_config *cfg, const char *name);
+/*
+ * Binds sql_params for one user statement (hooks, run_log_values): fills
+ * values/types (at most cap) and returns how many to pass, or -1 with err
+ * set when the statement refers past the configured values.
+ */
+int pgs_hook_params(const sync_config *cfg, const char *sql, const char *what, size_t index,
+                    const char **values, unsigned *types, size_t cap, pgs_err *err);
+
+/* Config access that tolerates a NULL option set (no job-level keys). */
+const char *pgs_opt_string(const sync_config *cfg, const char *name);
+size_t pgs_opt_count(const sync_config *cfg, const char *name);
+const char *pgs_opt_item(const sync_config *cfg, const char *name, size_t i);
+
+/* Reports err through host->set_error and logs it; returns err->status. */
+int pgs_fail(sync_ctx *ctx, const pgs_err *err);
+
+#endif /* PGS_H */

@@ -1,0 +1,250 @@
+/*
+ * pgs_conn.c - the connector's libpq connection.
+ *
+ * One connection per instance.  It is opened once at open() (a server that is
+ * down then is SYNC_E_UNAVAILABLE: the engine retries the run later) and
+ * re-established with exponential backoff when it breaks between or during
+ * batches, so a database restart costs a retried batch, not a failed run.
+ * Every session gets the configured application_name (visible in
+ * pg_stat_activity) and statement_timeout.  The conninfo may hold a password:
+ * it is never logged, and libpq's own messages are passed on as they are
+ * (libpq does not print passwords).  Server errors are classified by SQLSTATE
+ * into sync statuses here, in one place.
+ */
+#include "pgs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Server notices (e.g. "relation exists, skipping") go to the debug log, not stderr. */
+static void notice_to_log(void *arg, const char *message)
+{
+    pgs_conn *c = arg;
+    size_t n = strlen(message);
+    while (n && message[n - 1] == '\n')
+        n--;
+    pgs_host->log(c->ctx, SYNC_LOG_DEBUG, "server: %.*s", (int)n, message);
+}
+
+static int connect_once(pgs_conn *c, pgs_err *err)
+{
+    char timeout[32];
+    /* libpq takes whole seconds; round up so "500ms" does not mean "forever" (0) */
+    snprintf(timeout, sizeof(timeout), "%lld", (long long)((c->connect_timeout_ms + 999) / 1000));
+    const char *keys[] = {"dbname", "application_name", "connect_timeout", "client_encoding", NULL};
+    const char *vals[] = {c->conninfo, c->application_name, timeout, "UTF8", NULL};
+
+    if (c->pg) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+    }
+    /* expand_dbname = 1: conninfo may be "host=... dbname=..." or a postgresql:// URI */
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (!pg) {
+        pgs_err_set(err, SYNC_E_NOMEM, "out of memory creating a database connection");
+        return err->status;
+    }
+    if (PQstatus(pg) != CONNECTION_OK) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(pg));
+        size_t n = strlen(msg);
+        while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+            msg[--n] = '\0';
+        /* a rejected password or a wrong database name is permanent; anything
+         * else (refused, timed out, starting up) goes away by itself */
+        int status = SYNC_E_UNAVAILABLE;
+        if (strstr(msg, "password authentication failed") || strstr(msg, "no pg_hba.conf entry"))
+            status = SYNC_E_AUTH;
+        else if (strstr(msg, "does not exist") || strstr(msg, "invalid connection option") ||
+                 strstr(msg, "invalid URI"))
+            status = SYNC_E_CONFIG;
+        pgs_err_set(err, status, "could not connect to the database: %s", msg);
+        PQfinish(pg);
+        return status;
+    }
+    PQsetNoticeProcessor(pg, notice_to_log, c);
+    c->pg = pg;
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %lld", (long long)c->statement_timeout_ms);
+    int rc = pgs_exec_cmd(c, sql, err);
+    if (rc != SYNC_OK) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+        return rc;
+    }
+    c->generation++;
+    return SYNC_OK;
+}
+
+int pgs_conn_open(pgs_conn *c)
+{
+    pgs_err err;
+    int rc = connect_once(c, &err);
+    if (rc != SYNC_OK)
+        return pgs_fail(c->ctx, &err);
+    pgs_host->log(c->ctx, SYNC_LOG_DEBUG, "connected to PostgreSQL %d (server pid %d)",
+                  PQserverVersion(c->pg), PQbackendPID(c->pg));
+    return SYNC_OK;
+}
+
+int pgs_conn_lost(const pgs_conn *c)
+{
+    return !c->pg || PQstatus(c->pg) != CONNECTION_OK;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int pgs_conn_ensure(pgs_conn *c, pgs_err *errp)
+{
+    if (!pgs_conn_lost(c))
+        return SYNC_OK;
+    pgs_err err;
+    pgs_err_set(&err, SYNC_E_UNAVAILABLE, "database connection lost");
+    int64_t delay = 250;
+    for (int64_t attempt = 1; attempt <= c->reconnect_attempts; attempt++) {
+        if (pgs_host->cancelled(c->ctx)) {
+            pgs_err_set(errp, SYNC_E_CANCELLED, "cancelled while reconnecting to the database");
+            return SYNC_E_CANCELLED;
+        }
+        int rc = connect_once(c, &err);
+        if (rc == SYNC_OK) {
+            pgs_host->log(c->ctx, SYNC_LOG_INFO, "reconnected to the database (attempt %lld)",
+                          (long long)attempt);
+            pgs_host->counter_add(c->ctx, "db_reconnects", 1);
+            return SYNC_OK;
+        }
+        pgs_host->log(c->ctx, SYNC_LOG_WARN, "reconnect attempt %lld of %lld failed: %s",
+                      (long long)attempt, (long long)c->reconnect_attempts, err.message);
+        if (rc != SYNC_E_UNAVAILABLE)
+            break;
+        if (attempt < c->reconnect_attempts) {
+            sleep_ms(delay);
+            delay = delay * 2 > 8000 ? 8000 : delay * 2;
+        }
+    }
+    /* a down database is retryable whatever the last attempt said; a
+     * rejected login or a wrong database name is not */
+    if (err.status != SYNC_E_AUTH && err.status != SYNC_E_CONFIG)
+        err.status = SYNC_E_UNAVAILABLE;
+    *errp = err;
+    return err.status;
+}
+
+void pgs_conn_close(pgs_conn *c)
+{
+    if (c->pg)
+        PQfinish(c->pg);
+    c->pg = NULL;
+}
+
+int pgs_sqlstate_status(const char *s)
+{
+    if (!s || !*s)
+        return SYNC_E_UNAVAILABLE; /* no SQLSTATE: the connection failed */
+    if (strncmp(s, "08", 2) == 0 || strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 ||
+        strcmp(s, "57P03") == 0 || strncmp(s, "53", 2) == 0)
+        return SYNC_E_UNAVAILABLE;
+    if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 || strcmp(s, "55P03") == 0)
+        return SYNC_E_CONFLICT;
+    if (strcmp(s, "57014") == 0)
+        return SYNC_E_TIMEOUT;
+    if (strncmp(s, "28", 2) == 0 || strcmp(s, "42501") == 0)
+        return SYNC_E_AUTH;
+    if (strcmp(s, "42P01") == 0 || strcmp(s, "42703") == 0 || strcmp(s, "3F000") == 0)
+        return SYNC_E_SCHEMA;
+    if (strncmp(s, "22", 2) == 0 || strncmp(s, "23", 2) == 0)
+        return SYNC_E_DATA;
+    return SYNC_ERROR;
+}
+
+/* COPY errors name the column only in the context line: "COPY t, line 3, column email: ...". */
+static void column_from_context(pgs_err *err, const char *ctx)
+{
+    const char *p = ctx ? strstr(ctx, ", column ") : NULL;
+    if (!p)
+        return;
+    p += 9;
+    const char *end = strchr(p, ':');
+    if (!end)
+        end = p + strcspn(p, "\n");
+    size_t n = (size_t)(end - p);
+    if (n >= sizeof(err->column))
+        n = sizeof(err->column) - 1;
+    memcpy(err->column, p, n);
+    err->column[n] = '\0';
+}
+
+void pgs_err_from_result(pgs_err *err, const PGresult *res, PGconn *pg)
+{
+    memset(err, 0, sizeof(*err));
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    const char *column = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
+    const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    if (state)
+        snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+    if (column)
+        snprintf(err->column, sizeof(err->column), "%s", column);
+    else if (res)
+        column_from_context(err, PQresultErrorField(res, PG_DIAG_CONTEXT));
+    if (!primary) {
+        const char *m = pg ? PQerrorMessage(pg) : "";
+        primary = *m ? m : "database connection lost";
+    }
+    /* libpq's own messages span lines ("server closed the connection...\n\tThis probably...") */
+    size_t n = 0;
+    for (const char *p = primary; *p && n + 1 < sizeof(err->message); p++) {
+        char ch = (*p == '\n' || *p == '\t' || *p == '\r') ? ' ' : *p;
+        if (ch == ' ' && (n == 0 || err->message[n - 1] == ' '))
+            continue;
+        err->message[n++] = ch;
+    }
+    while (n && err->message[n - 1] == ' ')
+        n--;
+    err->message[n] = '\0';
+    if (constraint && n < sizeof(err->message))
+        n += (size_t)snprintf(err->message + n, sizeof(err->message) - n, " (constraint %s)",
+                              constraint);
+    /* "Key (email)=(x) already exists." helps; a whole "Failing row contains (...)" does not */
+    if (detail && strlen(detail) < 200 && strncmp(detail, "Failing row", 11) != 0 &&
+        n < sizeof(err->message))
+        snprintf(err->message + n, sizeof(err->message) - n, ": %s", detail);
+    if (pg && PQstatus(pg) != CONNECTION_OK)
+        err->status = SYNC_E_UNAVAILABLE;
+    else
+        err->status = pgs_sqlstate_status(err->sqlstate);
+}
+
+PGresult *pgs_exec(pgs_conn *c, const char *sql, int nparams, const char *const *params,
+                   const unsigned *types, pgs_err *err)
+{
+    if (!c->pg) {
+        pgs_err_set(err, SYNC_E_UNAVAILABLE, "no database connection");
+        return NULL;
+    }
+    PGresult *res = PQexecParams(c->pg, sql, nparams, (const Oid *)types, params, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return res;
+    pgs_err_from_result(err, res, c->pg);
+    PQclear(res);
+    return NULL;
+}
+
+int pgs_exec_cmd(pgs_conn *c, const char *sql, pgs_err *err)
+{
+    PGresult *res = pgs_exec(c, sql, 0, NULL, NULL, err);
+    if (!res)
+        return err->status;
+    PQclear(res);
+    return SYNC_OK;
+}

@@ -1,0 +1,259 @@
+/*
+ * pgs_plugin.c - the PostgreSQL connector's plugin definition.
+ *
+ * Declares the option tables (the [sink NAME] section and the sink.* keys of
+ * jobs and streams), the sink callbacks and the entry point.  The callbacks
+ * here only unpack the instance and hand over to the file that does the work.
+ * The connector is a sink today; the definition is laid out so a source can be
+ * added beside it (provides |= SYNC_PROVIDES_SOURCE, a second ops table)
+ * without disturbing it.
+ */
+#include "pgs.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const sync_host *pgs_host;
+
+static const char *const delete_modes[] = {"ignore", "soft", "hard", NULL};
+
+/* Keys of the [sink NAME] section. */
+static const sync_option pgs_options[] = {
+    {"conninfo", SYNC_OPT_STRING, NULL, SYNC_OPT_REQUIRED | SYNC_OPT_SECRET, 0, 0, NULL,
+     "libpq connection string or postgresql:// URI, normally ${DATABASE_URL}; may hold a password"},
+    {"application_name", SYNC_OPT_STRING, "syncengine", 0, 0, 0, NULL,
+     "application_name of the sessions, shown in pg_stat_activity"},
+    {"statement_timeout", SYNC_OPT_DURATION, "5m", 0, 0, 86400000, NULL,
+     "longest a single statement may run before the server cancels it (0 = no limit)"},
+    {"connect_timeout", SYNC_OPT_DURATION, "10s", 0, 1000, 600000, NULL,
+     "longest wait for a connection to be established"},
+    {"reconnect_attempts", SYNC_OPT_INT, "5", 0, 0, 100, NULL,
+     "reconnect attempts, with exponential backoff, before a lost connection fails the batch as retryable"},
+    {"state_schema", SYNC_OPT_STRING, "syncengine", 0, 0, 0, NULL,
+     "schema of the engine's own tables (cursors, runs), created if missing; user tables are never altered"},
+    SYNC_OPTION_END,
+};
+
+/* sink.* keys of [job ...] and [stream ...] sections. */
+static const sync_option pgs_target_options[] = {
+    {"conflict_key", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "columns identifying a row, backed by a unique index or constraint (default: the primary key, "
+     "else the only unique index whose columns are all mapped)"},
+    {"delete_mode", SYNC_OPT_ENUM, "ignore", 0, 0, 0, delete_modes,
+     "what a deleted source record does: ignore (count it only), soft (apply soft_delete_set) "
+     "or hard (DELETE the row)"},
+    {"soft_delete_set", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "column=value assignments made on soft delete, e.g. sync_status=deleted; values are bound as "
+     "parameters of the column's type"},
+    {"compare_exclude", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "columns ignored when deciding whether a row changed (e.g. last_synced_at); they are written "
+     "only together with a real change"},
+    {"before_run_sql", SYNC_OPT_STRING, NULL, SYNC_OPT_MULTI, 0, 0, NULL,
+     "statement run when a run begins, with sql_params as $1..$n; may be given several times"},
+    {"after_batch_sql", SYNC_OPT_STRING, NULL, SYNC_OPT_MULTI, 0, 0, NULL,
+     "statement run in each batch's transaction after the rows are stored; temp table "
+     "sync_affected holds the batch's key columns and action (inserted, updated, unchanged, deleted)"},
+    {"after_run_sql", SYNC_OPT_STRING, NULL, SYNC_OPT_MULTI, 0, 0, NULL,
+     "statement run when a run ends, in the transaction that closes the run-log row"},
+    {"sql_params", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "values bound as $1..$n to every hook statement and usable in run_log_values"},
+    {"run_log_table", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "table (schema-qualified allowed) that gets one row per run: inserted as running at the start, "
+     "completed at the end"},
+    {"run_log_columns", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "field=column pairs placing run fields (run_id, job, sync_type, status, processed, created, "
+     "updated, unchanged, deleted, failed, started_at, completed_at, duration_ms, error_message, "
+     "error_details, metadata) in run_log_table; unlisted fields go to a column of the same name "
+     "if one exists, field=- drops one"},
+    {"run_log_values", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "column=$N or column=literal pairs for constant run-log columns, $N being the Nth of sql_params"},
+    SYNC_OPTION_END,
+};
+
+/* ------------------------------------------------------------ shared helpers */
+
+const char *pgs_opt_string(const sync_config *cfg, const char *name)
+{
+    return cfg ? pgs_host->config_get_string(cfg, name) : NULL;
+}
+
+size_t pgs_opt_count(const sync_config *cfg, const char *name)
+{
+    return cfg ? pgs_host->config_list_count(cfg, name) : 0;
+}
+
+const char *pgs_opt_item(const sync_config *cfg, const char *name, size_t i)
+{
+    return cfg ? pgs_host->config_list_item(cfg, name, i) : NULL;
+}
+
+int pgs_fail(sync_ctx *ctx, const pgs_err *err)
+{
+    if (err->sqlstate[0])
+        pgs_host->set_error(ctx, "%s (SQLSTATE %s)", err->message, err->sqlstate);
+    else
+        pgs_host->set_error(ctx, "%s", err->message);
+    return err->status ? err->status : SYNC_ERROR;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static void pgs_close(void *instance);
+
+static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
+{
+    pgs_instance *in = calloc(1, sizeof(*in));
+    if (!in)
+        return SYNC_E_NOMEM;
+    in->ctx = ctx;
+    in->conn.ctx = ctx;
+    in->conn.conninfo = dup_or_null(pgs_host->config_get_string(cfg, "conninfo"));
+    in->conn.application_name = dup_or_null(pgs_host->config_get_string(cfg, "application_name"));
+    in->state_schema = dup_or_null(pgs_host->config_get_string(cfg, "state_schema"));
+    pgs_host->config_get_int(cfg, "statement_timeout", &in->conn.statement_timeout_ms);
+    pgs_host->config_get_int(cfg, "connect_timeout", &in->conn.connect_timeout_ms);
+    pgs_host->config_get_int(cfg, "reconnect_attempts", &in->conn.reconnect_attempts);
+    if (!in->conn.conninfo || !*in->conn.conninfo) {
+        pgs_host->set_error(ctx, "option \"conninfo\" is empty (%s)",
+                            pgs_host->config_where(cfg, "conninfo"));
+        pgs_close(in);
+        return SYNC_E_CONFIG;
+    }
+    if (!in->conn.application_name || !in->state_schema) {
+        pgs_close(in);
+        return SYNC_E_NOMEM;
+    }
+    if (!*in->state_schema) {
+        pgs_host->set_error(ctx, "option \"state_schema\" is empty (%s)",
+                            pgs_host->config_where(cfg, "state_schema"));
+        pgs_close(in);
+        return SYNC_E_CONFIG;
+    }
+    in->state_schema_q = pgs_quote_ident_dup(in->state_schema);
+    if (!in->state_schema_q) {
+        pgs_close(in);
+        return SYNC_E_NOMEM;
+    }
+    int rc = pgs_conn_open(&in->conn);
+    if (rc == SYNC_OK)
+        rc = pgs_state_bootstrap(in);
+    if (rc != SYNC_OK) {
+        pgs_close(in);
+        return rc;
+    }
+    *instance = in;
+    return SYNC_OK;
+}
+
+static int pgs_begin(void *instance, const sync_run_info *run)
+{
+    return pgs_run_begin(instance, run);
+}
+
+static int pgs_prepare(void *instance, const sync_target *target, void **target_state)
+{
+    pgs_instance *in = instance;
+    pgs_target *t = NULL;
+    int rc = pgs_target_prepare(in, target, &t);
+    if (rc != SYNC_OK)
+        return rc;
+    pgs_target **grown = realloc(in->targets, (in->n_targets + 1) * sizeof(*grown));
+    if (!grown) {
+        pgs_target_free(t);
+        return SYNC_E_NOMEM;
+    }
+    in->targets = grown;
+    in->targets[in->n_targets++] = t;
+    *target_state = t;
+    return SYNC_OK;
+}
+
+static int pgs_write_cb(void *instance, void *target_state, const sync_batch *batch,
+                        const sync_cursor *cursor, sync_write_result *result)
+{
+    return pgs_write(instance, target_state, batch, cursor, result);
+}
+
+static int pgs_finish(void *instance, const sync_run_info *run)
+{
+    return pgs_run_finish(instance, run);
+}
+
+static void pgs_close(void *instance)
+{
+    pgs_instance *in = instance;
+    if (!in)
+        return;
+    for (size_t i = 0; i < in->n_targets; i++)
+        pgs_target_free(in->targets[i]);
+    free(in->targets);
+    pgs_run_free(in);
+    for (size_t i = 0; i < in->n_leases; i++)
+        free(in->leases[i]);
+    free(in->leases);
+    /* closing the session also releases its advisory locks */
+    pgs_conn_close(&in->conn);
+    free(in->conn.conninfo);
+    free(in->conn.application_name);
+    free(in->state_schema);
+    free(in->state_schema_q);
+    free(in);
+}
+
+static int pgs_state_load_cb(void *instance, const char *job, const char *stream, char **cursor_out)
+{
+    return pgs_state_load(instance, job, stream, cursor_out);
+}
+
+static int pgs_state_reset_cb(void *instance, const char *job, const char *stream)
+{
+    return pgs_state_reset(instance, job, stream);
+}
+
+static int pgs_lease_acquire_cb(void *instance, const char *job, int *acquired)
+{
+    return pgs_lease_acquire(instance, job, acquired);
+}
+
+static void pgs_lease_release_cb(void *instance, const char *job)
+{
+    pgs_lease_release(instance, job);
+}
+
+static const sync_sink_ops pgs_sink_ops = {
+    .struct_size = sizeof(sync_sink_ops),
+    .open = pgs_open,
+    .begin = pgs_begin,
+    .prepare = pgs_prepare,
+    .write = pgs_write_cb,
+    .finish = pgs_finish,
+    .close = pgs_close,
+    .state_load = pgs_state_load_cb,
+    .state_reset = pgs_state_reset_cb,
+    .lease_acquire = pgs_lease_acquire_cb,
+    .lease_release = pgs_lease_release_cb,
+};
+
+static const sync_plugin pgs_plugin = {
+    SYNC_PLUGIN_HEAD,
+    .name = "postgres",
+    .version = "0.1.0",
+    .description = "PostgreSQL: set-based upserts via COPY staging, cursors stored with the data, "
+                   "advisory-lock leases, a run log",
+    .provides = SYNC_PROVIDES_SINK,
+    .caps = SYNC_CAP_STATE | SYNC_CAP_LEASE | SYNC_CAP_RUN_LOG | SYNC_CAP_DELETES,
+    .options = pgs_options,
+    .stream_options = NULL,
+    .target_options = pgs_target_options,
+    .source = NULL,
+    .sink = &pgs_sink_ops,
+};
+
+SYNC_PLUGIN_DEFINE(pgs_plugin, pgs_host)

@@ -1,0 +1,740 @@
+/*
+ * pgs_sql.c - SQL text and COPY data for the PostgreSQL connector.
+ *
+ * Everything that turns names and values into bytes for the server lives
+ * here, so that quoting and escaping are written once and unit-tested.
+ * Identifiers are always double-quoted (the catalog spelling is used as is,
+ * so mixed case and odd characters survive); values only ever go into COPY
+ * data or parameters.  The statements are built once per target at prepare
+ * time; what varies per batch (the seq range, soft-delete values) is bound.
+ */
+#include "pgs_sql.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ buffer */
+
+void pgs_buf_init(pgs_buf *b)
+{
+    memset(b, 0, sizeof(*b));
+}
+
+void pgs_buf_free(pgs_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+void pgs_buf_reset(pgs_buf *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+static int buf_reserve(pgs_buf *b, size_t extra)
+{
+    if (b->oom)
+        return -1;
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1) {
+        if (cap > SIZE_MAX / 2) {
+            b->oom = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void pgs_buf_add(pgs_buf *b, const char *s, size_t n)
+{
+    if (buf_reserve(b, n) < 0)
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void pgs_buf_puts(pgs_buf *b, const char *s)
+{
+    pgs_buf_add(b, s, strlen(s));
+}
+
+void pgs_buf_printf(pgs_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || buf_reserve(b, (size_t)n) < 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+char *pgs_buf_take(pgs_buf *b)
+{
+    if (b->oom || buf_reserve(b, 0) < 0) {
+        pgs_buf_free(b);
+        return NULL;
+    }
+    char *p = b->p;
+    memset(b, 0, sizeof(*b));
+    return p;
+}
+
+/* ------------------------------------------------------------------ errors */
+
+void pgs_err_set(pgs_err *err, int status, const char *fmt, ...)
+{
+    va_list ap;
+    memset(err, 0, sizeof(*err));
+    err->status = status;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+}
+
+void pgs_err_prefix(pgs_err *err, const char *fmt, ...)
+{
+    char pre[sizeof(err->message)], old[sizeof(err->message)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof(pre), fmt, ap);
+    va_end(ap);
+    memcpy(old, err->message, sizeof(old));
+    size_t n = strlen(pre), m = strlen(old);
+    if (n > sizeof(err->message) - 1)
+        n = sizeof(err->message) - 1;
+    if (m > sizeof(err->message) - 1 - n)
+        m = sizeof(err->message) - 1 - n;
+    memcpy(err->message, pre, n);
+    memcpy(err->message + n, old, m);
+    err->message[n + m] = '\0';
+}
+
+int pgs_sqlstate_is_record_level(const char *s)
+{
+    if (!s || strlen(s) != 5)
+        return 0;
+    /* 22: data exception (bad input, too long, out of range); 23: integrity
+     * constraint; 54000: e.g. an index row too large; P0001: RAISE in a
+     * trigger, which judges one row. */
+    return strncmp(s, "22", 2) == 0 || strncmp(s, "23", 2) == 0 || strcmp(s, "54000") == 0 ||
+           strcmp(s, "P0001") == 0;
+}
+
+/* ------------------------------------------------------------------ quoting */
+
+void pgs_quote_ident(pgs_buf *b, const char *name)
+{
+    pgs_buf_add(b, "\"", 1);
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            pgs_buf_add(b, "\"\"", 2);
+        else
+            pgs_buf_add(b, p, 1);
+    }
+    pgs_buf_add(b, "\"", 1);
+}
+
+char *pgs_quote_ident_dup(const char *name)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_quote_ident(&b, name);
+    return pgs_buf_take(&b);
+}
+
+/* ------------------------------------------------------------------ COPY data */
+
+void pgs_copy_escape(pgs_buf *b, const char *s, size_t n)
+{
+    size_t run = 0; /* bytes copied verbatim in one go */
+    for (size_t i = 0; i < n; i++) {
+        const char *esc = NULL;
+        switch (s[i]) {
+        case '\\': esc = "\\\\"; break;
+        case '\t': esc = "\\t"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        default: break;
+        }
+        if (esc) {
+            pgs_buf_add(b, s + run, i - run);
+            pgs_buf_add(b, esc, 2);
+            run = i + 1;
+        }
+    }
+    pgs_buf_add(b, s + run, n - run);
+}
+
+/* Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's civil_from_days). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* PostgreSQL has no year 0: astronomical year y <= 0 is year 1 - y BC. */
+static int format_ymd(char *buf, size_t size, int64_t days)
+{
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    return snprintf(buf, size, "%04" PRId64 "-%02u-%02u", y > 0 ? y : 1 - y, m, d);
+}
+
+static int is_bc(int64_t days)
+{
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    return y <= 0;
+}
+
+void pgs_format_timestamp(int64_t usec, char *buf, size_t size)
+{
+    const int64_t per_day = INT64_C(86400000000);
+    int64_t days = usec / per_day, rem = usec % per_day;
+    if (rem < 0) {
+        rem += per_day;
+        days--;
+    }
+    int n = format_ymd(buf, size, days);
+    if (n < 0 || (size_t)n >= size)
+        return;
+    int64_t secs = rem / 1000000, frac = rem % 1000000;
+    snprintf(buf + n, size - (size_t)n, " %02d:%02d:%02d.%06d+00%s", (int)(secs / 3600),
+             (int)(secs / 60 % 60), (int)(secs % 60), (int)frac, is_bc(days) ? " BC" : "");
+}
+
+void pgs_format_date(int64_t days, char *buf, size_t size)
+{
+    int n = format_ymd(buf, size, days);
+    if (n > 0 && (size_t)n < size && is_bc(days))
+        snprintf(buf + n, size - (size_t)n, " BC");
+}
+
+int pgs_copy_value(pgs_buf *b, const sync_value *v, const char **why)
+{
+    char tmp[64];
+    switch (v->type) {
+    case SYNC_TYPE_NULL:
+        pgs_buf_add(b, "\\N", 2);
+        return 0;
+    case SYNC_TYPE_BOOL:
+        pgs_buf_add(b, v->u.b ? "t" : "f", 1);
+        return 0;
+    case SYNC_TYPE_INT:
+        snprintf(tmp, sizeof(tmp), "%" PRId64, v->u.i);
+        break;
+    case SYNC_TYPE_FLOAT:
+        if (isnan(v->u.f))
+            snprintf(tmp, sizeof(tmp), "NaN");
+        else if (isinf(v->u.f))
+            snprintf(tmp, sizeof(tmp), "%sInfinity", v->u.f < 0 ? "-" : "");
+        else
+            snprintf(tmp, sizeof(tmp), "%.17g", v->u.f);
+        break;
+    case SYNC_TYPE_TIMESTAMP:
+        pgs_format_timestamp(v->u.ts, tmp, sizeof(tmp));
+        break;
+    case SYNC_TYPE_DATE:
+        pgs_format_date(v->u.ts, tmp, sizeof(tmp));
+        break;
+    case SYNC_TYPE_STRING:
+    case SYNC_TYPE_JSON:
+        if (v->u.str.len && memchr(v->u.str.ptr, '\0', v->u.str.len)) {
+            /* PostgreSQL text cannot hold NUL; storing a truncated value silently would be worse */
+            *why = "value contains a NUL byte, which PostgreSQL text cannot store";
+            return -1;
+        }
+        pgs_copy_escape(b, v->u.str.ptr, v->u.str.len);
+        return 0;
+    default:
+        *why = "value has an unknown type";
+        return -1;
+    }
+    pgs_buf_puts(b, tmp);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ user SQL */
+
+static int ident_char(unsigned char c)
+{
+    return isalnum(c) || c == '_' || c >= 0x80 || c == '$';
+}
+
+/* Length of a dollar-quote tag starting at s ("$$" or "$tag$"), or 0. */
+static size_t dollar_tag(const char *s)
+{
+    size_t i = 1;
+    if (isdigit((unsigned char)s[1]))
+        return 0;
+    while (s[i] && s[i] != '$' && (isalnum((unsigned char)s[i]) || s[i] == '_' ||
+                                   (unsigned char)s[i] >= 0x80))
+        i++;
+    return s[i] == '$' ? i + 1 : 0;
+}
+
+int pgs_sql_param_refs(const char *sql, unsigned char *used, size_t n_used)
+{
+    int max = 0;
+    const char *p = sql;
+    if (used && n_used)
+        memset(used, 0, n_used);
+    while (*p) {
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            int depth = 1; /* PostgreSQL block comments nest */
+            p += 2;
+            while (*p && depth) {
+                if (p[0] == '/' && p[1] == '*') {
+                    depth++;
+                    p += 2;
+                } else if (p[0] == '*' && p[1] == '/') {
+                    depth--;
+                    p += 2;
+                } else {
+                    p++;
+                }
+            }
+        } else if (*p == '\'') {
+            /* E'...' strings take backslash escapes; standard strings only '' */
+            int backslash = p > sql && (p[-1] == 'E' || p[-1] == 'e') &&
+                            (p - 1 == sql || !ident_char((unsigned char)p[-2]));
+            p++;
+            while (*p) {
+                if (backslash && *p == '\\' && p[1]) {
+                    p += 2;
+                } else if (*p == '\'') {
+                    if (p[1] == '\'') {
+                        p += 2;
+                    } else {
+                        p++;
+                        break;
+                    }
+                } else {
+                    p++;
+                }
+            }
+        } else if (*p == '"') {
+            p++;
+            while (*p) {
+                if (*p == '"' && p[1] == '"')
+                    p += 2;
+                else if (*p++ == '"')
+                    break;
+            }
+        } else if (*p == '$' && (p == sql || !ident_char((unsigned char)p[-1]))) {
+            if (isdigit((unsigned char)p[1])) {
+                long n = 0;
+                p++;
+                while (isdigit((unsigned char)*p)) {
+                    if (n < 100000)
+                        n = n * 10 + (*p - '0');
+                    p++;
+                }
+                if (n < 1)
+                    continue;
+                if ((size_t)n > n_used)
+                    return -1;
+                used[n - 1] = 1;
+                if (n > max)
+                    max = (int)n;
+            } else {
+                size_t tag = dollar_tag(p);
+                if (!tag) {
+                    p++;
+                    continue;
+                }
+                const char *end = p + tag;
+                const char *close = NULL;
+                while (*end) {
+                    if (*end == '$' && strncmp(end, p, tag) == 0) {
+                        close = end;
+                        break;
+                    }
+                    end++;
+                }
+                p = close ? close + tag : end;
+            }
+        } else {
+            p++;
+        }
+    }
+    return max;
+}
+
+static char *trimmed_dup(const char *s, size_t n)
+{
+    while (n && isspace((unsigned char)*s)) {
+        s++;
+        n--;
+    }
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return out;
+}
+
+int pgs_split_assign(const char *item, char **left, char **right)
+{
+    *left = *right = NULL;
+    const char *eq = strchr(item, '=');
+    if (!eq)
+        return -1;
+    char *l = trimmed_dup(item, (size_t)(eq - item));
+    char *r = trimmed_dup(eq + 1, strlen(eq + 1));
+    if (!l || !r || !*l || !*r) {
+        free(l);
+        free(r);
+        return -1;
+    }
+    size_t ll = strlen(l);
+    if (ll >= 2 && l[0] == '"' && l[ll - 1] == '"') {
+        /* "Mixed Case" = value: strip the quotes, undouble embedded ones */
+        size_t o = 0;
+        for (size_t i = 1; i + 1 < ll; i++) {
+            l[o++] = l[i];
+            if (l[i] == '"' && l[i + 1] == '"')
+                i++;
+        }
+        l[o] = '\0';
+        if (!*l) {
+            free(l);
+            free(r);
+            return -1;
+        }
+    }
+    *left = l;
+    *right = r;
+    return 0;
+}
+
+int pgs_cmp_for_type(const char *typname)
+{
+    static const char *const text_types[] = {"xml", "point", "line", "lseg", "box", "path",
+                                             "polygon", "circle", NULL};
+    if (strcmp(typname, "json") == 0)
+        return PGS_CMP_JSONB;
+    for (size_t i = 0; text_types[i]; i++)
+        if (strcmp(typname, text_types[i]) == 0)
+            return PGS_CMP_TEXT;
+    return PGS_CMP_PLAIN;
+}
+
+/* ------------------------------------------------------------------ builders */
+
+static void stage_ref(pgs_buf *b, const char *stage)
+{
+    pgs_buf_puts(b, "pg_temp.");
+    pgs_quote_ident(b, stage);
+}
+
+/* `prefix."col"` with an optional alias prefix. */
+static void col_ref(pgs_buf *b, const char *alias, const char *attname)
+{
+    if (alias) {
+        pgs_buf_puts(b, alias);
+        pgs_buf_puts(b, ".");
+    }
+    pgs_quote_ident(b, attname);
+}
+
+static void col_list(pgs_buf *b, const char *alias, const pgs_sqlcol *cols, size_t n, int keys_only)
+{
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (keys_only && !cols[i].is_key)
+            continue;
+        if (!first)
+            pgs_buf_puts(b, ", ");
+        first = 0;
+        col_ref(b, alias, cols[i].attname);
+    }
+}
+
+static void cmp_cast(pgs_buf *b, int cmp_as)
+{
+    if (cmp_as == PGS_CMP_JSONB)
+        pgs_buf_puts(b, "::jsonb");
+    else if (cmp_as == PGS_CMP_TEXT)
+        pgs_buf_puts(b, "::text");
+}
+
+/* a."k1" = b."k1" AND a."k2" = b."k2" */
+static void key_join(pgs_buf *b, const char *l, const char *r, const pgs_sqlcol *cols, size_t n)
+{
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!cols[i].is_key)
+            continue;
+        if (!first)
+            pgs_buf_puts(b, " AND ");
+        first = 0;
+        col_ref(b, l, cols[i].attname);
+        pgs_buf_puts(b, " = ");
+        col_ref(b, r, cols[i].attname);
+    }
+}
+
+char *pgs_sql_stage_create(const char *stage, const pgs_sqlcol *cols, size_t n)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    /* ON COMMIT DELETE ROWS: created once per session, emptied by every commit */
+    pgs_buf_puts(&b, "CREATE TEMPORARY TABLE ");
+    pgs_quote_ident(&b, stage);
+    pgs_buf_puts(&b, " (" "\"" PGS_SEQ_COL "\" bigint NOT NULL, \"" PGS_OP_COL "\" smallint NOT NULL");
+    for (size_t i = 0; i < n; i++) {
+        pgs_buf_puts(&b, ", ");
+        pgs_quote_ident(&b, cols[i].attname);
+        pgs_buf_printf(&b, " %s", cols[i].type);
+    }
+    pgs_buf_puts(&b, ") ON COMMIT DELETE ROWS");
+    return pgs_buf_take(&b);
+}
+
+char *pgs_sql_copy(const char *stage, const pgs_sqlcol *cols, size_t n)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_puts(&b, "COPY ");
+    stage_ref(&b, stage);
+    pgs_buf_puts(&b, " (\"" PGS_SEQ_COL "\", \"" PGS_OP_COL "\"");
+    for (size_t i = 0; i < n; i++) {
+        pgs_buf_puts(&b, ", ");
+        pgs_quote_ident(&b, cols[i].attname);
+    }
+    pgs_buf_puts(&b, ") FROM STDIN");
+    return pgs_buf_take(&b);
+}
+
+char *pgs_sql_dedupe(const char *stage, const pgs_sqlcol *cols, size_t n)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_puts(&b, "DELETE FROM ");
+    stage_ref(&b, stage);
+    pgs_buf_puts(&b, " AS a USING ");
+    stage_ref(&b, stage);
+    pgs_buf_puts(&b, " AS b WHERE ");
+    key_join(&b, "a", "b", cols, n);
+    pgs_buf_puts(&b, " AND a.\"" PGS_SEQ_COL "\" < b.\"" PGS_SEQ_COL "\"");
+    return pgs_buf_take(&b);
+}
+
+static void seq_range(pgs_buf *b, const char *alias, int op)
+{
+    pgs_buf_printf(b, "%s.\"" PGS_OP_COL "\" = %d AND %s.\"" PGS_SEQ_COL "\" BETWEEN $1::bigint AND $2::bigint",
+                   alias, op, alias);
+}
+
+/* , aff AS (INSERT INTO pg_temp.sync_affected (keys, action) SELECT keys, <action> FROM <from>) */
+static void affected_cte(pgs_buf *b, const pgs_sqlcol *cols, size_t n, const char *from,
+                         const char *action_expr)
+{
+    pgs_buf_puts(b, ", aff AS (INSERT INTO pg_temp." PGS_AFFECTED " (");
+    col_list(b, NULL, cols, n, 1);
+    pgs_buf_puts(b, ", action) SELECT ");
+    col_list(b, NULL, cols, n, 1);
+    pgs_buf_printf(b, ", %s FROM %s)", action_expr, from);
+}
+
+char *pgs_sql_upsert(const char *table_q, const char *stage, const pgs_sqlcol *cols, size_t n,
+                     int with_affected)
+{
+    pgs_buf b;
+    size_t n_set = 0, n_cmp = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!cols[i].is_key) {
+            n_set++;
+            if (cols[i].compare)
+                n_cmp++;
+        }
+    }
+    pgs_buf_init(&b);
+    pgs_buf_printf(&b, "WITH up AS (INSERT INTO %s AS t (", table_q);
+    col_list(&b, NULL, cols, n, 0);
+    pgs_buf_puts(&b, ") SELECT ");
+    col_list(&b, "s", cols, n, 0);
+    pgs_buf_puts(&b, " FROM ");
+    stage_ref(&b, stage);
+    pgs_buf_puts(&b, " AS s WHERE ");
+    seq_range(&b, "s", 0);
+    pgs_buf_puts(&b, " ON CONFLICT (");
+    col_list(&b, NULL, cols, n, 1);
+    if (n_set == 0 || n_cmp == 0) {
+        /* nothing could ever differ: an existing row is always unchanged */
+        pgs_buf_puts(&b, ") DO NOTHING");
+    } else {
+        pgs_buf_puts(&b, ") DO UPDATE SET ");
+        int first = 1;
+        for (size_t i = 0; i < n; i++) {
+            if (cols[i].is_key)
+                continue;
+            if (!first)
+                pgs_buf_puts(&b, ", ");
+            first = 0;
+            pgs_quote_ident(&b, cols[i].attname);
+            pgs_buf_puts(&b, " = ");
+            col_ref(&b, "EXCLUDED", cols[i].attname);
+        }
+        /* Unchanged rows are left alone: no new row version, no dead tuple,
+         * no trigger; compare_exclude columns follow only real changes. */
+        for (int side = 0; side < 2; side++) {
+            pgs_buf_puts(&b, side ? " IS DISTINCT FROM (" : " WHERE (");
+            first = 1;
+            for (size_t i = 0; i < n; i++) {
+                if (cols[i].is_key || !cols[i].compare)
+                    continue;
+                if (!first)
+                    pgs_buf_puts(&b, ", ");
+                first = 0;
+                col_ref(&b, side ? "EXCLUDED" : "t", cols[i].attname);
+                cmp_cast(&b, cols[i].cmp_as);
+            }
+            pgs_buf_puts(&b, ")");
+        }
+    }
+    pgs_buf_puts(&b, " RETURNING ");
+    col_list(&b, "t", cols, n, 1);
+    pgs_buf_puts(&b, ", (t.xmax = 0) AS \"_sync_ins\")");
+    if (with_affected)
+        affected_cte(&b, cols, n, "up",
+                     "CASE WHEN \"_sync_ins\" THEN 'inserted' ELSE 'updated' END");
+    pgs_buf_puts(&b, " SELECT count(*) FILTER (WHERE \"_sync_ins\"), "
+                     "count(*) FILTER (WHERE NOT \"_sync_ins\") FROM up");
+    return pgs_buf_take(&b);
+}
+
+static void delete_tail(pgs_buf *b, const pgs_sqlcol *cols, size_t n, int with_affected)
+{
+    pgs_buf_puts(b, " RETURNING ");
+    col_list(b, "t", cols, n, 1);
+    pgs_buf_puts(b, ")");
+    if (with_affected)
+        affected_cte(b, cols, n, "d", "'deleted'");
+    pgs_buf_puts(b, " SELECT count(*) FROM d");
+}
+
+char *pgs_sql_delete_hard(const char *table_q, const char *stage, const pgs_sqlcol *cols,
+                          size_t n, int with_affected)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_printf(&b, "WITH d AS (DELETE FROM %s AS t USING ", table_q);
+    stage_ref(&b, stage);
+    pgs_buf_puts(&b, " AS s WHERE ");
+    seq_range(&b, "s", 1);
+    pgs_buf_puts(&b, " AND ");
+    key_join(&b, "t", "s", cols, n);
+    delete_tail(&b, cols, n, with_affected);
+    return pgs_buf_take(&b);
+}
+
+char *pgs_sql_delete_soft(const char *table_q, const char *stage, const pgs_sqlcol *cols,
+                          size_t n, const char *const *set_cols, const int *set_cmp,
+                          size_t n_set, int with_affected)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_printf(&b, "WITH d AS (UPDATE %s AS t SET ", table_q);
+    for (size_t i = 0; i < n_set; i++) {
+        if (i)
+            pgs_buf_puts(&b, ", ");
+        pgs_quote_ident(&b, set_cols[i]);
+        pgs_buf_printf(&b, " = $%zu", i + 3);
+    }
+    pgs_buf_puts(&b, " FROM ");
+    stage_ref(&b, stage);
+    pgs_buf_puts(&b, " AS s WHERE ");
+    seq_range(&b, "s", 1);
+    pgs_buf_puts(&b, " AND ");
+    key_join(&b, "t", "s", cols, n);
+    /* rows already marked stay untouched (and are not counted as deleted) */
+    pgs_buf_puts(&b, " AND (");
+    for (size_t i = 0; i < n_set; i++) {
+        if (i)
+            pgs_buf_puts(&b, ", ");
+        col_ref(&b, "t", set_cols[i]);
+        cmp_cast(&b, set_cmp[i]);
+    }
+    pgs_buf_puts(&b, ") IS DISTINCT FROM (");
+    for (size_t i = 0; i < n_set; i++) {
+        if (i)
+            pgs_buf_puts(&b, ", ");
+        /* the parameter takes the column's type from the SET list above */
+        pgs_buf_printf(&b, "$%zu", i + 3);
+        cmp_cast(&b, set_cmp[i]);
+    }
+    pgs_buf_puts(&b, ")");
+    delete_tail(&b, cols, n, with_affected);
+    return pgs_buf_take(&b);
+}
+
+char *pgs_sql_affected_create(const pgs_sqlcol *cols, size_t n)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_puts(&b, "CREATE TEMPORARY TABLE " PGS_AFFECTED " (");
+    for (size_t i = 0; i < n; i++) {
+        if (!cols[i].is_key)
+            continue;
+        pgs_quote_ident(&b, cols[i].attname);
+        pgs_buf_printf(&b, " %s, ", cols[i].type);
+    }
+    pgs_buf_puts(&b, "action text NOT NULL) ON COMMIT DROP");
+    return pgs_buf_take(&b);
+}
+
+char *pgs_sql_affected_unchanged(const char *stage, const pgs_sqlcol *cols, size_t n)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_puts(&b, "INSERT INTO pg_temp." PGS_AFFECTED " (");
+    col_list(&b, NULL, cols, n, 1);
+    pgs_buf_puts(&b, ", action) SELECT ");
+    col_list(&b, "s", cols, n, 1);
+    pgs_buf_puts(&b, ", 'unchanged' FROM ");
+    stage_ref(&b, stage);
+    pgs_buf_puts(&b, " AS s WHERE s.\"" PGS_OP_COL "\" = 0 AND NOT EXISTS (SELECT 1 FROM pg_temp."
+                     PGS_AFFECTED " AS a WHERE ");
+    key_join(&b, "a", "s", cols, n);
+    pgs_buf_puts(&b, ")");
+    return pgs_buf_take(&b);
+}

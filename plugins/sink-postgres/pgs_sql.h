@@ -1,0 +1,139 @@
+/*
+ * pgs_sql.h - SQL text and COPY data for the PostgreSQL connector.
+ *
+ * Pure functions, no connection: a growable text buffer, identifier quoting,
+ * the COPY text-format encoding of record values, a scanner that finds which
+ * $N parameters a user statement refers to, and the builders of every
+ * statement the sink runs.  Identifiers always go through pgs_quote_ident;
+ * values never appear in SQL text (they travel as parameters or COPY data),
+ * so nothing built here can be steered by record contents.  Unit-tested
+ * without a server (tests/unit/sink-postgres/).
+ */
+#ifndef PGS_SQL_H
+#define PGS_SQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sync/host.h>
+
+/* A growable NUL-terminated buffer.  After an allocation failure `oom` sticks. */
+typedef struct pgs_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} pgs_buf;
+
+void pgs_buf_init(pgs_buf *b);
+void pgs_buf_free(pgs_buf *b);
+void pgs_buf_reset(pgs_buf *b);
+void pgs_buf_add(pgs_buf *b, const char *s, size_t n);
+void pgs_buf_puts(pgs_buf *b, const char *s);
+void pgs_buf_printf(pgs_buf *b, const char *fmt, ...) SYNC_PRINTF(2, 3);
+/* Hands the text over (caller frees with free()); NULL after an allocation failure. */
+char *pgs_buf_take(pgs_buf *b);
+
+/* An error as the database (or the sink) reported it. */
+typedef struct pgs_err {
+    int status;            /* sync_status */
+    char sqlstate[6];
+    char message[768];
+    char column[128];      /* column involved, when the server said */
+} pgs_err;
+
+void pgs_err_set(pgs_err *err, int status, const char *fmt, ...) SYNC_PRINTF(3, 4);
+/* Puts context in front of the message: "<formatted prefix><old message>". */
+void pgs_err_prefix(pgs_err *err, const char *fmt, ...) SYNC_PRINTF(2, 3);
+/* Non-zero for errors caused by the values of one record (data exceptions, constraint violations). */
+int pgs_sqlstate_is_record_level(const char *sqlstate);
+
+/* Appends name as a double-quoted identifier ("" doubles an embedded quote). */
+void pgs_quote_ident(pgs_buf *b, const char *name);
+/* Returns a malloc'ed quoted identifier, or NULL on allocation failure. */
+char *pgs_quote_ident_dup(const char *name);
+
+/*
+ * Appends the COPY text-format form of a value (without the field separator):
+ * \N for NULL, t/f, integers, round-trip floats, timestamps as
+ * "YYYY-MM-DD HH:MM:SS.ffffff+00", dates "YYYY-MM-DD", strings and JSON with
+ * backslash, tab, newline and carriage return escaped.  Returns 0, or -1 with
+ * *why set when the value cannot be stored (a NUL byte in a string).
+ */
+int pgs_copy_value(pgs_buf *b, const sync_value *v, const char **why);
+/* Appends raw bytes with COPY escaping. */
+void pgs_copy_escape(pgs_buf *b, const char *s, size_t n);
+
+/* "YYYY-MM-DD HH:MM:SS.ffffff+00" (BC dates get " BC"); buf of at least 48 bytes. */
+void pgs_format_timestamp(int64_t usec, char *buf, size_t size);
+/* "YYYY-MM-DD"; buf of at least 24 bytes. */
+void pgs_format_date(int64_t days, char *buf, size_t size);
+
+/*
+ * Finds the $N parameters a statement refers to, skipping string literals,
+ * quoted identifiers, comments and dollar-quoted bodies.  used[i] is set
+ * non-zero when $(i+1) occurs (for i < n_used).  Returns the highest N seen
+ * (0 if none), or -1 when a reference is larger than n_used.
+ */
+int pgs_sql_param_refs(const char *sql, unsigned char *used, size_t n_used);
+
+/*
+ * Splits "column = value" (a soft_delete_set / run_log_values / run_log_columns
+ * item).  Both sides are trimmed; a double-quoted left side is unquoted.
+ * Returns 0 and two malloc'ed strings, or -1 when there is no '=' or a side
+ * is empty.
+ */
+int pgs_split_assign(const char *item, char **left, char **right);
+
+/* How values of a column are compared when deciding whether a row changed. */
+enum {
+    PGS_CMP_PLAIN = 0,     /* the type's own equality */
+    PGS_CMP_JSONB = 1,     /* json: compared as jsonb */
+    PGS_CMP_TEXT = 2       /* types without equality (xml, geometric): compared as text */
+};
+/* Chooses PGS_CMP_* from a pg_type.typname (of the base type for arrays and domains). */
+int pgs_cmp_for_type(const char *typname);
+
+/* What the statement builders need to know about a column. */
+typedef struct pgs_sqlcol {
+    const char *attname;   /* catalog name, unquoted */
+    const char *type;      /* format_type() text */
+    int is_key;
+    int compare;           /* compared when deciding whether a row changed */
+    int cmp_as;            /* PGS_CMP_* */
+} pgs_sqlcol;
+
+/* Names of the two bookkeeping columns of a staging table. */
+#define PGS_SEQ_COL "_sync_seq"
+#define PGS_OP_COL  "_sync_op"
+#define PGS_AFFECTED "sync_affected"
+
+/*
+ * Statement builders.  table_q is the quoted target ("schema"."table"),
+ * stage the unquoted name of the temporary staging table.  Each returns a
+ * malloc'ed statement or NULL on allocation failure.
+ */
+char *pgs_sql_stage_create(const char *stage, const pgs_sqlcol *cols, size_t n);
+char *pgs_sql_copy(const char *stage, const pgs_sqlcol *cols, size_t n);
+/* Deletes every staged row a later row of the same key supersedes. */
+char *pgs_sql_dedupe(const char *stage, const pgs_sqlcol *cols, size_t n);
+/*
+ * The set-based upsert of staged rows $1 <= seq <= $2; its one result row is
+ * (inserted, updated).  with_affected also records keys in sync_affected.
+ */
+char *pgs_sql_upsert(const char *table_q, const char *stage, const pgs_sqlcol *cols, size_t n,
+                     int with_affected);
+/* Hard delete of staged delete rows in [$1, $2]; result: (deleted). */
+char *pgs_sql_delete_hard(const char *table_q, const char *stage, const pgs_sqlcol *cols,
+                          size_t n, int with_affected);
+/*
+ * Soft delete: sets set_cols[i] = $(3+i) on rows not already so; result: (deleted).
+ * set_cmp gives each assigned column's PGS_CMP_* mode.
+ */
+char *pgs_sql_delete_soft(const char *table_q, const char *stage, const pgs_sqlcol *cols,
+                          size_t n, const char *const *set_cols, const int *set_cmp,
+                          size_t n_set, int with_affected);
+char *pgs_sql_affected_create(const pgs_sqlcol *cols, size_t n);
+/* Adds the staged upserts that changed nothing to sync_affected as "unchanged". */
+char *pgs_sql_affected_unchanged(const char *stage, const pgs_sqlcol *cols, size_t n);
+
+#endif /* PGS_SQL_H */

@@ -1,0 +1,417 @@
+/*
+ * pgs_write.c - stores one batch: COPY into staging, one set-based upsert.
+ *
+ * A batch is one transaction:
+ *
+ *   1. the records are encoded once, client side, as COPY text lines
+ *      (seq, op, mapped columns in the target's column order);
+ *   2. COPY into a session-local staging table typed like the target, so
+ *      the server converts and checks every value;
+ *   3. superseded rows go (a key seen twice in a batch keeps its last row);
+ *   4. one INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE (columns)
+ *      IS DISTINCT FROM (new values) RETURNING (xmax = 0): unchanged rows
+ *      are not rewritten, and inserted / updated are counted exactly;
+ *      then deletes according to delete_mode;
+ *   5. after_batch_sql hooks (sync_affected lists the keys and actions),
+ *      the cursor, COMMIT.
+ *
+ * A record the database refuses must not sink its batch.  Each COPY and each
+ * apply step runs under a savepoint; when one fails with an error caused by
+ * data (SQLSTATE classes 22 and 23, ...), the range is split in halves until
+ * the offending records are alone, those are set aside and the rest is stored.
+ * Rejections are reported to the host only after COMMIT, so a retried batch
+ * never reports a record twice.  When the connection breaks, the whole batch
+ * is retried on a new connection (nothing of it was committed); when that
+ * does not come back, write returns SYNC_E_UNAVAILABLE and the engine retries
+ * later from the saved cursor.
+ */
+#include "pgs.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Whole-batch attempts when the connection drops or a serialization conflict occurs. */
+#define PGS_BATCH_ATTEMPTS 3
+
+typedef struct wctx {
+    pgs_instance *in;
+    pgs_target *t;
+    const sync_batch *batch;
+    size_t n;
+    pgs_buf data;         /* COPY lines of every record */
+    size_t *off;          /* record i's line is data[off[i] .. off[i+1]) (empty when set aside) */
+    char **client_rej;    /* rejected before reaching the server (encoding, missing key) */
+    char **db_rej;        /* rejected by the server in the current attempt */
+    int64_t ins, upd, del;
+    int64_t n_deletes;    /* delete records in the batch */
+} wctx;
+
+/* ------------------------------------------------------------ encoding */
+
+static char *dupf(const char *fmt, ...) SYNC_PRINTF(1, 2);
+
+static char *dupf(const char *fmt, ...)
+{
+    char buf[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    return strdup(buf);
+}
+
+/* The value of column j in rec: by position when the layout matches, else by name. */
+static int column_value(const pgs_target *t, const sync_record *rec, size_t j, sync_value *v)
+{
+    const char *fname = NULL;
+    if (j < pgs_host->record_field_count(rec) &&
+        pgs_host->record_field_at(rec, j, &fname, v) == SYNC_OK && fname &&
+        strcmp(fname, t->cols[j].name) == 0)
+        return SYNC_OK;
+    if (pgs_host->record_get(rec, t->cols[j].name, v) == SYNC_OK)
+        return SYNC_OK;
+    v->type = SYNC_TYPE_NULL; /* absent: the column gets NULL */
+    return SYNC_E_NOTFOUND;
+}
+
+/* Encodes record i into w->data; on a problem sets client_rej[i] and writes nothing. */
+static int encode_record(wctx *w, size_t i, pgs_buf *line)
+{
+    const pgs_target *t = w->t;
+    const sync_record *rec = pgs_host->batch_get(w->batch, i);
+    int is_delete = pgs_host->record_op(rec) == SYNC_OP_DELETE;
+    pgs_buf_reset(line);
+    pgs_buf_printf(line, "%zu\t%d", i, is_delete);
+    for (size_t j = 0; j < t->n_cols; j++) {
+        sync_value v;
+        int have = column_value(t, rec, j, &v);
+        int is_key = t->sqlcols[j].is_key;
+        if (is_delete && !is_key) {
+            pgs_buf_add(line, "\t\\N", 3); /* a delete needs only its key */
+            continue;
+        }
+        if (is_key && v.type == SYNC_TYPE_NULL) {
+            const char *rk = pgs_host->record_key(rec);
+            if (is_delete && have != SYNC_OK && t->n_keys == 1 && rk && *rk) {
+                /* a bare delete (only the source key is known) of a one-column key */
+                v.type = SYNC_TYPE_STRING;
+                v.u.str.ptr = rk;
+                v.u.str.len = strlen(rk);
+            } else {
+                w->client_rej[i] = dupf("table %s, column %s: conflict key value is %s", t->display,
+                                        t->cols[j].attname, have == SYNC_OK ? "null" : "missing");
+                return w->client_rej[i] ? SYNC_OK : SYNC_E_NOMEM;
+            }
+        }
+        const char *why = NULL;
+        pgs_buf_add(line, "\t", 1);
+        if (pgs_copy_value(line, &v, &why) < 0) {
+            w->client_rej[i] = dupf("table %s, column %s: %s", t->display, t->cols[j].attname, why);
+            return w->client_rej[i] ? SYNC_OK : SYNC_E_NOMEM;
+        }
+    }
+    pgs_buf_add(line, "\n", 1);
+    if (line->oom)
+        return SYNC_E_NOMEM;
+    pgs_buf_add(&w->data, line->p, line->len);
+    w->n_deletes += is_delete;
+    return w->data.oom ? SYNC_E_NOMEM : SYNC_OK;
+}
+
+static int encode_batch(wctx *w)
+{
+    pgs_buf line;
+    pgs_buf_init(&line);
+    int rc = SYNC_OK;
+    for (size_t i = 0; i < w->n && rc == SYNC_OK; i++) {
+        w->off[i] = w->data.len;
+        rc = encode_record(w, i, &line);
+    }
+    w->off[w->n] = w->data.len;
+    pgs_buf_free(&line);
+    return rc;
+}
+
+/* ------------------------------------------------------------ statements */
+
+static int cmd(wctx *w, const char *sql, pgs_err *err)
+{
+    return pgs_exec_cmd(&w->in->conn, sql, err);
+}
+
+static void rollback_to(wctx *w)
+{
+    pgs_err e;
+    if (cmd(w, "ROLLBACK TO SAVEPOINT pgs_range", &e) == SYNC_OK)
+        cmd(w, "RELEASE SAVEPOINT pgs_range", &e);
+}
+
+/* Sets a record aside with the server's message (reported after COMMIT). */
+static int db_reject(wctx *w, size_t i, const pgs_err *err)
+{
+    free(w->db_rej[i]);
+    if (err->column[0])
+        w->db_rej[i] = dupf("table %s, column %s: %s (SQLSTATE %s)", w->t->display, err->column,
+                            err->message, err->sqlstate);
+    else
+        w->db_rej[i] = dupf("table %s: %s (SQLSTATE %s)", w->t->display, err->message, err->sqlstate);
+    return w->db_rej[i] ? SYNC_OK : SYNC_E_NOMEM;
+}
+
+/* COPY the lines of records lo..hi (inclusive). */
+static int copy_lines(wctx *w, size_t lo, size_t hi, pgs_err *err)
+{
+    PGconn *pg = w->in->conn.pg;
+    PGresult *res = PQexec(pg, w->t->sql_copy);
+    if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+        pgs_err_from_result(err, res, pg);
+        PQclear(res);
+        return err->status;
+    }
+    PQclear(res);
+    const char *p = w->data.p + w->off[lo];
+    size_t len = w->off[hi + 1] - w->off[lo];
+    const size_t chunk = 1u << 20;
+    int ok = 1;
+    for (size_t o = 0; o < len && ok; o += chunk)
+        ok = PQputCopyData(pg, p + o, (int)(len - o < chunk ? len - o : chunk)) == 1;
+    if (PQputCopyEnd(pg, ok ? NULL : "client failed to send data") != 1)
+        ok = 0;
+    int rc = SYNC_OK;
+    while ((res = PQgetResult(pg)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == SYNC_OK) {
+            pgs_err_from_result(err, res, pg);
+            rc = err->status ? err->status : SYNC_ERROR;
+        }
+        PQclear(res);
+        if (PQstatus(pg) != CONNECTION_OK)
+            break;
+    }
+    if (rc == SYNC_OK && (!ok || PQstatus(pg) != CONNECTION_OK)) {
+        pgs_err_from_result(err, NULL, pg);
+        rc = err->status;
+    }
+    return rc;
+}
+
+/* Stages records lo..hi, bisecting around records whose values the server refuses. */
+static int stage_range(wctx *w, size_t lo, size_t hi, pgs_err *err)
+{
+    if (w->off[hi + 1] == w->off[lo])
+        return SYNC_OK; /* every record in the range was set aside already */
+    int rc = cmd(w, "SAVEPOINT pgs_range", err);
+    if (rc != SYNC_OK)
+        return rc;
+    rc = copy_lines(w, lo, hi, err);
+    if (rc == SYNC_OK)
+        return cmd(w, "RELEASE SAVEPOINT pgs_range", err);
+    if (pgs_conn_lost(&w->in->conn) || !pgs_sqlstate_is_record_level(err->sqlstate))
+        return rc;
+    rollback_to(w);
+    if (lo == hi)
+        return db_reject(w, lo, err);
+    size_t mid = lo + (hi - lo) / 2;
+    rc = stage_range(w, lo, mid, err);
+    return rc == SYNC_OK ? stage_range(w, mid + 1, hi, err) : rc;
+}
+
+static int64_t field_i64(const PGresult *res, int col)
+{
+    return PQntuples(res) > 0 && !PQgetisnull(res, 0, col) ? strtoll(PQgetvalue(res, 0, col), NULL, 10) : 0;
+}
+
+/* Upserts and deletes the staged rows with lo <= seq <= hi; bisects on data errors. */
+static int apply_range(wctx *w, size_t lo, size_t hi, pgs_err *err)
+{
+    pgs_target *t = w->t;
+    char slo[24], shi[24];
+    snprintf(slo, sizeof(slo), "%zu", lo);
+    snprintf(shi, sizeof(shi), "%zu", hi);
+    const char *params[3 + 64];
+    params[0] = slo;
+    params[1] = shi;
+    size_t n_params = 2;
+    if (t->delete_mode == PGS_DELETE_SOFT)
+        for (size_t i = 0; i < t->n_soft && i < 64; i++)
+            params[n_params++] = t->soft_vals[i];
+
+    int rc = cmd(w, "SAVEPOINT pgs_range", err);
+    if (rc != SYNC_OK)
+        return rc;
+    int64_t ins = 0, upd = 0, del = 0;
+    PGresult *res = pgs_exec(&w->in->conn, t->sql_upsert, 2, params, NULL, err);
+    if (res) {
+        ins = field_i64(res, 0);
+        upd = field_i64(res, 1);
+        PQclear(res);
+        if (t->sql_delete && w->n_deletes) {
+            res = pgs_exec(&w->in->conn, t->sql_delete, (int)n_params, params, NULL, err);
+            if (res) {
+                del = field_i64(res, 0);
+                PQclear(res);
+            }
+        }
+    }
+    if (res) {
+        w->ins += ins;
+        w->upd += upd;
+        w->del += del;
+        return cmd(w, "RELEASE SAVEPOINT pgs_range", err);
+    }
+    if (pgs_conn_lost(&w->in->conn) || !pgs_sqlstate_is_record_level(err->sqlstate))
+        return err->status;
+    rollback_to(w);
+    if (lo == hi) {
+        rc = db_reject(w, lo, err);
+        if (rc != SYNC_OK)
+            return rc;
+        /* out of staging, so it is neither counted nor listed in sync_affected */
+        res = pgs_exec(&w->in->conn, t->sql_unstage, 1, params, NULL, err);
+        if (!res)
+            return err->status;
+        PQclear(res);
+        return SYNC_OK;
+    }
+    size_t mid = lo + (hi - lo) / 2;
+    rc = apply_range(w, lo, mid, err);
+    return rc == SYNC_OK ? apply_range(w, mid + 1, hi, err) : rc;
+}
+
+/* ------------------------------------------------------------ one attempt */
+
+static int ensure_stage(wctx *w, pgs_err *err)
+{
+    pgs_target *t = w->t;
+    if (t->stage_generation == w->in->conn.generation)
+        return SYNC_OK;
+    /* outside the batch transaction, so a rolled-back batch keeps the table */
+    int rc = cmd(w, t->sql_stage_create, err);
+    if (rc == SYNC_OK)
+        t->stage_generation = w->in->conn.generation;
+    return rc;
+}
+
+static int attempt(wctx *w, const sync_cursor *cursor, pgs_err *err)
+{
+    pgs_target *t = w->t;
+    w->ins = w->upd = w->del = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->db_rej[i]);
+        w->db_rej[i] = NULL;
+    }
+    int rc = ensure_stage(w, err);
+    if (rc == SYNC_OK)
+        rc = cmd(w, "BEGIN", err);
+    /* constraint violations must surface at the statement that causes them,
+     * where they can be pinned to a record, not at COMMIT */
+    if (rc == SYNC_OK)
+        rc = cmd(w, "SET CONSTRAINTS ALL IMMEDIATE", err);
+    if (rc == SYNC_OK && t->n_after_batch)
+        rc = cmd(w, t->sql_affected_create, err);
+    if (rc == SYNC_OK && w->n)
+        rc = stage_range(w, 0, w->n - 1, err);
+    if (rc == SYNC_OK && w->n)
+        rc = cmd(w, t->sql_dedupe, err);
+    if (rc == SYNC_OK && w->n)
+        rc = apply_range(w, 0, w->n - 1, err);
+    if (rc == SYNC_OK && w->n && t->n_after_batch)
+        rc = cmd(w, t->sql_affected_unchanged, err);
+    if (rc == SYNC_OK && t->n_after_batch)
+        rc = pgs_hooks_run(&w->in->conn, t->options, "after_batch_sql", err);
+    if (rc == SYNC_OK && cursor && cursor->value)
+        rc = pgs_state_save(w->in, cursor, err);
+    if (rc == SYNC_OK)
+        rc = cmd(w, "COMMIT", err);
+    return rc;
+}
+
+/* ------------------------------------------------------------ write */
+
+static void wctx_free(wctx *w)
+{
+    for (size_t i = 0; w->client_rej && i < w->n; i++)
+        free(w->client_rej[i]);
+    for (size_t i = 0; w->db_rej && i < w->n; i++)
+        free(w->db_rej[i]);
+    free(w->client_rej);
+    free(w->db_rej);
+    free(w->off);
+    pgs_buf_free(&w->data);
+}
+
+int pgs_write(pgs_instance *in, pgs_target *t, const sync_batch *batch, const sync_cursor *cursor,
+              sync_write_result *result)
+{
+    wctx w;
+    pgs_err err;
+    memset(&w, 0, sizeof(w));
+    memset(result, 0, sizeof(*result));
+    w.in = in;
+    w.t = t;
+    w.batch = batch;
+    w.n = pgs_host->batch_count(batch);
+    pgs_buf_init(&w.data);
+    w.off = calloc(w.n + 1, sizeof(size_t));
+    w.client_rej = calloc(w.n ? w.n : 1, sizeof(char *));
+    w.db_rej = calloc(w.n ? w.n : 1, sizeof(char *));
+    if (!w.off || !w.client_rej || !w.db_rej || encode_batch(&w) != SYNC_OK) {
+        wctx_free(&w);
+        return SYNC_E_NOMEM;
+    }
+
+    int rc = SYNC_ERROR;
+    for (int a = 1; a <= PGS_BATCH_ATTEMPTS; a++) {
+        rc = pgs_session_ready(in, &err);
+        if (rc != SYNC_OK)
+            break;
+        rc = attempt(&w, cursor, &err);
+        if (rc == SYNC_OK)
+            break;
+        if (!pgs_conn_lost(&in->conn)) {
+            pgs_err e2;
+            cmd(&w, "ROLLBACK", &e2);
+        }
+        int again = (rc == SYNC_E_UNAVAILABLE && pgs_conn_lost(&in->conn)) || rc == SYNC_E_CONFLICT;
+        if (!again || a == PGS_BATCH_ATTEMPTS)
+            break;
+        pgs_host->log(in->ctx, SYNC_LOG_WARN, "batch for %s failed (%s), retrying (attempt %d of %d)",
+                      t->display, err.message, a + 1, PGS_BATCH_ATTEMPTS);
+    }
+    if (rc != SYNC_OK) {
+        if (err.status == SYNC_OK)
+            err.status = rc;
+        pgs_err_prefix(&err, "writing %zu record(s) to %s failed: ", w.n, t->display);
+        rc = pgs_fail(in->ctx, &err);
+        wctx_free(&w);
+        return rc;
+    }
+
+    /* committed: now the rejections are final */
+    for (size_t i = 0; i < w.n; i++) {
+        const char *why = w.client_rej[i] ? w.client_rej[i] : w.db_rej[i];
+        if (!why)
+            continue;
+        pgs_host->record_reject(in->ctx, pgs_host->batch_get(batch, i), "%s", why);
+        result->failed++;
+    }
+    result->inserted = w.ins;
+    result->updated = w.upd;
+    result->deleted = w.del;
+    /* unchanged rows, superseded duplicates and deletes of absent (or ignored) rows */
+    result->unchanged = (int64_t)w.n - w.ins - w.upd - w.del - result->failed;
+    if (t->delete_mode == PGS_DELETE_IGNORE && w.n_deletes) {
+        pgs_host->counter_add(in->ctx, "deletes_ignored", w.n_deletes);
+        if (!t->warned_ignored_deletes)
+            pgs_host->log(in->ctx, SYNC_LOG_WARN,
+                          "%s: ignoring deleted source records (sink.delete_mode = ignore)", t->display);
+        t->warned_ignored_deletes = 1;
+    }
+    pgs_host->log(in->ctx, SYNC_LOG_DEBUG,
+                  "%s: %zu record(s): %lld inserted, %lld updated, %lld unchanged, %lld deleted, %lld failed",
+                  t->display, w.n, (long long)result->inserted, (long long)result->updated,
+                  (long long)result->unchanged, (long long)result->deleted, (long long)result->failed);
+    wctx_free(&w);
+    return SYNC_OK;
+}
