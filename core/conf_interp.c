@@ -77,9 +77,12 @@ int syncc_conf_interpolate(const char *raw, char **out, int *literal, char *err,
             continue;
         }
         if (dollar[1] != '{') {
-            syncc_conf_errf(err, errlen,
-                            "'$' must be followed by '{' or '$' (write ${NAME} for a variable, $$ for a literal $)");
-            goto fail;
+            /* a lone '$' is literal: SQL hooks use $1, $2 for their parameters */
+            if (sb_add(&sb, "$", 1) < 0)
+                goto nomem;
+            lit = 1;
+            p = dollar + 1;
+            continue;
         }
         const char *name = dollar + 2;
         const char *q = name;
