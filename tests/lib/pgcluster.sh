@@ -8,6 +8,8 @@
 # server and removes the directory; pg_start installs an EXIT trap that calls
 # it, so a failing test does not leave a server behind.  pg_restart stops and
 # starts the same cluster (for reconnect tests), pg_psql runs psql quietly.
+# When tests/lib/common.sh is loaded, pg_start registers pg_stop with its
+# at_exit list instead of replacing the script's EXIT trap.
 #
 # initdb refuses to run as root.  When the tests run as root (CI containers),
 # the server binaries run as the "postgres" OS user through runuser, and the
@@ -53,7 +55,11 @@ pg_start() {
         chown postgres: "$PGCLUSTER_DIR"
         chmod 755 "$PGCLUSTER_DIR"
     fi
-    trap pg_stop EXIT
+    if command -v at_exit >/dev/null 2>&1; then
+        at_exit pg_stop
+    else
+        trap pg_stop EXIT
+    fi
 
     if ! _pg_run "$PG_BINDIR/initdb" -D "$PGCLUSTER_DIR/data" -U postgres --auth=trust \
             -E UTF8 --locale=C.UTF-8 --no-sync >"$PGCLUSTER_DIR/initdb.log" 2>&1; then
