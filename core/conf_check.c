@@ -204,20 +204,18 @@ static int resolve_engine(syncc_conf *conf, char *err, size_t errlen)
         syncc_config_free(cfg);
         return -1;
     }
-    if (sd) {
+    /* Unset: the engine picks $SYNCENGINE_STATE_DIR, $STATE_DIRECTORY or a
+     * per-user default (engine.c), never a directory beside the file, which
+     * may sit in a source tree or /etc. */
+    (void)env;
+    (void)main_file;
+    if (sd)
         conf->engine.state_dir = relative_to(syncc_config_where(cfg, "state_dir"), 1, sd);
-    } else if (env && *env) {
-        /* systemd passes several directories separated by ':'; the first is ours. */
-        size_t n = strcspn(env, ":");
-        conf->engine.state_dir = strndup(env, n);
-    } else {
-        conf->engine.state_dir = relative_to(main_file, 0, "state");
-    }
     int want_pd = pd && *pd;
     if (want_pd)
         conf->engine.plugin_dir = relative_to(syncc_config_where(cfg, "plugin_dir"), 1, pd);
     syncc_config_free(cfg);
-    if (!conf->engine.state_dir || !conf->engine.log_level || !conf->engine.log_format ||
+    if ((sd && !conf->engine.state_dir) || !conf->engine.log_level || !conf->engine.log_format ||
         (want_pd && !conf->engine.plugin_dir)) {
         syncc_conf_errf(err, errlen, "out of memory");
         return -1;

@@ -41,9 +41,9 @@ static char *default_state_dir(const syncc_conf *conf)
     const char *env = getenv("SYNCENGINE_STATE_DIR");
     if (env && *env)
         return strdup(env);
-    env = getenv("STATE_DIRECTORY"); /* systemd StateDirectory= */
+    env = getenv("STATE_DIRECTORY"); /* systemd StateDirectory=; the first of a ':' list is ours */
     if (env && *env)
-        return strdup(env);
+        return strndup(env, strcspn(env, ":"));
     char *out = NULL;
     const char *xdg = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
