@@ -59,6 +59,7 @@ typedef struct syncc_engine {
     pthread_mutex_t lock;
     pthread_cond_t changed;   /* a job finished */
     int full_refresh;         /* --full-refresh on the command line */
+    int run_at_start;         /* --run-at-start: the daemon runs every job once right away */
 } syncc_engine;
 
 typedef struct syncc_engine_opts {

@@ -52,6 +52,7 @@ static void usage(FILE *out)
             "  -c, --config FILE       configuration file (INI)\n"
             "      --once              run every enabled job once and exit\n"
             "      --full-refresh      ignore saved cursors for this run\n"
+            "      --run-at-start      as a service, run every job once at start, then on schedule\n"
             "      --plugin-dir DIR    also look for plugins in DIR (repeatable)\n"
             "      --state-dir DIR     local state directory (overrides [engine] state_dir)\n"
             "  -l, --log-level LEVEL   error, warn, info, debug or trace\n"
@@ -261,7 +262,7 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},   {"once", no_argument, NULL, 'o'},
-        {"full-refresh", no_argument, NULL, 'F'},   {"plugin-dir", required_argument, NULL, 'P'},
+        {"full-refresh", no_argument, NULL, 'F'},   {"run-at-start", no_argument, NULL, 'R'},   {"plugin-dir", required_argument, NULL, 'P'},
         {"state-dir", required_argument, NULL, 'S'}, {"log-level", required_argument, NULL, 'l'},
         {"log-format", required_argument, NULL, 'f'}, {"describe", required_argument, NULL, 'D'},
         {"version", no_argument, NULL, 'V'},        {"help", no_argument, NULL, 'h'},
@@ -269,13 +270,14 @@ int main(int argc, char **argv)
     const char *config = NULL, *state_dir = NULL, *describe = NULL;
     const char *plugin_dirs[9] = {0};
     size_t n_dirs = 0;
-    int once = 0, full_refresh = 0;
+    int once = 0, full_refresh = 0, run_at_start = 0;
     int c;
     while ((c = getopt_long(argc, argv, "+c:l:Vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 'o': once = 1; break;
         case 'F': full_refresh = 1; break;
+        case 'R': run_at_start = 1; break;
         case 'P':
             if (n_dirs < 8)
                 plugin_dirs[n_dirs++] = optarg;
@@ -316,6 +318,7 @@ int main(int argc, char **argv)
         case 'c': config = optarg; break;
         case 'o': once = 1; break;
         case 'F': full_refresh = 1; break;
+        case 'R': run_at_start = 1; break;
         case 'P':
             if (n_dirs < 8)
                 plugin_dirs[n_dirs++] = optarg;
@@ -379,6 +382,7 @@ int main(int argc, char **argv)
         return code;
     }
     e->full_refresh = full_refresh;
+    e->run_at_start = run_at_start;
     stop_flag = &e->stop;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

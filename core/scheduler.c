@@ -111,10 +111,10 @@ int syncc_run_all_once(syncc_engine *e)
     return code;
 }
 
-static void plan(syncc_engine *e, int64_t now)
+static void plan(syncc_engine *e, int64_t now, int right_away)
 {
     for (size_t j = 0; j < e->n_jobs; j++) {
-        e->jobs[j].next_due = syncc_cron_next(&e->jobs[j].cron, now);
+        e->jobs[j].next_due = right_away ? now : syncc_cron_next(&e->jobs[j].cron, now);
         if (e->jobs[j].conf->enabled) {
             char ts[40];
             syncc_time_format(e->jobs[j].next_due, ts, sizeof(ts));
@@ -135,7 +135,7 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     syncc_log(SYNC_LOG_INFO, NULL, "syncengine %s started with %zu job(s) from %s", SYNCENGINE_VERSION, e->n_jobs,
               e->conf->path);
-    plan(e, syncc_time_now());
+    plan(e, syncc_time_now(), e->run_at_start);
     int reload = 0;
     for (;;) {
         int64_t now = syncc_time_now();
@@ -175,10 +175,11 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
             if (ne == NULL) {
                 syncc_log(SYNC_LOG_ERROR, NULL, "configuration reload failed, keeping the running one: %s", err);
             } else {
+                ne->full_refresh = e->full_refresh;
                 syncc_engine_close(e);
                 *ep = e = ne;
                 syncc_log(SYNC_LOG_INFO, NULL, "configuration reloaded: %zu job(s)", e->n_jobs);
-                plan(e, syncc_time_now());
+                plan(e, syncc_time_now(), 0);
             }
             reload = 0;
             continue;
