@@ -258,20 +258,24 @@ def normalize_id(value):
 # ---- time -----------------------------------------------------------------
 
 _day_cache = {}
+_TOD = None   # "HH:MM:SS" for every second of a day
+_MS3 = [".%03d+0000" % i for i in range(1000)]
 
 
 def fmt_datetime(ms):
-    """Milliseconds since the epoch -> Salesforce's '2024-05-01T10:00:00.000+0000'."""
+    """Milliseconds since the epoch -> Salesforce's '2024-05-01T10:00:00.000+0000'.
+    Table driven: a million records carry three datetimes each."""
+    global _TOD
+    if _TOD is None:
+        _TOD = ["T%02d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60) for s in range(86400)]
     days, rem = divmod(ms, 86400000)
     d = _day_cache.get(days)
     if d is None:
         d = (EPOCH + datetime.timedelta(days=days)).isoformat()
         if len(_day_cache) < 100000:
             _day_cache[days] = d
-    h, rem = divmod(rem, 3600000)
-    m, rem = divmod(rem, 60000)
-    s, f = divmod(rem, 1000)
-    return "%sT%02d:%02d:%02d.%03d+0000" % (d, h, m, s, f)
+    sec, frac = divmod(rem, 1000)
+    return d + _TOD[sec] + _MS3[frac]
 
 
 def date_of_ms(ms):
@@ -407,6 +411,14 @@ def _phone(r, style):
 
 # ---- generation -----------------------------------------------------------
 
+_interned = {}
+
+
+def _intern(s):
+    """Share equal strings between records (a million records, few distinct values)."""
+    return _interned.setdefault(s, s)
+
+
 class Generator:
     """Seeded record factory.  The initial data set is generated in one pass;
     later creations use the same factory so created records look alike."""
@@ -519,7 +531,8 @@ class Generator:
         r //= 3
         city, state, postal, country = CITIES[r % len(CITIES)]
         r //= len(CITIES)
-        street = None if r % 11 == 0 else "%d %s" % (1 + r % 2500, STREETS[(r >> 4) % len(STREETS)])
+        street = None if r % 11 == 0 else _intern("%d %s" % (1 + r % 2500,
+                                                             STREETS[(r >> 4) % len(STREETS)]))
         r //= 11
         title = None if r % 8 == 0 else TITLES[(r >> 3) % len(TITLES)]
         r //= 8
@@ -533,7 +546,7 @@ class Generator:
         r //= 1 << 36
         lastmod = modstamp if r % 5 else max(created, modstamp - 1 - r % 86400000)
         r //= 5
-        name = last if first is None else first + " " + last
+        name = last if first is None else _intern(first + " " + last)
         return (r, first, last, name, email, phone, mobile, street, city, state, postal,
                 country, title, desc, source, owner, created, lastmod)
 

@@ -236,6 +236,13 @@ class Store:
 
             def stamp():
                 return fixed
+        elif op.get("same_stamp"):
+            fixed_now = []
+
+            def stamp():  # one stamp for the whole operation, like one Salesforce transaction
+                if not fixed_now:
+                    fixed_now.append(self.clock.stamp())
+                return fixed_now[0]
         else:
             stamp = self.clock.stamp
         i_mod = obj.idx("SystemModstamp")
@@ -1054,6 +1061,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # the app keeps its own, secret-free log
         pass
+
+    def date_time_string(self, timestamp=None):
+        # The Date header comes from the same clock as SystemModstamp, as on
+        # Salesforce: clients may use it as the upper bound of what they read.
+        if timestamp is None:
+            timestamp = self.server.app.store.clock.now() / 1000.0
+        return BaseHTTPRequestHandler.date_time_string(self, timestamp)
 
     def do_GET(self):
         self.dispatch("GET")

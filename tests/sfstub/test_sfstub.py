@@ -1,0 +1,727 @@
+"""Self-test of the Salesforce stand-in: run with `python3 -m unittest` in this
+directory (or `python3 tests/sfstub/test_sfstub.py`).
+
+The integration tests of syncengine trust this server to behave like
+Salesforce, so its own behaviour is pinned here: OAuth grants and rotation,
+query paging that covers every record exactly once, snapshot semantics of
+query locators under concurrent mutation, query versus queryAll, the SOQL
+rules (escapes, datetimes to the millisecond, AND/OR mixing, ORDER BY with
+several keys), every fault kind, the API limit header and 403, and gzip.
+"""
+
+import gzip
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import data  # noqa: E402
+import sfstub  # noqa: E402
+import soql  # noqa: E402
+
+CONTACT_Q = ("SELECT Id, FirstName, LastName, Email, Account.Name, SystemModstamp, DoNotCall "
+             "FROM Contact")
+
+
+class StubProcess:
+    """The stand-in as the integration tests run it: a separate process."""
+
+    def __init__(self, *args):
+        self.dir = tempfile.TemporaryDirectory()
+        self.port_file = os.path.join(self.dir.name, "port")
+        self.log = os.path.join(self.dir.name, "log")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "sfstub.py"), "--port", "0",
+             "--port-file", self.port_file, "--log", self.log] + list(args),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(self.port_file):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("stand-in did not start: %s" % self.proc.stderr.read())
+            time.sleep(0.02)
+        with open(self.port_file) as f:
+            self.port = int(f.read())
+        self.conn = None
+
+    def stop(self):
+        if self.conn is not None:
+            self.conn.close()
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(10)
+        out, err = self.proc.communicate()
+        self.dir.cleanup()
+        return rc, err.decode()
+
+    def request(self, method, path, body=None, headers=None, fresh=False):
+        """(status, headers dict lower-case, body bytes) over a kept-alive connection."""
+        if fresh or self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        hdrs = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+            hdrs.setdefault("Content-Type", "application/json")
+        try:
+            self.conn.request(method, path, body=body, headers=hdrs)
+            r = self.conn.getresponse()
+            payload = r.read()
+        except Exception:
+            self.conn.close()
+            self.conn = None
+            raise
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, payload
+
+    def control(self, method, path, body=None):
+        status, _, payload = self.request(method, "/__stub/" + path, body)
+        return status, json.loads(payload)
+
+    def token(self, **form):
+        fields = {"grant_type": "refresh_token", "client_id": "test-client-id",
+                  "client_secret": "test-client-secret", "refresh_token": "test-refresh-token"}
+        fields.update(form)
+        fields = {k: v for k, v in fields.items() if v is not None}
+        status, _, payload = self.request(
+            "POST", "/services/oauth2/token", urllib.parse.urlencode(fields),
+            {"Content-Type": "application/x-www-form-urlencoded"})
+        return status, json.loads(payload)
+
+    def api(self, path, token, headers=None, fresh=False):
+        hdrs = {"Authorization": "Bearer " + token}
+        hdrs.update(headers or {})
+        return self.request("GET", path, headers=hdrs, fresh=fresh)
+
+    def query(self, soql_text, token, all_rows=False, batch=None):
+        path = "/services/data/v61.0/%s?q=%s" % ("queryAll" if all_rows else "query",
+                                                 urllib.parse.quote(soql_text))
+        headers = {"Sforce-Query-Options": "batchSize=%d" % batch} if batch else None
+        status, hdrs, payload = self.api(path, token, headers)
+        return status, hdrs, json.loads(payload)
+
+    def query_all_pages(self, soql_text, token, all_rows=False, batch=None):
+        status, _, page = self.query(soql_text, token, all_rows, batch)
+        assert status == 200, page
+        pages = [page]
+        while not pages[-1]["done"]:
+            status, _, payload = self.api(pages[-1]["nextRecordsUrl"], token)
+            assert status == 200, payload
+            pages.append(json.loads(payload))
+        return pages
+
+
+# ---- SOQL, in process ------------------------------------------------------
+
+class SoqlTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.store = sfstub.Store(7, 20, 300, 300, 0)
+        cls.schemas = cls.store.schemas
+
+    def run_q(self, text, include_deleted=False):
+        plan = soql.compile_query(text, self.schemas)
+        view = self.store.view()
+        return plan, plan.execute(view, include_deleted)
+
+    def err(self, text):
+        with self.assertRaises(soql.SoqlError) as cm:
+            self.run_q(text)
+        return cm.exception
+
+    def contacts(self):
+        return list(self.store.view()["contact"].values())
+
+    def test_string_escapes(self):
+        toks = soql.tokenize(r"'O\'Brien \"x\" a\\b \n\t\r\b\f \_ \%'")
+        self.assertEqual(toks[0].value, "O'Brien \"x\" a\\b \n\t\r\b\f _ %")
+        like = soql.tokenize(r"'a\_b%'")[0]
+        self.assertEqual(like.wild, [False, False, False, True])
+        self.assertEqual(self.err(r"SELECT Id FROM Contact WHERE LastName = 'a\qb'").code,
+                         "MALFORMED_QUERY")
+        self.assertEqual(self.err("SELECT Id FROM Contact WHERE LastName = 'open").code,
+                         "MALFORMED_QUERY")
+
+    def test_escaped_quote_matches_data(self):
+        _, rows = self.run_q(r"SELECT Id FROM Contact WHERE LastName = 'O\'Brien'")
+        expected = [r[0] for r in self.contacts() if r[3] == "O'Brien" and not r[1]]
+        self.assertTrue(expected)
+        self.assertEqual([r[0] for r in rows], expected)
+
+    def test_datetime_literals_are_exact_to_the_millisecond(self):
+        recs = self.contacts()
+        i_mod = self.schemas["contact"].idx("SystemModstamp")
+        target = sorted(recs, key=lambda r: r[i_mod])[150]
+        stamp = data.fmt_datetime(target[i_mod])          # 2023-..T..:..:..mmm+0000
+        iso_ms = stamp[:23] + "Z"
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE SystemModstamp = %s" % iso_ms)
+        self.assertEqual([r[0] for r in rows], [target[0]])
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE SystemModstamp > %s" % iso_ms)
+        self.assertEqual(len(rows), sum(1 for r in recs if r[i_mod] > target[i_mod]))
+        self.assertNotIn(target[0], [r[0] for r in rows])
+        # Whole seconds: the record's own millisecond part decides.
+        whole = stamp[:19] + "Z"
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE SystemModstamp > %s" % whole)
+        self.assertEqual(target[0] in [r[0] for r in rows], target[i_mod] % 1000 > 0)
+        # A +02:00 offset is the same instant two hours earlier in UTC.
+        ms = target[i_mod]
+        local = data.fmt_datetime(ms + 2 * 3600 * 1000)[:23] + "+02:00"
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE SystemModstamp = %s" % local)
+        self.assertEqual([r[0] for r in rows], [target[0]])
+        self.assertEqual(data.parse_datetime("2024-05-01T10:00:00Z"), 1714557600000)
+        self.assertEqual(data.parse_datetime("2024-05-01T10:00:00.5Z"), 1714557600500)
+        self.assertEqual(data.parse_datetime("2024-05-01T12:00:00.000+02:00"), 1714557600000)
+        self.assertEqual(data.parse_datetime("2024-05-01T10:00:00-0130"), 1714563000000)
+
+    def test_quoted_datetime_and_bad_literals_are_rejected(self):
+        e = self.err("SELECT Id FROM Contact WHERE SystemModstamp > '2024-05-01T10:00:00Z'")
+        self.assertEqual(e.code, "INVALID_FIELD")
+        self.assertIn("SystemModstamp", e.message)
+        self.assertIn("dateTime", e.message)
+        self.assertEqual(self.err("SELECT Id FROM Contact WHERE SystemModstamp > "
+                                  "2024-05-01T10:00:00").code, "MALFORMED_QUERY")
+        self.assertEqual(self.err("SELECT Id FROM Contact WHERE DoNotCall = 'true'").code,
+                         "INVALID_FIELD")
+        self.assertEqual(self.err("SELECT Id FROM Contact WHERE Email = 5").code,
+                         "INVALID_FIELD")
+        self.assertEqual(self.err("SELECT Id FROM Contact WHERE AccountId = 'nope'").code,
+                         "INVALID_QUERY_FILTER_OPERATOR")
+        self.assertEqual(self.err("SELECT Id FROM Contact WHERE Description = 'x'").code,
+                         "INVALID_FIELD")
+
+    def test_unknown_field_object_relationship(self):
+        e = self.err("SELECT Id, Foo FROM Contact")
+        self.assertEqual(e.code, "INVALID_FIELD")
+        self.assertIn("No such column 'Foo' on entity 'Contact'", e.message)
+        e = self.err("SELECT Id FROM Contact WHERE Bar = 1")
+        self.assertIn("No such column 'Bar' on entity 'Contact'", e.message)
+        e = self.err("SELECT Account.Nope FROM Contact")
+        self.assertIn("No such column 'Nope' on entity 'Account'", e.message)
+        self.assertEqual(self.err("SELECT Foo.Name FROM Contact").code, "INVALID_FIELD")
+        self.assertEqual(self.err("SELECT Id FROM Contactz").code, "INVALID_TYPE")
+        self.assertEqual(self.err("SELECT Id, Id FROM Contact").code, "DUPLICATE_FIELD")
+
+    def test_keywords_and_fields_are_case_insensitive(self):
+        plan, rows = self.run_q("select id, lastname, account.name from CONTACT where "
+                                "lastname != null order by LASTNAME desc limit 3")
+        self.assertEqual(len(rows), 3)
+        self.assertEqual([p.out_names for p in plan.paths],
+                         [["Id"], ["LastName"], ["Account", "Name"]])
+
+    def test_and_or_need_parentheses_to_mix(self):
+        e = self.err("SELECT Id FROM Contact WHERE DoNotCall = true AND "
+                     "LastName = 'Smith' OR LastName = 'Lee'")
+        self.assertEqual(e.code, "MALFORMED_QUERY")
+        self.assertIn("unexpected token: OR", e.message)
+        recs = [r for r in self.contacts() if not r[1]]
+        _, a = self.run_q("SELECT Id FROM Contact WHERE (DoNotCall = true AND "
+                          "LastName = 'Smith') OR LastName = 'Lee'")
+        self.assertEqual({r[0] for r in a},
+                         {r[0] for r in recs if (r[19] and r[3] == "Smith") or r[3] == "Lee"})
+        _, b = self.run_q("SELECT Id FROM Contact WHERE DoNotCall = true AND "
+                          "(LastName = 'Smith' OR LastName = 'Lee')")
+        self.assertEqual({r[0] for r in b},
+                         {r[0] for r in recs if r[19] and r[3] in ("Smith", "Lee")})
+        _, c = self.run_q("SELECT Id FROM Contact WHERE NOT (LastName = 'Smith' OR "
+                          "LastName = 'Lee')")
+        self.assertEqual({r[0] for r in c}, {r[0] for r in recs if r[3] not in ("Smith", "Lee")})
+        self.assertNotEqual(a, b)
+
+    def test_operators_in_like_null(self):
+        recs = [r for r in self.contacts() if not r[1]]
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE LastName IN ('smith', 'LEE')")
+        self.assertEqual({r[0] for r in rows}, {r[0] for r in recs if r[3] in ("Smith", "Lee")})
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE LastName NOT IN ('Smith')")
+        self.assertEqual(len(rows), sum(1 for r in recs if r[3] != "Smith"))
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE Email LIKE '%@EXAMPLE.org'")
+        self.assertEqual({r[0] for r in rows},
+                         {r[0] for r in recs if r[13] and r[13].endswith("@example.org")})
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE Email = null")
+        self.assertEqual({r[0] for r in rows}, {r[0] for r in recs if r[13] is None})
+        # SOQL's != also matches null values.
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE Title != 'CEO'")
+        self.assertEqual(len(rows), sum(1 for r in recs if r[14] != "CEO"))
+        self.assertTrue(any(r[14] is None for r in rows))
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE Title <> 'CEO' AND Title != null")
+        self.assertFalse(any(r[14] is None for r in rows))
+
+    def test_order_by_several_keys_and_nulls(self):
+        _, rows = self.run_q("SELECT Id FROM Contact ORDER BY Title DESC NULLS LAST, "
+                             "LastName ASC, Id DESC")
+        titles = [r[14] for r in rows]
+        nn = [t for t in titles if t is not None]
+        self.assertEqual(titles[len(nn):], [None] * (len(titles) - len(nn)))
+        self.assertEqual(nn, sorted(nn, key=str.lower, reverse=True))
+        for a, b in zip(rows, rows[1:]):
+            if a[14] == b[14]:
+                self.assertLessEqual(a[3].lower(), b[3].lower())
+                if a[3].lower() == b[3].lower():
+                    self.assertGreater(a[0], b[0])
+        _, rows = self.run_q("SELECT Id FROM Contact ORDER BY Title ASC")  # nulls first
+        self.assertIsNone(rows[0][14])
+
+    def test_limit_offset_count(self):
+        _, all_rows = self.run_q("SELECT Id FROM Contact ORDER BY Id")
+        _, rows = self.run_q("SELECT Id FROM Contact ORDER BY Id LIMIT 5 OFFSET 10")
+        self.assertEqual(rows, all_rows[10:15])
+        plan, rows = self.run_q("SELECT COUNT() FROM Contact")
+        self.assertTrue(plan.count_only)
+        self.assertEqual(len(rows), 300)
+        self.assertEqual(self.err("SELECT Id FROM Contact OFFSET 2001").code,
+                         "NUMBER_OUTSIDE_VALID_RANGE")
+
+    def test_determinism_and_same_modstamp(self):
+        a = sfstub.Store(3, 5, 50, 50, 7)
+        b = sfstub.Store(3, 5, 50, 50, 7)
+        self.assertEqual(a.tables, b.tables)
+        for name in ("contact", "lead"):
+            i_mod = a.schemas[name].idx("SystemModstamp")
+            stamps = [r[i_mod] for r in a.tables[name].values()]
+            counts = {}
+            for s in stamps:
+                counts[s] = counts.get(s, 0) + 1
+            self.assertEqual(sorted(counts.values())[-1], 7)
+            self.assertEqual(sorted(counts.values())[-2], 1)
+        for rid in a.tables["contact"]:
+            self.assertRegex(rid, r"^003[0-9A-Za-z]{15}$")
+            self.assertEqual(data.id18(rid[:15]), rid)
+
+    def test_serialization_shape(self):
+        plan, rows = self.run_q("SELECT Id, LastName, Account.Name, Account.Owner.Name, "
+                                "DoNotCall, SystemModstamp, CreatedDate FROM Contact")
+        w = plan.serializer(self.store.view(), "61.0")
+        objs = [json.loads(w(r)) for r in rows]
+        with_acc = [o for o in objs if o["Account"] is not None]
+        without = [o for o in objs if o["Account"] is None]
+        self.assertTrue(with_acc and without)
+        o = with_acc[0]
+        self.assertEqual(list(o), ["attributes", "Id", "LastName", "Account", "DoNotCall",
+                                   "SystemModstamp", "CreatedDate"])
+        self.assertEqual(o["attributes"]["url"], "/services/data/v61.0/sobjects/Contact/" + o["Id"])
+        self.assertEqual(list(o["Account"]), ["attributes", "Name", "Owner"])
+        self.assertEqual(o["Account"]["attributes"]["type"], "Account")
+        self.assertIsInstance(o["Account"]["Owner"]["Name"], str)
+        self.assertRegex(o["SystemModstamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
+        self.assertIsInstance(o["DoNotCall"], bool)
+
+
+# ---- the server --------------------------------------------------------------
+
+class ServerTests(unittest.TestCase):
+    N_CONTACTS = 2500
+    N_LEADS = 700
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stub = StubProcess("--contacts", str(cls.N_CONTACTS), "--leads", str(cls.N_LEADS),
+                               "--accounts", "30", "--same-modstamp", "250", "--seed", "5")
+
+    @classmethod
+    def tearDownClass(cls):
+        rc, err = cls.stub.stop()
+        assert rc == 0, "stand-in exited %d: %s" % (rc, err)
+        for secret in ("test-client-secret", "test-refresh-token"):
+            assert secret not in err
+
+    def setUp(self):
+        self.stub.request("DELETE", "/__stub/faults")
+        self.stub.control("POST", "limits", {"used": 0, "max": 15000})
+        status, body = self.stub.token()
+        self.assertEqual(status, 200, body)
+        self.tok = body["access_token"]
+
+    # -- OAuth --
+    def test_token_grant_shape(self):
+        status, body = self.stub.token()
+        self.assertEqual(status, 200)
+        for key in ("access_token", "instance_url", "id", "token_type", "issued_at",
+                    "signature", "scope"):
+            self.assertIn(key, body)
+        self.assertEqual(body["instance_url"], "http://127.0.0.1:%d" % self.stub.port)
+        self.assertEqual(body["token_type"], "Bearer")
+        self.assertRegex(body["issued_at"], r"^\d{13}$")
+        self.assertNotIn("refresh_token", body)
+        status, body = self.stub.token(grant_type="client_credentials", refresh_token=None)
+        self.assertEqual(status, 200, body)
+
+    def test_token_errors(self):
+        self.assertEqual(self.stub.token(refresh_token="nope"),
+                         (400, {"error": "invalid_grant",
+                                "error_description": "expired access/refresh token"}))
+        status, body = self.stub.token(client_id="other")
+        self.assertEqual((status, body["error"]), (400, "invalid_client_id"))
+        status, body = self.stub.token(client_secret="wrong")
+        self.assertEqual((status, body["error"]), (400, "invalid_client"))
+        status, body = self.stub.token(grant_type="password")
+        self.assertEqual((status, body["error"]), (400, "unsupported_grant_type"))
+
+    def test_api_requires_a_valid_token(self):
+        status, hdrs, body = self.stub.api("/services/data/v61.0/sobjects/", "bogus")
+        self.assertEqual(status, 401)
+        self.assertEqual(json.loads(body), [{"message": "Session expired or invalid",
+                                             "errorCode": "INVALID_SESSION_ID"}])
+        status, _, _ = self.stub.request("GET", "/services/data/v61.0/sobjects/")
+        self.assertEqual(status, 401)
+
+    def test_token_ttl_expiry(self):
+        self.stub.control("POST", "auth", {"token_ttl": 0.3})
+        try:
+            _, body = self.stub.token()
+            tok = body["access_token"]
+            self.assertEqual(self.stub.api("/services/data/v61.0/sobjects/", tok)[0], 200)
+            time.sleep(0.4)
+            self.assertEqual(self.stub.api("/services/data/v61.0/sobjects/", tok)[0], 401)
+        finally:
+            self.stub.control("POST", "auth", {"token_ttl": 7200})
+
+    # -- describe --
+    def test_versions_and_describe(self):
+        status, _, body = self.stub.request("GET", "/services/data/")
+        self.assertEqual(status, 200)
+        self.assertIn("61.0", [v["version"] for v in json.loads(body)])
+        status, _, body = self.stub.api("/services/data/v61.0/sobjects/", self.tok)
+        self.assertIn("Lead", [o["name"] for o in json.loads(body)["sobjects"]])
+        status, hdrs, body = self.stub.api("/services/data/v59.0/sobjects/Contact/describe",
+                                           self.tok)
+        self.assertEqual(status, 200)
+        d = json.loads(body)
+        fields = {f["name"]: f for f in d["fields"]}
+        self.assertEqual(d["name"], "Contact")
+        self.assertEqual(fields["AccountId"]["type"], "reference")
+        self.assertEqual(fields["AccountId"]["relationshipName"], "Account")
+        self.assertEqual(fields["AccountId"]["referenceTo"], ["Account"])
+        self.assertEqual(fields["SystemModstamp"]["type"], "datetime")
+        self.assertEqual(fields["DoNotCall"]["type"], "boolean")
+        self.assertEqual(fields["Email"]["type"], "email")
+        self.assertFalse(fields["LastName"]["nillable"])
+        self.assertEqual(fields["LastName"]["length"], 80)
+        status, _, body = self.stub.api("/services/data/v61.0/sobjects/Nope/describe", self.tok)
+        self.assertEqual(status, 404)
+        self.assertEqual(json.loads(body)[0]["errorCode"], "NOT_FOUND")
+
+    # -- query --
+    def test_paging_covers_every_record_once(self):
+        q = CONTACT_Q + " ORDER BY SystemModstamp ASC"
+        truth = self.stub.control("GET", "truth?object=Contact")[1]
+        n = truth["count"]
+        self.assertGreaterEqual(n, 2000)
+        pages = self.stub.query_all_pages(q, self.tok, batch=300)
+        self.assertEqual(len(pages), (n + 299) // 300)
+        ids = [r["Id"] for p in pages for r in p["records"]]
+        self.assertEqual(sorted(ids), sorted(r["Id"] for r in truth["records"]))
+        self.assertEqual(len(set(ids)), n)
+        self.assertTrue(all(p["totalSize"] == n for p in pages))
+        self.assertRegex(pages[0]["nextRecordsUrl"],
+                         r"^/services/data/v61\.0/query/01g[0-9A-Za-z]{15}-300$")
+        self.assertNotIn("nextRecordsUrl", pages[-1])
+        stamps = [r["SystemModstamp"] for p in pages for r in p["records"]]
+        self.assertEqual(stamps, sorted(stamps))
+        self.assertEqual(list(pages[0]["records"][0])[:2], ["attributes", "Id"])
+        # Default batch is 2000; out-of-range sizes are clamped to 200..2000.
+        self.assertEqual(len(self.stub.query(q, self.tok)[2]["records"]), 2000)
+        self.assertEqual(len(self.stub.query(q, self.tok, batch=10)[2]["records"]), 200)
+        self.assertEqual(len(self.stub.query(q, self.tok, batch=5000)[2]["records"]), 2000)
+
+    def test_snapshot_survives_concurrent_mutation(self):
+        q = "SELECT Id, LastName, SystemModstamp FROM Lead ORDER BY SystemModstamp"
+        status, _, first = self.stub.query(q, self.tok, batch=200)
+        self.assertFalse(first["done"])
+        before = {r["Id"]: r for r in first["records"]}
+        # Change records on later pages, delete some, create some, purge some.
+        truth = self.stub.control("GET", "truth?object=Lead")[1]["records"]
+        later = [r["Id"] for r in truth if r["Id"] not in before][:50]
+        status, res = self.stub.control("POST", "mutate", [
+            {"op": "update", "object": "Lead", "ids": later[:20], "set": {"LastName": "Changed"}},
+            {"op": "delete", "object": "Lead", "ids": later[20:30]},
+            {"op": "purge", "object": "Lead", "ids": later[30:40]},
+            {"op": "create", "object": "Lead", "count": 15}])
+        self.assertEqual(status, 200, res)
+        rest = []
+        page = first
+        while not page["done"]:
+            status, _, body = self.stub.api(page["nextRecordsUrl"], self.tok)
+            self.assertEqual(status, 200, body)
+            page = json.loads(body)
+            rest.extend(page["records"])
+        got = list(before) + [r["Id"] for r in rest]
+        self.assertEqual(len(got), len(truth))
+        self.assertEqual(set(got), {r["Id"] for r in truth})
+        self.assertNotIn("Changed", [r["LastName"] for r in rest])
+        # A new query sees the new state.
+        pages = self.stub.query_all_pages(q, self.tok)
+        now = [r for p in pages for r in p["records"]]
+        self.assertEqual(len(now), len(truth) - 20 + 15)
+        self.assertEqual(sum(1 for r in now if r["LastName"] == "Changed"), 20)
+        self.assertLessEqual(set(res["results"][3]["ids"]), {r["Id"] for r in now})
+
+    def test_query_vs_query_all(self):
+        truth = self.stub.control("GET", "truth?object=Contact")[1]
+        victims = [r["Id"] for r in truth["records"][-5:]]
+        self.stub.control("POST", "mutate", [{"op": "delete", "object": "Contact",
+                                              "ids": victims}])
+        q = "SELECT Id, IsDeleted FROM Contact WHERE Id IN ('%s')" % "','".join(victims)
+        self.assertEqual(self.stub.query(q, self.tok)[2]["totalSize"], 0)
+        all_rows = self.stub.query(q, self.tok, all_rows=True)[2]
+        self.assertEqual(all_rows["totalSize"], 5)
+        self.assertTrue(all(r["IsDeleted"] for r in all_rows["records"]))
+        deleted = self.stub.control("GET", "truth?object=Contact&deleted=1")[1]
+        self.assertEqual(deleted["count"], truth["count"])
+        live = self.stub.control("GET", "truth?object=Contact")[1]
+        self.assertEqual(live["count"], truth["count"] - 5)
+        # undelete two, purge the rest: purged records are gone from queryAll too
+        self.stub.control("POST", "mutate", [
+            {"op": "undelete", "object": "Contact", "ids": victims[:2]},
+            {"op": "purge", "object": "Contact", "ids": victims[2:]}])
+        self.assertEqual(self.stub.query(q, self.tok)[2]["totalSize"], 2)
+        self.assertEqual(self.stub.query(q, self.tok, all_rows=True)[2]["totalSize"], 2)
+
+    def test_query_errors(self):
+        status, _, body = self.stub.query("SELECT Id, Foo FROM Contact", self.tok)
+        self.assertEqual(status, 400)
+        self.assertEqual(body[0]["errorCode"], "INVALID_FIELD")
+        self.assertIn("'Foo'", body[0]["message"])
+        status, _, body = self.stub.query("SELEKT Id FROM Contact", self.tok)
+        self.assertEqual((status, body[0]["errorCode"]), (400, "MALFORMED_QUERY"))
+        status, _, body = self.stub.api("/services/data/v61.0/query/01g5g00003H1h2mAAB-2000",
+                                        self.tok)
+        self.assertEqual(status, 400)
+        self.assertEqual(json.loads(body)[0]["errorCode"], "INVALID_QUERY_LOCATOR")
+
+    def test_relationship_values_are_nested(self):
+        pages = self.stub.query_all_pages("SELECT Id, Account.Name FROM Contact", self.tok)
+        recs = [r for p in pages for r in p["records"]]
+        truth = {r["Id"]: r for r in
+                 self.stub.control("GET", "truth?object=Contact")[1]["records"]}
+        for r in recs:
+            if truth[r["Id"]]["Account.Name"] is None:
+                self.assertIsNone(r["Account"])
+            else:
+                self.assertEqual(r["Account"]["Name"], truth[r["Id"]]["Account.Name"])
+
+    # -- control API --
+    def test_mutate_modstamps_clock_and_atomicity(self):
+        self.stub.control("POST", "clock", {"now": "2030-01-02T03:04:05.006Z"})
+        try:
+            status, res = self.stub.control("POST", "mutate", [
+                {"op": "update", "object": "Contact", "count": 3, "set": {"Title": "Boss"}},
+                {"op": "update", "object": "Lead", "count": 2,
+                 "modstamp": "2030-06-01T00:00:00Z"}])
+            self.assertEqual(status, 200, res)
+            truth = {r["Id"]: r for r in
+                     self.stub.control("GET", "truth?object=Contact")[1]["records"]}
+            stamps = [truth[i]["SystemModstamp"] for i in res["results"][0]["ids"]]
+            self.assertEqual(stamps, ["2030-01-02T03:04:05.006+0000",
+                                      "2030-01-02T03:04:05.007+0000",
+                                      "2030-01-02T03:04:05.008+0000"])
+            self.assertTrue(all(truth[i]["Title"] == "Boss" for i in res["results"][0]["ids"]))
+            leads = {r["Id"]: r for r in
+                     self.stub.control("GET", "truth?object=Lead")[1]["records"]}
+            self.assertEqual({leads[i]["SystemModstamp"] for i in res["results"][1]["ids"]},
+                             {"2030-06-01T00:00:00.000+0000"})
+            # The Date header follows the same clock.
+            _, hdrs, _ = self.stub.query("SELECT Id FROM Account", self.tok)
+            self.assertEqual(hdrs["date"], "Wed, 02 Jan 2030 03:04:05 GMT")
+            # same_stamp: one stamp for the whole operation, the next one after it.
+            _, res = self.stub.control("POST", "mutate", [
+                {"op": "touch", "object": "Contact", "count": 4, "same_stamp": True},
+                {"op": "touch", "object": "Account", "count": 1}])
+            truth = {r["Id"]: r for r in
+                     self.stub.control("GET", "truth?object=Contact")[1]["records"]}
+            self.assertEqual({truth[i]["SystemModstamp"] for i in res["results"][0]["ids"]},
+                             {"2030-01-02T03:04:05.009+0000"})
+            acc = self.stub.control("GET", "truth?object=Account")[1]["records"]
+            self.assertIn("2030-01-02T03:04:05.010+0000", [a["SystemModstamp"] for a in acc])
+            # A bad operation rejects the whole batch.
+            status, res = self.stub.control("POST", "mutate", [
+                {"op": "update", "object": "Contact", "count": 1, "set": {"Title": "Nope"}},
+                {"op": "update", "object": "Contact", "count": 1, "set": {"Bogus": 1}}])
+            self.assertEqual(status, 400)
+            self.assertIn("Bogus", res["error"])
+            truth = self.stub.control("GET", "truth?object=Contact")[1]["records"]
+            self.assertNotIn("Nope", [r["Title"] for r in truth])
+        finally:
+            self.stub.control("POST", "clock", {"real": True})
+
+    def test_convert(self):
+        status, res = self.stub.control("POST", "mutate", [
+            {"op": "convert", "object": "Lead", "where": "IsConverted = false", "count": 2}])
+        self.assertEqual(status, 200, res)
+        r = res["results"][0]
+        self.assertEqual(len(r["ids"]), 2)
+        leads = {x["Id"]: x for x in self.stub.control("GET", "truth?object=Lead")[1]["records"]}
+        for lid, cid in zip(r["ids"], r["contacts"]):
+            self.assertTrue(leads[lid]["IsConverted"])
+            self.assertEqual(leads[lid]["ConvertedContactId"], cid)
+            self.assertRegex(leads[lid]["ConvertedDate"], r"^\d{4}-\d\d-\d\d$")
+        q = "SELECT Id FROM Contact WHERE Id IN ('%s')" % "','".join(r["contacts"])
+        self.assertEqual(self.stub.query(q, self.tok)[2]["totalSize"], 2)
+
+    # -- faults --
+    def set_faults(self, *faults):
+        status, body = self.stub.control("POST", "faults", {"faults": list(faults)})
+        self.assertEqual(status, 200, body)
+
+    def test_fault_status_after_and_times(self):
+        self.set_faults({"match": "query", "after": 1, "times": 2, "kind": "status",
+                         "status": 503, "retry_after": 1})
+        q = "SELECT Id FROM Account"
+        codes = [self.stub.query(q, self.tok)[0] for _ in range(4)]
+        self.assertEqual(codes, [200, 503, 503, 200])
+        self.set_faults({"match": "any", "kind": "status", "status": 500, "times": 1})
+        status, hdrs, body = self.stub.query(q, self.tok)
+        self.assertEqual(status, 500)
+        self.assertEqual(body[0]["errorCode"], "UNKNOWN_EXCEPTION")
+        self.set_faults({"match": "query", "kind": "status", "status": 503, "retry_after": 7})
+        status, hdrs, body = self.stub.query(q, self.tok)
+        self.assertEqual((status, hdrs.get("retry-after")), (503, "7"))
+        self.assertEqual(body[0]["errorCode"], "SERVER_UNAVAILABLE")
+        self.set_faults({"match": "token", "kind": "status", "status": 503})
+        status, body = self.stub.token()
+        self.assertEqual(status, 503)
+        self.assertIn("error", body)
+
+    def test_fault_next_only(self):
+        q = "SELECT Id FROM Contact"
+        status, _, first = self.stub.query(q, self.tok, batch=1000)
+        self.set_faults({"match": "next", "kind": "status", "status": 502, "times": 1})
+        self.assertEqual(self.stub.query(q, self.tok)[0], 200)
+        self.assertEqual(self.stub.api(first["nextRecordsUrl"], self.tok)[0], 502)
+        self.assertEqual(self.stub.api(first["nextRecordsUrl"], self.tok)[0], 200)
+
+    def test_fault_reset(self):
+        self.set_faults({"match": "query", "kind": "reset"})
+        with self.assertRaises((ConnectionError, http.client.HTTPException, OSError)):
+            self.stub.query("SELECT Id FROM Account", self.tok)
+        self.assertEqual(self.stub.query("SELECT Id FROM Account", self.tok)[0], 200)
+
+    def test_fault_truncate(self):
+        self.set_faults({"match": "query", "kind": "truncate"})
+        with self.assertRaises(http.client.IncompleteRead):
+            self.stub.query("SELECT Id FROM Contact", self.tok)
+        self.assertEqual(self.stub.query("SELECT Id FROM Account", self.tok)[0], 200)
+
+    def test_fault_nonjson(self):
+        self.set_faults({"match": "describe", "kind": "nonjson"})
+        status, hdrs, body = self.stub.api("/services/data/v61.0/sobjects/", self.tok)
+        self.assertEqual(status, 200)
+        self.assertTrue(hdrs["content-type"].startswith("text/html"))
+        self.assertRaises(ValueError, json.loads, body)
+
+    def test_fault_slow(self):
+        self.set_faults({"match": "query", "kind": "slow", "delay": 0.3})
+        t0 = time.monotonic()
+        self.assertEqual(self.stub.query("SELECT Id FROM Account", self.tok)[0], 200)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.3)
+
+    def test_fault_expire_token(self):
+        self.set_faults({"match": "query", "after": 1, "kind": "expire_token"})
+        self.assertEqual(self.stub.query("SELECT Id FROM Account", self.tok)[0], 200)
+        status, _, body = self.stub.query("SELECT Id FROM Account", self.tok)
+        self.assertEqual((status, body[0]["errorCode"]), (401, "INVALID_SESSION_ID"))
+        _, fresh = self.stub.token()
+        self.assertEqual(self.stub.query("SELECT Id FROM Account", fresh["access_token"])[0], 200)
+
+    def test_fault_revoke_refresh(self):
+        self.set_faults({"match": "token", "kind": "revoke_refresh"})
+        try:
+            status, body = self.stub.token()
+            self.assertEqual((status, body["error"]), (400, "invalid_grant"))
+            status, body = self.stub.token()
+            self.assertEqual((status, body["error"]), (400, "invalid_grant"))
+        finally:
+            self.stub.request("DELETE", "/__stub/faults")
+            self.stub.control("POST", "auth", {"refresh_token": "test-refresh-token"})
+        self.assertEqual(self.stub.token()[0], 200)
+
+    def test_fault_limit_exceeded_and_limit_header(self):
+        _, hdrs, _ = self.stub.query("SELECT Id FROM Account", self.tok)
+        self.assertRegex(hdrs["sforce-limit-info"], r"^api-usage=\d+/15000$")
+        used = int(hdrs["sforce-limit-info"].split("=")[1].split("/")[0])
+        _, hdrs, _ = self.stub.query("SELECT Id FROM Account", self.tok)
+        self.assertEqual(hdrs["sforce-limit-info"], "api-usage=%d/15000" % (used + 1))
+        self.set_faults({"match": "query", "kind": "limit_exceeded"})
+        status, hdrs, body = self.stub.query("SELECT Id FROM Account", self.tok)
+        self.assertEqual(status, 403)
+        self.assertEqual(body, [{"message": "TotalRequests Limit exceeded.",
+                                 "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+        self.assertEqual(hdrs["sforce-limit-info"], "api-usage=15000/15000")
+        self.assertEqual(self.stub.token()[0], 200)  # the token endpoint is not limited
+
+    def test_daily_limit_reached(self):
+        self.stub.control("POST", "limits", {"used": 0, "max": 3})
+        codes = [self.stub.query("SELECT Id FROM Account", self.tok)[0] for _ in range(4)]
+        self.assertEqual(codes, [200, 200, 200, 403])
+
+    def test_gzip(self):
+        q = urllib.parse.quote("SELECT Id, Description FROM Contact")
+        status, hdrs, body = self.stub.api("/services/data/v61.0/query?q=" + q, self.tok,
+                                           {"Accept-Encoding": "gzip"})
+        self.assertEqual((status, hdrs.get("content-encoding")), (200, "gzip"))
+        plain = json.loads(gzip.decompress(body))
+        self.assertEqual(len(plain["records"]), 2000)
+        status, hdrs, body = self.stub.api("/services/data/v61.0/query?q=" + q, self.tok)
+        self.assertNotIn("content-encoding", hdrs)
+        self.assertEqual(json.loads(body)["records"], plain["records"])
+
+    def test_stats(self):
+        self.stub.request("POST", "/__stub/stats/reset")
+        self.stub.token()
+        self.stub.query("SELECT Id FROM Account", self.tok)
+        _, s = self.stub.control("GET", "stats")
+        self.assertEqual((s["token_calls"], s["api_calls"], s["api_usage"]), (1, 1, 1))
+        self.assertEqual(s["by_kind"], {"token": 1, "query": 1})
+
+
+class FreshServerTests(unittest.TestCase):
+    """Behaviour that needs a server nobody else has touched."""
+
+    def test_same_modstamp_ties_and_clean_exit(self):
+        stub = StubProcess("--contacts", "900", "--leads", "600", "--same-modstamp", "250")
+        try:
+            _, body = stub.token()
+            tok = body["access_token"]
+            for obj, n in (("Contact", 900), ("Lead", 600)):
+                pages = stub.query_all_pages("SELECT Id, SystemModstamp FROM %s" % obj, tok,
+                                             batch=200)
+                counts = {}
+                for p in pages:
+                    for r in p["records"]:
+                        counts[r["SystemModstamp"]] = counts.get(r["SystemModstamp"], 0) + 1
+                self.assertEqual(sum(counts.values()), n)
+                self.assertEqual(sorted(counts.values())[-2:], [1, 250])
+            with open(stub.log) as f:
+                log = f.read()
+            self.assertIn("GET /services/data/v61.0/query?q=", log)
+            self.assertNotIn(tok, log)
+            self.assertNotIn("test-refresh-token", log)
+            self.assertNotIn("test-client-secret", log)
+        finally:
+            rc, err = stub.stop()
+        self.assertEqual(rc, 0, err)
+    def test_rotate_refresh(self):
+        stub = StubProcess("--contacts", "10", "--leads", "10", "--rotate-refresh",
+                           "--client-id", "cid", "--client-secret", "sec",
+                           "--refresh-token", "rt0")
+        try:
+            status, body = stub.token(client_id="cid", client_secret="sec", refresh_token="rt0")
+            self.assertEqual(status, 200, body)
+            new = body["refresh_token"]
+            self.assertNotEqual(new, "rt0")
+            self.assertEqual(stub.token(client_id="cid", client_secret="sec",
+                                        refresh_token="rt0")[1]["error"], "invalid_grant")
+            status, body = stub.token(client_id="cid", client_secret="sec", refresh_token=new)
+            self.assertEqual(status, 200, body)
+            self.assertNotEqual(body["refresh_token"], new)
+        finally:
+            rc, err = stub.stop()
+        self.assertEqual(rc, 0, err)
+
+
+if __name__ == "__main__":
+    unittest.main()
