@@ -87,7 +87,7 @@ typedef struct pgs_instance {
 typedef struct pgs_column {
     char *name;                /* the mapped name, as records carry it */
     char *attname;             /* the column's name in the catalog */
-    char *type;                /* format_type(), e.g. "character varying(255)" */
+    char *type;                /* staging type: format_type(), e.g. "character varying(255)" */
 } pgs_column;
 
 typedef enum pgs_delete_mode {

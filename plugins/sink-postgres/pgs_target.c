@@ -138,7 +138,11 @@ static int load_catalog(pgs_target *t, intro *x)
 
     const char *p2[] = {x->oid};
     res = pgs_exec(c,
-                   "SELECT a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),"
+                   "SELECT a.attnum, a.attname,"
+                   /* staging holds a domain's base type: a NOT NULL domain must not refuse the
+                    * empty non-key columns of a delete; the target checks the domain itself */
+                   "  CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod)"
+                   "   ELSE pg_catalog.format_type(a.atttypid, a.atttypmod) END,"
                    "  CASE WHEN t.typtype = 'd' THEN bt.typname ELSE t.typname END,"
                    "  t.typcategory = 'A', et.typname,"
                    "  a.attgenerated <> '', a.attidentity = 'a'"

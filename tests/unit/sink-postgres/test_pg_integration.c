@@ -377,6 +377,26 @@ static void test_delete_modes(void **st)
     delete_case("soft", soft, 3, 2);
     delete_case("ignore", NULL, 3, 0);
 
+    /* a NOT NULL domain on a non-key column does not stop a bare delete */
+    x("CREATE DOMAIN pgs_test.name_t AS text NOT NULL");
+    x("DROP TABLE IF EXISTS pgs_test.del");
+    x("CREATE TABLE pgs_test.del (id text PRIMARY KEY, name pgs_test.name_t)");
+    x("INSERT INTO pgs_test.del VALUES ('a', 'A')");
+    {
+        sink s;
+        target tg;
+        sync_write_result r;
+        sink_open(&s, "job1");
+        const char *hard[] = {"delete_mode", "hard", NULL};
+        prepare_ok(&s, &tg, "pgs_test.del", "id,name", hard);
+        const char *b[] = {"a|d", "b|u|id=b|name=~null", NULL};
+        assert_int_equal(write_batch(&s, &tg, b, NULL, &r), SYNC_OK);
+        expect(&r, 0, 0, 0, 1, 1);
+        assert_non_null(strstr(s.ctx->rejects[0].message, "name_t"));
+        free_target(&tg);
+        sink_close(&s);
+    }
+
     /* soft without soft_delete_set is a configuration error at prepare */
     x("DROP TABLE IF EXISTS pgs_test.del");
     x("CREATE TABLE pgs_test.del (id text PRIMARY KEY, name text)");
@@ -693,6 +713,26 @@ static void test_run_log_and_crash_closeout(void **st)
     sink_close(&s3);
     assert_int_equal(n1("SELECT count(*) FROM pgs_test.sync_logs"), 2);
     syncc_config_free(bcfg);
+
+    /* a failing before_run_sql closes the row it just opened, since finish() will not come */
+    const char *failing[] = {"run_log_table", "pgs_test.sync_logs",
+                             "run_log_columns", "status=sync_status",
+                             "sql_params", "int-1, 42",
+                             "run_log_values", "integration_id=$1, business_id=$2",
+                             "before_run_sql", "SELECT 1/0", NULL};
+    sync_config *fcfg = config(P->target_options, failing);
+    sink s4;
+    sink_open(&s4, "henk");
+    sync_run_info run4 = {.struct_size = sizeof(sync_run_info), .job = "henk", .run_id = "run-4",
+                          .started_at = H->time_now(), .options = fcfg};
+    assert_int_equal(S->begin(s4.inst, &run4), SYNC_E_CONFIG);
+    assert_non_null(strstr(syncc_ctx_error(s4.ctx), "before_run_sql statement 1"));
+    assert_non_null(strstr(v1("SELECT sync_status || ': ' || error_message FROM pgs_test.sync_logs "
+                              "ORDER BY created_at DESC, started_at DESC LIMIT 1"),
+                           "failed: before_run_sql statement 1"));
+    assert_string_equal(v1("SELECT status FROM pgs_state.sync_runs WHERE run_id = 'run-4'"), "failed");
+    sink_close(&s4);
+    syncc_config_free(fcfg);
     syncc_config_free(jcfg);
 }
 
@@ -721,6 +761,34 @@ static void test_leases(void **st)
         usleep(20000);
     assert_int_equal(S->lease_acquire(a.inst, "henk", &got), SYNC_OK);
     assert_int_equal(got, 1);
+    sink_close(&a);
+    sink_close(&b);
+}
+
+static void test_lease_lost_with_connection(void **st)
+{
+    (void)st;
+    x("CREATE TABLE pgs_test.ll (id int PRIMARY KEY)");
+    sink a, b;
+    target tg;
+    sync_write_result r;
+    int got = 0;
+    sink_open(&a, "job1");
+    sink_open(&b, "job1");
+    prepare_ok(&a, &tg, "pgs_test.ll", "id", NULL);
+    assert_int_equal(S->lease_acquire(a.inst, "henk", &got), SYNC_OK);
+    assert_int_equal(got, 1);
+    /* a loses its session; b takes the lease before a notices */
+    x("SELECT pg_terminate_backend(%d)", atoi(v1("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")));
+    for (int i = 0; i < 100 && n1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") > 0; i++)
+        usleep(20000);
+    assert_int_equal(S->lease_acquire(b.inst, "henk", &got), SYNC_OK);
+    assert_int_equal(got, 1);
+    const char *batch[] = {"1|u|id=#1", NULL};
+    assert_int_equal(write_batch(&a, &tg, batch, "x", &r), SYNC_E_CONFLICT);
+    assert_non_null(strstr(syncc_ctx_error(a.ctx), "lease of job \"henk\" was lost"));
+    assert_int_equal(n1("SELECT count(*) FROM pgs_test.ll"), 0);
+    free_target(&tg);
     sink_close(&a);
     sink_close(&b);
 }
@@ -825,6 +893,7 @@ int main(void)
         cmocka_unit_test_setup(test_schema_errors, reset_schema),
         cmocka_unit_test_setup(test_run_log_and_crash_closeout, reset_schema),
         cmocka_unit_test_setup(test_leases, reset_schema),
+        cmocka_unit_test_setup(test_lease_lost_with_connection, reset_schema),
         cmocka_unit_test_setup(test_reconnect_between_batches, reset_schema),
         cmocka_unit_test_setup(test_server_down_at_open, reset_schema),
     };
