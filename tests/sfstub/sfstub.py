@@ -1198,23 +1198,21 @@ class Handler(BaseHTTPRequestHandler):
         return len(payload)
 
     def abort(self, rst):
-        """Close the connection now; with rst, as a TCP reset (no FIN)."""
+        """Close the connection now; with rst, as a TCP reset (no FIN).
+
+        The descriptor is detached from the socket object and closed directly:
+        the handler's file objects still hold the socket, which would otherwise
+        delay the close until after the handler returns."""
         self.close_connection = True
         try:
-            self.wfile.flush()
+            if rst:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        if rst:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
-        else:
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.rfile.close()
-        self.wfile.close()
-        self.connection.close()
+        os.close(self.connection.detach())
 
 
 class Server(ThreadingHTTPServer):

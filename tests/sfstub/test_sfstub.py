@@ -326,6 +326,7 @@ class ServerTests(unittest.TestCase):
     def tearDownClass(cls):
         rc, err = cls.stub.stop()
         assert rc == 0, "stand-in exited %d: %s" % (rc, err)
+        assert "Traceback" not in err, err
         for secret in ("test-client-secret", "test-refresh-token"):
             assert secret not in err
 
