@@ -1,0 +1,39 @@
+# tests/lib/henk_multi.sh - several Henk businesses, each from its own Salesforce org.
+#
+# henk_business_conf K DIR: writes DIR/bizK.ini, a copy of conf/henk.ini's
+# source, job, streams and mappings renamed for business K and reading that
+# business's own variables (BIZK_BUSINESS_ID, BIZK_INTEGRATION_ID, BIZK_SF_URL),
+# then writes DIR/main.ini including every DIR/conf.d/*.ini.
+henk_business_conf() {
+    k=$1; dir=$2
+    mkdir -p "$dir/conf.d"
+    python3 - "$top/conf/henk.ini" "$k" >"$dir/conf.d/biz$k.ini" <<'PY'
+import re, sys
+src, k = sys.argv[1], sys.argv[2]
+out, keep = [], False
+for line in open(src):
+    m = re.match(r"\[(\w+)(?: ([^\]]+))?\]", line)
+    if m:
+        keep = m.group(1) in ("source", "job", "stream", "map")
+    if not keep:
+        continue
+    line = line.replace("[source salesforce]", "[source sf%s]" % k)
+    line = line.replace("[job salesforce]", "[job biz%s]" % k)
+    line = re.sub(r"\[(stream|map) salesforce\.", r"[\1 biz%s." % k, line)
+    line = line.replace("source = salesforce\n", "source = sf%s\n" % k)
+    line = line.replace("${HENK_BUSINESS_ID}", "${BIZ%s_BUSINESS_ID}" % k)
+    line = line.replace("${HENK_INTEGRATION_ID}", "${BIZ%s_INTEGRATION_ID}" % k)
+    line = line.replace("${SALESFORCE_LOGIN_URL:-https://login.salesforce.com}", "${BIZ%s_SF_URL}" % k)
+    out.append(line)
+sys.stdout.write("".join(out))
+PY
+    cat >"$dir/main.ini" <<INI
+[engine]
+max_jobs = 8
+include = conf.d/*.ini
+
+[sink henk]
+plugin = postgres
+conninfo = \${DATABASE_URL}
+INI
+}
