@@ -90,9 +90,14 @@ class Clock:
         self.last = v
         return v
 
-    def set_now(self, ms):
-        self.frozen = ms
+    def set_now(self, ms, freeze):
+        """Continue from ms: running on from there, or stopped there if freeze."""
+        self.frozen = ms if freeze else None
+        self.offset = 0 if freeze else ms - int(time.time() * 1000)
         self.last = ms - 1
+
+    def freeze(self):
+        self.frozen = self.now()
 
     def advance(self, ms):
         if self.frozen is not None:
@@ -101,8 +106,11 @@ class Clock:
             self.offset += ms
 
     def real(self):
+        """Back to real time, stamps included: a test that moved the clock ahead
+        must not leave later stamps ahead of the Date header."""
         self.frozen = None
         self.offset = 0
+        self.last = min(self.last, self.now() - 1)
 
     def state(self):
         return {"now": data.fmt_datetime(self.now()), "frozen": self.frozen is not None,
@@ -979,9 +987,12 @@ class App:
                         self.store.clock.real()
                     if "now" in p:
                         try:
-                            self.store.clock.set_now(data.parse_datetime(p["now"]))
+                            ms = data.parse_datetime(p["now"])
                         except (ValueError, TypeError, AttributeError, IndexError):
                             raise BadControl("bad \"now\" %r" % (p["now"],)) from None
+                        self.store.clock.set_now(ms, bool(p.get("freeze")))
+                    elif p.get("freeze"):
+                        self.store.clock.freeze()
                     if "advance_ms" in p:
                         if not isinstance(p["advance_ms"], int):
                             raise BadControl("\"advance_ms\" must be an integer")

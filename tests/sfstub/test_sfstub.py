@@ -507,7 +507,7 @@ class ServerTests(unittest.TestCase):
 
     # -- control API --
     def test_mutate_modstamps_clock_and_atomicity(self):
-        self.stub.control("POST", "clock", {"now": "2030-01-02T03:04:05.006Z"})
+        self.stub.control("POST", "clock", {"now": "2030-01-02T03:04:05.006Z", "freeze": True})
         try:
             status, res = self.stub.control("POST", "mutate", [
                 {"op": "update", "object": "Contact", "count": 3, "set": {"Title": "Boss"}},
@@ -546,6 +546,25 @@ class ServerTests(unittest.TestCase):
             self.assertIn("Bogus", res["error"])
             truth = self.stub.control("GET", "truth?object=Contact")[1]["records"]
             self.assertNotIn("Nope", [r["Title"] for r in truth])
+        finally:
+            self.stub.control("POST", "clock", {"real": True})
+
+    def test_running_clock(self):
+        try:
+            _, state = self.stub.control("POST", "clock", {"now": "2031-03-04T05:06:07Z"})
+            self.assertFalse(state["frozen"])
+            _, res = self.stub.control("POST", "mutate", [
+                {"op": "touch", "object": "Account", "count": 2}])
+            acc = {a["Id"]: a for a in
+                   self.stub.control("GET", "truth?object=Account")[1]["records"]}
+            stamps = [acc[i]["SystemModstamp"] for i in res["ids"]]
+            self.assertTrue(stamps[0].startswith("2031-03-04T05:06:"), stamps)
+            self.assertLess(stamps[0], stamps[1])
+            time.sleep(0.05)
+            _, state = self.stub.control("GET", "clock")
+            self.assertGreater(state["now"], "2031-03-04T05:06:07.040")
+            _, hdrs, _ = self.stub.query("SELECT Id FROM Account", self.tok)
+            self.assertRegex(hdrs["date"], r"^Tue, 04 Mar 2031 05:06:\d\d GMT$")
         finally:
             self.stub.control("POST", "clock", {"real": True})
 
