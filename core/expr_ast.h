@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <sync/host.h>
 
@@ -96,8 +97,24 @@ typedef struct syncc_xbuf {
 } syncc_xbuf;
 
 void syncc_xbuf_begin(syncc_xbuf *b, syncc_xscratch *s);
-void syncc_xbuf_add(syncc_xbuf *b, const char *p, size_t n);
-void syncc_xbuf_addc(syncc_xbuf *b, char c);
+/* Makes room for n more bytes (and the NUL); -1 once memory ran out. */
+int syncc_xbuf_grow(syncc_xbuf *b, size_t n);
+
+static inline void syncc_xbuf_add(syncc_xbuf *b, const char *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap && syncc_xbuf_grow(b, n) != 0)
+        return;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+static inline void syncc_xbuf_addc(syncc_xbuf *b, char c)
+{
+    if (b->len + 2 > b->cap && syncc_xbuf_grow(b, 1) != 0)
+        return;
+    b->p[b->len++] = c;
+}
 /* Finishes the string (NUL-terminated); returns -1 if memory ran out. */
 int syncc_xbuf_end(syncc_xbuf *b, const char **p, size_t *len);
 
@@ -134,6 +151,9 @@ int syncc_xerr(syncc_xeval *ev, const char *fmt, ...) SYNC_PRINTF(2, 3);
 
 /* Quotes a value for an error message ("'abc'", "42", "null"), truncated. */
 const char *syncc_xquote(const sync_value *v, char *buf, size_t size);
+
+/* Canonical text of a non-string value (as syncc_value_to_text) into buf (>= 48 bytes). */
+int syncc_xformat(const sync_value *v, char *buf, size_t size, size_t *len);
 
 /* Text form of any non-null value (strings as is), in scratch memory if needed. */
 int syncc_xtext(syncc_xeval *ev, const sync_value *v, const char **p, size_t *len);

@@ -109,7 +109,7 @@ void syncc_xbuf_begin(syncc_xbuf *b, syncc_xscratch *s)
     b->cap = c->cap - c->used;
 }
 
-static int buf_grow(syncc_xbuf *b, size_t need)
+int syncc_xbuf_grow(syncc_xbuf *b, size_t need)
 {
     if (b->oom)
         return -1;
@@ -125,22 +125,6 @@ static int buf_grow(syncc_xbuf *b, size_t need)
     b->p = c->data;
     b->cap = c->cap;
     return 0;
-}
-
-void syncc_xbuf_add(syncc_xbuf *b, const char *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap && buf_grow(b, n) != 0)
-        return;
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
-void syncc_xbuf_addc(syncc_xbuf *b, char c)
-{
-    if (b->len + 2 > b->cap && buf_grow(b, 1) != 0)
-        return;
-    b->p[b->len++] = c;
 }
 
 int syncc_xbuf_end(syncc_xbuf *b, const char **p, size_t *len)
@@ -191,6 +175,96 @@ const char *syncc_xquote(const sync_value *v, char *buf, size_t size)
     return buf;
 }
 
+/* Civil date from days since the epoch (Howard Hinnant's algorithm). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static char *put_digits(char *p, uint64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+/*
+ * The text of integers, dates and timestamps without printf (this runs for
+ * every timestamp put into JSON); same output as syncc_value_to_text.
+ */
+int syncc_xformat(const sync_value *v, char *buf, size_t size, size_t *len)
+{
+    if (size < 48)
+        return -1;
+    if (v->type == SYNC_TYPE_INT) {
+        char tmp[24];
+        int n = 0;
+        uint64_t u = v->u.i < 0 ? (uint64_t)0 - (uint64_t)v->u.i : (uint64_t)v->u.i;
+        do {
+            tmp[n++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        size_t k = 0;
+        if (v->u.i < 0)
+            buf[k++] = '-';
+        while (n)
+            buf[k++] = tmp[--n];
+        buf[k] = '\0';
+        *len = k;
+        return 0;
+    }
+    if (v->type == SYNC_TYPE_TIMESTAMP || v->type == SYNC_TYPE_DATE) {
+        int64_t days = v->u.ts, sod = 0, frac = 0;
+        if (v->type == SYNC_TYPE_TIMESTAMP) {
+            int64_t us = v->u.ts;
+            int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+            frac = us - secs * 1000000;
+            days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+            sod = secs - days * 86400;
+        }
+        int64_t y;
+        unsigned m, d;
+        civil_from_days(days, &y, &m, &d);
+        if (y < 0 || y > 9999)
+            return syncc_value_to_text(v, buf, size, len);
+        char *p = put_digits(buf, (uint64_t)y, 4);
+        *p++ = '-';
+        p = put_digits(p, m, 2);
+        *p++ = '-';
+        p = put_digits(p, d, 2);
+        if (v->type == SYNC_TYPE_TIMESTAMP) {
+            *p++ = 'T';
+            p = put_digits(p, (uint64_t)(sod / 3600), 2);
+            *p++ = ':';
+            p = put_digits(p, (uint64_t)(sod / 60 % 60), 2);
+            *p++ = ':';
+            p = put_digits(p, (uint64_t)(sod % 60), 2);
+            *p++ = '.';
+            p = put_digits(p, (uint64_t)frac, 6);
+            *p++ = 'Z';
+        }
+        *p = '\0';
+        *len = (size_t)(p - buf);
+        return 0;
+    }
+    if (v->type == SYNC_TYPE_BOOL) {
+        *len = v->u.b ? 4 : 5;
+        memcpy(buf, v->u.b ? "true" : "false", *len + 1);
+        return 0;
+    }
+    return syncc_value_to_text(v, buf, size, len);
+}
+
 int syncc_xtext(syncc_xeval *ev, const sync_value *v, const char **p, size_t *len)
 {
     if (v->type == SYNC_TYPE_STRING || v->type == SYNC_TYPE_JSON) {
@@ -204,7 +278,7 @@ int syncc_xtext(syncc_xeval *ev, const sync_value *v, const char **p, size_t *le
         return 0;
     }
     char *buf = syncc_xscratch_alloc(&ev->scratch, 48);
-    if (buf == NULL || syncc_value_to_text(v, buf, 48, len) < 0)
+    if (buf == NULL || syncc_xformat(v, buf, 48, len) < 0)
         return syncc_xerr(ev, "out of memory");
     *p = buf;
     return 0;

@@ -283,6 +283,13 @@ static int change_case(syncc_xeval *ev, const syncc_xnode *n, sync_value *out, i
     syncc_xbuf_begin(&b, &ev->scratch);
     const unsigned char *s = (const unsigned char *)p;
     for (size_t i = 0; i < len;) {
+        if (s[i] < 0x80) { /* ASCII fast path */
+            char c = (char)s[i++];
+            if (upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z'))
+                c = (char)(c ^ 0x20);
+            syncc_xbuf_addc(&b, c);
+            continue;
+        }
         size_t k;
         uint32_t cp = utf8_next(s + i, len - i, &k);
         if (cp == 0xFFFFFFFFu)
@@ -764,18 +771,21 @@ static void json_string(syncc_xbuf *b, const char *p, size_t len)
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)p;
     syncc_xbuf_addc(b, '"');
+    size_t run = 0; /* start of the pending run of bytes copied as they are */
     for (size_t i = 0; i < len;) {
         unsigned char c = s[i];
-        if (c >= 0x80) {
-            size_t k;
-            if (utf8_next(s + i, len - i, &k) == 0xFFFFFFFFu) {
-                syncc_xbuf_add(b, "\xEF\xBF\xBD", 3); /* invalid UTF-8 becomes U+FFFD */
-            } else {
-                syncc_xbuf_add(b, p + i, k);
-            }
-            i += k;
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7f) {
+            i++;
             continue;
         }
+        if (c >= 0x80) {
+            size_t k;
+            if (utf8_next(s + i, len - i, &k) != 0xFFFFFFFFu) {
+                i += k;
+                continue;
+            }
+        }
+        syncc_xbuf_add(b, p + run, i - run);
         switch (c) {
         case '"': syncc_xbuf_add(b, "\\\"", 2); break;
         case '\\': syncc_xbuf_add(b, "\\\\", 2); break;
@@ -785,15 +795,17 @@ static void json_string(syncc_xbuf *b, const char *p, size_t len)
         case '\b': syncc_xbuf_add(b, "\\b", 2); break;
         case '\f': syncc_xbuf_add(b, "\\f", 2); break;
         default:
-            if (c < 0x20 || c == 0x7f) {
+            if (c >= 0x80) {
+                syncc_xbuf_add(b, "\xEF\xBF\xBD", 3); /* invalid UTF-8 becomes U+FFFD */
+            } else {
                 char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
                 syncc_xbuf_add(b, u, 6);
-            } else {
-                syncc_xbuf_addc(b, (char)c);
             }
         }
         i++;
+        run = i;
     }
+    syncc_xbuf_add(b, p + run, len - run);
     syncc_xbuf_addc(b, '"');
 }
 
@@ -823,7 +835,7 @@ static void json_value(syncc_xbuf *b, const sync_value *v)
     default:
         break;
     }
-    if (syncc_value_to_text(v, tmp, sizeof(tmp), &len) != 0) {
+    if (syncc_xformat(v, tmp, sizeof(tmp), &len) != 0) {
         syncc_xbuf_add(b, "null", 4);
         return;
     }
