@@ -73,6 +73,7 @@ struct syncc_xnode {
     syncc_xnode **args;     /* UNARY: 1, BINARY: 2, CALL: nargs */
     size_t nargs;
     size_t voff;            /* CALL: offset of its argument values in syncc_xeval.vals */
+    int height;             /* longest path to a leaf (bounds evaluation recursion) */
 };
 
 /* ---- scratch memory for values produced during one evaluation ---------- */

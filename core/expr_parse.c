@@ -26,8 +26,9 @@
 
 #include "record.h"
 
-/* Nesting limit: keeps the recursive parser and evaluator off the stack's edge. */
-#define MAX_DEPTH 128
+/* Nesting limits: keep the recursive parser and evaluator off the stack's edge. */
+#define MAX_DEPTH 512
+#define MAX_HEIGHT 1000
 
 typedef enum tkind {
     T_EOF,
@@ -443,6 +444,19 @@ static int set_const_text(parser *p, syncc_xnode *n, sync_type type, const char 
     return 0;
 }
 
+/* Sets n->height from its arguments; long chains (a + a + ... + a) are refused. */
+static int set_height(parser *p, syncc_xnode *n)
+{
+    int h = 0;
+    for (size_t i = 0; i < n->nargs; i++)
+        if (n->args[i]->height > h)
+            h = n->args[i]->height;
+    n->height = h + 1;
+    if (n->height > MAX_HEIGHT)
+        return fail(p, n->pos, "expression nested too deeply");
+    return 0;
+}
+
 /* Evaluates a node whose arguments are all constants and turns it into a constant. */
 static int fold(parser *p, syncc_xnode *n)
 {
@@ -480,6 +494,7 @@ static int fold(parser *p, syncc_xnode *n)
         n->nargs = 0;
         n->fn = NULL;
         n->kind = SYNCC_XN_CONST;
+        n->height = 0;
         free(n->owned);
         n->owned = copy;
         n->val = v;
@@ -635,7 +650,7 @@ static syncc_xnode *make_op(parser *p, syncc_xkind kind, int op, size_t pos, syn
         n->args[1] = b;
         n->nargs = 2;
     }
-    if (infer_op(p, n) != 0 || fold(p, n) != 0) {
+    if (set_height(p, n) != 0 || infer_op(p, n) != 0 || fold(p, n) != 0) {
         syncc_xnode_free(n);
         return NULL;
     }
@@ -702,6 +717,8 @@ static syncc_xnode *parse_call(parser *p, char *name, size_t pos)
                  fn->max_args, n->nargs, fn->signature);
         goto err;
     }
+    if (set_height(p, n) != 0)
+        goto err;
     size_t epos = pos;
     if (fn->infer(n, p->err, p->errlen, &epos) != 0) {
         p->failed = 1;
@@ -781,6 +798,11 @@ static syncc_xnode *parse_primary(parser *p)
         }
         if (is_kw(t, "and") || is_kw(t, "or")) {
             fail(p, pos, "expected an expression, found '%s'", t->text);
+            return NULL;
+        }
+        if (is_kw(t, "not")) {
+            /* "a = not b": not binds looser than comparisons and operators */
+            fail(p, pos, "'not' needs parentheses here, as in (not x)");
             return NULL;
         }
         if (t->simple) {

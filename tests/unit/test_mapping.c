@@ -63,10 +63,14 @@ static syncc_mapping *compile_lines(const char *const *lines, size_t n)
 
 static syncc_mapping *compile1(const char *expr)
 {
-    char line[4096];
-    snprintf(line, sizeof(line), "v = %s", expr);
+    size_t size = strlen(expr) + 8;
+    char *line = malloc(size);
+    assert_non_null(line);
+    snprintf(line, size, "v = %s", expr);
     const char *lines[] = {line};
-    return compile_lines(lines, 1);
+    syncc_mapping *m = compile_lines(lines, 1);
+    free(line);
+    return m;
 }
 
 /* Compile error message for one expression (NULL if it compiled). */
@@ -251,6 +255,11 @@ static void test_arithmetic_and_precedence(void **state)
     assert_bool_val(ev("not true and false"), 0);
     assert_bool_val(ev("true or false and false"), 1);
     assert_bool_val(ev("(true or false) and false"), 0);
+    assert_bool_val(ev("not(false)"), 1);
+    assert_bool_val(ev("not not true"), 1);
+    assert_bool_val(ev("true = (not false)"), 1);
+    assert_string_equal(compile_error("true = not false"),
+                        "test.ini:10:12: column 'v': 'not' needs parentheses here, as in (not x)");
     assert_bool_val(ev("1 < 2 and 2 <= 2 and 3 > 2 and 3 >= 3 and 1 != 2 and 1 <> 2 and 1 == 1"), 1);
 }
 
@@ -1005,6 +1014,19 @@ static void test_many_arguments(void **state)
     memset(deep + 601, ')', 600);
     deep[1201] = '\0';
     assert_contains(compile_error(deep), "nested too deeply");
+    /* so is a very long chain, which would nest as deeply when evaluated */
+    char *chain = malloc(20 * 3000);
+    assert_non_null(chain);
+    n = 0;
+    for (int i = 0; i < 3000; i++)
+        n += (size_t)sprintf(chain + n, "%sId", i ? " || " : "");
+    assert_contains(compile_error(chain), "nested too deeply");
+    /* constants fold as they go, so long constant chains are fine */
+    n = 0;
+    for (int i = 0; i < 3000; i++)
+        n += (size_t)sprintf(chain + n, "%s1", i ? " + " : "");
+    assert_int_val(ev(chain), 3000);
+    free(chain);
 }
 
 static void test_large_values(void **state)
