@@ -11,11 +11,14 @@
  * then only stores key/value pairs into the current section.
  *
  * inih's compile-time options are globals in Debian's build; they are set
- * before every parse: no multi-line values (an indented line is an ordinary
- * line, not a continuation), no inline comments in inih (this file strips
- * " ;" comments itself, leaving quoted text alone so that mapping expressions
- * and filters may contain ';'), heap line buffer that grows to MAX_LINE.
- * Loading is therefore not thread-safe; it happens once, at start-up.
+ * before every parse: no multi-line values in inih (the reader joins an
+ * indented line to the value above it itself, keeping the text as written so
+ * that mapping expressions keep exact line:column positions), no inline
+ * comments in inih (this file strips " ;" comments itself, leaving quoted text
+ * alone so that mapping expressions and SQL may contain ';'), a heap line
+ * buffer that grows to MAX_LINE.  Loading is therefore not thread-safe; it
+ * happens once, at start-up.  Values are interpolated when their file has been
+ * read, so that a ${VAR} may sit on a continuation line.
  *
  * What the sections mean is checked afterwards, in conf_check.c.
  */
@@ -71,6 +74,10 @@ typedef struct parse_state {
     size_t line_off;    /* its offset in text */
     size_t rem;         /* bytes of it not yet handed to inih */
     long cur;           /* current section index, -1 before the first */
+    long cont_sec;      /* the value that an indented line continues: section index, */
+    size_t cont_kv;     /* and key index; cont_sec -1 when there is none */
+    int hide;           /* the current line was consumed here; inih gets an empty line */
+    size_t first_sec;   /* sections from this index on come from this file */
     include_req *inc;
     size_t n_inc;
     int failed;
@@ -181,6 +188,7 @@ static int add_section(parse_state *st, const char *kind, const char *name)
     if (!s->kind || (name && !s->name))
         return fail(st, "out of memory");
     st->cur = (long)(conf->n_sections - 1);
+    st->cont_sec = -1;
     return 0;
 }
 
@@ -265,14 +273,49 @@ static size_t content_start(const parse_state *st, const char *s, size_t n)
     return i;
 }
 
+static char *strip_comment(const char *value);
+
+/*
+ * An indented line after a key continues that key's value, as in Python's
+ * configparser: the value gets a newline and the line as written (with its
+ * indentation, so that mapping expressions keep exact columns).
+ */
+static int continue_value(parse_state *st, const char *line, size_t n)
+{
+    syncc_kv *kv = &st->lc->conf->sections[st->cont_sec].kv[st->cont_kv];
+    char *text = strndup(line, n);
+    char *more = text ? strip_comment(text) : NULL;
+    size_t old = strlen(kv->value);
+    char *joined = more ? realloc(kv->value, old + strlen(more) + 2) : NULL;
+
+    free(text);
+    if (!joined) {
+        free(more);
+        return fail(st, "out of memory");
+    }
+    joined[old] = '\n';
+    strcpy(joined + old + 1, more);
+    kv->value = joined;
+    free(more);
+    st->hide = 1;
+    return 0;
+}
+
 /* Looks at a whole line before inih sees it. */
 static int start_line(parse_state *st, size_t n)
 {
     const char *s = st->text + st->line_off;
     size_t i = content_start(st, s, n);
 
-    if (i == n || s[i] == ';' || s[i] == '#')
+    if (i == n) {
+        st->cont_sec = -1; /* a blank line ends a value */
         return 0;
+    }
+    if (s[i] == ';' || s[i] == '#')
+        return 0; /* comments may sit between continuation lines */
+    if ((s[0] == ' ' || s[0] == '\t') && st->cont_sec >= 0)
+        return continue_value(st, s, n);
+    st->cont_sec = -1;
     if (s[i] == '[')
         return open_section(st, s + i + 1, n - i - 1);
     if (!memchr(s + i, '=', n - i) && !memchr(s + i, ':', n - i))
@@ -302,6 +345,13 @@ static char *reader(char *buf, int num, void *stream)
         }
         if (start_line(st, n) < 0)
             return NULL;
+        if (st->hide) {
+            st->hide = 0;
+            st->pos += st->rem;
+            st->rem = 0;
+            strcpy(buf, "\n");
+            return buf;
+        }
     }
     size_t take = st->rem < (size_t)num - 1 ? st->rem : (size_t)num - 1;
     memcpy(buf, st->text + st->pos, take);
@@ -397,8 +447,6 @@ static int add_include(parse_state *st, const char *pattern)
 {
     if (st->lc->flags & SYNCC_CONF_NO_INCLUDE)
         return fail(st, "%s:%d: include is not allowed here", st->file, st->line);
-    if (!*pattern)
-        return fail(st, "%s:%d: option 'include': empty file name or pattern", st->file, st->line);
     include_req *r = realloc(st->inc, (st->n_inc + 1) * sizeof(*r));
     if (!r)
         return fail(st, "out of memory");
@@ -444,52 +492,84 @@ static int handle(parse_state *st, const char *name, const char *value)
     syncc_section *sec = st->cur >= 0 ? &st->lc->conf->sections[st->cur] : NULL;
     /* name and value point into inih's copy of the line, whose start matches ours after the blanks. */
     int col = (int)(content_start(st, raw_line, st->pos - st->line_off) + (size_t)(value - name)) + 1;
-    char *stripped, *expanded = NULL;
-    int literal = 0;
-    char ierr[300];
+    char *stripped;
+    int rc;
 
     if (!*name)
         return fail(st, "%s:%d: syntax error: missing option name before '='", st->file, st->line);
+    if (sec && strcmp(sec->kind, "map") == 0) {
+        const syncc_kv *dup = find_kv(sec, name);
+        if (dup)
+            return fail(st, "%s:%d: column '%s' is mapped twice in [map %s] (first at %s:%d)", st->file, st->line,
+                        name, sec->name, dup->file, dup->line);
+    } else if (!sec) {
+        if (strcmp(name, "include") != 0)
+            return fail(st, "%s:%d: option '%s' outside of any section (only include may come before the first "
+                        "section)", st->file, st->line, name);
+    } else if (check_engine_key(st, sec, name) < 0) {
+        return -1;
+    }
+
+    /* Values are stored raw; interpolate_file() expands them once continuation lines are in. */
     stripped = strip_comment(value);
     if (!stripped)
         return fail(st, "out of memory");
-
-    if (sec && strcmp(sec->kind, "map") == 0) {
-        /* Mapping expressions stay raw: the expression compiler resolves ${VAR} itself. */
-        const syncc_kv *dup = find_kv(sec, name);
-        if (dup) {
+    if (!sec || (strcmp(sec->kind, "engine") == 0 && strcmp(name, "include") == 0)) {
+        /* An include is a single line: it is queued now. */
+        rc = add_include(st, stripped);
+        if (rc < 0 || !sec) {
             free(stripped);
-            return fail(st, "%s:%d: column '%s' is mapped twice in [map %s] (first at %s:%d)", st->file, st->line,
-                        name, sec->name, dup->file, dup->line);
+            return rc;
         }
         return add_kv(st, sec, name, stripped, col, 0);
     }
-
-    if (syncc_conf_interpolate(stripped, &expanded, &literal, ierr, sizeof(ierr)) < 0) {
-        free(stripped);
-        return fail(st, "%s:%d: option '%s': %s", st->file, st->line, name, ierr);
+    rc = add_kv(st, sec, name, stripped, col, 0);
+    if (rc == 0) {
+        st->cont_sec = st->cur;
+        st->cont_kv = sec->n_kv - 1;
     }
-    free(stripped);
+    return rc;
+}
 
-    if (!sec) {
-        if (strcmp(name, "include") != 0) {
-            free(expanded);
-            return fail(st, "%s:%d: option '%s' outside of any section (only include may come before the first "
-                        "section)", st->file, st->line, name);
+/*
+ * Expands ${VAR} in every value this file added outside [map] sections, and in
+ * its include patterns.  Values lose the blanks around them (a value that
+ * starts on the next line starts with a newline until now).
+ */
+static int interpolate_file(parse_state *st)
+{
+    syncc_conf *conf = st->lc->conf;
+    char ierr[300];
+
+    for (size_t i = st->first_sec; i < conf->n_sections; i++) {
+        syncc_section *sec = &conf->sections[i];
+        if (strcmp(sec->kind, "map") == 0)
+            continue;
+        for (size_t k = 0; k < sec->n_kv; k++) {
+            syncc_kv *kv = &sec->kv[k];
+            char *b = kv->value, *e = b + strlen(b), *out;
+            while (*b && isspace((unsigned char)*b))
+                b++;
+            while (e > b && isspace((unsigned char)e[-1]))
+                e--;
+            *e = '\0';
+            if (syncc_conf_interpolate(b, &out, &kv->literal, ierr, sizeof(ierr)) < 0)
+                return fail(st, "%s:%d: option '%s': %s", kv->file, kv->line, kv->key, ierr);
+            free(kv->value);
+            kv->value = out;
         }
-        int rc = add_include(st, expanded);
-        free(expanded);
-        return rc;
     }
-    if (check_engine_key(st, sec, name) < 0) {
-        free(expanded);
-        return -1;
+    for (size_t i = 0; i < st->n_inc; i++) {
+        include_req *r = &st->inc[i];
+        char *out;
+        if (syncc_conf_interpolate(r->pattern, &out, NULL, ierr, sizeof(ierr)) < 0)
+            return fail(st, "%s:%d: option 'include': %s", r->file, r->line, ierr);
+        free(r->pattern);
+        r->pattern = out;
+        if (!*out)
+            return fail(st, "%s:%d: option 'include': empty file name or pattern", r->file, r->line);
     }
-    if (strcmp(sec->kind, "engine") == 0 && strcmp(name, "include") == 0 && add_include(st, expanded) < 0) {
-        free(expanded);
-        return -1;
-    }
-    return add_kv(st, sec, name, expanded, col, literal);
+    return 0;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -608,6 +688,8 @@ static int parse_text(load_ctx *lc, const char *file, const char *text, size_t l
     st.text = text;
     st.len = len;
     st.cur = -1;
+    st.cont_sec = -1;
+    st.first_sec = lc->conf->n_sections;
 
     ini_allow_multiline = false;
     ini_allow_bom = true;
@@ -619,6 +701,8 @@ static int parse_text(load_ctx *lc, const char *file, const char *text, size_t l
     ini_max_line = MAX_LINE + 8;
 
     int ret = ini_parse_stream(reader, &st, handler, &st);
+    if (!st.failed && ret == 0)
+        interpolate_file(&st);
     if (st.failed) {
         rc = -1;
     } else if (ret == -2) {

@@ -113,7 +113,7 @@ typedef struct syncc_job {
 } syncc_job;
 
 typedef struct syncc_engine_conf {
-    char *state_dir;            /* default: $STATE_DIRECTORY, else ./state next to the config file */
+    char *state_dir;            /* NULL = unset: the engine chooses (core/engine.c) */
     char *plugin_dir;           /* NULL = built-in search path */
     int64_t max_jobs;           /* concurrent jobs, default 4 */
     char *log_level;            /* error|warn|info|debug|trace, default info */

@@ -21,7 +21,7 @@ static const char *const log_formats[] = {"text", "json", NULL};
 
 static const sync_option engine_options[] = {
     {"state_dir", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
-     "Directory of the local state store (default: $STATE_DIRECTORY, else state/ beside the main file)."},
+     "Directory of the local state store (default: $SYNCENGINE_STATE_DIR, $STATE_DIRECTORY or a per-user one)."},
     {"plugin_dir", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL, "Directory searched first for plugin shared objects."},
     {"max_jobs", SYNC_OPT_INT, "4", 0, 1, 64, NULL, "Jobs that may run at the same time."},
     {"log_level", SYNC_OPT_ENUM, "info", 0, 0, 0, log_levels, "Lowest level of messages that are logged."},
@@ -195,20 +195,18 @@ static int resolve_engine(syncc_conf *conf, char *err, size_t errlen)
     conf->engine.log_level = dup_or_null(syncc_config_get_string(cfg, "log_level"));
     conf->engine.log_format = dup_or_null(syncc_config_get_string(cfg, "log_format"));
 
-    const char *main_file = conf->n_files ? conf->files[0] : conf->path;
     const char *sd = syncc_config_get_string(cfg, "state_dir");
     const char *pd = syncc_config_get_string(cfg, "plugin_dir");
-    const char *env = getenv("STATE_DIRECTORY");
     if (sd && !*sd) {
         syncc_conf_errf(err, errlen, "%s: option 'state_dir' must not be empty", syncc_config_where(cfg, "state_dir"));
         syncc_config_free(cfg);
         return -1;
     }
-    /* Unset: the engine picks $SYNCENGINE_STATE_DIR, $STATE_DIRECTORY or a
+    /*
+     * Unset: the engine picks $SYNCENGINE_STATE_DIR, $STATE_DIRECTORY or a
      * per-user default (engine.c), never a directory beside the file, which
-     * may sit in a source tree or /etc. */
-    (void)env;
-    (void)main_file;
+     * may sit in a source tree or /etc.
+     */
     if (sd)
         conf->engine.state_dir = relative_to(syncc_config_where(cfg, "state_dir"), 1, sd);
     int want_pd = pd && *pd;

@@ -5,9 +5,9 @@
  * file, so every value outside [map] sections may refer to environment
  * variables: ${VAR} (an error when VAR is unset), ${VAR:-default} (default when
  * VAR is unset or empty, as in the shell) and $$ for a literal dollar sign.  A
- * lone '$' is an error rather than being kept, so that a forgotten pair of
- * braces ("$HOME/state") cannot silently reach a plugin.  The expansion is
- * done once; text coming from a variable is never expanded again.
+ * '$' that is not followed by '{' or '$' is kept as it is: SQL in sink options
+ * uses $1, $2 for parameters, and writing $$1 everywhere would be a trap.  The
+ * expansion is done once; text coming from a variable is never expanded again.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -161,7 +161,7 @@ static const char example[] =
     "[map acme.contacts]\n"                                        /* 36 */
     "business_id = ${HENK_BUSINESS_ID}\n"                          /* 37 */
     "source   =   'salesforce ; contact'   ; the origin\n"         /* 38 */
-    "  company = Account.Name\n"                                   /* 39 */
+    "company = Account.Name\n"                                     /* 39 */
     "lead_score: 50\n";                                            /* 40 */
 
 static void test_example_loads(void **state)
@@ -235,7 +235,7 @@ static void test_example_loads(void **state)
     assert_string_equal(s->map[1].expr, "'salesforce ; contact'");
     assert_int_equal(s->map[1].col, 14);
     assert_string_equal(s->map[2].column, "company");
-    assert_int_equal(s->map[2].col, 13);
+    assert_int_equal(s->map[2].col, 11);
     assert_string_equal(s->map[3].column, "lead_score");
     assert_string_equal(s->map[3].expr, "50");
     assert_int_equal(s->map[3].col, 13);
@@ -256,7 +256,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->engine.max_jobs, 4);
     assert_string_equal(c->engine.log_level, "info");
     assert_string_equal(c->engine.log_format, "text");
-    assert_string_equal(c->engine.state_dir, P("state"));
+    assert_null(c->engine.state_dir); /* the engine picks one */
     syncc_job *j = &c->jobs[0];
     assert_string_equal(j->schedule, "*/15 * * * *");
     assert_int_equal(j->enabled, 1);
@@ -267,10 +267,11 @@ static void test_defaults(void **state)
     assert_string_equal(j->streams[0].target, "s");
     syncc_conf_free(c);
 
-    setenv("STATE_DIRECTORY", "/run/state/syncengine:/other", 1);
+    /* the environment is the engine's business, not the loader's */
+    setenv("STATE_DIRECTORY", "/run/state/syncengine", 1);
     c = load_text(BASE);
     assert_non_null(c);
-    assert_string_equal(c->engine.state_dir, "/run/state/syncengine");
+    assert_null(c->engine.state_dir);
     syncc_conf_free(c);
     unsetenv("STATE_DIRECTORY");
 
@@ -365,12 +366,60 @@ static void test_syntax(void **state)
     assert_string_equal(c->jobs[0].streams[0].target, "t");
     syncc_conf_free(c);
 
-    /* indented lines are ordinary lines, not continuations */
+    /* an indented line right after a section header is an ordinary line */
     c = syncc_conf_load_string("[engine]\n  max_jobs = 3\n" BASE, strlen("[engine]\n  max_jobs = 3\n" BASE), "m",
                                0, err, sizeof(err));
     assert_non_null(c);
     assert_int_equal(c->engine.max_jobs, 3);
     syncc_conf_free(c);
+}
+
+static void test_continuation(void **state)
+{
+    (void)state;
+    char m[512];
+    snprintf(m, sizeof(m), "%s/main.ini", g_dir);
+    setenv("T_TABLE", "leads", 1);
+    unsetenv("T_UNSET");
+    syncc_conf *c = load_text(BASE                                         /* 1-9 */
+                              "source.query =\n"                           /* 10 */
+                              "    SELECT Id ; the key\n"                  /* 11 */
+                              "; a comment does not end the value\n"       /* 12 */
+                              "\tFROM ${T_TABLE}\n"                        /* 13 */
+                              "source.list = a,\n"                         /* 14 */
+                              "   b , c\n"                                 /* 15 */
+                              "\n"                                         /* 16 */
+                              "  source.after_blank = x\n"                 /* 17 */
+                              "[map j.s]\n"                                /* 18 */
+                              "meta = json_object('a', Id,\n"              /* 19 */
+                              "         'b ; c', Name) ; trailing\n"       /* 20 */
+                              "next = 1\n");                               /* 21 */
+    assert_non_null(c);
+    syncc_stream *s = &c->jobs[0].streams[0];
+    assert_int_equal(s->n_source_kv, 3);
+    assert_string_equal(s->source_kv[0]->key, "query");
+    assert_string_equal(s->source_kv[0]->value, "SELECT Id\n\tFROM leads");
+    assert_int_equal(s->source_kv[0]->line, 10);
+    assert_string_equal(s->source_kv[1]->value, "a,\n   b , c");
+    assert_string_equal(s->source_kv[2]->key, "after_blank");
+    assert_int_equal(s->n_map, 2);
+    assert_string_equal(s->map[0].expr, "json_object('a', Id,\n         'b ; c', Name)");
+    assert_int_equal(s->map[0].line, 19);
+    assert_int_equal(s->map[0].col, 8);
+    assert_string_equal(s->map[1].column, "next");
+    assert_int_equal(s->map[1].line, 21);
+    syncc_conf_free(c);
+
+    /* a ${VAR} on a continuation line is reported at the key's line */
+    expect_load_error(BASE "source.query = SELECT 1\n  FROM ${T_UNSET}\n",
+                      "%s:10: option 'source.query': environment variable T_UNSET is not set", m);
+    /* an indented line with nothing to continue is an ordinary line */
+    expect_load_error("[engine]\n  bogus = 1\n",
+                      "%s:2: unknown option 'bogus' in [engine]; valid options: include, log_format, log_level, "
+                      "max_jobs, plugin_dir, state_dir",
+                      m);
+    /* includes do not continue */
+    expect_load_error("include = a.ini\n  b.ini\n", "%s:2: syntax error: expected [section] or key = value", m);
 }
 
 static void test_engine_options(void **state)
@@ -503,10 +552,11 @@ static void test_interpolation(void **state)
                                    "source.d = [${T_UNSET:-}]\n"
                                    "source.e = $${T_SET} costs $$5\n"
                                    "source.f = ${T_EMPTY}\n"
-                                   "source.g = ${T_SET:-other}${T_SET}\n");
+                                   "source.g = ${T_SET:-other}${T_SET}\n"
+                                   "source.h = WHERE id = $1::uuid AND x = $T_SET$\n");
     assert_non_null(c);
     syncc_stream *s = &c->jobs[0].streams[0];
-    assert_int_equal(s->n_source_kv, 7);
+    assert_int_equal(s->n_source_kv, 8);
     assert_string_equal(s->source_kv[0]->value, "value");
     assert_false(s->source_kv[0]->literal);
     assert_string_equal(s->source_kv[1]->value, "xdflty");
@@ -518,6 +568,8 @@ static void test_interpolation(void **state)
     assert_false(s->source_kv[5]->literal);
     assert_string_equal(s->source_kv[6]->value, "valuevalue");
     assert_true(s->source_kv[6]->literal);
+    /* a '$' that starts no ${...} is kept: SQL parameters */
+    assert_string_equal(s->source_kv[7]->value, "WHERE id = $1::uuid AND x = $T_SET$");
     syncc_conf_free(c);
 
     /* a variable's value is not expanded again */
@@ -529,10 +581,6 @@ static void test_interpolation(void **state)
 
     expect_load_error(BASE "source.where = ${T_UNSET}\n",
                       "%s:10: option 'source.where': environment variable T_UNSET is not set", m);
-    expect_load_error(BASE "source.where = $T_SET\n",
-                      "%s:10: option 'source.where': '$' must be followed by '{' or '$' (write ${NAME} for a "
-                      "variable, $$ for a literal $)",
-                      m);
     expect_load_error(BASE "source.where = ${T_SET\n",
                       "%s:10: option 'source.where': unterminated ${...} reference", m);
     expect_load_error(BASE "source.where = ${T_SET:-abc\n",
@@ -1181,6 +1229,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syntax, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_continuation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_and_map, setup, teardown),
