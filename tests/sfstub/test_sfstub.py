@@ -288,6 +288,15 @@ class SoqlTests(unittest.TestCase):
                 counts[s] = counts.get(s, 0) + 1
             self.assertEqual(sorted(counts.values())[-1], 7)
             self.assertEqual(sorted(counts.values())[-2], 1)
+        # Ties on SystemModstamp are broken by Id, in both directions.
+        i_mod = a.schemas["contact"].idx("SystemModstamp")
+        for direction in ("ASC", "DESC"):
+            plan = soql.compile_query("SELECT Id FROM Contact ORDER BY SystemModstamp %s, Id %s"
+                                      % (direction, direction), a.schemas)
+            rows = plan.execute(a.view(), False)
+            self.assertEqual(rows, sorted(a.tables["contact"].values(),
+                                          key=lambda r: (r[i_mod], r[0]),
+                                          reverse=direction == "DESC"))
         for rid in a.tables["contact"]:
             self.assertRegex(rid, r"^003[0-9A-Za-z]{15}$")
             self.assertEqual(data.id18(rid[:15]), rid)
