@@ -177,6 +177,12 @@ uninstall:
 demo:
 	$(Q)O=$(O) sh tests/demo/demo.sh
 
+# docs/plugins/NAME.md from the plugins' option tables (tests/integration/docs_current.sh keeps them current).
+DOC_PLUGINS := salesforce postgres
+docs: all
+	$(Q)mkdir -p docs/plugins
+	$(Q)for p in $(DOC_PLUGINS); do $(O)/syncengine plugins --plugin-dir $(O)/plugins --describe $$p --markdown > docs/plugins/$$p.md || exit 1; done
+
 # Installs the Debian packages needed to build and test (as root or through sudo).
 deps:
 	$(Q)sh tests/install-deps.sh

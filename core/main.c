@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "engine.h"
+#include "help.h"
 #include "hostapi.h"
 #include "log.h"
 #include "status.h"
@@ -41,7 +42,7 @@ static void usage(FILE *out)
             "usage: syncengine -c FILE [--once] [--full-refresh] [options]\n"
             "       syncengine run JOB -c FILE [--full-refresh] [options]\n"
             "       syncengine check -c FILE [options]\n"
-            "       syncengine plugins [--describe NAME] [--plugin-dir DIR]\n"
+            "       syncengine plugins [--describe NAME [--markdown]] [--plugin-dir DIR]\n"
             "       syncengine status -c FILE\n"
             "       syncengine discover SOURCE -c FILE\n"
             "\n"
@@ -62,115 +63,6 @@ static void usage(FILE *out)
             "\n"
             "exit codes: 0 ok, 1 internal error, 2 usage, 3 configuration, 4 plugin,\n"
             "            5 job failed, 6 records rejected, 7 API limit reached\n");
-}
-
-/* ------------------------------------------------------------ plugins */
-
-static const char *opt_type_name(sync_option_type t)
-{
-    switch (t) {
-    case SYNC_OPT_STRING: return "string";
-    case SYNC_OPT_INT: return "integer";
-    case SYNC_OPT_BOOL: return "bool";
-    case SYNC_OPT_DOUBLE: return "number";
-    case SYNC_OPT_DURATION: return "duration";
-    case SYNC_OPT_ENUM: return "enum";
-    case SYNC_OPT_LIST: return "list";
-    case SYNC_OPT_URL: return "url";
-    }
-    return "?";
-}
-
-static void describe_table(const char *title, const char *prefix, const sync_option *t)
-{
-    if (t == NULL || t[0].name == NULL)
-        return;
-    printf("\n%s\n", title);
-    for (const sync_option *o = t; o->name != NULL; o++) {
-        printf("  %s%s (%s", prefix, o->name, opt_type_name(o->type));
-        if (o->flags & SYNC_OPT_REQUIRED)
-            printf(", required");
-        if (o->flags & SYNC_OPT_SECRET)
-            printf(", secret");
-        if (o->flags & SYNC_OPT_MULTI)
-            printf(", repeatable");
-        if (o->flags & SYNC_OPT_DEPRECATED)
-            printf(", deprecated");
-        printf(")\n");
-        if (o->description)
-            printf("      %s\n", o->description);
-        if (o->default_value)
-            printf("      default: %s\n", o->default_value);
-        if (o->max > o->min)
-            printf("      range: %lld..%lld\n", (long long)o->min, (long long)o->max);
-        if (o->enum_values) {
-            printf("      values:");
-            for (const char *const *v = o->enum_values; *v; v++)
-                printf(" %s", *v);
-            printf("\n");
-        }
-    }
-}
-
-static void load_registry(syncc_registry *reg, const char *const *dirs, size_t n_cli)
-{
-    for (size_t i = 0; i < n_cli; i++)
-        syncc_registry_scan_dir(reg, dirs[i]);
-    char defaults[8][4096];
-    size_t n = syncc_default_plugin_dirs(defaults, 8);
-    for (size_t i = 0; i < n; i++)
-        syncc_registry_scan_dir(reg, defaults[i]);
-}
-
-static int cmd_plugins(const char *const *dirs, size_t n_dirs, const char *describe)
-{
-    syncc_registry reg = {0};
-    load_registry(&reg, dirs, n_dirs);
-    int code = SYNCC_EXIT_OK;
-    if (describe != NULL) {
-        const syncc_plugin *p = syncc_registry_find(&reg, describe);
-        if (p == NULL) {
-            fprintf(stderr, "syncengine: plugin '%s' not found\n", describe);
-            for (size_t i = 0; i < reg.n_errors; i++)
-                fprintf(stderr, "  %s\n", reg.errors[i].reason);
-            syncc_registry_free(&reg);
-            return SYNCC_EXIT_PLUGIN;
-        }
-        const sync_plugin *d = &p->def;
-        printf("%s %s - %s\n", d->name, d->version ? d->version : "", d->description ? d->description : "");
-        printf("file: %s\nABI: %u.%u\nprovides:%s%s\n", p->path, d->abi_major, d->abi_minor,
-               (d->provides & SYNC_PROVIDES_SOURCE) ? " source" : "", (d->provides & SYNC_PROVIDES_SINK) ? " sink" : "");
-        printf("capabilities:%s%s%s%s%s\n", (d->caps & SYNC_CAP_INCREMENTAL) ? " incremental" : "",
-               (d->caps & SYNC_CAP_DELETES) ? " deletes" : "", (d->caps & SYNC_CAP_STATE) ? " state" : "",
-               (d->caps & SYNC_CAP_LEASE) ? " lease" : "", (d->caps & SYNC_CAP_RUN_LOG) ? " run-log" : "");
-        describe_table((d->provides & SYNC_PROVIDES_SOURCE) && !(d->provides & SYNC_PROVIDES_SINK)
-                           ? "options ([source NAME] section):"
-                       : (d->provides & SYNC_PROVIDES_SINK) && !(d->provides & SYNC_PROVIDES_SOURCE)
-                           ? "options ([sink NAME] section):"
-                           : "options ([source NAME] or [sink NAME] section):",
-                       "", d->options);
-        describe_table("stream options ([stream JOB.NAME] section):", "source.", d->stream_options);
-        describe_table("target options ([stream JOB.NAME] or [job NAME] section):", "sink.", d->target_options);
-    } else {
-        for (size_t i = 0; i < reg.n; i++) {
-            const sync_plugin *d = &reg.plugins[i].def;
-            printf("%-16s %-8s %-12s %s\n", d->name, d->version ? d->version : "",
-                   (d->provides & SYNC_PROVIDES_SOURCE) && (d->provides & SYNC_PROVIDES_SINK) ? "source+sink"
-                   : (d->provides & SYNC_PROVIDES_SOURCE)                                     ? "source"
-                                                                                              : "sink",
-                   reg.plugins[i].path);
-        }
-        for (size_t i = 0; i < reg.n_errors; i++) {
-            fprintf(stderr, "error: %s\n", reg.errors[i].reason);
-            code = SYNCC_EXIT_PLUGIN;
-        }
-        if (reg.n == 0 && reg.n_errors == 0) {
-            fprintf(stderr, "syncengine: no plugins found (use --plugin-dir)\n");
-            code = SYNCC_EXIT_PLUGIN;
-        }
-    }
-    syncc_registry_free(&reg);
-    return code;
 }
 
 /* ------------------------------------------------------------- status */
@@ -264,13 +156,13 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},   {"once", no_argument, NULL, 'o'},
         {"full-refresh", no_argument, NULL, 'F'},   {"run-at-start", no_argument, NULL, 'R'},   {"plugin-dir", required_argument, NULL, 'P'},
         {"state-dir", required_argument, NULL, 'S'}, {"log-level", required_argument, NULL, 'l'},
-        {"log-format", required_argument, NULL, 'f'}, {"describe", required_argument, NULL, 'D'},
+        {"log-format", required_argument, NULL, 'f'}, {"describe", required_argument, NULL, 'D'}, {"markdown", no_argument, NULL, 'M'},
         {"version", no_argument, NULL, 'V'},        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *config = NULL, *state_dir = NULL, *describe = NULL;
     const char *plugin_dirs[9] = {0};
     size_t n_dirs = 0;
-    int once = 0, full_refresh = 0, run_at_start = 0;
+    int once = 0, full_refresh = 0, run_at_start = 0, markdown = 0;
     int c;
     while ((c = getopt_long(argc, argv, "+c:l:Vh", longopts, NULL)) != -1) {
         switch (c) {
@@ -284,6 +176,7 @@ int main(int argc, char **argv)
             break;
         case 'S': state_dir = optarg; break;
         case 'D': describe = optarg; break;
+        case 'M': markdown = 1; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -325,6 +218,7 @@ int main(int argc, char **argv)
             break;
         case 'S': state_dir = optarg; break;
         case 'D': describe = optarg; break;
+        case 'M': markdown = 1; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -355,7 +249,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int code;
     if (cmd != NULL && strcmp(cmd, "plugins") == 0) {
-        code = cmd_plugins(plugin_dirs, n_dirs, describe);
+        code = syncc_help_plugins(plugin_dirs, n_dirs, describe, markdown);
         curl_global_cleanup();
         return code;
     }
