@@ -559,6 +559,8 @@ class Plan:
         op = node[2]
         value = _coerce(field, node[3], op)
         if value is None:
+            if field.type == "boolean":  # Salesforce: = null means false, != null true
+                return ("cmp", path, "=", op != "=", False)
             return ("null", path, op == "=")
         return ("cmp", path, op, value, lower)
 

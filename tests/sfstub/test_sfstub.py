@@ -250,6 +250,11 @@ class SoqlTests(unittest.TestCase):
         self.assertTrue(any(r[14] is None for r in rows))
         _, rows = self.run_q("SELECT Id FROM Contact WHERE Title <> 'CEO' AND Title != null")
         self.assertFalse(any(r[14] is None for r in rows))
+        # On a boolean field, null means false.
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE DoNotCall = null")
+        self.assertEqual({r[0] for r in rows}, {r[0] for r in recs if not r[19]})
+        _, rows = self.run_q("SELECT Id FROM Contact WHERE DoNotCall != null")
+        self.assertEqual({r[0] for r in rows}, {r[0] for r in recs if r[19]})
 
     def test_order_by_several_keys_and_nulls(self):
         _, rows = self.run_q("SELECT Id FROM Contact ORDER BY Title DESC NULLS LAST, "
