@@ -19,6 +19,7 @@ import collections
 import gzip
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import re
@@ -213,6 +214,10 @@ class Store:
                 raise BadControl("where: %s: %s" % (e.code, e.message)) from None
             rows = plan.execute(view, True)
             ids = [r[0] for r in rows if eligible(r)]
+        elif isinstance(op.get("count"), int) and op["count"] >= 0:
+            # first N only: stop early, tables can hold a million records
+            ids = list(itertools.islice((rid for rid, rec in tbl.items() if eligible(rec)),
+                                        op["count"]))
         else:
             ids = [rid for rid, rec in tbl.items() if eligible(rec)]
         if "count" in op:

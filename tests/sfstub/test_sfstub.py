@@ -508,6 +508,30 @@ class ServerTests(unittest.TestCase):
         self.assertEqual(status, 400)
         self.assertEqual(json.loads(body)[0]["errorCode"], "INVALID_QUERY_LOCATOR")
 
+    def test_record_count_limit_and_method(self):
+        truth = self.stub.control("GET", "truth?object=Account")[1]["records"]
+        rid = truth[0]["Id"]
+        status, _, body = self.stub.api("/services/data/v61.0/sobjects/Account/" + rid, self.tok)
+        rec = json.loads(body)
+        self.assertEqual(status, 200)
+        self.assertEqual((rec["Id"], rec["Name"]), (rid, truth[0]["Name"]))
+        status, _, body = self.stub.api("/services/data/v61.0/sobjects/Account/" + rid[:15],
+                                        self.tok)
+        self.assertEqual(json.loads(body)["Id"], rid)
+        _, _, body = self.stub.query("SELECT COUNT(Email) FROM Contact", self.tok)
+        contacts = self.stub.control("GET", "truth?object=Contact")[1]["records"]
+        self.assertEqual(body["records"][0]["expr0"], sum(1 for c in contacts if c["Email"]))
+        _, _, body = self.stub.query("SELECT Id FROM Contact ORDER BY Id LIMIT 450", self.tok,
+                                     batch=200)
+        self.assertEqual(body["totalSize"], 450)
+        self.assertEqual(len(body["records"]), 200)
+        self.assertEqual([r["Id"] for r in body["records"]],
+                         [c["Id"] for c in contacts[:200]])
+        status, _, body = self.stub.request("POST", "/services/data/v61.0/query?q=x",
+                                            headers={"Authorization": "Bearer " + self.tok})
+        self.assertEqual(status, 405)
+        self.assertEqual(json.loads(body)[0]["errorCode"], "METHOD_NOT_ALLOWED")
+
     def test_relationship_values_are_nested(self):
         pages = self.stub.query_all_pages("SELECT Id, Account.Name FROM Contact", self.tok)
         recs = [r for p in pages for r in p["records"]]
