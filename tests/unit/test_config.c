@@ -1222,6 +1222,49 @@ static void test_parsers(void **state)
     assert_string_equal(syncc_option_type_name(SYNC_OPT_DURATION), "duration");
 }
 
+/*
+ * docs/configuration.md documents the engine's own keys in tables; every key
+ * of the option tables must have its row there, with its default.
+ */
+static void check_doc_rows(const char *doc, const sync_option *table)
+{
+    for (size_t i = 0; table[i].name; i++) {
+        char row[128];
+        snprintf(row, sizeof(row), "\n| `%s` |", table[i].name);
+        const char *p = strstr(doc, row);
+        if (!p)
+            fail_msg("docs/configuration.md has no row for '%s'", table[i].name);
+        const char *end = strchr(p + 1, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char line[2048];
+        snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) - 1 ? len : sizeof(line) - 1), p);
+        char want[128];
+        if (table[i].default_value)
+            snprintf(want, sizeof(want), "| `%s` |", table[i].default_value);
+        else
+            snprintf(want, sizeof(want), "%s", (table[i].flags & SYNC_OPT_REQUIRED) ? "| required |" : "|");
+        if (!strstr(line, want))
+            fail_msg("docs/configuration.md row for '%s' lacks '%s': %s", table[i].name, want, line);
+    }
+}
+
+static void test_docs_current(void **state)
+{
+    (void)state;
+    FILE *f = fopen("docs/configuration.md", "r");
+    if (!f) {
+        print_message("docs/configuration.md not found (run from the source tree)\n");
+        skip();
+    }
+    static char doc[256 * 1024];
+    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    check_doc_rows(doc, syncc_conf_engine_options());
+    check_doc_rows(doc, syncc_conf_job_options());
+    check_doc_rows(doc, syncc_conf_stream_options());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1242,6 +1285,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_from_pairs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_options_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parsers, setup, teardown),
+        cmocka_unit_test(test_docs_current),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
