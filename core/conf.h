@@ -11,6 +11,9 @@
  * required options, wrong types, bounds, enums) and builds the sync_config
  * handles that plugins read through the host table.
  *
+ * Loading sets inih's run-time options and is not thread-safe: configure once,
+ * at start-up, before other threads use inih.
+ *
  * Values in [map ...] sections are NOT interpolated textually: they are
  * mapping expressions, and the expression compiler resolves ${VAR} itself so
  * that an environment value can never change the expression's syntax.

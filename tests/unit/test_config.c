@@ -623,6 +623,18 @@ static void test_includes(void **state)
     assert_string_equal(j->streams[2].map[0].file, P("conf.d/../extra/x.ini"));
     syncc_conf_free(c);
 
+    /* patterns are interpolated */
+    setenv("T_CONFD", "conf.d", 1);
+    c = load_text("[engine]\ninclude = ${T_CONFD}/2*.ini ; just b\n" BASE);
+    assert_non_null(c);
+    assert_int_equal(c->n_files, 2);
+    assert_string_equal(c->files[1], P("conf.d/20-b.ini"));
+    assert_string_equal(c->sections[0].kv[0].value, "conf.d/2*.ini");
+    syncc_conf_free(c);
+    unsetenv("T_UNSET");
+    expect_load_error("include = ${T_UNSET}.ini\n" BASE,
+                      "%s:1: option 'include': environment variable T_UNSET is not set", m);
+
     /* an empty glob is fine, a missing plain file is not */
     c = load_text("[engine]\ninclude = none.d/*.ini\n" BASE);
     assert_non_null(c);
