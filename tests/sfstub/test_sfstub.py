@@ -385,12 +385,12 @@ class ServerTests(unittest.TestCase):
         self.assertEqual(status, 401)
 
     def test_token_ttl_expiry(self):
-        self.stub.control("POST", "auth", {"token_ttl": 0.3})
+        self.stub.control("POST", "auth", {"token_ttl": 1.0})
         try:
             _, body = self.stub.token()
             tok = body["access_token"]
             self.assertEqual(self.stub.api("/services/data/v61.0/sobjects/", tok)[0], 200)
-            time.sleep(0.4)
+            time.sleep(1.05)
             self.assertEqual(self.stub.api("/services/data/v61.0/sobjects/", tok)[0], 401)
         finally:
             self.stub.control("POST", "auth", {"token_ttl": 7200})
