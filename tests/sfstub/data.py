@@ -13,6 +13,7 @@ Value representation inside a record tuple:
 """
 
 import datetime
+import math
 import random
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -411,12 +412,25 @@ def _phone(r, style):
 
 # ---- generation -----------------------------------------------------------
 
-_interned = {}
+class _Pools:
+    """Prebuilt value pools shared by all generated records (built once)."""
+
+    def __init__(self):
+        self.names = [(f, l, f + " " + l, fs + "." + ls)
+                      for f, fs in FIRST_NAMES for l, ls in LAST_NAMES]
+        self.phones = [_phone(n * 7919 % 10000000, n % 4) for n in range(1 << 16)]
+        self.mobiles = [_phone(n * 104729 % 10000000, 3) for n in range(1 << 14)]
+        self.streets = ["%d %s" % (1 + n // len(STREETS), STREETS[n % len(STREETS)])
+                        for n in range(2500 * len(STREETS))]
 
 
-def _intern(s):
-    """Share equal strings between records (a million records, few distinct values)."""
-    return _interned.setdefault(s, s)
+_pools_cache = []
+
+
+def _pools():
+    if not _pools_cache:
+        _pools_cache.append(_Pools())
+    return _pools_cache[0]
 
 
 class Generator:
@@ -439,8 +453,13 @@ class Generator:
         order and SystemModstamp order differ; `same` of them then share one."""
         span = GEN_END_MS - GEN_START_MS
         step = max(1, span // max(n, 1))
-        stamps = [GEN_START_MS + i * step + rng.randrange(step) for i in range(n)]
-        rng.shuffle(stamps)
+        # slot (i * p) mod n is a permutation of 0..n-1 when p and n are coprime;
+        # p near n / golden ratio scatters neighbouring ids far apart
+        p = max(1, int(n * 0.6180339887))
+        while math.gcd(p, n) != 1:
+            p += 1
+        bits = rng.getrandbits
+        stamps = [GEN_START_MS + (i * p % n) * step + bits(40) % step for i in range(n)]
         if same and n:
             same = min(same, n)
             chosen = rng.sample(range(n), same)
@@ -513,42 +532,30 @@ class Generator:
         return rows
 
     def _person(self, rng, modstamp, i):
-        """Fields shared by Contact and Lead, as a dict of raw values."""
-        r = rng.getrandbits(192)
-        first, fslug = FIRST_NAMES[r % len(FIRST_NAMES)]
-        r //= len(FIRST_NAMES)
-        last, lslug = LAST_NAMES[r % len(LAST_NAMES)]
-        r //= len(LAST_NAMES)
-        if r % 23 == 0:
-            first = None
-        r //= 23
-        email = None if r % 9 == 0 else "%s.%s.%d@%s" % (fslug, lslug, i,
-                                                         DOMAINS[(r >> 4) % len(DOMAINS)])
-        r //= 9
-        phone = None if r % 6 == 0 else _phone(i % 10000 + 10000 * (r % 797), (r >> 3) % 4)
-        r //= 6
-        mobile = None if r % 3 == 0 else _phone((i * 7) % 10000 + 10000 * (r % 613), 3)
-        r //= 3
-        city, state, postal, country = CITIES[r % len(CITIES)]
-        r //= len(CITIES)
-        street = None if r % 11 == 0 else _intern("%d %s" % (1 + r % 2500,
-                                                             STREETS[(r >> 4) % len(STREETS)]))
-        r //= 11
-        title = None if r % 8 == 0 else TITLES[(r >> 3) % len(TITLES)]
-        r //= 8
-        desc = DESCRIPTIONS[r % len(DESCRIPTIONS)] if r % 5 < 2 else None
-        r //= 5
-        source = None if r % 4 == 0 else LEAD_SOURCES[(r >> 2) % len(LEAD_SOURCES)]
-        r //= 4
-        owner = self.users[r % len(self.users)]
-        r //= len(self.users)
+        """Fields shared by Contact and Lead.  Drawn from two 64-bit random
+        words and prebuilt pools: a million people must generate in seconds."""
+        pools = _pools()
+        a = rng.getrandbits(64)
+        b = rng.getrandbits(64)
+        first, last, name, slug = pools.names[(a & 0xFFFF) % len(pools.names)]
+        if (a >> 16) % 23 == 0:
+            first, name = None, last
+        email = None if (a >> 21) % 9 == 0 else "%s.%d@%s" % (slug, i, DOMAINS[(a >> 25) % 5])
+        phone = None if (a >> 29) % 6 == 0 else pools.phones[(a >> 32) & 0xFFFF]
+        mobile = None if (a >> 48) % 3 == 0 else pools.mobiles[(a >> 50) & 0x3FFF]
+        city, state, postal, country = CITIES[b % len(CITIES)]
+        street = None if (b >> 4) % 11 == 0 else \
+            pools.streets[((b >> 8) & 0xFFFF) % len(pools.streets)]
+        title = None if (b >> 24) % 8 == 0 else TITLES[(b >> 27) % len(TITLES)]
+        desc = DESCRIPTIONS[(b >> 31) % len(DESCRIPTIONS)] if (b >> 35) % 5 < 2 else None
+        source = None if (b >> 38) % 4 == 0 else LEAD_SOURCES[(b >> 40) % len(LEAD_SOURCES)]
+        owner = self.users[(b >> 43) % len(self.users)]
+        r = rng.getrandbits(64)
         created = modstamp - (r % max(1, modstamp - GEN_START_MS + 1))
-        r //= 1 << 36
-        lastmod = modstamp if r % 5 else max(created, modstamp - 1 - r % 86400000)
-        r //= 5
-        name = last if first is None else _intern(first + " " + last)
-        return (r, first, last, name, email, phone, mobile, street, city, state, postal,
-                country, title, desc, source, owner, created, lastmod)
+        lastmod = modstamp if (r >> 40) % 5 else max(created,
+                                                     modstamp - 1 - (r >> 44) % 86400000)
+        return (rng.getrandbits(64), first, last, name, email, phone, mobile, street, city,
+                state, postal, country, title, desc, source, owner, created, lastmod)
 
     def contact_row(self, cid, rng, modstamp, i):
         (r, first, last, name, email, phone, mobile, street, city, state, postal, country,
