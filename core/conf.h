@@ -111,6 +111,9 @@ typedef struct syncc_job {
     syncc_kv **sink_kv;         /* job-level sink.* keys */
     size_t n_sink_kv;
     sync_config *sink_options;  /* set by syncc_conf_bind */
+    char *like;                 /* like = JOB: streams, maps and sink.* keys copied from that job */
+    syncc_kv **vars;            /* var.NAME keys (prefix stripped): ${NAME} in this job's maps */
+    size_t n_vars;
     syncc_stream *streams;      /* in file order */
     size_t n_streams;
 } syncc_job;

@@ -38,6 +38,8 @@ static const sync_option job_options[] = {
     {"batch_size", SYNC_OPT_INT, "2000", 0, 1, 100000, NULL, "Records per batch written to the sink."},
     {"queue_depth", SYNC_OPT_INT, "4", 0, 1, 64, NULL, "Batches in flight between reader and writer."},
     {"full_refresh", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL, "Ignore saved cursors and read everything every run."},
+    {"like", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Another job whose streams, mappings and job-level sink.* keys this job copies; what this job sets wins."},
     SYNC_OPTION_END};
 
 static const sync_option stream_options[] = {
@@ -124,7 +126,7 @@ static sync_config *engine_part(syncc_conf *conf, const syncc_section *sec, cons
     }
     for (size_t i = 0; i < sec->n_kv; i++) {
         const char *k = sec->kv[i].key;
-        if (has_prefix(k, "sink.") || has_prefix(k, "source."))
+        if (has_prefix(k, "sink.") || has_prefix(k, "source.") || has_prefix(k, "var."))
             continue;
         own[n++] = &sec->kv[i];
     }
@@ -338,6 +340,11 @@ static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
             return -1;
         }
         job->schedule = strdup(syncc_config_get_string(cfg, "schedule"));
+        const char *like = syncc_config_get_string(cfg, "like");
+        if (like != NULL && (job->like = strdup(like)) == NULL) {
+            syncc_config_free(cfg);
+            goto nomem;
+        }
         int b = 1;
         syncc_config_get_bool(cfg, "enabled", &b);
         job->enabled = b;
@@ -352,6 +359,12 @@ static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
         if (!job->schedule)
             goto nomem;
         for (size_t k = 0; k < sec->n_kv; k++) {
+            if (has_prefix(sec->kv[k].key, "var.") && sec->kv[k].key[4] != '\0') {
+                sec->kv[k].used = 1;
+                if (kv_push(&job->vars, &job->n_vars, kv_copy(&sec->kv[k], 4)) < 0)
+                    goto nomem;
+                continue;
+            }
             if (!has_prefix(sec->kv[k].key, "sink."))
                 continue;
             sec->kv[k].used = 1;
@@ -423,24 +436,129 @@ static int resolve_streams(syncc_conf *conf, char *err, size_t errlen)
                     goto nomem;
             }
         }
-        /* Job-level sink.* keys apply unless the stream sets the same key. */
-        size_t own = st->n_sink_kv;
-        for (size_t k = 0; k < job->n_sink_kv; k++) {
-            int overridden = 0;
-            for (size_t m = 0; m < own; m++)
-                if (strcmp(st->sink_kv[m]->key, job->sink_kv[k]->key) == 0)
-                    overridden = 1;
-            if (overridden)
-                continue;
-            /* A MULTI key repeated at job level is copied as often as it was given. */
-            if (kv_push(&st->sink_kv, &st->n_sink_kv, kv_copy(job->sink_kv[k], 0)) < 0)
-                goto nomem;
-        }
     }
     return 0;
 nomem:
     syncc_conf_errf(err, errlen, "out of memory");
     return -1;
+}
+
+static int has_key(syncc_kv *const *list, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i]->key, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* Copies of every kv of list not overridden (by key) in other, appended to dst. */
+static int copy_kvs(syncc_kv ***dst, size_t *n_dst, size_t n_other, syncc_kv *const *list, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (has_key(*dst, n_other, list[k]->key))
+            continue;
+        /* A MULTI key given several times is copied as often as it was given. */
+        if (kv_push(dst, n_dst, kv_copy(list[k], 0)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int copy_stream(syncc_stream *dst, const syncc_stream *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->section = src->section;
+    dst->name = strdup(src->name);
+    dst->object = strdup(src->object);
+    dst->target = strdup(src->target);
+    if (!dst->name || !dst->object || !dst->target)
+        return -1;
+    if (copy_kvs(&dst->source_kv, &dst->n_source_kv, 0, src->source_kv, src->n_source_kv) < 0 ||
+        copy_kvs(&dst->sink_kv, &dst->n_sink_kv, 0, src->sink_kv, src->n_sink_kv) < 0)
+        return -1;
+    if (src->map != NULL) {
+        dst->map = calloc(src->n_map ? src->n_map : 1, sizeof(*dst->map));
+        if (!dst->map)
+            return -1;
+        for (size_t m = 0; m < src->n_map; m++) {
+            dst->map[m] = src->map[m];
+            dst->map[m].column = strdup(src->map[m].column);
+            dst->map[m].expr = strdup(src->map[m].expr);
+            dst->n_map = m + 1;
+            if (!dst->map[m].column || !dst->map[m].expr)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * like = BASE: the job gets copies of BASE's streams (with their source.*,
+ * sink.* keys and mappings) that it does not define itself, and BASE's
+ * job-level sink.* keys it does not set itself.  Runs before job-level keys
+ * are merged into streams, so each job's own keys win.
+ */
+static int resolve_likes(syncc_conf *conf, char *err, size_t errlen)
+{
+    for (size_t j = 0; j < conf->n_jobs; j++) {
+        syncc_job *job = &conf->jobs[j];
+        if (job->like == NULL)
+            continue;
+        const char *where = job->section->file;
+        int line = job->section->line;
+        for (size_t k = 0; k < job->section->n_kv; k++)
+            if (strcmp(job->section->kv[k].key, "like") == 0) {
+                where = job->section->kv[k].file;
+                line = job->section->kv[k].line;
+            }
+        syncc_job *base = syncc_conf_job(conf, job->like);
+        if (base == NULL || base == job || base->like != NULL) {
+            syncc_conf_errf(err, errlen, "%s:%d: option 'like': %s", where, line,
+                            base == NULL   ? "there is no such [job] section"
+                            : base == job ? "a job cannot be like itself"
+                                          : "the job named is itself like another job; name that one");
+            if (base == NULL)
+                snprintf(err + strlen(err), errlen - strlen(err), " ('%s')", job->like);
+            return -1;
+        }
+        size_t own = job->n_streams;
+        for (size_t s = 0; s < base->n_streams; s++) {
+            int defined = 0;
+            for (size_t m = 0; m < own; m++)
+                if (strcmp(job->streams[m].name, base->streams[s].name) == 0)
+                    defined = 1;
+            if (defined)
+                continue;
+            syncc_stream *streams = realloc(job->streams, (job->n_streams + 1) * sizeof(*streams));
+            if (!streams)
+                goto nomem;
+            job->streams = streams;
+            if (copy_stream(&job->streams[job->n_streams++], &base->streams[s]) < 0)
+                goto nomem;
+        }
+        if (copy_kvs(&job->sink_kv, &job->n_sink_kv, job->n_sink_kv, base->sink_kv, base->n_sink_kv) < 0)
+            goto nomem;
+    }
+    return 0;
+nomem:
+    syncc_conf_errf(err, errlen, "out of memory");
+    return -1;
+}
+
+/* Job-level sink.* keys apply to each stream unless the stream sets the same key. */
+static int merge_job_sink_keys(syncc_conf *conf, char *err, size_t errlen)
+{
+    for (size_t j = 0; j < conf->n_jobs; j++) {
+        syncc_job *job = &conf->jobs[j];
+        for (size_t s = 0; s < job->n_streams; s++) {
+            syncc_stream *st = &job->streams[s];
+            if (copy_kvs(&st->sink_kv, &st->n_sink_kv, st->n_sink_kv, job->sink_kv, job->n_sink_kv) < 0) {
+                syncc_conf_errf(err, errlen, "out of memory");
+                return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 static syncc_stream *find_stream(syncc_job *job, const char *name)
@@ -504,7 +622,8 @@ int syncc_conf_resolve(syncc_conf *conf, char *err, size_t errlen)
 {
     if (resolve_engine(conf, err, errlen) < 0 || resolve_instances(conf, err, errlen) < 0 ||
         resolve_jobs(conf, err, errlen) < 0 || resolve_streams(conf, err, errlen) < 0 ||
-        resolve_maps(conf, err, errlen) < 0)
+        resolve_maps(conf, err, errlen) < 0 || resolve_likes(conf, err, errlen) < 0 ||
+        merge_job_sink_keys(conf, err, errlen) < 0)
         return -1;
     for (size_t j = 0; j < conf->n_jobs; j++) {
         const syncc_job *job = &conf->jobs[j];

@@ -86,8 +86,15 @@ static int compile_job(syncc_engine *e, syncc_job_rt *rt, char *err, size_t errl
         return SYNCC_EXIT_CONFIG;
     }
     rt->streams = calloc(job->n_streams, sizeof(*rt->streams));
-    if (rt->streams == NULL)
+    const char **vars = calloc(job->n_vars * 2 + 1, sizeof(*vars));
+    if (rt->streams == NULL || vars == NULL) {
+        free(vars);
         return SYNCC_EXIT_INTERNAL;
+    }
+    for (size_t v = 0; v < job->n_vars; v++) {
+        vars[2 * v] = job->vars[v]->key;
+        vars[2 * v + 1] = job->vars[v]->value;
+    }
     rt->n_streams = job->n_streams;
     for (size_t s = 0; s < job->n_streams; s++) {
         syncc_stream *st = &job->streams[s];
@@ -95,20 +102,26 @@ static int compile_job(syncc_engine *e, syncc_job_rt *rt, char *err, size_t errl
         if (st->map == NULL)
             continue;
         syncc_map_src *src = calloc(st->n_map ? st->n_map : 1, sizeof(*src));
-        if (src == NULL)
+        if (src == NULL) {
+            free(vars);
             return SYNCC_EXIT_INTERNAL;
+        }
         for (size_t i = 0; i < st->n_map; i++) {
             src[i].column = st->map[i].column;
             src[i].expr = st->map[i].expr;
             src[i].file = st->map[i].file;
             src[i].line = st->map[i].line;
             src[i].col = st->map[i].col;
+            src[i].vars = vars;
         }
         rt->streams[s].mapping = syncc_mapping_compile(src, st->n_map, err, errlen);
         free(src);
-        if (rt->streams[s].mapping == NULL)
+        if (rt->streams[s].mapping == NULL) {
+            free(vars);
             return SYNCC_EXIT_CONFIG;
+        }
     }
+    free(vars);
     return SYNCC_EXIT_OK;
 }
 

@@ -203,8 +203,8 @@ typedef struct syncc_xslots {
  * (deduplicated).  On error returns NULL, with the message in err and the
  * byte offset of the problem in *errpos.
  */
-syncc_xnode *syncc_xparse(const char *text, syncc_xslots *slots, char *err, size_t errlen,
-                          size_t *errpos);
+syncc_xnode *syncc_xparse(const char *text, const char *const *vars, syncc_xslots *slots, char *err,
+                          size_t errlen, size_t *errpos);
 void syncc_xnode_free(syncc_xnode *n);
 
 /* Numbers every call node's argument slice; returns the total number of values needed. */

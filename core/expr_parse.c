@@ -65,6 +65,7 @@ typedef struct parser {
     size_t errpos;
     int failed;
     int depth;
+    const char *const *vars;  /* name, value pairs looked up before the environment */
 } parser;
 
 static int fail(parser *p, size_t pos, const char *fmt, ...) SYNC_PRINTF(3, 4);
@@ -288,7 +289,16 @@ static int lex_env(parser *p, tok *t)
         return fail(p, start, "environment variable name too long");
     memcpy(name, p->s + ns, nlen);
     name[nlen] = '\0';
-    const char *val = getenv(name);
+    const char *val = NULL;
+    int found = 0;
+    for (const char *const *v = p->vars; v != NULL && v[0] != NULL; v += 2) {
+        if (strcmp(v[0], name) == 0) {
+            val = v[1];
+            found = 1;
+        }
+    }
+    if (!found)
+        val = getenv(name);
     size_t cap = 0;
     t->kind = T_ENV;
     if (val != NULL && (def == NULL || val[0] != '\0'))
@@ -951,10 +961,12 @@ static syncc_xnode *parse_expr(parser *p)
     return parse_binary_level(p, 0);
 }
 
-syncc_xnode *syncc_xparse(const char *text, syncc_xslots *slots, char *err, size_t errlen, size_t *errpos)
+syncc_xnode *syncc_xparse(const char *text, const char *const *vars, syncc_xslots *slots, char *err,
+                          size_t errlen, size_t *errpos)
 {
     parser p;
     memset(&p, 0, sizeof(p));
+    p.vars = vars;
     p.s = text;
     p.len = strlen(text);
     p.slots = slots;

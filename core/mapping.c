@@ -110,7 +110,7 @@ syncc_mapping *syncc_mapping_compile(const syncc_map_src *entries, size_t n, cha
             }
         }
         size_t pos = 0;
-        syncc_xnode *x = syncc_xparse(e->expr, &m->slots, msg, sizeof(msg), &pos);
+        syncc_xnode *x = syncc_xparse(e->expr, e->vars, &m->slots, msg, sizeof(msg), &pos);
         if (x == NULL)
             return fail_at(m, e, pos, err, errlen, msg);
         m->exprs[m->n] = x;

@@ -22,6 +22,9 @@ typedef struct syncc_mapping syncc_mapping;
 typedef struct syncc_map_src {
     const char *column, *expr, *file;
     int line, col;
+    /* job variables: NULL-terminated name, value pairs that ${NAME} finds
+     * before the environment (may be NULL) */
+    const char *const *vars;
 } syncc_map_src;
 
 /*

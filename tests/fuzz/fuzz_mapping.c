@@ -86,8 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     expr[size] = '\0';
     char err[1024];
     syncc_map_src src[2] = {
-        {"a", expr, "fuzz.ini", 1, 5},
-        {"b", "coalesce(Id, @key) || ''", "fuzz.ini", 2, 5},
+        {"a", expr, "fuzz.ini", 1, 5, NULL},
+        {"b", "coalesce(Id, @key) || ''", "fuzz.ini", 2, 5, NULL},
     };
     syncc_mapping *m = syncc_mapping_compile(src, 2, err, sizeof(err));
     if (m == NULL) {

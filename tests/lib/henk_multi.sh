@@ -1,12 +1,33 @@
 # tests/lib/henk_multi.sh - several Henk businesses, each from its own Salesforce org.
 #
-# henk_business_conf K DIR: writes DIR/bizK.ini, a copy of conf/henk.ini's
-# source, job, streams and mappings renamed for business K and reading that
-# business's own variables (BIZK_BUSINESS_ID, BIZK_INTEGRATION_ID, BIZK_SF_URL),
-# then writes DIR/main.ini including every DIR/conf.d/*.ini.
+# henk_business_conf K DIR: writes DIR/conf.d/bizK.ini for business K, reading
+# that business's own variables (BIZK_BUSINESS_ID, BIZK_INTEGRATION_ID,
+# BIZK_SF_URL), then DIR/main.ini including every DIR/conf.d/*.ini.  Business 1
+# is a full copy of conf/henk.ini's source, job, streams and mappings; the
+# others are what a user adds for another business: a source and a job that
+# is `like` business 1's.
 henk_business_conf() {
     k=$1; dir=$2
     mkdir -p "$dir/conf.d"
+    if [ "$k" != 1 ]; then
+        cat >"$dir/conf.d/biz$k.ini" <<INI
+[source sf$k]
+plugin = salesforce
+login_url = \${BIZ${k}_SF_URL}
+client_id = \${SALESFORCE_CLIENT_ID}
+client_secret = \${SALESFORCE_CLIENT_SECRET}
+refresh_token = \${SALESFORCE_REFRESH_TOKEN}
+lag = 0s
+
+[job biz$k]
+like = biz1
+source = sf$k
+sink = henk
+sink.sql_params = \${BIZ${k}_BUSINESS_ID}, \${BIZ${k}_INTEGRATION_ID}
+var.BIZ1_BUSINESS_ID = \${BIZ${k}_BUSINESS_ID}
+INI
+        return
+    fi
     python3 - "$top/conf/henk.ini" "$k" >"$dir/conf.d/biz$k.ini" <<'PY'
 import re, sys
 src, k = sys.argv[1], sys.argv[2]

@@ -56,6 +56,7 @@ static syncc_mapping *compile_lines(const char *const *lines, size_t n)
         src[i].file = "test.ini";
         src[i].line = 10 + (int)i;
         src[i].col = (int)(eq - lines[i]) + 4;
+        src[i].vars = NULL;
     }
     g_err[0] = '\0';
     return syncc_mapping_compile(src, n, g_err, sizeof(g_err));
@@ -573,17 +574,51 @@ static void test_compile_errors(void **state)
 
     /* positions on the right line and column of a multi-line entry */
     syncc_map_src src[2] = {
-        {"a", "Id", "leads.ini", 3, 5},
-        {"b", "concat(Id,\n  nope(1))", "leads.ini", 4, 5},
+        {"a", "Id", "leads.ini", 3, 5, NULL},
+        {"b", "concat(Id,\n  nope(1))", "leads.ini", 4, 5, NULL},
     };
     syncc_mapping *m = syncc_mapping_compile(src, 2, g_err, sizeof(g_err));
     assert_null(m);
     assert_string_equal(g_err, "leads.ini:5:3: column 'b': unknown function 'nope' (did you mean 'now'?)");
 
     /* the same column twice */
-    syncc_map_src dup[2] = {{"a", "1", "x.ini", 1, 5}, {"a", "2", "x.ini", 2, 5}};
+    syncc_map_src dup[2] = {{"a", "1", "x.ini", 1, 5, NULL}, {"a", "2", "x.ini", 2, 5, NULL}};
     assert_null(syncc_mapping_compile(dup, 2, g_err, sizeof(g_err)));
     assert_string_equal(g_err, "x.ini:2:5: column 'a': column is mapped twice (first at x.ini:1)");
+}
+
+/* job variables (var.NAME) are found before the environment */
+static void test_job_vars(void **state)
+{
+    (void)state;
+    setenv("SYNCC_TEST_BIZ", "from-env", 1);
+    const char *vars[] = {"SYNCC_TEST_BIZ", "from-var", NULL};
+    syncc_map_src src[2] = {{"a", "${SYNCC_TEST_BIZ}", "j.ini", 1, 5, vars},
+                            {"b", "${SYNCC_TEST_OTHER:-dflt}", "j.ini", 2, 5, vars}};
+    syncc_mapping *m = syncc_mapping_compile(src, 2, g_err, sizeof(g_err));
+    assert_non_null(m);
+    sync_batch *in = syncc_batch_new(), *out = syncc_batch_new();
+    sync_record *r = syncc_batch_add(in, "k", 1, SYNC_OP_UPSERT);
+    sync_record *o = syncc_batch_add(out, "k", 1, SYNC_OP_UPSERT);
+    assert_int_equal(syncc_mapping_eval(m, r, o, g_err, sizeof(g_err)), SYNC_OK);
+    assert_int_equal(o->n_fields, 2);
+    assert_string_equal(o->fields[0].value.u.str.ptr, "from-var");
+    assert_string_equal(o->fields[1].value.u.str.ptr, "dflt");
+    syncc_batch_free(in);
+    syncc_batch_free(out);
+    syncc_mapping_free(m);
+    /* without the variable, the environment */
+    src[0].vars = NULL;
+    m = syncc_mapping_compile(src, 1, g_err, sizeof(g_err));
+    in = syncc_batch_new();
+    out = syncc_batch_new();
+    r = syncc_batch_add(in, "k", 1, SYNC_OP_UPSERT);
+    o = syncc_batch_add(out, "k", 1, SYNC_OP_UPSERT);
+    assert_int_equal(syncc_mapping_eval(m, r, o, g_err, sizeof(g_err)), SYNC_OK);
+    assert_string_equal(o->fields[0].value.u.str.ptr, "from-env");
+    syncc_batch_free(in);
+    syncc_batch_free(out);
+    syncc_mapping_free(m);
 }
 
 static void test_env(void **state)
@@ -1071,6 +1106,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_now_and_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compile_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_vars, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eval_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_field_paths_and_hints, setup, teardown),
