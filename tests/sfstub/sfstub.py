@@ -334,14 +334,9 @@ class Store:
             self.next_seq[name] = seq + 1
             rid = data.make_id(obj.key_prefix, seq)
             ms = stamp()
-            if name == "account":
-                rec = builders[name](rid, self.create_rng, ms, seq)
-            else:
-                rec = builders[name](rid, self.create_rng, ms, seq)
-            lst = list(rec)
+            lst = list(builders[name](rid, self.create_rng, ms, seq))
             if name == "lead":  # new leads start unconverted
-                for f in ("IsConverted",):
-                    lst[obj.idx(f)] = False
+                lst[obj.idx("IsConverted")] = False
                 for f in ("ConvertedDate", "ConvertedAccountId", "ConvertedContactId"):
                     lst[obj.idx(f)] = None
                 if lst[obj.idx("Status")] == "Closed - Converted":
@@ -795,7 +790,6 @@ class App:
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
 
     def token(self, method, headers, body):
-        self.stats  # token calls are counted by the handler
         if method != "POST":
             return 400, [], dumps({"error": "invalid_request",
                                    "error_description": "must use HTTP POST"}).encode(), JSON_TYPE
