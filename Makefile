@@ -60,7 +60,7 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick soak fuzz fuzz-quick docs check-docs
+.PHONY: fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick soak fuzz fuzz-quick docs check-docs
 
 CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJ     := $(CORE_SRC:%.c=$(O)/%.o)
@@ -134,6 +134,43 @@ $(O)/tests/abi/%.so: tests/abi/%.c
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -shared -fvisibility=hidden -o $@ $< $(LDFLAGS)
 
 TEST_BINS := $(UNIT_BIN) $(PUNIT_BIN) $(TEST_PLUGINS)
+
+# ---- fuzz targets (libFuzzer; built by `make fuzz` in build-fuzz/ with clang)
+#   tests/fuzz/fuzz_NAME.c        linked with the core, seeds in tests/fuzz/corpus/NAME/
+#   tests/fuzz/PLUGIN/fuzz_NAME.c linked with the core and plugin PLUGIN's objects
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_PSRC    := $(wildcard tests/fuzz/*/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%) $(FUZZ_PSRC:tests/fuzz/%.c=$(O)/fuzz/%)
+FUZZ_TIME    ?= 300
+
+$(O)/fuzz/%.o: tests/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(quiet) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih libcurl) -Iplugins -c -o $@ $<
+
+define fuzz_rule
+$(O)/fuzz/$(1): $(O)/fuzz/$(1).o $(if $(findstring /,$(1)),$(patsubst plugins/%.c,$(O)/plugins/%.o,$(wildcard plugins/$(firstword $(subst /, ,$(1)))/*.c))) $(CORE_LIB)
+	$$(quiet) LINK $$@
+	$$(Q)$$(CC) $$(ALL_CFLAGS) -fsanitize=fuzzer -o $$@ $$(filter %.o,$$^) $(CORE_LIB) $$(LDFLAGS) $(if $(findstring /,$(1)),$$(LIBS_$(firstword $(subst /, ,$(1))))) $$(CORE_LIBS)
+endef
+$(foreach t,$(FUZZ_SRC:tests/fuzz/%.c=%) $(FUZZ_PSRC:tests/fuzz/%.c=%),$(eval $(call fuzz_rule,$(t))))
+
+fuzz-bins: $(FUZZ_BIN)
+
+# Runs every fuzz target for FUZZ_TIME seconds on a scratch copy of its seeds.
+fuzz-run: fuzz-bins
+	$(Q)set -e; for f in $(FUZZ_BIN); do \
+	    name=$$(basename $$f); seeds=tests/fuzz/corpus/$${name#fuzz_}; scratch=$(O)/fuzz/corpus-$${name#fuzz_}; \
+	    mkdir -p $$scratch; echo "  FUZZ    $$name ($(FUZZ_TIME)s)"; \
+	    $$f -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=1 $$scratch $$seeds 2>$$scratch.log \
+	        || { tail -n 40 $$scratch.log; exit 1; }; \
+	    grep -h "stat::number_of_executed_units" $$scratch.log | sed "s/^/          /"; \
+	done
+
+fuzz:
+	$(Q)$(MAKE) --no-print-directory O=build-fuzz CC=clang SANITIZE=address,undefined FUZZ=1 OPT="-O1 -g" fuzz-run
+fuzz-quick:
+	$(Q)$(MAKE) --no-print-directory O=build-fuzz CC=clang SANITIZE=address,undefined FUZZ=1 OPT="-O1 -g" FUZZ_TIME=15 fuzz-run
 
 test: all $(TEST_BINS)
 	$(Q)O=$(O) tests/run.sh

@@ -36,6 +36,13 @@ static void explain_missing(const syncc_registry *r, char dirs[][4096], size_t n
         n += (size_t)snprintf(buf + n, size - n, "; %s", r->errors[i].reason);
 }
 
+/* Configuration warnings (deprecated options, readable secrets) go to the log. */
+static void conf_warning(const char *message, void *payload)
+{
+    (void)payload;
+    syncc_log(SYNC_LOG_WARN, NULL, "%s", message);
+}
+
 static char *default_state_dir(const syncc_conf *conf)
 {
     const char *env = getenv("SYNCENGINE_STATE_DIR");
@@ -168,6 +175,7 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
             goto fail;
         }
     }
+    e->conf->warn = conf_warning;
     if (syncc_conf_bind(e->conf, lookup_plugin, &e->registry, err, errlen) != 0) {
         *exit_code = SYNCC_EXIT_CONFIG;
         goto fail;
