@@ -1,0 +1,23 @@
+#!/bin/sh
+# On a terminal a run shows live progress (records, records/s, batches); without
+# one it prints only log lines.  `script` gives the engine a pseudo-terminal.
+. "$(dirname "$0")/../lib/common.sh"
+. "$top/tests/lib/pgcluster.sh"
+. "$top/tests/lib/henk.sh"
+command -v script >/dev/null || skip "script(1) not installed"
+pg_start || exit $?
+at_exit pg_stop
+BIZ=11111111-1111-4111-8111-111111111111
+INT=22222222-2222-4222-8222-222222222222
+henk_db_init $BIZ $INT || die "schema"
+sfstub_start org --contacts 3000 --leads 100
+henk_env "$SF_org_URL" $BIZ $INT
+export SYNCENGINE_STATE_DIR="$T/state"
+unset SYNCENGINE_NO_PROGRESS
+script -qec "$O/syncengine -c $top/conf/henk.ini --once" "$T/tty.log" >/dev/null 2>&1 || die "run on a terminal failed"
+grep -q "contacts: [0-9]* records, [0-9]* records/s, [0-9]* batches" "$T/tty.log" \
+    || die "no progress line on a terminal: $(tail -c 400 "$T/tty.log")"
+sleep 1.1
+"$O/syncengine" -c "$top/conf/henk.ini" --once --full-refresh >"$T/out.log" 2>&1 || die "run without a terminal failed"
+grep -q "records/s" "$T/out.log" && die "progress printed without a terminal"
+echo ok
