@@ -1244,8 +1244,10 @@ static void check_doc_rows(const char *doc, const sync_option *table)
         char row[128];
         snprintf(row, sizeof(row), "\n| `%s` |", table[i].name);
         const char *p = strstr(doc, row);
-        if (!p)
+        if (!p) {
             fail_msg("docs/configuration.md has no row for '%s'", table[i].name);
+            return;
+        }
         const char *end = strchr(p + 1, '\n');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         char line[2048];
