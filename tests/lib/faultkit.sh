@@ -1,0 +1,133 @@
+# tests/lib/faultkit.sh - the Henk sync under faults, for tests/integration/fault_*.sh,
+# crash_*.sh, badinput_*.sh and tests/soak/.
+#
+# Source it after tests/lib/common.sh.  fk_setup starts a throwaway PostgreSQL
+# cluster with the Henk schema and one business, a Salesforce stand-in with the
+# given options, and writes $FK_CONF: conf/henk.ini with extra [source
+# salesforce] options from $FK_SOURCE_OPTS (one "key = value" per line), so a
+# test can make timeouts short and retries quick without touching the shipped
+# file.  fk_run runs the engine on it and leaves the exit code in $fk_rc and
+# the run's stderr in $T/run.log (everything also goes to $T/engine.log);
+# fk_check compares the database with the stand-in's ground truth
+# (tests/lib/henk_check.py).  The other helpers read the run log (sync_logs),
+# the saved cursors and the stand-in's counters.
+#
+# Every helper fails the test with a message (die) rather than returning an
+# error, so test scripts read as the scenario they check.
+
+. "$top/tests/lib/pgcluster.sh"
+. "$top/tests/lib/henk.sh"
+
+FK_BIZ=11111111-1111-4111-8111-111111111111
+FK_INT=22222222-2222-4222-8222-222222222222
+FK_CONF="$T/henk.ini"
+fk_runs=0
+
+# fk_conf [FILE]: writes conf/henk.ini plus $FK_SOURCE_OPTS into FILE (default $FK_CONF).
+# The include of conf.d files is dropped: a test's configuration is exactly this file.
+fk_conf() {
+    FK_SOURCE_OPTS=${FK_SOURCE_OPTS:-} python3 - "$top/conf/henk.ini" >"${1:-$FK_CONF}" <<'PY' || die "cannot write the test configuration"
+import os, sys
+extra = [l.strip() for l in os.environ["FK_SOURCE_OPTS"].splitlines() if l.strip()]
+out, section = [], None
+for line in open(sys.argv[1]):
+    s = line.strip()
+    if s.startswith("["):
+        section = s
+    if s.startswith("include ="):
+        continue
+    out.append(line)
+    if s == "[source salesforce]":
+        out.extend(e + "\n" for e in extra)
+sys.stdout.write("".join(out))
+PY
+}
+
+# fk_setup [sfstub options...]: database, stand-in "org", environment, $FK_CONF.
+fk_setup() {
+    pg_start || exit $?
+    henk_db_init $FK_BIZ $FK_INT || die "cannot load the Henk schema"
+    sfstub_start org "$@"
+    henk_env "$SF_org_URL" $FK_BIZ $FK_INT
+    export SYNCENGINE_STATE_DIR="$T/state"
+    fk_conf
+}
+
+# fk_run [engine args]: one run of the test configuration (--once unless args given).
+fk_run() {
+    fk_runs=$((fk_runs + 1))
+    [ $# -gt 0 ] || set -- --once
+    fk_rc=0
+    $SYNCENGINE -c "$FK_CONF" "$@" 2>"$T/run.log" || fk_rc=$?
+    {
+        echo "=== run $fk_runs: $*  (exit $fk_rc)"
+        cat "$T/run.log"
+    } >>"$T/engine.log"
+}
+
+# fk_expect_rc CODE WHAT: the last run exited CODE.
+fk_expect_rc() {
+    [ "$fk_rc" -eq "$1" ] || die "$2: exit code $fk_rc, expected $1; log: $(tail -n 8 "$T/run.log")"
+}
+
+# fk_log_has REGEX WHAT: the last run's log matches (extended regex).
+fk_log_has() {
+    grep -Eq -- "$1" "$T/run.log" || die "$2: no line matching '$1' in the log: $(tail -n 8 "$T/run.log")"
+}
+
+# fk_check [henk_check options]: the database equals the stand-in's ground truth.
+fk_check() {
+    python3 "$top/tests/lib/henk_check.py" --stub "$SF_org_URL" --business $FK_BIZ --integration $FK_INT "$@" \
+        || die "the database differs from Salesforce"
+}
+
+fk_sql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+
+# Status and error message of the latest sync_logs row.
+fk_last_status() { fk_sql "SELECT sync_status FROM sync_logs ORDER BY started_at DESC LIMIT 1"; }
+fk_last_error() { fk_sql "SELECT coalesce(error_message, '') FROM sync_logs ORDER BY started_at DESC LIMIT 1"; }
+
+# fk_expect_status STATUS WHAT: the latest run-log row has STATUS and is completed.
+fk_expect_status() {
+    _st=$(fk_last_status)
+    [ "$_st" = "$1" ] || die "$2: latest sync_logs row is '$_st' ($(fk_last_error)), expected '$1'"
+    [ "$(fk_sql "SELECT count(*) FROM sync_logs WHERE completed_at IS NULL OR sync_status = 'running'")" = 0 ] \
+        || die "$2: a sync_logs row is left open"
+}
+
+fk_leads() { fk_sql "SELECT count(*) FROM leads WHERE business_id = '$FK_BIZ'"; }
+
+# fk_faults JSON-LIST: replaces the stand-in's fault list; fk_nofaults clears it.
+fk_faults() { sfstub_ctl "$SF_org_URL" POST /__stub/faults "{\"faults\": $1}" >/dev/null || die "cannot set faults"; }
+fk_nofaults() { sfstub_ctl "$SF_org_URL" DELETE /__stub/faults >/dev/null || die "cannot clear faults"; }
+
+# fk_stat KEY: a counter of /__stub/stats (by_kind.X for the per-kind ones).
+fk_stat() {
+    sfstub_ctl "$SF_org_URL" GET /__stub/stats | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[k]
+print(v)' "$1"
+}
+fk_stats_reset() { sfstub_ctl "$SF_org_URL" POST /__stub/stats/reset >/dev/null; }
+
+# fk_fired: how many times the current faults fired (sum over the list).
+fk_fired() {
+    sfstub_ctl "$SF_org_URL" GET /__stub/faults | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+fl = d.get("faults", d) if isinstance(d, dict) else d
+print(sum(f.get("fired", 0) for f in fl))'
+}
+
+# fk_cursor_check: every record at or before a stream's saved cursor is stored
+# (the cursor is never ahead of the data).  Uses $FK_TRUTH if set (a cache of
+# the truth written by fk_truth_cache), else asks the stand-in.
+fk_cursor_check() {
+    python3 "$top/tests/lib/cursor_check.py" --stub "$SF_org_URL" --business $FK_BIZ \
+        ${FK_TRUTH:+--truth "$FK_TRUTH"} || die "a saved cursor is ahead of the stored data"
+}
+
+# fk_mutate JSON-LIST: applies stand-in mutations.
+fk_mutate() { sfstub_ctl "$SF_org_URL" POST /__stub/mutate "$1" >/dev/null || die "mutate failed: $1"; }
