@@ -226,7 +226,9 @@ static size_t h_field_count(const sync_record *r) { return r ? r->n_fields : 0; 
 
 static int h_field_at(const sync_record *r, size_t i, const char **name, sync_value *value)
 {
-    if (r == NULL || i >= r->n_fields)
+    if (r == NULL)
+        return SYNC_E_INVALID;
+    if (i >= r->n_fields)
         return SYNC_E_NOTFOUND;
     if (name)
         *name = r->fields[i].name;

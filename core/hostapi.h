@@ -53,7 +53,7 @@ struct sync_ctx {
 sync_ctx *syncc_ctx_new(const char *job, const char *instance, const char *plugin);
 void syncc_ctx_free(sync_ctx *ctx);
 void syncc_ctx_set_stream(sync_ctx *ctx, const char *stream);
-/* Takes (and clears) the set_error detail; "" if none. */
+/* The detail of the last set_error; "" if none.  The engine clears errbuf before each callback. */
 const char *syncc_ctx_error(sync_ctx *ctx);
 int64_t syncc_ctx_counter(sync_ctx *ctx, const char *name);
 

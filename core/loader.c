@@ -260,7 +260,8 @@ int syncc_registry_scan_dir(syncc_registry *r, const char *dir)
         names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), cmp_str); /* deterministic: duplicates resolve the same way */
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_str); /* deterministic: duplicates resolve the same way */
     for (size_t i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);

@@ -56,8 +56,16 @@ static void add_one(const char *s)
         cap_secrets = cap;
     }
     char *copy = strdup(s);
-    if (copy != NULL)
-        secrets[n_secrets++] = copy;
+    if (copy == NULL)
+        return;
+    /* Longest first, so a secret that contains a shorter one is replaced whole. */
+    size_t len = strlen(copy), at = n_secrets;
+    while (at > 0 && strlen(secrets[at - 1]) < len) {
+        secrets[at] = secrets[at - 1];
+        at--;
+    }
+    secrets[at] = copy;
+    n_secrets++;
 }
 
 void syncc_log_add_secret(const char *secret)
@@ -129,6 +137,17 @@ static void timestamp(char *buf, size_t size)
              tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
+static void write_line(const char *line, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(STDERR_FILENO, line + off, len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
 void syncc_logv(sync_log_level level, const syncc_log_ctx *ctx, const char *fmt, va_list ap)
 {
     if (level > log_level)
@@ -139,20 +158,24 @@ void syncc_logv(sync_log_level level, const syncc_log_ctx *ctx, const char *fmt,
     for (char *p = msg; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
+    /* Redact before any escaping (JSON would escape a secret's quotes and
+     * hide it from a later search). */
+    syncc_log_redact(msg, sizeof(msg));
     char ts[40];
     timestamp(ts, sizeof(ts));
-    char line[10240];
     if (log_json) {
         json_t *o = json_pack("{s:s,s:s}", "ts", ts, "level", level_names[level]);
         if (ctx != NULL) {
-            if (ctx->job)
-                json_object_set_new(o, "job", json_string(ctx->job));
-            if (ctx->stream)
-                json_object_set_new(o, "stream", json_string(ctx->stream));
-            if (ctx->plugin)
-                json_object_set_new(o, "plugin", json_string(ctx->plugin));
-            if (ctx->run_id)
-                json_object_set_new(o, "run", json_string(ctx->run_id));
+            const char *keys[] = {"job", "stream", "plugin", "run"};
+            const char *vals[] = {ctx->job, ctx->stream, ctx->plugin, ctx->run_id};
+            for (int i = 0; i < 4; i++) {
+                if (vals[i] == NULL)
+                    continue;
+                char v[512];
+                snprintf(v, sizeof(v), "%s", vals[i]);
+                syncc_log_redact(v, sizeof(v));
+                json_object_set_new(o, keys[i], json_string(v));
+            }
         }
         /* invalid UTF-8 from a remote error message must not lose the line */
         json_t *m = json_string(msg);
@@ -160,35 +183,39 @@ void syncc_logv(sync_log_level level, const syncc_log_ctx *ctx, const char *fmt,
             m = json_string("(message not valid UTF-8)");
         json_object_set_new(o, "msg", m);
         char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        snprintf(line, sizeof(line) - 1, "%s", s ? s : "{}");
-        free(s);
         json_decref(o);
-    } else {
-        char where[512] = "";
-        if (ctx != NULL) {
-            size_t n = 0;
-            if (ctx->job)
-                n += (size_t)snprintf(where + n, sizeof(where) - n, " job=%s", ctx->job);
-            if (ctx->stream && n < sizeof(where))
-                n += (size_t)snprintf(where + n, sizeof(where) - n, " stream=%s", ctx->stream);
-            if (ctx->plugin && n < sizeof(where))
-                n += (size_t)snprintf(where + n, sizeof(where) - n, " plugin=%s", ctx->plugin);
-            if (ctx->run_id && n < sizeof(where))
-                n += (size_t)snprintf(where + n, sizeof(where) - n, " run=%s", ctx->run_id);
+        if (s == NULL)
+            return;
+        size_t len = strlen(s);
+        char *line = realloc(s, len + 2);
+        if (line == NULL) {
+            free(s);
+            return;
         }
-        snprintf(line, sizeof(line) - 1, "%s %-5s %s%s%s%s", ts, level_names[level], where[0] ? "[" : "",
-                 where[0] ? where + 1 : "", where[0] ? "] " : "", msg);
+        line[len++] = '\n';
+        write_line(line, len);
+        free(line);
+        return;
     }
+    char where[512] = "";
+    if (ctx != NULL) {
+        size_t n = 0;
+        if (ctx->job)
+            n += (size_t)snprintf(where + n, sizeof(where) - n, " job=%s", ctx->job);
+        if (ctx->stream && n < sizeof(where))
+            n += (size_t)snprintf(where + n, sizeof(where) - n, " stream=%s", ctx->stream);
+        if (ctx->plugin && n < sizeof(where))
+            n += (size_t)snprintf(where + n, sizeof(where) - n, " plugin=%s", ctx->plugin);
+        if (ctx->run_id && n < sizeof(where))
+            n += (size_t)snprintf(where + n, sizeof(where) - n, " run=%s", ctx->run_id);
+    }
+    char line[10240];
+    snprintf(line, sizeof(line) - 1, "%s %-5s %s%s%s%s", ts, level_names[level], where[0] ? "[" : "",
+             where[0] ? where + 1 : "", where[0] ? "] " : "", msg);
     syncc_log_redact(line, sizeof(line));
     size_t len = strlen(line);
     line[len++] = '\n';
-    ssize_t off = 0;
-    while ((size_t)off < len) {
-        ssize_t w = write(STDERR_FILENO, line + off, len - (size_t)off);
-        if (w <= 0)
-            break;
-        off += w;
-    }
+    write_line(line, len);
 }
 
 void syncc_log(sync_log_level level, const syncc_log_ctx *ctx, const char *fmt, ...)

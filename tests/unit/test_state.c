@@ -410,25 +410,19 @@ static void test_unusable_directory(void **state)
     assert_int_equal(mkdir(in_tmp("blocked/state.json"), 0700), 0);
     err[0] = '\0';
     assert_int_equal(syncc_state_put(st, "n", "k", "v", err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "cannot write state file"));
+    assert_non_null(strstr(err, "cannot read state file"));
     assert_non_null(strstr(err, in_tmp("blocked/state.json")));
     syncc_state_close(st);
 }
 
 /*
- * NOT YET (core/state.c:109-117, load): a state file that exists but cannot
- * be read or parsed is treated as empty.  get then reports every key as
- * absent (rc 0) although state.h promises rc < 0 on error, and the next put
- * rewrites the file with only its own key: every other cursor and the
- * rotated refresh token are silently lost, and the Salesforce connection
- * needs a new authorization.  The fix needs a decision (refuse and report, or
- * keep the damaged file aside as state.json.corrupt and start empty), so the
- * check is skipped until one is made.
+ * A state file that exists but cannot be parsed is refused, never treated as
+ * empty: the next put would otherwise rewrite it with only its own key and
+ * every other cursor and the rotated refresh token would be lost.
  */
 static void test_corrupt_file_is_not_overwritten(void **state)
 {
     (void)state;
-    skip();
     syncc_state *st = open_ok(in_tmp("c"));
     FILE *f = fopen(in_tmp("c/state.json"), "w");
     assert_non_null(f);
@@ -439,6 +433,14 @@ static void test_corrupt_file_is_not_overwritten(void **state)
     char err[512] = "";
     assert_int_equal(syncc_state_put(st, "cursor:acme", "Contact", "c1", err, sizeof(err)), -1);
     assert_non_null(strstr(err, in_tmp("c/state.json")));
+    assert_non_null(strstr(err, "damaged"));
+    /* the file is untouched */
+    f = fopen(in_tmp("c/state.json"), "r");
+    assert_non_null(f);
+    char buf[256] = "";
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    assert_string_equal(buf, "{\"plugin:sf_acme\": {\"refresh_token\": \"r1\"");
     syncc_state_close(st);
 }
 
