@@ -22,6 +22,9 @@ FK_BIZ=11111111-1111-4111-8111-111111111111
 FK_INT=22222222-2222-4222-8222-222222222222
 FK_CONF="$T/henk.ini"
 fk_runs=0
+# FK_KEEP=DIR keeps the logs of a test (the scratch directory goes away on exit)
+[ -n "${FK_KEEP:-}" ] && at_exit 'mkdir -p "$FK_KEEP" && cp "$T"/*.log "$FK_KEEP"/ 2>/dev/null'
+
 
 # fk_conf [FILE]: writes conf/henk.ini plus $FK_SOURCE_OPTS into FILE (default $FK_CONF).
 # The include of conf.d files is dropped: a test's configuration is exactly this file.
@@ -63,6 +66,7 @@ fk_run() {
         echo "=== run $fk_runs: $*  (exit $fk_rc)"
         cat "$T/run.log"
     } >>"$T/engine.log"
+    cp "$T/run.log" "$T/run-$fk_runs.log"
 }
 
 # fk_expect_rc CODE WHAT: the last run exited CODE.
@@ -131,3 +135,89 @@ fk_cursor_check() {
 
 # fk_mutate JSON-LIST: applies stand-in mutations.
 fk_mutate() { sfstub_ctl "$SF_org_URL" POST /__stub/mutate "$1" >/dev/null || die "mutate failed: $1"; }
+
+# Source options the fault tests use: small pages (many requests to fault),
+# quick bounded retries, a short timeout.
+FK_FAST_RETRIES='batch_size = 200
+max_attempts = 3
+retry_base = 50ms
+retry_max = 2s
+timeout = 2s
+connect_timeout = 2s'
+
+# fk_touch_all: changes every contact and lead in Salesforce in one
+# transaction (one SystemModstamp for all: the pages split a tie), so the next
+# run has a whole sync to do.
+fk_touch_all() {
+    fk_mutate '[{"op":"update","object":"Contact","all":true,"set":{"Title":"Touched"},"same_stamp":true},
+                {"op":"update","object":"Lead","all":true,"set":{"Title":"Touched"},"same_stamp":true}]'
+    fk_settle
+}
+
+# fk_settle: waits until the stand-in's Date header is past every stamp given
+# so far.  A run reads up to Salesforce's clock (whole seconds, lag 0 here),
+# and a mutation stamps each record a millisecond apart, so a big mutation
+# stamps records seconds ahead of the clock: they belong to a later run.
+fk_settle() {
+    _w=$(sfstub_ctl "$SF_org_URL" GET /__stub/clock | python3 -c '
+import datetime, json, sys
+c = json.load(sys.stdin)
+p = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00").replace("+0000", "+00:00"))
+print(max(0.0, (p(c["last_stamp"]) - p(c["now"])).total_seconds()) + 1.1 if c.get("last_stamp") else 1.1)')
+    sleep "$_w"
+}
+
+# fk_transport_row KIND [FAULT-KEYS]: one row of the fault matrix for an HTTP
+# fault on query pages (sfstub kinds status, reset, truncate, nonjson, slow).
+#  1. transient: two faulted page requests in a row -> retried, run succeeds;
+#  2. persistent: every page from the third on is faulted -> exactly
+#     max_attempts (3) tries of that page, run 'failed', exit 5, a log line
+#     for each retry, the pages before it stored with their cursor;
+#  3. faults gone -> the next run completes the work.
+# FAULT-KEYS are extra JSON members of the fault, e.g. '"status": 500';
+# ERROR-REGEX must match the failed run's log (the error it reports).
+fk_transport_row() {
+    _kind=$1; _keys=${2:+, $2}; _err=${3:-.}
+    note "$_kind: transient"
+    fk_faults "[{\"match\": \"next\", \"after\": 2, \"times\": 2, \"kind\": \"$_kind\"$_keys}]"
+    fk_run
+    fk_expect_rc 0 "a run meeting two $_kind faults"
+    [ "$(fk_fired)" = 2 ] || die "$_kind: the fault fired $(fk_fired) times, expected 2"
+    fk_log_has "attempt 1 of 3 failed.*retrying" "$_kind: transient"
+    fk_check --runs 1
+
+    note "$_kind: persistent"
+    fk_touch_all
+    fk_faults "[{\"match\": \"next\", \"after\": 2, \"times\": -1, \"kind\": \"$_kind\"$_keys}]"
+    fk_run
+    fk_expect_rc 5 "a run meeting $_kind on every page"
+    # every faulted request is tried exactly max_attempts times (a stream may
+    # go on with the next one after its error; each failing one counts)
+    _failing=$(grep -c "attempt 1 of 3 failed" "$T/run.log")
+    _fired=$(fk_fired)
+    [ "$_failing" -ge 1 ] || die "$_kind: no retry logged"
+    grep -q "attempt 3 of 3 failed" "$T/run.log" && die "$_kind: a request was tried more than max_attempts times"
+    [ "$(grep -c "attempt 2 of 3 failed" "$T/run.log")" = "$_failing" ] || die "$_kind: not every failing request was retried"
+    if [ "$_kind" = reset ]; then
+        # libcurl itself retries a request whose reused connection was reset, once
+        [ "$_fired" -ge $((3 * _failing)) ] && [ "$_fired" -le $((6 * _failing)) ] \
+            || die "$_kind: $_fired faulted answers for $_failing failing requests (3 attempts each)"
+    else
+        [ "$_fired" = $((3 * _failing)) ] \
+            || die "$_kind: $_fired faulted answers for $_failing failing requests, expected 3 each (max_attempts)"
+    fi
+    fk_log_has "run failed" "$_kind: persistent"
+    fk_log_has "$_err" "$_kind: the error says what failed"
+    fk_expect_status failed "$_kind: persistent"
+    fk_cursor_check
+    _touched=$(fk_sql "SELECT count(*) FROM leads WHERE title = 'Touched'")
+    [ "$_touched" -gt 0 ] || die "$_kind: the pages before the fault were not stored"
+    _all=$(fk_leads)
+    [ "$_touched" -lt "$_all" ] || die "$_kind: every row was stored although a page failed"
+
+    note "$_kind: the next run completes the work"
+    fk_nofaults
+    fk_run
+    fk_expect_rc 0 "the run after $_kind"
+    fk_check --runs 3
+}
