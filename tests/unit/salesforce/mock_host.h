@@ -75,6 +75,7 @@ typedef struct mock_state {
     size_t n_streams;
     size_t n_catalog_fields;
     int64_t now; /* 0: the real clock */
+    void (*on_emit)(size_t n_emits); /* called after each emit is recorded */
 } mock_state;
 
 static mock_state mock;
@@ -352,6 +353,8 @@ static int m_emit(sync_emitter *em, const char *cursor)
         return mock.emit_rc;
     if (mock.n_emits < MOCK_MAX_EMITS)
         mock.emits[mock.n_emits++] = mock_strdup(cursor ? cursor : "", cursor ? strlen(cursor) : 0);
+    if (mock.on_emit != NULL)
+        mock.on_emit(mock.n_emits);
     return SYNC_OK;
 }
 
