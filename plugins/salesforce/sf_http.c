@@ -151,14 +151,14 @@ out:
 
 int sf_http_new(sync_ctx *ctx, const sf_http_settings *set, sf_http **out)
 {
-    static int global_done; /* curl_global_init is idempotent since 7.84; keep one call anyway */
-    if (!global_done) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        global_done = 1;
-    }
-    sf_http *h = calloc(1, sizeof *h);
-    if (h == NULL)
+    /* Reference-counted, paired with the cleanup in sf_http_free(). */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return SYNC_E_NOMEM;
+    sf_http *h = calloc(1, sizeof *h);
+    if (h == NULL) {
+        curl_global_cleanup();
+        return SYNC_E_NOMEM;
+    }
     h->ctx = ctx;
     h->set = *set;
     h->set.ca_bundle = NULL; /* owned by the settings; only used while configuring */
@@ -168,6 +168,7 @@ int sf_http_new(sync_ctx *ctx, const sf_http_settings *set, sf_http **out)
     h->curl = curl_easy_init();
     if (h->curl == NULL) {
         free(h);
+        curl_global_cleanup();
         return SYNC_E_NOMEM;
     }
     CURL *c = h->curl;
@@ -201,6 +202,7 @@ void sf_http_free(sf_http *h)
     sf_buf_free(&h->body);
     clear_headers(h);
     free(h);
+    curl_global_cleanup();
 }
 
 void sf_http_response_clear(sf_http_response *resp)
