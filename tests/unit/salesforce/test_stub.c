@@ -535,6 +535,31 @@ static void test_api_reserve(void **state)
     def->source->close(inst);
 }
 
+/* A lookback re-reads below the cursor but never hands back an older position. */
+static void test_lookback_keeps_position(void **state)
+{
+    void *inst = open_inst();
+    assert_int_equal(do_read(inst, "Lead", NULL, 0, NULL, NULL), SYNC_OK);
+    def->source->close(inst);
+    char cursor[64];
+    snprintf(cursor, sizeof cursor, "%s", last_cursor());
+    size_t first = mock.n_records, emits = mock.n_emits;
+
+    cfg_set(&cfg, "lookback", "315360000000"); /* ten years: everything again */
+    inst = open_inst();
+    assert_int_equal(do_read(inst, "Lead", NULL, 0, cursor, NULL), SYNC_OK);
+    assert_int_equal(mock.n_records - first, first); /* all re-read */
+    for (size_t i = emits; i < mock.n_emits; i++)
+        assert_string_equal(mock.emits[i], ""); /* the saved cursor is kept */
+
+    json_decref(ctl(&main_stub, "POST", "/__stub/mutate", "[{\"op\":\"touch\",\"object\":\"Lead\",\"count\":1}]"));
+    usleep(1100000);
+    emits = mock.n_emits;
+    assert_int_equal(do_read(inst, "Lead", NULL, 0, cursor, NULL), SYNC_OK);
+    assert_true(strcmp(last_cursor(), cursor) > 0); /* the newer record moves it on */
+    def->source->close(inst);
+}
+
 static void test_missing_field_before_query(void **state)
 {
     void *inst = open_inst();
@@ -669,6 +694,7 @@ int main(void)
         cmocka_unit_test_setup(test_long_retry_after_stops, setup),
         cmocka_unit_test_setup(test_request_limit_exceeded, setup),
         cmocka_unit_test_setup(test_api_reserve, setup),
+        cmocka_unit_test_setup(test_lookback_keeps_position, setup),
         cmocka_unit_test_setup(test_missing_field_before_query, setup),
         cmocka_unit_test_setup(test_cancel, setup),
         cmocka_unit_test_setup(test_where_and_options, setup),
