@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -62,6 +63,8 @@ static int stub_start(stub *s, const char *name, const char *const *extra)
     if (s->pid < 0)
         return -1;
     if (s->pid == 0) {
+        /* a crashed or failed test must not leave the stand-in running */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         FILE *f = freopen(logfile, "a", stderr);
         (void)f;
         execvp("python3", (char *const *)argv);
