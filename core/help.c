@@ -8,6 +8,7 @@
  */
 #include "help.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,32 @@ static const char *type_name(sync_option_type t)
     case SYNC_OPT_URL: return "url";
     }
     return "?";
+}
+
+/* A DURATION bound (milliseconds) in the largest unit that divides it. */
+static void duration_text(int64_t ms, char *buf, size_t size)
+{
+    static const struct { const char *unit; int64_t ms; } units[] = {
+        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (ms != 0 && ms % units[i].ms == 0) {
+            snprintf(buf, size, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
+            return;
+        }
+    }
+    snprintf(buf, size, "%lld", (long long)ms);
+}
+
+static void range_text(const sync_option *o, char *buf, size_t size)
+{
+    if (o->type == SYNC_OPT_DURATION) {
+        char a[32], b[32];
+        duration_text(o->min, a, sizeof(a));
+        duration_text(o->max, b, sizeof(b));
+        snprintf(buf, size, "%s..%s", a, b);
+    } else {
+        snprintf(buf, size, "%lld..%lld", (long long)o->min, (long long)o->max);
+    }
 }
 
 static void flags_text(const sync_option *o, char *buf, size_t size)
@@ -49,8 +76,11 @@ static void text_table(const char *title, const char *prefix, const sync_option 
             printf("      %s\n", o->description);
         if (o->default_value)
             printf("      default: %s\n", o->default_value);
-        if (o->max > o->min)
-            printf("      range: %lld..%lld\n", (long long)o->min, (long long)o->max);
+        if (o->max > o->min) {
+            char r[80];
+            range_text(o, r, sizeof(r));
+            printf("      range: %s\n", r);
+        }
         if (o->enum_values) {
             printf("      values:");
             for (const char *const *v = o->enum_values; *v; v++)
@@ -82,8 +112,11 @@ static void md_table(const char *title, const char *intro, const char *prefix, c
         char flags[64];
         flags_text(o, flags, sizeof(flags));
         printf("| `%s%s` | %s%s", prefix, o->name, type_name(o->type), flags);
-        if (o->max > o->min)
-            printf(", %lld..%lld", (long long)o->min, (long long)o->max);
+        if (o->max > o->min) {
+            char r[80];
+            range_text(o, r, sizeof(r));
+            printf(", %s", r);
+        }
         if (o->enum_values) {
             printf(": ");
             for (const char *const *v = o->enum_values; *v; v++)
