@@ -70,22 +70,45 @@ if [ "$MUTATE" != 1 ]; then
     FK_TRUTH="$T/truth.json"
 fi
 
+# Random changes in Salesforce (soak form): updates, creations, deletions,
+# undeletions and conversions of random records, some sharing one stamp.
 mutate_randomly() {
-    python3 - "$SEED-mutation-$trial" >"$T/mutation.json" <<'PY'
-import json, random, sys
-r = random.Random(sys.argv[1])
+    python3 - "$SF_org_URL" "$SEED-mutation-$trial" <<'PY' || die "mutation failed"
+import json, random, sys, urllib.error, urllib.request
+stub, seed = sys.argv[1], sys.argv[2]
+r = random.Random(seed)
+def get(obj):
+    with urllib.request.urlopen("%s/__stub/truth?object=%s&deleted=1" % (stub, obj), timeout=300) as f:
+        return json.load(f)["records"]
+def pick(recs, n):
+    return [x["Id"] for x in r.sample(recs, min(n, len(recs)))]
 ops = []
 for obj in ("Contact", "Lead"):
-    ops.append({"op": "update", "object": obj, "where": "Title != 'x%d'" % r.randrange(10**6),
-                "count": r.randrange(1, 3000), "set": {"Title": "T%d" % r.randrange(10**6)}})
-    ops.append({"op": "create", "object": obj, "count": r.randrange(0, 200)})
-    ops.append({"op": "delete", "object": obj, "count": r.randrange(0, 50)})
-ops.append({"op": "undelete", "object": "Contact", "where": "IsDeleted = true", "count": r.randrange(0, 20)})
-ops.append({"op": "convert", "object": "Lead", "where": "IsConverted = false", "count": r.randrange(0, 10)})
-print(json.dumps(ops))
+    recs = get(obj)
+    live = [x for x in recs if not x["IsDeleted"]]
+    dead = [x for x in recs if x["IsDeleted"]]
+    ops.append({"op": "update", "object": obj, "ids": pick(live, r.randrange(1, 3000)),
+                "set": {"Title": "T%d" % r.randrange(10**6)}, "same_stamp": r.random() < 0.3})
+    ops.append({"op": "create", "object": obj, "count": r.randrange(1, 200)})
+    ops.append({"op": "delete", "object": obj, "ids": pick(live, r.randrange(0, 50))})
+    ops.append({"op": "undelete", "object": obj, "ids": pick(dead, r.randrange(0, 20))})
+    if obj == "Lead":
+        open_leads = [x for x in live if not x["IsConverted"]]
+        ops.append({"op": "convert", "object": obj, "ids": pick(open_leads, r.randrange(0, 10))})
+# one operation list: the ids picked for different operations may overlap, so
+# apply them one by one, in order, each on its own
+for op in ops:
+    if "ids" in op and not op["ids"]:
+        continue
+    req = urllib.request.Request(stub + "/__stub/mutate", data=json.dumps([op]).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req, timeout=300).read()
+    except urllib.error.HTTPError as e:
+        msg = e.read().decode()
+        if "eligible" not in msg:  # a record deleted by an earlier operation, say
+            sys.exit("mutation %s: %s" % (op["op"], msg))
 PY
-    sfstub_ctl "$SF_org_URL" POST /__stub/mutate "$(cat "$T/mutation.json")" >/dev/null \
-        || die "mutation failed: $(cat "$T/mutation.json")"
 }
 
 killed=0; completed=0; resets=0; started_rows=0
@@ -95,7 +118,7 @@ while [ $trial -lt "$TRIALS" ]; do
     trial=$((trial + 1))
     if [ "$MUTATE" = 1 ]; then
         mutate_randomly
-        sleep 1.1 # the Date header has whole seconds and bounds what a run reads
+        fk_settle
     fi
     delay_ms=$(python3 -c "
 import random
