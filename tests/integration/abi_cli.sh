@@ -131,7 +131,7 @@ for want in "good_both 2.3.4 - valid source and sink with every optional part" \
             "token (string, secret)" \
             "mode (enum)" "default: safe" "values: fast safe" \
             "retries (integer)" "range: 0..10" \
-            "timeout (duration)" "default: 30s" "range: 1000..600000" \
+            "timeout (duration)" "default: 30s" "range: 1s..10m" \
             "ratio (number)" "verbose (bool)" "old_name (string, deprecated)" \
             "source.fields (list)" "source.where (string, repeatable)" \
             "sink.conflict_key (list)"; do
