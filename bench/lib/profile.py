@@ -28,11 +28,16 @@ from lib.stub import Stub  # noqa: E402
 
 
 def perf_top(data, limit):
-    r = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
-                        "--sort", "dso,symbol", "--percent-limit", "0.8"],
-                       capture_output=True, text=True)
-    rows = [ln for ln in r.stdout.splitlines() if ln.strip() and not ln.startswith("#")]
-    return rows[:limit]
+    """Share of the engine's samples per library, then the hottest functions."""
+    out = []
+    for sort, lim in (("dso", 8), ("dso,symbol", limit)):
+        r = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "-g", "none",
+                            "--sort", sort, "--percent-limit", "0.7"],
+                           capture_output=True, text=True)
+        rows = [ln.rstrip() for ln in r.stdout.splitlines()
+                if ln.strip() and not ln.startswith("#")]
+        out += ["by library:" if sort == "dso" else "by function:"] + rows[:lim]
+    return out
 
 
 def callgrind_top(data, limit):
@@ -43,14 +48,15 @@ def callgrind_top(data, limit):
 
 
 def top_statements(db, limit):
-    q = ("SELECT round((100 * total_exec_time / sum(total_exec_time) OVER ())::numeric, 1), "
-         "round(total_exec_time::numeric / 1000, 2), calls, "
-         "round((total_exec_time / greatest(calls, 1))::numeric, 2), "
-         "regexp_replace(left(query, 150), '\\s+', ' ', 'g') "
-         "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
-         "WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT %d" % limit)
+    """Statements grouped by their text (temporary tables make a new entry per batch)."""
+    q = ("WITH s AS (SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q, "
+         "sum(total_exec_time) AS t, sum(calls) AS c FROM pg_stat_statements "
+         "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+         "GROUP BY 1) "
+         "SELECT round((100 * t / sum(t) OVER ())::numeric, 1), round(t::numeric / 1000, 2), c, "
+         "round((t / greatest(c, 1))::numeric, 2), q FROM s ORDER BY t DESC LIMIT %d" % limit)
     out = pg.psql(q, db)
-    return ["%5s %%  %8s s  %6s calls  %8s ms/call  %s" % tuple(ln.split("|", 4))
+    return ["%5s %%  %7s s  %5s calls  %8s ms/call  %s" % tuple(ln.split("|", 4))
             for ln in out.splitlines()]
 
 
@@ -96,11 +102,11 @@ def main():
                   "%.2f s, postgres %.2f s" % (phase, format(size, ","), m["wall"], m["cpu"],
                                                "perf" if use_perf else "valgrind", s1 - s0,
                                                p1 - p0))
-            print("-- engine: hottest functions (self time, %% of the engine's samples)")
+            print("-- engine: where its CPU samples fall (self time, both threads)")
             for ln in (perf_top(data, a.limit) if use_perf else callgrind_top(data, a.limit)):
                 print("   " + ln)
             print("-- postgres: statements by execution time")
-            for ln in top_statements(db, 8):
+            for ln in top_statements(db, 10):
                 print("   " + ln)
             print()
             pg.vacuum_analyze(db)
