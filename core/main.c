@@ -150,33 +150,42 @@ static int cmd_discover(syncc_engine *e, const char *source_name)
 
 /* ---------------------------------------------------------------- main */
 
-int main(int argc, char **argv)
+/* What the command line asked for. */
+typedef struct cli {
+    const char *config, *state_dir, *describe;
+    const char *plugin_dirs[9];
+    size_t n_dirs;
+    int once, full_refresh, run_at_start, markdown;
+} cli;
+
+/*
+ * Parses options until the first non-option (the command) or the end.
+ * Returns -1 to go on, or the exit code (--help, --version, a bad option).
+ */
+static int parse_options(cli *o, int argc, char **argv, const char *optstring)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},   {"once", no_argument, NULL, 'o'},
-        {"full-refresh", no_argument, NULL, 'F'},   {"run-at-start", no_argument, NULL, 'R'},   {"plugin-dir", required_argument, NULL, 'P'},
-        {"state-dir", required_argument, NULL, 'S'}, {"log-level", required_argument, NULL, 'l'},
-        {"log-format", required_argument, NULL, 'f'}, {"describe", required_argument, NULL, 'D'}, {"markdown", no_argument, NULL, 'M'},
-        {"version", no_argument, NULL, 'V'},        {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},     {"once", no_argument, NULL, 'o'},
+        {"full-refresh", no_argument, NULL, 'F'},     {"run-at-start", no_argument, NULL, 'R'},
+        {"plugin-dir", required_argument, NULL, 'P'}, {"state-dir", required_argument, NULL, 'S'},
+        {"log-level", required_argument, NULL, 'l'},  {"log-format", required_argument, NULL, 'f'},
+        {"describe", required_argument, NULL, 'D'},   {"markdown", no_argument, NULL, 'M'},
+        {"version", no_argument, NULL, 'V'},          {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *config = NULL, *state_dir = NULL, *describe = NULL;
-    const char *plugin_dirs[9] = {0};
-    size_t n_dirs = 0;
-    int once = 0, full_refresh = 0, run_at_start = 0, markdown = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+c:l:Vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'o': once = 1; break;
-        case 'F': full_refresh = 1; break;
-        case 'R': run_at_start = 1; break;
+        case 'c': o->config = optarg; break;
+        case 'o': o->once = 1; break;
+        case 'F': o->full_refresh = 1; break;
+        case 'R': o->run_at_start = 1; break;
         case 'P':
-            if (n_dirs < 8)
-                plugin_dirs[n_dirs++] = optarg;
+            if (o->n_dirs < 8)
+                o->plugin_dirs[o->n_dirs++] = optarg;
             break;
-        case 'S': state_dir = optarg; break;
-        case 'D': describe = optarg; break;
-        case 'M': markdown = 1; break;
+        case 'S': o->state_dir = optarg; break;
+        case 'D': o->describe = optarg; break;
+        case 'M': o->markdown = 1; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -184,6 +193,7 @@ int main(int argc, char **argv)
                 return SYNCC_EXIT_USAGE;
             }
             syncc_log_set_level(lvl);
+            /* the command line wins over [engine] log_level */
             setenv("SYNCC_LOG_LEVEL_FROM_CLI", "1", 1);
             break;
         }
@@ -195,44 +205,36 @@ int main(int argc, char **argv)
                 return SYNCC_EXIT_USAGE;
             }
             break;
-        case 'V': printf("syncengine %s (plugin ABI %d.%d)\n", SYNCENGINE_VERSION, SYNC_ABI_MAJOR, SYNC_ABI_MINOR); return 0;
-        case 'h': usage(stdout); return 0;
+        case 'V':
+            printf("syncengine %s (plugin ABI %d.%d)\n", SYNCENGINE_VERSION, SYNC_ABI_MAJOR, SYNC_ABI_MINOR);
+            return SYNCC_EXIT_OK;
+        case 'h': usage(stdout); return SYNCC_EXIT_OK;
         default: usage(stderr); return SYNCC_EXIT_USAGE;
         }
     }
-    /* the command, then options may follow it too */
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    cli o;
+    memset(&o, 0, sizeof(o));
+    /* options, the command (and its argument), then options may follow it too */
+    int rc = parse_options(&o, argc, argv, "+c:l:Vh");
+    if (rc >= 0)
+        return rc;
     const char *cmd = optind < argc ? argv[optind++] : NULL;
     const char *arg = NULL;
     if (cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0) && optind < argc &&
         argv[optind][0] != '-')
         arg = argv[optind++];
-    while ((c = getopt_long(argc, argv, "c:l:Vh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c': config = optarg; break;
-        case 'o': once = 1; break;
-        case 'F': full_refresh = 1; break;
-        case 'R': run_at_start = 1; break;
-        case 'P':
-            if (n_dirs < 8)
-                plugin_dirs[n_dirs++] = optarg;
-            break;
-        case 'S': state_dir = optarg; break;
-        case 'D': describe = optarg; break;
-        case 'M': markdown = 1; break;
-        case 'l': {
-            sync_log_level lvl;
-            if (syncc_log_parse_level(optarg, &lvl) != 0) {
-                fprintf(stderr, "syncengine: unknown log level '%s'\n", optarg);
-                return SYNCC_EXIT_USAGE;
-            }
-            syncc_log_set_level(lvl);
-            setenv("SYNCC_LOG_LEVEL_FROM_CLI", "1", 1);
-            break;
-        }
-        case 'f': syncc_log_set_json(strcmp(optarg, "json") == 0); break;
-        default: usage(stderr); return SYNCC_EXIT_USAGE;
-        }
-    }
+    rc = parse_options(&o, argc, argv, "c:l:Vh");
+    if (rc >= 0)
+        return rc;
+    const char *config = o.config, *state_dir = o.state_dir, *describe = o.describe;
+    const char *const *plugin_dirs = o.plugin_dirs;
+    size_t n_dirs = o.n_dirs;
+    int once = o.once, full_refresh = o.full_refresh, run_at_start = o.run_at_start, markdown = o.markdown;
     if (optind < argc) {
         fprintf(stderr, "syncengine: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
