@@ -4,7 +4,8 @@
 # kind of change in Salesforce (updates, deletes, undeletes, conversions, new
 # records, thousands of changes sharing one SystemModstamp), the leads table,
 # the lists, sync_logs and integrations.last_sync_at must match the stand-in's
-# ground truth exactly (tests/lib/henk_check.py).  No token may reach the log.
+# ground truth exactly (tests/lib/henk_check.py).  50,000 contacts, 2,500 of
+# them sharing one SystemModstamp.  No token may reach the log.
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/henk.sh"
@@ -13,7 +14,7 @@ at_exit pg_stop
 BIZ=11111111-1111-4111-8111-111111111111
 INT=22222222-2222-4222-8222-222222222222
 henk_db_init $BIZ $INT || die "schema"
-sfstub_start org --contacts 3000 --leads 2500 --same-modstamp 2100 --rotate-refresh
+sfstub_start org --contacts 50000 --leads 2500 --same-modstamp 2500 --rotate-refresh
 henk_env "$SF_org_URL" $BIZ $INT
 export SYNCENGINE_STATE_DIR="$T/state"
 runs=0
