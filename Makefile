@@ -220,6 +220,10 @@ docs: all
 	$(Q)mkdir -p docs/plugins
 	$(Q)for p in $(DOC_PLUGINS); do $(O)/syncengine plugins --plugin-dir $(O)/plugins --describe $$p --markdown > docs/plugins/$$p.md || exit 1; done
 
+# Long reliability runs: 200 SIGKILL trials over 300k records, every fault test repeated.
+soak: all $(TEST_BINS)
+	$(Q)O=$(O) tests/soak/run.sh
+
 # Installs the Debian packages needed to build and test (as root or through sudo).
 deps:
 	$(Q)sh tests/install-deps.sh

@@ -335,7 +335,7 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
         free(cols);
         /* stop the run on errors that would fail every stream alike */
         if (prc2 == SYNC_E_RATELIMIT || prc2 == SYNC_E_AUTH || prc2 == SYNC_E_CANCELLED ||
-            prc2 == SYNC_E_UNAVAILABLE || prc2 == SYNC_E_IO)
+            prc2 == SYNC_E_UNAVAILABLE || prc2 == SYNC_E_IO || prc2 == SYNC_E_NETWORK || prc2 == SYNC_E_TIMEOUT)
             break;
     }
     if (!any_error && e->stop) {
@@ -347,6 +347,9 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
         res->status = rc == SYNC_E_RATELIMIT ? SYNC_RUN_RATE_LIMITED : SYNC_RUN_FAILED;
     else
         res->status = res->failed > 0 ? SYNC_RUN_PARTIAL : SYNC_RUN_SUCCESS;
+    if (res->status == SYNC_RUN_PARTIAL && !res->error[0])
+        snprintf(res->error, sizeof(res->error), "%lld record(s) rejected (see the run's details)",
+                 (long long)res->failed);
 
 finish:
     if (begun) {

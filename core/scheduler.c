@@ -90,6 +90,11 @@ static int worse(int a, int b)
 
 int syncc_run_all_once(syncc_engine *e)
 {
+    size_t enabled = 0;
+    for (size_t j = 0; j < e->n_jobs; j++)
+        enabled += e->jobs[j].conf->enabled != 0;
+    if (enabled == 0)
+        syncc_log(SYNC_LOG_WARN, NULL, "%s has no enabled job: nothing to run", e->conf->path);
     int64_t max = e->conf->engine.max_jobs > 0 ? e->conf->engine.max_jobs : 4;
     pthread_mutex_lock(&e->lock);
     for (size_t j = 0; j < e->n_jobs && !e->stop; j++) {

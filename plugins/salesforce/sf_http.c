@@ -430,8 +430,12 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
             }
             delay = wait_hint;
         }
-        sf_host->log(h->ctx, SYNC_LOG_WARN, "%s attempt %d of %d failed (%s), retrying in %lld ms",
-                     req->method, attempt, max_attempts, sf_host->strerror(rc), (long long)delay);
+        if (status > 0)
+            sf_host->log(h->ctx, SYNC_LOG_WARN, "%s attempt %d of %d failed (HTTP %ld, %s), retrying in %lld ms",
+                         req->method, attempt, max_attempts, status, sf_host->strerror(rc), (long long)delay);
+        else
+            sf_host->log(h->ctx, SYNC_LOG_WARN, "%s attempt %d of %d failed (%s), retrying in %lld ms",
+                         req->method, attempt, max_attempts, sf_host->strerror(rc), (long long)delay);
         int w = wait_ms(h, delay);
         if (w != SYNC_OK) {
             rc = w;
