@@ -60,7 +60,7 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick soak fuzz fuzz-quick docs check-docs
+.PHONY: test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick soak fuzz fuzz-quick docs check-docs
 
 CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJ     := $(CORE_SRC:%.c=$(O)/%.o)
@@ -165,6 +165,7 @@ fuzz-run: fuzz-bins
 	    $$f -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=1 $$scratch $$seeds 2>$$scratch.log \
 	        || { tail -n 40 $$scratch.log; exit 1; }; \
 	    grep -h "stat::number_of_executed_units" $$scratch.log | sed "s/^/          /"; \
+	    [ -z "$$SYNC_TEST_SUMMARY" ] || echo "1 0 0" >> "$$SYNC_TEST_SUMMARY"; \
 	done
 
 fuzz:
@@ -172,7 +173,20 @@ fuzz:
 fuzz-quick:
 	$(Q)$(MAKE) --no-print-directory O=build-fuzz CC=clang SANITIZE=address,undefined FUZZ=1 OPT="-O1 -g" FUZZ_TIME=15 fuzz-run
 
-test: all $(TEST_BINS)
+# The whole suite, as CI runs it: everything, then the sanitizer, valgrind
+# and fuzzing passes.  For a quicker loop while working: `make test-suite`,
+# or `TESTS=name tests/run.sh`.
+SUMMARY := $(abspath $(O))/test-summary
+test:
+	$(Q)mkdir -p $(O) && rm -f $(SUMMARY)
+	$(Q)$(MAKE) --no-print-directory SYNC_TEST_SUMMARY=$(SUMMARY) test-suite
+	$(Q)$(MAKE) --no-print-directory SYNC_TEST_SUMMARY=$(SUMMARY) test-sanitizers
+	$(Q)$(MAKE) --no-print-directory SYNC_TEST_SUMMARY=$(SUMMARY) test-valgrind
+	$(Q)$(MAKE) --no-print-directory SYNC_TEST_SUMMARY=$(SUMMARY) fuzz-quick
+	$(Q)awk '{p += $$1; f += $$2; s += $$3} END {print "\nall stages: " p " passed, " f " failed, " s " skipped"}' $(SUMMARY)
+
+# Unit and integration tests on the normal build.
+test-suite: all $(TEST_BINS)
 	$(Q)O=$(O) tests/run.sh
 
 test-unit: all $(TEST_BINS)
@@ -181,13 +195,27 @@ test-unit: all $(TEST_BINS)
 test-integration: all $(TEST_BINS)
 	$(Q)O=$(O) tests/run.sh integration
 
-# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build tree.
-test-asan:
-	$(Q)$(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" test
+# Under AddressSanitizer + UndefinedBehaviorSanitizer, in build-asan/: every
+# unit test and the integration tests that drive the most engine code.
+SANITIZER_TESTS ?= unit/ henk_e2e henk_daemon henk_multi fault_token_expired fault_pg_restart \
+                   fault_rate_limit badinput_records badinput_mapping example_jsonl sf_source pg_sink abi_cli
+test-sanitizers:
+	$(Q)$(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" all tests-built
+	$(Q)echo "== under AddressSanitizer + UndefinedBehaviorSanitizer"
+	$(Q)O=build-asan TESTS="$(SANITIZER_TESTS)" tests/run.sh
 
-# The whole suite with every engine process under valgrind memcheck.
-valgrind: all $(TEST_BINS)
-	$(Q)O=$(O) SYNC_TEST_VALGRIND=1 tests/run.sh
+# The whole suite under ASan + UBSan.
+test-asan:
+	$(Q)$(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" test-suite
+
+# Under valgrind memcheck (unit tests and every engine process of the chosen
+# integration tests); `make valgrind VALGRIND_TESTS=` runs the whole suite.
+VALGRIND_TESTS ?= unit/ henk_daemon fault_token_expired fault_rate_limit badinput_config badinput_plugin example_jsonl
+test-valgrind valgrind: all $(TEST_BINS)
+	$(Q)echo "== under valgrind memcheck"
+	$(Q)O=$(O) SYNC_TEST_VALGRIND=1 TESTS="$(VALGRIND_TESTS)" tests/run.sh
+
+tests-built: $(TEST_BINS)
 
 # ---- pkg-config file for plugin authors
 $(O)/syncengine.pc: syncengine.pc.in Makefile

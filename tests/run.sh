@@ -1,41 +1,56 @@
-#!/bin/sh
+#!/bin/bash
 # tests/run.sh - runs the test suite and prints one summary line.
 #
 #   tests/run.sh              unit tests, then integration tests
 #   tests/run.sh unit         unit tests only (build/tests/test_* and build/tests/*/test_*)
 #   tests/run.sh integration  integration scripts only (tests/integration/*.sh)
-#   TESTS=pattern tests/run.sh   only tests whose name contains pattern
+#   TESTS="a b" tests/run.sh  only tests whose name contains one of the words
+#   JOBS=N tests/run.sh       integration tests N at a time (default 2)
 #
 # A unit test is a cmocka program; an integration test is a script that
 # exits 0 (pass), 77 (skipped, with the reason on stderr) or anything else
-# (fail).  Output of each test goes to $O/test-logs/NAME.log and is shown when
-# the test fails.  SYNC_TEST_VALGRIND=1 runs every engine process and unit
-# test under valgrind memcheck (see tests/lib/common.sh).
+# (fail).  Integration tests are independent (each starts its own database and
+# stand-in on free ports), so they run in parallel.  Output of each test goes
+# to $O/test-logs/NAME.log and is shown when the test fails.
+# SYNC_TEST_VALGRIND=1 runs every unit test and engine process under valgrind
+# memcheck (see tests/lib/common.sh).
 set -u
 O=${O:-build}
+JOBS=${JOBS:-2}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 what=${1:-all}
 logs="$O/test-logs"
 mkdir -p "$logs"
-pass=0; fail=0; skip=0; failed=""
+results="$logs/.results.$$"
+: >"$results"
 
+selected() {
+    [ -z "${TESTS:-}" ] && return 0
+    for w in $TESTS; do
+        case "$1" in *"$w"*) return 0 ;; esac
+    done
+    return 1
+}
+
+# Runs one test, prints its line, appends "STATUS name" to $results.
 run_one() { # name, command...
-    name=$1; shift
-    case "$name" in *"${TESTS:-}"*) ;; *) return ;; esac
-    log="$logs/$(echo "$name" | tr '/' '_').log"
-    start=$(date +%s)
+    local name=$1; shift
+    local log="$logs/$(echo "$name" | tr '/' '_').log"
+    local start=$(date +%s)
     "$@" >"$log" 2>&1
-    rc=$?
-    secs=$(( $(date +%s) - start ))
+    local rc=$?
+    local secs=$(( $(date +%s) - start ))
     if [ $rc -eq 0 ]; then
-        pass=$((pass + 1)); printf 'PASS %-44s %4ss\n' "$name" "$secs"
+        printf 'PASS %-44s %4ss\n' "$name" "$secs"
+        echo "PASS $name" >>"$results"
     elif [ $rc -eq 77 ]; then
-        skip=$((skip + 1)); printf 'SKIP %-44s %s\n' "$name" "$(tail -n 1 "$log")"
+        printf 'SKIP %-44s %s\n' "$name" "$(tail -n 1 "$log")"
+        echo "SKIP $name" >>"$results"
     else
-        fail=$((fail + 1)); failed="$failed $name"
-        printf 'FAIL %-44s %4ss (exit %d)\n' "$name" "$secs" "$rc"
-        sed 's/^/    | /' "$log" | tail -n 60
+        { printf 'FAIL %-44s %4ss (exit %d)\n' "$name" "$secs" "$rc"
+          sed 's/^/    | /' "$log" | tail -n 60; } 
+        echo "FAIL $name" >>"$results"
     fi
 }
 
@@ -47,17 +62,34 @@ fi
 if [ "$what" = all ] || [ "$what" = unit ]; then
     for t in $(find "$O/tests" -type f -name 'test_*' ! -name '*.o' ! -name '*.d' 2>/dev/null | sort); do
         [ -x "$t" ] || continue
-        run_one "unit/${t#$O/tests/}" $vg "$t"
+        name="unit/${t#$O/tests/}"
+        selected "$name" || continue
+        run_one "$name" $vg "$t"
     done
 fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
+    running=0
     for t in tests/integration/*.sh; do
         [ -x "$t" ] || continue
-        run_one "integration/$(basename "$t" .sh)" env O="$O" "$t"
+        name="integration/$(basename "$t" .sh)"
+        selected "$name" || continue
+        if [ "$running" -ge "$JOBS" ]; then
+            wait -n
+            running=$((running - 1))
+        fi
+        run_one "$name" env O="$O" "$t" &
+        running=$((running + 1))
     done
+    wait
 fi
 
+pass=$(grep -c '^PASS' "$results")
+fail=$(grep -c '^FAIL' "$results")
+skip=$(grep -c '^SKIP' "$results")
+failed=$(grep '^FAIL' "$results" | cut -d' ' -f2 | tr '\n' ' ')
+rm -f "$results"
+[ -n "${SYNC_TEST_SUMMARY:-}" ] && echo "$pass $fail $skip" >>"$SYNC_TEST_SUMMARY"
 echo
-[ -n "$failed" ] && echo "failed:$failed"
+[ -n "$failed" ] && echo "failed: $failed"
 echo "$pass passed, $fail failed, $skip skipped"
-[ $fail -eq 0 ]
+[ "$fail" -eq 0 ]
