@@ -8,9 +8,14 @@
  * Redis to modules: plugins build with -Wl,--no-undefined and keep working
  * against newer engines.
  *
- * Growth rule: members are only ever appended.  A plugin built against ABI 1.N
- * that wants a member added in 1.M (M > N) tests it first with
- * SYNC_HOST_HAS(host, member), which checks both the table size and NULL.
+ * Growth rule: members are only ever appended.  A plugin that declares ABI
+ * 1.N (SYNC_PLUGIN_HEAD_MINOR) but can use a member added in 1.M (M > N) when
+ * the engine has it tests it first with SYNC_HOST_HAS(host, member), which
+ * checks both the table size and NULL.
+ *
+ * Getters return SYNC_E_INVALID for a NULL handle, never crash on one.
+ * Frozen for all of 1.x (no size field, so never extended): sync_value,
+ * sync_option, sync_column, sync_cursor, sync_write_result.
  *
  * Ownership, in one place:
  *  - Pointers passed into a plugin callback are borrowed for that call.

@@ -61,7 +61,7 @@ typedef struct sync_option {
     sync_option_type type;
     const char *default_value;      /* as it would be written in the INI file, or NULL */
     uint32_t flags;
-    int64_t min, max;               /* INT/DURATION bounds; ignored when max <= min */
+    int64_t min, max;               /* INT bounds, DURATION bounds in milliseconds; ignored when max <= min */
     const char *const *enum_values; /* ENUM: NULL-terminated list */
     const char *description;        /* one sentence */
 } sync_option;
@@ -117,7 +117,7 @@ typedef struct sync_column {
 typedef struct sync_target {
     uint32_t struct_size;
     const char *job;
-    const char *stream;          /* source stream name */
+    const char *stream;          /* the stream's name within the job (the cursor's key), e.g. "contacts" */
     const char *name;            /* target name, e.g. table "leads" */
     const sync_column *columns;
     size_t n_columns;
@@ -194,7 +194,13 @@ typedef struct sync_sink_ops {
     /* Required.  Releases target states and the instance. */
     void (*close)(void *instance);
 
-    /* Optional group "state" (all or none; with SYNC_CAP_STATE). */
+    /*
+     * Optional group "state" (all or none; with SYNC_CAP_STATE).  state_load
+     * sets *cursor_out to a string from host->alloc, or to NULL (or returns
+     * SYNC_E_NOTFOUND) when the stream has no saved cursor yet.  The engine
+     * does not call state_reset today; a full refresh simply overwrites the
+     * cursor as its batches are stored.
+     */
     int (*state_load)(void *instance, const char *job, const char *stream, char **cursor_out);
     int (*state_reset)(void *instance, const char *job, const char *stream);
 
@@ -242,6 +248,14 @@ typedef struct sync_plugin {
 
 #define SYNC_PLUGIN_HEAD \
     .abi_major = SYNC_ABI_MAJOR, .abi_minor = SYNC_ABI_MINOR, .struct_size = sizeof(sync_plugin)
+
+/*
+ * The same head for a plugin that needs only ABI 1.minor although it is built
+ * against newer headers: it then loads in every 1.x engine from 1.minor on,
+ * and tests newer host members with SYNC_HOST_HAS before using them.
+ */
+#define SYNC_PLUGIN_HEAD_MINOR(minor) \
+    .abi_major = SYNC_ABI_MAJOR, .abi_minor = (minor), .struct_size = sizeof(sync_plugin)
 
 /* True if the plugin definition (or an ops table) carries member m, set. */
 #define SYNC_DEF_HAS(def, type, m) \
