@@ -69,7 +69,7 @@ fk_faults "[{\"match\": \"queryAll\", \"times\": 1, \"kind\": \"status\", \"stat
 fk_run
 fk_expect_rc 0 "a page with a NUL character, then a good one"
 [ "$(fk_fired)" = 1 ] || die "the page with a NUL character was not served"
-fk_log_has "attempt 1 of 3 failed \(unexpected response\)" "the refused page"
+fk_log_has "attempt 1 of 3 failed \(HTTP 200, unexpected response\)" "the refused page"
 [ "$(fk_sql "SELECT count(*) FROM leads WHERE source_id IN ('0035g00009ZZZZZAAA', '0035g00009YYYYYAAA')")" = 0 ] \
     || die "a record of the page with a NUL character was stored"
 
