@@ -33,8 +33,13 @@ sfstub_ctl "$SF_org_URL" POST /__stub/faults '{"faults":[{"match":"next","after"
 $SYNCENGINE -c "$top/conf/henk.ini" --run-at-start 2>>"$T/engine.log" &
 pid=$!
 at_exit "kill $pid 2>/dev/null"
-wait_log "reading Contact" 20
-sleep 1.5
+wait_log "reading Contact" 60
+# stop once some batches are stored (slow machines and valgrind take longer to get there)
+i=0
+while [ "$(psql -X -A -t -c 'SELECT count(*) FROM leads')" -eq 0 ]; do
+    i=$((i + 1)); [ $i -gt 600 ] && die "no batch stored after 60 s"
+    sleep 0.1
+done
 kill -TERM $pid
 wait $pid; rc=$?
 [ $rc -eq 0 ] || die "engine exited $rc after SIGTERM"
