@@ -172,6 +172,92 @@ void sf_describe_cache_free(sf_instance *inst)
     inst->descs = NULL;
 }
 
+/*
+ * The describe cache across runs: an idle 15-minute poll should cost one
+ * query per object, not a describe too.  The state store keeps, per object,
+ * "<expiry in microseconds>\n<describe JSON>" with only the members this
+ * plugin reads, under "describe:<Object>".
+ */
+static void cache_key(const char *object, char *key, size_t size)
+{
+    snprintf(key, size, "describe:%s", object);
+}
+
+static int load_from_state(sf_instance *inst, const char *object, sf_object_desc **out)
+{
+    *out = NULL;
+    if (inst->set.describe_cache_ms <= 0)
+        return SYNC_E_NOTFOUND;
+    char key[300], *value = NULL;
+    cache_key(object, key, sizeof key);
+    if (sf_host->state_get(inst->ctx, key, &value) != SYNC_OK || value == NULL)
+        return SYNC_E_NOTFOUND;
+    char *nl = strchr(value, '\n');
+    long long expires = strtoll(value, NULL, 10);
+    int rc = SYNC_E_NOTFOUND;
+    if (nl != NULL && expires > sf_host->time_now()) {
+        json_error_t jerr;
+        json_t *js = json_loads(nl + 1, 0, &jerr);
+        if (js != NULL && sf_describe_parse(js, out) == SYNC_OK && strcasecmp((*out)->name, object) == 0) {
+            (*out)->from_state = 1;
+            rc = SYNC_OK;
+        } else if (*out != NULL) {
+            sf_describe_free(*out);
+            *out = NULL;
+        }
+        json_decref(js);
+    }
+    sf_host->free(value);
+    return rc;
+}
+
+static void store_in_state(sf_instance *inst, const char *object, const json_t *root)
+{
+    if (inst->set.describe_cache_ms <= 0)
+        return;
+    json_t *slim = json_object(), *fields = json_array();
+    json_object_set(slim, "name", json_object_get(root, "name"));
+    if (json_object_get(root, "queryable"))
+        json_object_set(slim, "queryable", json_object_get(root, "queryable"));
+    json_object_set_new(slim, "fields", fields);
+    size_t i;
+    const json_t *f;
+    json_array_foreach(json_object_get(root, "fields"), i, f) {
+        json_t *o = json_object();
+        static const char *const keep[] = {"name", "type", "relationshipName", "nillable", "referenceTo"};
+        for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
+            if (json_object_get(f, keep[k]) != NULL && !json_is_null(json_object_get(f, keep[k])))
+                json_object_set(o, keep[k], json_object_get(f, keep[k]));
+        json_array_append_new(fields, o);
+    }
+    char *text = json_dumps(slim, JSON_COMPACT);
+    json_decref(slim);
+    if (text == NULL)
+        return;
+    sf_buf value = SF_BUF_INIT;
+    sf_buf_printf(&value, "%lld\n%s", (long long)(sf_host->time_now() + inst->set.describe_cache_ms * 1000),
+                  text);
+    free(text);
+    char key[300];
+    cache_key(object, key, sizeof key);
+    if (sf_buf_ok(&value) == SYNC_OK)
+        sf_host->state_put(inst->ctx, key, value.ptr); /* best effort: a failure only costs a describe */
+    sf_buf_free(&value);
+}
+
+void sf_describe_forget(sf_instance *inst)
+{
+    if (inst->descs == NULL)
+        return;
+    for (size_t i = 0; i < inst->descs->n; i++) {
+        char key[300];
+        cache_key(inst->descs->objs[i]->name, key, sizeof key);
+        if (inst->descs->objs[i]->from_state)
+            sf_host->state_put(inst->ctx, key, NULL);
+    }
+    sf_describe_cache_free(inst);
+}
+
 int sf_describe_get(sf_instance *inst, const char *object, const sf_object_desc **out)
 {
     *out = NULL;
@@ -184,6 +270,13 @@ int sf_describe_get(sf_instance *inst, const char *object, const sf_object_desc 
     if (!sf_soql_valid_name(object, 0)) {
         sf_host->set_error(inst->ctx, "\"%s\" is not a valid salesforce object name", object);
         return SYNC_E_CONFIG;
+    }
+    sf_object_desc *cached = NULL;
+    if (load_from_state(inst, object, &cached) == SYNC_OK) {
+        int crc = sf_describe_cache_put(inst, cached);
+        if (crc == SYNC_OK)
+            *out = cached;
+        return crc;
     }
     sf_buf path = SF_BUF_INIT;
     sf_buf_printf(&path, "/services/data/v%s/sobjects/%s/describe", inst->set.api_version, object);
@@ -201,6 +294,8 @@ int sf_describe_get(sf_instance *inst, const char *object, const sf_object_desc 
         return rc;
     sf_object_desc *d;
     rc = sf_describe_parse(js, &d);
+    if (rc == SYNC_OK)
+        store_in_state(inst, object, js);
     json_decref(js);
     if (rc == SYNC_E_PROTOCOL)
         sf_host->set_error(inst->ctx, "describe of \"%s\" returned no field list", object);

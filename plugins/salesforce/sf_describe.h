@@ -40,6 +40,7 @@ typedef struct sf_object_desc {
     int queryable;
     sf_field_desc *fields;
     size_t n_fields;
+    int from_state;  /* came from the describe cache of an earlier run */
 } sf_object_desc;
 
 /* Maps a Salesforce field type ("double", "datetime", ...) to sf_ftype. */
@@ -81,5 +82,12 @@ typedef struct sf_resolved {
  */
 SF_HIDDEN int sf_describe_resolve(sf_instance *inst, const sf_object_desc *d, const char *path,
                                   sf_resolved *out);
+
+/*
+ * Forgets every describe of this run, in memory and in the state store, so
+ * the next sf_describe_get asks Salesforce again (a field the cache does not
+ * know, or a query refused with INVALID_FIELD).
+ */
+SF_HIDDEN void sf_describe_forget(sf_instance *inst);
 
 #endif /* SF_DESCRIBE_H */

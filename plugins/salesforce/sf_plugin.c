@@ -51,6 +51,9 @@ static const sync_option sf_options[] = {
      "records changed later than server time minus lag wait for the next run"},
     {"lookback", SYNC_OPT_DURATION, "0", 0, 0, 0, NULL,
      "re-read this much before the saved cursor to catch late-committed records"},
+    {"describe_cache", SYNC_OPT_DURATION, "24h", 0, 0, 2592000000, NULL,
+     "how long an object's describe is reused by later runs (0 = describe every run); a field the cached "
+     "describe lacks, or a query Salesforce refuses for a field, describes again at once"},
     {"discover_objects", SYNC_OPT_LIST, "Contact,Lead", 0, 0, 0, NULL,
      "objects whose fields discovery describes (one API call each)"},
     SYNC_OPTION_END,
@@ -138,6 +141,7 @@ static int read_settings(sync_ctx *ctx, const sync_config *cfg, sf_settings *s)
     s->api_reserve_percent = opt_int(cfg, "api_reserve_percent", 10);
     s->lag_ms = opt_int(cfg, "lag", 10000);
     s->lookback_ms = opt_int(cfg, "lookback", 0);
+    s->describe_cache_ms = opt_int(cfg, "describe_cache", 86400000);
     s->http.connect_timeout_ms = opt_int(cfg, "connect_timeout", 10000);
     s->http.timeout_ms = opt_int(cfg, "timeout", 120000);
     s->http.low_speed_time_ms = opt_int(cfg, "low_speed_time", 30000);

@@ -236,7 +236,17 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
         sf_host->set_error(inst->ctx, "salesforce object %s cannot be queried", d->name);
         return SYNC_E_UNSUPPORTED;
     }
-    if ((rc = sf_plan_build(inst, d, req, &plan)) != SYNC_OK)
+    rc = sf_plan_build(inst, d, req, &plan);
+    if (rc == SYNC_E_NOTFOUND && d->from_state) {
+        /* a field newer than the cached describe: ask Salesforce again */
+        sf_plan_free(&plan);
+        memset(&plan, 0, sizeof plan);
+        sf_describe_forget(inst);
+        if ((rc = sf_describe_get(inst, req->stream, &d)) != SYNC_OK)
+            return rc;
+        rc = sf_plan_build(inst, d, req, &plan);
+    }
+    if (rc != SYNC_OK)
         return rc;
 
     /* Milliseconds: what SOQL datetimes carry. */
@@ -263,8 +273,12 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     for (;;) {
         json_t *page = NULL;
         sf_page_result res;
-        if ((rc = sf_api_get(inst, url, SF_API_QUERY, &page)) != SYNC_OK)
+        if ((rc = sf_api_get(inst, url, SF_API_QUERY, &page)) != SYNC_OK) {
+            /* INVALID_FIELD: a field went away since the describe was cached */
+            if (rc == SYNC_E_NOTFOUND)
+                sf_describe_forget(inst);
             break;
+        }
         sf_host->counter_add(inst->ctx, "pages", 1);
         pages++;
         rc = sf_page_records(inst->ctx, &spec, page, em, &res);
