@@ -248,6 +248,13 @@ docs: all
 	$(Q)mkdir -p docs/plugins
 	$(Q)for p in $(DOC_PLUGINS); do $(O)/syncengine plugins --plugin-dir $(O)/plugins --describe $$p --markdown > docs/plugins/$$p.md || exit 1; done
 
+# The performance benchmark (docs/performance.md): 10k, 100k and 1M records, ~30 minutes.
+bench: all
+	$(Q)O=$(O) bench/run.sh
+
+bench-quick: all
+	$(Q)O=$(O) bench/run.sh --quick
+
 # Long reliability runs: 200 SIGKILL trials over 300k records, every fault test repeated.
 soak: all $(TEST_BINS)
 	$(Q)O=$(O) tests/soak/run.sh

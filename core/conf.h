@@ -105,7 +105,7 @@ typedef struct syncc_job {
     char *schedule;             /* cron text; default every 15 minutes */
     int enabled;
     int64_t batch_size;         /* records per batch, default 2000 */
-    int64_t queue_depth;        /* batches in flight between reader and writer, default 4 */
+    int64_t queue_depth;        /* batches in flight between reader and writer, default 2 */
     int full_refresh;           /* full_refresh = true: ignore cursors on every run */
     const syncc_section *section;
     syncc_kv **sink_kv;         /* job-level sink.* keys */

@@ -36,7 +36,7 @@ static const sync_option job_options[] = {
     {"schedule", SYNC_OPT_STRING, "*/15 * * * *", 0, 0, 0, NULL, "When the job runs, as a cron expression."},
     {"enabled", SYNC_OPT_BOOL, "true", 0, 0, 0, NULL, "Whether the scheduler runs the job."},
     {"batch_size", SYNC_OPT_INT, "2000", 0, 1, 100000, NULL, "Records per batch written to the sink."},
-    {"queue_depth", SYNC_OPT_INT, "4", 0, 1, 64, NULL, "Batches in flight between reader and writer."},
+    {"queue_depth", SYNC_OPT_INT, "2", 0, 1, 64, NULL, "Batches in flight between reader and writer."},
     {"full_refresh", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL, "Ignore saved cursors and read everything every run."},
     {"like", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
      "Another job whose streams, mappings and job-level sink.* keys this job copies; what this job sets wins."},

@@ -233,7 +233,7 @@ int syncc_pipeline_run(syncc_stream_run *r)
     memset(&q, 0, sizeof(q));
     pthread_mutex_init(&q.m, NULL);
     pthread_cond_init(&q.cond, NULL);
-    q.cap = r->queue_depth > 0 ? (size_t)r->queue_depth : 4;
+    q.cap = r->queue_depth > 0 ? (size_t)r->queue_depth : 2;
     q.items = calloc(q.cap, sizeof(*q.items));
     q.cap_spare = q.cap + 1;
     q.spare = calloc(q.cap_spare, sizeof(*q.spare));

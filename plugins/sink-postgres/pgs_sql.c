@@ -722,6 +722,11 @@ char *pgs_sql_affected_create(const pgs_sqlcol *cols, size_t n)
     return pgs_buf_take(&b);
 }
 
+/*
+ * The batch's unchanged keys: staged upserts not already listed.  EXCEPT ALL
+ * runs as one hashed set operation; an anti join here would be planned as a
+ * nested loop (temporary tables have no statistics), quadratic in the batch.
+ */
 char *pgs_sql_affected_unchanged(const char *stage, const pgs_sqlcol *cols, size_t n)
 {
     pgs_buf b;
@@ -729,12 +734,13 @@ char *pgs_sql_affected_unchanged(const char *stage, const pgs_sqlcol *cols, size
     pgs_buf_puts(&b, "INSERT INTO pg_temp." PGS_AFFECTED " (");
     col_list(&b, NULL, cols, n, 1);
     pgs_buf_puts(&b, ", action) SELECT ");
+    col_list(&b, "x", cols, n, 1);
+    pgs_buf_puts(&b, ", 'unchanged' FROM (SELECT ");
     col_list(&b, "s", cols, n, 1);
-    pgs_buf_puts(&b, ", 'unchanged' FROM ");
+    pgs_buf_puts(&b, " FROM ");
     stage_ref(&b, stage);
-    pgs_buf_puts(&b, " AS s WHERE s.\"" PGS_OP_COL "\" = 0 AND NOT EXISTS (SELECT 1 FROM pg_temp."
-                     PGS_AFFECTED " AS a WHERE ");
-    key_join(&b, "a", "s", cols, n);
-    pgs_buf_puts(&b, ")");
+    pgs_buf_puts(&b, " AS s WHERE s.\"" PGS_OP_COL "\" = 0 EXCEPT ALL SELECT ");
+    col_list(&b, "a", cols, n, 1);
+    pgs_buf_puts(&b, " FROM pg_temp." PGS_AFFECTED " AS a) AS x");
     return pgs_buf_take(&b);
 }

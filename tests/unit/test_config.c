@@ -261,7 +261,7 @@ static void test_defaults(void **state)
     assert_string_equal(j->schedule, "*/15 * * * *");
     assert_int_equal(j->enabled, 1);
     assert_int_equal(j->batch_size, 2000);
-    assert_int_equal(j->queue_depth, 4);
+    assert_int_equal(j->queue_depth, 2);
     assert_int_equal(j->full_refresh, 0);
     assert_int_equal(j->n_sink_kv, 0);
     assert_string_equal(j->streams[0].target, "s");

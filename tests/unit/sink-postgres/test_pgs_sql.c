@@ -242,9 +242,9 @@ static void test_builders(void **st)
                            "action text NOT NULL) ON COMMIT DROP");
     free(s);
     s = pgs_sql_affected_unchanged("st", cols, 5);
-    assert_string_equal(s, "INSERT INTO pg_temp.sync_affected (\"Id\", \"src\", action) SELECT s.\"Id\", s.\"src\", "
-                           "'unchanged' FROM pg_temp.\"st\" AS s WHERE s.\"_sync_op\" = 0 AND NOT EXISTS "
-                           "(SELECT 1 FROM pg_temp.sync_affected AS a WHERE a.\"Id\" = s.\"Id\" AND a.\"src\" = s.\"src\")");
+    assert_string_equal(s, "INSERT INTO pg_temp.sync_affected (\"Id\", \"src\", action) SELECT x.\"Id\", x.\"src\", "
+                           "'unchanged' FROM (SELECT s.\"Id\", s.\"src\" FROM pg_temp.\"st\" AS s WHERE s.\"_sync_op\" = 0 "
+                           "EXCEPT ALL SELECT a.\"Id\", a.\"src\" FROM pg_temp.sync_affected AS a) AS x");
     free(s);
 }
 
