@@ -232,7 +232,9 @@ install: all
 	install -m 755 $(PLUGIN_SOS) $(DESTDIR)$(PLUGINDIR)/
 	install -m 644 include/sync/*.h $(DESTDIR)$(INCLUDEDIR)/sync/
 	install -m 644 $(O)/syncengine.pc $(DESTDIR)$(PKGCONFIGDIR)/syncengine.pc
-	install -m 644 conf/*.ini conf/*.sql $(DESTDIR)$(DATADIR)/conf/
+	install -m 644 conf/*.ini conf/*.sql conf/*.service $(DESTDIR)$(DATADIR)/conf/
+	install -d $(DESTDIR)$(DATADIR)/conf/henk.d
+	install -m 644 conf/henk.d/* $(DESTDIR)$(DATADIR)/conf/henk.d/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/syncengine $(DESTDIR)$(PKGCONFIGDIR)/syncengine.pc
