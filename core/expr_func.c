@@ -586,17 +586,27 @@ static int f_replace(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
     return set_text(ev, &b, SYNC_TYPE_STRING, out);
 }
 
-static int f_length(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
+/*
+ * The text of a one-argument function's argument.  Returns 1 when it is null
+ * (out is then null: the function's result), -1 on error, 0 with the text.
+ */
+static int text_arg(syncc_xeval *ev, const syncc_xnode *n, sync_value *out, const char **p, size_t *len)
 {
     const sync_value *a = argv_of(ev, n);
     if (a->type == SYNC_TYPE_NULL) {
         set_null(out);
-        return 0;
+        return 1;
     }
+    return text_of(ev, a, p, len) != 0 ? -1 : 0;
+}
+
+static int f_length(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
+{
     const char *p;
     size_t len;
-    if (text_of(ev, a, &p, &len) != 0)
-        return -1;
+    int t = text_arg(ev, n, out, &p, &len);
+    if (t != 0)
+        return t < 0 ? -1 : 0;
     out->type = SYNC_TYPE_INT;
     out->u.i = (int64_t)utf8_count(p, len);
     return 0;

@@ -7,14 +7,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/henk.sh"
-pg_start || exit $?
-at_exit pg_stop
-BIZ=11111111-1111-4111-8111-111111111111
-INT=22222222-2222-4222-8222-222222222222
-henk_db_init $BIZ $INT || die "schema"
-sfstub_start org --contacts 12000 --leads 500
-henk_env "$SF_org_URL" $BIZ $INT
-export SYNCENGINE_STATE_DIR="$T/state"
+henk_setup --contacts 12000 --leads 500
 check() {
     python3 "$top/tests/lib/henk_check.py" --stub "$SF_org_URL" --business $BIZ --integration $INT "$@" \
         || die "database differs from Salesforce"

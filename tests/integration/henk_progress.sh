@@ -5,14 +5,7 @@
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/henk.sh"
 command -v script >/dev/null || skip "script(1) not installed"
-pg_start || exit $?
-at_exit pg_stop
-BIZ=11111111-1111-4111-8111-111111111111
-INT=22222222-2222-4222-8222-222222222222
-henk_db_init $BIZ $INT || die "schema"
-sfstub_start org --contacts 3000 --leads 100
-henk_env "$SF_org_URL" $BIZ $INT
-export SYNCENGINE_STATE_DIR="$T/state"
+henk_setup --contacts 3000 --leads 100
 unset SYNCENGINE_NO_PROGRESS
 script -qec "$O/syncengine -c $top/conf/henk.ini --once" "$T/tty.log" >/dev/null 2>&1 || die "run on a terminal failed"
 grep -q "contacts: [0-9]* records, [0-9]* records/s, [0-9]* batches" "$T/tty.log" \

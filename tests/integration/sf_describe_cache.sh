@@ -6,14 +6,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/henk.sh"
-pg_start || exit $?
-at_exit pg_stop
-BIZ=11111111-1111-4111-8111-111111111111
-INT=22222222-2222-4222-8222-222222222222
-henk_db_init $BIZ $INT || die "schema"
-sfstub_start org --contacts 500 --leads 300
-henk_env "$SF_org_URL" $BIZ $INT
-export SYNCENGINE_STATE_DIR="$T/state"
+henk_setup --contacts 500 --leads 300
 stat() { sfstub_ctl "$SF_org_URL" GET /__stub/stats | python3 -c "import json,sys; s=json.load(sys.stdin); print(s['by_kind'].get('$1', 0))"; }
 
 engine -c "$top/conf/henk.ini" --once || die "first run failed"

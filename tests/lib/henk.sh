@@ -23,3 +23,18 @@ henk_env() {
     export SALESFORCE_CLIENT_ID=test-client-id SALESFORCE_CLIENT_SECRET=test-client-secret
     export SALESFORCE_REFRESH_TOKEN=test-refresh-token SALESFORCE_LAG=0s
 }
+
+# henk_setup [sfstub options...]: a throwaway database with the Henk schema and
+# one business ($BIZ, $INT), a stand-in org ($SF_org_URL), the environment
+# conf/henk.ini reads, and a private state directory.  Needs common.sh and
+# pgcluster.sh; exits 77 (skip) when PostgreSQL is not installed.
+henk_setup() {
+    pg_start || exit $?
+    at_exit pg_stop
+    BIZ=11111111-1111-4111-8111-111111111111
+    INT=22222222-2222-4222-8222-222222222222
+    henk_db_init $BIZ $INT || die "schema"
+    sfstub_start org "$@"
+    henk_env "$SF_org_URL" $BIZ $INT
+    export SYNCENGINE_STATE_DIR="$T/state"
+}
