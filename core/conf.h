@@ -213,6 +213,8 @@ const char *syncc_option_type_name(sync_option_type type);
 
 /* Parses a DURATION ("500ms", "30s", "5m", "2h", "1d", plain seconds) into milliseconds. */
 int syncc_parse_duration(const char *text, int64_t *ms);
+/* Formats milliseconds in the largest unit that divides them ("90s", "5m", "1d", "250ms"). */
+void syncc_format_duration(int64_t ms, char *buf, size_t size);
 /* Parses a BOOL (true/false, yes/no, on/off, 1/0). */
 int syncc_parse_bool(const char *text, int *out);
 

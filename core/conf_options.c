@@ -128,7 +128,7 @@ int syncc_parse_duration(const char *text, int64_t *ms)
     return 0;
 }
 
-static void format_duration(int64_t ms, char *buf, size_t n)
+void syncc_format_duration(int64_t ms, char *buf, size_t n)
 {
     if (ms != 0 && ms % 86400000 == 0)
         snprintf(buf, n, "%" PRId64 "d", ms / 86400000);
@@ -266,8 +266,8 @@ static const char *parse_value(const sync_option *opt, const char *text, syncc_o
             return NULL;
         }
         if (opt->max > opt->min && (ms < opt->min || ms > opt->max)) {
-            format_duration(opt->min, lo, sizeof(lo));
-            format_duration(opt->max, hi, sizeof(hi));
+            syncc_format_duration(opt->min, lo, sizeof(lo));
+            syncc_format_duration(opt->max, hi, sizeof(hi));
             syncc_conf_errf(detail, dlen, "%s is out of range (%s..%s)",
                             (opt->flags & SYNC_OPT_SECRET) ? "value" : text, lo, hi);
             return NULL;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
 #include "engine.h"
 #include "loader.h"
 
@@ -30,26 +31,12 @@ static const char *type_name(sync_option_type t)
     return "?";
 }
 
-/* A DURATION bound (milliseconds) in the largest unit that divides it. */
-static void duration_text(int64_t ms, char *buf, size_t size)
-{
-    static const struct { const char *unit; int64_t ms; } units[] = {
-        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (ms != 0 && ms % units[i].ms == 0) {
-            snprintf(buf, size, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
-            return;
-        }
-    }
-    snprintf(buf, size, "%lld", (long long)ms);
-}
-
 static void range_text(const sync_option *o, char *buf, size_t size)
 {
     if (o->type == SYNC_OPT_DURATION) {
         char a[32], b[32];
-        duration_text(o->min, a, sizeof(a));
-        duration_text(o->max, b, sizeof(b));
+        syncc_format_duration(o->min, a, sizeof(a));
+        syncc_format_duration(o->max, b, sizeof(b));
         snprintf(buf, size, "%s..%s", a, b);
     } else {
         snprintf(buf, size, "%lld..%lld", (long long)o->min, (long long)o->max);
