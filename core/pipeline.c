@@ -66,11 +66,12 @@ static void give_spare(queue *q, sync_batch *b)
 {
     syncc_batch_reset(b);
     pthread_mutex_lock(&q->m);
-    if (q->n_spare < q->cap_spare)
+    int kept = q->n_spare < q->cap_spare;
+    if (kept)
         q->spare[q->n_spare++] = b;
-    else
-        b = (syncc_batch_free(b), NULL);
     pthread_mutex_unlock(&q->m);
+    if (!kept)
+        syncc_batch_free(b);
 }
 
 /* host->emit lands here, on the reader thread. */

@@ -296,9 +296,7 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
         r.stop = &e->stop;
         r.show_progress = isatty(STDERR_FILENO) && getenv("SYNCENGINE_NO_PROGRESS") == NULL;
         r.logctx = slc;
-        int64_t rejected_before = snk_ctx->n_rejected;
         int prc2 = syncc_pipeline_run(&r);
-        (void)rejected_before;
         res->processed += r.read;
         res->inserted += r.inserted;
         res->updated += r.updated;
