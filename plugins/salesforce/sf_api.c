@@ -95,11 +95,18 @@ static int check_reserve(sf_instance *inst)
     return SYNC_E_RATELIMIT;
 }
 
-int sf_api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out)
+/* GET path; the answer as a tree (out) or as checked text (body, len). */
+static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out, char **body,
+                   size_t *len)
 {
     int rc;
     int relogged = 0;
-    *out = NULL;
+    if (out)
+        *out = NULL;
+    if (body) {
+        *body = NULL;
+        *len = 0;
+    }
     if (path == NULL || path[0] != '/') {
         sf_host->set_error(inst->ctx, "unexpected API path \"%s\"", path ? path : "(null)");
         return SYNC_E_PROTOCOL;
@@ -122,7 +129,7 @@ int sf_api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out
         }
         const char *headers[] = {auth.ptr, "Accept: application/json", opts.ptr};
         sf_http_request req = {"GET", url.ptr, headers, (flags & SF_API_QUERY) ? 3 : 2, NULL, 0,
-                               "api_calls"};
+                               "api_calls", body != NULL};
         sf_http_response resp;
         rc = sf_http_send(inst->http, &req, &resp);
         sf_buf_free(&url);
@@ -137,8 +144,14 @@ int sf_api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out
             inst->api_max = max;
         }
         if (rc == SYNC_OK && resp.status >= 200 && resp.status < 300) {
-            *out = resp.json;
-            resp.json = NULL;
+            if (body) {
+                *body = resp.body;
+                *len = resp.body_len;
+                resp.body = NULL;
+            } else {
+                *out = resp.json;
+                resp.json = NULL;
+            }
             sf_http_response_clear(&resp);
             return SYNC_OK;
         }
@@ -169,4 +182,14 @@ int sf_api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out
         sf_http_response_clear(&resp);
         return rc;
     }
+}
+
+int sf_api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out)
+{
+    return api_get(inst, path, flags, out, NULL, NULL);
+}
+
+int sf_api_get_text(sf_instance *inst, const char *path, unsigned flags, char **body, size_t *len)
+{
+    return api_get(inst, path, flags, NULL, body, len);
 }

@@ -24,6 +24,14 @@
 SF_HIDDEN int sf_api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out);
 
 /*
+ * The same, handing the body over as text (*body, NUL-terminated, *len bytes;
+ * caller free()s) after checking it is JSON: for query pages, which
+ * sf_page_load reads without building a tree.
+ */
+SF_HIDDEN int sf_api_get_text(sf_instance *inst, const char *path, unsigned flags, char **body,
+                              size_t *len);
+
+/*
  * Parses "api-usage=used/max" out of a Sforce-Limit-Info value (which may
  * list other limits too).  Returns 1 when found.
  */

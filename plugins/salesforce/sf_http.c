@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "sf_buf.h"
+#include "sf_json.h"
 
 /* Bodies beyond this are refused rather than buffered (a page is a few MB). */
 #define SF_HTTP_MAX_BODY (256u * 1024u * 1024u)
@@ -401,9 +402,15 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
         } else {
             json_error_t jerr;
             json_t *js = NULL;
-            if (h->body.len > 0)
-                js = json_loadb(h->body.ptr, h->body.len, 0, &jerr);
-            if (status >= 200 && status < 300 && js == NULL) {
+            int is_json;
+            if (req->body_text && status >= 200 && status < 300) {
+                is_json = sf_json_valid(h->body.ptr, h->body.len);
+            } else {
+                if (h->body.len > 0)
+                    js = json_loadb(h->body.ptr, h->body.len, 0, &jerr);
+                is_json = js != NULL;
+            }
+            if (status >= 200 && status < 300 && !is_json) {
                 /* A 2xx that is not JSON is a cut-off body or an intermediary's page. */
                 rc = SYNC_E_PROTOCOL;
                 retry = 1;

@@ -25,6 +25,8 @@ typedef struct sf_http_request {
     const char *body;            /* POST body (form-encoded), or NULL */
     size_t body_len;
     const char *counter;         /* run counter bumped per attempt ("api_calls") */
+    int body_text;               /* a 2xx body is only checked to be JSON, and left
+                                    unparsed (resp.json NULL): query pages */
 } sf_http_request;
 
 typedef struct sf_http_response {

@@ -4,6 +4,14 @@
  * (null when Salesforce sent null, or when a relationship on the way is
  * null), so a sink always sees the same columns; "attributes" objects are
  * never copied.
+ *
+ * The page is read in one pass with the pull reader (sf_json.h): each record
+ * object is scanned once, each member key is matched against the segment of
+ * the requested paths at that depth (exactly, or else case-insensitively, as
+ * paths may be typed by hand), and the matched values are kept as spans of
+ * the page text until the record is complete.  Values that must come out as
+ * JSON text (compound fields, numbers in text fields) go through jansson, so
+ * their spelling is jansson's.
  */
 #include "sf_page.h"
 
@@ -12,55 +20,132 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
+#include "sf_json.h"
 #include "sf_soql.h"
 
-/* Member key of obj, exactly or else case-insensitively (paths typed by hand). */
-static const json_t *member(const json_t *obj, const char *key, size_t klen)
+/* Relationship hops a path may take ("A.B.C.D.E.Name"); Salesforce allows five. */
+#define MAX_LEVELS 8
+
+/* Scan state for one page: per slot (a field, then the cursor field) its path and value. */
+typedef struct pscan {
+    size_t n;                          /* slots */
+    const char **path;                 /* per slot */
+    const char *(*seg)[MAX_LEVELS];    /* per slot and level: segment start, NULL past the end */
+    size_t (*seg_len)[MAX_LEVELS];
+    int *last_level;                   /* per slot: level of its final segment, -1 when too deep */
+    sf_jval *val;
+    unsigned char *got;                /* 0 none, 1 case-insensitive match, 2 exact */
+    size_t *act;                       /* MAX_LEVELS rows of n: slots alive at each level */
+    size_t *hit;                       /* MAX_LEVELS rows of n: slots the current key ends in */
+    unsigned char *hit_q;              /* and how each matched */
+    sf_jval idv, deleted;
+    int have_id, have_deleted;
+    char *scratch;                     /* decoded strings */
+    size_t scratch_cap;
+    char *id;                          /* the record's Id, decoded */
+    size_t id_cap;
+    char keybuf[512];
+} pscan;
+
+static void pscan_free(pscan *ps)
 {
-    char buf[256];
-    if (klen >= sizeof buf)
-        return NULL;
-    memcpy(buf, key, klen);
-    buf[klen] = '\0';
-    const json_t *v = json_object_get(obj, buf);
-    if (v != NULL)
-        return v;
-    const char *k;
-    json_t *val;
-    json_object_foreach((json_t *)obj, k, val) {
-        if (strcasecmp(k, buf) == 0)
-            return val;
-    }
-    return NULL;
+    free(ps->path);
+    free(ps->seg);
+    free(ps->seg_len);
+    free(ps->last_level);
+    free(ps->val);
+    free(ps->got);
+    free(ps->act);
+    free(ps->hit);
+    free(ps->hit_q);
+    free(ps->scratch);
+    free(ps->id);
 }
 
-/* Value at path, or NULL when it or a relationship on the way is null or absent. */
-static const json_t *walk(const json_t *rec, const char *path)
+static int pscan_init(pscan *ps, const sf_page_spec *spec)
 {
-    const json_t *cur = rec;
-    for (;;) {
-        const char *dot = strchr(path, '.');
-        size_t len = dot ? (size_t)(dot - path) : strlen(path);
-        cur = member(cur, path, len);
-        if (dot == NULL || cur == NULL || !json_is_object(cur))
-            return (dot == NULL) ? cur : NULL;
-        path = dot + 1;
+    memset(ps, 0, sizeof *ps);
+    size_t n = spec->n_fields + (spec->cursor_field != NULL);
+    ps->n = n;
+    size_t m = n ? n : 1;
+    ps->path = calloc(m, sizeof *ps->path);
+    ps->seg = calloc(m, sizeof *ps->seg);
+    ps->seg_len = calloc(m, sizeof *ps->seg_len);
+    ps->last_level = calloc(m, sizeof *ps->last_level);
+    ps->val = calloc(m, sizeof *ps->val);
+    ps->got = calloc(m, 1);
+    ps->act = calloc(m * MAX_LEVELS, sizeof *ps->act);
+    ps->hit = calloc(m * MAX_LEVELS, sizeof *ps->hit);
+    ps->hit_q = calloc(m * MAX_LEVELS, 1);
+    if (!ps->path || !ps->seg || !ps->seg_len || !ps->last_level || !ps->val || !ps->got || !ps->act ||
+        !ps->hit || !ps->hit_q) {
+        pscan_free(ps);
+        return SYNC_E_NOMEM;
     }
+    for (size_t i = 0; i < n; i++) {
+        const char *p = i < spec->n_fields ? spec->fields[i].path : spec->cursor_field;
+        ps->path[i] = p;
+        ps->last_level[i] = -1;
+        for (int l = 0; l < MAX_LEVELS; l++) {
+            const char *dot = strchr(p, '.');
+            ps->seg[i][l] = p;
+            ps->seg_len[i][l] = dot ? (size_t)(dot - p) : strlen(p);
+            if (dot == NULL) {
+                ps->last_level[i] = l;
+                break;
+            }
+            p = dot + 1;
+        }
+    }
+    return SYNC_OK;
+}
+
+/* Decoded text of string v: in the page itself when it has no escapes. */
+static const char *text_of(pscan *ps, const sf_jval *v, size_t *len)
+{
+    if (!v->escaped) {
+        *len = v->len;
+        return v->ptr;
+    }
+    if (v->len + 1 > ps->scratch_cap) {
+        size_t cap = v->len + 1 > 4096 ? v->len + 1 : 4096;
+        char *s = realloc(ps->scratch, cap);
+        if (s == NULL)
+            return NULL;
+        ps->scratch = s;
+        ps->scratch_cap = cap;
+    }
+    *len = sf_json_unescape(v, ps->scratch);
+    ps->scratch[*len] = '\0';
+    return ps->scratch;
+}
+
+/* jansson's compact spelling of the value whose text is v (any JSON value). */
+static char *dump_value(const sf_jval *v)
+{
+    const char *p = v->type == SF_J_STRING ? v->ptr - 1 : v->ptr;
+    size_t len = v->type == SF_J_STRING ? v->len + 2 : v->len;
+    json_t *js = json_loadb(p, len, JSON_DECODE_ANY, NULL);
+    char *text = js ? json_dumps(js, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(js);
+    return text;
 }
 
 static int bad_value(sync_ctx *ctx, const char *key, const char *field, const char *want,
-                     const json_t *v)
+                     const sf_jval *v)
 {
-    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    char *text = dump_value(v);
     sf_host->set_error(ctx, "record %s: field \"%s\" should be a %s, got %.80s", key, field, want,
                        text ? text : "?");
     free(text);
     return SYNC_E_PROTOCOL;
 }
 
-static int set_json(sync_record *rec, const char *name, const json_t *v)
+static int set_json(sync_record *rec, const char *name, const sf_jval *v)
 {
-    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    char *text = dump_value(v);
     if (text == NULL)
         return SYNC_E_NOMEM;
     int rc = sf_host->record_set_json(rec, name, text, strlen(text));
@@ -68,40 +153,55 @@ static int set_json(sync_record *rec, const char *name, const json_t *v)
     return rc;
 }
 
-static int set_field(sync_ctx *ctx, sync_record *rec, const char *key, const sf_page_field *f,
-                     const json_t *v)
+static int is_compound(const sf_jval *v)
 {
-    if (v == NULL || json_is_null(v))
+    return v->type == SF_J_OBJECT || v->type == SF_J_ARRAY;
+}
+
+static int set_field(pscan *ps, sync_ctx *ctx, sync_record *rec, const char *key,
+                     const sf_page_field *f, const sf_jval *v)
+{
+    if (v == NULL || v->type == SF_J_NULL)
         return sf_host->record_set_null(rec, f->name);
+    const char *s;
+    size_t len;
     switch (f->type) {
     case SF_FT_BOOL:
-        if (!json_is_boolean(v))
+        if (v->type != SF_J_TRUE && v->type != SF_J_FALSE)
             return bad_value(ctx, key, f->name, "boolean", v);
-        return sf_host->record_set_bool(rec, f->name, json_is_true(v));
+        return sf_host->record_set_bool(rec, f->name, v->type == SF_J_TRUE);
     case SF_FT_INT:
-        if (json_is_integer(v))
-            return sf_host->record_set_int(rec, f->name, (int64_t)json_integer_value(v));
-        if (json_is_real(v)) {
-            double r = json_real_value(v); /* "int" fields may arrive as 3.0 */
+        if (v->type == SF_J_INT)
+            return sf_host->record_set_int(rec, f->name, v->i);
+        if (v->type == SF_J_REAL) {
+            double r = v->r; /* "int" fields may arrive as 3.0 */
             if (r >= -9.0e18 && r <= 9.0e18 && r == (double)(int64_t)r)
                 return sf_host->record_set_int(rec, f->name, (int64_t)r);
         }
         return bad_value(ctx, key, f->name, "integer", v);
     case SF_FT_FLOAT:
-        if (!json_is_number(v))
-            return bad_value(ctx, key, f->name, "number", v);
-        return sf_host->record_set_float(rec, f->name, json_number_value(v));
+        if (v->type == SF_J_INT)
+            return sf_host->record_set_float(rec, f->name, (double)v->i);
+        if (v->type == SF_J_REAL)
+            return sf_host->record_set_float(rec, f->name, v->r);
+        return bad_value(ctx, key, f->name, "number", v);
     case SF_FT_DATETIME: {
         int64_t us;
-        const char *s = json_string_value(v);
-        if (s == NULL || sf_host->time_parse(s, json_string_length(v), &us) != SYNC_OK)
+        if (v->type != SF_J_STRING)
+            return bad_value(ctx, key, f->name, "datetime", v);
+        if ((s = text_of(ps, v, &len)) == NULL)
+            return SYNC_E_NOMEM;
+        if (sf_host->time_parse(s, len, &us) != SYNC_OK)
             return bad_value(ctx, key, f->name, "datetime", v);
         return sf_host->record_set_timestamp(rec, f->name, us);
     }
     case SF_FT_DATE: {
         int64_t days;
-        const char *s = json_string_value(v);
-        if (s == NULL || sf_soql_parse_date(s, json_string_length(v), &days) != SYNC_OK)
+        if (v->type != SF_J_STRING)
+            return bad_value(ctx, key, f->name, "date", v);
+        if ((s = text_of(ps, v, &len)) == NULL)
+            return SYNC_E_NOMEM;
+        if (sf_soql_parse_date(s, len, &days) != SYNC_OK)
             return bad_value(ctx, key, f->name, "date", v);
         return sf_host->record_set_date(rec, f->name, days);
     }
@@ -111,21 +211,24 @@ static int set_field(sync_ctx *ctx, sync_record *rec, const char *key, const sf_
     case SF_FT_AUTO:
         break;
     }
-    if (json_is_string(v))
-        return sf_host->record_set_string(rec, f->name, json_string_value(v), json_string_length(v));
+    if (v->type == SF_J_STRING) {
+        if ((s = text_of(ps, v, &len)) == NULL)
+            return SYNC_E_NOMEM;
+        return sf_host->record_set_string(rec, f->name, s, len);
+    }
     if (f->type == SF_FT_AUTO) {
-        if (json_is_boolean(v))
-            return sf_host->record_set_bool(rec, f->name, json_is_true(v));
-        if (json_is_integer(v))
-            return sf_host->record_set_int(rec, f->name, (int64_t)json_integer_value(v));
-        if (json_is_real(v))
-            return sf_host->record_set_float(rec, f->name, json_real_value(v));
+        if (v->type == SF_J_TRUE || v->type == SF_J_FALSE)
+            return sf_host->record_set_bool(rec, f->name, v->type == SF_J_TRUE);
+        if (v->type == SF_J_INT)
+            return sf_host->record_set_int(rec, f->name, v->i);
+        if (v->type == SF_J_REAL)
+            return sf_host->record_set_float(rec, f->name, v->r);
         return set_json(rec, f->name, v);
     }
-    if (json_is_object(v) || json_is_array(v))
+    if (is_compound(v))
         return set_json(rec, f->name, v);
     /* A number or boolean in a text field: keep its JSON spelling. */
-    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    char *text = dump_value(v);
     if (text == NULL)
         return SYNC_E_NOMEM;
     int rc = sf_host->record_set_string(rec, f->name, text, strlen(text));
@@ -133,39 +236,150 @@ static int set_field(sync_ctx *ctx, sync_record *rec, const char *key, const sf_
     return rc;
 }
 
-static int one_record(sync_ctx *ctx, const sf_page_spec *spec, const json_t *jr, size_t index,
+static int key_is(const char *k, size_t klen, const char *word)
+{
+    size_t n = strlen(word);
+    return klen == n && memcmp(k, word, n) == 0;
+}
+
+/*
+ * Reads the members of the object just opened at nesting `level` of the
+ * record, keeping the values of the slots in act[0..n_act) whose path
+ * continues here.  Returns 0, or -1 when the text is not JSON.
+ */
+static int scan_object(pscan *ps, sf_json *j, const size_t *act, size_t n_act, int level)
+{
+    size_t *child = level + 1 < MAX_LEVELS ? ps->act + (size_t)(level + 1) * ps->n : NULL;
+    size_t *hit = ps->hit + (size_t)level * ps->n;
+    unsigned char *hit_q = ps->hit_q + (size_t)level * ps->n;
+    sf_jval key;
+    int r;
+    while ((r = sf_json_next(j, &key)) == 1) {
+        const char *k = key.ptr;
+        size_t klen = key.len;
+        if (key.escaped) {
+            /* a key longer than the buffer matches no path segment (they are short) */
+            if (key.len < sizeof ps->keybuf) {
+                klen = sf_json_unescape(&key, ps->keybuf);
+                k = ps->keybuf;
+            } else {
+                k = NULL;
+            }
+        }
+        size_t n_child = 0, n_hit = 0;
+        for (size_t a = 0; k != NULL && a < n_act; a++) {
+            size_t s = act[a];
+            if (ps->seg_len[s][level] != klen)
+                continue;
+            const char *seg = ps->seg[s][level];
+            int q = memcmp(seg, k, klen) == 0 ? 2 : strncasecmp(seg, k, klen) == 0 ? 1 : 0;
+            if (q == 0)
+                continue;
+            if (ps->last_level[s] == level) {
+                if (q == 2 || ps->got[s] == 0) {
+                    hit[n_hit] = s;
+                    hit_q[n_hit++] = (unsigned char)q;
+                }
+            } else if (child != NULL) {
+                child[n_child++] = s;
+            }
+        }
+        sf_jval v;
+        if (sf_json_value(j, &v) < 0)
+            return -1;
+        if (v.type == SF_J_OBJECT && n_child > 0) {
+            if (scan_object(ps, j, child, n_child, level + 1) < 0)
+                return -1;
+            v.len = (size_t)(j->p - v.ptr);
+        } else if (sf_json_skip(j, &v) < 0) {
+            return -1;
+        }
+        for (size_t h = 0; h < n_hit; h++) {
+            ps->val[hit[h]] = v;
+            ps->got[hit[h]] = hit_q[h];
+        }
+        if (level == 0 && k != NULL) {
+            /* the record's key and delete flag: exact names only, as the API spells them */
+            if (key_is(k, klen, "Id")) {
+                ps->idv = v;
+                ps->have_id = 1;
+            } else if (key_is(k, klen, "IsDeleted")) {
+                ps->deleted = v;
+                ps->have_deleted = 1;
+            }
+        }
+    }
+    return r;
+}
+
+static int not_json(sync_ctx *ctx, const sf_json *j)
+{
+    sf_host->set_error(ctx, "query answer is not JSON: %s at line %d", j->err ? j->err : "invalid text",
+                       sf_json_error_line(j));
+    return SYNC_E_PROTOCOL;
+}
+
+static int one_record(pscan *ps, sync_ctx *ctx, const sf_page_spec *spec, sf_json *j, size_t index,
                       sync_emitter *em, sf_page_result *res)
 {
-    const json_t *jid = json_object_get(jr, "Id");
-    const char *id = json_string_value(jid);
+    sf_jval rv;
+    if (sf_json_value(j, &rv) < 0)
+        return not_json(ctx, j);
+    memset(ps->got, 0, ps->n);
+    ps->have_id = ps->have_deleted = 0;
+    if (rv.type == SF_J_OBJECT) {
+        for (size_t i = 0; i < ps->n; i++)
+            ps->act[i] = i;
+        if (scan_object(ps, j, ps->act, ps->n, 0) < 0)
+            return not_json(ctx, j);
+    }
+    /* the Id is copied: decoding other strings reuses the scratch buffer */
+    size_t id_len = 0;
+    if (ps->have_id && ps->idv.type == SF_J_STRING) {
+        const char *s = text_of(ps, &ps->idv, &id_len);
+        if (s == NULL)
+            return SYNC_E_NOMEM;
+        if (id_len + 1 > ps->id_cap) {
+            char *b = realloc(ps->id, id_len + 64);
+            if (b == NULL)
+                return SYNC_E_NOMEM;
+            ps->id = b;
+            ps->id_cap = id_len + 64;
+        }
+        memcpy(ps->id, s, id_len);
+        ps->id[id_len] = '\0';
+    }
+    const char *id = ps->id;
     /* An empty Id would become a record without a key: no sink could store it. */
-    if (!json_is_object(jr) || id == NULL || id[0] == '\0') {
+    if (rv.type != SF_J_OBJECT || id_len == 0) {
         sf_host->set_error(ctx, "record %zu of the page has no Id", index);
         return SYNC_E_PROTOCOL;
     }
-    const json_t *del = json_object_get(jr, "IsDeleted");
-    sync_op op = json_is_true(del) ? SYNC_OP_DELETE : SYNC_OP_UPSERT;
+    sync_op op = ps->have_deleted && ps->deleted.type == SF_J_TRUE ? SYNC_OP_DELETE : SYNC_OP_UPSERT;
 
     sf_cursor cur;
     int has_cursor = 0;
     if (spec->cursor_field != NULL) {
-        const json_t *cv = walk(jr, spec->cursor_field);
-        if (cv != NULL && !json_is_null(cv)) {
-            const char *s = json_string_value(cv);
-            if (s == NULL || sf_soql_parse_datetime(s, json_string_length(cv), &cur.ts) != SYNC_OK ||
-                !sf_cursor_valid_id(id, strlen(id)))
-                return bad_value(ctx, id, spec->cursor_field, "datetime", cv);
-            memcpy(cur.id, id, strlen(id) + 1);
+        size_t c = spec->n_fields;
+        if (ps->got[c] && ps->val[c].type != SF_J_NULL) {
+            const char *s = NULL;
+            size_t len = 0;
+            if (ps->val[c].type == SF_J_STRING && (s = text_of(ps, &ps->val[c], &len)) == NULL)
+                return SYNC_E_NOMEM;
+            if (s == NULL || sf_soql_parse_datetime(s, len, &cur.ts) != SYNC_OK ||
+                !sf_cursor_valid_id(id, id_len))
+                return bad_value(ctx, id, spec->cursor_field, "datetime", &ps->val[c]);
+            memcpy(cur.id, id, id_len + 1);
             has_cursor = 1;
         }
     }
 
-    sync_record *rec = sf_host->record_new(em, id, json_string_length(jid), op);
+    sync_record *rec = sf_host->record_new(em, id, id_len, op);
     if (rec == NULL)
         return SYNC_E_NOMEM;
     int rc;
     for (size_t i = 0; i < spec->n_fields; i++)
-        if ((rc = set_field(ctx, rec, id, &spec->fields[i], walk(jr, spec->fields[i].path))) != SYNC_OK)
+        if ((rc = set_field(ps, ctx, rec, id, &spec->fields[i], ps->got[i] ? &ps->val[i] : NULL)) != SYNC_OK)
             return rc;
     if (has_cursor) {
         char text[SF_CURSOR_MAX];
@@ -179,32 +393,83 @@ static int one_record(sync_ctx *ctx, const sf_page_spec *spec, const json_t *jr,
     return SYNC_OK;
 }
 
-int sf_page_records(sync_ctx *ctx, const sf_page_spec *spec, const json_t *page, sync_emitter *em,
-                    sf_page_result *res)
+/* The records array: one record per element. */
+static int read_records(pscan *ps, sync_ctx *ctx, const sf_page_spec *spec, sf_json *j,
+                        sync_emitter *em, sf_page_result *res)
 {
-    memset(res, 0, sizeof *res);
-    const json_t *records = json_object_get(page, "records");
-    const json_t *done = json_object_get(page, "done");
-    if (!json_is_object(page) || !json_is_array(records) || !json_is_boolean(done)) {
-        sf_host->set_error(ctx, "query answer is not a page of records");
-        return SYNC_E_PROTOCOL;
+    size_t index = 0;
+    int r;
+    while ((r = sf_json_next(j, NULL)) == 1) {
+        int rc = one_record(ps, ctx, spec, j, index++, em, res);
+        if (rc != SYNC_OK)
+            return rc;
     }
-    res->done = json_is_true(done);
+    return r < 0 ? not_json(ctx, j) : SYNC_OK;
+}
+
+static int not_a_page(sync_ctx *ctx)
+{
+    sf_host->set_error(ctx, "query answer is not a page of records");
+    return SYNC_E_PROTOCOL;
+}
+
+static int read_page(pscan *ps, sync_ctx *ctx, const sf_page_spec *spec, sf_json *j, sync_emitter *em,
+                     sf_page_result *res)
+{
+    sf_jval top, key, v, done = {.type = SF_J_NULL}, next = {.type = SF_J_NULL};
+    int have_records = 0, r, rc;
+    if (sf_json_value(j, &top) < 0)
+        return not_json(ctx, j);
+    if (top.type == SF_J_ARRAY) /* an error list, or something else that is no page */
+        return sf_json_skip(j, &top) < 0 || sf_json_finish(j) < 0 ? not_json(ctx, j) : not_a_page(ctx);
+    if (top.type != SF_J_OBJECT) {
+        j->err = "'[' or '{' expected";
+        return not_json(ctx, j);
+    }
+    while ((r = sf_json_next(j, &key)) == 1) {
+        char kb[96]; /* longer escaped keys cannot spell the short names below */
+        size_t klen = key.len;
+        const char *k = key.ptr;
+        if (key.escaped && key.len < sizeof kb) {
+            klen = sf_json_unescape(&key, kb);
+            k = kb;
+        }
+        if (sf_json_value(j, &v) < 0)
+            return not_json(ctx, j);
+        if (key_is(k, klen, "records") && v.type == SF_J_ARRAY) {
+            /* records go to the emitter as they are read, so a second array cannot replace the first */
+            if (have_records) {
+                sf_host->set_error(ctx, "query answer has two \"records\" arrays");
+                return SYNC_E_PROTOCOL;
+            }
+            have_records = 1;
+            if ((rc = read_records(ps, ctx, spec, j, em, res)) != SYNC_OK)
+                return rc;
+            continue;
+        }
+        if (key_is(k, klen, "records"))
+            have_records = -1; /* not an array: no page, once the text proves to be JSON */
+        if (sf_json_skip(j, &v) < 0)
+            return not_json(ctx, j);
+        if (key_is(k, klen, "done"))
+            done = v;
+        else if (key_is(k, klen, "nextRecordsUrl"))
+            next = v;
+    }
+    if (r < 0 || sf_json_finish(j) < 0)
+        return not_json(ctx, j);
+    if (have_records != 1 || (done.type != SF_J_TRUE && done.type != SF_J_FALSE))
+        return not_a_page(ctx);
+    res->done = done.type == SF_J_TRUE;
     if (!res->done) {
-        const char *next = json_string_value(json_object_get(page, "nextRecordsUrl"));
-        if (next == NULL || next[0] != '/') {
+        size_t len = 0;
+        const char *url = next.type == SF_J_STRING ? text_of(ps, &next, &len) : NULL;
+        if (url == NULL || len == 0 || url[0] != '/') {
             sf_host->set_error(ctx, "query answer is not done but has no nextRecordsUrl");
             return SYNC_E_PROTOCOL;
         }
-        if ((res->next_url = strdup(next)) == NULL)
+        if ((res->next_url = strndup(url, len)) == NULL)
             return SYNC_E_NOMEM;
-    }
-    size_t i;
-    const json_t *jr;
-    json_array_foreach(records, i, jr) {
-        int rc = one_record(ctx, spec, jr, i, em, res);
-        if (rc != SYNC_OK)
-            return rc;
     }
     return SYNC_OK;
 }
@@ -212,15 +477,14 @@ int sf_page_records(sync_ctx *ctx, const sf_page_spec *spec, const json_t *page,
 int sf_page_load(sync_ctx *ctx, const sf_page_spec *spec, const char *text, size_t len,
                  sync_emitter *em, sf_page_result *res)
 {
-    json_error_t err;
-    json_t *page = json_loadb(text, len, 0, &err);
     memset(res, 0, sizeof *res);
-    if (page == NULL) {
-        sf_host->set_error(ctx, "query answer is not JSON: %s at line %d", err.text, err.line);
-        return SYNC_E_PROTOCOL;
-    }
-    int rc = sf_page_records(ctx, spec, page, em, res);
-    json_decref(page);
+    pscan ps;
+    if (pscan_init(&ps, spec) != SYNC_OK)
+        return SYNC_E_NOMEM;
+    sf_json j;
+    sf_json_init(&j, text, len);
+    int rc = read_page(&ps, ctx, spec, &j, em, res);
+    pscan_free(&ps);
     return rc;
 }
 

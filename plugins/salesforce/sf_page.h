@@ -9,8 +9,6 @@
 
 #include <stddef.h>
 
-#include <jansson.h>
-
 #include "sf_cursor.h"
 #include "sf_describe.h"
 #include "sf_internal.h"
@@ -37,14 +35,12 @@ typedef struct sf_page_result {
 } sf_page_result;
 
 /*
- * Builds a record for each element of page's "records" on em.  Returns
- * SYNC_OK, SYNC_E_PROTOCOL (with a message) when the page is not a query
- * answer or a value does not fit its type, or a host status.
+ * Builds a record on em for each element of the "records" array of the page
+ * text, in one pass over it.  Returns SYNC_OK; SYNC_E_PROTOCOL (with a
+ * message) when the text is not JSON, not a query answer, or a value does not
+ * fit its type; or a host status.  On an error, records built before it stay
+ * on em: the caller drops the batch.
  */
-SF_HIDDEN int sf_page_records(sync_ctx *ctx, const sf_page_spec *spec, const json_t *page,
-                              sync_emitter *em, sf_page_result *res);
-
-/* The same from page text; text that is not JSON is SYNC_E_PROTOCOL. */
 SF_HIDDEN int sf_page_load(sync_ctx *ctx, const sf_page_spec *spec, const char *text, size_t len,
                            sync_emitter *em, sf_page_result *res);
 

@@ -271,9 +271,10 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     sf_page_spec spec = {plan.fields, plan.n_fields, plan.cursor_field};
     const char *url = path.ptr;
     for (;;) {
-        json_t *page = NULL;
+        char *page = NULL;
+        size_t page_len = 0;
         sf_page_result res;
-        if ((rc = sf_api_get(inst, url, SF_API_QUERY, &page)) != SYNC_OK) {
+        if ((rc = sf_api_get_text(inst, url, SF_API_QUERY, &page, &page_len)) != SYNC_OK) {
             /* INVALID_FIELD: a field went away since the describe was cached */
             if (rc == SYNC_E_NOTFOUND)
                 sf_describe_forget(inst);
@@ -281,8 +282,8 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
         }
         sf_host->counter_add(inst->ctx, "pages", 1);
         pages++;
-        rc = sf_page_records(inst->ctx, &spec, page, em, &res);
-        json_decref(page);
+        rc = sf_page_load(inst->ctx, &spec, page, page_len, em, &res);
+        free(page);
         if (rc != SYNC_OK) {
             sf_page_result_clear(&res);
             break;
