@@ -137,7 +137,8 @@ TEST_BINS := $(UNIT_BIN) $(PUNIT_BIN) $(TEST_PLUGINS)
 
 # ---- fuzz targets (libFuzzer; built by `make fuzz` in build-fuzz/ with clang)
 #   tests/fuzz/fuzz_NAME.c        linked with the core, seeds in tests/fuzz/corpus/NAME/
-#   tests/fuzz/PLUGIN/fuzz_NAME.c linked with the core and plugin PLUGIN's objects
+#   tests/fuzz/PLUGIN/fuzz_NAME.c linked with the core, plugin PLUGIN's objects and the
+#                                 other (non-fuzz_) sources of tests/fuzz/PLUGIN/
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_PSRC    := $(wildcard tests/fuzz/*/fuzz_*.c)
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%) $(FUZZ_PSRC:tests/fuzz/%.c=$(O)/fuzz/%)
@@ -149,7 +150,7 @@ $(O)/fuzz/%.o: tests/fuzz/%.c
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih libcurl) -Iplugins -c -o $@ $<
 
 define fuzz_rule
-$(O)/fuzz/$(1): $(O)/fuzz/$(1).o $(if $(findstring /,$(1)),$(patsubst plugins/%.c,$(O)/plugins/%.o,$(wildcard plugins/$(firstword $(subst /, ,$(1)))/*.c))) $(CORE_LIB)
+$(O)/fuzz/$(1): $(O)/fuzz/$(1).o $(if $(findstring /,$(1)),$(patsubst plugins/%.c,$(O)/plugins/%.o,$(wildcard plugins/$(firstword $(subst /, ,$(1)))/*.c)) $(patsubst tests/fuzz/%.c,$(O)/fuzz/%.o,$(filter-out %/fuzz_%.c,$(wildcard tests/fuzz/$(dir $(1))*.c)))) $(CORE_LIB)
 	$$(quiet) LINK $$@
 	$$(Q)$$(CC) $$(ALL_CFLAGS) -fsanitize=fuzzer -o $$@ $$(filter %.o,$$^) $(CORE_LIB) $$(LDFLAGS) $(if $(findstring /,$(1)),$$(LIBS_$(firstword $(subst /, ,$(1))))) $$(CORE_LIBS)
 endef
@@ -157,12 +158,14 @@ $(foreach t,$(FUZZ_SRC:tests/fuzz/%.c=%) $(FUZZ_PSRC:tests/fuzz/%.c=%),$(eval $(
 
 fuzz-bins: $(FUZZ_BIN)
 
-# Runs every fuzz target for FUZZ_TIME seconds on a scratch copy of its seeds.
+# Runs every fuzz target for FUZZ_TIME seconds on a scratch copy of its seeds
+# (tests/fuzz/corpus/NAME/), with the dictionary tests/fuzz/NAME.dict when there is one.
 fuzz-run: fuzz-bins
 	$(Q)set -e; for f in $(FUZZ_BIN); do \
 	    name=$$(basename $$f); seeds=tests/fuzz/corpus/$${name#fuzz_}; scratch=$(O)/fuzz/corpus-$${name#fuzz_}; \
 	    mkdir -p $$scratch; echo "  FUZZ    $$name ($(FUZZ_TIME)s)"; \
-	    $$f -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=1 $$scratch $$seeds 2>$$scratch.log \
+	    dict=tests/fuzz/$${name#fuzz_}.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
+	    $$f -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=1 $$dict $$scratch $$seeds 2>$$scratch.log \
 	        || { tail -n 40 $$scratch.log; exit 1; }; \
 	    grep -h "stat::number_of_executed_units" $$scratch.log | sed "s/^/          /"; \
 	    [ -z "$$SYNC_TEST_SUMMARY" ] || echo "1 0 0" >> "$$SYNC_TEST_SUMMARY"; \
