@@ -18,6 +18,7 @@
 #include "sf_auth.h"
 #include "sf_buf.h"
 #include "sf_http.h"
+#include "sf_session.h"
 
 int sf_api_parse_limit(const char *value, int64_t *used, int64_t *max)
 {
@@ -111,7 +112,7 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
         sf_host->set_error(inst->ctx, "unexpected API path \"%s\"", path ? path : "(null)");
         return SYNC_E_PROTOCOL;
     }
-    if (inst->access_token == NULL && (rc = sf_auth_login(inst)) != SYNC_OK)
+    if (inst->access_token == NULL && (rc = sf_session_get(inst)) != SYNC_OK)
         return rc;
 
     for (;;) {
@@ -166,7 +167,7 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
             sf_http_response_clear(&resp);
             sf_host->log(inst->ctx, SYNC_LOG_DEBUG, "session expired, requesting a new access token");
             relogged = 1;
-            if ((rc = sf_auth_login(inst)) != SYNC_OK)
+            if ((rc = sf_session_renew(inst)) != SYNC_OK)
                 return rc;
             continue;
         }

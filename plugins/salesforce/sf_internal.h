@@ -63,9 +63,10 @@ typedef struct sf_instance {
     sf_settings set;
     sf_http *http;
 
-    /* Session, filled by sf_auth_login(). */
+    /* Session, filled by sf_auth_login() or taken from the shared one (sf_session.h). */
     char *access_token;
     char *instance_url;   /* without a trailing slash */
+    struct sf_session *session;
 
     /* Last Sforce-Limit-Info seen: api-usage=used/max. */
     int have_limit;

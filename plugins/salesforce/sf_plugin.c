@@ -12,6 +12,7 @@
 #include "sf_describe.h"
 #include "sf_http.h"
 #include "sf_internal.h"
+#include "sf_session.h"
 #include "sf_source.h"
 
 const sync_host *sf_host;
@@ -208,6 +209,7 @@ static void sf_close(void *instance)
     if (inst == NULL)
         return;
     sf_describe_cache_free(inst);
+    sf_session_release(inst);
     sf_http_free(inst->http);
     if (inst->access_token != NULL)
         memset(inst->access_token, 0, strlen(inst->access_token));
