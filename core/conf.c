@@ -86,7 +86,7 @@ typedef struct parse_state {
 /* Sorted, for "valid options" messages. */
 static const char *const engine_keys = "include, log_format, log_level, max_jobs, plugin_dir, state_dir";
 static const char *const job_keys =
-    "batch_size, enabled, full_refresh, like, queue_depth, schedule, sink, sink.*, source, var.*";
+    "batch_size, enabled, full_refresh, like, parallel_streams, queue_depth, schedule, sink, sink.*, source, var.*";
 static const char *const stream_keys = "object, sink.*, source.*, target";
 static const char *const section_kinds =
     "[engine], [source NAME], [sink NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]";
@@ -409,7 +409,7 @@ static int check_engine_key(parse_state *st, const syncc_section *sec, const cha
     static const char *const engine[] = {"state_dir", "plugin_dir", "max_jobs", "log_level", "log_format",
                                          "include", NULL};
     static const char *const job[] = {"source", "sink", "schedule", "enabled", "batch_size", "queue_depth",
-                                      "full_refresh", "like", NULL};
+                                      "parallel_streams", "full_refresh", "like", NULL};
     static const char *const stream[] = {"object", "target", NULL};
     const char *const *known;
     const char *list;

@@ -55,6 +55,27 @@ void syncc_ctx_free(sync_ctx *ctx)
     free(ctx);
 }
 
+static void h_counter_add(sync_ctx *ctx, const char *name, int64_t delta);
+
+void syncc_ctx_absorb(sync_ctx *dst, sync_ctx *src)
+{
+    for (size_t i = 0; i < src->n_counters; i++)
+        h_counter_add(dst, src->counters[i].name, src->counters[i].value);
+    pthread_mutex_lock(&dst->lock);
+    dst->n_rejected += src->n_rejected;
+    for (size_t i = 0; i < src->n_rejects; i++) {
+        syncc_reject *n = dst->n_rejects < SYNCC_MAX_REJECT_DETAILS
+                              ? realloc(dst->rejects, (dst->n_rejects + 1) * sizeof(*n))
+                              : NULL;
+        if (n == NULL)
+            break;
+        dst->rejects = n;
+        n[dst->n_rejects++] = src->rejects[i];
+        memset(&src->rejects[i], 0, sizeof(src->rejects[i])); /* moved */
+    }
+    pthread_mutex_unlock(&dst->lock);
+}
+
 void syncc_ctx_set_stream(sync_ctx *ctx, const char *stream)
 {
     free(ctx->stream);

@@ -53,6 +53,8 @@ struct sync_ctx {
 sync_ctx *syncc_ctx_new(const char *job, const char *instance, const char *plugin);
 void syncc_ctx_free(sync_ctx *ctx);
 void syncc_ctx_set_stream(sync_ctx *ctx, const char *stream);
+/* Adds src's counters, rejected-record count and kept rejections to dst (a stream worker's to the run's). */
+void syncc_ctx_absorb(sync_ctx *dst, sync_ctx *src);
 /* The detail of the last set_error; "" if none.  The engine clears errbuf before each callback. */
 const char *syncc_ctx_error(sync_ctx *ctx);
 int64_t syncc_ctx_counter(sync_ctx *ctx, const char *name);

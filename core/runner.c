@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,10 +149,233 @@ static sync_column *target_columns(const syncc_mapping *m, size_t *n)
     return cols;
 }
 
+/* What the stream workers of one run share; lock guards everything they write. */
+typedef struct run_shared {
+    pthread_mutex_t lock;
+    syncc_engine *e;
+    syncc_job_rt *rt;
+    const char *run_id;
+    int64_t started;
+    int full_refresh;
+    int sink_state;          /* the sink keeps cursors (state_load) */
+    int show_progress;
+    size_t next_stream;      /* the next stream a worker takes */
+    int halt;                /* an error every stream would hit: take no more streams */
+    int any_error;
+    int rc;
+    json_t *streams_json;
+    syncc_run_result *res;
+} run_shared;
+
+/*
+ * One stream worker: takes streams one at a time until none is left.  The
+ * first works on the run's own instances; with parallel_streams, each other
+ * one opens a source and a sink instance of its own (instances are never
+ * shared between threads) and closes them when done.
+ */
+typedef struct stream_worker {
+    run_shared *sh;
+    int own;                 /* opened its own instances and contexts */
+    int started;
+    pthread_t thread;
+    sync_ctx *src_ctx, *snk_ctx;
+    void *src_inst, *snk_inst;
+} stream_worker;
+
+/* Records a failure that is not a stream's own (a worker's instances would not open). */
+static void worker_failed(run_shared *sh, int rc, const char *kind, const char *name, sync_ctx *ctx)
+{
+    pthread_mutex_lock(&sh->lock);
+    if (!sh->res->error[0])
+        snprintf(sh->res->error, sizeof(sh->res->error), "%s '%s' failed to open for a parallel stream: %s%s%s",
+                 kind, name, syncc_strerror(rc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
+    sh->any_error = 1;
+    sh->rc = rc;
+    pthread_mutex_unlock(&sh->lock);
+}
+
+static void run_stream(stream_worker *w, size_t s)
+{
+    run_shared *sh = w->sh;
+    syncc_engine *e = sh->e;
+    syncc_job_rt *rt = sh->rt;
+    syncc_job *job = rt->conf;
+    syncc_run_result *res = sh->res;
+    sync_ctx *snk_ctx = w->snk_ctx, *src_ctx = w->src_ctx;
+    syncc_stream_rt *srt = &rt->streams[s];
+    syncc_stream *st = srt->conf;
+    syncc_ctx_set_stream(snk_ctx, st->name);
+    syncc_ctx_set_stream(src_ctx, st->name);
+    syncc_log_ctx slc = {.job = job->name, .stream = st->name, .run_id = sh->run_id};
+    if (srt->mapping)
+        syncc_mapping_set_now(srt->mapping, sh->started);
+    size_t n_cols = 0;
+    sync_column *cols = target_columns(srt->mapping, &n_cols);
+    sync_target target = {.struct_size = sizeof(target), .job = job->name, .stream = st->name,
+                          .name = st->target, .columns = cols, .n_columns = n_cols,
+                          .options = st->sink_options};
+    void *tstate = NULL;
+    snk_ctx->errbuf[0] = '\0';
+    int prc = rt->sink->sink.prepare(w->snk_inst, &target, &tstate);
+    json_t *sj = json_object();
+    pthread_mutex_lock(&sh->lock);
+    json_object_set_new(sh->streams_json, st->name, sj);
+    pthread_mutex_unlock(&sh->lock);
+    if (prc != SYNC_OK) {
+        char msg[sizeof(res->error)];
+        snprintf(msg, sizeof(msg), "stream '%s': target '%s' rejected the mapping: %s%s%s", st->name,
+                 st->target, syncc_strerror(prc), snk_ctx->errbuf[0] ? ": " : "", snk_ctx->errbuf);
+        syncc_log(SYNC_LOG_ERROR, &slc, "%s", msg);
+        pthread_mutex_lock(&sh->lock);
+        snprintf(res->error, sizeof(res->error), "%s", msg);
+        json_object_set_new(sj, "error", json_string(msg));
+        sh->any_error = 1;
+        sh->rc = prc;
+        pthread_mutex_unlock(&sh->lock);
+        free(cols);
+        return;
+    }
+    int crc;
+    char *cursor = load_cursor(e, rt, w->snk_inst, sh->sink_state, st->name, &crc);
+    if (crc != SYNC_OK) {
+        pthread_mutex_lock(&sh->lock);
+        snprintf(res->error, sizeof(res->error), "stream '%s': cannot read the saved cursor: %s%s%s", st->name,
+                 syncc_strerror(crc), snk_ctx->errbuf[0] ? ": " : "", snk_ctx->errbuf);
+        sh->any_error = 1;
+        sh->rc = crc;
+        sh->halt = 1;
+        pthread_mutex_unlock(&sh->lock);
+        free(cols);
+        return;
+    }
+    syncc_log(SYNC_LOG_INFO, &slc, "reading %s from %s", st->object,
+              cursor && !sh->full_refresh ? cursor : "the beginning");
+
+    size_t n_fields = srt->mapping ? syncc_mapping_n_fields(srt->mapping) : 0;
+    const char **fields = NULL;
+    if (srt->mapping) {
+        fields = calloc(n_fields + 1, sizeof(*fields));
+        for (size_t i = 0; fields && i < n_fields; i++)
+            fields[i] = syncc_mapping_field(srt->mapping, i);
+    }
+    syncc_stream_run r;
+    memset(&r, 0, sizeof(r));
+    r.host = syncc_host();
+    r.job_name = job->name;
+    r.stream_name = st->name;
+    r.object = st->object;
+    r.src = rt->source;
+    r.src_inst = w->src_inst;
+    r.src_ctx = src_ctx;
+    r.snk = rt->sink;
+    r.snk_inst = w->snk_inst;
+    r.snk_ctx = snk_ctx;
+    r.target_state = tstate;
+    r.sink_keeps_state = sh->sink_state;
+    r.state = e->state;
+    r.mapping = srt->mapping;
+    r.fields = fields;
+    r.n_fields = n_fields;
+    r.source_options = st->source_options;
+    r.cursor_in = cursor;
+    r.full_refresh = sh->full_refresh;
+    r.batch_size = job->batch_size;
+    r.queue_depth = job->queue_depth;
+    r.write_attempts = 3;
+    r.stop = &e->stop;
+    r.show_progress = sh->show_progress && !w->own;
+    r.logctx = slc;
+    int prc2 = syncc_pipeline_run(&r);
+    json_object_set_new(sj, "object", json_string(st->object));
+    json_object_set_new(sj, "processed", json_integer(r.read));
+    json_object_set_new(sj, "inserted", json_integer(r.inserted));
+    json_object_set_new(sj, "updated", json_integer(r.updated));
+    json_object_set_new(sj, "unchanged", json_integer(r.unchanged));
+    json_object_set_new(sj, "deleted", json_integer(r.deleted));
+    json_object_set_new(sj, "failed", json_integer(r.write_failed + r.map_failed));
+    json_object_set_new(sj, "batches", json_integer(r.batches));
+    if (cursor)
+        json_object_set_new(sj, "cursor_before", json_string(cursor));
+    if (r.cursor_out)
+        json_object_set_new(sj, "cursor_after", json_string(r.cursor_out));
+    if (prc2 != SYNC_OK)
+        json_object_set_new(sj, "error", json_string(r.error));
+    syncc_log(prc2 == SYNC_OK ? SYNC_LOG_INFO : SYNC_LOG_ERROR, &slc,
+              "%s: %lld read, %lld inserted, %lld updated, %lld unchanged, %lld deleted, %lld failed%s%s",
+              prc2 == SYNC_OK ? "done" : "stopped", (long long)r.read, (long long)r.inserted,
+              (long long)r.updated, (long long)r.unchanged, (long long)r.deleted,
+              (long long)(r.write_failed + r.map_failed), prc2 == SYNC_OK ? "" : ": ", prc2 == SYNC_OK ? "" : r.error);
+    pthread_mutex_lock(&sh->lock);
+    res->processed += r.read;
+    res->inserted += r.inserted;
+    res->updated += r.updated;
+    res->unchanged += r.unchanged;
+    res->deleted += r.deleted;
+    res->failed += r.write_failed + r.map_failed;
+    if (prc2 != SYNC_OK) {
+        if (!res->error[0] || prc2 == SYNC_E_RATELIMIT)
+            snprintf(res->error, sizeof(res->error), "stream '%s': %s", st->name, r.error);
+        sh->rc = prc2;
+        sh->any_error = 1;
+    }
+    /* stop the run on errors that would fail every stream alike */
+    if (prc2 == SYNC_E_RATELIMIT || prc2 == SYNC_E_AUTH || prc2 == SYNC_E_CANCELLED ||
+        prc2 == SYNC_E_UNAVAILABLE || prc2 == SYNC_E_IO || prc2 == SYNC_E_NETWORK || prc2 == SYNC_E_TIMEOUT)
+        sh->halt = 1;
+    pthread_mutex_unlock(&sh->lock);
+    free(r.cursor_out);
+    free(fields);
+    free(cursor);
+    free(cols);
+}
+
+static void worker_loop(stream_worker *w)
+{
+    run_shared *sh = w->sh;
+    for (;;) {
+        pthread_mutex_lock(&sh->lock);
+        size_t s = sh->next_stream;
+        int go = !sh->halt && !sh->e->stop && s < sh->rt->n_streams;
+        if (go)
+            sh->next_stream++;
+        pthread_mutex_unlock(&sh->lock);
+        if (!go)
+            return;
+        run_stream(w, s);
+    }
+}
+
+static void *worker_main(void *p)
+{
+    stream_worker *w = p;
+    run_shared *sh = w->sh;
+    syncc_job_rt *rt = sh->rt;
+    syncc_job *job = rt->conf;
+    w->snk_ctx = new_ctx(sh->e, job, job->sink, sh->run_id);
+    w->src_ctx = new_ctx(sh->e, job, job->source, sh->run_id);
+    if (w->snk_ctx == NULL || w->src_ctx == NULL)
+        return NULL;
+    int rc = rt->sink->sink.open(w->snk_ctx, job->sink->config, &w->snk_inst);
+    if (rc != SYNC_OK) {
+        w->snk_inst = NULL;
+        worker_failed(sh, rc, "sink", job->sink->name, w->snk_ctx);
+        return NULL;
+    }
+    rc = rt->source->source.open(w->src_ctx, job->source->config, &w->src_inst);
+    if (rc != SYNC_OK) {
+        w->src_inst = NULL;
+        worker_failed(sh, rc, "source", job->source->name, w->src_ctx);
+    } else {
+        worker_loop(w);
+        rt->source->source.close(w->src_inst);
+    }
+    rt->sink->sink.close(w->snk_inst);
+    return NULL;
+}
+
 int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
 {
     memset(res, 0, sizeof(*res));
-    const sync_host *host = syncc_host();
     syncc_job *job = rt->conf;
     char run_id[37];
     make_run_id(run_id);
@@ -220,122 +444,54 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
         goto finish;
     }
 
-    int sink_state = (rt->sink->def.caps & SYNC_CAP_STATE) && rt->sink->sink.state_load != NULL;
-    int any_error = 0;
-    for (size_t s = 0; s < rt->n_streams && !e->stop; s++) {
-        syncc_stream_rt *srt = &rt->streams[s];
-        syncc_stream *st = srt->conf;
-        syncc_ctx_set_stream(snk_ctx, st->name);
-        syncc_ctx_set_stream(src_ctx, st->name);
-        syncc_log_ctx slc = {.job = job->name, .stream = st->name, .run_id = run_id};
-        if (srt->mapping)
-            syncc_mapping_set_now(srt->mapping, started);
-        size_t n_cols = 0;
-        sync_column *cols = target_columns(srt->mapping, &n_cols);
-        sync_target target = {.struct_size = sizeof(target), .job = job->name, .stream = st->name,
-                              .name = st->target, .columns = cols, .n_columns = n_cols,
-                              .options = st->sink_options};
-        void *tstate = NULL;
-        snk_ctx->errbuf[0] = '\0';
-        int prc = rt->sink->sink.prepare(snk_inst, &target, &tstate);
-        json_t *sj = json_object();
-        json_object_set_new(streams_json, st->name, sj);
-        if (prc != SYNC_OK) {
-            snprintf(res->error, sizeof(res->error), "stream '%s': target '%s' rejected the mapping: %s%s%s",
-                     st->name, st->target, syncc_strerror(prc), snk_ctx->errbuf[0] ? ": " : "", snk_ctx->errbuf);
-            syncc_log(SYNC_LOG_ERROR, &slc, "%s", res->error);
-            json_object_set_new(sj, "error", json_string(res->error));
-            free(cols);
-            any_error = 1;
-            rc = prc;
-            continue;
-        }
-        int crc;
-        char *cursor = load_cursor(e, rt, snk_inst, sink_state, st->name, &crc);
-        if (crc != SYNC_OK) {
-            snprintf(res->error, sizeof(res->error), "stream '%s': cannot read the saved cursor: %s%s%s", st->name,
-                     syncc_strerror(crc), snk_ctx->errbuf[0] ? ": " : "", snk_ctx->errbuf);
-            free(cols);
-            any_error = 1;
-            rc = crc;
-            break;
-        }
-        syncc_log(SYNC_LOG_INFO, &slc, "reading %s from %s", st->object, cursor && !full_refresh ? cursor : "the beginning");
-
-        size_t n_fields = srt->mapping ? syncc_mapping_n_fields(srt->mapping) : 0;
-        const char **fields = NULL;
-        if (srt->mapping) {
-            fields = calloc(n_fields + 1, sizeof(*fields));
-            for (size_t i = 0; fields && i < n_fields; i++)
-                fields[i] = syncc_mapping_field(srt->mapping, i);
-        }
-        syncc_stream_run r;
-        memset(&r, 0, sizeof(r));
-        r.host = host;
-        r.job_name = job->name;
-        r.stream_name = st->name;
-        r.object = st->object;
-        r.src = rt->source;
-        r.src_inst = src_inst;
-        r.src_ctx = src_ctx;
-        r.snk = rt->sink;
-        r.snk_inst = snk_inst;
-        r.snk_ctx = snk_ctx;
-        r.target_state = tstate;
-        r.sink_keeps_state = sink_state;
-        r.state = e->state;
-        r.mapping = srt->mapping;
-        r.fields = fields;
-        r.n_fields = n_fields;
-        r.source_options = st->source_options;
-        r.cursor_in = cursor;
-        r.full_refresh = full_refresh;
-        r.batch_size = job->batch_size;
-        r.queue_depth = job->queue_depth;
-        r.write_attempts = 3;
-        r.stop = &e->stop;
-        r.show_progress = isatty(STDERR_FILENO) && getenv("SYNCENGINE_NO_PROGRESS") == NULL;
-        r.logctx = slc;
-        int prc2 = syncc_pipeline_run(&r);
-        res->processed += r.read;
-        res->inserted += r.inserted;
-        res->updated += r.updated;
-        res->unchanged += r.unchanged;
-        res->deleted += r.deleted;
-        res->failed += r.write_failed + r.map_failed;
-        json_object_set_new(sj, "object", json_string(st->object));
-        json_object_set_new(sj, "processed", json_integer(r.read));
-        json_object_set_new(sj, "inserted", json_integer(r.inserted));
-        json_object_set_new(sj, "updated", json_integer(r.updated));
-        json_object_set_new(sj, "unchanged", json_integer(r.unchanged));
-        json_object_set_new(sj, "deleted", json_integer(r.deleted));
-        json_object_set_new(sj, "failed", json_integer(r.write_failed + r.map_failed));
-        json_object_set_new(sj, "batches", json_integer(r.batches));
-        if (cursor)
-            json_object_set_new(sj, "cursor_before", json_string(cursor));
-        if (r.cursor_out)
-            json_object_set_new(sj, "cursor_after", json_string(r.cursor_out));
-        syncc_log(prc2 == SYNC_OK ? SYNC_LOG_INFO : SYNC_LOG_ERROR, &slc,
-                  "%s: %lld read, %lld inserted, %lld updated, %lld unchanged, %lld deleted, %lld failed%s%s",
-                  prc2 == SYNC_OK ? "done" : "stopped", (long long)r.read, (long long)r.inserted,
-                  (long long)r.updated, (long long)r.unchanged, (long long)r.deleted,
-                  (long long)(r.write_failed + r.map_failed), prc2 == SYNC_OK ? "" : ": ", prc2 == SYNC_OK ? "" : r.error);
-        if (prc2 != SYNC_OK) {
-            json_object_set_new(sj, "error", json_string(r.error));
-            if (!res->error[0] || prc2 == SYNC_E_RATELIMIT)
-                snprintf(res->error, sizeof(res->error), "stream '%s': %s", st->name, r.error);
-            rc = prc2;
-            any_error = 1;
-        }
-        free(r.cursor_out);
-        free(fields);
-        free(cursor);
-        free(cols);
-        /* stop the run on errors that would fail every stream alike */
-        if (prc2 == SYNC_E_RATELIMIT || prc2 == SYNC_E_AUTH || prc2 == SYNC_E_CANCELLED ||
-            prc2 == SYNC_E_UNAVAILABLE || prc2 == SYNC_E_IO || prc2 == SYNC_E_NETWORK || prc2 == SYNC_E_TIMEOUT)
-            break;
+    run_shared sh;
+    memset(&sh, 0, sizeof(sh));
+    pthread_mutex_init(&sh.lock, NULL);
+    sh.e = e;
+    sh.rt = rt;
+    sh.run_id = run_id;
+    sh.started = started;
+    sh.full_refresh = full_refresh;
+    sh.sink_state = (rt->sink->def.caps & SYNC_CAP_STATE) && rt->sink->sink.state_load != NULL;
+    sh.streams_json = streams_json;
+    sh.res = res;
+    sh.rc = SYNC_OK;
+    size_t n_workers = job->parallel_streams > 1 ? (size_t)job->parallel_streams : 1;
+    if (n_workers > rt->n_streams)
+        n_workers = rt->n_streams ? rt->n_streams : 1;
+    /* one progress line at a time: the first worker's streams show theirs */
+    sh.show_progress = isatty(STDERR_FILENO) && getenv("SYNCENGINE_NO_PROGRESS") == NULL;
+    stream_worker *workers = calloc(n_workers, sizeof(*workers));
+    if (workers == NULL) {
+        snprintf(res->error, sizeof(res->error), "out of memory");
+        pthread_mutex_destroy(&sh.lock);
+        goto finish;
     }
+    /* the first worker is this thread, with the run's instances; the others open their own */
+    workers[0] = (stream_worker){.sh = &sh, .src_ctx = src_ctx, .snk_ctx = snk_ctx, .src_inst = src_inst,
+                                 .snk_inst = snk_inst};
+    for (size_t w = 1; w < n_workers; w++) {
+        workers[w].sh = &sh;
+        workers[w].own = 1;
+        if (pthread_create(&workers[w].thread, NULL, worker_main, &workers[w]) == 0)
+            workers[w].started = 1;
+    }
+    worker_loop(&workers[0]);
+    for (size_t w = 1; w < n_workers; w++) {
+        if (!workers[w].started)
+            continue;
+        pthread_join(workers[w].thread, NULL);
+        if (workers[w].src_ctx)
+            syncc_ctx_absorb(src_ctx, workers[w].src_ctx);
+        if (workers[w].snk_ctx)
+            syncc_ctx_absorb(snk_ctx, workers[w].snk_ctx);
+        syncc_ctx_free(workers[w].src_ctx);
+        syncc_ctx_free(workers[w].snk_ctx);
+    }
+    free(workers);
+    pthread_mutex_destroy(&sh.lock);
+    int any_error = sh.any_error;
+    rc = sh.rc;
     if (!any_error && e->stop) {
         any_error = 1;
         rc = SYNC_E_CANCELLED;
