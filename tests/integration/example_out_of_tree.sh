@@ -48,7 +48,7 @@ echo "== build examples/jsonl out of tree"
 src=$tmp/jsonl
 mkdir "$src"
 cp "$root/examples/jsonl/jsonl.c" "$root/examples/jsonl/Makefile" "$src/"
-make -C "$src" >"$tmp/example-build.log" 2>&1 || { cat "$tmp/example-build.log" >&2; fail "building the example failed"; }
+MAKEFLAGS= make -C "$src" >"$tmp/example-build.log" 2>&1 || { cat "$tmp/example-build.log" >&2; fail "building the example failed"; }
 grep -q -- "-I$prefix/include" "$tmp/example-build.log" || fail "the example was not compiled against the installed headers"
 if grep -q -- "$root" "$tmp/example-build.log"; then
     cat "$tmp/example-build.log" >&2

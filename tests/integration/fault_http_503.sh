@@ -7,6 +7,8 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/faultkit.sh"
 FK_SOURCE_OPTS=$FK_FAST_RETRIES
+# the faults count the pages of one stream at a time
+FK_PARALLEL_STREAMS=1
 fk_setup --contacts 2000 --leads 300
 
 note "503 with Retry-After: 1, twice"

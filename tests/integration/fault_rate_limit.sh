@@ -10,6 +10,9 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/faultkit.sh"
 FK_SOURCE_OPTS=$FK_FAST_RETRIES
+# "stops at once" is checked stream by stream: with parallel streams the other
+# stream stops at its own next request, which Salesforce refuses just the same
+FK_PARALLEL_STREAMS=1
 fk_setup --contacts 2000 --leads 300
 
 note "the allowance runs out at the 5th page"

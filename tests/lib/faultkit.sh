@@ -26,12 +26,16 @@ fk_runs=0
 [ -n "${FK_KEEP:-}" ] && at_exit 'mkdir -p "$FK_KEEP" && cp "$T"/*.log "$FK_KEEP"/ 2>/dev/null'
 
 
-# fk_conf [FILE]: writes conf/henk.ini plus $FK_SOURCE_OPTS into FILE (default $FK_CONF).
+# fk_conf [FILE]: writes conf/henk.ini plus $FK_SOURCE_OPTS into FILE (default $FK_CONF),
+# with parallel_streams = $FK_PARALLEL_STREAMS when that is set (scenarios that
+# count one stream's requests in order run the streams one after the other).
 # The include of conf.d files is dropped: a test's configuration is exactly this file.
 fk_conf() {
-    FK_SOURCE_OPTS=${FK_SOURCE_OPTS:-} python3 - "$top/conf/henk.ini" >"${1:-$FK_CONF}" <<'PY' || die "cannot write the test configuration"
+    FK_SOURCE_OPTS=${FK_SOURCE_OPTS:-} FK_PARALLEL_STREAMS=${FK_PARALLEL_STREAMS:-} \
+        python3 - "$top/conf/henk.ini" >"${1:-$FK_CONF}" <<'PY' || die "cannot write the test configuration"
 import os, sys
 extra = [l.strip() for l in os.environ["FK_SOURCE_OPTS"].splitlines() if l.strip()]
+parallel = os.environ["FK_PARALLEL_STREAMS"]
 out, section = [], None
 for line in open(sys.argv[1]):
     s = line.strip()
@@ -39,6 +43,8 @@ for line in open(sys.argv[1]):
         section = s
     if s.startswith("include ="):
         continue
+    if parallel and s.startswith("parallel_streams ="):
+        line = "parallel_streams = %s\n" % parallel
     out.append(line)
     if s == "[source salesforce]":
         out.extend(e + "\n" for e in extra)
