@@ -121,7 +121,8 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
         sf_buf url = SF_BUF_INIT, auth = SF_BUF_INIT, opts = SF_BUF_INIT;
         sf_buf_printf(&url, "%s%s", inst->instance_url, path);
         sf_buf_printf(&auth, "Authorization: Bearer %s", inst->access_token);
-        sf_buf_printf(&opts, "Sforce-Query-Options: batchSize=%" PRId64, inst->set.batch_size);
+        sf_buf_printf(&opts, "Sforce-Query-Options: batchSize=%" PRId64,
+                      inst->page_size > 0 ? inst->page_size : inst->set.batch_size);
         if (sf_buf_ok(&url) || sf_buf_ok(&auth) || sf_buf_ok(&opts)) {
             sf_buf_free(&url);
             sf_buf_free(&auth);

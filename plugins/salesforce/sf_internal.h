@@ -68,6 +68,9 @@ typedef struct sf_instance {
     char *instance_url;   /* without a trailing slash */
     struct sf_session *session;
 
+    /* Records per query page of the current read: batch_size, or the job's smaller batch size. */
+    int64_t page_size;
+
     /* Last Sforce-Limit-Info seen: api-usage=used/max. */
     int have_limit;
     int64_t api_used;

@@ -32,7 +32,8 @@ static const sync_option sf_options[] = {
      "refresh token of the authorizing user (required for refresh_token); rotated tokens are kept in the state store"},
     {"api_version", SYNC_OPT_STRING, "61.0", 0, 0, 0, NULL, "REST API version, e.g. 61.0"},
     {"batch_size", SYNC_OPT_INT, "2000", 0, 200, 2000, NULL,
-     "records per query page, sent as Sforce-Query-Options: batchSize"},
+     "records per query page at most, sent as Sforce-Query-Options: batchSize; a smaller job batch_size "
+     "(down to 200) makes pages smaller"},
     {"connect_timeout", SYNC_OPT_DURATION, "10s", 0, 1000, 86400000, NULL, "time allowed to connect"},
     {"timeout", SYNC_OPT_DURATION, "120s", 0, 1000, 86400000, NULL, "time allowed for one whole request"},
     {"low_speed_time", SYNC_OPT_DURATION, "30s", 0, 1000, 86400000, NULL,

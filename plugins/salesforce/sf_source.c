@@ -220,6 +220,11 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     int64_t records = 0, pages = 0;
     int rc;
 
+    /* the job's batch size bounds the page (Salesforce takes 200..2000): pages are batches */
+    inst->page_size = inst->set.batch_size;
+    if (req->batch_size > 0 && (int64_t)req->batch_size < inst->page_size)
+        inst->page_size = req->batch_size < 200 ? 200 : (int64_t)req->batch_size;
+
     if (req->stream == NULL || !sf_soql_valid_name(req->stream, 0)) {
         sf_host->set_error(inst->ctx, "\"%s\" is not a salesforce object name",
                            req->stream ? req->stream : "(null)");
