@@ -8,5 +8,5 @@
 . "$top/tests/lib/faultkit.sh"
 FK_SOURCE_OPTS=$FK_FAST_RETRIES
 fk_setup --contacts 2000 --leads 300
-fk_transport_row reset "" "run failed.*failed reading Contact.*(reset|receiv|Server returned nothing|network)"
+fk_transport_row reset "" "run failed.*failed reading (Contact|Lead).*(reset|receiv|Server returned nothing|network)"
 echo ok
