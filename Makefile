@@ -200,7 +200,7 @@ test-integration: all $(TEST_BINS)
 
 # Under AddressSanitizer + UndefinedBehaviorSanitizer, in build-asan/: every
 # unit test and the integration tests that drive the most engine code.
-SANITIZER_TESTS ?= unit/ henk_e2e henk_daemon henk_multi fault_token_expired fault_pg_restart \
+SANITIZER_TESTS ?= unit/ henk_e2e henk_daemon henk_multi henk_parallel fault_token_expired fault_pg_restart \
                    fault_rate_limit badinput_records badinput_mapping example_jsonl sf_source pg_sink abi_cli
 test-sanitizers:
 	$(Q)$(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" all tests-built

@@ -33,7 +33,7 @@ crafted() {
     *) body="{\"totalSize\": 2, \"done\": true, \"records\": [$GOOD, $body]}" ;;
     esac
     note "$name"
-    fk_faults "[{\"match\": \"queryAll\", \"times\": 1, \"kind\": \"status\", \"status\": 200, \"body\": $(printf '%s' "$body" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')}]"
+    fk_faults "[{\"match\": \"queryAll\", \"object\": \"Contact\", \"times\": 1, \"kind\": \"status\", \"status\": 200, \"body\": $(printf '%s' "$body" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')}]"
     fk_run
     fk_expect_rc 5 "$name"
     [ "$(fk_fired)" = 1 ] || die "$name: the crafted page was not served"
@@ -63,7 +63,7 @@ crafted "more pages without a nextRecordsUrl" \
 note "a NUL character in a string"
 # jansson refuses \u0000 (PostgreSQL text could not hold it either): the
 # answer counts as not JSON, which is retried like a cut-off body
-fk_faults "[{\"match\": \"queryAll\", \"times\": 1, \"kind\": \"status\", \"status\": 200, \"body\":
+fk_faults "[{\"match\": \"queryAll\", \"object\": \"Contact\", \"times\": 1, \"kind\": \"status\", \"status\": 200, \"body\":
     $(printf '%s' "{\"totalSize\": 1, \"done\": true, \"records\": [$GOOD, {\"attributes\": {\"type\": \"Contact\"}, \"Id\": \"0035g00009YYYYYAAA\", \"LastName\": \"nul\\u0000byte\"}]}" \
       | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')}]"
 fk_run

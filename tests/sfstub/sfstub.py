@@ -588,6 +588,11 @@ class Fault:
         self.body = spec.get("body")
         self.retry_after = spec.get("retry_after")
         self.delay = spec.get("delay", 5)
+        # only queries of this object (FROM <object> in q): streams read in parallel
+        self.object = spec.get("object")
+        if self.object is not None and (not isinstance(self.object, str) or
+                                        not re.fullmatch(r"\w+", self.object)):
+            raise BadControl("fault object must be an object name")
         for name in ("after", "times", "status"):
             if not isinstance(getattr(self, name), int) or isinstance(getattr(self, name), bool):
                 raise BadControl("fault %s must be an integer" % name)
@@ -597,7 +602,7 @@ class Fault:
         self.fired = 0
 
     def describe(self):
-        return {"match": self.match, "kind": self.kind, "after": self.after,
+        return {"match": self.match, "object": self.object, "kind": self.kind, "after": self.after,
                 "times": self.times, "status": self.status, "seen": self.seen,
                 "fired": self.fired}
 
@@ -612,12 +617,15 @@ class Faults:
         with self.lock:
             self.items = items
 
-    def fire(self, kind):
+    def fire(self, kind, soql=None):
         """Advance every matching fault's counter; return those that fire now."""
         out = []
         with self.lock:
             for f in self.items:
                 if f.match != "any" and f.match != kind:
+                    continue
+                if f.object is not None and not (
+                        soql and re.search(r"\bFROM\s+%s\b" % f.object, soql, re.I)):
                     continue
                 f.seen += 1
                 if f.seen > f.after and (f.times < 0 or f.fired < f.times):
@@ -1125,7 +1133,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         kind = app.classify(path)
         app.stats.note(kind)
-        firing = app.faults.fire(kind)
+        firing = app.faults.fire(kind, query.get("q"))
         terminal = None
         for f in firing:
             with app.stats.lock:
