@@ -182,16 +182,16 @@ typedef struct stream_worker {
     void *src_inst, *snk_inst;
 } stream_worker;
 
-/* Records a failure that is not a stream's own (a worker's instances would not open). */
+/*
+ * An extra worker whose instances would not open (say the database allows no
+ * more connections) leaves its streams to the others: the run's own instances
+ * opened with the same sections, so the run can still do all of its work.
+ */
 static void worker_failed(run_shared *sh, int rc, const char *kind, const char *name, sync_ctx *ctx)
 {
-    pthread_mutex_lock(&sh->lock);
-    if (!sh->res->error[0])
-        snprintf(sh->res->error, sizeof(sh->res->error), "%s '%s' failed to open for a parallel stream: %s%s%s",
-                 kind, name, syncc_strerror(rc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
-    sh->any_error = 1;
-    sh->rc = rc;
-    pthread_mutex_unlock(&sh->lock);
+    syncc_log_ctx lc = {.job = sh->rt->conf->name, .run_id = sh->run_id};
+    syncc_log(SYNC_LOG_WARN, &lc, "%s '%s' failed to open for a parallel stream (%s%s%s); its streams run on the "
+              "other workers", kind, name, syncc_strerror(rc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
 }
 
 static void run_stream(stream_worker *w, size_t s)
