@@ -7,6 +7,8 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/faultkit.sh"
 FK_SOURCE_OPTS=$(echo "$FK_FAST_RETRIES" | sed 's/^timeout = .*/timeout = 1s/')
+# the transient case is one request meeting two faults in a row: one stream at a time
+FK_PARALLEL_STREAMS=1
 fk_setup --contacts 2000 --leads 300
 start=$(date +%s)
 fk_transport_row slow '"delay": 2.5' "run failed.*(timed out|timeout)"
