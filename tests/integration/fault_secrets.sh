@@ -23,6 +23,9 @@ CS="cs-$(rand)"
 RT="rt-$(rand)"
 PW="pw$(rand | tr -dc 'A-Za-z0-9')"
 FK_SOURCE_OPTS=$FK_FAST_RETRIES
+# two token expiries a few pages apart: with two streams both could land on
+# one request and its retry, which fails by design (one re-login per request)
+FK_PARALLEL_STREAMS=1
 fk_setup --contacts 1500 --leads 300 --rotate-refresh --client-secret "$CS" --refresh-token "$RT"
 
 python3 "$top/tests/lib/token_tap.py" --upstream "$SF_org_URL" --record "$T/tokens" --port-file "$T/tap.port" \
