@@ -112,7 +112,7 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
         sf_host->set_error(inst->ctx, "unexpected API path \"%s\"", path ? path : "(null)");
         return SYNC_E_PROTOCOL;
     }
-    if (inst->access_token == NULL && (rc = sf_session_get(inst)) != SYNC_OK)
+    if (inst->access_token == NULL && (rc = sf_session_token(inst)) != SYNC_OK)
         return rc;
 
     for (;;) {
@@ -168,7 +168,7 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
             sf_http_response_clear(&resp);
             sf_host->log(inst->ctx, SYNC_LOG_DEBUG, "session expired, requesting a new access token");
             relogged = 1;
-            if ((rc = sf_session_renew(inst)) != SYNC_OK)
+            if ((rc = sf_session_token(inst)) != SYNC_OK)
                 return rc;
             continue;
         }

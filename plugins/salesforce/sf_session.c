@@ -112,31 +112,16 @@ static int login_and_share(sf_instance *inst, struct sf_session *e)
     return SYNC_OK;
 }
 
-int sf_session_get(sf_instance *inst)
+int sf_session_token(sf_instance *inst)
 {
     pthread_mutex_lock(&sessions_lock);
     struct sf_session *e = attach(inst);
     int rc;
     if (e == NULL)
         rc = sf_auth_login(inst); /* no memory to share: a session of its own */
-    else if (e->access_token != NULL)
-        rc = adopt(inst, e);
-    else
-        rc = login_and_share(inst, e);
-    pthread_mutex_unlock(&sessions_lock);
-    return rc;
-}
-
-int sf_session_renew(sf_instance *inst)
-{
-    pthread_mutex_lock(&sessions_lock);
-    struct sf_session *e = attach(inst);
-    int rc;
-    if (e == NULL)
-        rc = sf_auth_login(inst);
-    else if (e->access_token != NULL && inst->access_token != NULL &&
-             strcmp(e->access_token, inst->access_token) != 0)
-        rc = adopt(inst, e); /* another instance renewed it already */
+    else if (e->access_token != NULL &&
+             (inst->access_token == NULL || strcmp(e->access_token, inst->access_token) != 0))
+        rc = adopt(inst, e); /* the first use, or another instance renewed it already */
     else
         rc = login_and_share(inst, e);
     pthread_mutex_unlock(&sessions_lock);

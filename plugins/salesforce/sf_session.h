@@ -15,11 +15,13 @@
 
 #include "sf_internal.h"
 
-/* Gives inst an access token: the shared one, or a new login.  Statuses of sf_auth_login(). */
-SF_HIDDEN int sf_session_get(sf_instance *inst);
-
-/* After a 401 with inst's token: adopts a newer shared token, or logs in again. */
-SF_HIDDEN int sf_session_renew(sf_instance *inst);
+/*
+ * Gives inst a usable access token: the shared one, unless that is the one
+ * inst holds already (just refused with a 401), else a new login shared with
+ * the others.  For the first call and after a 401 alike; statuses of
+ * sf_auth_login().
+ */
+SF_HIDDEN int sf_session_token(sf_instance *inst);
 
 /* Detaches inst (at close); the last one out wipes the shared token. */
 SF_HIDDEN void sf_session_release(sf_instance *inst);
