@@ -239,7 +239,22 @@ static int set_field(pscan *ps, sync_ctx *ctx, sync_record *rec, const char *key
 static int key_is(const char *k, size_t klen, const char *word)
 {
     size_t n = strlen(word);
-    return klen == n && memcmp(k, word, n) == 0;
+    return k != NULL && klen == n && memcmp(k, word, n) == 0;
+}
+
+/*
+ * A member key's text, decoded when it holds escapes; NULL for an escaped key
+ * longer than the buffer, which no field name or page member could spell.
+ */
+static const char *key_text(pscan *ps, const sf_jval *key, size_t *len)
+{
+    *len = key->len;
+    if (!key->escaped)
+        return key->ptr;
+    if (key->len >= sizeof ps->keybuf)
+        return NULL;
+    *len = sf_json_unescape(key, ps->keybuf);
+    return ps->keybuf;
 }
 
 /*
@@ -255,17 +270,8 @@ static int scan_object(pscan *ps, sf_json *j, const size_t *act, size_t n_act, i
     sf_jval key;
     int r;
     while ((r = sf_json_next(j, &key)) == 1) {
-        const char *k = key.ptr;
-        size_t klen = key.len;
-        if (key.escaped) {
-            /* a key longer than the buffer matches no path segment (they are short) */
-            if (key.len < sizeof ps->keybuf) {
-                klen = sf_json_unescape(&key, ps->keybuf);
-                k = ps->keybuf;
-            } else {
-                k = NULL;
-            }
-        }
+        size_t klen;
+        const char *k = key_text(ps, &key, &klen);
         size_t n_child = 0, n_hit = 0;
         for (size_t a = 0; k != NULL && a < n_act; a++) {
             size_t s = act[a];
@@ -298,7 +304,7 @@ static int scan_object(pscan *ps, sf_json *j, const size_t *act, size_t n_act, i
             ps->val[hit[h]] = v;
             ps->got[hit[h]] = hit_q[h];
         }
-        if (level == 0 && k != NULL) {
+        if (level == 0) {
             /* the record's key and delete flag: exact names only, as the API spells them */
             if (key_is(k, klen, "Id")) {
                 ps->idv = v;
@@ -427,13 +433,8 @@ static int read_page(pscan *ps, sync_ctx *ctx, const sf_page_spec *spec, sf_json
         return not_json(ctx, j);
     }
     while ((r = sf_json_next(j, &key)) == 1) {
-        char kb[96]; /* longer escaped keys cannot spell the short names below */
-        size_t klen = key.len;
-        const char *k = key.ptr;
-        if (key.escaped && key.len < sizeof kb) {
-            klen = sf_json_unescape(&key, kb);
-            k = kb;
-        }
+        size_t klen;
+        const char *k = key_text(ps, &key, &klen);
         if (sf_json_value(j, &v) < 0)
             return not_json(ctx, j);
         if (key_is(k, klen, "records") && v.type == SF_J_ARRAY) {
