@@ -13,6 +13,7 @@
 #include "sf_auth.h"
 
 #include <curl/curl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,21 @@ static const char *jstr(const json_t *obj, const char *key)
     return s != NULL ? s : "";
 }
 
+/*
+ * Sets the error detail and keeps a copy on inst, so that a shared session
+ * can repeat the token endpoint's refusal, advice included, to the other
+ * streams of the run (sf_session.c).
+ */
+static void refusal(sf_instance *inst, const char *fmt, ...) SYNC_PRINTF(2, 3);
+static void refusal(sf_instance *inst, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(inst->auth_refusal, sizeof inst->auth_refusal, fmt, ap);
+    va_end(ap);
+    sf_host->set_error(inst->ctx, "%s", inst->auth_refusal);
+}
+
 /* Interprets a token endpoint error answer. */
 static int token_error(sf_instance *inst, const sf_http_response *resp)
 {
@@ -83,32 +99,32 @@ static int token_error(sf_instance *inst, const sf_http_response *resp)
         section = "salesforce";
     if (strcmp(err, "invalid_grant") == 0) {
         if (inst->set.grant == SF_GRANT_REFRESH_TOKEN)
-            sf_host->set_error(inst->ctx,
-                               "salesforce rejected the refresh token (HTTP %ld invalid_grant: %s); "
-                               "re-authorize the connected app and set refresh_token in [source %s]",
-                               resp->status, desc, section);
+            refusal(inst,
+                    "salesforce rejected the refresh token (HTTP %ld invalid_grant: %s); "
+                    "re-authorize the connected app and set refresh_token in [source %s]",
+                    resp->status, desc, section);
         else
-            sf_host->set_error(inst->ctx,
-                               "salesforce rejected the client credentials grant (HTTP %ld "
-                               "invalid_grant: %s); check that the connected app of client_id in "
-                               "[source %s] enables the client credentials flow with a run-as user",
-                               resp->status, desc, section);
+            refusal(inst,
+                    "salesforce rejected the client credentials grant (HTTP %ld "
+                    "invalid_grant: %s); check that the connected app of client_id in "
+                    "[source %s] enables the client credentials flow with a run-as user",
+                    resp->status, desc, section);
         return SYNC_E_AUTH;
     }
     if (strcmp(err, "invalid_client_id") == 0 || strcmp(err, "invalid_client") == 0 ||
         strcmp(err, "invalid_client_credentials") == 0) {
-        sf_host->set_error(inst->ctx,
-                           "salesforce rejected the client (HTTP %ld %s: %s); check client_id and "
-                           "client_secret in [source %s]", resp->status, err, desc, section);
+        refusal(inst,
+                "salesforce rejected the client (HTTP %ld %s: %s); check client_id and "
+                "client_secret in [source %s]", resp->status, err, desc, section);
         return SYNC_E_AUTH;
     }
     if (strcmp(err, "unsupported_grant_type") == 0) {
-        sf_host->set_error(inst->ctx, "salesforce does not accept this grant_type (HTTP %ld: %s); "
-                           "check grant_type in [source %s]", resp->status, desc, section);
+        refusal(inst, "salesforce does not accept this grant_type (HTTP %ld: %s); "
+                "check grant_type in [source %s]", resp->status, desc, section);
         return SYNC_E_CONFIG;
     }
-    sf_host->set_error(inst->ctx, "token request failed with HTTP %ld%s%s%s%s", resp->status,
-                       err[0] ? ": " : "", err, desc[0] ? ": " : "", desc);
+    refusal(inst, "token request failed with HTTP %ld%s%s%s%s", resp->status,
+            err[0] ? ": " : "", err, desc[0] ? ": " : "", desc);
     return resp->status >= 400 && resp->status < 500 ? SYNC_E_AUTH : SYNC_E_PROTOCOL;
 }
 

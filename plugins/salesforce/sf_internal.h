@@ -67,6 +67,8 @@ typedef struct sf_instance {
     char *access_token;
     char *instance_url;   /* without a trailing slash */
     struct sf_session *session;
+    /* What the token endpoint said when it last refused a login (sf_auth.c). */
+    char auth_refusal[512];
 
     /* Records per query page of the current read: batch_size, or the job's smaller batch size. */
     int64_t page_size;

@@ -19,6 +19,7 @@ struct sf_session {
     char *access_token;   /* NULL until someone logged in */
     char *instance_url;
     int refused;          /* the token endpoint refused these credentials: do not ask again */
+    char refusal[512];    /* and what it said, advice included, for the other streams */
 };
 
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -90,13 +91,19 @@ static int adopt(sf_instance *inst, const struct sf_session *e)
 static int login_and_share(sf_instance *inst, struct sf_session *e)
 {
     if (e->refused) {
-        sf_host->set_error(inst->ctx, "salesforce refused these credentials for another stream of this "
-                                      "run a moment ago; not asking again");
+        /* The same words as the stream that asked: whichever stream's error
+         * the run log keeps, it carries the advice. */
+        sf_host->set_error(inst->ctx, "%s (for another stream of this run a moment ago; not asking "
+                           "again)", e->refusal);
         return e->refused;
     }
+    inst->auth_refusal[0] = '\0';
     int rc = sf_auth_login(inst);
-    if (rc == SYNC_E_AUTH || rc == SYNC_E_CONFIG)
+    if (rc == SYNC_E_AUTH || rc == SYNC_E_CONFIG) {
         e->refused = rc; /* a revoked token is not worth one request per stream */
+        snprintf(e->refusal, sizeof e->refusal, "%s",
+                 inst->auth_refusal[0] ? inst->auth_refusal : "salesforce refused these credentials");
+    }
     if (rc != SYNC_OK)
         return rc;
     char *tok = strdup(inst->access_token), *url = strdup(inst->instance_url);
