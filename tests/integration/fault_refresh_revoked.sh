@@ -27,13 +27,12 @@ fk_log_has "rejected the refresh token.*invalid_grant.*re-authorize.*refresh_tok
     "the message says what to do"
 fk_expect_status failed "revoked refresh token"
 case "$(fk_last_error)" in *re-authorize*) ;; *) die "sync_logs.error_message lacks the advice: $(fk_last_error)" ;; esac
-# Both streams start at once and share one session: the one that did not ask
-# the token endpoint itself must repeat the advice too, whichever loses the race.
+# Both streams may start at once and share one session: one that did not ask
+# the token endpoint itself must repeat the advice too, whichever wins the race
+# (the second stream is not started at all when the first has failed by then).
 if grep -E "stopped:.*failed reading" "$T/run.log" | grep -vq "re-authorize"; then
     die "a stream's failure lacks the advice: $(grep -E "stopped:.*failed reading" "$T/run.log")"
 fi
-[ "$(grep -cE "stopped:.*failed reading (Contact|Lead)" "$T/run.log")" = 2 ] ||
-    die "expected both streams to report the refusal: $(tail -n 8 "$T/run.log")"
 [ "$(fk_leads)" = 0 ] || die "rows stored without a session"
 fk_run
 fk_expect_rc 5 "the second run with a revoked refresh token"
