@@ -9,7 +9,16 @@ only database client (PGHOST/PGPORT/... from the environment).
 
 usage: henk_check.py --stub URL --business UUID --integration UUID
                      [--runs N] [--status success] [--summary]
+                     [--expect-run processed=N,created=N,updated=N,deleted=N,unchanged=N,failed=N]
 Exit 0 when everything matches; otherwise prints each difference (up to 30).
+
+The latest sync_logs row is always checked for what the run log must hold
+whatever the run did: this business, a sync type, counts that agree with the
+per-object counts in its metadata, API calls counted, and an
+integrations.last_sync_at equal to the completion of the latest run that
+stored its work.  --expect-run names the counts the latest run must have
+reported (deleted and unchanged come from the per-object metadata, the
+others from their sync_logs columns).
 """
 import argparse
 import datetime
@@ -80,6 +89,40 @@ def expected_row(kind, rec):
     return row, meta
 
 
+def run_log_diffs(row, biz, expect):
+    """What is wrong with one sync_logs row of this business."""
+    diffs = []
+    if row["business_id"] != biz:
+        diffs.append("sync_logs row %s belongs to business %s" % (row["id"], row["business_id"]))
+    if row["sync_type"] not in ("incremental", "full"):
+        diffs.append("sync_logs row %s has sync_type %r" % (row["id"], row["sync_type"]))
+    if row["sync_status"] not in ("success", "partial"):
+        return diffs  # a run that stopped early may not have reached every stream
+    meta = row.get("metadata") or {}
+    streams = meta.get("streams") or {}
+    objects = sorted(x.get("object") for x in streams.values())
+    if objects != ["Contact", "Lead"]:
+        diffs.append("sync_logs metadata names the objects %r, expected Contact and Lead" % objects)
+    total = {k: sum(x.get(k, 0) for x in streams.values())
+             for k in ("processed", "inserted", "updated", "deleted", "unchanged", "failed")}
+    have = {"processed": row["records_processed"], "created": row["records_created"],
+            "updated": row["records_updated"], "failed": row["records_failed"],
+            "deleted": total["deleted"], "unchanged": total["unchanged"]}
+    for col, k in (("processed", "processed"), ("created", "inserted"), ("updated", "updated"),
+                   ("failed", "failed")):
+        if have[col] != total[k]:
+            diffs.append("sync_logs records_%s is %s but its objects add up to %s" % (col, have[col], total[k]))
+    if total["processed"] != sum(total[k] for k in ("inserted", "updated", "deleted", "unchanged", "failed")):
+        diffs.append("sync_logs metadata: processed %s is not the sum of its outcomes %r" % (total["processed"], total))
+    if not (meta.get("counters") or {}).get("api_calls"):
+        diffs.append("sync_logs metadata counts no API calls: %r" % meta.get("counters"))
+    for item in filter(None, expect.split(",")):
+        k, v = item.split("=")
+        if have.get(k) != int(v):
+            diffs.append("latest run reported %s=%s, expected %s" % (k, have.get(k), v))
+    return diffs
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stub", required=True)
@@ -88,6 +131,7 @@ def main():
     ap.add_argument("--runs", type=int, help="expected number of sync_logs rows")
     ap.add_argument("--status", default="success", help="expected status of the latest run")
     ap.add_argument("--summary", action="store_true")
+    ap.add_argument("--expect-run", default="", help="counts of the latest run, k=v,...")
     a = ap.parse_args()
     diffs = []
     biz = a.business
@@ -157,11 +201,16 @@ def main():
                          % (last["sync_status"], last.get("error_message"), a.status))
         if last["completed_at"] is None or last["duration_ms"] is None:
             diffs.append("latest sync_logs row is not completed")
+        diffs += run_log_diffs(last, a.business, a.expect_run)
     else:
         diffs.append("no sync_logs rows")
     integ = psql_json("SELECT json_agg(i) FROM integrations i WHERE id = '%s'" % a.integration)
-    if a.status == "success" and (not integ or integ[0]["last_sync_at"] is None):
-        diffs.append("integrations.last_sync_at was not set")
+    stored = [x for x in logs if x["sync_status"] in ("success", "partial")]
+    have = ts(integ[0]["last_sync_at"]) if integ else None
+    want = ts(stored[-1]["completed_at"]) if stored else None
+    if have != want:
+        diffs.append("integrations.last_sync_at is %s, expected %s (the latest run that stored its work)"
+                     % (have, want))
 
     if a.summary:
         print("leads: %d contacts, %d leads live; %d rows in leads; %d sync_logs rows"
