@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,15 @@ struct sf_http {
     char *limit_info;
     char *date;
 };
+
+/*
+ * The offset of the Salesforce clock from ours, from the latest Date header any
+ * handle of this process saw: a handle that has not talked to the server yet
+ * (a parallel stream whose session and describe were shared or cached) still
+ * bounds its query by the server's clock, not by ours.
+ */
+static _Atomic int64_t server_offset_usec;
+static atomic_int have_server_offset;
 
 static int64_t local_now(void)
 {
@@ -219,7 +229,7 @@ int64_t sf_http_server_now(const sf_http *h)
 {
     int64_t now = local_now();
     if (h == NULL || h->date_usec == 0)
-        return now;
+        return atomic_load(&have_server_offset) ? now + atomic_load(&server_offset_usec) : now;
     return h->date_usec + (now - h->date_local_usec);
 }
 
@@ -374,6 +384,8 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
             if (t != (time_t)-1) {
                 h->date_usec = (int64_t)t * 1000000;
                 h->date_local_usec = local_now();
+                atomic_store(&server_offset_usec, h->date_usec - h->date_local_usec);
+                atomic_store(&have_server_offset, 1);
             }
         }
 

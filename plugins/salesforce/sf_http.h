@@ -65,8 +65,9 @@ SF_HIDDEN void sf_http_response_clear(sf_http_response *resp);
 
 /*
  * The server's clock now, in microseconds: the Date header of the latest
- * response plus the local time elapsed since it arrived; the local clock if
- * no response carried a Date yet.
+ * response plus the local time elapsed since it arrived; if this handle has
+ * seen none yet, the local clock corrected by the latest Date any handle of
+ * the process saw; the local clock alone before any response.
  */
 SF_HIDDEN int64_t sf_http_server_now(const sf_http *h);
 

@@ -387,7 +387,7 @@ static int one_record(pscan *ps, sync_ctx *ctx, const sf_page_spec *spec, sf_jso
     for (size_t i = 0; i < spec->n_fields; i++)
         if ((rc = set_field(ps, ctx, rec, id, &spec->fields[i], ps->got[i] ? &ps->val[i] : NULL)) != SYNC_OK)
             return rc;
-    if (has_cursor) {
+    if (has_cursor && (spec->cursor_max == 0 || cur.ts <= spec->cursor_max)) {
         char text[SF_CURSOR_MAX];
         if ((rc = sf_cursor_format(&cur, text, sizeof text)) != SYNC_OK ||
             (rc = sf_host->record_set_cursor(rec, text)) != SYNC_OK)

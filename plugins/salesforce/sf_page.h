@@ -24,6 +24,15 @@ typedef struct sf_page_spec {
     const sf_page_field *fields;
     size_t n_fields;
     const char *cursor_field; /* canonical; NULL when records carry no cursor */
+    /*
+     * The query's upper bound on cursor_field (microseconds), or 0.  A record
+     * above it was changed after the query started and served in its new
+     * version, out of the query's order: it gets no cursor and does not move
+     * the page's cursor, so that a position saved behind it never skips the
+     * records still to come.  The next run reads it again (it is newer than
+     * any cursor this run saves).
+     */
+    int64_t cursor_max;
 } sf_page_spec;
 
 typedef struct sf_page_result {
@@ -31,7 +40,7 @@ typedef struct sf_page_result {
     int done;            /* no nextRecordsUrl to follow */
     char *next_url;      /* malloc'd path, or NULL */
     int has_cursor;      /* last is set */
-    sf_cursor last;      /* cursor of the last record of the page */
+    sf_cursor last;      /* cursor of the last record of the page (within cursor_max) */
 } sf_page_result;
 
 /*

@@ -24,7 +24,9 @@
  *    alone would either skip the rest of the tie (>) or repeat all of it (>=).
  *  - Each page is emitted with the cursor of its last record; the engine
  *    saves it only once the page is stored, so a failure resumes behind the
- *    last stored page.
+ *    last stored page.  A record served with a stamp above upper (changed
+ *    after the query started, if the server did not keep a snapshot) is out
+ *    of order: it is stored but moves no cursor (sf_page.h, cursor_max).
  *  - upper = server time at the start of the read (the Date header of the
  *    latest answer, else the local clock) minus `lag`.  A record changed
  *    while the run is in progress gets a stamp above upper: this run's
@@ -273,7 +275,7 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     if ((rc = sf_buf_ok(&path)) != SYNC_OK)
         goto out;
 
-    sf_page_spec spec = {plan.fields, plan.n_fields, plan.cursor_field};
+    sf_page_spec spec = {plan.fields, plan.n_fields, plan.cursor_field, upper};
     const char *url = path.ptr;
     for (;;) {
         char *page = NULL;

@@ -168,7 +168,7 @@ done
 [ $killed -gt 0 ] || die "no trial killed a running engine"
 
 note "final uninterrupted run"
-sleep 1.1
+fk_settle
 fk_run
 fk_expect_rc 0 "the final run"
 runs=$(fk_sql "SELECT count(*) FROM sync_logs")

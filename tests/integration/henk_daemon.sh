@@ -63,7 +63,7 @@ PY
 sfstub_ctl "$SF_org_URL" DELETE /__stub/faults >/dev/null
 
 note "the next run completes the work; the interrupted run's row stays failed"
-sleep 1.1
+sfstub_settle "$SF_org_URL"
 engine -c "$top/conf/henk.ini" --once || die "completing run failed"
 check --runs 2
 

@@ -14,7 +14,7 @@ runs=0
 sync_once() {
     # Salesforce's Date header has whole seconds and bounds what a run reads:
     # let changes made just now fall behind it
-    sleep 1.1
+    sfstub_settle "$SF_org_URL"
     runs=$((runs + 1))
     engine -c "$top/conf/henk.ini" --once || die "run $runs exited $? (log: $(tail -n 5 "$T/engine.log"))"
 }

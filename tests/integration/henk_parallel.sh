@@ -35,7 +35,7 @@ sleep 1.1
 sfstub_ctl "$SF_org_URL" POST /__stub/mutate '[{"op":"update","object":"Contact","count":300,"set":{"Title":"Parallel"}},
     {"op":"delete","object":"Lead","count":20},{"op":"convert","object":"Lead","count":5},
     {"op":"create","object":"Contact","count":40}]' >/dev/null || die "mutate"
-sleep 1.1
+sfstub_settle "$SF_org_URL"
 engine -c "$top/conf/henk.ini" --once || die "second parallel run exited $?"
 check 2 "changes"
 "$O/syncengine" status -c "$top/conf/henk.ini" >"$T/status.txt" 2>&1 || die "status failed: $(cat "$T/status.txt")"

@@ -10,7 +10,7 @@ unset SYNCENGINE_NO_PROGRESS
 script -qec "$O/syncengine -c $top/conf/henk.ini --once" "$T/tty.log" >/dev/null 2>&1 || die "run on a terminal failed"
 grep -q "contacts: [0-9]* records, [0-9]* records/s, [0-9]* batches" "$T/tty.log" \
     || die "no progress line on a terminal: $(tail -c 400 "$T/tty.log")"
-sleep 1.1
+sfstub_settle "$SF_org_URL"
 "$O/syncengine" -c "$top/conf/henk.ini" --once --full-refresh >"$T/out.log" 2>&1 || die "run without a terminal failed"
 grep -q "records/s" "$T/out.log" && die "progress printed without a terminal"
 echo ok

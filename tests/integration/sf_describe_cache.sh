@@ -15,7 +15,7 @@ first=$(stat describe)
 sfstub_ctl "$SF_org_URL" POST /__stub/stats/reset >/dev/null
 
 note "idle run: no describe, one token call, one query per stream"
-sleep 1.1
+sfstub_settle "$SF_org_URL"
 engine -c "$top/conf/henk.ini" --once || die "idle run failed"
 [ "$(stat describe)" = 0 ] || die "the idle run described $(stat describe) object(s)"
 [ "$(stat token)" -le 1 ] || die "the idle run made $(stat token) token calls"
@@ -40,7 +40,7 @@ sys.exit(1)
 PY
 sfstub_ctl "$SF_org_URL" POST /__stub/stats/reset >/dev/null
 sfstub_ctl "$SF_org_URL" POST /__stub/mutate '[{"op":"update","object":"Contact","count":5,"set":{"Department":"R&D"}}]' >/dev/null
-sleep 1.1
+sfstub_settle "$SF_org_URL"
 engine -c "$top/conf/henk.ini" --once || die "run with a stale describe failed: $(tail -n 3 "$T/engine.log")"
 [ "$(stat describe)" -ge 1 ] || die "the stale describe was not refreshed"
 n=$(psql -X -A -t -c "SELECT count(*) FROM leads WHERE department = 'R&D'")

@@ -68,6 +68,22 @@ with urllib.request.urlopen(req, timeout=60) as r:
 PY
 }
 
+# sfstub_settle URL: waits until the stand-in's latest SystemModstamp lies
+# behind what the next run reads.  A run's upper bound comes from the Date
+# header, which has whole seconds, so it may be up to a second behind the
+# stand-in's clock; and a mutation of N records stamps them 1 ms apart, up to
+# N ms ahead of real time.  Waiting a fixed 1.1 s is not enough for a few
+# hundred changes.
+sfstub_settle() {
+    sfstub_ctl "$1" GET /__stub/clock | python3 -c '
+import datetime, json, sys, time
+c = json.load(sys.stdin)
+def ms(v):
+    return datetime.datetime.fromisoformat(v.replace("Z", "+00:00").replace("+0000", "+00:00")).timestamp()
+wait = ms(c["last_stamp"]) - ms(c["now"]) if c.get("last_stamp") else 0.0
+time.sleep(max(wait, 0.0) + 1.1)'
+}
+
 # Fails when a secret shows up in the engine log.
 assert_no_secrets() {
     for s in "$@"; do

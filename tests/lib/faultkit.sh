@@ -161,17 +161,8 @@ fk_touch_all() {
 }
 
 # fk_settle: waits until the stand-in's Date header is past every stamp given
-# so far.  A run reads up to Salesforce's clock (whole seconds, lag 0 here),
-# and a mutation stamps each record a millisecond apart, so a big mutation
-# stamps records seconds ahead of the clock: they belong to a later run.
-fk_settle() {
-    _w=$(sfstub_ctl "$SF_org_URL" GET /__stub/clock | python3 -c '
-import datetime, json, sys
-c = json.load(sys.stdin)
-p = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00").replace("+0000", "+00:00"))
-print(max(0.0, (p(c["last_stamp"]) - p(c["now"])).total_seconds()) + 1.1 if c.get("last_stamp") else 1.1)')
-    sleep "$_w"
-}
+# so far (sfstub_settle in common.sh).
+fk_settle() { sfstub_settle "$SF_org_URL"; }
 
 # fk_transport_row KIND [FAULT-KEYS]: one row of the fault matrix for an HTTP
 # fault on query pages (sfstub kinds status, reset, truncate, nonjson, slow).

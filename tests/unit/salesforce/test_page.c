@@ -305,6 +305,35 @@ static void test_page_types(void **state)
     sf_page_result_clear(&res);
 }
 
+/*
+ * A record stamped above the query's upper bound was changed while the query
+ * ran and comes out of order: it is delivered, without a cursor, and the page's
+ * cursor stays on the last record within the bound.
+ */
+static void test_page_cursor_max(void **state)
+{
+    sf_page_spec spec = CONTACT_SPEC;
+    spec.cursor_max = INT64_C(1714557600) * 1000000; /* 2024-05-01T10:00:00.000Z */
+    sf_page_result res;
+    assert_int_equal(sf_page_load(NULL, &spec, PAGE1, strlen(PAGE1), (sync_emitter *)EM, &res), SYNC_OK);
+    assert_int_equal(res.n_records, 3);
+    assert_true(res.has_cursor);
+    assert_string_equal(res.last.id, "003000000000002AAA");
+    assert_string_equal(rec(1)->cursor, "2024-05-01T10:00:00.000Z|003000000000002AAA");
+    assert_null(rec(2)->cursor);
+    assert_int_equal(rec(2)->op, SYNC_OP_DELETE);
+    sf_page_result_clear(&res);
+
+    /* every record above the bound: no cursor for the page at all */
+    mock_reset();
+    spec.cursor_max = INT64_C(1714557600) * 1000000 - 1000;
+    assert_int_equal(sf_page_load(NULL, &spec, PAGE1, strlen(PAGE1), (sync_emitter *)EM, &res), SYNC_OK);
+    assert_int_equal(res.n_records, 3);
+    assert_false(res.has_cursor);
+    sf_page_result_clear(&res);
+    (void)state;
+}
+
 static void test_page_converted_lead(void **state)
 {
     static const sf_page_field f[] = {
@@ -391,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan_all_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_page_cursor_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_converted_lead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_bad, setup, teardown),
