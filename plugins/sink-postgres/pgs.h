@@ -72,6 +72,10 @@ typedef struct pgs_instance {
     pgs_conn conn;
     char *state_schema;        /* unquoted name */
     char *state_schema_q;      /* quoted */
+    char *cursor_table;        /* unquoted names of the engine's two tables */
+    char *runs_table;
+    char *cursor_table_q;      /* "schema"."table", quoted */
+    char *runs_table_q;
     int state_ready;           /* schema and tables verified on this database */
     pgs_target **targets;
     size_t n_targets;
@@ -136,6 +140,12 @@ int pgs_write(pgs_instance *in, pgs_target *t, const sync_batch *batch, const sy
               sync_write_result *result);
 
 /* Creates the state schema and its tables when missing. */
+/*
+ * Runs fmt with one of the engine's tables (a quoted, qualified name such as
+ * in->runs_table_q) at its one %s; the result, or NULL with err set.
+ */
+PGresult *pgs_exec_on(pgs_instance *in, const char *table_q, const char *fmt, int n,
+                      const char *const *params, pgs_err *err);
 int pgs_state_bootstrap(pgs_instance *in);
 /* Saves a cursor inside the caller's open transaction. */
 int pgs_state_save(pgs_instance *in, const sync_cursor *cur, pgs_err *err);

@@ -33,6 +33,11 @@ static const sync_option pgs_options[] = {
      "reconnect attempts, with exponential backoff, before a lost connection fails the batch as retryable"},
     {"state_schema", SYNC_OPT_STRING, "syncengine", 0, 0, 0, NULL,
      "schema of the engine's own tables (cursors, runs), created if missing; user tables are never altered"},
+    {"state_table", SYNC_OPT_STRING, "sync_state", 0, 0, 0, NULL,
+     "name of the engine's cursor table in state_schema (one row per job and stream), created if missing"},
+    {"runs_table", SYNC_OPT_STRING, "sync_runs", 0, 0, 0, NULL,
+     "name of the engine's table of runs in state_schema (closes runs a crashed engine left open), "
+     "created if missing"},
     SYNC_OPTION_END,
 };
 
@@ -107,6 +112,17 @@ static char *dup_or_null(const char *s)
 
 static void pgs_close(void *instance);
 
+/* "schema"."table", each part quoted; NULL without memory. */
+static char *qualified(const char *schema, const char *table)
+{
+    char *s = pgs_quote_ident_dup(schema), *t = pgs_quote_ident_dup(table), *out = NULL;
+    if (s && t && (out = malloc(strlen(s) + strlen(t) + 2)) != NULL)
+        sprintf(out, "%s.%s", s, t);
+    free(s);
+    free(t);
+    return out;
+}
+
 static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
 {
     pgs_instance *in = calloc(1, sizeof(*in));
@@ -130,14 +146,30 @@ static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
         pgs_close(in);
         return SYNC_E_NOMEM;
     }
-    if (!*in->state_schema) {
-        pgs_host->set_error(ctx, "option \"state_schema\" is empty (%s)",
-                            pgs_host->config_where(cfg, "state_schema"));
+    static const char *const names[] = {"state_schema", "state_table", "runs_table"};
+    char **vals[] = {&in->state_schema, &in->cursor_table, &in->runs_table};
+    for (size_t i = 0; i < 3; i++) {
+        if (i > 0 && !(*vals[i] = dup_or_null(pgs_host->config_get_string(cfg, names[i])))) {
+            pgs_close(in);
+            return SYNC_E_NOMEM;
+        }
+        if (!**vals[i]) {
+            pgs_host->set_error(ctx, "option \"%s\" is empty (%s)", names[i],
+                                pgs_host->config_where(cfg, names[i]));
+            pgs_close(in);
+            return SYNC_E_CONFIG;
+        }
+    }
+    if (strcmp(in->cursor_table, in->runs_table) == 0) {
+        pgs_host->set_error(ctx, "options \"state_table\" and \"runs_table\" name the same table \"%s\" (%s)",
+                            in->runs_table, pgs_host->config_where(cfg, "runs_table"));
         pgs_close(in);
         return SYNC_E_CONFIG;
     }
     in->state_schema_q = pgs_quote_ident_dup(in->state_schema);
-    if (!in->state_schema_q) {
+    in->cursor_table_q = qualified(in->state_schema, in->cursor_table);
+    in->runs_table_q = qualified(in->state_schema, in->runs_table);
+    if (!in->state_schema_q || !in->cursor_table_q || !in->runs_table_q) {
         pgs_close(in);
         return SYNC_E_NOMEM;
     }
@@ -204,6 +236,10 @@ static void pgs_close(void *instance)
     free(in->conn.application_name);
     free(in->state_schema);
     free(in->state_schema_q);
+    free(in->cursor_table);
+    free(in->runs_table);
+    free(in->cursor_table_q);
+    free(in->runs_table_q);
     free(in);
 }
 

@@ -2,7 +2,7 @@
  * pgs_runlog.c - one row per run in a user table (run_log_table).
  *
  * begin() first closes runs of the same job that are still "running" in the
- * sink's own bookkeeping (state_schema.sync_runs): their engine stopped or
+ * sink's own bookkeeping (the runs table, state_schema.sync_runs by default): their engine stopped or
  * crashed before finish().  Only rows this sink created are touched, found
  * through the run-log row id kept in sync_runs.  Then it inserts the new
  * row with status "running" and runs before_run_sql.  finish() fills in
@@ -327,24 +327,9 @@ static int exec_update(pgs_instance *in, const char *log_q, const char *key_col,
     return SYNC_OK;
 }
 
-static PGresult *exec_state(pgs_instance *in, const char *fmt, int n, const char *const *params, pgs_err *err)
-{
-    pgs_buf b;
-    pgs_buf_init(&b);
-    pgs_buf_printf(&b, fmt, in->state_schema_q);
-    char *sql = pgs_buf_take(&b);
-    if (!sql) {
-        pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
-        return NULL;
-    }
-    PGresult *res = pgs_exec(&in->conn, sql, n, params, NULL, err);
-    free(sql);
-    return res;
-}
-
 static int exec_state_cmd(pgs_instance *in, const char *fmt, int n, const char *const *params, pgs_err *err)
 {
-    PGresult *res = exec_state(in, fmt, n, params, err);
+    PGresult *res = pgs_exec_on(in, in->runs_table_q, fmt, n, params, err);
     if (!res)
         return err->status;
     PQclear(res);
@@ -355,9 +340,9 @@ static int exec_state_cmd(pgs_instance *in, const char *fmt, int n, const char *
 static int close_crashed(pgs_instance *in, pgs_run *r, pgs_err *err)
 {
     const char *p[] = {r->job, r->run_id};
-    PGresult *res = exec_state(in,
+    PGresult *res = pgs_exec_on(in, in->runs_table_q,
                                "SELECT run_id, log_table, log_key_column, log_row_id, started_at::text"
-                               " FROM %s.sync_runs WHERE job = $1 AND status = 'running' AND run_id <> $2"
+                               " FROM %s WHERE job = $1 AND status = 'running' AND run_id <> $2"
                                " ORDER BY started_at FOR UPDATE",
                                2, p, err);
     if (!res)
@@ -391,7 +376,7 @@ static int close_crashed(pgs_instance *in, pgs_run *r, pgs_err *err)
         const char *p2[] = {old, msg};
         if (rc == SYNC_OK)
             rc = exec_state_cmd(in,
-                                "UPDATE %s.sync_runs SET status = 'failed', finished_at = now(), error_message = $2"
+                                "UPDATE %s SET status = 'failed', finished_at = now(), error_message = $2"
                                 " WHERE run_id = $1",
                                 2, p2, err);
     }
@@ -481,7 +466,7 @@ int pgs_run_begin(pgs_instance *in, const sync_run_info *run)
                            r->has_log ? r->log_schema : NULL, r->has_log ? r->log_name : NULL,
                            r->key_col, r->key_val};
         rc = exec_state_cmd(in,
-                            "INSERT INTO %s.sync_runs (run_id, job, status, started_at, log_table,"
+                            "INSERT INTO %s (run_id, job, status, started_at, log_table,"
                             " log_key_column, log_row_id)"
                             " VALUES ($1, $2, 'running', $3::timestamptz,"
                             "  CASE WHEN $4::bool THEN $5::text || '.' || $6::text END, $7, $8)"
@@ -557,7 +542,7 @@ static int record_end(pgs_instance *in, pgs_run *r, const sync_run_info *run, co
     const char *p[] = {r->run_id, status, completed, error};
     if (rc == SYNC_OK)
         rc = exec_state_cmd(in,
-                            "UPDATE %s.sync_runs SET status = $2, finished_at = $3::timestamptz,"
+                            "UPDATE %s SET status = $2, finished_at = $3::timestamptz,"
                             " error_message = $4 WHERE run_id = $1",
                             4, p, err);
     return rc;

@@ -2,7 +2,8 @@
  * pgs_state.c - cursors and leases kept in the database itself.
  *
  * The engine's own tables live in the state schema (option state_schema,
- * default "syncengine"), created on first use and never anywhere else:
+ * default "syncengine"), created on first use and never anywhere else; their
+ * names are options too (state_table, runs_table):
  *
  *   sync_state (job, stream, cursor, updated_at)  one cursor per stream
  *   sync_runs  (run_id, job, status, log_table, log_row_id, started_at, ...)
@@ -24,16 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Statements with the (quoted) state schema substituted at %s. */
-static const char *const bootstrap_sql[] = {
-    "CREATE SCHEMA IF NOT EXISTS %s",
-    "CREATE TABLE IF NOT EXISTS %s.sync_state ("
+/* The cursor table, the runs table, and an index of the runs table. */
+static const char cursor_table_sql[] =
+    "CREATE TABLE IF NOT EXISTS %s ("
     " job text NOT NULL,"
     " stream text NOT NULL,"
     " cursor text,"
     " updated_at timestamptz NOT NULL DEFAULT now(),"
-    " PRIMARY KEY (job, stream))",
-    "CREATE TABLE IF NOT EXISTS %s.sync_runs ("
+    " PRIMARY KEY (job, stream))";
+static const char runs_table_sql[] =
+    "CREATE TABLE IF NOT EXISTS %s ("
     " run_id text PRIMARY KEY,"
     " job text NOT NULL,"
     " status text NOT NULL,"
@@ -42,24 +43,15 @@ static const char *const bootstrap_sql[] = {
     " log_row_id text,"
     " started_at timestamptz NOT NULL,"
     " finished_at timestamptz,"
-    " error_message text)",
-    "CREATE INDEX IF NOT EXISTS sync_runs_job_status ON %s.sync_runs (job, status)",
-    NULL,
-};
+    " error_message text)";
 
-static char *with_schema(pgs_instance *in, const char *fmt)
+PGresult *pgs_exec_on(pgs_instance *in, const char *table_q, const char *fmt, int n,
+                      const char *const *params, pgs_err *err)
 {
     pgs_buf b;
     pgs_buf_init(&b);
-    pgs_buf_printf(&b, fmt, in->state_schema_q);
-    return pgs_buf_take(&b);
-}
-
-/* Runs fmt (schema at %s) with parameters; the result or NULL with err set. */
-static PGresult *exec_schema(pgs_instance *in, const char *fmt, int n, const char *const *params,
-                             pgs_err *err)
-{
-    char *sql = with_schema(in, fmt);
+    pgs_buf_printf(&b, fmt, table_q);
+    char *sql = pgs_buf_take(&b);
     if (!sql) {
         pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
         return NULL;
@@ -69,19 +61,55 @@ static PGresult *exec_schema(pgs_instance *in, const char *fmt, int n, const cha
     return res;
 }
 
+static int exec_on_cmd(pgs_instance *in, const char *table_q, const char *fmt, pgs_err *err)
+{
+    PGresult *res = pgs_exec_on(in, table_q, fmt, 0, NULL, err);
+    if (!res)
+        return err->status;
+    PQclear(res);
+    return SYNC_OK;
+}
+
 static int tables_exist(pgs_instance *in, pgs_err *err)
 {
-    const char *params[] = {in->state_schema};
+    const char *params[] = {in->state_schema, in->cursor_table, in->runs_table};
     PGresult *res = pgs_exec(&in->conn,
-                             "SELECT count(*) FROM pg_catalog.pg_class c"
+                             "SELECT count(DISTINCT c.relname) FROM pg_catalog.pg_class c"
                              " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                             " WHERE n.nspname = $1 AND c.relname IN ('sync_state', 'sync_runs')",
-                             1, params, NULL, err);
+                             " WHERE n.nspname = $1 AND c.relname IN ($2, $3)",
+                             3, params, NULL, err);
     if (!res)
         return -1;
     int ok = strcmp(PQgetvalue(res, 0, 0), "2") == 0;
     PQclear(res);
     return ok;
+}
+
+/* CREATE INDEX IF NOT EXISTS "<runs_table>_job_status" ON <runs> (job, status). */
+static int create_runs_index(pgs_instance *in, pgs_err *err)
+{
+    pgs_buf name;
+    pgs_buf_init(&name);
+    pgs_buf_printf(&name, "%s_job_status", in->runs_table);
+    char *raw = pgs_buf_take(&name);
+    char *idx = raw ? pgs_quote_ident_dup(raw) : NULL;
+    free(raw);
+    if (!idx) {
+        pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
+        return SYNC_E_NOMEM;
+    }
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s ON %s (job, status)", idx, in->runs_table_q);
+    free(idx);
+    char *sql = pgs_buf_take(&b);
+    if (!sql) {
+        pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
+        return SYNC_E_NOMEM;
+    }
+    int rc = pgs_exec_cmd(&in->conn, sql, err);
+    free(sql);
+    return rc;
 }
 
 int pgs_state_bootstrap(pgs_instance *in)
@@ -101,16 +129,14 @@ int pgs_state_bootstrap(pgs_instance *in)
         rc = pgs_exec_cmd(&in->conn,
                           "SELECT pg_advisory_xact_lock(hashtextextended('syncengine bootstrap', 0))",
                           &err);
-    for (size_t i = 0; rc == SYNC_OK && bootstrap_sql[i]; i++) {
-        char *sql = with_schema(in, bootstrap_sql[i]);
-        if (!sql) {
-            pgs_err_set(&err, SYNC_E_NOMEM, "out of memory");
-            rc = SYNC_E_NOMEM;
-            break;
-        }
-        rc = pgs_exec_cmd(&in->conn, sql, &err);
-        free(sql);
-    }
+    if (rc == SYNC_OK)
+        rc = exec_on_cmd(in, in->state_schema_q, "CREATE SCHEMA IF NOT EXISTS %s", &err);
+    if (rc == SYNC_OK)
+        rc = exec_on_cmd(in, in->cursor_table_q, cursor_table_sql, &err);
+    if (rc == SYNC_OK)
+        rc = exec_on_cmd(in, in->runs_table_q, runs_table_sql, &err);
+    if (rc == SYNC_OK)
+        rc = create_runs_index(in, &err);
     if (rc == SYNC_OK)
         rc = pgs_exec_cmd(&in->conn, "COMMIT", &err);
     if (rc != SYNC_OK) {
@@ -120,7 +146,8 @@ int pgs_state_bootstrap(pgs_instance *in)
         pgs_err_prefix(&err, "cannot create state schema \"%s\": ", in->state_schema);
         return pgs_fail(in->ctx, &err);
     }
-    pgs_host->log(in->ctx, SYNC_LOG_INFO, "created state tables in schema \"%s\"", in->state_schema);
+    pgs_host->log(in->ctx, SYNC_LOG_INFO, "created state tables %s and %s", in->cursor_table_q,
+                  in->runs_table_q);
     in->state_ready = 1;
     return SYNC_OK;
 }
@@ -128,8 +155,8 @@ int pgs_state_bootstrap(pgs_instance *in)
 int pgs_state_save(pgs_instance *in, const sync_cursor *cur, pgs_err *err)
 {
     const char *params[] = {cur->job, cur->stream ? cur->stream : "", cur->value};
-    PGresult *res = exec_schema(in,
-                                "INSERT INTO %s.sync_state AS s (job, stream, cursor, updated_at)"
+    PGresult *res = pgs_exec_on(in, in->cursor_table_q,
+                                "INSERT INTO %s AS s (job, stream, cursor, updated_at)"
                                 " VALUES ($1, $2, $3, now())"
                                 " ON CONFLICT (job, stream) DO UPDATE"
                                 " SET cursor = EXCLUDED.cursor, updated_at = EXCLUDED.updated_at",
@@ -148,7 +175,7 @@ int pgs_state_load(pgs_instance *in, const char *job, const char *stream, char *
     if (rc != SYNC_OK)
         return pgs_fail(in->ctx, &err);
     const char *params[] = {job, stream ? stream : ""};
-    PGresult *res = exec_schema(in, "SELECT cursor FROM %s.sync_state WHERE job = $1 AND stream = $2",
+    PGresult *res = pgs_exec_on(in, in->cursor_table_q, "SELECT cursor FROM %s WHERE job = $1 AND stream = $2",
                                 2, params, &err);
     if (!res)
         return pgs_fail(in->ctx, &err);
@@ -174,10 +201,10 @@ int pgs_state_reset(pgs_instance *in, const char *job, const char *stream)
     if (rc != SYNC_OK)
         return pgs_fail(in->ctx, &err);
     const char *params[] = {job, stream};
-    PGresult *res = stream ? exec_schema(in, "DELETE FROM %s.sync_state WHERE job = $1 AND stream = $2",
+    PGresult *res = stream ? pgs_exec_on(in, in->cursor_table_q, "DELETE FROM %s WHERE job = $1 AND stream = $2",
                                          2, params, &err)
-                           : exec_schema(in, "DELETE FROM %s.sync_state WHERE job = $1", 1, params,
-                                         &err);
+                           : pgs_exec_on(in, in->cursor_table_q, "DELETE FROM %s WHERE job = $1", 1,
+                                         params, &err);
     if (!res)
         return pgs_fail(in->ctx, &err);
     pgs_host->log(in->ctx, SYNC_LOG_INFO, "reset %s cursor(s) of job \"%s\"%s%s%s",

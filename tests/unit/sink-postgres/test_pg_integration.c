@@ -530,6 +530,53 @@ static void test_cursor_atomic_with_batch(void **st)
     sink_close(&s);
 }
 
+/* state_table and runs_table name the engine's two tables, quoted like any identifier. */
+static void test_state_tables_named(void **st)
+{
+    (void)st;
+    x("CREATE TABLE pgs_test.named (id int PRIMARY KEY, v text)");
+    const char *names[] = {"state_table", "Cursor Positions", "runs_table", "run book", NULL};
+    sink s;
+    int rc = sink_open_with(&s, "job3", url, names);
+    if (rc != SYNC_OK)
+        fprintf(stderr, "open: %s\n", syncc_ctx_error(s.ctx));
+    assert_int_equal(rc, SYNC_OK);
+    assert_int_equal(n1("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgs_state'"), 2);
+    assert_int_equal(n1("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgs_state' AND tablename IN "
+                        "('Cursor Positions', 'run book')"), 2);
+    assert_int_equal(n1("SELECT count(*) FROM pg_indexes WHERE schemaname = 'pgs_state' AND "
+                        "indexname = 'run book_job_status'"), 1);
+
+    sync_run_info run = {.struct_size = sizeof(sync_run_info), .job = "job3", .run_id = "run-named",
+                         .started_at = H->time_now()};
+    assert_int_equal(S->begin(s.inst, &run), SYNC_OK);
+    assert_string_equal(v1("SELECT status FROM pgs_state.\"run book\" WHERE run_id = 'run-named'"), "running");
+    target tg;
+    sync_write_result r;
+    prepare_ok(&s, &tg, "pgs_test.named", "id,v", NULL);
+    tg.t.job = "job3";
+    const char *b1[] = {"1|u|id=#1|v=a", NULL};
+    sync_batch *b = batch_of(b1);
+    sync_cursor c = {"job3", "contacts", "here"};
+    assert_int_equal(S->write(s.inst, tg.state, b, &c, &r), SYNC_OK);
+    syncc_batch_free(b);
+    assert_string_equal(v1("SELECT cursor FROM pgs_state.\"Cursor Positions\" WHERE job = 'job3'"), "here");
+    char *cur = NULL;
+    assert_int_equal(S->state_load(s.inst, "job3", "contacts", &cur), SYNC_OK);
+    assert_string_equal(cur, "here");
+    H->free(cur);
+    free_target(&tg);
+    sink_close(&s);
+
+    /* the same name twice is refused at open, naming both options */
+    const char *same[] = {"state_table", "t", "runs_table", "t", NULL};
+    rc = sink_open_with(&s, "job3", url, same);
+    assert_int_equal(rc, SYNC_E_CONFIG);
+    assert_non_null(strstr(syncc_ctx_error(s.ctx), "\"state_table\" and \"runs_table\" name the same table"));
+    s.inst = NULL;
+    sink_close(&s);
+}
+
 static void test_mixed_case_and_unicode(void **st)
 {
     (void)st;
@@ -889,6 +936,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_records_isolated, reset_schema),
         cmocka_unit_test_setup(test_hooks_and_sync_affected, reset_schema),
         cmocka_unit_test_setup(test_cursor_atomic_with_batch, reset_schema),
+        cmocka_unit_test_setup(test_state_tables_named, reset_schema),
         cmocka_unit_test_setup(test_mixed_case_and_unicode, reset_schema),
         cmocka_unit_test_setup(test_schema_errors, reset_schema),
         cmocka_unit_test_setup(test_run_log_and_crash_closeout, reset_schema),
