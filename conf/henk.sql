@@ -131,7 +131,7 @@ CREATE TABLE IF NOT EXISTS sync_logs (
     business_id uuid NOT NULL REFERENCES businesses (id) ON DELETE CASCADE,
 
     sync_type varchar(50) NOT NULL,      -- 'full', 'incremental', 'manual'
-    sync_status varchar(50) NOT NULL,    -- 'running', 'success', 'partial', 'failed', 'rate_limited'
+    sync_status varchar(50) NOT NULL,    -- 'running', 'success', 'partial', 'failed'
 
     records_processed integer DEFAULT 0,
     records_created integer DEFAULT 0,

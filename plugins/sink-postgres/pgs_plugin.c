@@ -74,6 +74,9 @@ static const sync_option pgs_target_options[] = {
      "if one exists, field=- drops one"},
     {"run_log_values", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
      "column=$N or column=literal pairs for constant run-log columns, $N being the Nth of sql_params"},
+    {"run_log_statuses", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "status=word pairs renaming the run statuses (running, success, partial, failed, rate_limited) "
+     "in run_log_table, for a table with a vocabulary of its own; the engine's tables keep the originals"},
     SYNC_OPTION_END,
 };
 

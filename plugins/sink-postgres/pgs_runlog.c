@@ -34,6 +34,10 @@ static const char *const field_names[RF_COUNT] = {
     "error_details", "metadata",
 };
 
+/* The engine's run statuses as the run log writes them by default. */
+static const char *const run_statuses[] = {"running", "success", "partial", "failed", "rate_limited"};
+#define RUN_STATUS_COUNT (sizeof(run_statuses) / sizeof(run_statuses[0]))
+
 typedef struct pgs_run {
     char *job, *run_id;
     const sync_config *opts;
@@ -45,6 +49,8 @@ typedef struct pgs_run {
     char *cols[RF_COUNT];         /* column per field, or NULL */
     char **const_cols, **const_vals;
     size_t n_const;
+    /* run_log_statuses: the table's word for each engine status, or NULL (the same) */
+    char *status_as[RUN_STATUS_COUNT];
 } pgs_run;
 
 /* Parameters and column list of one INSERT or UPDATE. */
@@ -83,6 +89,8 @@ void pgs_run_free(pgs_instance *in)
     }
     free(r->const_cols);
     free(r->const_vals);
+    for (size_t i = 0; i < RUN_STATUS_COUNT; i++)
+        free(r->status_as[i]);
     free(r);
     in->run = NULL;
 }
@@ -98,6 +106,43 @@ static int fail(pgs_instance *in, int status, const char *fmt, ...)
     va_end(ap);
     pgs_host->set_error(in->ctx, "%s", msg);
     return status;
+}
+
+/* What the run-log table calls an engine status (run_log_statuses). */
+static const char *status_as(const pgs_run *r, const char *status)
+{
+    for (size_t i = 0; i < RUN_STATUS_COUNT; i++)
+        if (strcmp(run_statuses[i], status) == 0)
+            return r->status_as[i] ? r->status_as[i] : status;
+    return status;
+}
+
+/* Reads run_log_statuses: status=word pairs, each status one of run_statuses. */
+static int parse_statuses(pgs_instance *in, pgs_run *r)
+{
+    const char *where = pgs_host->config_where(r->opts, "run_log_statuses");
+    for (size_t i = 0; i < pgs_opt_count(r->opts, "run_log_statuses"); i++) {
+        const char *item = pgs_opt_item(r->opts, "run_log_statuses", i);
+        char *from, *to;
+        if (pgs_split_assign(item, &from, &to) < 0)
+            return fail(in, SYNC_E_CONFIG, "sink.run_log_statuses item \"%s\" is not status=word (%s)", item,
+                        where);
+        size_t k = 0;
+        while (k < RUN_STATUS_COUNT && strcmp(run_statuses[k], from) != 0)
+            k++;
+        if (k == RUN_STATUS_COUNT) {
+            int rc = fail(in, SYNC_E_CONFIG,
+                          "sink.run_log_statuses: unknown status \"%s\" (%s); statuses: running, success, "
+                          "partial, failed, rate_limited", from, where);
+            free(from);
+            free(to);
+            return rc;
+        }
+        free(from);
+        free(r->status_as[k]);
+        r->status_as[k] = to;
+    }
+    return SYNC_OK;
 }
 
 /* Index of attname in the list of table columns, or -1. */
@@ -250,6 +295,8 @@ static int resolve_log_table(pgs_instance *in, pgs_run *r, const char *table)
     if (rc != SYNC_OK)
         return rc;
 
+    if ((rc = parse_statuses(in, r)) != SYNC_OK)
+        return rc;
     /* our row is found again by the primary key, else by the run_id column */
     if (!r->key_col && r->cols[RF_RUN_ID])
         r->key_col = strdup(r->cols[RF_RUN_ID]);
@@ -300,13 +347,14 @@ static char *build_update(const char *log_q, const char *key_col, const assigns 
     if (status_col) {
         pgs_buf_puts(&b, " AND ");
         pgs_quote_ident(&b, status_col);
-        pgs_buf_puts(&b, "::text = 'running'");
+        pgs_buf_printf(&b, "::text = $%zu", a->n + 2);
     }
     return pgs_buf_take(&b);
 }
 
+/* Updates the row key_col = key_val; with status_col, only while that column says running_word. */
 static int exec_update(pgs_instance *in, const char *log_q, const char *key_col, const char *key_val,
-                       const assigns *a, const char *status_col, pgs_err *err)
+                       const assigns *a, const char *status_col, const char *running_word, pgs_err *err)
 {
     if (!a->n)
         return SYNC_OK;
@@ -319,7 +367,9 @@ static int exec_update(pgs_instance *in, const char *log_q, const char *key_col,
     params[0] = key_val;
     for (size_t i = 0; i < a->n; i++)
         params[i + 1] = a->val[i];
-    PGresult *res = pgs_exec(&in->conn, sql, (int)a->n + 1, params, NULL, err);
+    if (status_col)
+        params[a->n + 1] = running_word;
+    PGresult *res = pgs_exec(&in->conn, sql, (int)a->n + 1 + (status_col != NULL), params, NULL, err);
     free(sql);
     if (!res)
         return err->status;
@@ -366,11 +416,11 @@ static int close_crashed(pgs_instance *in, pgs_run *r, pgs_err *err)
         }
         if (qual && strcmp(qual, PQgetvalue(res, i, 1)) == 0) {
             assigns a = {.n = 0};
-            add(&a, r->cols[RF_STATUS], "failed");
+            add(&a, r->cols[RF_STATUS], status_as(r, "failed"));
             add(&a, r->cols[RF_ERROR_MESSAGE], msg);
             add(&a, r->cols[RF_COMPLETED_AT], "now");
             rc = exec_update(in, r->log_q, PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), &a, r->cols[RF_STATUS],
-                             err);
+                             status_as(r, "running"), err);
         }
         free(qual);
         const char *p2[] = {old, msg};
@@ -439,7 +489,7 @@ int pgs_run_begin(pgs_instance *in, const sync_run_info *run)
         add(&a, r->cols[RF_RUN_ID], r->run_id);
         add(&a, r->cols[RF_JOB], r->job);
         add(&a, r->cols[RF_SYNC_TYPE], run->full_refresh ? "full" : "incremental");
-        add(&a, r->cols[RF_STATUS], "running");
+        add(&a, r->cols[RF_STATUS], status_as(r, "running"));
         add(&a, r->cols[RF_STARTED_AT], started);
         for (size_t i = 0; i < r->n_const; i++)
             add(&a, r->const_cols[i], r->const_vals[i]);
@@ -523,7 +573,7 @@ static int record_end(pgs_instance *in, pgs_run *r, const sync_run_info *run, co
     int rc = SYNC_OK;
     if (r->has_log && r->key_val) {
         assigns a = {.n = 0};
-        add(&a, r->cols[RF_STATUS], status);
+        add(&a, r->cols[RF_STATUS], status_as(r, status));
         add(&a, r->cols[RF_PROCESSED], n[0]);
         add(&a, r->cols[RF_CREATED], n[1]);
         add(&a, r->cols[RF_UPDATED], n[2]);
@@ -537,7 +587,7 @@ static int record_end(pgs_instance *in, pgs_run *r, const sync_run_info *run, co
         add(&a, r->cols[RF_ERROR_DETAILS], ok_status ? NULL : run->details_json);
         if (run->details_json)
             add(&a, r->cols[RF_METADATA], run->details_json);
-        rc = exec_update(in, r->log_q, r->key_col, r->key_val, &a, NULL, err);
+        rc = exec_update(in, r->log_q, r->key_col, r->key_val, &a, NULL, NULL, err);
     }
     const char *p[] = {r->run_id, status, completed, error};
     if (rc == SYNC_OK)

@@ -783,6 +783,62 @@ static void test_run_log_and_crash_closeout(void **st)
     syncc_config_free(jcfg);
 }
 
+/* run_log_statuses: the run-log table gets its own words; the engine's table keeps its own. */
+static void test_run_log_statuses(void **st)
+{
+    (void)st;
+    x("CREATE TABLE pgs_test.runlog (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), "
+      "sync_status text NOT NULL CHECK (sync_status IN ('in_progress', 'success', 'partial', 'failed')), "
+      "started_at timestamptz NOT NULL, completed_at timestamptz, error_message text)");
+    const char *jobopts[] = {"run_log_table", "pgs_test.runlog", "run_log_columns", "status=sync_status",
+                             "run_log_statuses", "running=in_progress, rate_limited=failed", NULL};
+    sync_config *jcfg = config(P->target_options, jobopts);
+
+    /* run 1 opens its row as in_progress and "crashes" */
+    sink s1;
+    sink_open(&s1, "mapped");
+    sync_run_info run1 = {.struct_size = sizeof(sync_run_info), .job = "mapped", .run_id = "m-1",
+                          .started_at = H->time_now(), .options = jcfg};
+    int rc = S->begin(s1.inst, &run1);
+    if (rc != SYNC_OK)
+        fprintf(stderr, "begin: %s\n", syncc_ctx_error(s1.ctx));
+    assert_int_equal(rc, SYNC_OK);
+    assert_string_equal(v1("SELECT sync_status FROM pgs_test.runlog"), "in_progress");
+    assert_string_equal(v1("SELECT status FROM pgs_state.sync_runs WHERE run_id = 'm-1'"), "running");
+    sink_close(&s1);
+
+    /* run 2 finds it by its own word and closes it; then stops at the API limit */
+    sink s2;
+    sink_open(&s2, "mapped");
+    sync_run_info run2 = {.struct_size = sizeof(sync_run_info), .job = "mapped", .run_id = "m-2",
+                          .started_at = H->time_now(), .options = jcfg};
+    assert_int_equal(S->begin(s2.inst, &run2), SYNC_OK);
+    assert_int_equal(n1("SELECT count(*) FROM pgs_test.runlog WHERE sync_status = 'failed' AND "
+                        "error_message LIKE 'run m-1 did not finish%%' AND completed_at IS NOT NULL"), 1);
+    run2.status = SYNC_RUN_RATE_LIMITED;
+    run2.finished_at = H->time_now();
+    run2.error = "salesforce API request limit exceeded";
+    assert_int_equal(S->finish(s2.inst, &run2), SYNC_OK);
+    assert_int_equal(n1("SELECT count(*) FROM pgs_test.runlog WHERE sync_status = 'failed'"), 2);
+    assert_string_equal(v1("SELECT status FROM pgs_state.sync_runs WHERE run_id = 'm-2'"), "rate_limited");
+    sink_close(&s2);
+    syncc_config_free(jcfg);
+
+    /* an unknown status is refused at begin, naming it and the choices */
+    const char *bad[] = {"run_log_table", "pgs_test.runlog", "run_log_columns", "status=sync_status",
+                         "run_log_statuses", "stopped=failed", NULL};
+    sync_config *bcfg = config(P->target_options, bad);
+    sink s3;
+    sink_open(&s3, "mapped");
+    sync_run_info run3 = {.struct_size = sizeof(sync_run_info), .job = "mapped", .run_id = "m-3",
+                          .started_at = H->time_now(), .options = bcfg};
+    assert_int_equal(S->begin(s3.inst, &run3), SYNC_E_CONFIG);
+    assert_non_null(strstr(syncc_ctx_error(s3.ctx), "unknown status \"stopped\""));
+    assert_non_null(strstr(syncc_ctx_error(s3.ctx), "rate_limited"));
+    sink_close(&s3);
+    syncc_config_free(bcfg);
+}
+
 static void test_leases(void **st)
 {
     (void)st;
@@ -940,6 +996,7 @@ int main(void)
         cmocka_unit_test_setup(test_mixed_case_and_unicode, reset_schema),
         cmocka_unit_test_setup(test_schema_errors, reset_schema),
         cmocka_unit_test_setup(test_run_log_and_crash_closeout, reset_schema),
+        cmocka_unit_test_setup(test_run_log_statuses, reset_schema),
         cmocka_unit_test_setup(test_leases, reset_schema),
         cmocka_unit_test_setup(test_lease_lost_with_connection, reset_schema),
         cmocka_unit_test_setup(test_reconnect_between_batches, reset_schema),
