@@ -60,7 +60,7 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick soak fuzz fuzz-quick docs check-docs
+.PHONY: build-clang test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick soak fuzz fuzz-quick docs check-docs
 
 CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJ     := $(CORE_SRC:%.c=$(O)/%.o)
@@ -183,10 +183,16 @@ SUMMARY := $(abspath $(O))/test-summary
 test:
 	$(Q)mkdir -p $(O) && rm -f $(SUMMARY)
 	$(Q)$(MAKE) --no-print-directory SYNC_TEST_SUMMARY=$(SUMMARY) test-suite
+	$(Q)$(MAKE) --no-print-directory build-clang
 	$(Q)$(MAKE) --no-print-directory SYNC_TEST_SUMMARY=$(SUMMARY) test-sanitizers
 	$(Q)$(MAKE) --no-print-directory SYNC_TEST_SUMMARY=$(SUMMARY) test-valgrind
 	$(Q)$(MAKE) --no-print-directory SYNC_TEST_SUMMARY=$(SUMMARY) fuzz-quick
 	$(Q)awk '{p += $$1; f += $$2; s += $$3} END {print "\nall stages: " p " passed, " f " failed, " s " skipped"}' $(SUMMARY)
+
+# Everything, tests included, compiled by clang as well (-Werror, in build-clang/).
+build-clang:
+	$(Q)echo "== build with clang"
+	$(Q)$(MAKE) --no-print-directory O=build-clang CC=clang all tests-built
 
 # Unit and integration tests on the normal build.
 test-suite: all $(TEST_BINS)
@@ -198,18 +204,23 @@ test-unit: all $(TEST_BINS)
 test-integration: all $(TEST_BINS)
 	$(Q)O=$(O) tests/run.sh integration
 
+# Third-party leaks the program cannot free, with reasons (tests/lsan.supp).
+LSAN_OPTS := suppressions=$(abspath tests/lsan.supp):print_suppressions=0
+
 # Under AddressSanitizer + UndefinedBehaviorSanitizer, in build-asan/: every
 # unit test and the integration tests that drive the most engine code.
-SANITIZER_TESTS ?= unit/ henk_e2e henk_daemon henk_multi henk_parallel fault_token_expired fault_pg_restart \
-                   fault_rate_limit badinput_records badinput_mapping example_jsonl sf_source pg_sink abi_cli
+SANITIZER_TESTS ?= unit/ henk_e2e henk_daemon henk_multi henk_parallel henk_second_business fault_token_expired \
+                   fault_pg_restart fault_rate_limit fault_refresh_revoked fault_secrets fault_http_500 \
+                   fault_conn_reset fault_truncated_body fault_nonjson_body badinput_config badinput_plugin \
+                   badinput_records badinput_mapping example_jsonl sf_source pg_sink abi_cli
 test-sanitizers:
 	$(Q)$(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" all tests-built
 	$(Q)echo "== under AddressSanitizer + UndefinedBehaviorSanitizer"
-	$(Q)O=build-asan TESTS="$(SANITIZER_TESTS)" tests/run.sh
+	$(Q)O=build-asan LSAN_OPTIONS=$(LSAN_OPTS) TESTS="$(SANITIZER_TESTS)" tests/run.sh
 
 # The whole suite under ASan + UBSan.
 test-asan:
-	$(Q)$(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" test-suite
+	$(Q)LSAN_OPTIONS=$(LSAN_OPTS) $(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" test-suite
 
 # Under valgrind memcheck (unit tests and every engine process of the chosen
 # integration tests); `make valgrind VALGRIND_TESTS=` runs the whole suite.
