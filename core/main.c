@@ -22,6 +22,7 @@
 
 #include "engine.h"
 #include "help.h"
+#include "history.h"
 #include "hostapi.h"
 #include "log.h"
 #include "status.h"
@@ -77,10 +78,18 @@ static int cmd_status(syncc_engine *e)
         char next[40] = "disabled";
         if (job->conf->enabled)
             syncc_time_format(syncc_cron_next(&job->cron, now), next, sizeof(next));
-        char *runs = syncc_state_runs(e->state, job->conf->name);
-        json_error_t jerr;
-        json_t *list = runs ? json_loads(runs, 0, &jerr) : NULL;
-        free(runs);
+        /* every engine's runs from the sink where it keeps them, else this engine's own */
+        char why[600];
+        json_t *list = syncc_history_from_sink(e, job, 20, why, sizeof(why));
+        if (list == NULL) {
+            if (why[0])
+                fprintf(stderr, "syncengine: status: sink '%s' cannot list the runs of job '%s' (%s); showing "
+                        "this engine's own runs\n", job->conf->sink->name, job->conf->name, why);
+            char *runs = syncc_state_runs(e->state, job->conf->name);
+            json_error_t jerr;
+            list = runs ? json_loads(runs, 0, &jerr) : NULL;
+            free(runs);
+        }
         json_t *last = NULL, *last_err = NULL;
         for (size_t i = json_array_size(list); i-- > 0;) {
             json_t *r = json_array_get(list, i);

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define SYNC_ABI_MAJOR 1
-#define SYNC_ABI_MINOR 0
+#define SYNC_ABI_MINOR 1
 
 /* ------------------------------------------------------------------ options */
 
@@ -210,6 +210,21 @@ typedef struct sync_sink_ops {
      */
     int (*lease_acquire)(void *instance, const char *job, int *acquired);
     void (*lease_release)(void *instance, const char *job);
+
+    /* ---- ABI 1.1 members; append below, never above -------------------- */
+
+    /*
+     * Optional (ABI 1.1).  The job's latest runs as the sink recorded them,
+     * newest first: each() is called for at most max runs, with run borrowed
+     * for the call (job, run_id, started_at, full_refresh, status,
+     * finished_at -- 0 while running --, the counts and error; options and
+     * details_json are NULL).  `syncengine status` uses it on an instance
+     * opened for that alone, so that it shows the runs of every engine
+     * sharing the sink, not only its own.  An error makes status fall back
+     * to the engine's local history.
+     */
+    int (*runs)(void *instance, const char *job, int max,
+                void (*each)(const sync_run_info *run, void *payload), void *payload);
 } sync_sink_ops;
 
 /* ------------------------------------------------------------------ plugins */

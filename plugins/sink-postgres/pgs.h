@@ -162,6 +162,9 @@ int pgs_session_ready(pgs_instance *in, pgs_err *err);
 int pgs_run_begin(pgs_instance *in, const sync_run_info *run);
 int pgs_run_finish(pgs_instance *in, const sync_run_info *run);
 void pgs_run_free(pgs_instance *in);
+/* The job's latest runs from the runs table, newest first (the sink's `runs` callback). */
+int pgs_run_history(pgs_instance *in, const char *job, int max,
+                    void (*each)(const sync_run_info *run, void *payload), void *payload);
 
 /*
  * Runs the statements of MULTI option `name` in order, each with the

@@ -266,6 +266,12 @@ static void pgs_lease_release_cb(void *instance, const char *job)
     pgs_lease_release(instance, job);
 }
 
+static int pgs_runs_cb(void *instance, const char *job, int max,
+                       void (*each)(const sync_run_info *run, void *payload), void *payload)
+{
+    return pgs_run_history(instance, job, max, each, payload);
+}
+
 static const sync_sink_ops pgs_sink_ops = {
     .struct_size = sizeof(sync_sink_ops),
     .open = pgs_open,
@@ -278,6 +284,7 @@ static const sync_sink_ops pgs_sink_ops = {
     .state_reset = pgs_state_reset_cb,
     .lease_acquire = pgs_lease_acquire_cb,
     .lease_release = pgs_lease_release_cb,
+    .runs = pgs_runs_cb,
 };
 
 static const sync_plugin pgs_plugin = {

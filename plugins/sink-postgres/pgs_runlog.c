@@ -34,8 +34,11 @@ static const char *const field_names[RF_COUNT] = {
     "error_details", "metadata",
 };
 
-/* The engine's run statuses as the run log writes them by default. */
-static const char *const run_statuses[] = {"running", "success", "partial", "failed", "rate_limited"};
+/* The engine's run statuses as the run log writes them by default, indexed by sync_run_status. */
+static const char *const run_statuses[] = {
+    [SYNC_RUN_RUNNING] = "running", [SYNC_RUN_SUCCESS] = "success", [SYNC_RUN_PARTIAL] = "partial",
+    [SYNC_RUN_FAILED] = "failed", [SYNC_RUN_RATE_LIMITED] = "rate_limited",
+};
 #define RUN_STATUS_COUNT (sizeof(run_statuses) / sizeof(run_statuses[0]))
 
 typedef struct pgs_run {
@@ -436,14 +439,7 @@ static int close_crashed(pgs_instance *in, pgs_run *r, pgs_err *err)
 
 static const char *status_text(sync_run_status s)
 {
-    switch (s) {
-    case SYNC_RUN_RUNNING: return "running";
-    case SYNC_RUN_SUCCESS: return "success";
-    case SYNC_RUN_PARTIAL: return "partial";
-    case SYNC_RUN_RATE_LIMITED: return "rate_limited";
-    case SYNC_RUN_FAILED:
-    default: return "failed";
-    }
+    return (size_t)s < RUN_STATUS_COUNT ? run_statuses[s] : "failed";
 }
 
 static void rollback(pgs_instance *in)
@@ -514,14 +510,14 @@ int pgs_run_begin(pgs_instance *in, const sync_run_info *run)
     if (rc == SYNC_OK) {
         const char *p[] = {r->run_id, r->job, started, r->has_log ? "t" : NULL,
                            r->has_log ? r->log_schema : NULL, r->has_log ? r->log_name : NULL,
-                           r->key_col, r->key_val};
+                           r->key_col, r->key_val, run->full_refresh ? "t" : "f"};
         rc = exec_state_cmd(in,
                             "INSERT INTO %s (run_id, job, status, started_at, log_table,"
-                            " log_key_column, log_row_id)"
+                            " log_key_column, log_row_id, full_refresh)"
                             " VALUES ($1, $2, 'running', $3::timestamptz,"
-                            "  CASE WHEN $4::bool THEN $5::text || '.' || $6::text END, $7, $8)"
+                            "  CASE WHEN $4::bool THEN $5::text || '.' || $6::text END, $7, $8, $9)"
                             " ON CONFLICT (run_id) DO NOTHING",
-                            8, p, &err);
+                            9, p, &err);
     }
     if (rc == SYNC_OK)
         rc = pgs_exec_cmd(&in->conn, "COMMIT", &err);
@@ -589,13 +585,66 @@ static int record_end(pgs_instance *in, pgs_run *r, const sync_run_info *run, co
             add(&a, r->cols[RF_METADATA], run->details_json);
         rc = exec_update(in, r->log_q, r->key_col, r->key_val, &a, NULL, NULL, err);
     }
-    const char *p[] = {r->run_id, status, completed, error};
+    const char *p[] = {r->run_id, status, completed, error, n[0], n[1], n[2], n[3], n[4], n[5]};
     if (rc == SYNC_OK)
         rc = exec_state_cmd(in,
                             "UPDATE %s SET status = $2, finished_at = $3::timestamptz,"
-                            " error_message = $4 WHERE run_id = $1",
-                            4, p, err);
+                            " error_message = $4, processed = $5, inserted = $6, updated = $7,"
+                            " unchanged = $8, deleted = $9, failed = $10 WHERE run_id = $1",
+                            10, p, err);
     return rc;
+}
+
+static sync_run_status status_from_text(const char *s)
+{
+    for (size_t i = 0; i < RUN_STATUS_COUNT; i++)
+        if (strcmp(run_statuses[i], s) == 0)
+            return (sync_run_status)i;
+    return SYNC_RUN_FAILED;
+}
+
+static int64_t int_or_zero(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+int pgs_run_history(pgs_instance *in, const char *job, int max,
+                    void (*each)(const sync_run_info *run, void *payload), void *payload)
+{
+    pgs_err err;
+    int rc = pgs_session_ready(in, &err);
+    if (rc != SYNC_OK)
+        return pgs_fail(in->ctx, &err);
+    char limit[24];
+    snprintf(limit, sizeof(limit), "%d", max > 0 ? max : 1);
+    const char *p[] = {job, limit};
+    /* times as microseconds since the epoch, as sync_run_info carries them */
+    PGresult *res = pgs_exec_on(in, in->runs_table_q,
+                                "SELECT run_id, status, full_refresh,"
+                                " (extract(epoch FROM started_at) * 1000000)::bigint,"
+                                " (extract(epoch FROM finished_at) * 1000000)::bigint,"
+                                " processed, inserted, updated, unchanged, deleted, failed, error_message"
+                                " FROM %s WHERE job = $1 ORDER BY started_at DESC, run_id LIMIT $2::int",
+                                2, p, &err);
+    if (!res)
+        return pgs_fail(in->ctx, &err);
+    for (int i = 0; i < PQntuples(res); i++) {
+        sync_run_info run = {.struct_size = sizeof(run), .job = job, .run_id = PQgetvalue(res, i, 0)};
+        run.status = status_from_text(PQgetvalue(res, i, 1));
+        run.full_refresh = PQgetvalue(res, i, 2)[0] == 't';
+        run.started_at = int_or_zero(res, i, 3);
+        run.finished_at = int_or_zero(res, i, 4);
+        run.processed = int_or_zero(res, i, 5);
+        run.inserted = int_or_zero(res, i, 6);
+        run.updated = int_or_zero(res, i, 7);
+        run.unchanged = int_or_zero(res, i, 8);
+        run.deleted = int_or_zero(res, i, 9);
+        run.failed = int_or_zero(res, i, 10);
+        run.error = PQgetisnull(res, i, 11) ? NULL : PQgetvalue(res, i, 11);
+        each(&run, payload);
+    }
+    PQclear(res);
+    return SYNC_OK;
 }
 
 int pgs_run_finish(pgs_instance *in, const sync_run_info *run)

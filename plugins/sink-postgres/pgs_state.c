@@ -6,9 +6,11 @@
  * names are options too (state_table, runs_table):
  *
  *   sync_state (job, stream, cursor, updated_at)  one cursor per stream
- *   sync_runs  (run_id, job, status, log_table, log_row_id, started_at, ...)
- *                                                 runs this engine opened, so
+ *   sync_runs  (run_id, job, status, log_table, log_row_id, started_at, ...,
+ *               counts)                           runs this engine opened, so
  *                                                 a crashed run can be closed
+ *                                                 and `status` sees every
+ *                                                 engine's runs
  *
  * A cursor is saved by pgs_state_save inside the transaction that stores its
  * batch, so data and cursor commit or roll back together.
@@ -44,6 +46,13 @@ static const char runs_table_sql[] =
     " started_at timestamptz NOT NULL,"
     " finished_at timestamptz,"
     " error_message text)";
+/* Columns added after the first release: a runs table made by it gets them. */
+static const char runs_table_counts_sql[] =
+    "ALTER TABLE %s"
+    " ADD COLUMN IF NOT EXISTS full_refresh boolean NOT NULL DEFAULT false,"
+    " ADD COLUMN IF NOT EXISTS processed bigint, ADD COLUMN IF NOT EXISTS inserted bigint,"
+    " ADD COLUMN IF NOT EXISTS updated bigint, ADD COLUMN IF NOT EXISTS unchanged bigint,"
+    " ADD COLUMN IF NOT EXISTS deleted bigint, ADD COLUMN IF NOT EXISTS failed bigint";
 
 PGresult *pgs_exec_on(pgs_instance *in, const char *table_q, const char *fmt, int n,
                       const char *const *params, pgs_err *err)
@@ -70,17 +79,24 @@ static int exec_on_cmd(pgs_instance *in, const char *table_q, const char *fmt, p
     return SYNC_OK;
 }
 
+/* Both tables exist, the runs table with its newest column. */
 static int tables_exist(pgs_instance *in, pgs_err *err)
 {
     const char *params[] = {in->state_schema, in->cursor_table, in->runs_table};
     PGresult *res = pgs_exec(&in->conn,
-                             "SELECT count(DISTINCT c.relname) FROM pg_catalog.pg_class c"
+                             "SELECT count(DISTINCT c.relname)"
+                             " + (SELECT count(*) FROM pg_catalog.pg_attribute a"
+                             "    JOIN pg_catalog.pg_class r ON r.oid = a.attrelid"
+                             "    JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace"
+                             "    WHERE rn.nspname = $1 AND r.relname = $3 AND a.attname = 'failed'"
+                             "      AND NOT a.attisdropped)"
+                             " FROM pg_catalog.pg_class c"
                              " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
                              " WHERE n.nspname = $1 AND c.relname IN ($2, $3)",
                              3, params, NULL, err);
     if (!res)
         return -1;
-    int ok = strcmp(PQgetvalue(res, 0, 0), "2") == 0;
+    int ok = strcmp(PQgetvalue(res, 0, 0), "3") == 0;
     PQclear(res);
     return ok;
 }
@@ -135,6 +151,8 @@ int pgs_state_bootstrap(pgs_instance *in)
         rc = exec_on_cmd(in, in->cursor_table_q, cursor_table_sql, &err);
     if (rc == SYNC_OK)
         rc = exec_on_cmd(in, in->runs_table_q, runs_table_sql, &err);
+    if (rc == SYNC_OK)
+        rc = exec_on_cmd(in, in->runs_table_q, runs_table_counts_sql, &err);
     if (rc == SYNC_OK)
         rc = create_runs_index(in, &err);
     if (rc == SYNC_OK)

@@ -2,7 +2,7 @@
  * wrong_major.c - a plugin claiming ABI 2.0.  Everything after the version
  * head may be laid out differently in another major version, so the loader
  * must refuse it after reading only the head, with a message naming both
- * versions: "ABI version 2.0 is not supported (engine ABI 1.0)".
+ * versions: "ABI version 2.0 is not supported (engine ABI 1.1)".
  */
 #include <sync/sync.h>
 

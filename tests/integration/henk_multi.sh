@@ -59,6 +59,17 @@ done
 skipped=$(cat "$T"/engine*.log | grep -c "running on another engine; skipped" || true)
 note "$skipped job runs were skipped because another engine held them"
 
+note "status where no job ran: every engine's runs, read from the database"
+"$O/syncengine" status -c "$T/conf/main.ini" --state-dir "$T/state-none" >"$T/status.txt" 2>"$T/status.err" \
+    || die "status failed: $(cat "$T/status.err")"
+for k in 1 2 3; do
+    want=$(psql -X -A -t -c "SELECT sync_status || ' ' || records_processed FROM sync_logs
+           WHERE integration_id = '$(eval echo \$BIZ${k}_INTEGRATION_ID)' ORDER BY started_at DESC LIMIT 1")
+    have=$(awk -v j=biz$k '$1 == j {print $3, $4}' "$T/status.txt")
+    [ "$have" = "$want" ] || die "status shows '$have' for biz$k, the database '$want': $(cat "$T/status.txt")"
+done
+[ ! -s "$T/status.err" ] || die "status complained: $(cat "$T/status.err")"
+
 note "changes in every org, three engines again"
 for k in 1 2 3; do
     eval "url=\$SF_org${k}_URL"

@@ -530,6 +530,22 @@ static void test_cursor_atomic_with_batch(void **st)
     sink_close(&s);
 }
 
+/* Collects what the sink's runs callback reports, one line per run. */
+typedef struct run_lines {
+    char text[8][256];
+    int n;
+} run_lines;
+
+static void collect_run(const sync_run_info *run, void *payload)
+{
+    run_lines *l = payload;
+    if (l->n < 8)
+        snprintf(l->text[l->n++], sizeof(l->text[0]), "%s:%d:%lld/%lld/%lld/%lld/%lld/%lld:%s:%s", run->run_id,
+                 (int)run->status, (long long)run->processed, (long long)run->inserted, (long long)run->updated,
+                 (long long)run->unchanged, (long long)run->deleted, (long long)run->failed,
+                 run->finished_at > run->started_at ? "ended" : "open", run->error ? run->error : "-");
+}
+
 /* state_table and runs_table name the engine's two tables, quoted like any identifier. */
 static void test_state_tables_named(void **st)
 {
@@ -574,6 +590,35 @@ static void test_state_tables_named(void **st)
     assert_int_equal(rc, SYNC_E_CONFIG);
     assert_non_null(strstr(syncc_ctx_error(s.ctx), "\"state_table\" and \"runs_table\" name the same table"));
     s.inst = NULL;
+    sink_close(&s);
+}
+
+/* A runs table made by the first release (no counts) gets the new columns at open. */
+static void test_runs_table_upgraded(void **st)
+{
+    (void)st;
+    x("CREATE SCHEMA pgs_state");
+    x("CREATE TABLE pgs_state.sync_state (job text NOT NULL, stream text NOT NULL, cursor text, "
+      "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (job, stream))");
+    x("CREATE TABLE pgs_state.sync_runs (run_id text PRIMARY KEY, job text NOT NULL, status text NOT NULL, "
+      "log_table text, log_key_column text, log_row_id text, started_at timestamptz NOT NULL, "
+      "finished_at timestamptz, error_message text)");
+    x("INSERT INTO pgs_state.sync_runs (run_id, job, status, started_at, finished_at) "
+      "VALUES ('old-1', 'job4', 'success', now() - interval '1 hour', now() - interval '59 minutes')");
+    x("INSERT INTO pgs_state.sync_state VALUES ('job4', 'contacts', 'kept', now())");
+    sink s;
+    sink_open(&s, "job4");
+    assert_int_equal(n1("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'pgs_state' "
+                        "AND table_name = 'sync_runs' AND column_name IN ('processed', 'inserted', 'updated', "
+                        "'unchanged', 'deleted', 'failed', 'full_refresh')"), 7);
+    char *cur = NULL;
+    assert_int_equal(S->state_load(s.inst, "job4", "contacts", &cur), SYNC_OK);
+    assert_string_equal(cur, "kept");
+    H->free(cur);
+    run_lines l = {.n = 0};
+    assert_int_equal(S->runs(s.inst, "job4", 5, collect_run, &l), SYNC_OK);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.text[0], "old-1:1:0/0/0/0/0/0:ended:-");
     sink_close(&s);
 }
 
@@ -746,6 +791,11 @@ static void test_run_log_and_crash_closeout(void **st)
                         "partial:10:4:3:1:1500:003x:t");
     assert_string_equal(v1("SELECT last_sync_at IS NOT NULL FROM pgs_test.integrations"), "t");
     assert_string_equal(v1("SELECT status FROM pgs_state.sync_runs WHERE run_id = 'run-2'"), "partial");
+    run_lines l = {.n = 0};
+    assert_int_equal(S->runs(s2.inst, "henk", 5, collect_run, &l), SYNC_OK);
+    assert_int_equal(l.n, 2);
+    /* run-2 was given a start 1.5 s in the past, before run-1's: newest first puts it second */
+    assert_string_equal(l.text[1], "run-2:2:10/4/3/2/0/1:ended:-");
     sink_close(&s2);
 
     /* a bad run_log_columns target column is refused before anything is written */
@@ -821,6 +871,20 @@ static void test_run_log_statuses(void **st)
     assert_int_equal(S->finish(s2.inst, &run2), SYNC_OK);
     assert_int_equal(n1("SELECT count(*) FROM pgs_test.runlog WHERE sync_status = 'failed'"), 2);
     assert_string_equal(v1("SELECT status FROM pgs_state.sync_runs WHERE run_id = 'm-2'"), "rate_limited");
+
+    /* the runs callback (ABI 1.1) reports both, newest first, in the engine's words, with counts */
+    run_lines l = {.n = 0};
+    assert_non_null(S->runs);
+    assert_int_equal(S->runs(s2.inst, "mapped", 5, collect_run, &l), SYNC_OK);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.text[0], "m-2:4:0/0/0/0/0/0:ended:salesforce API request limit exceeded");
+    assert_non_null(strstr(l.text[1], "m-1:3:0/0/0/0/0/0:ended:run m-1 did not finish"));
+    l.n = 0;
+    assert_int_equal(S->runs(s2.inst, "mapped", 1, collect_run, &l), SYNC_OK);
+    assert_int_equal(l.n, 1);
+    l.n = 0;
+    assert_int_equal(S->runs(s2.inst, "no such job", 5, collect_run, &l), SYNC_OK);
+    assert_int_equal(l.n, 0);
     sink_close(&s2);
     syncc_config_free(jcfg);
 
@@ -993,6 +1057,7 @@ int main(void)
         cmocka_unit_test_setup(test_hooks_and_sync_affected, reset_schema),
         cmocka_unit_test_setup(test_cursor_atomic_with_batch, reset_schema),
         cmocka_unit_test_setup(test_state_tables_named, reset_schema),
+        cmocka_unit_test_setup(test_runs_table_upgraded, reset_schema),
         cmocka_unit_test_setup(test_mixed_case_and_unicode, reset_schema),
         cmocka_unit_test_setup(test_schema_errors, reset_schema),
         cmocka_unit_test_setup(test_run_log_and_crash_closeout, reset_schema),
