@@ -1,6 +1,7 @@
 #!/bin/sh
 # syncengine as a service: --run-at-start runs the job right away, SIGHUP
-# reloads the configuration, SIGTERM in the middle of a run stops it at a batch
+# reloads the configuration (a changed schedule is planned with; a broken
+# file is refused and the running configuration kept), SIGTERM in the middle of a run stops it at a batch
 # boundary (exit 0, run-log row closed as failed "stopped by signal", cursor
 # never ahead of the data), the next run completes the work, and `status`
 # reports the runs.
@@ -68,7 +69,11 @@ engine -c "$top/conf/henk.ini" --once || die "completing run failed"
 check --runs 2
 
 note "service: run at start, SIGHUP reload, SIGTERM when idle"
-$SYNCENGINE -c "$top/conf/henk.ini" --run-at-start 2>>"$T/engine.log" &
+# the service reads a copy, so that the reload has something new to read
+mkdir -p "$T/svc/henk.d"
+cp "$top/conf/henk.ini" "$T/svc/henk.ini"
+grep -q '^schedule = \*/15 \* \* \* \*$' "$T/svc/henk.ini" || die "conf/henk.ini no longer runs every 15 minutes"
+$SYNCENGINE -c "$T/svc/henk.ini" --run-at-start 2>>"$T/engine.log" &
 pid=$!
 at_exit "kill $pid 2>/dev/null"
 i=0
@@ -77,9 +82,17 @@ while [ "$(psql -X -A -t -c 'SELECT count(*) FROM sync_logs')" -lt 3 ] || \
     i=$((i + 1)); [ $i -gt 300 ] && die "the service did not run the job at start"
     sleep 0.1
 done
+# a new schedule (noon on 29 February: next in 2028) must be what the service plans with
+sed -i 's|^schedule = .*|schedule = 0 12 29 2 *|' "$T/svc/henk.ini"
 kill -HUP $pid
-wait_log "configuration reloaded" 10
-wait_log "next run at" 10
+wait_log "configuration reloaded: 1 job(s)" 10
+wait_log "next run at 2028-0[23]-" 10
+# a broken file: the reload fails, says why, and the service goes on with what it had
+echo "this line is not INI" >>"$T/svc/henk.ini"
+kill -HUP $pid
+wait_log "configuration reload failed, keeping the running one: .*henk.ini:" 10
+sleep 0.5
+kill -0 $pid 2>/dev/null || die "the service died on a broken reload"
 kill -TERM $pid
 wait $pid || die "service exited $? on SIGTERM"
 check --runs 3
