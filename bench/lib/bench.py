@@ -13,8 +13,9 @@ a fresh state directory, then, through the real binary and conf/henk.ini
   changed10     5 % of the Contacts and 5 % of the Leads edited (10 % of the
                 records), then --once
   full_refresh  --once --full-refresh, nothing changed since
-  copy, upsert_empty, upsert_full
-                the physical limit on the same rows (lib/reference.py)
+  copy, upsert_empty, upsert_full, upsert2_empty, upsert2_full
+                the physical limit on the same rows, in one session and in two
+                (lib/reference.py)
 
 Per engine phase: wall time, the engine's CPU time and peak RSS (wait4
 rusage), CPU seconds of the stand-in and of the PostgreSQL cluster, the
@@ -135,7 +136,7 @@ class Bench:
         add(self.engine_phase(stub, env, db, "full_refresh", size, ["--full-refresh"]))
 
         ref = pg_reference(self, db)
-        for name in ("copy", "upsert_empty", "upsert_full"):
+        for name in ("copy", "upsert_empty", "upsert_full", "upsert2_empty", "upsert2_full"):
             r = ref[name]
             add({"phase": name, "records": ref["records"], "wall": r["wall"],
                  "pg_cpu": r["pg_cpu"], "rows": r["rows"]})

@@ -3,8 +3,8 @@
 Input: the list of per-run measurements bench.py collects (one dict per size,
 run and phase).  Every figure in the table is the median over runs of that
 figure; ratios to the COPY+upsert limit are computed per run (engine and
-reference measured on the same rows in the same run) and then their median is
-taken.  Output: Markdown (printed and written to bench/results/latest.md).
+reference measured on the same rows in the same run; the limit is the faster
+of one and two sessions) and then their median is taken.  Output: Markdown (printed and written to bench/results/latest.md).
 """
 
 import statistics
@@ -18,10 +18,13 @@ PHASES = [
     ("copy", "psql COPY into the target"),
     ("upsert_empty", "COPY + upsert, empty target"),
     ("upsert_full", "COPY + upsert, full target (no changes)"),
+    ("upsert2_empty", "COPY + upsert, empty target, 2 sessions"),
+    ("upsert2_full", "COPY + upsert, full target (no changes), 2 sessions"),
 ]
 ENGINE_PHASES = ("initial", "idle", "changed10", "full_refresh")
-# which reference each engine phase is held against
-LIMIT_OF = {"initial": "upsert_empty", "full_refresh": "upsert_full"}
+# which references each engine phase is held against: the faster of the two in each run
+LIMIT_OF = {"initial": ("upsert_empty", "upsert2_empty"),
+            "full_refresh": ("upsert_full", "upsert2_full")}
 
 RSS_LIMIT_MIB = 64
 RATIO_TARGET = 0.5
@@ -73,9 +76,11 @@ def summarize(results):
         if phase in LIMIT_OF:
             ratios = []
             for m in ms:
-                lim = ref.get((size, m["run"], LIMIT_OF[phase]))
-                if lim and _rate(m) and _rate(lim):
-                    ratios.append(_rate(m) / _rate(lim))
+                lims = [_rate(ref[(size, m["run"], p)]) for p in LIMIT_OF[phase]
+                        if (size, m["run"], p) in ref]
+                lims = [r for r in lims if r]
+                if lims and _rate(m):
+                    ratios.append(_rate(m) / max(lims))
             s["ratio"] = _med(ratios)
         out[(size, phase)] = s
     return out
@@ -120,7 +125,7 @@ def verdict(summary, sizes, streams):
         r = s.get("ratio") if s else None
         if r is None:
             return "n/a  %s at %s records: not measured" % (what, format(big, ","))
-        return "%s %s at %s records: %.0f %% of the COPY+upsert rate (target >= %.0f %%)" % (
+        return "%s %s at %s records: %.0f %% of the COPY+upsert rate, the faster of one and two sessions (target >= %.0f %%)" % (
             "PASS" if r >= RATIO_TARGET else "FAIL", what, format(big, ","), 100 * r,
             100 * RATIO_TARGET)
     out.append(ratio_line("initial", "initial load"))
