@@ -4,7 +4,8 @@
 # acme.ini, each business reading its own Salesforce org (two stand-ins with
 # different data) into the one Henk database.  Both must match their org
 # exactly, in their own rows, lists, sync_logs and integrations row; a change
-# in one org touches only that business's rows.
+# in one org touches only that business's rows.  Also [engine] max_jobs: both
+# jobs at once by default, one after the other with max_jobs = 1.
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/henk.sh"
@@ -38,6 +39,15 @@ note "both businesses, full run"
 engine -c "$conf" --once || die "the run exited $? (log: $(tail -n 5 "$T/engine.log"))"
 check_both 1 processed=1900,created=1900 processed=1150,created=1150 "the full run"
 
+# overlap of the latest runs of the two businesses: 1 when they ran at the same time
+overlap() {
+    psql -X -A -t -c "WITH l AS (SELECT DISTINCT ON (business_id) started_at, completed_at FROM sync_logs
+                                 ORDER BY business_id, started_at DESC)
+                      SELECT count(*) FROM l a JOIN l b ON a.started_at < b.started_at
+                      WHERE b.started_at < a.completed_at"
+}
+[ "$(overlap)" = 1 ] || die "with max_jobs = 4 the two jobs did not run at the same time"
+
 note "a change in the second org touches only the second business"
 before=$(psql -X -A -t -c "SELECT md5(string_agg(l::text, ',' ORDER BY id)) FROM leads l WHERE business_id = '$BIZ'")
 sfstub_ctl "$SF_acme_URL" POST /__stub/mutate '[{"op":"update","object":"Contact","count":30,"set":{"Title":"Acme only"}},
@@ -49,5 +59,16 @@ after=$(psql -X -A -t -c "SELECT md5(string_agg(l::text, ',' ORDER BY id)) FROM 
 [ "$before" = "$after" ] || die "the first business's rows changed with the second org"
 [ "$(psql -X -A -t -c "SELECT count(*) FROM leads WHERE title = 'Acme only' AND business_id <> '$ACME_BIZ'")" = 0 ] \
     || die "another business got the second org's change"
+
+note "max_jobs = 1: the two jobs run one after the other"
+sed -i 's/^max_jobs = .*/max_jobs = 1/' "$conf"
+for url in "$SF_org_URL" "$SF_acme_URL"; do
+    sfstub_ctl "$url" POST /__stub/mutate '[{"op":"update","object":"Contact","count":300,"set":{"Title":"Serial"}}]' \
+        >/dev/null || die "mutate"
+    sfstub_settle "$url"
+done
+engine -c "$conf" --once || die "the serial run exited $?"
+check_both 3 processed=300,updated=300 processed=300,updated=300 "a run with max_jobs = 1"
+[ "$(overlap)" = 0 ] || die "with max_jobs = 1 the two jobs ran at the same time"
 assert_no_secrets test-client-secret test-refresh-token
 echo ok
