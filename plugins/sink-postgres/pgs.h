@@ -146,6 +146,9 @@ int pgs_write(pgs_instance *in, pgs_target *t, const sync_batch *batch, const sy
  */
 PGresult *pgs_exec_on(pgs_instance *in, const char *table_q, const char *fmt, int n,
                       const char *const *params, pgs_err *err);
+/* The same for a statement whose result is not needed: a status. */
+int pgs_exec_on_cmd(pgs_instance *in, const char *table_q, const char *fmt, int n, const char *const *params,
+                    pgs_err *err);
 int pgs_state_bootstrap(pgs_instance *in);
 /* Saves a cursor inside the caller's open transaction. */
 int pgs_state_save(pgs_instance *in, const sync_cursor *cur, pgs_err *err);

@@ -380,15 +380,6 @@ static int exec_update(pgs_instance *in, const char *log_q, const char *key_col,
     return SYNC_OK;
 }
 
-static int exec_state_cmd(pgs_instance *in, const char *fmt, int n, const char *const *params, pgs_err *err)
-{
-    PGresult *res = pgs_exec_on(in, in->runs_table_q, fmt, n, params, err);
-    if (!res)
-        return err->status;
-    PQclear(res);
-    return SYNC_OK;
-}
-
 /* Marks earlier runs of this job that never finished as failed (inside the caller's transaction). */
 static int close_crashed(pgs_instance *in, pgs_run *r, pgs_err *err)
 {
@@ -428,7 +419,7 @@ static int close_crashed(pgs_instance *in, pgs_run *r, pgs_err *err)
         free(qual);
         const char *p2[] = {old, msg};
         if (rc == SYNC_OK)
-            rc = exec_state_cmd(in,
+            rc = pgs_exec_on_cmd(in, in->runs_table_q,
                                 "UPDATE %s SET status = 'failed', finished_at = now(), error_message = $2"
                                 " WHERE run_id = $1",
                                 2, p2, err);
@@ -511,7 +502,7 @@ int pgs_run_begin(pgs_instance *in, const sync_run_info *run)
         const char *p[] = {r->run_id, r->job, started, r->has_log ? "t" : NULL,
                            r->has_log ? r->log_schema : NULL, r->has_log ? r->log_name : NULL,
                            r->key_col, r->key_val, run->full_refresh ? "t" : "f"};
-        rc = exec_state_cmd(in,
+        rc = pgs_exec_on_cmd(in, in->runs_table_q,
                             "INSERT INTO %s (run_id, job, status, started_at, log_table,"
                             " log_key_column, log_row_id, full_refresh)"
                             " VALUES ($1, $2, 'running', $3::timestamptz,"
@@ -587,7 +578,7 @@ static int record_end(pgs_instance *in, pgs_run *r, const sync_run_info *run, co
     }
     const char *p[] = {r->run_id, status, completed, error, n[0], n[1], n[2], n[3], n[4], n[5]};
     if (rc == SYNC_OK)
-        rc = exec_state_cmd(in,
+        rc = pgs_exec_on_cmd(in, in->runs_table_q,
                             "UPDATE %s SET status = $2, finished_at = $3::timestamptz,"
                             " error_message = $4, processed = $5, inserted = $6, updated = $7,"
                             " unchanged = $8, deleted = $9, failed = $10 WHERE run_id = $1",

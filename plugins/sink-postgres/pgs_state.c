@@ -70,9 +70,10 @@ PGresult *pgs_exec_on(pgs_instance *in, const char *table_q, const char *fmt, in
     return res;
 }
 
-static int exec_on_cmd(pgs_instance *in, const char *table_q, const char *fmt, pgs_err *err)
+int pgs_exec_on_cmd(pgs_instance *in, const char *table_q, const char *fmt, int n, const char *const *params,
+                    pgs_err *err)
 {
-    PGresult *res = pgs_exec_on(in, table_q, fmt, 0, NULL, err);
+    PGresult *res = pgs_exec_on(in, table_q, fmt, n, params, err);
     if (!res)
         return err->status;
     PQclear(res);
@@ -146,13 +147,13 @@ int pgs_state_bootstrap(pgs_instance *in)
                           "SELECT pg_advisory_xact_lock(hashtextextended('syncengine bootstrap', 0))",
                           &err);
     if (rc == SYNC_OK)
-        rc = exec_on_cmd(in, in->state_schema_q, "CREATE SCHEMA IF NOT EXISTS %s", &err);
+        rc = pgs_exec_on_cmd(in, in->state_schema_q, "CREATE SCHEMA IF NOT EXISTS %s", 0, NULL, &err);
     if (rc == SYNC_OK)
-        rc = exec_on_cmd(in, in->cursor_table_q, cursor_table_sql, &err);
+        rc = pgs_exec_on_cmd(in, in->cursor_table_q, cursor_table_sql, 0, NULL, &err);
     if (rc == SYNC_OK)
-        rc = exec_on_cmd(in, in->runs_table_q, runs_table_sql, &err);
+        rc = pgs_exec_on_cmd(in, in->runs_table_q, runs_table_sql, 0, NULL, &err);
     if (rc == SYNC_OK)
-        rc = exec_on_cmd(in, in->runs_table_q, runs_table_counts_sql, &err);
+        rc = pgs_exec_on_cmd(in, in->runs_table_q, runs_table_counts_sql, 0, NULL, &err);
     if (rc == SYNC_OK)
         rc = create_runs_index(in, &err);
     if (rc == SYNC_OK)
