@@ -11,7 +11,7 @@
 #include "timeutil.h"
 
 typedef struct collect {
-    json_t *runs;   /* newest first, as the sink answers */
+    json_t *runs;   /* oldest first, like the state directory's list */
     int64_t now;
 } collect;
 
@@ -33,7 +33,7 @@ static void add_run(const sync_run_info *run, void *payload)
         json_object_set_new(o, "run_id", json_string(run->run_id));
     if (run->error)
         json_object_set_new(o, "error", json_string(run->error));
-    json_array_append_new(c->runs, o);
+    json_array_insert_new(c->runs, 0, o); /* the sink answers newest first */
 }
 
 json_t *syncc_history_from_sink(syncc_engine *e, const syncc_job_rt *job, int max, char *why, size_t why_size)
@@ -65,10 +65,5 @@ json_t *syncc_history_from_sink(syncc_engine *e, const syncc_job_rt *job, int ma
         return NULL;
     }
     syncc_ctx_free(ctx);
-    /* oldest first, like the state directory's list */
-    json_t *out = json_array();
-    for (size_t i = json_array_size(c.runs); out != NULL && i-- > 0;)
-        json_array_append(out, json_array_get(c.runs, i));
-    json_decref(c.runs);
-    return out;
+    return c.runs;
 }
