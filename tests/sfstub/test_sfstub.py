@@ -324,6 +324,42 @@ class SoqlTests(unittest.TestCase):
         self.assertRegex(o["SystemModstamp"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
         self.assertIsInstance(o["DoNotCall"], bool)
 
+    def test_render_cache_follows_changes(self):
+        # A store of its own: this test mutates records.
+        store = sfstub.Store(11, 5, 40, 0, 0)
+        cache = sfstub.RenderCache()
+        q = soql.compile_query("SELECT Id, LastName, Title, Account.Name, Account.Owner.Name "
+                               "FROM Contact", store.schemas)
+
+        def served():
+            view = store.view()
+            w = cache.writer(q, view, "61.0")
+            return [w(r) for r in q.execute(view, False)]
+
+        def fresh():
+            view = store.view()
+            w = q.serializer(view, "61.0")
+            return [w(r) for r in q.execute(view, False)]
+
+        first = served()
+        self.assertEqual(first, fresh())
+        self.assertEqual(served(), first)          # a second query: every record from the cache
+        store.mutate([{"op": "update", "object": "Contact", "count": 3,
+                       "set": {"Title": "Changed"}}])
+        after_edit = served()
+        self.assertEqual(after_edit, fresh())
+        self.assertEqual(sum(1 for t in after_edit if '"Title":"Changed"' in t), 3)
+        # a parent's change shows in every child, though no child changed
+        acc = next(iter(store.tables["account"]))
+        store.mutate([{"op": "update", "object": "Account", "ids": [acc],
+                       "set": {"Name": "Renamed Account"}}])
+        after_parent = served()
+        self.assertEqual(after_parent, fresh())
+        self.assertNotEqual(after_parent, after_edit)
+        # another API version renders other attribute URLs
+        w = cache.writer(q, store.view(), "62.0")
+        self.assertIn("/v62.0/", w(next(iter(store.tables["contact"].values()))))
+
 
 # ---- the server --------------------------------------------------------------
 
