@@ -82,6 +82,8 @@ typedef struct pgs_instance {
     char **leases;             /* jobs whose advisory lock this session holds */
     size_t n_leases;
     unsigned lease_generation; /* connection generation the leases were taken in */
+    size_t affected_target;    /* index + 1 of the target whose sync_affected the session has, or 0 */
+    unsigned affected_generation; /* connection generation it was created in */
     /* the current run (begin .. finish) */
     struct pgs_run *run;
 } pgs_instance;

@@ -718,7 +718,7 @@ char *pgs_sql_affected_create(const pgs_sqlcol *cols, size_t n)
         pgs_quote_ident(&b, cols[i].attname);
         pgs_buf_printf(&b, " %s, ", cols[i].type);
     }
-    pgs_buf_puts(&b, "action text NOT NULL) ON COMMIT DROP");
+    pgs_buf_puts(&b, "action text NOT NULL) ON COMMIT DELETE ROWS");
     return pgs_buf_take(&b);
 }
 

@@ -293,6 +293,31 @@ static int ensure_stage(wctx *w, pgs_err *err)
     return rc;
 }
 
+/*
+ * sync_affected lives as long as the session, like the staging table, and
+ * every COMMIT empties it (ON COMMIT DELETE ROWS): creating and dropping it
+ * in every batch cost a catalog insert and delete per batch.  It has the key
+ * columns of one target, so a batch for another target of this connection
+ * replaces it first.
+ */
+static int ensure_affected(wctx *w, pgs_err *err)
+{
+    pgs_instance *in = w->in;
+    pgs_target *t = w->t;
+    int same_session = in->affected_target && in->affected_generation == in->conn.generation;
+    if (same_session && in->affected_target == t->index + 1)
+        return SYNC_OK;
+    in->affected_target = 0;
+    int rc = same_session ? cmd(w, "DROP TABLE pg_temp." PGS_AFFECTED, err) : SYNC_OK;
+    if (rc == SYNC_OK)
+        rc = cmd(w, t->sql_affected_create, err);
+    if (rc == SYNC_OK) {
+        in->affected_target = t->index + 1;
+        in->affected_generation = in->conn.generation;
+    }
+    return rc;
+}
+
 static int attempt(wctx *w, const sync_cursor *cursor, pgs_err *err)
 {
     pgs_target *t = w->t;
@@ -302,14 +327,14 @@ static int attempt(wctx *w, const sync_cursor *cursor, pgs_err *err)
         w->db_rej[i] = NULL;
     }
     int rc = ensure_stage(w, err);
+    if (rc == SYNC_OK && t->n_after_batch)
+        rc = ensure_affected(w, err);
     if (rc == SYNC_OK)
         rc = cmd(w, "BEGIN", err);
     /* constraint violations must surface at the statement that causes them,
      * where they can be pinned to a record, not at COMMIT */
     if (rc == SYNC_OK)
         rc = cmd(w, "SET CONSTRAINTS ALL IMMEDIATE", err);
-    if (rc == SYNC_OK && t->n_after_batch)
-        rc = cmd(w, t->sql_affected_create, err);
     if (rc == SYNC_OK && w->n)
         rc = stage_range(w, 0, w->n - 1, err);
     if (rc == SYNC_OK && w->n)

@@ -491,6 +491,45 @@ static void test_hooks_and_sync_affected(void **st)
     sink_close(&s);
 }
 
+/* sync_affected outlives a batch: two targets with other keys on one connection take turns with it. */
+static void test_sync_affected_two_targets(void **st)
+{
+    (void)st;
+    x("CREATE TABLE pgs_test.people (id int PRIMARY KEY, name text)");
+    x("CREATE TABLE pgs_test.things (kind text, code text, label text, PRIMARY KEY (kind, code))");
+    x("CREATE TABLE pgs_test.audit (what text, action text)");
+    sink s;
+    target people, things;
+    sync_write_result r;
+    sink_open(&s, "job_two");
+    const char *popts[] = {"after_batch_sql",
+                           "INSERT INTO pgs_test.audit SELECT 'person ' || id, action FROM sync_affected", NULL};
+    const char *topts[] = {"after_batch_sql",
+                           "INSERT INTO pgs_test.audit SELECT 'thing ' || kind || '/' || code, action FROM sync_affected",
+                           NULL};
+    prepare_ok(&s, &people, "pgs_test.people", "id,name", popts);
+    prepare_ok(&s, &things, "pgs_test.things", "kind,code,label", topts);
+    const char *p1[] = {"1|u|id=#1|name=Ann", "2|u|id=#2|name=Bob", NULL};
+    const char *t1[] = {"a|u|kind=box|code=a|label=A", NULL};
+    const char *p2[] = {"1|u|id=#1|name=Ann", "3|u|id=#3|name=Cy", NULL};
+    const char *t2[] = {"a|u|kind=box|code=a|label=A2", "b|u|kind=box|code=b|label=B", NULL};
+    assert_int_equal(write_batch(&s, &people, p1, NULL, &r), SYNC_OK);
+    expect(&r, 2, 0, 0, 0, 0);
+    assert_int_equal(write_batch(&s, &things, t1, NULL, &r), SYNC_OK);
+    expect(&r, 1, 0, 0, 0, 0);
+    assert_int_equal(write_batch(&s, &people, p2, NULL, &r), SYNC_OK);
+    expect(&r, 1, 0, 1, 0, 0);
+    assert_int_equal(write_batch(&s, &things, t2, NULL, &r), SYNC_OK);
+    expect(&r, 1, 1, 0, 0, 0);
+    /* each batch listed exactly its own keys, whatever batch of which target came before */
+    assert_string_equal(v1("SELECT string_agg(what || ':' || action, ',' ORDER BY what) FROM pgs_test.audit"),
+                        "person 1:inserted,person 1:unchanged,person 2:inserted,person 3:inserted,"
+                        "thing box/a:inserted,thing box/a:updated,thing box/b:inserted");
+    free_target(&people);
+    free_target(&things);
+    sink_close(&s);
+}
+
 static void test_cursor_atomic_with_batch(void **st)
 {
     (void)st;
@@ -1055,6 +1094,7 @@ int main(void)
         cmocka_unit_test_setup(test_delete_modes, reset_schema),
         cmocka_unit_test_setup(test_bad_records_isolated, reset_schema),
         cmocka_unit_test_setup(test_hooks_and_sync_affected, reset_schema),
+        cmocka_unit_test_setup(test_sync_affected_two_targets, reset_schema),
         cmocka_unit_test_setup(test_cursor_atomic_with_batch, reset_schema),
         cmocka_unit_test_setup(test_state_tables_named, reset_schema),
         cmocka_unit_test_setup(test_runs_table_upgraded, reset_schema),

@@ -239,7 +239,7 @@ static void test_builders(void **st)
     free(s);
     s = pgs_sql_affected_create(cols, 5);
     assert_string_equal(s, "CREATE TEMPORARY TABLE sync_affected (\"Id\" text, \"src\" character varying(50), "
-                           "action text NOT NULL) ON COMMIT DROP");
+                           "action text NOT NULL) ON COMMIT DELETE ROWS");
     free(s);
     s = pgs_sql_affected_unchanged("st", cols, 5);
     assert_string_equal(s, "INSERT INTO pg_temp.sync_affected (\"Id\", \"src\", action) SELECT x.\"Id\", x.\"src\", "
