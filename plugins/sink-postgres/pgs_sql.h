@@ -29,6 +29,8 @@ void pgs_buf_free(pgs_buf *b);
 void pgs_buf_reset(pgs_buf *b);
 void pgs_buf_add(pgs_buf *b, const char *s, size_t n);
 void pgs_buf_puts(pgs_buf *b, const char *s);
+/* Appends v in decimal. */
+void pgs_buf_add_int(pgs_buf *b, int64_t v);
 void pgs_buf_printf(pgs_buf *b, const char *fmt, ...) SYNC_PRINTF(2, 3);
 /* Hands the text over (caller frees with free()); NULL after an allocation failure. */
 char *pgs_buf_take(pgs_buf *b);

@@ -76,14 +76,16 @@ static int column_value(const pgs_target *t, const sync_record *rec, size_t j, s
     return SYNC_E_NOTFOUND;
 }
 
-/* Encodes record i into w->data; on a problem sets client_rej[i] and writes nothing. */
-static int encode_record(wctx *w, size_t i, pgs_buf *line)
+/* Encodes record i at the end of w->data; on a problem sets client_rej[i] and leaves nothing. */
+static int encode_record(wctx *w, size_t i)
 {
     const pgs_target *t = w->t;
+    pgs_buf *line = &w->data;
+    const size_t start = line->len;
     const sync_record *rec = pgs_host->batch_get(w->batch, i);
     int is_delete = pgs_host->record_op(rec) == SYNC_OP_DELETE;
-    pgs_buf_reset(line);
-    pgs_buf_printf(line, "%zu\t%d", i, is_delete);
+    pgs_buf_add_int(line, (int64_t)i);
+    pgs_buf_add(line, is_delete ? "\t1" : "\t0", 2);
     for (size_t j = 0; j < t->n_cols; j++) {
         sync_value v;
         int have = column_value(t, rec, j, &v);
@@ -100,6 +102,7 @@ static int encode_record(wctx *w, size_t i, pgs_buf *line)
                 v.u.str.ptr = rk;
                 v.u.str.len = strlen(rk);
             } else {
+                line->len = start;
                 w->client_rej[i] = dupf("table %s, column %s: conflict key value is %s", t->display,
                                         t->cols[j].attname, have == SYNC_OK ? "null" : "missing");
                 return w->client_rej[i] ? SYNC_OK : SYNC_E_NOMEM;
@@ -108,6 +111,7 @@ static int encode_record(wctx *w, size_t i, pgs_buf *line)
         const char *why = NULL;
         pgs_buf_add(line, "\t", 1);
         if (pgs_copy_value(line, &v, &why) < 0) {
+            line->len = start;
             w->client_rej[i] = dupf("table %s, column %s: %s", t->display, t->cols[j].attname, why);
             return w->client_rej[i] ? SYNC_OK : SYNC_E_NOMEM;
         }
@@ -115,22 +119,20 @@ static int encode_record(wctx *w, size_t i, pgs_buf *line)
     pgs_buf_add(line, "\n", 1);
     if (line->oom)
         return SYNC_E_NOMEM;
-    pgs_buf_add(&w->data, line->p, line->len);
     w->n_deletes += is_delete;
-    return w->data.oom ? SYNC_E_NOMEM : SYNC_OK;
+    return SYNC_OK;
 }
 
 static int encode_batch(wctx *w)
 {
-    pgs_buf line;
-    pgs_buf_init(&line);
     int rc = SYNC_OK;
     for (size_t i = 0; i < w->n && rc == SYNC_OK; i++) {
         w->off[i] = w->data.len;
-        rc = encode_record(w, i, &line);
+        rc = encode_record(w, i);
     }
     w->off[w->n] = w->data.len;
-    pgs_buf_free(&line);
+    if (w->data.p)
+        w->data.p[w->data.len] = '\0';
     return rc;
 }
 

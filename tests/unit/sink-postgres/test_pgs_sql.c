@@ -105,6 +105,43 @@ static void test_copy_escaping(void **st)
     assert_string_equal(copy_text(&v), "-Infinity");
 }
 
+/* The word-at-a-time escaper against the obvious byte loop, every special at every position. */
+static void test_copy_escaping_positions(void **st)
+{
+    (void)st;
+    static const char specials[] = {'\\', '\t', '\n', '\r', 'x', (char)0xc3, (char)0x80};
+    char in[40], want[80];
+    for (size_t len = 0; len <= 33; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (size_t k = 0; k < sizeof(specials); k++) {
+                for (size_t i = 0; i < len; i++)
+                    in[i] = (char)('a' + i % 26);
+                in[pos] = specials[k];
+                if (len > 1)
+                    in[len - 1 - pos / 2] = specials[(k + 1) % sizeof(specials)];
+                size_t o = 0;
+                for (size_t i = 0; i < len; i++) {
+                    char c = in[i];
+                    if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
+                        want[o++] = '\\';
+                        want[o++] = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+                    } else {
+                        want[o++] = c;
+                    }
+                }
+                want[o] = '\0';
+                pgs_buf b;
+                pgs_buf_init(&b);
+                pgs_buf_add(&b, "pre", 3);
+                pgs_copy_escape(&b, in, len);
+                assert_int_equal(b.len, 3 + o);
+                assert_memory_equal(b.p + 3, want, o + 1);
+                pgs_buf_free(&b);
+            }
+        }
+    }
+}
+
 static void test_timestamps_and_dates(void **st)
 {
     (void)st;
@@ -196,7 +233,7 @@ static void test_builders(void **st)
     char *s = pgs_sql_stage_create("sync_stage_0", cols, 5);
     assert_string_equal(s, "CREATE TEMPORARY TABLE \"sync_stage_0\" (\"_sync_seq\" bigint NOT NULL, "
                            "\"_sync_op\" smallint NOT NULL, \"Id\" text, \"src\" character varying(50), "
-                           "\"name\" text, \"doc\" json, \"seen\" timestamp with time zone) ON COMMIT DELETE ROWS");
+                           "\"name\" text, \"doc\" json, \"seen\" timestamp with time zone) WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS");
     free(s);
     s = pgs_sql_copy("sync_stage_0", cols, 5);
     assert_string_equal(s, "COPY pg_temp.\"sync_stage_0\" (\"_sync_seq\", \"_sync_op\", \"Id\", \"src\", \"name\", "
@@ -275,6 +312,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quote_ident),
         cmocka_unit_test(test_copy_escaping),
+        cmocka_unit_test(test_copy_escaping_positions),
         cmocka_unit_test(test_timestamps_and_dates),
         cmocka_unit_test(test_param_refs),
         cmocka_unit_test(test_split_assign),
