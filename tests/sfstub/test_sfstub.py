@@ -21,6 +21,7 @@ import tempfile
 import time
 import unittest
 import urllib.parse
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -334,7 +335,7 @@ class SoqlTests(unittest.TestCase):
         def served():
             view = store.view()
             w = cache.writer(q, view, "61.0")
-            return [w(r) for r in q.execute(view, False)]
+            return [w(r).raw.decode() for r in q.execute(view, False)]
 
         def fresh():
             view = store.view()
@@ -356,9 +357,39 @@ class SoqlTests(unittest.TestCase):
         after_parent = served()
         self.assertEqual(after_parent, fresh())
         self.assertNotEqual(after_parent, after_edit)
+        # a page of cached records is the same bytes as a page of fresh ones, and
+        # its gzip form (records compressed once, head anew) is one valid member
+        recs = after_parent[:5] + ['{"Name":"Zoë\\t日本"}']
+        pages = sfstub.PageCache()
+        for n in (0, 1, len(recs)):
+            head = '{"totalSize":%d,"done":true,"records":[' % n
+            rendered = [sfstub.RenderedRecord(t) for t in recs[:n]]
+            cached_page = sfstub.page_body(head, rendered, "]}")
+            raw = cached_page.raw if n else cached_page
+            self.assertEqual(raw, sfstub.page_body(head, recs[:n], "]}"))
+            self.assertEqual(json.loads(raw)["records"], [json.loads(t) for t in recs[:n]])
+            if not n:
+                continue
+            for again in range(2):
+                gz = cached_page.gzip(pages)
+                d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                self.assertEqual(d.decompress(gz) + d.flush(), raw)
+                self.assertTrue(d.eof)
+                self.assertEqual(gzip.decompress(gz), raw)
+            self.assertEqual(pages.hits, 1 if n == 1 else 2)
+        # another head (totalSize, locator) over the same records: their block is reused
+        other = sfstub.page_body('{"totalSize":99,"done":false,"nextRecordsUrl":"/x",'
+                                 '"records":[', rendered, "]}")
+        self.assertEqual(gzip.decompress(other.gzip(pages)), other.raw)
+        self.assertEqual(pages.hits, 3)
+        # one changed record (a new object) makes the block anew
+        changed = rendered[:2] + [sfstub.RenderedRecord('{"Name":"changed"}')] + rendered[3:]
+        page = sfstub.page_body(head, changed, "]}")
+        self.assertEqual(gzip.decompress(page.gzip(pages)), page.raw)
+        self.assertEqual(pages.hits, 3)
         # another API version renders other attribute URLs
         w = cache.writer(q, store.view(), "62.0")
-        self.assertIn("/v62.0/", w(next(iter(store.tables["contact"].values()))))
+        self.assertIn(b"/v62.0/", w(next(iter(store.tables["contact"].values()))).raw)
 
 
 # ---- the server --------------------------------------------------------------
