@@ -130,6 +130,7 @@ struct pgs_target {
     char *sql_affected_unchanged;
     char *sql_unstage;         /* removes one staged row (a rejected record): $1 seq */
     unsigned stage_generation; /* connection generation the staging table was created in */
+    size_t line_bytes_hint;    /* COPY bytes per record in the previous batch */
     int warned_ignored_deletes;
 };
 

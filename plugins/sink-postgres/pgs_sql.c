@@ -62,6 +62,11 @@ static int buf_reserve(pgs_buf *b, size_t extra)
     return 0;
 }
 
+int pgs_buf_reserve(pgs_buf *b, size_t extra)
+{
+    return buf_reserve(b, extra);
+}
+
 void pgs_buf_add(pgs_buf *b, const char *s, size_t n)
 {
     if (buf_reserve(b, n) < 0)

@@ -28,6 +28,8 @@ void pgs_buf_init(pgs_buf *b);
 void pgs_buf_free(pgs_buf *b);
 void pgs_buf_reset(pgs_buf *b);
 void pgs_buf_add(pgs_buf *b, const char *s, size_t n);
+/* Makes room for extra more bytes now; -1 (and oom) when that fails. */
+int pgs_buf_reserve(pgs_buf *b, size_t extra);
 void pgs_buf_puts(pgs_buf *b, const char *s);
 /* Appends v in decimal. */
 void pgs_buf_add_int(pgs_buf *b, int64_t v);
