@@ -119,6 +119,9 @@ struct pgs_target {
     int *soft_cmp;
     size_t n_soft;
     size_t n_after_batch;      /* after_batch_sql statements (sync_affected is filled when > 0) */
+    pgs_affected aff;          /* what sync_affected lists (affected_actions, affected_columns) */
+    pgs_sqlcol *aff_extra;     /* affected_columns, as aff.extra points to them */
+    size_t n_aff_extra;
     const sync_config *options;
     /* SQL built once at prepare */
     char *sql_stage_create;
@@ -128,6 +131,7 @@ struct pgs_target {
     char *sql_delete;          /* $1, $2: seq range, then soft-delete values */
     char *sql_affected_create;
     char *sql_affected_unchanged;
+    char *sql_affected_trim;   /* NULL unless unchanged rows are listed without inserted or updated ones */
     char *sql_unstage;         /* removes one staged row (a rejected record): $1 seq */
     unsigned stage_generation; /* connection generation the staging table was created in */
     size_t line_bytes_hint;    /* COPY bytes per record in the previous batch */

@@ -60,6 +60,12 @@ static const sync_option pgs_target_options[] = {
     {"after_batch_sql", SYNC_OPT_STRING, NULL, SYNC_OPT_MULTI, 0, 0, NULL,
      "statement run in each batch's transaction after the rows are stored; temp table "
      "sync_affected holds the batch's key columns and action (inserted, updated, unchanged, deleted)"},
+    {"affected_actions", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "which rows sync_affected lists: any of inserted, updated, unchanged, deleted (default: all); "
+     "leaving out unchanged saves a statement per batch"},
+    {"affected_columns", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "more columns of the stored row listed in sync_affected besides the conflict key, e.g. the "
+     "table's generated id (read by RETURNING; for unchanged rows by a lookup on the key)"},
     {"after_run_sql", SYNC_OPT_STRING, NULL, SYNC_OPT_MULTI, 0, 0, NULL,
      "statement run when a run ends, in the transaction that closes the run-log row"},
     {"sql_params", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,

@@ -658,19 +658,33 @@ static void seq_range(pgs_buf *b, const char *alias, int op)
                    alias, op, alias);
 }
 
-/* , aff AS (INSERT INTO pg_temp.sync_affected (keys, action) SELECT keys, <action> FROM <from>) */
-static void affected_cte(pgs_buf *b, const pgs_sqlcol *cols, size_t n, const char *from,
-                         const char *action_expr)
+/* The key columns, then aff's extra columns, with an optional alias prefix. */
+static void affected_cols(pgs_buf *b, const char *alias, const pgs_sqlcol *cols, size_t n,
+                          const pgs_affected *aff)
+{
+    col_list(b, alias, cols, n, 1);
+    for (size_t i = 0; aff && i < aff->n_extra; i++) {
+        pgs_buf_puts(b, ", ");
+        col_ref(b, alias, aff->extra[i].attname);
+    }
+}
+
+/* , aff AS (INSERT INTO pg_temp.sync_affected (keys, extra, action) SELECT keys, extra, <action> FROM <from> [WHERE]) */
+static void affected_cte(pgs_buf *b, const pgs_sqlcol *cols, size_t n, const pgs_affected *aff,
+                         const char *from, const char *action_expr, const char *where)
 {
     pgs_buf_puts(b, ", aff AS (INSERT INTO pg_temp." PGS_AFFECTED " (");
-    col_list(b, NULL, cols, n, 1);
+    affected_cols(b, NULL, cols, n, aff);
     pgs_buf_puts(b, ", action) SELECT ");
-    col_list(b, NULL, cols, n, 1);
-    pgs_buf_printf(b, ", %s FROM %s)", action_expr, from);
+    affected_cols(b, NULL, cols, n, aff);
+    pgs_buf_printf(b, ", %s FROM %s", action_expr, from);
+    if (where)
+        pgs_buf_printf(b, " WHERE %s", where);
+    pgs_buf_puts(b, ")");
 }
 
 char *pgs_sql_upsert(const char *table_q, const char *stage, const pgs_sqlcol *cols, size_t n,
-                     int with_affected)
+                     const pgs_affected *aff)
 {
     pgs_buf b;
     size_t n_set = 0, n_cmp = 0;
@@ -726,28 +740,34 @@ char *pgs_sql_upsert(const char *table_q, const char *stage, const pgs_sqlcol *c
         }
     }
     pgs_buf_puts(&b, " RETURNING ");
-    col_list(&b, "t", cols, n, 1);
+    affected_cols(&b, "t", cols, n, aff);
     pgs_buf_puts(&b, ", (t.xmax = 0) AS \"_sync_ins\")");
-    if (with_affected)
-        affected_cte(&b, cols, n, "up",
-                     "CASE WHEN \"_sync_ins\" THEN 'inserted' ELSE 'updated' END");
+    /* finding the unchanged rows needs every inserted and updated one listed
+     * (pgs_sql_affected_trim takes away what was not asked for afterwards) */
+    if (aff && (aff->unchanged || (aff->inserted && aff->updated)))
+        affected_cte(&b, cols, n, aff, "up", "CASE WHEN \"_sync_ins\" THEN 'inserted' ELSE 'updated' END",
+                     NULL);
+    else if (aff && aff->inserted)
+        affected_cte(&b, cols, n, aff, "up", "'inserted'", "\"_sync_ins\"");
+    else if (aff && aff->updated)
+        affected_cte(&b, cols, n, aff, "up", "'updated'", "NOT \"_sync_ins\"");
     pgs_buf_puts(&b, " SELECT count(*) FILTER (WHERE \"_sync_ins\"), "
                      "count(*) FILTER (WHERE NOT \"_sync_ins\") FROM up");
     return pgs_buf_take(&b);
 }
 
-static void delete_tail(pgs_buf *b, const pgs_sqlcol *cols, size_t n, int with_affected)
+static void delete_tail(pgs_buf *b, const pgs_sqlcol *cols, size_t n, const pgs_affected *aff)
 {
     pgs_buf_puts(b, " RETURNING ");
-    col_list(b, "t", cols, n, 1);
+    affected_cols(b, "t", cols, n, aff);
     pgs_buf_puts(b, ")");
-    if (with_affected)
-        affected_cte(b, cols, n, "d", "'deleted'");
+    if (aff && aff->deleted)
+        affected_cte(b, cols, n, aff, "d", "'deleted'", NULL);
     pgs_buf_puts(b, " SELECT count(*) FROM d");
 }
 
 char *pgs_sql_delete_hard(const char *table_q, const char *stage, const pgs_sqlcol *cols,
-                          size_t n, int with_affected)
+                          size_t n, const pgs_affected *aff)
 {
     pgs_buf b;
     pgs_buf_init(&b);
@@ -757,13 +777,13 @@ char *pgs_sql_delete_hard(const char *table_q, const char *stage, const pgs_sqlc
     seq_range(&b, "s", 1);
     pgs_buf_puts(&b, " AND ");
     key_join(&b, "t", "s", cols, n);
-    delete_tail(&b, cols, n, with_affected);
+    delete_tail(&b, cols, n, aff);
     return pgs_buf_take(&b);
 }
 
 char *pgs_sql_delete_soft(const char *table_q, const char *stage, const pgs_sqlcol *cols,
                           size_t n, const char *const *set_cols, const int *set_cmp,
-                          size_t n_set, int with_affected)
+                          size_t n_set, const pgs_affected *aff)
 {
     pgs_buf b;
     pgs_buf_init(&b);
@@ -797,11 +817,11 @@ char *pgs_sql_delete_soft(const char *table_q, const char *stage, const pgs_sqlc
         cmp_cast(&b, set_cmp[i]);
     }
     pgs_buf_puts(&b, ")");
-    delete_tail(&b, cols, n, with_affected);
+    delete_tail(&b, cols, n, aff);
     return pgs_buf_take(&b);
 }
 
-char *pgs_sql_affected_create(const pgs_sqlcol *cols, size_t n)
+char *pgs_sql_affected_create(const pgs_sqlcol *cols, size_t n, const pgs_affected *aff)
 {
     pgs_buf b;
     pgs_buf_init(&b);
@@ -812,6 +832,10 @@ char *pgs_sql_affected_create(const pgs_sqlcol *cols, size_t n)
         pgs_quote_ident(&b, cols[i].attname);
         pgs_buf_printf(&b, " %s, ", cols[i].type);
     }
+    for (size_t i = 0; aff && i < aff->n_extra; i++) {
+        pgs_quote_ident(&b, aff->extra[i].attname);
+        pgs_buf_printf(&b, " %s, ", aff->extra[i].type);
+    }
     pgs_buf_puts(&b, "action text NOT NULL) ON COMMIT DELETE ROWS");
     return pgs_buf_take(&b);
 }
@@ -820,15 +844,21 @@ char *pgs_sql_affected_create(const pgs_sqlcol *cols, size_t n)
  * The batch's unchanged keys: staged upserts not already listed.  EXCEPT ALL
  * runs as one hashed set operation; an anti join here would be planned as a
  * nested loop (temporary tables have no statistics), quadratic in the batch.
+ * Extra columns come from the stored row, looked up by the conflict key.
  */
-char *pgs_sql_affected_unchanged(const char *stage, const pgs_sqlcol *cols, size_t n)
+char *pgs_sql_affected_unchanged(const char *table_q, const char *stage, const pgs_sqlcol *cols,
+                                 size_t n, const pgs_affected *aff)
 {
     pgs_buf b;
     pgs_buf_init(&b);
     pgs_buf_puts(&b, "INSERT INTO pg_temp." PGS_AFFECTED " (");
-    col_list(&b, NULL, cols, n, 1);
+    affected_cols(&b, NULL, cols, n, aff);
     pgs_buf_puts(&b, ", action) SELECT ");
     col_list(&b, "x", cols, n, 1);
+    for (size_t i = 0; aff && i < aff->n_extra; i++) {
+        pgs_buf_puts(&b, ", ");
+        col_ref(&b, "t", aff->extra[i].attname);
+    }
     pgs_buf_puts(&b, ", 'unchanged' FROM (SELECT ");
     col_list(&b, "s", cols, n, 1);
     pgs_buf_puts(&b, " FROM ");
@@ -836,5 +866,23 @@ char *pgs_sql_affected_unchanged(const char *stage, const pgs_sqlcol *cols, size
     pgs_buf_puts(&b, " AS s WHERE s.\"" PGS_OP_COL "\" = 0 EXCEPT ALL SELECT ");
     col_list(&b, "a", cols, n, 1);
     pgs_buf_puts(&b, " FROM pg_temp." PGS_AFFECTED " AS a) AS x");
+    if (aff && aff->n_extra) {
+        pgs_buf_printf(&b, " LEFT JOIN %s AS t ON ", table_q);
+        key_join(&b, "t", "x", cols, n);
+    }
+    return pgs_buf_take(&b);
+}
+
+char *pgs_sql_affected_trim(const pgs_affected *aff)
+{
+    if (!aff || !aff->unchanged || (aff->inserted && aff->updated))
+        return NULL;
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_puts(&b, "DELETE FROM pg_temp." PGS_AFFECTED " WHERE action IN (");
+    pgs_buf_puts(&b, !aff->inserted && !aff->updated ? "'inserted', 'updated'"
+                     : !aff->inserted               ? "'inserted'"
+                                                    : "'updated'");
+    pgs_buf_puts(&b, ")");
     return pgs_buf_take(&b);
 }

@@ -121,23 +121,45 @@ char *pgs_sql_copy(const char *stage, const pgs_sqlcol *cols, size_t n);
 /* Deletes every staged row a later row of the same key supersedes. */
 char *pgs_sql_dedupe(const char *stage, const pgs_sqlcol *cols, size_t n);
 /*
+ * What the temporary table sync_affected lists for after_batch_sql hooks (the
+ * sink options affected_actions and affected_columns): rows of which actions,
+ * and besides the conflict key, which more columns of the stored row.
+ */
+typedef struct pgs_affected {
+    int inserted, updated, unchanged, deleted;
+    const pgs_sqlcol *extra;   /* target columns (not key columns), read from the stored row */
+    size_t n_extra;
+} pgs_affected;
+
+/*
  * The set-based upsert of staged rows $1 <= seq <= $2; its one result row is
- * (inserted, updated).  with_affected also records keys in sync_affected.
+ * (inserted, updated).  With aff (may be NULL) it also lists the rows it
+ * inserted or updated in sync_affected, as aff asks (all of them when
+ * unchanged rows are asked for: those are found by what is not listed).
  */
 char *pgs_sql_upsert(const char *table_q, const char *stage, const pgs_sqlcol *cols, size_t n,
-                     int with_affected);
+                     const pgs_affected *aff);
 /* Hard delete of staged delete rows in [$1, $2]; result: (deleted). */
 char *pgs_sql_delete_hard(const char *table_q, const char *stage, const pgs_sqlcol *cols,
-                          size_t n, int with_affected);
+                          size_t n, const pgs_affected *aff);
 /*
  * Soft delete: sets set_cols[i] = $(3+i) on rows not already so; result: (deleted).
  * set_cmp gives each assigned column's PGS_CMP_* mode.
  */
 char *pgs_sql_delete_soft(const char *table_q, const char *stage, const pgs_sqlcol *cols,
                           size_t n, const char *const *set_cols, const int *set_cmp,
-                          size_t n_set, int with_affected);
-char *pgs_sql_affected_create(const pgs_sqlcol *cols, size_t n);
-/* Adds the staged upserts that changed nothing to sync_affected as "unchanged". */
-char *pgs_sql_affected_unchanged(const char *stage, const pgs_sqlcol *cols, size_t n);
+                          size_t n_set, const pgs_affected *aff);
+char *pgs_sql_affected_create(const pgs_sqlcol *cols, size_t n, const pgs_affected *aff);
+/*
+ * Adds the staged upserts that changed nothing to sync_affected as
+ * "unchanged", with aff's extra columns read from the target (table_q).
+ */
+char *pgs_sql_affected_unchanged(const char *table_q, const char *stage, const pgs_sqlcol *cols,
+                                 size_t n, const pgs_affected *aff);
+/*
+ * Removes the inserted or updated rows aff does not ask for, once the
+ * unchanged ones were found; NULL (nothing to remove) when aff lists both.
+ */
+char *pgs_sql_affected_trim(const pgs_affected *aff);
 
 #endif /* PGS_SQL_H */

@@ -381,11 +381,62 @@ static int soft_delete_setup(pgs_target *t, const sync_target *st, intro *x)
     return SYNC_OK;
 }
 
+/* affected_actions and affected_columns: what sync_affected lists for the hooks. */
+static int affected_setup(pgs_target *t, const sync_target *st, const intro *x)
+{
+    static const char *const actions[] = {"inserted", "updated", "unchanged", "deleted"};
+    int *flags[] = {&t->aff.inserted, &t->aff.updated, &t->aff.unchanged, &t->aff.deleted};
+    size_t n_act = pgs_opt_count(st->options, "affected_actions");
+    for (size_t a = 0; a < 4; a++)
+        *flags[a] = n_act == 0; /* by default every action */
+    for (size_t k = 0; k < n_act; k++) {
+        const char *item = pgs_opt_item(st->options, "affected_actions", k);
+        size_t a = 0;
+        while (a < 4 && strcmp(item, actions[a]) != 0)
+            a++;
+        if (a == 4)
+            return fail(t, SYNC_E_CONFIG,
+                        "sink.affected_actions: \"%s\" is not one of inserted, updated, unchanged, deleted (%s)",
+                        item, pgs_host->config_where(st->options, "affected_actions"));
+        *flags[a] = 1;
+    }
+    size_t n_extra = pgs_opt_count(st->options, "affected_columns");
+    t->aff_extra = calloc(n_extra ? n_extra : 1, sizeof(*t->aff_extra));
+    if (!t->aff_extra)
+        return SYNC_E_NOMEM;
+    for (size_t k = 0; k < n_extra; k++) {
+        const char *name = pgs_opt_item(st->options, "affected_columns", k);
+        const char *where = pgs_host->config_where(st->options, "affected_columns");
+        long c = find_tcol(x, name);
+        if (c < 0)
+            return fail(t, SYNC_E_SCHEMA, "sink.affected_columns column \"%s\" does not exist in table %s (%s)",
+                        name, t->display, where);
+        const char *att = x->cols[c].attname;
+        int clash = strcmp(att, "action") == 0;
+        for (size_t i = 0; i < t->n_keys && !clash; i++)
+            clash = strcmp(t->cols[t->key_idx[i]].attname, att) == 0;
+        for (size_t i = 0; i < t->n_aff_extra && !clash; i++)
+            clash = strcmp(t->aff_extra[i].attname, att) == 0;
+        if (clash)
+            return fail(t, SYNC_E_CONFIG,
+                        "sink.affected_columns column \"%s\" is listed already (a conflict key column, "
+                        "\"action\" or a repeat) (%s)", att, where);
+        pgs_sqlcol *e = &t->aff_extra[t->n_aff_extra++];
+        e->attname = strdup(att); /* the catalog's description x goes when prepare returns */
+        e->type = strdup(x->cols[c].type);
+        if (!e->attname || !e->type)
+            return SYNC_E_NOMEM;
+    }
+    t->aff.extra = t->aff_extra;
+    t->aff.n_extra = t->n_aff_extra;
+    return SYNC_OK;
+}
+
 static int build_sql(pgs_target *t)
 {
     char stage[48];
     snprintf(stage, sizeof(stage), "sync_stage_%zu", t->index);
-    int aff = t->n_after_batch > 0;
+    const pgs_affected *aff = t->n_after_batch > 0 ? &t->aff : NULL;
     const pgs_sqlcol *c = t->sqlcols;
     size_t n = t->n_cols;
     t->sql_stage_create = pgs_sql_stage_create(stage, c, n);
@@ -397,8 +448,10 @@ static int build_sql(pgs_target *t)
     else if (t->delete_mode == PGS_DELETE_SOFT)
         t->sql_delete = pgs_sql_delete_soft(t->table_q, stage, c, n, (const char *const *)t->soft_cols,
                                             t->soft_cmp, t->n_soft, aff);
-    t->sql_affected_create = pgs_sql_affected_create(c, n);
-    t->sql_affected_unchanged = pgs_sql_affected_unchanged(stage, c, n);
+    t->sql_affected_create = pgs_sql_affected_create(c, n, aff);
+    t->sql_affected_unchanged = pgs_sql_affected_unchanged(t->table_q, stage, c, n, aff);
+    int trim = aff && aff->unchanged && !(aff->inserted && aff->updated);
+    t->sql_affected_trim = trim ? pgs_sql_affected_trim(aff) : NULL;
     pgs_buf b;
     pgs_buf_init(&b);
     pgs_buf_puts(&b, "DELETE FROM pg_temp.");
@@ -407,7 +460,7 @@ static int build_sql(pgs_target *t)
     t->sql_unstage = pgs_buf_take(&b);
     if (!t->sql_stage_create || !t->sql_copy || !t->sql_dedupe || !t->sql_upsert ||
         (t->delete_mode != PGS_DELETE_IGNORE && !t->sql_delete) || !t->sql_affected_create ||
-        !t->sql_affected_unchanged || !t->sql_unstage)
+        !t->sql_affected_unchanged || !t->sql_unstage || (trim && !t->sql_affected_trim))
         return SYNC_E_NOMEM;
     return SYNC_OK;
 }
@@ -536,6 +589,8 @@ int pgs_target_prepare(pgs_instance *in, const sync_target *st, pgs_target **out
     if ((rc = soft_delete_setup(t, st, &x)) != SYNC_OK)
         goto done;
     t->n_after_batch = pgs_opt_count(st->options, "after_batch_sql");
+    if ((rc = affected_setup(t, st, &x)) != SYNC_OK)
+        goto done;
     if (t->n_after_batch) {
         for (size_t i = 0; i < t->n_keys; i++) {
             if (strcmp(t->cols[t->key_idx[i]].attname, "action") == 0) {
@@ -594,6 +649,12 @@ void pgs_target_free(pgs_target *t)
     free(t->sql_delete);
     free(t->sql_affected_create);
     free(t->sql_affected_unchanged);
+    free(t->sql_affected_trim);
+    for (size_t i = 0; i < t->n_aff_extra; i++) {
+        free((char *)t->aff_extra[i].attname);
+        free((char *)t->aff_extra[i].type);
+    }
+    free(t->aff_extra);
     free(t->sql_unstage);
     free(t);
 }

@@ -354,8 +354,10 @@ static int attempt(wctx *w, const sync_cursor *cursor, pgs_err *err)
         rc = cmd(w, t->sql_dedupe, err);
     if (rc == SYNC_OK && w->n)
         rc = apply_range(w, 0, w->n - 1, err);
-    if (rc == SYNC_OK && w->n && t->n_after_batch)
+    if (rc == SYNC_OK && w->n && t->n_after_batch && t->aff.unchanged)
         rc = cmd(w, t->sql_affected_unchanged, err);
+    if (rc == SYNC_OK && w->n && t->sql_affected_trim)
+        rc = cmd(w, t->sql_affected_trim, err);
     if (rc == SYNC_OK && t->n_after_batch)
         rc = pgs_hooks_run(&w->in->conn, t->options, "after_batch_sql", err);
     if (rc == SYNC_OK && cursor && cursor->value)

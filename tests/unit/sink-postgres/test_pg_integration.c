@@ -491,6 +491,96 @@ static void test_hooks_and_sync_affected(void **st)
     sink_close(&s);
 }
 
+/* affected_columns hands hooks the stored row's id for every action; affected_actions narrows the list. */
+static void test_affected_columns_and_actions(void **st)
+{
+    (void)st;
+    x("CREATE TABLE pgs_test.leads (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), business_id int NOT NULL, "
+      "source text NOT NULL, source_id text, name text, sync_status text DEFAULT 'active', "
+      "UNIQUE (business_id, source, source_id))");
+    x("CREATE TABLE pgs_test.audit (source_id text, action text, tag text)");
+    sink s;
+    target tg, narrow;
+    sync_write_result r;
+    sink_open(&s, "job_aff");
+    const char *opts[] = {"conflict_key", "business_id, source, source_id",
+                          "delete_mode", "soft",
+                          "soft_delete_set", "sync_status=deleted",
+                          "affected_columns", "id",
+                          "after_batch_sql",
+                          "INSERT INTO pgs_test.audit SELECT a.source_id, a.action, (a.id = l.id)::text "
+                          "FROM sync_affected a LEFT JOIN pgs_test.leads l USING (business_id, source, source_id)",
+                          NULL};
+    prepare_ok(&s, &tg, "pgs_test.leads", "business_id,source,source_id,name", opts);
+    const char *b1[] = {"k1|u|business_id=#1|source=sf|source_id=k1|name=Keep",
+                        "k2|u|business_id=#1|source=sf|source_id=k2|name=Change",
+                        "k3|u|business_id=#1|source=sf|source_id=k3|name=Gone", NULL};
+    assert_int_equal(write_batch(&s, &tg, b1, NULL, &r), SYNC_OK);
+    expect(&r, 3, 0, 0, 0, 0);
+    const char *b2[] = {"k1|u|business_id=#1|source=sf|source_id=k1|name=Keep",
+                        "k2|u|business_id=#1|source=sf|source_id=k2|name=Changed",
+                        "k3|d|business_id=#1|source=sf|source_id=k3",
+                        "k4|u|business_id=#1|source=sf|source_id=k4|name=New", NULL};
+    assert_int_equal(write_batch(&s, &tg, b2, NULL, &r), SYNC_OK);
+    expect(&r, 1, 1, 1, 1, 0);
+    /* every listed row carried the id of the row stored under its key */
+    assert_string_equal(v1("SELECT string_agg(source_id || ':' || action || ':' || coalesce(tag, 'null'), ',' "
+                           "ORDER BY source_id, action) FROM pgs_test.audit"),
+                        "k1:inserted:true,k1:unchanged:true,k2:inserted:true,k2:updated:true,"
+                        "k3:deleted:true,k3:inserted:true,k4:inserted:true");
+
+    /* inserted rows only: no unchanged, updated or deleted ones are listed */
+    x("TRUNCATE pgs_test.audit");
+    const char *nopts[] = {"conflict_key", "business_id, source, source_id",
+                           "delete_mode", "soft",
+                           "soft_delete_set", "sync_status=deleted",
+                           "affected_actions", "inserted",
+                           "after_batch_sql", "INSERT INTO pgs_test.audit SELECT source_id, action FROM sync_affected",
+                           NULL};
+    prepare_ok(&s, &narrow, "pgs_test.leads", "business_id,source,source_id,name", nopts);
+    const char *b3[] = {"k1|u|business_id=#1|source=sf|source_id=k1|name=Keep",
+                        "k2|u|business_id=#1|source=sf|source_id=k2|name=Changed again",
+                        "k4|d|business_id=#1|source=sf|source_id=k4",
+                        "k5|u|business_id=#1|source=sf|source_id=k5|name=Fifth", NULL};
+    assert_int_equal(write_batch(&s, &narrow, b3, NULL, &r), SYNC_OK);
+    expect(&r, 1, 1, 1, 1, 0);
+    assert_string_equal(v1("SELECT string_agg(source_id || ':' || action, ',') FROM pgs_test.audit"), "k5:inserted");
+    free_target(&narrow);
+
+    /* unchanged and updated rows, not inserted ones: found with all listed, the inserted taken away after */
+    x("TRUNCATE pgs_test.audit");
+    const char *uopts[] = {"conflict_key", "business_id, source, source_id",
+                           "affected_actions", "updated, unchanged",
+                           "after_batch_sql", "INSERT INTO pgs_test.audit SELECT source_id, action FROM sync_affected",
+                           NULL};
+    prepare_ok(&s, &narrow, "pgs_test.leads", "business_id,source,source_id,name", uopts);
+    const char *b4[] = {"k1|u|business_id=#1|source=sf|source_id=k1|name=Keep",
+                        "k2|u|business_id=#1|source=sf|source_id=k2|name=Changed once more",
+                        "k6|u|business_id=#1|source=sf|source_id=k6|name=Sixth", NULL};
+    assert_int_equal(write_batch(&s, &narrow, b4, NULL, &r), SYNC_OK);
+    expect(&r, 1, 1, 1, 0, 0);
+    assert_string_equal(v1("SELECT string_agg(source_id || ':' || action, ',' ORDER BY source_id) FROM pgs_test.audit"),
+                        "k1:unchanged,k2:updated");
+    free_target(&narrow);
+
+    /* bad values are refused at prepare, naming the option */
+    const char *bad1[] = {"affected_actions", "inserted, renamed", "after_batch_sql", "SELECT 1", NULL};
+    assert_int_not_equal(prepare(&s, &narrow, "pgs_test.leads", "business_id,source,source_id,name", bad1), SYNC_OK);
+    assert_non_null(strstr(syncc_ctx_error(s.ctx), "\"renamed\" is not one of inserted, updated, unchanged, deleted"));
+    free_target(&narrow);
+    const char *bad2[] = {"affected_columns", "no_such", "after_batch_sql", "SELECT 1", NULL};
+    assert_int_not_equal(prepare(&s, &narrow, "pgs_test.leads", "business_id,source,source_id,name", bad2), SYNC_OK);
+    assert_non_null(strstr(syncc_ctx_error(s.ctx), "affected_columns column \"no_such\" does not exist"));
+    free_target(&narrow);
+    const char *bad3[] = {"conflict_key", "business_id, source, source_id", "affected_columns", "source",
+                          "after_batch_sql", "SELECT 1", NULL};
+    assert_int_not_equal(prepare(&s, &narrow, "pgs_test.leads", "business_id,source,source_id,name", bad3), SYNC_OK);
+    assert_non_null(strstr(syncc_ctx_error(s.ctx), "affected_columns column \"source\" is listed already"));
+    free_target(&narrow);
+    free_target(&tg);
+    sink_close(&s);
+}
+
 /* sync_affected outlives a batch: two targets with other keys on one connection take turns with it. */
 static void test_sync_affected_two_targets(void **st)
 {
@@ -1095,6 +1185,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_records_isolated, reset_schema),
         cmocka_unit_test_setup(test_hooks_and_sync_affected, reset_schema),
         cmocka_unit_test_setup(test_sync_affected_two_targets, reset_schema),
+        cmocka_unit_test_setup(test_affected_columns_and_actions, reset_schema),
         cmocka_unit_test_setup(test_cursor_atomic_with_batch, reset_schema),
         cmocka_unit_test_setup(test_state_tables_named, reset_schema),
         cmocka_unit_test_setup(test_runs_table_upgraded, reset_schema),

@@ -227,6 +227,8 @@ static const pgs_sqlcol cols[] = {
     {"seen", "timestamp with time zone", 0, 0, PGS_CMP_PLAIN},
 };
 
+static const pgs_affected all_actions = {1, 1, 1, 1, NULL, 0};
+
 static void test_builders(void **st)
 {
     (void)st;
@@ -243,7 +245,7 @@ static void test_builders(void **st)
     assert_string_equal(s, "DELETE FROM pg_temp.\"sync_stage_0\" AS a USING pg_temp.\"sync_stage_0\" AS b "
                            "WHERE a.\"Id\" = b.\"Id\" AND a.\"src\" = b.\"src\" AND a.\"_sync_seq\" < b.\"_sync_seq\"");
     free(s);
-    s = pgs_sql_upsert("\"s\".\"t\"", "sync_stage_0", cols, 5, 0);
+    s = pgs_sql_upsert("\"s\".\"t\"", "sync_stage_0", cols, 5, NULL);
     assert_string_equal(s,
         "WITH up AS (INSERT INTO \"s\".\"t\" AS t (\"Id\", \"src\", \"name\", \"doc\", \"seen\") "
         "SELECT s.\"Id\", s.\"src\", s.\"name\", s.\"doc\", s.\"seen\" FROM pg_temp.\"sync_stage_0\" AS s "
@@ -254,19 +256,19 @@ static void test_builders(void **st)
         "RETURNING t.\"Id\", t.\"src\", (t.xmax = 0) AS \"_sync_ins\") "
         "SELECT count(*) FILTER (WHERE \"_sync_ins\"), count(*) FILTER (WHERE NOT \"_sync_ins\") FROM up");
     free(s);
-    s = pgs_sql_upsert("\"t\"", "st", cols, 2, 1); /* key columns only: nothing can change */
+    s = pgs_sql_upsert("\"t\"", "st", cols, 2, &all_actions); /* key columns only: nothing can change */
     assert_non_null(strstr(s, "ON CONFLICT (\"Id\", \"src\") DO NOTHING RETURNING"));
     assert_non_null(strstr(s, ", aff AS (INSERT INTO pg_temp.sync_affected (\"Id\", \"src\", action) SELECT \"Id\", "
                               "\"src\", CASE WHEN \"_sync_ins\" THEN 'inserted' ELSE 'updated' END FROM up)"));
     free(s);
-    s = pgs_sql_delete_hard("\"t\"", "st", cols, 5, 0);
+    s = pgs_sql_delete_hard("\"t\"", "st", cols, 5, NULL);
     assert_string_equal(s, "WITH d AS (DELETE FROM \"t\" AS t USING pg_temp.\"st\" AS s WHERE s.\"_sync_op\" = 1 "
                            "AND s.\"_sync_seq\" BETWEEN $1::bigint AND $2::bigint AND t.\"Id\" = s.\"Id\" AND "
                            "t.\"src\" = s.\"src\" RETURNING t.\"Id\", t.\"src\") SELECT count(*) FROM d");
     free(s);
     const char *set[] = {"sync_status", "meta"};
     const int cmp[] = {PGS_CMP_PLAIN, PGS_CMP_JSONB};
-    s = pgs_sql_delete_soft("\"t\"", "st", cols, 5, set, cmp, 2, 1);
+    s = pgs_sql_delete_soft("\"t\"", "st", cols, 5, set, cmp, 2, &all_actions);
     assert_string_equal(s, "WITH d AS (UPDATE \"t\" AS t SET \"sync_status\" = $3, \"meta\" = $4 FROM pg_temp.\"st\" AS s "
                            "WHERE s.\"_sync_op\" = 1 AND s.\"_sync_seq\" BETWEEN $1::bigint AND $2::bigint AND "
                            "t.\"Id\" = s.\"Id\" AND t.\"src\" = s.\"src\" AND (t.\"sync_status\", t.\"meta\"::jsonb) "
@@ -274,14 +276,57 @@ static void test_builders(void **st)
                            "aff AS (INSERT INTO pg_temp.sync_affected (\"Id\", \"src\", action) SELECT \"Id\", \"src\", "
                            "'deleted' FROM d) SELECT count(*) FROM d");
     free(s);
-    s = pgs_sql_affected_create(cols, 5);
+    s = pgs_sql_affected_create(cols, 5, &all_actions);
     assert_string_equal(s, "CREATE TEMPORARY TABLE sync_affected (\"Id\" text, \"src\" character varying(50), "
                            "action text NOT NULL) ON COMMIT DELETE ROWS");
     free(s);
-    s = pgs_sql_affected_unchanged("st", cols, 5);
+    s = pgs_sql_affected_unchanged("\"t\"", "st", cols, 5, &all_actions);
     assert_string_equal(s, "INSERT INTO pg_temp.sync_affected (\"Id\", \"src\", action) SELECT x.\"Id\", x.\"src\", "
                            "'unchanged' FROM (SELECT s.\"Id\", s.\"src\" FROM pg_temp.\"st\" AS s WHERE s.\"_sync_op\" = 0 "
                            "EXCEPT ALL SELECT a.\"Id\", a.\"src\" FROM pg_temp.sync_affected AS a) AS x");
+    free(s);
+    assert_null(pgs_sql_affected_trim(&all_actions));
+
+    /* affected_columns: the stored row's id rides along; affected_actions: inserted only */
+    static const pgs_sqlcol id_col[] = {{"id", "uuid", 0, 0, PGS_CMP_PLAIN}};
+    pgs_affected ins = {1, 0, 0, 0, id_col, 1};
+    s = pgs_sql_affected_create(cols, 5, &ins);
+    assert_string_equal(s, "CREATE TEMPORARY TABLE sync_affected (\"Id\" text, \"src\" character varying(50), "
+                           "\"id\" uuid, action text NOT NULL) ON COMMIT DELETE ROWS");
+    free(s);
+    s = pgs_sql_upsert("\"t\"", "st", cols, 5, &ins);
+    assert_non_null(strstr(s, "RETURNING t.\"Id\", t.\"src\", t.\"id\", (t.xmax = 0) AS \"_sync_ins\"), "
+                              "aff AS (INSERT INTO pg_temp.sync_affected (\"Id\", \"src\", \"id\", action) "
+                              "SELECT \"Id\", \"src\", \"id\", 'inserted' FROM up WHERE \"_sync_ins\") SELECT"));
+    free(s);
+    s = pgs_sql_delete_hard("\"t\"", "st", cols, 5, &ins); /* deleted rows not asked for */
+    assert_null(strstr(s, "aff AS"));
+    free(s);
+    pgs_affected upd = {0, 1, 0, 1, id_col, 1};
+    s = pgs_sql_upsert("\"t\"", "st", cols, 5, &upd);
+    assert_non_null(strstr(s, "SELECT \"Id\", \"src\", \"id\", 'updated' FROM up WHERE NOT \"_sync_ins\")"));
+    free(s);
+    s = pgs_sql_delete_hard("\"t\"", "st", cols, 5, &upd);
+    assert_non_null(strstr(s, "RETURNING t.\"Id\", t.\"src\", t.\"id\"), aff AS (INSERT INTO pg_temp.sync_affected "
+                              "(\"Id\", \"src\", \"id\", action) SELECT \"Id\", \"src\", \"id\", 'deleted' FROM d)"));
+    free(s);
+    /* unchanged rows without the inserted ones: all listed first, inserted ones taken away after */
+    pgs_affected unch = {0, 1, 1, 0, id_col, 1};
+    s = pgs_sql_upsert("\"t\"", "st", cols, 5, &unch);
+    assert_non_null(strstr(s, "CASE WHEN \"_sync_ins\" THEN 'inserted' ELSE 'updated' END FROM up)"));
+    free(s);
+    s = pgs_sql_affected_unchanged("\"t\"", "st", cols, 5, &unch);
+    assert_string_equal(s, "INSERT INTO pg_temp.sync_affected (\"Id\", \"src\", \"id\", action) SELECT x.\"Id\", "
+                           "x.\"src\", t.\"id\", 'unchanged' FROM (SELECT s.\"Id\", s.\"src\" FROM pg_temp.\"st\" AS s "
+                           "WHERE s.\"_sync_op\" = 0 EXCEPT ALL SELECT a.\"Id\", a.\"src\" FROM pg_temp.sync_affected AS a) "
+                           "AS x LEFT JOIN \"t\" AS t ON t.\"Id\" = x.\"Id\" AND t.\"src\" = x.\"src\"");
+    free(s);
+    s = pgs_sql_affected_trim(&unch);
+    assert_string_equal(s, "DELETE FROM pg_temp.sync_affected WHERE action IN ('inserted')");
+    free(s);
+    pgs_affected only_unch = {0, 0, 1, 0, NULL, 0};
+    s = pgs_sql_affected_trim(&only_unch);
+    assert_string_equal(s, "DELETE FROM pg_temp.sync_affected WHERE action IN ('inserted', 'updated')");
     free(s);
 }
 
