@@ -47,3 +47,8 @@ def target_layout(path, job="salesforce", stream="contacts"):
     sink = _get(jobsec, "sink")
     app = _get(s.get("sink %s" % sink, []), "application_name", "syncengine")
     return cols, key, compare, len(streams), app
+
+
+def page_size(path, job="salesforce"):
+    """The job's batch_size, which is also the Salesforce page size it asks for (default 2000)."""
+    return int(_get(read(path)["job %s" % job], "batch_size", "2000"))
