@@ -128,6 +128,8 @@ struct pgs_target {
     char *sql_copy;
     char *sql_dedupe;
     char *sql_upsert;          /* $1, $2: seq range */
+    char *sql_upsert_pre;      /* the same, leaving out unchanged rows by a join first */
+    int prefilter;             /* use sql_upsert_pre: most rows of the last batch were unchanged */
     char *sql_delete;          /* $1, $2: seq range, then soft-delete values */
     char *sql_affected_create;
     char *sql_affected_unchanged;

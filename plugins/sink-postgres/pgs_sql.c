@@ -683,8 +683,27 @@ static void affected_cte(pgs_buf *b, const pgs_sqlcol *cols, size_t n, const pgs
     pgs_buf_puts(b, ")");
 }
 
+/* (a."c1", a."c2"::jsonb, ...) IS DISTINCT FROM (b."c1", b."c2"::jsonb, ...) over the compared columns */
+static void compared_distinct(pgs_buf *b, const char *l, const char *r, const pgs_sqlcol *cols, size_t n)
+{
+    for (int side = 0; side < 2; side++) {
+        pgs_buf_puts(b, side ? " IS DISTINCT FROM (" : "(");
+        int first = 1;
+        for (size_t i = 0; i < n; i++) {
+            if (cols[i].is_key || !cols[i].compare)
+                continue;
+            if (!first)
+                pgs_buf_puts(b, ", ");
+            first = 0;
+            col_ref(b, side ? r : l, cols[i].attname);
+            cmp_cast(b, cols[i].cmp_as);
+        }
+        pgs_buf_puts(b, ")");
+    }
+}
+
 char *pgs_sql_upsert(const char *table_q, const char *stage, const pgs_sqlcol *cols, size_t n,
-                     const pgs_affected *aff)
+                     const pgs_affected *aff, int prefilter)
 {
     pgs_buf b;
     size_t n_set = 0, n_cmp = 0;
@@ -702,11 +721,32 @@ char *pgs_sql_upsert(const char *table_q, const char *stage, const pgs_sqlcol *c
     col_list(&b, "s", cols, n, 0);
     pgs_buf_puts(&b, " FROM ");
     stage_ref(&b, stage);
-    pgs_buf_puts(&b, " AS s WHERE ");
-    seq_range(&b, "s", 0);
+    int can_differ = n_set > 0 && n_cmp > 0;
+    if (prefilter && can_differ) {
+        /* Rows whose stored twin is equal never reach ON CONFLICT, which
+         * would lock (and WAL-log the lock of) every one of them before
+         * finding it unchanged: a lookup and a compare instead. */
+        pgs_buf_printf(&b, " AS s LEFT JOIN %s AS o ON ", table_q);
+        key_join(&b, "o", "s", cols, n);
+        pgs_buf_puts(&b, " WHERE ");
+        seq_range(&b, "s", 0);
+        pgs_buf_puts(&b, " AND (");
+        for (size_t i = 0; i < n; i++) {
+            if (cols[i].is_key) {
+                col_ref(&b, "o", cols[i].attname); /* NULL only where no stored row matched */
+                break;
+            }
+        }
+        pgs_buf_puts(&b, " IS NULL OR ");
+        compared_distinct(&b, "o", "s", cols, n);
+        pgs_buf_puts(&b, ")");
+    } else {
+        pgs_buf_puts(&b, " AS s WHERE ");
+        seq_range(&b, "s", 0);
+    }
     pgs_buf_puts(&b, " ON CONFLICT (");
     col_list(&b, NULL, cols, n, 1);
-    if (n_set == 0 || n_cmp == 0) {
+    if (!can_differ) {
         /* nothing could ever differ: an existing row is always unchanged */
         pgs_buf_puts(&b, ") DO NOTHING");
     } else {
@@ -724,20 +764,8 @@ char *pgs_sql_upsert(const char *table_q, const char *stage, const pgs_sqlcol *c
         }
         /* Unchanged rows are left alone: no new row version, no dead tuple,
          * no trigger; compare_exclude columns follow only real changes. */
-        for (int side = 0; side < 2; side++) {
-            pgs_buf_puts(&b, side ? " IS DISTINCT FROM (" : " WHERE (");
-            first = 1;
-            for (size_t i = 0; i < n; i++) {
-                if (cols[i].is_key || !cols[i].compare)
-                    continue;
-                if (!first)
-                    pgs_buf_puts(&b, ", ");
-                first = 0;
-                col_ref(&b, side ? "EXCLUDED" : "t", cols[i].attname);
-                cmp_cast(&b, cols[i].cmp_as);
-            }
-            pgs_buf_puts(&b, ")");
-        }
+        pgs_buf_puts(&b, " WHERE ");
+        compared_distinct(&b, "t", "EXCLUDED", cols, n);
     }
     pgs_buf_puts(&b, " RETURNING ");
     affected_cols(&b, "t", cols, n, aff);

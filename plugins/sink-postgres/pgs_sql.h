@@ -136,9 +136,12 @@ typedef struct pgs_affected {
  * (inserted, updated).  With aff (may be NULL) it also lists the rows it
  * inserted or updated in sync_affected, as aff asks (all of them when
  * unchanged rows are asked for: those are found by what is not listed).
+ * prefilter: staged rows equal to their stored row are left out by a join
+ * before the insert (cheaper when most rows are unchanged, dearer when most
+ * are new); the outcome is the same.
  */
 char *pgs_sql_upsert(const char *table_q, const char *stage, const pgs_sqlcol *cols, size_t n,
-                     const pgs_affected *aff);
+                     const pgs_affected *aff, int prefilter);
 /* Hard delete of staged delete rows in [$1, $2]; result: (deleted). */
 char *pgs_sql_delete_hard(const char *table_q, const char *stage, const pgs_sqlcol *cols,
                           size_t n, const pgs_affected *aff);

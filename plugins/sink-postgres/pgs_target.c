@@ -442,7 +442,8 @@ static int build_sql(pgs_target *t)
     t->sql_stage_create = pgs_sql_stage_create(stage, c, n);
     t->sql_copy = pgs_sql_copy(stage, c, n);
     t->sql_dedupe = pgs_sql_dedupe(stage, c, n);
-    t->sql_upsert = pgs_sql_upsert(t->table_q, stage, c, n, aff);
+    t->sql_upsert = pgs_sql_upsert(t->table_q, stage, c, n, aff, 0);
+    t->sql_upsert_pre = pgs_sql_upsert(t->table_q, stage, c, n, aff, 1);
     if (t->delete_mode == PGS_DELETE_HARD)
         t->sql_delete = pgs_sql_delete_hard(t->table_q, stage, c, n, aff);
     else if (t->delete_mode == PGS_DELETE_SOFT)
@@ -458,7 +459,7 @@ static int build_sql(pgs_target *t)
     pgs_quote_ident(&b, stage);
     pgs_buf_puts(&b, " WHERE \"" PGS_SEQ_COL "\" = $1::bigint");
     t->sql_unstage = pgs_buf_take(&b);
-    if (!t->sql_stage_create || !t->sql_copy || !t->sql_dedupe || !t->sql_upsert ||
+    if (!t->sql_stage_create || !t->sql_copy || !t->sql_dedupe || !t->sql_upsert || !t->sql_upsert_pre ||
         (t->delete_mode != PGS_DELETE_IGNORE && !t->sql_delete) || !t->sql_affected_create ||
         !t->sql_affected_unchanged || !t->sql_unstage || (trim && !t->sql_affected_trim))
         return SYNC_E_NOMEM;
@@ -646,6 +647,7 @@ void pgs_target_free(pgs_target *t)
     free(t->sql_copy);
     free(t->sql_dedupe);
     free(t->sql_upsert);
+    free(t->sql_upsert_pre);
     free(t->sql_delete);
     free(t->sql_affected_create);
     free(t->sql_affected_unchanged);

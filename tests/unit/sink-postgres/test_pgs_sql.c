@@ -245,7 +245,7 @@ static void test_builders(void **st)
     assert_string_equal(s, "DELETE FROM pg_temp.\"sync_stage_0\" AS a USING pg_temp.\"sync_stage_0\" AS b "
                            "WHERE a.\"Id\" = b.\"Id\" AND a.\"src\" = b.\"src\" AND a.\"_sync_seq\" < b.\"_sync_seq\"");
     free(s);
-    s = pgs_sql_upsert("\"s\".\"t\"", "sync_stage_0", cols, 5, NULL);
+    s = pgs_sql_upsert("\"s\".\"t\"", "sync_stage_0", cols, 5, NULL, 0);
     assert_string_equal(s,
         "WITH up AS (INSERT INTO \"s\".\"t\" AS t (\"Id\", \"src\", \"name\", \"doc\", \"seen\") "
         "SELECT s.\"Id\", s.\"src\", s.\"name\", s.\"doc\", s.\"seen\" FROM pg_temp.\"sync_stage_0\" AS s "
@@ -256,7 +256,24 @@ static void test_builders(void **st)
         "RETURNING t.\"Id\", t.\"src\", (t.xmax = 0) AS \"_sync_ins\") "
         "SELECT count(*) FILTER (WHERE \"_sync_ins\"), count(*) FILTER (WHERE NOT \"_sync_ins\") FROM up");
     free(s);
-    s = pgs_sql_upsert("\"t\"", "st", cols, 2, &all_actions); /* key columns only: nothing can change */
+    /* prefiltered: a stored row equal in the compared columns never reaches ON CONFLICT */
+    s = pgs_sql_upsert("\"s\".\"t\"", "sync_stage_0", cols, 5, NULL, 1);
+    assert_string_equal(s,
+        "WITH up AS (INSERT INTO \"s\".\"t\" AS t (\"Id\", \"src\", \"name\", \"doc\", \"seen\") "
+        "SELECT s.\"Id\", s.\"src\", s.\"name\", s.\"doc\", s.\"seen\" FROM pg_temp.\"sync_stage_0\" AS s "
+        "LEFT JOIN \"s\".\"t\" AS o ON o.\"Id\" = s.\"Id\" AND o.\"src\" = s.\"src\" "
+        "WHERE s.\"_sync_op\" = 0 AND s.\"_sync_seq\" BETWEEN $1::bigint AND $2::bigint "
+        "AND (o.\"Id\" IS NULL OR (o.\"name\", o.\"doc\"::jsonb) IS DISTINCT FROM (s.\"name\", s.\"doc\"::jsonb)) "
+        "ON CONFLICT (\"Id\", \"src\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"doc\" = EXCLUDED.\"doc\", "
+        "\"seen\" = EXCLUDED.\"seen\" "
+        "WHERE (t.\"name\", t.\"doc\"::jsonb) IS DISTINCT FROM (EXCLUDED.\"name\", EXCLUDED.\"doc\"::jsonb) "
+        "RETURNING t.\"Id\", t.\"src\", (t.xmax = 0) AS \"_sync_ins\") "
+        "SELECT count(*) FILTER (WHERE \"_sync_ins\"), count(*) FILTER (WHERE NOT \"_sync_ins\") FROM up");
+    free(s);
+    s = pgs_sql_upsert("\"t\"", "st", cols, 2, &all_actions, 1); /* key columns only: nothing can change */
+    assert_null(strstr(s, "LEFT JOIN"));
+    free(s);
+    s = pgs_sql_upsert("\"t\"", "st", cols, 2, &all_actions, 0); /* key columns only: nothing can change */
     assert_non_null(strstr(s, "ON CONFLICT (\"Id\", \"src\") DO NOTHING RETURNING"));
     assert_non_null(strstr(s, ", aff AS (INSERT INTO pg_temp.sync_affected (\"Id\", \"src\", action) SELECT \"Id\", "
                               "\"src\", CASE WHEN \"_sync_ins\" THEN 'inserted' ELSE 'updated' END FROM up)"));
@@ -294,7 +311,7 @@ static void test_builders(void **st)
     assert_string_equal(s, "CREATE TEMPORARY TABLE sync_affected (\"Id\" text, \"src\" character varying(50), "
                            "\"id\" uuid, action text NOT NULL) ON COMMIT DELETE ROWS");
     free(s);
-    s = pgs_sql_upsert("\"t\"", "st", cols, 5, &ins);
+    s = pgs_sql_upsert("\"t\"", "st", cols, 5, &ins, 0);
     assert_non_null(strstr(s, "RETURNING t.\"Id\", t.\"src\", t.\"id\", (t.xmax = 0) AS \"_sync_ins\"), "
                               "aff AS (INSERT INTO pg_temp.sync_affected (\"Id\", \"src\", \"id\", action) "
                               "SELECT \"Id\", \"src\", \"id\", 'inserted' FROM up WHERE \"_sync_ins\") SELECT"));
@@ -303,7 +320,7 @@ static void test_builders(void **st)
     assert_null(strstr(s, "aff AS"));
     free(s);
     pgs_affected upd = {0, 1, 0, 1, id_col, 1};
-    s = pgs_sql_upsert("\"t\"", "st", cols, 5, &upd);
+    s = pgs_sql_upsert("\"t\"", "st", cols, 5, &upd, 0);
     assert_non_null(strstr(s, "SELECT \"Id\", \"src\", \"id\", 'updated' FROM up WHERE NOT \"_sync_ins\")"));
     free(s);
     s = pgs_sql_delete_hard("\"t\"", "st", cols, 5, &upd);
@@ -312,7 +329,7 @@ static void test_builders(void **st)
     free(s);
     /* unchanged rows without the inserted ones: all listed first, inserted ones taken away after */
     pgs_affected unch = {0, 1, 1, 0, id_col, 1};
-    s = pgs_sql_upsert("\"t\"", "st", cols, 5, &unch);
+    s = pgs_sql_upsert("\"t\"", "st", cols, 5, &unch, 0);
     assert_non_null(strstr(s, "CASE WHEN \"_sync_ins\" THEN 'inserted' ELSE 'updated' END FROM up)"));
     free(s);
     s = pgs_sql_affected_unchanged("\"t\"", "st", cols, 5, &unch);
