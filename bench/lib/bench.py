@@ -15,7 +15,7 @@ unchanged):
   full_refresh  --once --full-refresh, nothing changed since the initial load
   changed10     5 % of the Contacts and 5 % of the Leads edited (10 % of the
                 records), then --once
-  copy, upsert_empty, upsert_full, upsert2_empty, upsert2_full
+  copy, upsert_empty, upsert_full, upsert2_empty, upsert2_full, upsert2_full_pre
                 the physical limit on the same rows, in one session and in two
                 (lib/reference.py)
 
@@ -151,7 +151,8 @@ class Bench:
 
 
         ref = pg_reference(self, db)
-        for name in ("copy", "upsert_empty", "upsert_full", "upsert2_empty", "upsert2_full"):
+        for name in ("copy", "upsert_empty", "upsert_full", "upsert2_empty", "upsert2_full",
+                     "upsert2_full_pre"):
             r = ref[name]
             add({"phase": name, "records": ref["records"], "wall": r["wall"],
                  "pg_cpu": r["pg_cpu"], "rows": r["rows"]})
