@@ -658,15 +658,21 @@ static void seq_range(pgs_buf *b, const char *alias, int op)
                    alias, op, alias);
 }
 
+/* ", a.extra1, a.extra2": aff's extra columns, with an optional alias prefix. */
+static void affected_extra(pgs_buf *b, const char *alias, const pgs_affected *aff)
+{
+    for (size_t i = 0; aff && i < aff->n_extra; i++) {
+        pgs_buf_puts(b, ", ");
+        col_ref(b, alias, aff->extra[i].attname);
+    }
+}
+
 /* The key columns, then aff's extra columns, with an optional alias prefix. */
 static void affected_cols(pgs_buf *b, const char *alias, const pgs_sqlcol *cols, size_t n,
                           const pgs_affected *aff)
 {
     col_list(b, alias, cols, n, 1);
-    for (size_t i = 0; aff && i < aff->n_extra; i++) {
-        pgs_buf_puts(b, ", ");
-        col_ref(b, alias, aff->extra[i].attname);
-    }
+    affected_extra(b, alias, aff);
 }
 
 /* , aff AS (INSERT INTO pg_temp.sync_affected (keys, extra, action) SELECT keys, extra, <action> FROM <from> [WHERE]) */
@@ -770,8 +776,7 @@ char *pgs_sql_upsert(const char *table_q, const char *stage, const pgs_sqlcol *c
     pgs_buf_puts(&b, " RETURNING ");
     affected_cols(&b, "t", cols, n, aff);
     pgs_buf_puts(&b, ", (t.xmax = 0) AS \"_sync_ins\")");
-    /* finding the unchanged rows needs every inserted and updated one listed
-     * (pgs_sql_affected_trim takes away what was not asked for afterwards) */
+    /* finding the unchanged rows needs every inserted and updated one listed */
     if (aff && (aff->unchanged || (aff->inserted && aff->updated)))
         affected_cte(&b, cols, n, aff, "up", "CASE WHEN \"_sync_ins\" THEN 'inserted' ELSE 'updated' END",
                      NULL);
@@ -883,10 +888,7 @@ char *pgs_sql_affected_unchanged(const char *table_q, const char *stage, const p
     affected_cols(&b, NULL, cols, n, aff);
     pgs_buf_puts(&b, ", action) SELECT ");
     col_list(&b, "x", cols, n, 1);
-    for (size_t i = 0; aff && i < aff->n_extra; i++) {
-        pgs_buf_puts(&b, ", ");
-        col_ref(&b, "t", aff->extra[i].attname);
-    }
+    affected_extra(&b, "t", aff);
     pgs_buf_puts(&b, ", 'unchanged' FROM (SELECT ");
     col_list(&b, "s", cols, n, 1);
     pgs_buf_puts(&b, " FROM ");
@@ -903,7 +905,7 @@ char *pgs_sql_affected_unchanged(const char *table_q, const char *stage, const p
 
 char *pgs_sql_affected_trim(const pgs_affected *aff)
 {
-    if (!aff || !aff->unchanged || (aff->inserted && aff->updated))
+    if (!pgs_affected_needs_trim(aff))
         return NULL;
     pgs_buf b;
     pgs_buf_init(&b);

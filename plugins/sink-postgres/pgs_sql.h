@@ -132,6 +132,16 @@ typedef struct pgs_affected {
 } pgs_affected;
 
 /*
+ * Unchanged rows are found as the staged rows the upsert did not list, so
+ * when they are asked for every inserted and updated row is listed first,
+ * and the ones not asked for are taken away after (pgs_sql_affected_trim).
+ */
+static inline int pgs_affected_needs_trim(const pgs_affected *aff)
+{
+    return aff && aff->unchanged && !(aff->inserted && aff->updated);
+}
+
+/*
  * The set-based upsert of staged rows $1 <= seq <= $2; its one result row is
  * (inserted, updated).  With aff (may be NULL) it also lists the rows it
  * inserted or updated in sync_affected, as aff asks (all of them when
@@ -161,7 +171,8 @@ char *pgs_sql_affected_unchanged(const char *table_q, const char *stage, const p
                                  size_t n, const pgs_affected *aff);
 /*
  * Removes the inserted or updated rows aff does not ask for, once the
- * unchanged ones were found; NULL (nothing to remove) when aff lists both.
+ * unchanged ones were found; NULL (nothing to remove) unless
+ * pgs_affected_needs_trim(aff).
  */
 char *pgs_sql_affected_trim(const pgs_affected *aff);
 

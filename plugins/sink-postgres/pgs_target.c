@@ -404,9 +404,9 @@ static int affected_setup(pgs_target *t, const sync_target *st, const intro *x)
     t->aff_extra = calloc(n_extra ? n_extra : 1, sizeof(*t->aff_extra));
     if (!t->aff_extra)
         return SYNC_E_NOMEM;
+    const char *where = pgs_host->config_where(st->options, "affected_columns");
     for (size_t k = 0; k < n_extra; k++) {
         const char *name = pgs_opt_item(st->options, "affected_columns", k);
-        const char *where = pgs_host->config_where(st->options, "affected_columns");
         long c = find_tcol(x, name);
         if (c < 0)
             return fail(t, SYNC_E_SCHEMA, "sink.affected_columns column \"%s\" does not exist in table %s (%s)",
@@ -451,7 +451,7 @@ static int build_sql(pgs_target *t)
                                             t->soft_cmp, t->n_soft, aff);
     t->sql_affected_create = pgs_sql_affected_create(c, n, aff);
     t->sql_affected_unchanged = pgs_sql_affected_unchanged(t->table_q, stage, c, n, aff);
-    int trim = aff && aff->unchanged && !(aff->inserted && aff->updated);
+    int trim = pgs_affected_needs_trim(aff);
     t->sql_affected_trim = trim ? pgs_sql_affected_trim(aff) : NULL;
     pgs_buf b;
     pgs_buf_init(&b);

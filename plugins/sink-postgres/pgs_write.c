@@ -142,8 +142,6 @@ static int encode_batch(wctx *w)
     w->off[w->n] = w->data.len;
     if (w->n)
         w->t->line_bytes_hint = w->data.len / w->n + 16;
-    if (w->data.p)
-        w->data.p[w->data.len] = '\0';
     return rc;
 }
 
