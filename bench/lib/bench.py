@@ -65,16 +65,21 @@ class Bench:
         self.warm_queries = []
 
     # -- one engine phase --------------------------------------------------
-    def engine_phase(self, stub, env, db, phase, records, extra=()):
-        stub.reset_stats()
-        before = pg.table_stats(db, TABLE)
-        s0, p0 = procstat.proc_cpu(stub.pid), procstat.cluster_cpu(self.postmaster)
+    def run_engine(self, env, db, label, extra=()):
+        """build/syncengine --once against db, its output appended to engine.log."""
         with open(os.path.join(self.a.work, "engine.log"), "ab") as errlog:
-            errlog.write(("=== %s %s\n" % (db, phase)).encode())
+            errlog.write(("=== %s %s\n" % (db, label)).encode())
             errlog.flush()
             m = procstat.run_measured([self.a.engine, "-c", self.conf, "--once"] + list(extra),
                                       stdout=errlog, stderr=errlog, env=env)
         pg.wait_gone(db, self.app)
+        return m
+
+    def engine_phase(self, stub, env, db, phase, records, extra=()):
+        stub.reset_stats()
+        before = pg.table_stats(db, TABLE)
+        s0, p0 = procstat.proc_cpu(stub.pid), procstat.cluster_cpu(self.postmaster)
+        m = self.run_engine(env, db, phase, extra)
         s1, p1 = procstat.proc_cpu(stub.pid), procstat.cluster_cpu(self.postmaster)
         st = stub.stats()
         kinds = st.get("by_kind", {})
@@ -173,17 +178,11 @@ class Bench:
         db = "bench_warm_%d" % size
         pg.create_db(db, TEMPLATE_DB)
         env = engine_env(stub, db, self.a.work)
-        t0 = time.monotonic()
         mark = stub.log_size()
-        with open(os.path.join(self.a.work, "engine.log"), "ab") as errlog:
-            errlog.write(("=== %s warm-up\n" % db).encode())
-            errlog.flush()
-            rc = subprocess.run([self.a.engine, "-c", self.conf, "--once"], stdout=errlog,
-                                stderr=errlog, env=env).returncode
-        pg.wait_gone(db, self.app)
+        m = self.run_engine(env, db, "warm-up")
         pg.drop_db(db)
         self.warm_queries = stub.first_queries(mark)
-        log("  warm-up run (not measured): %.1f s, exit %d" % (time.monotonic() - t0, rc))
+        log("  warm-up run (not measured): %.1f s, exit %d" % (m["wall"], m["rc"]))
 
     def run(self):
         for size in self.a.sizes:

@@ -738,8 +738,8 @@ class RenderCache:
         key = (plan.obj.name, tuple(tuple(p.out_names) for p in plan.paths), version)
         with self.lock:
             slot = self.slots.get(key)
-            if slot is None or len(slot[0]) != len(deps) or \
-                    any(a is not b for a, b in zip(slot[0], deps)):
+            # the same select list reads the same parent tables: compare them pairwise
+            if slot is None or any(a is not b for a, b in zip(slot[0], deps)):
                 slot = (deps, {})
                 self.slots[key] = slot
         memo = slot[1]
@@ -762,7 +762,7 @@ class RenderedRecord:
 
     __slots__ = ("raw", "cut")
 
-    def __init__(self, text, rid=""):
+    def __init__(self, text, rid):
         self.raw = text.encode()
         self.cut = (zlib.crc32(rid.encode()) & 63) == 0
 
