@@ -20,6 +20,10 @@
 
 #include "pgs_sql.h"
 
+/* Fixed names of the engine's lease and progress tables in state_schema. */
+#define PGS_LEASES_TABLE "sync_leases"
+#define PGS_PROGRESS_TABLE "sync_progress"
+
 /* The host table, set by sync_plugin_entry before any callback runs. */
 extern const sync_host *pgs_host;
 
@@ -33,7 +37,7 @@ typedef struct pgs_conn {
     int64_t statement_timeout_ms;
     int64_t connect_timeout_ms;
     int64_t reconnect_attempts;
-    unsigned generation;       /* bumped on every successful (re)connect; temp tables die with it */
+    unsigned generation;       /* bumped on every successful (re)connect */
 } pgs_conn;
 
 /* Opens the connection once (no retries).  SYNC_E_UNAVAILABLE when the server is unreachable. */
@@ -57,6 +61,12 @@ PGresult *pgs_exec(pgs_conn *c, const char *sql, int nparams, const char *const 
                    const unsigned *types, pgs_err *err);
 /* Same, for statements without parameters or results of interest.  Returns a sync_status. */
 int pgs_exec_cmd(pgs_conn *c, const char *sql, pgs_err *err);
+/*
+ * Opens a transaction that relies on nothing of the session: BEGIN and SET
+ * LOCAL statement_timeout in one round trip, so that it behaves the same on a
+ * direct connection and through a transaction-mode pooler.
+ */
+int pgs_tx_begin(pgs_conn *c, pgs_err *err);
 
 /* Maps a SQLSTATE to a sync status. */
 int pgs_sqlstate_status(const char *sqlstate);
@@ -76,14 +86,16 @@ typedef struct pgs_instance {
     char *runs_table;
     char *cursor_table_q;      /* "schema"."table", quoted */
     char *runs_table_q;
+    char *leases_table_q;      /* "schema"."sync_leases" */
+    char *progress_table_q;    /* "schema"."sync_progress" */
     int state_ready;           /* schema and tables verified on this database */
+    int64_t lease_ttl_ms;      /* option lease_ttl */
     pgs_target **targets;
     size_t n_targets;
-    char **leases;             /* jobs whose advisory lock this session holds */
+    struct pgs_lease **leases; /* leases this instance took (it renews and releases them) */
     size_t n_leases;
-    unsigned lease_generation; /* connection generation the leases were taken in */
-    size_t affected_target;    /* index + 1 of the target whose sync_affected the session has, or 0 */
-    unsigned affected_generation; /* connection generation it was created in */
+    struct pgs_fence *fences;  /* per job: the lease epoch every transaction of this instance checks */
+    size_t n_fences;
     /* the current run (begin .. finish) */
     struct pgs_run *run;
 } pgs_instance;
@@ -135,7 +147,6 @@ struct pgs_target {
     char *sql_affected_unchanged;
     char *sql_affected_trim;   /* NULL unless unchanged rows are listed without inserted or updated ones */
     char *sql_unstage;         /* removes one staged row (a rejected record): $1 seq */
-    unsigned stage_generation; /* connection generation the staging table was created in */
     size_t line_bytes_hint;    /* COPY bytes per record in the previous batch */
     int warned_ignored_deletes;
 };
@@ -163,13 +174,47 @@ int pgs_state_bootstrap(pgs_instance *in);
 int pgs_state_save(pgs_instance *in, const sync_cursor *cur, pgs_err *err);
 int pgs_state_load(pgs_instance *in, const char *job, const char *stream, char **cursor_out);
 int pgs_state_reset(pgs_instance *in, const char *job, const char *stream);
+/*
+ * Leases are rows of the leases table with an epoch that every take-over
+ * increments.  lease_acquire takes the row when it is free, expired, or its
+ * holder's session is gone, and starts a thread that renews it; every
+ * transaction that writes for the job (batches, run log, hooks) checks the
+ * epoch first (pgs_job_begin), so a process that lost its lease writes
+ * nothing more.
+ */
 int pgs_lease_acquire(pgs_instance *in, const char *job, int *acquired);
 void pgs_lease_release(pgs_instance *in, const char *job);
+/* Forgets the instance's leases and fences (close). */
+void pgs_lease_free_all(pgs_instance *in);
 /*
- * Makes the session usable for writing: reconnects if needed and, after a
- * reconnect, takes the leases this instance held again.
+ * Opens a transaction for job (pgs_tx_begin) and, when this process holds the
+ * job's lease, proves inside it that the lease is still held (the row is
+ * locked FOR SHARE until COMMIT, so no take-over can commit in between).  A
+ * lost lease is SYNC_ERROR with err saying who took the job; the transaction
+ * is rolled back then.
  */
+int pgs_job_begin(pgs_instance *in, const char *job, pgs_err *err);
+/* Non-zero when err is the lease-lost error of pgs_job_begin. */
+int pgs_err_is_lease_lost(const pgs_err *err);
+/* The run id this process's lease of job runs under ("" before begin, or without a lease). */
+void pgs_lease_run_id(pgs_instance *in, const char *job, char *out, size_t size);
+/* Records the run a lease of job belongs to (run log begin). */
+void pgs_lease_set_run(pgs_instance *in, const char *job, const char *run_id);
+/*
+ * Adds a batch's counts to the run's progress row for stream (inside the
+ * batch's transaction); nothing without a run id.
+ */
+int pgs_progress_add(pgs_instance *in, const char *job, const char *stream, const int64_t counts[6],
+                     pgs_err *err);
+/* Makes the session usable: reconnects if needed. */
 int pgs_session_ready(pgs_instance *in, pgs_err *err);
+/*
+ * The DDL of the engine's own tables, as `syncengine setup` prints or applies
+ * it: a string from malloc, or NULL without memory.
+ */
+char *pgs_state_ddl(const pgs_instance *in);
+/* Applies pgs_state_ddl (as the owner); SYNC_OK or an error set on ctx. */
+int pgs_state_setup(pgs_instance *in);
 
 int pgs_run_begin(pgs_instance *in, const sync_run_info *run);
 int pgs_run_finish(pgs_instance *in, const sync_run_info *run);

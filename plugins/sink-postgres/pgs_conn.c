@@ -6,7 +6,9 @@
  * re-established with exponential backoff when it breaks between or during
  * batches, so a database restart costs a retried batch, not a failed run.
  * Every session gets the configured application_name (visible in
- * pg_stat_activity) and statement_timeout.  The conninfo may hold a password:
+ * pg_stat_activity); statement_timeout is set per transaction (SET LOCAL in
+ * pgs_tx_begin), and nothing else of a session is relied upon by a later
+ * transaction, so the connector works through a transaction-mode pooler.  The conninfo may hold a password:
  * it is never logged, and libpq's own messages are passed on as they are
  * (libpq does not print passwords).  Server errors are classified by SQLSTATE
  * into sync statuses here, in one place.
@@ -67,14 +69,9 @@ static int connect_once(pgs_conn *c, pgs_err *err)
     }
     PQsetNoticeProcessor(pg, notice_to_log, c);
     c->pg = pg;
-    char sql[96];
-    snprintf(sql, sizeof(sql), "SET statement_timeout = %lld", (long long)c->statement_timeout_ms);
-    int rc = pgs_exec_cmd(c, sql, err);
-    if (rc != SYNC_OK) {
-        PQfinish(c->pg);
-        c->pg = NULL;
-        return rc;
-    }
+    /* nothing is SET for the session: through a transaction-mode pooler the
+     * next transaction may run on another server session (pgs_tx_begin sets
+     * statement_timeout per transaction instead) */
     c->generation++;
     return SYNC_OK;
 }
@@ -247,4 +244,27 @@ int pgs_exec_cmd(pgs_conn *c, const char *sql, pgs_err *err)
         return err->status;
     PQclear(res);
     return SYNC_OK;
+}
+
+int pgs_tx_begin(pgs_conn *c, pgs_err *err)
+{
+    if (!c->pg) {
+        pgs_err_set(err, SYNC_E_UNAVAILABLE, "no database connection");
+        return err->status;
+    }
+    char sql[96];
+    snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL statement_timeout = %lld", (long long)c->statement_timeout_ms);
+    /* simple protocol: both statements in one round trip */
+    PGresult *res = PQexec(c->pg, sql);
+    if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+        PQclear(res);
+        return SYNC_OK;
+    }
+    pgs_err_from_result(err, res, c->pg);
+    PQclear(res);
+    if (!pgs_conn_lost(c)) {
+        res = PQexec(c->pg, "ROLLBACK");
+        PQclear(res);
+    }
+    return err->status ? err->status : SYNC_ERROR;
 }

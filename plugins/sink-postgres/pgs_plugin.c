@@ -32,12 +32,17 @@ static const sync_option pgs_options[] = {
     {"reconnect_attempts", SYNC_OPT_INT, "5", 0, 0, 100, NULL,
      "reconnect attempts, with exponential backoff, before a lost connection fails the batch as retryable"},
     {"state_schema", SYNC_OPT_STRING, "syncengine", 0, 0, 0, NULL,
-     "schema of the engine's own tables (cursors, runs), created if missing; user tables are never altered"},
+     "schema of the engine's own tables (cursors, runs, leases, run progress), created if missing (or by "
+     "`syncengine setup`); user tables are never altered"},
     {"state_table", SYNC_OPT_STRING, "sync_state", 0, 0, 0, NULL,
      "name of the engine's cursor table in state_schema (one row per job and stream), created if missing"},
     {"runs_table", SYNC_OPT_STRING, "sync_runs", 0, 0, 0, NULL,
      "name of the engine's table of runs in state_schema (closes runs a crashed engine left open), "
      "created if missing"},
+    {"lease_ttl", SYNC_OPT_DURATION, "2m", 0, 5000, 86400000, NULL,
+     "how long a job's lease outlives its holder's last renewal (renewed every third of it): the longest "
+     "wait before another engine may take over a job whose engine vanished without its server session "
+     "ending, as through a pooler"},
     SYNC_OPTION_END,
 };
 
@@ -145,6 +150,8 @@ static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
     pgs_host->config_get_int(cfg, "statement_timeout", &in->conn.statement_timeout_ms);
     pgs_host->config_get_int(cfg, "connect_timeout", &in->conn.connect_timeout_ms);
     pgs_host->config_get_int(cfg, "reconnect_attempts", &in->conn.reconnect_attempts);
+    in->lease_ttl_ms = 120000;
+    pgs_host->config_get_int(cfg, "lease_ttl", &in->lease_ttl_ms);
     if (!in->conn.conninfo || !*in->conn.conninfo) {
         pgs_host->set_error(ctx, "option \"conninfo\" is empty (%s)",
                             pgs_host->config_where(cfg, "conninfo"));
@@ -175,10 +182,20 @@ static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
         pgs_close(in);
         return SYNC_E_CONFIG;
     }
+    for (size_t i = 1; i < 3; i++)
+        if (strcmp(*vals[i], PGS_LEASES_TABLE) == 0 || strcmp(*vals[i], PGS_PROGRESS_TABLE) == 0) {
+            pgs_host->set_error(ctx, "option \"%s\" names the engine's table \"%s\" (%s)", names[i], *vals[i],
+                                pgs_host->config_where(cfg, names[i]));
+            pgs_close(in);
+            return SYNC_E_CONFIG;
+        }
     in->state_schema_q = pgs_quote_ident_dup(in->state_schema);
     in->cursor_table_q = qualified(in->state_schema, in->cursor_table);
     in->runs_table_q = qualified(in->state_schema, in->runs_table);
-    if (!in->state_schema_q || !in->cursor_table_q || !in->runs_table_q) {
+    in->leases_table_q = qualified(in->state_schema, PGS_LEASES_TABLE);
+    in->progress_table_q = qualified(in->state_schema, PGS_PROGRESS_TABLE);
+    if (!in->state_schema_q || !in->cursor_table_q || !in->runs_table_q || !in->leases_table_q ||
+        !in->progress_table_q) {
         pgs_close(in);
         return SYNC_E_NOMEM;
     }
@@ -236,10 +253,8 @@ static void pgs_close(void *instance)
         pgs_target_free(in->targets[i]);
     free(in->targets);
     pgs_run_free(in);
-    for (size_t i = 0; i < in->n_leases; i++)
-        free(in->leases[i]);
-    free(in->leases);
-    /* closing the session also releases its advisory locks */
+    /* a lease still held is given back (the engine releases before close) */
+    pgs_lease_free_all(in);
     pgs_conn_close(&in->conn);
     free(in->conn.conninfo);
     free(in->conn.application_name);
@@ -249,6 +264,8 @@ static void pgs_close(void *instance)
     free(in->runs_table);
     free(in->cursor_table_q);
     free(in->runs_table_q);
+    free(in->leases_table_q);
+    free(in->progress_table_q);
     free(in);
 }
 
@@ -298,7 +315,7 @@ static const sync_plugin pgs_plugin = {
     .name = "postgres",
     .version = "0.1.0",
     .description = "PostgreSQL: set-based upserts via COPY staging, cursors stored with the data, "
-                   "advisory-lock leases, a run log",
+                   "leases fenced by an epoch in every transaction, a run log",
     .provides = SYNC_PROVIDES_SINK,
     .caps = SYNC_CAP_STATE | SYNC_CAP_LEASE | SYNC_CAP_RUN_LOG | SYNC_CAP_DELETES,
     .options = pgs_options,

@@ -384,11 +384,31 @@ static int exec_update(pgs_instance *in, const char *log_q, const char *key_col,
 static int close_crashed(pgs_instance *in, pgs_run *r, pgs_err *err)
 {
     const char *p[] = {r->job, r->run_id};
+    /* the counts its committed batches left in the progress table (columns 5..10) */
+    pgs_buf q;
+    pgs_buf_init(&q);
+    pgs_buf_printf(&q,
+                   "SELECT r.run_id, r.log_table, r.log_key_column, r.log_row_id, r.started_at::text,"
+                   " coalesce(sum(p.processed), 0), coalesce(sum(p.inserted), 0), coalesce(sum(p.updated), 0),"
+                   " coalesce(sum(p.unchanged), 0), coalesce(sum(p.deleted), 0), coalesce(sum(p.failed), 0)"
+                   " FROM %s r LEFT JOIN %s p ON p.run_id = r.run_id"
+                   " WHERE r.job = $1 AND r.status = 'running' AND r.run_id <> $2"
+                   " GROUP BY r.run_id ORDER BY r.started_at",
+                   in->runs_table_q, in->progress_table_q);
+    char *sql = pgs_buf_take(&q);
+    if (!sql) {
+        pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
+        return SYNC_E_NOMEM;
+    }
+    /* lock the rows first (FOR UPDATE is not allowed with GROUP BY) */
     PGresult *res = pgs_exec_on(in, in->runs_table_q,
-                               "SELECT run_id, log_table, log_key_column, log_row_id, started_at::text"
-                               " FROM %s WHERE job = $1 AND status = 'running' AND run_id <> $2"
-                               " ORDER BY started_at FOR UPDATE",
-                               2, p, err);
+                                "SELECT 1 FROM %s WHERE job = $1 AND status = 'running' AND run_id <> $2 FOR UPDATE",
+                                2, p, err);
+    if (res) {
+        PQclear(res);
+        res = pgs_exec(&in->conn, sql, 2, p, NULL, err);
+    }
+    free(sql);
     if (!res)
         return err->status;
     int rc = SYNC_OK;
@@ -413,16 +433,26 @@ static int close_crashed(pgs_instance *in, pgs_run *r, pgs_err *err)
             add(&a, r->cols[RF_STATUS], status_as(r, "failed"));
             add(&a, r->cols[RF_ERROR_MESSAGE], msg);
             add(&a, r->cols[RF_COMPLETED_AT], "now");
+            add(&a, r->cols[RF_PROCESSED], PQgetvalue(res, i, 5));
+            add(&a, r->cols[RF_CREATED], PQgetvalue(res, i, 6));
+            add(&a, r->cols[RF_UPDATED], PQgetvalue(res, i, 7));
+            add(&a, r->cols[RF_UNCHANGED], PQgetvalue(res, i, 8));
+            add(&a, r->cols[RF_DELETED], PQgetvalue(res, i, 9));
+            add(&a, r->cols[RF_FAILED], PQgetvalue(res, i, 10));
             rc = exec_update(in, r->log_q, PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), &a, r->cols[RF_STATUS],
                              status_as(r, "running"), err);
         }
         free(qual);
-        const char *p2[] = {old, msg};
+        const char *p2[] = {old, msg, PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), PQgetvalue(res, i, 7),
+                            PQgetvalue(res, i, 8), PQgetvalue(res, i, 9), PQgetvalue(res, i, 10)};
         if (rc == SYNC_OK)
             rc = pgs_exec_on_cmd(in, in->runs_table_q,
-                                "UPDATE %s SET status = 'failed', finished_at = now(), error_message = $2"
-                                " WHERE run_id = $1",
-                                2, p2, err);
+                                "UPDATE %s SET status = 'failed', finished_at = now(), error_message = $2,"
+                                " processed = $3, inserted = $4, updated = $5, unchanged = $6, deleted = $7,"
+                                " failed = $8 WHERE run_id = $1",
+                                8, p2, err);
+        if (rc == SYNC_OK)
+            rc = pgs_exec_on_cmd(in, in->progress_table_q, "DELETE FROM %s WHERE run_id = $1", 1, p2, err);
     }
     PQclear(res);
     return rc;
@@ -441,7 +471,7 @@ static void rollback(pgs_instance *in)
 }
 
 static int record_end(pgs_instance *in, pgs_run *r, const sync_run_info *run, const char *status,
-                      const char *error, pgs_err *err);
+                      const char *error, int only_running, pgs_err *err);
 
 int pgs_run_begin(pgs_instance *in, const sync_run_info *run)
 {
@@ -468,7 +498,8 @@ int pgs_run_begin(pgs_instance *in, const sync_run_info *run)
 
     char started[48];
     pgs_format_timestamp(run->started_at, started, sizeof(started));
-    rc = pgs_exec_cmd(&in->conn, "BEGIN", &err);
+    pgs_lease_set_run(in, r->job, r->run_id);
+    rc = pgs_job_begin(in, r->job, &err);
     if (rc == SYNC_OK)
         rc = close_crashed(in, r, &err);
     if (rc == SYNC_OK && r->has_log) {
@@ -523,7 +554,7 @@ int pgs_run_begin(pgs_instance *in, const sync_run_info *run)
 
     /* before_run_sql, committed on its own: the running row stays visible even if a hook fails */
     if (pgs_hooks_count(r->opts, "before_run_sql")) {
-        rc = pgs_exec_cmd(&in->conn, "BEGIN", &err);
+        rc = pgs_job_begin(in, r->job, &err);
         if (rc == SYNC_OK)
             rc = pgs_hooks_run(&in->conn, r->opts, "before_run_sql", &err);
         if (rc == SYNC_OK)
@@ -532,8 +563,8 @@ int pgs_run_begin(pgs_instance *in, const sync_run_info *run)
             /* the engine will not call finish(): close the row now, saying why */
             pgs_err e2;
             rollback(in);
-            if (!pgs_conn_lost(&in->conn) && pgs_exec_cmd(&in->conn, "BEGIN", &e2) == SYNC_OK) {
-                if (record_end(in, r, run, "failed", err.message, &e2) == SYNC_OK)
+            if (!pgs_conn_lost(&in->conn) && pgs_job_begin(in, r->job, &e2) == SYNC_OK) {
+                if (record_end(in, r, run, "failed", err.message, 0, &e2) == SYNC_OK)
                     pgs_exec_cmd(&in->conn, "COMMIT", &e2);
                 else
                     rollback(in);
@@ -544,9 +575,14 @@ int pgs_run_begin(pgs_instance *in, const sync_run_info *run)
     return SYNC_OK;
 }
 
-/* Updates the run-log row and sync_runs for the end of a run (inside a transaction). */
+/*
+ * Updates the run-log row and sync_runs for the end of a run (inside a
+ * transaction), and drops the run's progress rows (the final counts are
+ * here).  only_running: touch the rows only while they still say running (a
+ * run that lost its lease must not overwrite what the new holder wrote).
+ */
 static int record_end(pgs_instance *in, pgs_run *r, const sync_run_info *run, const char *status,
-                      const char *error, pgs_err *err)
+                      const char *error, int only_running, pgs_err *err)
 {
     char n[6][24], completed[48], duration[24];
     const int64_t counts[6] = {run->processed, run->inserted, run->updated, run->unchanged, run->deleted,
@@ -574,15 +610,23 @@ static int record_end(pgs_instance *in, pgs_run *r, const sync_run_info *run, co
         add(&a, r->cols[RF_ERROR_DETAILS], ok_status ? NULL : run->details_json);
         if (run->details_json)
             add(&a, r->cols[RF_METADATA], run->details_json);
-        rc = exec_update(in, r->log_q, r->key_col, r->key_val, &a, NULL, NULL, err);
+        rc = exec_update(in, r->log_q, r->key_col, r->key_val, &a, only_running ? r->cols[RF_STATUS] : NULL,
+                         status_as(r, "running"), err);
     }
     const char *p[] = {r->run_id, status, completed, error, n[0], n[1], n[2], n[3], n[4], n[5]};
     if (rc == SYNC_OK)
         rc = pgs_exec_on_cmd(in, in->runs_table_q,
-                            "UPDATE %s SET status = $2, finished_at = $3::timestamptz,"
-                            " error_message = $4, processed = $5, inserted = $6, updated = $7,"
-                            " unchanged = $8, deleted = $9, failed = $10 WHERE run_id = $1",
+                            only_running
+                                ? "UPDATE %s SET status = $2, finished_at = $3::timestamptz,"
+                                  " error_message = $4, processed = $5, inserted = $6, updated = $7,"
+                                  " unchanged = $8, deleted = $9, failed = $10 WHERE run_id = $1"
+                                  " AND status = 'running'"
+                                : "UPDATE %s SET status = $2, finished_at = $3::timestamptz,"
+                                  " error_message = $4, processed = $5, inserted = $6, updated = $7,"
+                                  " unchanged = $8, deleted = $9, failed = $10 WHERE run_id = $1",
                             10, p, err);
+    if (rc == SYNC_OK)
+        rc = pgs_exec_on_cmd(in, in->progress_table_q, "DELETE FROM %s WHERE run_id = $1", 1, p, err);
     return rc;
 }
 
@@ -648,9 +692,24 @@ int pgs_run_finish(pgs_instance *in, const sync_run_info *run)
     const char *status = status_text(run->status);
     const sync_config *opts = r ? r->opts : run->options;
 
-    rc = pgs_exec_cmd(&in->conn, "BEGIN", &err);
+    rc = pgs_job_begin(in, r ? r->job : run->job, &err);
+    if (rc != SYNC_OK && r && pgs_err_is_lease_lost(&err)) {
+        /* another engine runs the job now: close this run's own rows as failed
+         * if it has not done so already, and write nothing else */
+        pgs_err e2;
+        pgs_host->log(in->ctx, SYNC_LOG_ERROR, "%s", err.message);
+        int rc2 = pgs_tx_begin(&in->conn, &e2);
+        if (rc2 == SYNC_OK)
+            rc2 = record_end(in, r, run, "failed", err.message, 1, &e2);
+        if (rc2 == SYNC_OK)
+            rc2 = pgs_exec_cmd(&in->conn, "COMMIT", &e2);
+        if (rc2 != SYNC_OK)
+            rollback(in);
+        pgs_run_free(in);
+        return pgs_fail(in->ctx, &err);
+    }
     if (rc == SYNC_OK && r)
-        rc = record_end(in, r, run, status, run->error, &err);
+        rc = record_end(in, r, run, status, run->error, 0, &err);
     if (rc == SYNC_OK)
         rc = pgs_hooks_run(&in->conn, opts, "after_run_sql", &err);
     if (rc == SYNC_OK)
@@ -659,9 +718,9 @@ int pgs_run_finish(pgs_instance *in, const sync_run_info *run)
         /* a hook failed: the run still gets closed, as failed, saying why */
         pgs_err e2;
         rollback(in);
-        int rc2 = pgs_exec_cmd(&in->conn, "BEGIN", &e2);
+        int rc2 = pgs_job_begin(in, r->job, &e2);
         if (rc2 == SYNC_OK)
-            rc2 = record_end(in, r, run, "failed", err.message, &e2);
+            rc2 = record_end(in, r, run, "failed", err.message, 0, &e2);
         if (rc2 == SYNC_OK)
             rc2 = pgs_exec_cmd(&in->conn, "COMMIT", &e2);
         if (rc2 != SYNC_OK)

@@ -607,8 +607,9 @@ char *pgs_sql_stage_create(const char *stage, const pgs_sqlcol *cols, size_t n)
 {
     pgs_buf b;
     pgs_buf_init(&b);
-    /* ON COMMIT DELETE ROWS: created once per session, emptied by every commit.
-     * toast_tuple_target: a staged row of up to 8 kB stays as it came, where
+    /* ON COMMIT DROP: created in each batch's transaction, so nothing of it
+     * outlives the transaction (a pooler may hand the next one to another
+     * server session).  toast_tuple_target: a staged row of up to 8 kB stays as it came, where
      * the default (2 kB) had the server compress long rows (pglz) only to
      * decompress them again to compare them with the stored row. */
     pgs_buf_puts(&b, "CREATE TEMPORARY TABLE ");
@@ -619,7 +620,7 @@ char *pgs_sql_stage_create(const char *stage, const pgs_sqlcol *cols, size_t n)
         pgs_quote_ident(&b, cols[i].attname);
         pgs_buf_printf(&b, " %s", cols[i].type);
     }
-    pgs_buf_puts(&b, ") WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS");
+    pgs_buf_puts(&b, ") WITH (toast_tuple_target = 8160) ON COMMIT DROP");
     return pgs_buf_take(&b);
 }
 
@@ -869,7 +870,7 @@ char *pgs_sql_affected_create(const pgs_sqlcol *cols, size_t n, const pgs_affect
         pgs_quote_ident(&b, aff->extra[i].attname);
         pgs_buf_printf(&b, " %s, ", aff->extra[i].type);
     }
-    pgs_buf_puts(&b, "action text NOT NULL) ON COMMIT DELETE ROWS");
+    pgs_buf_puts(&b, "action text NOT NULL) ON COMMIT DROP");
     return pgs_buf_take(&b);
 }
 

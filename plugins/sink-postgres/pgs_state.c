@@ -1,31 +1,52 @@
 /*
- * pgs_state.c - cursors and leases kept in the database itself.
+ * pgs_state.c - cursors, leases and run progress kept in the database itself.
  *
  * The engine's own tables live in the state schema (option state_schema,
- * default "syncengine"), created on first use and never anywhere else; their
- * names are options too (state_table, runs_table):
+ * default "syncengine"); the names of the first two are options too
+ * (state_table, runs_table):
  *
- *   sync_state (job, stream, cursor, updated_at)  one cursor per stream
- *   sync_runs  (run_id, job, status, log_table, log_row_id, started_at, ...,
- *               counts)                           runs this engine opened, so
- *                                                 a crashed run can be closed
- *                                                 and `status` sees every
- *                                                 engine's runs
+ *   sync_state    (job, stream, cursor, updated_at)  one cursor per stream
+ *   sync_runs     (run_id, job, status, log_table, log_row_id, started_at,
+ *                  ..., counts)                       runs this engine opened,
+ *                                                     so a crashed run can be
+ *                                                     closed and `status` sees
+ *                                                     every engine's runs
+ *   sync_leases   (job, epoch, holder, backend_pid, backend_start,
+ *                  acquired_at, renewed_at, expires_at) one lease per job
+ *   sync_progress (run_id, stream, job, counts)       what a run's committed
+ *                                                     batches did, per stream
+ *
+ * They are created at open when missing (by a role allowed to), or once by
+ * `syncengine setup` as the owner (pgs_state_ddl is the text both use), after
+ * which a role with only row privileges runs the engine.
  *
  * A cursor is saved by pgs_state_save inside the transaction that stores its
- * batch, so data and cursor commit or roll back together.
+ * batch, so data and cursor commit or roll back together; the batch's counts
+ * go to sync_progress in the same transaction (pgs_progress_add), so the run
+ * closed as failed after a crash tells what its committed batches did.
  *
- * Leases are session-level advisory locks keyed by hashing state schema and
- * job name: held by the instance's connection, given up by lease_release, and
- * released by the server when the holding process dies.  A reconnect loses
- * them, so pgs_lease_reacquire takes them back before any write continues;
- * if another engine got one in between, the write fails as a conflict.
+ * A lease is a row, not a session lock: nothing about it depends on one
+ * server session staying alive, or on the session a pooler hands out.
+ * Acquiring is one statement that takes the row when it is free, expired, or
+ * its holder's server session is gone from pg_stat_activity (a SIGKILLed
+ * engine's job is free at once on a direct connection; through a pooler the
+ * server session outlives the client and the TTL decides), and increments the
+ * epoch.  A thread with a connection of its own renews the row every third of
+ * lease_ttl while the lease is held, also while a run waits on its source.
+ * Every transaction that writes for the job checks `epoch = mine` with the row
+ * locked FOR SHARE (pgs_job_begin): a take-over cannot commit while a batch
+ * of the old holder is open, and once it has, the old holder's next
+ * transaction fails -- it writes nothing more.
  */
 #include "pgs.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* The cursor table, the runs table, and an index of the runs table. */
 static const char cursor_table_sql[] =
@@ -53,6 +74,30 @@ static const char runs_table_counts_sql[] =
     " ADD COLUMN IF NOT EXISTS processed bigint, ADD COLUMN IF NOT EXISTS inserted bigint,"
     " ADD COLUMN IF NOT EXISTS updated bigint, ADD COLUMN IF NOT EXISTS unchanged bigint,"
     " ADD COLUMN IF NOT EXISTS deleted bigint, ADD COLUMN IF NOT EXISTS failed bigint";
+static const char leases_table_sql[] =
+    "CREATE TABLE IF NOT EXISTS %s ("
+    " job text PRIMARY KEY,"
+    " epoch bigint NOT NULL DEFAULT 0,"
+    " holder text,"
+    " run_id text,"
+    " backend_pid integer,"
+    " backend_start timestamptz,"
+    " acquired_at timestamptz,"
+    " renewed_at timestamptz,"
+    " expires_at timestamptz)";
+static const char progress_table_sql[] =
+    "CREATE TABLE IF NOT EXISTS %s ("
+    " run_id text NOT NULL,"
+    " stream text NOT NULL,"
+    " job text NOT NULL,"
+    " processed bigint NOT NULL DEFAULT 0,"
+    " inserted bigint NOT NULL DEFAULT 0,"
+    " updated bigint NOT NULL DEFAULT 0,"
+    " unchanged bigint NOT NULL DEFAULT 0,"
+    " deleted bigint NOT NULL DEFAULT 0,"
+    " failed bigint NOT NULL DEFAULT 0,"
+    " updated_at timestamptz NOT NULL DEFAULT now(),"
+    " PRIMARY KEY (run_id, stream))";
 
 PGresult *pgs_exec_on(pgs_instance *in, const char *table_q, const char *fmt, int n,
                       const char *const *params, pgs_err *err)
@@ -80,10 +125,11 @@ int pgs_exec_on_cmd(pgs_instance *in, const char *table_q, const char *fmt, int 
     return SYNC_OK;
 }
 
-/* Both tables exist, the runs table with its newest column. */
+/* Every table exists, the runs table with its newest column. */
 static int tables_exist(pgs_instance *in, pgs_err *err)
 {
-    const char *params[] = {in->state_schema, in->cursor_table, in->runs_table};
+    const char *params[] = {in->state_schema, in->cursor_table, in->runs_table, PGS_LEASES_TABLE,
+                            PGS_PROGRESS_TABLE};
     PGresult *res = pgs_exec(&in->conn,
                              "SELECT count(DISTINCT c.relname)"
                              " + (SELECT count(*) FROM pg_catalog.pg_attribute a"
@@ -93,17 +139,19 @@ static int tables_exist(pgs_instance *in, pgs_err *err)
                              "      AND NOT a.attisdropped)"
                              " FROM pg_catalog.pg_class c"
                              " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                             " WHERE n.nspname = $1 AND c.relname IN ($2, $3)",
-                             3, params, NULL, err);
+                             " WHERE n.nspname = $1 AND c.relname IN ($2, $3, $4, $5)",
+                             5, params, NULL, err);
     if (!res)
         return -1;
-    int ok = strcmp(PQgetvalue(res, 0, 0), "3") == 0;
+    int ok = strcmp(PQgetvalue(res, 0, 0), "5") == 0;
     PQclear(res);
     return ok;
 }
 
-/* CREATE INDEX IF NOT EXISTS "<runs_table>_job_status" ON <runs> (job, status). */
-static int create_runs_index(pgs_instance *in, pgs_err *err)
+#define N_DDL 8
+
+/* The statements creating the engine's tables, each from malloc (all NULL without memory). */
+static int ddl_statements(const pgs_instance *in, char *out[N_DDL])
 {
     pgs_buf name;
     pgs_buf_init(&name);
@@ -111,21 +159,79 @@ static int create_runs_index(pgs_instance *in, pgs_err *err)
     char *raw = pgs_buf_take(&name);
     char *idx = raw ? pgs_quote_ident_dup(raw) : NULL;
     free(raw);
-    if (!idx) {
-        pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
-        return SYNC_E_NOMEM;
+    struct {
+        const char *fmt, *a, *b;
+    } parts[N_DDL] = {
+        {"CREATE SCHEMA IF NOT EXISTS %s", in->state_schema_q, NULL},
+        {cursor_table_sql, in->cursor_table_q, NULL},
+        {runs_table_sql, in->runs_table_q, NULL},
+        {runs_table_counts_sql, in->runs_table_q, NULL},
+        {"CREATE INDEX IF NOT EXISTS %s ON %s (job, status)", idx, in->runs_table_q},
+        {leases_table_sql, in->leases_table_q, NULL},
+        {progress_table_sql, in->progress_table_q, NULL},
+        {"COMMENT ON SCHEMA %s IS 'syncengine: cursors, runs, leases and run progress'", in->state_schema_q,
+         NULL},
+    };
+    int ok = idx != NULL;
+    for (size_t i = 0; i < N_DDL; i++) {
+        out[i] = NULL;
+        if (!ok)
+            continue;
+        pgs_buf b;
+        pgs_buf_init(&b);
+        pgs_buf_printf(&b, parts[i].fmt, parts[i].a, parts[i].b);
+        if (!(out[i] = pgs_buf_take(&b)))
+            ok = 0;
     }
+    free(idx);
+    if (!ok)
+        for (size_t i = 0; i < N_DDL; i++) {
+            free(out[i]);
+            out[i] = NULL;
+        }
+    return ok ? SYNC_OK : SYNC_E_NOMEM;
+}
+
+char *pgs_state_ddl(const pgs_instance *in)
+{
+    char *st[N_DDL];
+    if (ddl_statements(in, st) != SYNC_OK)
+        return NULL;
     pgs_buf b;
     pgs_buf_init(&b);
-    pgs_buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s ON %s (job, status)", idx, in->runs_table_q);
-    free(idx);
-    char *sql = pgs_buf_take(&b);
-    if (!sql) {
+    pgs_buf_puts(&b, "BEGIN;\n");
+    for (size_t i = 0; i < N_DDL; i++) {
+        pgs_buf_printf(&b, "%s;\n", st[i]);
+        free(st[i]);
+    }
+    pgs_buf_puts(&b, "COMMIT;\n");
+    return pgs_buf_take(&b);
+}
+
+/* Runs the DDL in one transaction, serialized with other engines doing the same. */
+static int apply_ddl(pgs_instance *in, pgs_err *err)
+{
+    char *st[N_DDL];
+    if (ddl_statements(in, st) != SYNC_OK) {
         pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
         return SYNC_E_NOMEM;
     }
-    int rc = pgs_exec_cmd(&in->conn, sql, err);
-    free(sql);
+    /* two engines starting at once would otherwise race on the catalog's unique indexes */
+    int rc = pgs_tx_begin(&in->conn, err);
+    if (rc == SYNC_OK)
+        rc = pgs_exec_cmd(&in->conn, "SELECT pg_advisory_xact_lock(hashtextextended('syncengine bootstrap', 0))",
+                          err);
+    for (size_t i = 0; i < N_DDL; i++) {
+        if (rc == SYNC_OK)
+            rc = pgs_exec_cmd(&in->conn, st[i], err);
+        free(st[i]);
+    }
+    if (rc == SYNC_OK)
+        rc = pgs_exec_cmd(&in->conn, "COMMIT", err);
+    if (rc != SYNC_OK && !pgs_conn_lost(&in->conn)) {
+        pgs_err e2;
+        pgs_exec_cmd(&in->conn, "ROLLBACK", &e2);
+    }
     return rc;
 }
 
@@ -139,34 +245,35 @@ int pgs_state_bootstrap(pgs_instance *in)
         in->state_ready = 1;
         return SYNC_OK;
     }
-    /* Serialize concurrent bootstraps (two engines starting at once would
-     * otherwise race on the catalog's unique indexes). */
-    int rc = pgs_exec_cmd(&in->conn, "BEGIN", &err);
-    if (rc == SYNC_OK)
-        rc = pgs_exec_cmd(&in->conn,
-                          "SELECT pg_advisory_xact_lock(hashtextextended('syncengine bootstrap', 0))",
-                          &err);
-    if (rc == SYNC_OK)
-        rc = pgs_exec_on_cmd(in, in->state_schema_q, "CREATE SCHEMA IF NOT EXISTS %s", 0, NULL, &err);
-    if (rc == SYNC_OK)
-        rc = pgs_exec_on_cmd(in, in->cursor_table_q, cursor_table_sql, 0, NULL, &err);
-    if (rc == SYNC_OK)
-        rc = pgs_exec_on_cmd(in, in->runs_table_q, runs_table_sql, 0, NULL, &err);
-    if (rc == SYNC_OK)
-        rc = pgs_exec_on_cmd(in, in->runs_table_q, runs_table_counts_sql, 0, NULL, &err);
-    if (rc == SYNC_OK)
-        rc = create_runs_index(in, &err);
-    if (rc == SYNC_OK)
-        rc = pgs_exec_cmd(&in->conn, "COMMIT", &err);
+    int rc = apply_ddl(in, &err);
     if (rc != SYNC_OK) {
-        pgs_err e2;
-        if (!pgs_conn_lost(&in->conn))
-            pgs_exec_cmd(&in->conn, "ROLLBACK", &e2);
+        if (strcmp(err.sqlstate, "42501") == 0) {
+            /* not an authentication problem: the role may log in, it may not create */
+            char role[128];
+            snprintf(role, sizeof(role), "%s", in->conn.pg ? PQuser(in->conn.pg) : "");
+            pgs_err_set(&err, SYNC_E_CONFIG,
+                        "the engine's tables in schema \"%s\" are missing or incomplete and role \"%s\" may not "
+                        "create them (%.200s); run `syncengine setup -c FILE` once as the database owner, or "
+                        "grant the role CREATE on the database, then run again (see docs/security.md)",
+                        in->state_schema, role, err.message);
+            return pgs_fail(in->ctx, &err);
+        }
         pgs_err_prefix(&err, "cannot create state schema \"%s\": ", in->state_schema);
         return pgs_fail(in->ctx, &err);
     }
-    pgs_host->log(in->ctx, SYNC_LOG_INFO, "created state tables %s and %s", in->cursor_table_q,
-                  in->runs_table_q);
+    pgs_host->log(in->ctx, SYNC_LOG_INFO, "created the engine's tables in schema %s", in->state_schema_q);
+    in->state_ready = 1;
+    return SYNC_OK;
+}
+
+int pgs_state_setup(pgs_instance *in)
+{
+    pgs_err err;
+    int rc = apply_ddl(in, &err);
+    if (rc != SYNC_OK) {
+        pgs_err_prefix(&err, "setting up schema \"%s\" failed: ", in->state_schema);
+        return pgs_fail(in->ctx, &err);
+    }
     in->state_ready = 1;
     return SYNC_OK;
 }
@@ -235,32 +342,251 @@ int pgs_state_reset(pgs_instance *in, const char *job, const char *stream)
 
 /* ------------------------------------------------------------------ leases */
 
-/* The lock key: 64-bit hash of "<state_schema>/<job>", computed by the server. */
-static int try_lock(pgs_instance *in, const char *job, int *acquired, pgs_err *err)
+/*
+ * A lease this process holds.  The instance that took it owns it (renews and
+ * releases it); the process-wide registry lets the other instances of the
+ * same run -- parallel stream workers, each with a connection of its own --
+ * find the epoch they must check.  Everything but the renewer's connection is
+ * guarded by reg_lock.
+ */
+typedef struct pgs_lease {
+    char *key;                 /* section, state schema and job */
+    char *job;
+    int64_t epoch;
+    char run_id[64];
+    int lost;
+    char lost_msg[384];
+    int registered;            /* still in the registry (not replaced by a later lease of this process) */
+    /* the renewer */
+    sync_ctx *ctx;
+    char *conninfo, *application_name, *leases_table_q, *renew_sql;
+    int64_t ttl_ms, connect_timeout_ms;
+    PGconn *pg;
+    pthread_t thread;
+    int started, stop;
+    pthread_cond_t wake;
+} pgs_lease;
+
+typedef struct pgs_fence {
+    char *job;
+    int64_t epoch;             /* 0: this process held no lease of the job when the instance first wrote */
+} pgs_fence;
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pgs_lease **reg;
+static size_t n_reg;
+
+static char *lease_key(pgs_instance *in, const char *job)
 {
-    char *key = malloc(strlen(in->state_schema) + strlen(job) + 2);
-    if (!key) {
-        pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
-        return SYNC_E_NOMEM;
+    const char *section = pgs_host->ctx_instance(in->ctx);
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_printf(&b, "%s\x1f%s\x1f%s", section ? section : "", in->state_schema, job);
+    return pgs_buf_take(&b);
+}
+
+/* The registered lease of key, or NULL (reg_lock held). */
+static pgs_lease *reg_find(const char *key)
+{
+    for (size_t i = 0; i < n_reg; i++)
+        if (strcmp(reg[i]->key, key) == 0)
+            return reg[i];
+    return NULL;
+}
+
+static void reg_remove(pgs_lease *l)
+{
+    for (size_t i = 0; i < n_reg; i++)
+        if (reg[i] == l) {
+            reg[i] = reg[--n_reg];
+            break;
+        }
+    l->registered = 0;
+}
+
+/* Who this process is, for the holder column: host, pid, application_name. */
+static void holder_text(const pgs_instance *in, char *out, size_t size)
+{
+    char host[256];
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "unknown host");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(out, size, "%s pid %ld (%s)", host, (long)getpid(), in->conn.application_name);
+}
+
+static PGconn *lease_connect(const char *conninfo, const char *appname, int64_t connect_timeout_ms)
+{
+    char timeout[32];
+    snprintf(timeout, sizeof(timeout), "%lld", (long long)((connect_timeout_ms + 999) / 1000));
+    const char *keys[] = {"dbname", "application_name", "connect_timeout", "client_encoding", NULL};
+    const char *vals[] = {conninfo, appname, timeout, "UTF8", NULL};
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+static const char acquire_sql[] =
+    "INSERT INTO %s AS l (job, epoch, holder, backend_pid, backend_start, acquired_at, renewed_at, expires_at)"
+    " VALUES ($1, 1, $2, pg_backend_pid(),"
+    "  (SELECT backend_start FROM pg_catalog.pg_stat_activity WHERE pid = pg_backend_pid()),"
+    "  now(), now(), now() + $3::bigint * interval '1 millisecond')"
+    " ON CONFLICT (job) DO UPDATE SET epoch = l.epoch + 1, holder = EXCLUDED.holder, run_id = NULL,"
+    "  backend_pid = EXCLUDED.backend_pid, backend_start = EXCLUDED.backend_start,"
+    "  acquired_at = now(), renewed_at = now(), expires_at = EXCLUDED.expires_at"
+    " WHERE l.holder IS NULL OR l.expires_at <= now()"
+    "  OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = l.backend_pid"
+    "                 AND (a.backend_start IS NULL OR a.backend_start = l.backend_start))"
+    " RETURNING epoch";
+
+/* The renewal keeps the server session it runs on as the holder's (the previous one may be gone). */
+static const char renew_sql_fmt[] =
+    "UPDATE %s SET renewed_at = now(), expires_at = now() + $3::bigint * interval '1 millisecond',"
+    " backend_pid = pg_backend_pid(),"
+    " backend_start = (SELECT backend_start FROM pg_catalog.pg_stat_activity WHERE pid = pg_backend_pid())"
+    " WHERE job = $1 AND epoch = $2::bigint";
+
+/* Renews once; 1 renewed, 0 lost (another process took the job), -1 could not ask. */
+static int renew_once(pgs_lease *l)
+{
+    if (!l->pg || PQstatus(l->pg) != CONNECTION_OK) {
+        if (l->pg)
+            PQfinish(l->pg);
+        l->pg = lease_connect(l->conninfo, l->application_name, l->connect_timeout_ms);
+        if (!l->pg || PQstatus(l->pg) != CONNECTION_OK)
+            return -1;
+        PQsetNoticeProcessor(l->pg, quiet_notice, NULL);
     }
-    sprintf(key, "%s/%s", in->state_schema, job);
-    const char *params[] = {key};
-    PGresult *res = pgs_exec(&in->conn, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", 1,
-                             params, NULL, err);
-    free(key);
-    if (!res)
-        return err->status;
-    *acquired = PQgetvalue(res, 0, 0)[0] == 't';
+    char epoch[24], ttl[24];
+    snprintf(epoch, sizeof(epoch), "%lld", (long long)l->epoch);
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)l->ttl_ms);
+    const char *params[] = {l->job, epoch, ttl};
+    PGresult *res = PQexecParams(l->pg, l->renew_sql, 3, NULL, params, NULL, NULL, 0);
+    int out = -1;
+    if (res && PQresultStatus(res) == PGRES_COMMAND_OK)
+        out = strcmp(PQcmdTuples(res), "0") == 0 ? 0 : 1;
     PQclear(res);
-    return SYNC_OK;
+    return out;
+}
+
+static void mark_lost(pgs_lease *l, const char *holder, const char *epoch)
+{
+    pthread_mutex_lock(&reg_lock);
+    if (!l->lost) {
+        l->lost = 1;
+        snprintf(l->lost_msg, sizeof(l->lost_msg),
+                 "lease lost: job \"%s\" was taken over by %s (lease epoch %s; this run held epoch %lld)",
+                 l->job, holder && *holder ? holder : "another engine", epoch && *epoch ? epoch : "?",
+                 (long long)l->epoch);
+    }
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* Reads who holds the job now (for the message), on conn. */
+static void lost_on(pgs_lease *l, PGconn *pg, const char *leases_table_q)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT holder, epoch FROM %s WHERE job = $1", leases_table_q);
+    const char *params[] = {l->job};
+    PGresult *res = pg ? PQexecParams(pg, sql, 1, NULL, params, NULL, NULL, 0) : NULL;
+    int ok = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    mark_lost(l, ok ? PQgetvalue(res, 0, 0) : NULL, ok ? PQgetvalue(res, 0, 1) : NULL);
+    PQclear(res);
+}
+
+static void *renewer_main(void *arg)
+{
+    pgs_lease *l = arg;
+    int64_t every = l->ttl_ms / 3;
+    pthread_mutex_lock(&reg_lock);
+    while (!l->stop && !l->lost) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)(every / 1000);
+        until.tv_nsec += (long)(every % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!l->stop && pthread_cond_timedwait(&l->wake, &reg_lock, &until) != ETIMEDOUT)
+            ;
+        if (l->stop)
+            break;
+        pthread_mutex_unlock(&reg_lock);
+        int r = renew_once(l);
+        if (r == 0) {
+            lost_on(l, l->pg, l->leases_table_q);
+            pgs_host->log(l->ctx, SYNC_LOG_ERROR, "%s", l->lost_msg);
+        }
+        pthread_mutex_lock(&reg_lock);
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return NULL;
+}
+
+static void lease_free(pgs_lease *l)
+{
+    if (!l)
+        return;
+    if (l->started) {
+        pthread_mutex_lock(&reg_lock);
+        l->stop = 1;
+        pthread_cond_signal(&l->wake);
+        pthread_mutex_unlock(&reg_lock);
+        pthread_join(l->thread, NULL);
+    }
+    pthread_mutex_lock(&reg_lock);
+    if (l->registered)
+        reg_remove(l);
+    pthread_mutex_unlock(&reg_lock);
+    pthread_cond_destroy(&l->wake);
+    if (l->pg)
+        PQfinish(l->pg);
+    free(l->key);
+    free(l->job);
+    free(l->conninfo);
+    free(l->application_name);
+    free(l->leases_table_q);
+    free(l->renew_sql);
+    free(l);
 }
 
 static long lease_index(pgs_instance *in, const char *job)
 {
     for (size_t i = 0; i < in->n_leases; i++)
-        if (strcmp(in->leases[i], job) == 0)
+        if (strcmp(in->leases[i]->job, job) == 0)
             return (long)i;
     return -1;
+}
+
+static pgs_lease *lease_new(pgs_instance *in, const char *job)
+{
+    pgs_lease *l = calloc(1, sizeof(*l));
+    if (!l)
+        return NULL;
+    pthread_cond_init(&l->wake, NULL);
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_printf(&b, renew_sql_fmt, in->leases_table_q);
+    l->renew_sql = pgs_buf_take(&b);
+    pgs_buf_init(&b);
+    pgs_buf_printf(&b, "%s lease", in->conn.application_name);
+    l->application_name = pgs_buf_take(&b);
+    l->key = lease_key(in, job);
+    l->job = strdup(job);
+    l->conninfo = strdup(in->conn.conninfo);
+    l->leases_table_q = strdup(in->leases_table_q);
+    l->ctx = in->ctx;
+    l->ttl_ms = in->lease_ttl_ms;
+    l->connect_timeout_ms = in->conn.connect_timeout_ms;
+    if (!l->renew_sql || !l->application_name || !l->key || !l->job || !l->conninfo || !l->leases_table_q) {
+        lease_free(l);
+        return NULL;
+    }
+    return l;
 }
 
 int pgs_lease_acquire(pgs_instance *in, const char *job, int *acquired)
@@ -268,80 +594,331 @@ int pgs_lease_acquire(pgs_instance *in, const char *job, int *acquired)
     pgs_err err;
     *acquired = 0;
     if (lease_index(in, job) >= 0) {
-        *acquired = 1; /* session locks stack; holding one is enough */
+        *acquired = 1; /* this instance holds it already */
         return SYNC_OK;
     }
-    int rc = pgs_session_ready(in, &err);
-    if (rc != SYNC_OK)
+    pgs_lease *l = lease_new(in, job);
+    if (!l)
+        return SYNC_E_NOMEM;
+    /* the lease's own connection: its server session stands for this process in pg_stat_activity */
+    l->pg = lease_connect(l->conninfo, l->application_name, l->connect_timeout_ms);
+    if (!l->pg || PQstatus(l->pg) != CONNECTION_OK) {
+        pgs_err_set(&err, SYNC_E_UNAVAILABLE, "could not connect to the database to take the lease of job \"%s\"",
+                    job);
+        lease_free(l);
         return pgs_fail(in->ctx, &err);
-    rc = try_lock(in, job, acquired, &err);
-    if (rc != SYNC_OK && pgs_conn_lost(&in->conn) && pgs_session_ready(in, &err) == SYNC_OK)
-        rc = try_lock(in, job, acquired, &err);
-    if (rc != SYNC_OK)
-        return pgs_fail(in->ctx, &err);
-    if (!*acquired) {
-        pgs_host->log(in->ctx, SYNC_LOG_INFO, "job \"%s\" is running elsewhere (lease held by another session)",
-                      job);
-        return SYNC_OK;
     }
-    char **grown = realloc(in->leases, (in->n_leases + 1) * sizeof(*grown));
-    char *copy = strdup(job);
-    if (!grown || !copy) {
-        free(copy);
-        if (grown)
-            in->leases = grown;
-        pgs_lease_release(in, job);
-        *acquired = 0;
+    PQsetNoticeProcessor(l->pg, quiet_notice, NULL);
+    char holder[400], ttl[24];
+    holder_text(in, holder, sizeof(holder));
+    snprintf(ttl, sizeof(ttl), "%lld", (long long)in->lease_ttl_ms);
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_printf(&b, acquire_sql, in->leases_table_q);
+    char *sql = pgs_buf_take(&b);
+    if (!sql) {
+        lease_free(l);
         return SYNC_E_NOMEM;
     }
+    const char *params[] = {job, holder, ttl};
+    PGresult *res = PQexecParams(l->pg, sql, 3, NULL, params, NULL, NULL, 0);
+    free(sql);
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pgs_err_from_result(&err, res, l->pg);
+        PQclear(res);
+        pgs_err_prefix(&err, "taking the lease of job \"%s\" failed: ", job);
+        lease_free(l);
+        return pgs_fail(in->ctx, &err);
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        char q[256];
+        snprintf(q, sizeof(q), "SELECT holder, expires_at FROM %s WHERE job = $1", in->leases_table_q);
+        const char *p1[] = {job};
+        res = PQexecParams(l->pg, q, 1, NULL, p1, NULL, NULL, 0);
+        int ok = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+        pgs_host->log(in->ctx, SYNC_LOG_INFO, "job \"%s\" is running elsewhere (lease held by %s until %s)", job,
+                      ok ? PQgetvalue(res, 0, 0) : "another engine", ok ? PQgetvalue(res, 0, 1) : "?");
+        PQclear(res);
+        lease_free(l);
+        return SYNC_OK;
+    }
+    l->epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    pgs_lease **grown = realloc(in->leases, (in->n_leases + 1) * sizeof(*grown));
+    pthread_mutex_lock(&reg_lock);
+    pgs_lease **rgrown = realloc(reg, (n_reg + 1) * sizeof(*rgrown));
+    if (rgrown)
+        reg = rgrown;
+    if (!grown || !rgrown) {
+        pthread_mutex_unlock(&reg_lock);
+        if (grown)
+            in->leases = grown;
+        lease_free(l);
+        return SYNC_E_NOMEM;
+    }
+    /* a lease of this process that was taken over in between is lost now */
+    pgs_lease *old = reg_find(l->key);
+    if (old) {
+        reg_remove(old);
+        if (!old->lost) {
+            old->lost = 1;
+            snprintf(old->lost_msg, sizeof(old->lost_msg),
+                     "lease lost: job \"%s\" was taken over by %s (lease epoch %lld; this run held epoch %lld)",
+                     job, holder, (long long)l->epoch, (long long)old->epoch);
+        }
+    }
+    reg[n_reg++] = l;
+    l->registered = 1;
+    pthread_mutex_unlock(&reg_lock);
     in->leases = grown;
-    in->leases[in->n_leases++] = copy;
+    in->leases[in->n_leases++] = l;
+    for (size_t i = 0; i < in->n_fences; i++)
+        if (strcmp(in->fences[i].job, job) == 0)
+            in->fences[i].epoch = l->epoch; /* this instance writes under the new lease from now on */
+    if (pthread_create(&l->thread, NULL, renewer_main, l) == 0)
+        l->started = 1;
+    else
+        pgs_host->log(in->ctx, SYNC_LOG_WARN, "cannot start the lease renewer of job \"%s\": the lease is renewed "
+                      "by batches only", job);
+    *acquired = 1;
+    pgs_host->log(in->ctx, SYNC_LOG_DEBUG, "took the lease of job \"%s\" (epoch %lld, ttl %lld ms)", job,
+                  (long long)l->epoch, (long long)in->lease_ttl_ms);
     return SYNC_OK;
 }
 
 void pgs_lease_release(pgs_instance *in, const char *job)
 {
     long i = lease_index(in, job);
-    if (i >= 0) {
-        free(in->leases[i]);
-        in->leases[i] = in->leases[--in->n_leases];
-    }
-    if (pgs_conn_lost(&in->conn))
-        return; /* the server already dropped the lock with the session */
-    char *key = malloc(strlen(in->state_schema) + strlen(job) + 2);
-    if (!key)
+    if (i < 0)
         return;
-    sprintf(key, "%s/%s", in->state_schema, job);
-    const char *params[] = {key};
+    pgs_lease *l = in->leases[i];
+    in->leases[i] = in->leases[--in->n_leases];
+    /* stop renewing first: the release must be the last word */
+    if (l->started) {
+        pthread_mutex_lock(&reg_lock);
+        l->stop = 1;
+        pthread_cond_signal(&l->wake);
+        pthread_mutex_unlock(&reg_lock);
+        pthread_join(l->thread, NULL);
+        l->started = 0;
+    }
+    char epoch[24];
+    snprintf(epoch, sizeof(epoch), "%lld", (long long)l->epoch);
+    const char *params[] = {job, epoch};
     pgs_err err;
-    PGresult *res = pgs_exec(&in->conn, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1,
-                             params, NULL, &err);
-    free(key);
+    PGresult *res = pgs_exec_on(in, in->leases_table_q,
+                                "UPDATE %s SET holder = NULL, run_id = NULL, backend_pid = NULL,"
+                                " backend_start = NULL, expires_at = now() WHERE job = $1 AND epoch = $2::bigint",
+                                2, params, &err);
     if (res)
         PQclear(res);
-    else
-        pgs_host->log(in->ctx, SYNC_LOG_WARN, "releasing the lease of job \"%s\" failed: %s", job,
-                      err.message);
+    else if (!pgs_conn_lost(&in->conn))
+        pgs_host->log(in->ctx, SYNC_LOG_WARN, "releasing the lease of job \"%s\" failed: %s", job, err.message);
+    lease_free(l);
+}
+
+void pgs_lease_free_all(pgs_instance *in)
+{
+    while (in->n_leases)
+        pgs_lease_release(in, in->leases[in->n_leases - 1]->job);
+    free(in->leases);
+    in->leases = NULL;
+    for (size_t i = 0; i < in->n_fences; i++)
+        free(in->fences[i].job);
+    free(in->fences);
+    in->fences = NULL;
+    in->n_fences = 0;
+}
+
+/*
+ * The fence of job for this instance: bound at its first transaction for the
+ * job to the epoch this process holds then (0: no lease in this process, no
+ * check).  NULL without memory.
+ */
+static pgs_fence *fence_of(pgs_instance *in, const char *job)
+{
+    char *key = lease_key(in, job);
+    for (size_t i = 0; key && i < in->n_fences; i++)
+        if (strcmp(in->fences[i].job, job) == 0) {
+            if (!in->fences[i].epoch) {
+                /* no lease when first seen: bind to one this process took since */
+                pthread_mutex_lock(&reg_lock);
+                pgs_lease *l = reg_find(key);
+                in->fences[i].epoch = l ? l->epoch : 0;
+                pthread_mutex_unlock(&reg_lock);
+            }
+            free(key);
+            return &in->fences[i];
+        }
+    pgs_fence *grown = realloc(in->fences, (in->n_fences + 1) * sizeof(*grown));
+    char *copy = strdup(job);
+    if (!key || !grown || !copy) {
+        free(key);
+        free(copy);
+        if (grown)
+            in->fences = grown;
+        return NULL;
+    }
+    in->fences = grown;
+    pgs_fence *f = &in->fences[in->n_fences++];
+    f->job = copy;
+    pthread_mutex_lock(&reg_lock);
+    pgs_lease *l = reg_find(key);
+    f->epoch = l ? l->epoch : 0;
+    pthread_mutex_unlock(&reg_lock);
+    free(key);
+    return f;
+}
+
+/* SYNC_OK while the lease bound in f is this process's and not known to be lost; else fills err. */
+static int fence_local(pgs_instance *in, const pgs_fence *f, pgs_err *err)
+{
+    if (!f->epoch)
+        return SYNC_OK;
+    char *key = lease_key(in, f->job);
+    if (!key) {
+        pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
+        return SYNC_E_NOMEM;
+    }
+    int rc = SYNC_OK;
+    pthread_mutex_lock(&reg_lock);
+    /* the owner's own lease may be unregistered (replaced) but still carries the reason */
+    pgs_lease *l = NULL;
+    for (size_t i = 0; !l && i < in->n_leases; i++)
+        if (strcmp(in->leases[i]->job, f->job) == 0 && in->leases[i]->epoch == f->epoch)
+            l = in->leases[i];
+    if (!l)
+        l = reg_find(key);
+    if (!l || l->epoch != f->epoch || l->lost) {
+        const char *why = l && l->lost && l->epoch == f->epoch ? l->lost_msg : NULL;
+        if (why)
+            pgs_err_set(err, SYNC_ERROR, "%s", why);
+        else
+            pgs_err_set(err, SYNC_ERROR, "lease lost: job \"%s\" is no longer held by this run (epoch %lld)",
+                        f->job, (long long)f->epoch);
+        rc = SYNC_ERROR;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    free(key);
+    return rc;
+}
+
+int pgs_err_is_lease_lost(const pgs_err *err)
+{
+    return err->status == SYNC_ERROR && strncmp(err->message, "lease lost: ", 12) == 0;
+}
+
+int pgs_job_begin(pgs_instance *in, const char *job, pgs_err *err)
+{
+    pgs_fence *f = fence_of(in, job);
+    if (!f) {
+        pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
+        return SYNC_E_NOMEM;
+    }
+    int rc = fence_local(in, f, err);
+    if (rc != SYNC_OK)
+        return rc;
+    rc = pgs_tx_begin(&in->conn, err);
+    if (rc != SYNC_OK || !f->epoch)
+        return rc;
+    char epoch[24];
+    snprintf(epoch, sizeof(epoch), "%lld", (long long)f->epoch);
+    const char *params[] = {job, epoch};
+    /* FOR SHARE: batches of parallel streams do not wait for each other, a take-over waits for them */
+    PGresult *res = pgs_exec_on(in, in->leases_table_q,
+                                "SELECT 1 FROM %s WHERE job = $1 AND epoch = $2::bigint FOR SHARE", 2, params,
+                                err);
+    if (!res) {
+        if (!pgs_conn_lost(&in->conn)) {
+            pgs_err e2;
+            pgs_exec_cmd(&in->conn, "ROLLBACK", &e2);
+        }
+        return err->status;
+    }
+    int held = PQntuples(res) == 1;
+    PQclear(res);
+    if (held)
+        return SYNC_OK;
+    /* taken over: say by whom, mark the lease lost for every instance of this process */
+    res = pgs_exec_on(in, in->leases_table_q, "SELECT holder, epoch FROM %s WHERE job = $1", 1, params, err);
+    int ok = res && PQntuples(res) == 1;
+    char holder[300], cur[24];
+    snprintf(holder, sizeof(holder), "%s", ok && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "");
+    snprintf(cur, sizeof(cur), "%s", ok ? PQgetvalue(res, 0, 1) : "?");
+    PQclear(res);
+    pgs_err e2;
+    pgs_exec_cmd(&in->conn, "ROLLBACK", &e2);
+    char *key = lease_key(in, job);
+    pthread_mutex_lock(&reg_lock);
+    pgs_lease *l = key ? reg_find(key) : NULL;
+    if (l && l->epoch == f->epoch && !l->lost) {
+        l->lost = 1;
+        snprintf(l->lost_msg, sizeof(l->lost_msg),
+                 "lease lost: job \"%s\" was taken over by %s (lease epoch %s; this run held epoch %lld)", job,
+                 *holder ? holder : "another engine", cur, (long long)f->epoch);
+    }
+    pthread_mutex_unlock(&reg_lock);
+    free(key);
+    pgs_err_set(err, SYNC_ERROR,
+                "lease lost: job \"%s\" was taken over by %s (lease epoch %s; this run held epoch %lld)", job,
+                *holder ? holder : "another engine", cur, (long long)f->epoch);
+    return SYNC_ERROR;
+}
+
+void pgs_lease_run_id(pgs_instance *in, const char *job, char *out, size_t size)
+{
+    out[0] = '\0';
+    char *key = lease_key(in, job);
+    if (!key)
+        return;
+    pthread_mutex_lock(&reg_lock);
+    pgs_lease *l = reg_find(key);
+    if (l)
+        snprintf(out, size, "%s", l->run_id);
+    pthread_mutex_unlock(&reg_lock);
+    free(key);
+}
+
+void pgs_lease_set_run(pgs_instance *in, const char *job, const char *run_id)
+{
+    long i = lease_index(in, job);
+    if (i < 0)
+        return;
+    pthread_mutex_lock(&reg_lock);
+    snprintf(in->leases[i]->run_id, sizeof(in->leases[i]->run_id), "%s", run_id);
+    pthread_mutex_unlock(&reg_lock);
+}
+
+int pgs_progress_add(pgs_instance *in, const char *job, const char *stream, const int64_t counts[6],
+                     pgs_err *err)
+{
+    char run_id[64];
+    pgs_lease_run_id(in, job, run_id, sizeof(run_id));
+    if (!run_id[0])
+        return SYNC_OK;
+    char n[6][24];
+    for (int i = 0; i < 6; i++)
+        snprintf(n[i], sizeof(n[i]), "%lld", (long long)counts[i]);
+    const char *params[] = {run_id, stream ? stream : "", job, n[0], n[1], n[2], n[3], n[4], n[5]};
+    /* one row per (run, stream): parallel streams never wait on each other's row */
+    PGresult *res = pgs_exec_on(in, in->progress_table_q,
+                                "INSERT INTO %s AS p (run_id, stream, job, processed, inserted, updated, unchanged,"
+                                " deleted, failed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                                " ON CONFLICT (run_id, stream) DO UPDATE SET"
+                                " processed = p.processed + EXCLUDED.processed,"
+                                " inserted = p.inserted + EXCLUDED.inserted, updated = p.updated + EXCLUDED.updated,"
+                                " unchanged = p.unchanged + EXCLUDED.unchanged,"
+                                " deleted = p.deleted + EXCLUDED.deleted, failed = p.failed + EXCLUDED.failed,"
+                                " updated_at = now()",
+                                9, params, err);
+    if (!res)
+        return err->status;
+    PQclear(res);
+    return SYNC_OK;
 }
 
 int pgs_session_ready(pgs_instance *in, pgs_err *err)
 {
-    int rc = pgs_conn_ensure(&in->conn, err);
-    if (rc != SYNC_OK)
-        return rc;
-    if (in->lease_generation == in->conn.generation)
-        return SYNC_OK;
-    for (size_t i = 0; i < in->n_leases; i++) {
-        int got = 0;
-        if ((rc = try_lock(in, in->leases[i], &got, err)) != SYNC_OK)
-            return rc;
-        if (!got) {
-            pgs_err_set(err, SYNC_E_CONFLICT,
-                        "lease of job \"%s\" was lost with the connection and another engine holds it now",
-                        in->leases[i]);
-            return SYNC_E_CONFLICT;
-        }
-    }
-    in->lease_generation = in->conn.generation;
-    return SYNC_OK;
+    return pgs_conn_ensure(&in->conn, err);
 }

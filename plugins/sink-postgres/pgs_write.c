@@ -5,15 +5,20 @@
  *
  *   1. the records are encoded once, client side, as COPY text lines
  *      (seq, op, mapped columns in the target's column order);
- *   2. COPY into a session-local staging table typed like the target, so
- *      the server converts and checks every value;
+ *   2. COPY into a staging table typed like the target, created in the
+ *      transaction and dropped at its end (ON COMMIT DROP: nothing outlives
+ *      the transaction, so a transaction-mode pooler may hand each batch to
+ *      any server session), so the server converts and checks every value;
  *   3. superseded rows go (a key seen twice in a batch keeps its last row);
  *   4. one INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE (columns)
  *      IS DISTINCT FROM (new values) RETURNING (xmax = 0): unchanged rows
  *      are not rewritten, and inserted / updated are counted exactly;
  *      then deletes according to delete_mode;
  *   5. after_batch_sql hooks (sync_affected lists the keys and actions),
- *      the cursor, COMMIT.
+ *      the cursor, the run's progress counts, COMMIT.
+ *
+ * The transaction starts by proving that this process still holds the job's
+ * lease (pgs_job_begin); a lost lease fails the batch for good.
  *
  * A record the database refuses must not sink its batch.  Each COPY and each
  * apply step runs under a savepoint; when one fails with an error caused by
@@ -293,43 +298,29 @@ static int apply_range(wctx *w, size_t lo, size_t hi, pgs_err *err)
 
 /* ------------------------------------------------------------ one attempt */
 
-static int ensure_stage(wctx *w, pgs_err *err)
+/*
+ * The batch's counts, as pgs_write reports them after COMMIT: processed,
+ * inserted, updated, unchanged, deleted, failed.
+ */
+static void batch_counts(const wctx *w, int64_t out[6])
 {
-    pgs_target *t = w->t;
-    if (t->stage_generation == w->in->conn.generation)
-        return SYNC_OK;
-    /* outside the batch transaction, so a rolled-back batch keeps the table */
-    int rc = cmd(w, t->sql_stage_create, err);
-    if (rc == SYNC_OK)
-        t->stage_generation = w->in->conn.generation;
-    return rc;
+    int64_t failed = 0;
+    for (size_t i = 0; i < w->n; i++)
+        failed += w->client_rej[i] || w->db_rej[i];
+    out[0] = (int64_t)w->n;
+    out[1] = w->ins;
+    out[2] = w->upd;
+    out[3] = (int64_t)w->n - w->ins - w->upd - w->del - failed;
+    out[4] = w->del;
+    out[5] = failed;
 }
 
 /*
- * sync_affected lives as long as the session, like the staging table, and
- * every COMMIT empties it (ON COMMIT DELETE ROWS): creating and dropping it
- * in every batch cost a catalog insert and delete per batch.  It has the key
- * columns of one target, so a batch for another target of this connection
- * replaces it first.
+ * One transaction, relying on nothing the session kept from an earlier one
+ * (a transaction-mode pooler may run each on another server session): the
+ * lease is checked first, and the staging table and sync_affected are
+ * created in it and dropped by its COMMIT or ROLLBACK.
  */
-static int ensure_affected(wctx *w, pgs_err *err)
-{
-    pgs_instance *in = w->in;
-    pgs_target *t = w->t;
-    int same_session = in->affected_target && in->affected_generation == in->conn.generation;
-    if (same_session && in->affected_target == t->index + 1)
-        return SYNC_OK;
-    in->affected_target = 0;
-    int rc = same_session ? cmd(w, "DROP TABLE pg_temp." PGS_AFFECTED, err) : SYNC_OK;
-    if (rc == SYNC_OK)
-        rc = cmd(w, t->sql_affected_create, err);
-    if (rc == SYNC_OK) {
-        in->affected_target = t->index + 1;
-        in->affected_generation = in->conn.generation;
-    }
-    return rc;
-}
-
 static int attempt(wctx *w, const sync_cursor *cursor, pgs_err *err)
 {
     pgs_target *t = w->t;
@@ -338,15 +329,16 @@ static int attempt(wctx *w, const sync_cursor *cursor, pgs_err *err)
         free(w->db_rej[i]);
         w->db_rej[i] = NULL;
     }
-    int rc = ensure_stage(w, err);
-    if (rc == SYNC_OK && t->n_after_batch)
-        rc = ensure_affected(w, err);
-    if (rc == SYNC_OK)
-        rc = cmd(w, "BEGIN", err);
+    int rc = pgs_job_begin(w->in, t->job, err);
+    if (rc != SYNC_OK)
+        return rc;
     /* constraint violations must surface at the statement that causes them,
      * where they can be pinned to a record, not at COMMIT */
+    rc = cmd(w, "SET CONSTRAINTS ALL IMMEDIATE", err);
     if (rc == SYNC_OK)
-        rc = cmd(w, "SET CONSTRAINTS ALL IMMEDIATE", err);
+        rc = cmd(w, t->sql_stage_create, err);
+    if (rc == SYNC_OK && t->n_after_batch)
+        rc = cmd(w, t->sql_affected_create, err);
     if (rc == SYNC_OK && w->n)
         rc = stage_range(w, 0, w->n - 1, err);
     if (rc == SYNC_OK && w->n)
@@ -361,6 +353,11 @@ static int attempt(wctx *w, const sync_cursor *cursor, pgs_err *err)
         rc = pgs_hooks_run(&w->in->conn, t->options, "after_batch_sql", err);
     if (rc == SYNC_OK && cursor && cursor->value)
         rc = pgs_state_save(w->in, cursor, err);
+    if (rc == SYNC_OK && w->n) {
+        int64_t counts[6];
+        batch_counts(w, counts);
+        rc = pgs_progress_add(w->in, t->job, t->stream, counts, err);
+    }
     if (rc == SYNC_OK)
         rc = cmd(w, "COMMIT", err);
     return rc;

@@ -236,6 +236,8 @@ static int write_batch(sink *s, target *tg, const char *const *specs, const char
     sync_batch *b = batch_of(specs);
     sync_cursor c = {"job1", "contacts", cursor};
     int rc = S->write(s->inst, tg->state, b, cursor ? &c : NULL, res);
+    if (rc != SYNC_OK && getenv("PGS_TEST_VERBOSE"))
+        fprintf(stderr, "write: %s\n", syncc_ctx_error(s->ctx));
     if (rc != SYNC_OK)
         fprintf(stderr, "write: %s: %s\n", H->strerror(rc), syncc_ctx_error(s->ctx));
     syncc_batch_free(b);
@@ -744,7 +746,8 @@ static void test_state_tables_named(void **st)
     if (rc != SYNC_OK)
         fprintf(stderr, "open: %s\n", syncc_ctx_error(s.ctx));
     assert_int_equal(rc, SYNC_OK);
-    assert_int_equal(n1("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgs_state'"), 2);
+    /* the two named ones, sync_leases and sync_progress */
+    assert_int_equal(n1("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgs_state'"), 4);
     assert_int_equal(n1("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgs_state' AND tablename IN "
                         "('Cursor Positions', 'run book')"), 2);
     assert_int_equal(n1("SELECT count(*) FROM pg_indexes WHERE schemaname = 'pgs_state' AND "
@@ -1109,11 +1112,41 @@ static void test_leases(void **st)
     /* the holder's session dies: the server frees the lock */
     assert_int_equal(S->lease_acquire(a.inst, "henk", &got), SYNC_OK);
     assert_int_equal(got, 0);
-    x("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-      "AND pid <> pg_backend_pid()");
-    for (int i = 0; i < 100 && n1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") > 0; i++)
+    x("SELECT pg_terminate_backend(backend_pid) FROM pgs_state.sync_leases WHERE job = 'henk'");
+    for (int i = 0; i < 100 && n1("SELECT count(*) FROM pg_stat_activity WHERE pid = "
+                                  "(SELECT backend_pid FROM pgs_state.sync_leases WHERE job = 'henk')") > 0; i++)
         usleep(20000);
     assert_int_equal(S->lease_acquire(a.inst, "henk", &got), SYNC_OK);
+    assert_int_equal(got, 1);
+    /* every take-over increments the epoch */
+    assert_int_equal(n1("SELECT epoch FROM pgs_state.sync_leases WHERE job = 'henk'"), 3);
+    sink_close(&a);
+    sink_close(&b);
+    /* closing gave it back */
+    assert_string_equal(v1("SELECT holder FROM pgs_state.sync_leases WHERE job = 'henk'"), "<null>");
+}
+
+/* An expired lease is free even while its holder's session lives; a live one is renewed. */
+static void test_lease_ttl(void **st)
+{
+    (void)st;
+    sink a, b;
+    int got = 0;
+    const char *ttl[] = {"lease_ttl", "6s", NULL};
+    assert_int_equal(sink_open_with(&a, "job1", url, ttl), SYNC_OK);
+    sink_open(&b, "job1");
+    assert_int_equal(S->lease_acquire(a.inst, "henk", &got), SYNC_OK);
+    assert_int_equal(got, 1);
+    const char *before = v1("SELECT expires_at::text FROM pgs_state.sync_leases WHERE job = 'henk'");
+    char was[64];
+    snprintf(was, sizeof(was), "%s", before);
+    usleep(2600000); /* the renewer runs every 2 s */
+    assert_true(n1("SELECT count(*) FROM pgs_state.sync_leases WHERE job = 'henk' AND expires_at > '%s'", was) == 1);
+    assert_int_equal(S->lease_acquire(b.inst, "henk", &got), SYNC_OK);
+    assert_int_equal(got, 0);
+    /* the row says it expired (a holder stuck or cut off from the database): free */
+    x("UPDATE pgs_state.sync_leases SET expires_at = now() - interval '1 second' WHERE job = 'henk'");
+    assert_int_equal(S->lease_acquire(b.inst, "henk", &got), SYNC_OK);
     assert_int_equal(got, 1);
     sink_close(&a);
     sink_close(&b);
@@ -1130,18 +1163,44 @@ static void test_lease_lost_with_connection(void **st)
     sink_open(&a, "job1");
     sink_open(&b, "job1");
     prepare_ok(&a, &tg, "pgs_test.ll", "id", NULL);
-    assert_int_equal(S->lease_acquire(a.inst, "henk", &got), SYNC_OK);
+    assert_int_equal(S->lease_acquire(a.inst, "job1", &got), SYNC_OK);
     assert_int_equal(got, 1);
-    /* a loses its session; b takes the lease before a notices */
-    x("SELECT pg_terminate_backend(%d)", atoi(v1("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")));
-    for (int i = 0; i < 100 && n1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") > 0; i++)
+    const char *b0[] = {"1|u|id=#1", NULL};
+    assert_int_equal(S->lease_acquire(a.inst, "other", &got), SYNC_OK); /* a lease of another job: no matter */
+    assert_int_equal(got, 1);
+    assert_int_equal(write_batch(&a, &tg, b0, "x", &r), SYNC_OK);
+    /* another process takes the job (what a take-over commits, seen from here) */
+    x("UPDATE pgs_state.sync_leases SET epoch = epoch + 1, holder = 'engine b' WHERE job = 'job1'");
+    const char *batch[] = {"2|u|id=#2", NULL};
+    assert_int_equal(write_batch(&a, &tg, batch, "y", &r), SYNC_ERROR);
+    assert_non_null(strstr(syncc_ctx_error(a.ctx), "lease lost: job \"job1\" was taken over by engine b"));
+    assert_int_equal(n1("SELECT count(*) FROM pgs_test.ll"), 1);
+    assert_string_equal(v1("SELECT cursor FROM pgs_state.sync_state WHERE job = 'job1'"), "x");
+    /* a second instance of the same process (a parallel stream) is fenced as well */
+    sink c;
+    target tc;
+    sink_open(&c, "job1");
+    prepare_ok(&c, &tc, "pgs_test.ll", "id", NULL);
+    assert_int_equal(write_batch(&c, &tc, batch, "y", &r), SYNC_ERROR);
+    assert_non_null(strstr(syncc_ctx_error(c.ctx), "lease lost: job \"job1\" was taken over by engine b"));
+    free_target(&tc);
+    sink_close(&c);
+    S->lease_release(a.inst, "job1");
+
+    /* a loses its lease session; b (here: this process again) takes the lease before a notices */
+    x("UPDATE pgs_state.sync_leases SET holder = NULL WHERE job = 'job1'");
+    assert_int_equal(S->lease_acquire(a.inst, "job1", &got), SYNC_OK);
+    assert_int_equal(got, 1);
+    x("SELECT pg_terminate_backend(backend_pid) FROM pgs_state.sync_leases WHERE job = 'job1'");
+    for (int i = 0; i < 100 && n1("SELECT count(*) FROM pg_stat_activity WHERE pid = "
+                                  "(SELECT backend_pid FROM pgs_state.sync_leases WHERE job = 'job1')") > 0; i++)
         usleep(20000);
-    assert_int_equal(S->lease_acquire(b.inst, "henk", &got), SYNC_OK);
+    assert_int_equal(S->lease_acquire(b.inst, "job1", &got), SYNC_OK);
     assert_int_equal(got, 1);
-    const char *batch[] = {"1|u|id=#1", NULL};
-    assert_int_equal(write_batch(&a, &tg, batch, "x", &r), SYNC_E_CONFLICT);
-    assert_non_null(strstr(syncc_ctx_error(a.ctx), "lease of job \"henk\" was lost"));
-    assert_int_equal(n1("SELECT count(*) FROM pgs_test.ll"), 0);
+    const char *b3[] = {"3|u|id=#3", NULL};
+    assert_int_equal(write_batch(&a, &tg, b3, "z", &r), SYNC_ERROR);
+    assert_non_null(strstr(syncc_ctx_error(a.ctx), "lease lost: job \"job1\" was taken over by"));
+    assert_int_equal(n1("SELECT count(*) FROM pgs_test.ll WHERE id = 3"), 0);
     free_target(&tg);
     sink_close(&a);
     sink_close(&b);
@@ -1253,6 +1312,7 @@ int main(void)
         cmocka_unit_test_setup(test_run_log_and_crash_closeout, reset_schema),
         cmocka_unit_test_setup(test_run_log_statuses, reset_schema),
         cmocka_unit_test_setup(test_leases, reset_schema),
+        cmocka_unit_test_setup(test_lease_ttl, reset_schema),
         cmocka_unit_test_setup(test_lease_lost_with_connection, reset_schema),
         cmocka_unit_test_setup(test_reconnect_between_batches, reset_schema),
         cmocka_unit_test_setup(test_server_down_at_open, reset_schema),

@@ -235,7 +235,7 @@ static void test_builders(void **st)
     char *s = pgs_sql_stage_create("sync_stage_0", cols, 5);
     assert_string_equal(s, "CREATE TEMPORARY TABLE \"sync_stage_0\" (\"_sync_seq\" bigint NOT NULL, "
                            "\"_sync_op\" smallint NOT NULL, \"Id\" text, \"src\" character varying(50), "
-                           "\"name\" text, \"doc\" json, \"seen\" timestamp with time zone) WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS");
+                           "\"name\" text, \"doc\" json, \"seen\" timestamp with time zone) WITH (toast_tuple_target = 8160) ON COMMIT DROP");
     free(s);
     s = pgs_sql_copy("sync_stage_0", cols, 5);
     assert_string_equal(s, "COPY pg_temp.\"sync_stage_0\" (\"_sync_seq\", \"_sync_op\", \"Id\", \"src\", \"name\", "
@@ -298,7 +298,7 @@ static void test_builders(void **st)
     free(s);
     s = pgs_sql_affected_create(cols, 5, &all_actions);
     assert_string_equal(s, "CREATE TEMPORARY TABLE sync_affected (\"Id\" text, \"src\" character varying(50), "
-                           "action text NOT NULL) ON COMMIT DELETE ROWS");
+                           "action text NOT NULL) ON COMMIT DROP");
     free(s);
     s = pgs_sql_affected_unchanged("\"t\"", "st", cols, 5, &all_actions);
     assert_string_equal(s, "INSERT INTO pg_temp.sync_affected (\"Id\", \"src\", action) SELECT x.\"Id\", x.\"src\", "
@@ -312,7 +312,7 @@ static void test_builders(void **st)
     pgs_affected ins = {1, 0, 0, 0, id_col, 1};
     s = pgs_sql_affected_create(cols, 5, &ins);
     assert_string_equal(s, "CREATE TEMPORARY TABLE sync_affected (\"Id\" text, \"src\" character varying(50), "
-                           "\"id\" uuid, action text NOT NULL) ON COMMIT DELETE ROWS");
+                           "\"id\" uuid, action text NOT NULL) ON COMMIT DROP");
     free(s);
     s = pgs_sql_upsert("\"t\"", "st", cols, 5, &ins, 0);
     assert_non_null(strstr(s, "RETURNING t.\"Id\", t.\"src\", t.\"id\", (t.xmax = 0) AS \"_sync_ins\"), "
