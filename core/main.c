@@ -7,6 +7,7 @@
  *   syncengine plugins [--describe NAME]            list plugins, or document one
  *   syncengine status -c FILE                       last runs of every job
  *   syncengine discover SOURCE -c FILE              streams and fields a source offers
+ *   syncengine setup -c FILE [--print]              create (or print) the sinks' own tables
  *
  * Exit codes are listed in engine.h and docs/user-guide.md.
  */
@@ -46,6 +47,7 @@ static void usage(FILE *out)
             "       syncengine plugins [--describe NAME [--markdown]] [--plugin-dir DIR]\n"
             "       syncengine status -c FILE\n"
             "       syncengine discover SOURCE -c FILE\n"
+            "       syncengine setup -c FILE [--print]\n"
             "\n"
             "Without --once, runs every enabled job on its schedule until SIGTERM or SIGINT;\n"
             "SIGHUP reloads the configuration.\n"
@@ -54,6 +56,7 @@ static void usage(FILE *out)
             "  -c, --config FILE       configuration file (INI)\n"
             "      --once              run every enabled job once and exit\n"
             "      --full-refresh      ignore saved cursors for this run\n"
+            "      --print             setup: print the statements instead of running them\n"
             "      --run-at-start      as a service, run every job once at start, then on schedule\n"
             "      --plugin-dir DIR    also look for plugins in DIR (repeatable)\n"
             "      --state-dir DIR     local state directory (overrides [engine] state_dir)\n"
@@ -157,6 +160,47 @@ static int cmd_discover(syncc_engine *e, const char *source_name)
     return rc == SYNC_OK ? SYNCC_EXIT_OK : SYNCC_EXIT_FAILED;
 }
 
+/* --------------------------------------------------------------- setup */
+
+/*
+ * Creates (or prints) the tables each sink keeps of its own, with the role of
+ * its configured connection: run once as the owner, so that the engine can
+ * then run as a role with row privileges only.
+ */
+static int cmd_setup(syncc_engine *e, int print)
+{
+    int code = SYNCC_EXIT_OK, any = 0;
+    for (size_t i = 0; i < e->conf->n_instances; i++) {
+        const syncc_instance *in = &e->conf->instances[i];
+        if (in->is_source)
+            continue;
+        const syncc_plugin *p = syncc_registry_find(&e->registry, in->plugin_name);
+        if (p == NULL || p->sink.setup == NULL)
+            continue;
+        any = 1;
+        sync_ctx *ctx = syncc_ctx_new("setup", in->name, in->plugin_name);
+        if (ctx == NULL)
+            return SYNCC_EXIT_INTERNAL;
+        ctx->cancel = &e->stop;
+        char *ddl = NULL;
+        int rc = p->sink.setup(ctx, in->config, !print, &ddl);
+        if (rc != SYNC_OK) {
+            fprintf(stderr, "syncengine: setup of sink '%s' (%s) failed: %s%s%s\n", in->name, p->def.name,
+                    syncc_strerror(rc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
+            code = SYNCC_EXIT_FAILED;
+        } else if (print) {
+            printf("-- sink '%s' (%s)\n%s", in->name, p->def.name, ddl ? ddl : "");
+        } else {
+            printf("sink '%s' (%s): its tables are in place\n", in->name, p->def.name);
+        }
+        free(ddl);
+        syncc_ctx_free(ctx);
+    }
+    if (!any)
+        printf("%s: no sink keeps tables of its own; nothing to set up\n", e->conf->path);
+    return code;
+}
+
 /* ---------------------------------------------------------------- main */
 
 /* What the command line asked for. */
@@ -164,7 +208,7 @@ typedef struct cli {
     const char *config, *state_dir, *describe;
     const char *plugin_dirs[9];
     size_t n_dirs;
-    int once, full_refresh, run_at_start, markdown;
+    int once, full_refresh, run_at_start, markdown, print;
 } cli;
 
 /*
@@ -180,6 +224,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         {"log-level", required_argument, NULL, 'l'},  {"log-format", required_argument, NULL, 'f'},
         {"describe", required_argument, NULL, 'D'},   {"markdown", no_argument, NULL, 'M'},
         {"version", no_argument, NULL, 'V'},          {"help", no_argument, NULL, 'h'},
+        {"print", no_argument, NULL, 'p'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
@@ -195,6 +240,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         case 'S': o->state_dir = optarg; break;
         case 'D': o->describe = optarg; break;
         case 'M': o->markdown = 1; break;
+        case 'p': o->print = 1; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -250,7 +296,7 @@ int main(int argc, char **argv)
         return SYNCC_EXIT_USAGE;
     }
     if (cmd != NULL && strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "plugins") != 0 &&
-        strcmp(cmd, "status") != 0 && strcmp(cmd, "discover") != 0) {
+        strcmp(cmd, "status") != 0 && strcmp(cmd, "discover") != 0 && strcmp(cmd, "setup") != 0) {
         fprintf(stderr, "syncengine: unknown command '%s'\n", cmd);
         usage(stderr);
         return SYNCC_EXIT_USAGE;
@@ -277,7 +323,7 @@ int main(int argc, char **argv)
     }
 
     syncc_engine_opts opts = {.config_path = config, .plugin_dirs = plugin_dirs, .state_dir = state_dir,
-                              .open_state = !(cmd != NULL && strcmp(cmd, "check") == 0)};
+                              .open_state = !(cmd != NULL && (strcmp(cmd, "check") == 0 || strcmp(cmd, "setup") == 0))};
     char err[8192];
     syncc_engine *e = syncc_engine_open(&opts, err, sizeof(err), &code);
     if (e == NULL) {
@@ -305,6 +351,8 @@ int main(int argc, char **argv)
         code = SYNCC_EXIT_OK;
     } else if (cmd != NULL && strcmp(cmd, "status") == 0) {
         code = cmd_status(e);
+    } else if (cmd != NULL && strcmp(cmd, "setup") == 0) {
+        code = cmd_setup(e, o.print);
     } else if (cmd != NULL && strcmp(cmd, "discover") == 0) {
         code = cmd_discover(e, arg);
     } else if (cmd != NULL && strcmp(cmd, "run") == 0) {

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define SYNC_ABI_MAJOR 1
-#define SYNC_ABI_MINOR 1
+#define SYNC_ABI_MINOR 2
 
 /* ------------------------------------------------------------------ options */
 
@@ -225,6 +225,19 @@ typedef struct sync_sink_ops {
      */
     int (*runs)(void *instance, const char *job, int max,
                 void (*each)(const sync_run_info *run, void *payload), void *payload);
+
+    /* ---- ABI 1.2 members; append below, never above -------------------- */
+
+    /*
+     * Optional (ABI 1.2).  `syncengine setup`: the sink's own tables (cursors,
+     * runs, leases, ...) for the section cfg, so that a role without CREATE
+     * privileges can run jobs once an owner has set them up.  Called without
+     * open.  With apply, the sink connects and creates what is missing
+     * (idempotent); without, it connects to nothing and only describes.
+     * *ddl_out (when not NULL) receives the statements as text, a string from
+     * host->alloc that the engine frees, or NULL.
+     */
+    int (*setup)(sync_ctx *ctx, const sync_config *cfg, int apply, char **ddl_out);
 } sync_sink_ops;
 
 /* ------------------------------------------------------------------ plugins */

@@ -153,8 +153,11 @@ int pgs_sqlstate_status(const char *s)
         return SYNC_E_CONFLICT;
     if (strcmp(s, "57014") == 0)
         return SYNC_E_TIMEOUT;
-    if (strncmp(s, "28", 2) == 0 || strcmp(s, "42501") == 0)
+    if (strncmp(s, "28", 2) == 0)
         return SYNC_E_AUTH;
+    /* a missing privilege is not a rejected login: the role is configured short of a grant */
+    if (strcmp(s, "42501") == 0)
+        return SYNC_E_CONFIG;
     if (strcmp(s, "42P01") == 0 || strcmp(s, "42703") == 0 || strcmp(s, "3F000") == 0)
         return SYNC_E_SCHEMA;
     if (strncmp(s, "22", 2) == 0 || strncmp(s, "23", 2) == 0)
@@ -215,6 +218,12 @@ void pgs_err_from_result(pgs_err *err, const PGresult *res, PGconn *pg)
     if (detail && strlen(detail) < 200 && strncmp(detail, "Failing row", 11) != 0 &&
         n < sizeof(err->message))
         snprintf(err->message + n, sizeof(err->message) - n, ": %s", detail);
+    n = strlen(err->message);
+    if (state && strcmp(state, "42501") == 0 && n < sizeof(err->message))
+        snprintf(err->message + n, sizeof(err->message) - n,
+                 "; role \"%s\" needs that privilege: grant it as the owner (docs/security.md lists what the "
+                 "engine needs; `syncengine setup` creates the engine's own tables)",
+                 pg ? PQuser(pg) : "?");
     if (pg && PQstatus(pg) != CONNECTION_OK)
         err->status = SYNC_E_UNAVAILABLE;
     else

@@ -137,7 +137,8 @@ static char *qualified(const char *schema, const char *table)
     return out;
 }
 
-static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
+/* The instance as the configuration describes it, not connected yet. */
+static int instance_from_config(sync_ctx *ctx, const sync_config *cfg, pgs_instance **instance)
 {
     pgs_instance *in = calloc(1, sizeof(*in));
     if (!in)
@@ -199,7 +200,17 @@ static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
         pgs_close(in);
         return SYNC_E_NOMEM;
     }
-    int rc = pgs_conn_open(&in->conn);
+    *instance = in;
+    return SYNC_OK;
+}
+
+static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
+{
+    pgs_instance *in = NULL;
+    int rc = instance_from_config(ctx, cfg, &in);
+    if (rc != SYNC_OK)
+        return rc;
+    rc = pgs_conn_open(&in->conn);
     if (rc == SYNC_OK)
         rc = pgs_state_bootstrap(in);
     if (rc != SYNC_OK) {
@@ -208,6 +219,38 @@ static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
     }
     *instance = in;
     return SYNC_OK;
+}
+
+/* `syncengine setup`: the DDL of the engine's tables, applied as the configured role unless only printed. */
+static int pgs_setup(sync_ctx *ctx, const sync_config *cfg, int apply, char **ddl_out)
+{
+    pgs_instance *in = NULL;
+    if (ddl_out)
+        *ddl_out = NULL;
+    int rc = instance_from_config(ctx, cfg, &in);
+    if (rc != SYNC_OK)
+        return rc;
+    char *ddl = pgs_state_ddl(in);
+    if (!ddl) {
+        pgs_close(in);
+        return SYNC_E_NOMEM;
+    }
+    if (apply) {
+        rc = pgs_conn_open(&in->conn);
+        if (rc == SYNC_OK)
+            rc = pgs_state_setup(in);
+    }
+    if (rc == SYNC_OK && ddl_out) {
+        size_t n = strlen(ddl);
+        *ddl_out = pgs_host->alloc(n + 1);
+        if (*ddl_out)
+            memcpy(*ddl_out, ddl, n + 1);
+        else
+            rc = SYNC_E_NOMEM;
+    }
+    free(ddl);
+    pgs_close(in);
+    return rc;
 }
 
 static int pgs_begin(void *instance, const sync_run_info *run)
@@ -308,6 +351,7 @@ static const sync_sink_ops pgs_sink_ops = {
     .lease_acquire = pgs_lease_acquire_cb,
     .lease_release = pgs_lease_release_cb,
     .runs = pgs_runs_cb,
+    .setup = pgs_setup,
 };
 
 static const sync_plugin pgs_plugin = {
