@@ -249,13 +249,15 @@ int pgs_state_bootstrap(pgs_instance *in)
     if (rc != SYNC_OK) {
         if (strcmp(err.sqlstate, "42501") == 0) {
             /* not an authentication problem: the role may log in, it may not create */
-            char role[128];
+            char role[128], server[256];
             snprintf(role, sizeof(role), "%s", in->conn.pg ? PQuser(in->conn.pg) : "");
+            /* the server's own words, without the generic hint pgs_err_from_result added */
+            snprintf(server, sizeof(server), "%.*s", (int)strcspn(err.message, ";"), err.message);
             pgs_err_set(&err, SYNC_E_CONFIG,
                         "the engine's tables in schema \"%s\" are missing or incomplete and role \"%s\" may not "
-                        "create them (%.200s); run `syncengine setup -c FILE` once as the database owner, or "
+                        "create them (%s); run `syncengine setup -c FILE` once as the database owner, or "
                         "grant the role CREATE on the database, then run again (see docs/security.md)",
-                        in->state_schema, role, err.message);
+                        in->state_schema, role, server);
             return pgs_fail(in->ctx, &err);
         }
         pgs_err_prefix(&err, "cannot create state schema \"%s\": ", in->state_schema);
