@@ -366,12 +366,14 @@ typedef struct pgs_lease {
     PGconn *pg;
     pthread_t thread;
     int started, stop;
+    int renew_now;             /* a connection of this process came back: renew at once */
     pthread_cond_t wake;
 } pgs_lease;
 
 typedef struct pgs_fence {
     char *job;
     int64_t epoch;             /* 0: this process held no lease of the job when the instance first wrote */
+    unsigned generation;       /* the instance's connection generation at its last transaction */
 } pgs_fence;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -513,10 +515,11 @@ static void *renewer_main(void *arg)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        while (!l->stop && pthread_cond_timedwait(&l->wake, &reg_lock, &until) != ETIMEDOUT)
+        while (!l->stop && !l->renew_now && pthread_cond_timedwait(&l->wake, &reg_lock, &until) != ETIMEDOUT)
             ;
         if (l->stop)
             break;
+        l->renew_now = 0;
         pthread_mutex_unlock(&reg_lock);
         int r = renew_once(l);
         if (r == 0) {
@@ -765,6 +768,7 @@ static pgs_fence *fence_of(pgs_instance *in, const char *job)
     in->fences = grown;
     pgs_fence *f = &in->fences[in->n_fences++];
     f->job = copy;
+    f->generation = 0;
     pthread_mutex_lock(&reg_lock);
     pgs_lease *l = reg_find(key);
     f->epoch = l ? l->epoch : 0;
@@ -821,6 +825,20 @@ int pgs_job_begin(pgs_instance *in, const char *job, pgs_err *err)
     int rc = fence_local(in, f, err);
     if (rc != SYNC_OK)
         return rc;
+    if (f->epoch && f->generation && f->generation != in->conn.generation) {
+        /* this instance reconnected (a restart?): the lease's own session may
+         * be gone too, and until it is renewed the lease looks free */
+        char *key = lease_key(in, job);
+        pthread_mutex_lock(&reg_lock);
+        pgs_lease *l = key ? reg_find(key) : NULL;
+        if (l && l->epoch == f->epoch) {
+            l->renew_now = 1;
+            pthread_cond_signal(&l->wake);
+        }
+        pthread_mutex_unlock(&reg_lock);
+        free(key);
+    }
+    f->generation = in->conn.generation;
     rc = pgs_tx_begin(&in->conn, err);
     if (rc != SYNC_OK || !f->epoch)
         return rc;
