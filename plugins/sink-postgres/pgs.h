@@ -67,6 +67,8 @@ int pgs_exec_cmd(pgs_conn *c, const char *sql, pgs_err *err);
  * direct connection and through a transaction-mode pooler.
  */
 int pgs_tx_begin(pgs_conn *c, pgs_err *err);
+/* The same, with extra (statements without parameters, ";"-separated, or NULL) in the same round trip. */
+int pgs_tx_begin_with(pgs_conn *c, const char *extra, pgs_err *err);
 
 /* Maps a SQLSTATE to a sync status. */
 int pgs_sqlstate_status(const char *sqlstate);
@@ -194,6 +196,8 @@ void pgs_lease_free_all(pgs_instance *in);
  * is rolled back then.
  */
 int pgs_job_begin(pgs_instance *in, const char *job, pgs_err *err);
+/* The same, sending extra (see pgs_tx_begin_with) with BEGIN, before the lease is checked. */
+int pgs_job_begin_with(pgs_instance *in, const char *job, const char *extra, pgs_err *err);
 /* Non-zero when err is the lease-lost error of pgs_job_begin. */
 int pgs_err_is_lease_lost(const pgs_err *err);
 /* The run id this process's lease of job runs under ("" before begin, or without a lease). */

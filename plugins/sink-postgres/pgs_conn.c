@@ -257,14 +257,28 @@ int pgs_exec_cmd(pgs_conn *c, const char *sql, pgs_err *err)
 
 int pgs_tx_begin(pgs_conn *c, pgs_err *err)
 {
+    return pgs_tx_begin_with(c, NULL, err);
+}
+
+int pgs_tx_begin_with(pgs_conn *c, const char *extra, pgs_err *err)
+{
     if (!c->pg) {
         pgs_err_set(err, SYNC_E_UNAVAILABLE, "no database connection");
         return err->status;
     }
-    char sql[96];
-    snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL statement_timeout = %lld", (long long)c->statement_timeout_ms);
-    /* simple protocol: both statements in one round trip */
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_printf(&b, "BEGIN; SET LOCAL statement_timeout = %lld", (long long)c->statement_timeout_ms);
+    if (extra)
+        pgs_buf_printf(&b, "; %s", extra);
+    char *sql = pgs_buf_take(&b);
+    if (!sql) {
+        pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
+        return SYNC_E_NOMEM;
+    }
+    /* simple protocol: every statement in one round trip; the first error stops the rest */
     PGresult *res = PQexec(c->pg, sql);
+    free(sql);
     if (res && PQresultStatus(res) == PGRES_COMMAND_OK) {
         PQclear(res);
         return SYNC_OK;

@@ -817,6 +817,11 @@ int pgs_err_is_lease_lost(const pgs_err *err)
 
 int pgs_job_begin(pgs_instance *in, const char *job, pgs_err *err)
 {
+    return pgs_job_begin_with(in, job, NULL, err);
+}
+
+int pgs_job_begin_with(pgs_instance *in, const char *job, const char *extra, pgs_err *err)
+{
     pgs_fence *f = fence_of(in, job);
     if (!f) {
         pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
@@ -839,7 +844,7 @@ int pgs_job_begin(pgs_instance *in, const char *job, pgs_err *err)
         free(key);
     }
     f->generation = in->conn.generation;
-    rc = pgs_tx_begin(&in->conn, err);
+    rc = pgs_tx_begin_with(&in->conn, extra, err);
     if (rc != SYNC_OK || !f->epoch)
         return rc;
     char epoch[24];

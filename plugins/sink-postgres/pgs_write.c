@@ -329,16 +329,21 @@ static int attempt(wctx *w, const sync_cursor *cursor, pgs_err *err)
         free(w->db_rej[i]);
         w->db_rej[i] = NULL;
     }
-    int rc = pgs_job_begin(w->in, t->job, err);
-    if (rc != SYNC_OK)
-        return rc;
-    /* constraint violations must surface at the statement that causes them,
-     * where they can be pinned to a record, not at COMMIT */
-    rc = cmd(w, "SET CONSTRAINTS ALL IMMEDIATE", err);
-    if (rc == SYNC_OK)
-        rc = cmd(w, t->sql_stage_create, err);
-    if (rc == SYNC_OK && t->n_after_batch)
-        rc = cmd(w, t->sql_affected_create, err);
+    /* with BEGIN, in one round trip: constraint violations must surface at
+     * the statement that causes them, where they can be pinned to a record,
+     * not at COMMIT; then the transaction's own staging tables */
+    pgs_buf pre;
+    pgs_buf_init(&pre);
+    pgs_buf_printf(&pre, "SET CONSTRAINTS ALL IMMEDIATE; %s", t->sql_stage_create);
+    if (t->n_after_batch)
+        pgs_buf_printf(&pre, "; %s", t->sql_affected_create);
+    char *extra = pgs_buf_take(&pre);
+    if (!extra) {
+        pgs_err_set(err, SYNC_E_NOMEM, "out of memory");
+        return SYNC_E_NOMEM;
+    }
+    int rc = pgs_job_begin_with(w->in, t->job, extra, err);
+    free(extra);
     if (rc == SYNC_OK && w->n)
         rc = stage_range(w, 0, w->n - 1, err);
     if (rc == SYNC_OK && w->n)
