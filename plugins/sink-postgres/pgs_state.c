@@ -148,7 +148,7 @@ static int tables_exist(pgs_instance *in, pgs_err *err)
     return ok;
 }
 
-#define N_DDL 8
+#define N_DDL 7
 
 /* The statements creating the engine's tables, each from malloc (all NULL without memory). */
 static int ddl_statements(const pgs_instance *in, char *out[N_DDL])
@@ -169,8 +169,6 @@ static int ddl_statements(const pgs_instance *in, char *out[N_DDL])
         {"CREATE INDEX IF NOT EXISTS %s ON %s (job, status)", idx, in->runs_table_q},
         {leases_table_sql, in->leases_table_q, NULL},
         {progress_table_sql, in->progress_table_q, NULL},
-        {"COMMENT ON SCHEMA %s IS 'syncengine: cursors, runs, leases and run progress'", in->state_schema_q,
-         NULL},
     };
     int ok = idx != NULL;
     for (size_t i = 0; i < N_DDL; i++) {
