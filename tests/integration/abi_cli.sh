@@ -84,8 +84,8 @@ loads dup_name_a dup_name source
 loads dup_name_b dup_name source
 
 echo "== broken plugins, one at a time"
-refused wrong_major "plugin ABI version 2.0 is not supported (engine ABI 1.1)"
-refused newer_minor "plugin needs ABI 1.2 but this engine provides 1.1"
+refused wrong_major "plugin ABI version 2.0 is not supported (engine ABI 1.2)"
+refused newer_minor "plugin needs ABI 1.3 but this engine provides 1.2"
 refused too_small "plugin definition is 12 bytes, smaller than the ABI 1.0 size"
 refused no_role "plugin 'no_role' provides neither a source nor a sink"
 refused missing_callback "plugin 'missing_callback': required source callback 'read' is missing"
