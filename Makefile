@@ -57,6 +57,7 @@ ifeq ($(shell $(PKG_CONFIG) --exists libsystemd && echo y),y)
 CORE_LIBS   += $(shell $(PKG_CONFIG) --libs libsystemd)
 CPPFLAGS    += -DSYNCC_HAVE_SYSTEMD
 endif
+LIBS_stdout         = -lm
 LIBS_salesforce     = $(shell $(PKG_CONFIG) --libs libcurl jansson) -lm
 CFLAGS_salesforce   = $(shell $(PKG_CONFIG) --cflags libcurl jansson)
 LIBS_sink-postgres   = $(shell $(PKG_CONFIG) --libs libpq) -lm
@@ -303,11 +304,14 @@ uninstall:
 demo:
 	$(Q)O=$(O) sh tests/demo/demo.sh
 
-# docs/plugins/NAME.md from the plugins' option tables (tests/integration/docs_current.sh keeps them current).
-DOC_PLUGINS := salesforce postgres
+# docs/plugins/NAME.md from the plugins' option tables, and the man pages from the same tables and the
+# command line's help (tests/integration/docs_current.sh and man_current.sh keep them current).
+DOC_PLUGINS := salesforce postgres generate stdout null
+MAN_PAGES   := syncengine.1 syncengine.ini.5 syncengine-plugin.3
 docs: all
-	$(Q)mkdir -p docs/plugins
+	$(Q)mkdir -p docs/plugins docs/man
 	$(Q)for p in $(DOC_PLUGINS); do $(O)/syncengine plugins --plugin-dir $(O)/plugins --describe $$p --markdown > docs/plugins/$$p.md || exit 1; done
+	$(Q)for m in $(MAN_PAGES); do $(O)/syncengine help --man $${m%.*} --plugin-dir $(O)/plugins > docs/man/$$m || exit 1; done
 
 # The performance benchmark (docs/performance.md): 10k, 100k and 1M records, ~30 minutes.
 bench: all
