@@ -177,6 +177,8 @@ int main(int argc, char **argv)
     rc = parse_options(&o, argc, argv, "c:l:Vh");
     if (rc >= 0)
         return rc;
+    while (cmd != NULL && strcmp(cmd, "status") == 0 && optind < argc && n_jobs < sizeof(jobs) / sizeof(jobs[0]))
+        jobs[n_jobs++] = argv[optind++]; /* job names after the options */
     const char *config = o.config, *state_dir = o.state_dir, *describe = o.describe;
     const char *const *plugin_dirs = o.plugin_dirs;
     size_t n_dirs = o.n_dirs;
