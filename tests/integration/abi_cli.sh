@@ -125,7 +125,7 @@ code=0
 $engine plugins --plugin-dir "$tmp/one-good_both" --describe good_both >"$tmp/out" 2>"$tmp/err" || code=$?
 [ "$code" -eq 0 ] || fail "--describe good_both: exit code $code ($(cat "$tmp/err"))"
 for want in "good_both 2.3.4 - valid source and sink with every optional part" \
-            "ABI: 1.1" "provides: source sink" \
+            "ABI: 1.2" "provides: source sink" \
             "capabilities: incremental deletes state lease run-log" \
             "endpoint (url, required)" "where the service lives" \
             "token (string, secret)" \
