@@ -300,8 +300,11 @@ static const cmd_help commands_help[] = {
     {"plugins", "syncengine plugins [--describe NAME [--markdown]] [--plugin-dir DIR]",
      "list plugins, or document one",
      "Lists the plugins found in the plugin directories, or documents one from its option tables.", "PDMh"},
-    {"help", "syncengine help [COMMAND]", "print help",
-     "Prints the help of COMMAND, or this overview. `syncengine COMMAND --help` does the same.", "h"},
+    {"help", "syncengine help [COMMAND | --man PAGE [--plugin-dir DIR]]", "print help",
+     "Prints the help of COMMAND, or this overview. `syncengine COMMAND --help` does the same. With --man, "
+     "prints man page PAGE (syncengine, syncengine.ini, syncengine-plugin) as roff; syncengine.ini(5) "
+     "documents the plugins found in the --plugin-dir directories.",
+     "Ph"},
 };
 
 static const struct {
