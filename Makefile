@@ -14,6 +14,8 @@
 #   tests/unit/NAME/test_*.c      -> unit tests linked with plugin NAME's objects
 
 VERSION     := 0.1.0
+# the plugin ABI version, as include/sync/plugin.h says (syncengine.pc's abi_version)
+ABI_VERSION := $(shell sed -n 's/^\#define SYNC_ABI_MAJOR \([0-9]*\).*/\1/p' include/sync/plugin.h).$(shell sed -n 's/^\#define SYNC_ABI_MINOR \([0-9]*\).*/\1/p' include/sync/plugin.h)
 O           ?= build
 PREFIX      ?= /usr/local
 BINDIR      ?= $(PREFIX)/bin
@@ -263,11 +265,12 @@ test-valgrind valgrind: all $(TEST_BINS)
 tests-built: $(TEST_BINS)
 
 # ---- pkg-config file for plugin authors
-$(O)/syncengine.pc: syncengine.pc.in Makefile $(PATHS_STAMP)
+$(O)/syncengine.pc: syncengine.pc.in Makefile include/sync/plugin.h $(PATHS_STAMP)
 	@mkdir -p $(dir $@)
 	$(quiet) GEN $@
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
-	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@ABI_VERSION@|$(ABI_VERSION)|g' $< > $@
 
 # ---- the systemd unit, with the installed binary's path
 $(O)/syncengine.service: conf/syncengine.service Makefile $(PATHS_STAMP)

@@ -81,6 +81,9 @@ cflags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags syncengine | 
 [ "$cflags" = "-I$prefix/include" ] || fail "pkg-config --cflags syncengine gave '$cflags', expected '-I$prefix/include'"
 plugindir=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --variable=plugindir syncengine)
 [ "$plugindir" = "$prefix/lib/syncengine/plugins" ] || fail "plugindir is '$plugindir'"
+abi=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --variable=abi_version syncengine)
+"$prefix/bin/syncengine" --version | grep -q "(plugin ABI $abi)" ||
+    fail "syncengine.pc says abi_version $abi, the engine says: $("$prefix/bin/syncengine" --version)"
 
 echo "== build examples/jsonl out of tree: make PKG_CONFIG_PATH=\$PREFIX/lib/pkgconfig"
 src=$tmp/jsonl
