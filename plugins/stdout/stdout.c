@@ -5,8 +5,10 @@
  * record becomes one line on standard output (or standard error),
  *   {"_stream":"leads","_key":"1","_op":"upsert","name":"...",...}
  * with the mapped columns in the mapping's order.  A batch is written with one
- * write(), so lines of parallel streams never interleave.  Keeps no state: the
- * engine keeps the cursors.  Uses only the public ABI.
+ * write(), so lines of parallel streams never interleave.  On a terminal the
+ * batch starts by erasing the current row, where the engine may have drawn its
+ * progress line (it draws it again below).  Keeps no state: the engine keeps
+ * the cursors.  Uses only the public ABI.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +25,7 @@ static const sync_host *api;
 typedef struct out_sink {
     sync_ctx *ctx;
     int fd;
+    int tty;
 } out_sink;
 
 typedef struct buf {
@@ -120,6 +123,7 @@ static int out_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
     const char *to = api->config_get_string(cfg, "to");
     s->ctx = ctx;
     s->fd = to && strcmp(to, "stderr") == 0 ? STDERR_FILENO : STDOUT_FILENO;
+    s->tty = isatty(s->fd);
     *instance = s;
     return SYNC_OK;
 }
@@ -139,6 +143,8 @@ static int out_write(void *instance, void *target_state, const sync_batch *batch
     (void)cursor;
     buf b = {0};
     size_t n = api->batch_count(batch);
+    if (s->tty && n > 0)
+        puts_(&b, "\r\033[K"); /* the progress line's row, if it is there */
     for (size_t i = 0; i < n; i++) {
         const sync_record *rec = api->batch_get(batch, i);
         const char *key = api->record_key(rec);

@@ -7,6 +7,8 @@
 #   - every log line starts on a line of its own (the progress line is cleared
 #     before it and drawn again after it), and no line is left holding a
 #     stale progress line;
+#   - the stdout sink's JSON lines on the same terminal each start a row of
+#     their own;
 #   - the line never goes into a log file: with stderr redirected to a file
 #     (the terminal still on stdout) the file holds log lines only.
 set -u
@@ -20,7 +22,7 @@ state_dir = $T/state
 [source g]
 plugin = generate
 streams = alpha, beta, gamma
-records = 20000
+records = 10000
 [sink n]
 plugin = null
 [job j]
@@ -84,6 +86,24 @@ for line in data.split("\n")[:-1]:
 n_logs = len(ts.findall(data))
 assert n_logs >= 8, "only %d log lines" % n_logs
 print("%d progress frames, %d log lines" % (len(progress), n_logs))
+PY
+
+note "the stdout sink on the same terminal"
+rm -rf "$T/state"
+sed 's/^plugin = null$/plugin = stdout/; s/^records = .*/records = 2000/' "$T/p.ini" >"$T/s.ini"
+on_pty "$T/tty3.out" "$O/syncengine" --once -c "$T/s.ini" --plugin-dir "$O/plugins" ||
+    { cat -v "$T/tty3.out" | tail -5 >&2; die "the run with the stdout sink failed"; }
+python3 - "$T/tty3.out" <<'PY' || die "the stdout sink's lines and the progress line mixed"
+import sys
+data = open(sys.argv[1], "rb").read().decode("utf-8", "replace").replace("\r\n", "\n")
+CLEAR = "\r\x1b[K"
+records = 0
+for line in data.split("\n")[:-1]:
+    last = line.split(CLEAR)[-1]
+    if '"_stream"' in line:
+        assert last.startswith('{"_stream"'), "a record line does not start a row of its own: %r" % line[-160:]
+        records += 1
+assert records == 6000, records
 PY
 
 note "stderr into a log file, stdout still a terminal"
