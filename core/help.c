@@ -4,7 +4,10 @@
  * The option tables plugins declare are the single source of truth: the
  * engine validates INI sections against them, `plugins --describe` prints
  * them, and docs/plugins/NAME.md is generated from them (`make docs`; a test
- * fails when the committed pages are stale).
+ * fails when the committed pages are stale).  The command line's help
+ * (`--help`, `help COMMAND`) and the man pages syncengine(1),
+ * syncengine.ini(5) and syncengine-plugin(3) are printed from the tables
+ * below and from the same option tables, so none of them can drift.
  */
 #include "help.h"
 
@@ -15,6 +18,7 @@
 #include "conf.h"
 #include "engine.h"
 #include "loader.h"
+#include "status.h"
 
 static const char *type_name(sync_option_type t)
 {
@@ -29,6 +33,21 @@ static const char *type_name(sync_option_type t)
     case SYNC_OPT_URL: return "url";
     }
     return "?";
+}
+
+static const char *type_help(sync_option_type t)
+{
+    switch (t) {
+    case SYNC_OPT_STRING: return "Any text.";
+    case SYNC_OPT_INT: return "A 64-bit integer, within the option's range.";
+    case SYNC_OPT_BOOL: return "true, yes, on, 1 or false, no, off, 0.";
+    case SYNC_OPT_DOUBLE: return "A decimal number.";
+    case SYNC_OPT_DURATION: return "A number with a unit (ms, s, m, h, d); a plain number means seconds.";
+    case SYNC_OPT_ENUM: return "One of the option's listed values.";
+    case SYNC_OPT_LIST: return "Comma-separated values.";
+    case SYNC_OPT_URL: return "An http or https URL.";
+    }
+    return "";
 }
 
 static void range_text(const sync_option *o, char *buf, size_t size)
@@ -212,4 +231,443 @@ int syncc_help_plugins(const char *const *dirs, size_t n_dirs, const char *descr
     }
     syncc_registry_free(&reg);
     return code;
+}
+
+/* ------------------------------------------------ the command line's help */
+
+/*
+ * The one description of the command line: `--help`, `help COMMAND` and
+ * syncengine(1) are all printed from these tables.
+ */
+typedef struct opt_help {
+    const char *name;   /* "-c, --config FILE" */
+    const char *text;
+} opt_help;
+
+typedef struct cmd_help {
+    const char *name;       /* NULL: running jobs (no command word) */
+    const char *synopsis;
+    const char *summary;
+    const char *text;       /* paragraphs separated by "\n\n" */
+    const char *opts;       /* the options it takes, by letter (see option_letter) */
+} cmd_help;
+
+/* Letters of options_help[], in order: c once F R P S l f D M j p V h */
+static const opt_help options_help[] = {
+    {"-c, --config FILE", "The configuration file (INI); see syncengine.ini(5)."},
+    {"--once", "Run every enabled job once, then exit with the worst job's exit code."},
+    {"--full-refresh", "Ignore saved cursors for this run and read everything again."},
+    {"--run-at-start", "As a service, run every job once at start, then on its schedule."},
+    {"--plugin-dir DIR", "Also look for plugins in DIR, before the default directories (repeatable)."},
+    {"--state-dir DIR", "The local state directory; overrides [engine] state_dir."},
+    {"-l, --log-level LEVEL", "error, warn, info, debug or trace; overrides [engine] log_level."},
+    {"--log-format FMT", "text or json."},
+    {"--describe NAME", "Document plugin NAME: its roles, capabilities and options."},
+    {"--markdown", "With --describe: print Markdown (docs/plugins/NAME.md)."},
+    {"--json", "Print JSON instead of a table (the shape is in docs/user-guide.md)."},
+    {"--print", "setup: print the statements instead of running them."},
+    {"-V, --version", "Print the version and the plugin ABI version, and exit."},
+    {"-h, --help", "Print help (of the command given before it) and exit."},
+};
+static const char option_letters[] = "coFRPSlfDMjpVh";
+
+static const cmd_help commands_help[] = {
+    {NULL, "syncengine -c FILE [--once] [--full-refresh] [--run-at-start] [options]", "run jobs on their schedule",
+     "Without a command, runs every enabled job on its schedule until SIGTERM or SIGINT, which stop at the next "
+     "batch boundary; SIGHUP reloads the configuration once no job is running. With --once, runs every enabled "
+     "job once and exits. On a terminal, a progress line shows every running stream.",
+     "coFRPSlfVh"},
+    {"run", "syncengine run JOB -c FILE [--full-refresh] [options]", "run one job once",
+     "Runs job JOB once, whatever its schedule, and exits with the run's exit code. A JOB that the "
+     "configuration does not define is a configuration error (exit 3).",
+     "cFPSlfh"},
+    {"check", "syncengine check -c FILE [options]", "validate the configuration",
+     "Reads the configuration, loads the plugins, checks every section against its option table and compiles "
+     "the mappings and schedules, without touching the network or the state store.",
+     "cPSlfh"},
+    {"status", "syncengine status [JOB...] -c FILE [--json] [options]", "show the last runs of every job",
+     "Shows, for every job (or the JOBs named), its last run: when it started, its status, counts, duration, the "
+     "next scheduled run and the last run's error. The runs come from the sink when it keeps a run log (every "
+     "engine sharing the database), otherwise from this engine's state directory. status only reads: it creates "
+     "no table and no schema.\n\n"
+     "Exit status: 0 when every job's last run succeeded, is still running or never ran; otherwise the exit code "
+     "of the worst last run: 5 failed, 6 finished with rejected records, 7 stopped at the API limit; 3 for a JOB "
+     "that is not defined.",
+     "cPSlfjh"},
+    {"setup", "syncengine setup -c FILE [--print] [options]", "create (or print) the sinks' own tables",
+     "Has every sink that keeps tables of its own (cursors, run log, leases, progress) create them if missing, "
+     "connected with the configured credentials: run it once as a role that may create them (the owner), then "
+     "run jobs as a role with only the grants listed in docs/security.md. Running it twice changes nothing. "
+     "With --print, prints the statements without connecting anywhere.",
+     "cpPSlfh"},
+    {"discover", "syncengine discover SOURCE -c FILE [options]", "list the streams and fields a source offers",
+     "Opens the [source SOURCE] instance and prints the streams it offers and the fields of each, with their "
+     "types.",
+     "cPSlfh"},
+    {"plugins", "syncengine plugins [--describe NAME [--markdown]] [--plugin-dir DIR]",
+     "list plugins, or document one",
+     "Lists the plugins found in the plugin directories, or documents one from its option tables.", "PDMh"},
+    {"help", "syncengine help [COMMAND | --man PAGE [--plugin-dir DIR]]", "print help",
+     "Prints the help of COMMAND, or this overview. `syncengine COMMAND --help` does the same. With --man, "
+     "prints man page PAGE (syncengine, syncengine.ini, syncengine-plugin) as roff; syncengine.ini(5) "
+     "documents the plugins found in the --plugin-dir directories.",
+     "Ph"},
+};
+
+static const struct {
+    int code;
+    const char *text;
+} exit_help[] = {
+    {SYNCC_EXIT_OK, "success"},
+    {SYNCC_EXIT_INTERNAL, "internal error"},
+    {SYNCC_EXIT_USAGE, "bad command line"},
+    {SYNCC_EXIT_CONFIG, "configuration or mapping invalid, or an unknown job named on the command line"},
+    {SYNCC_EXIT_PLUGIN, "a plugin is missing or failed to load"},
+    {SYNCC_EXIT_FAILED, "a job run failed (status: a job's last run failed)"},
+    {SYNCC_EXIT_PARTIAL, "a job run finished but rejected some records"},
+    {SYNCC_EXIT_RATELIMIT, "a job stopped at the API allowance; the next run resumes"},
+};
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static const cmd_help *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_OF(commands_help); i++)
+        if ((name == NULL && commands_help[i].name == NULL) ||
+            (name != NULL && commands_help[i].name != NULL && strcmp(name, commands_help[i].name) == 0))
+            return &commands_help[i];
+    return NULL;
+}
+
+/*
+ * Prints text wrapped at 79 columns, each line indented by indent spaces
+ * except the first when the caller already printed up to that column.
+ */
+static void wrap_at(FILE *out, const char *text, int indent, int first_done)
+{
+    const char *p = text;
+    while (*p) {
+        int col = indent;
+        if (!first_done)
+            fprintf(out, "%*s", indent, "");
+        first_done = 0;
+        int first = 1;
+        while (*p && *p != '\n') {
+            const char *w = p;
+            while (*w && *w != ' ' && *w != '\n')
+                w++;
+            int len = (int)(w - p);
+            if (!first && col + 1 + len > 79)
+                break;
+            fprintf(out, "%s%.*s", first ? "" : " ", len, p);
+            col += len + (first ? 0 : 1);
+            first = 0;
+            p = w;
+            while (*p == ' ')
+                p++;
+        }
+        fputc('\n', out);
+        if (*p == '\n') {
+            p++;
+            if (*p == '\n') {
+                fputc('\n', out);
+                p++;
+            }
+        }
+    }
+}
+
+static void wrap(FILE *out, const char *text, int indent)
+{
+    wrap_at(out, text, indent, 0);
+}
+
+static void print_options(FILE *out, const char *letters)
+{
+    for (const char *l = letters; *l; l++) {
+        const char *at = strchr(option_letters, *l);
+        if (at == NULL)
+            continue;
+        const opt_help *o = &options_help[at - option_letters];
+        if (strlen(o->name) < 24) {
+            fprintf(out, "  %-24s", o->name);
+            wrap_at(out, o->text, 26, 1);
+        } else {
+            fprintf(out, "  %s\n", o->name);
+            wrap(out, o->text, 26);
+        }
+    }
+}
+
+void syncc_help_usage(FILE *out)
+{
+    fprintf(out, "usage: %s\n", commands_help[0].synopsis);
+    for (size_t i = 1; i < N_OF(commands_help); i++)
+        fprintf(out, "       %s\n", commands_help[i].synopsis);
+    fprintf(out, "\ncommands:\n");
+    for (size_t i = 1; i < N_OF(commands_help); i++)
+        fprintf(out, "  %-10s %s\n", commands_help[i].name, commands_help[i].summary);
+    fprintf(out, "\n");
+    wrap(out, commands_help[0].text, 0);
+    fprintf(out, "\noptions:\n");
+    print_options(out, option_letters);
+    fprintf(out, "\nexit codes:\n");
+    for (size_t i = 0; i < N_OF(exit_help); i++)
+        fprintf(out, "  %d  %s\n", exit_help[i].code, exit_help[i].text);
+    fprintf(out, "\n`syncengine help COMMAND` or `syncengine COMMAND --help` describes one command.\n");
+}
+
+int syncc_help_command(FILE *out, const char *command)
+{
+    if (command == NULL) {
+        syncc_help_usage(out);
+        return SYNCC_EXIT_OK;
+    }
+    const cmd_help *c = find_command(command);
+    if (c == NULL) {
+        fprintf(stderr, "syncengine: unknown command '%s'\n", command);
+        fprintf(stderr, "commands:");
+        for (size_t i = 1; i < N_OF(commands_help); i++)
+            fprintf(stderr, " %s", commands_help[i].name);
+        fprintf(stderr, "\n");
+        return SYNCC_EXIT_USAGE;
+    }
+    fprintf(out, "usage: %s\n\n", c->synopsis);
+    wrap(out, c->text, 0);
+    fprintf(out, "\noptions:\n");
+    print_options(out, c->opts);
+    return SYNCC_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ man pages */
+
+/* Text for a roff line: backslashes and hyphens escaped, no line starting with a control character. */
+static void roff(FILE *out, const char *s)
+{
+    if (s == NULL)
+        return;
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", out);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", out);
+        else if (*s == '-')
+            fputs("\\-", out);
+        else if (*s == '\n') {
+            fputc('\n', out);
+            if (s[1] == '.' || s[1] == '\'')
+                fputs("\\&", out);
+        } else
+            fputc(*s, out);
+    }
+}
+
+/* Paragraphs ("\n\n"-separated) as roff paragraphs. */
+static void roff_paragraphs(FILE *out, const char *text)
+{
+    const char *p = text;
+    while (p && *p) {
+        const char *end = strstr(p, "\n\n");
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char buf[4096];
+        snprintf(buf, sizeof(buf), "%.*s", (int)len, p);
+        fputs(".PP\n", out);
+        roff(out, buf);
+        fputc('\n', out);
+        p = end ? end + 2 : NULL;
+    }
+}
+
+static void man_head(FILE *out, const char *name, const char *section, const char *title, const char *what)
+{
+    fprintf(out, ".\\\" generated by `syncengine help --man %s` (make docs); do not edit\n", name);
+    fprintf(out, ".TH %s %s \"\" \"syncengine %s\" \"%s\"\n.SH NAME\n", name, section, SYNCENGINE_VERSION, title);
+    roff(out, name);
+    fputs(" \\- ", out);
+    roff(out, what);
+    fputc('\n', out);
+}
+
+static void man_options(FILE *out, const char *letters)
+{
+    for (const char *l = letters; *l; l++) {
+        const char *at = strchr(option_letters, *l);
+        if (at == NULL)
+            continue;
+        const opt_help *o = &options_help[at - option_letters];
+        fputs(".TP\n.B ", out);
+        roff(out, o->name);
+        fputc('\n', out);
+        roff(out, o->text);
+        fputc('\n', out);
+    }
+}
+
+static void man_syncengine(FILE *out)
+{
+    man_head(out, "syncengine", "1", "User Commands", "a plugin-based data-sync engine");
+    fputs(".SH SYNOPSIS\n.nf\n", out);
+    for (size_t i = 0; i < N_OF(commands_help); i++) {
+        roff(out, commands_help[i].synopsis);
+        fputc('\n', out);
+    }
+    fputs(".fi\n.SH DESCRIPTION\n", out);
+    roff_paragraphs(out, "syncengine copies records from a source connector to a sink connector, both plugins "
+                         "loaded at start, as jobs described in an INI file; a job runs on a cron schedule "
+                         "and reads incrementally from a saved cursor.");
+    roff_paragraphs(out, commands_help[0].text);
+    fputs(".SH COMMANDS\n", out);
+    for (size_t i = 1; i < N_OF(commands_help); i++) {
+        fputs(".SS ", out);
+        roff(out, commands_help[i].synopsis);
+        fputc('\n', out);
+        roff_paragraphs(out, commands_help[i].text);
+    }
+    fputs(".SH OPTIONS\n", out);
+    man_options(out, option_letters);
+    fputs(".SH EXIT STATUS\n", out);
+    for (size_t i = 0; i < N_OF(exit_help); i++) {
+        fprintf(out, ".TP\n.B %d\n", exit_help[i].code);
+        roff(out, exit_help[i].text);
+        fputc('\n', out);
+    }
+    fputs(".SH ENVIRONMENT\n.TP\n.B SYNCENGINE_PLUGIN_DIR\nA plugin directory searched before the default ones.\n"
+          ".TP\n.B SYNCENGINE_STATE_DIR\nThe local state directory when the configuration names none.\n"
+          ".TP\n.B SYNCENGINE_NO_PROGRESS\nSet: no progress line, even on a terminal.\n", out);
+    fputs(".SH SEE ALSO\n.BR syncengine.ini (5),\n.BR syncengine\\-plugin (3),\n.BR systemd.service (5)\n", out);
+}
+
+static void man_option_table(FILE *out, const char *prefix, const sync_option *t)
+{
+    for (const sync_option *o = t; o && o->name != NULL; o++) {
+        char flags[64];
+        flags_text(o, flags, sizeof(flags));
+        fputs(".TP\n.BR ", out);
+        roff(out, prefix);
+        roff(out, o->name);
+        fputs(" \" (", out);
+        roff(out, type_name(o->type));
+        roff(out, flags);
+        fputs(")\"\n", out);
+        roff(out, o->description);
+        fputc('\n', out);
+        if (o->default_value) {
+            fputs("Default: ", out);
+            roff(out, o->default_value);
+            fputs(".\n", out);
+        }
+        if (o->max > o->min) {
+            char r[80];
+            range_text(o, r, sizeof(r));
+            fputs("Range: ", out);
+            roff(out, r);
+            fputs(".\n", out);
+        }
+        if (o->enum_values) {
+            fputs("Values:", out);
+            for (const char *const *v = o->enum_values; *v; v++) {
+                fputc(' ', out);
+                roff(out, *v);
+            }
+            fputs(".\n", out);
+        }
+    }
+}
+
+static void man_ini(FILE *out, const syncc_registry *reg)
+{
+    man_head(out, "syncengine.ini", "5", "File Formats", "syncengine configuration file");
+    fputs(".SH DESCRIPTION\n", out);
+    roff_paragraphs(out, "syncengine reads one INI file, plus the files it includes. [source NAME] and "
+                         "[sink NAME] sections are instances of plugins (plugin = the plugin's name, then "
+                         "its options); [job NAME] copies from a source to a sink on a schedule; "
+                         "[stream JOB.NAME] names an object the job copies; [map JOB.NAME] maps source "
+                         "fields to target columns with expressions.\n\n"
+                         "Values may use ${NAME} and ${NAME:-default} to read the environment; secret options "
+                         "should. Durations take a unit: 500ms, 30s, 5m, 2h, 1d (a plain number means "
+                         "seconds). Keys a section does not know are errors that list the valid keys.");
+    fputs(".SH [engine]\n", out);
+    man_option_table(out, "", syncc_conf_engine_options());
+    fputs(".SH [job NAME]\n", out);
+    man_option_table(out, "", syncc_conf_job_options());
+    roff_paragraphs(out, "A job also takes its sink's target options as sink.KEY, for every stream of the job.");
+    fputs(".SH [stream JOB.NAME]\n", out);
+    man_option_table(out, "", syncc_conf_stream_options());
+    roff_paragraphs(out, "A stream also takes its source's stream options as source.KEY and its sink's target "
+                         "options as sink.KEY.");
+    fputs(".SH PLUGINS\n", out);
+    roff_paragraphs(out, "The options of the plugins installed with syncengine follow; "
+                         "`syncengine plugins --describe NAME` documents any plugin.");
+    for (size_t i = 0; i < reg->n; i++) {
+        const sync_plugin *d = &reg->plugins[i].def;
+        fputs(".SS ", out);
+        roff(out, d->name);
+        fputc('\n', out);
+        roff_paragraphs(out, d->description);
+        man_option_table(out, "", d->options);
+        man_option_table(out, "source.", d->stream_options);
+        man_option_table(out, "sink.", d->target_options);
+    }
+    fputs(".SH SEE ALSO\n.BR syncengine (1),\n.BR syncengine\\-plugin (3)\n", out);
+}
+
+static void man_plugin(FILE *out)
+{
+    man_head(out, "syncengine-plugin", "3", "Library Functions Manual", "writing syncengine connector plugins");
+    fputs(".SH SYNOPSIS\n.nf\n.B #include <sync/sync.h>\n.PP\n"
+          "cc $(pkg\\-config \\-\\-cflags syncengine) \\-fPIC \\-shared \\-fvisibility=hidden \\e\n"
+          "    \\-Wl,\\-\\-no\\-undefined \\-o NAME.so NAME.c\n.fi\n.SH DESCRIPTION\n", out);
+    roff_paragraphs(out,
+                    "A connector is a shared object that exports one function, sync_plugin_entry, written by "
+                    "SYNC_PLUGIN_DEFINE(definition, host_variable). It returns a const sync_plugin whose head "
+                    "(SYNC_PLUGIN_HEAD) carries the ABI version and struct size; provides says whether it is a "
+                    "source, a sink or both, and the source and sink tables hold its callbacks. Everything the "
+                    "plugin needs from the engine arrives through the sync_host table; it never links against "
+                    "the engine.\n\n"
+                    "Options are declared in sync_option tables (options, stream_options, target_options): the "
+                    "engine validates the INI sections against them, redacts secrets and documents them "
+                    "(syncengine plugins --describe NAME). Install the object into the directory "
+                    "`pkg-config --variable=plugindir syncengine` names.");
+    fprintf(out, ".PP\nThis engine provides plugin ABI %d.%d.\n", SYNC_ABI_MAJOR, SYNC_ABI_MINOR);
+    fputs(".SH OPTION TYPES\n", out);
+    for (int t = SYNC_OPT_STRING; t <= SYNC_OPT_URL; t++) {
+        fputs(".TP\n.B ", out);
+        roff(out, type_name((sync_option_type)t));
+        fputc('\n', out);
+        roff(out, type_help((sync_option_type)t));
+        fputc('\n', out);
+    }
+    fputs(".SH STATUS CODES\n", out);
+    roff_paragraphs(out, "Callbacks return SYNC_OK (0) or a negative code; the engine retries the retryable "
+                         "ones with backoff. Codes are never renumbered.");
+    for (int c = 0; c >= SYNC_STATUS_MIN; c--) {
+        fprintf(out, ".TP\n.B %d\n", c);
+        roff(out, syncc_strerror(c));
+        fputs(syncc_status_is_retryable(c) ? " (retryable)\n" : "\n", out);
+    }
+    fputs(".SH SEE ALSO\n.BR syncengine (1),\n.BR syncengine.ini (5);\n"
+          "plugin\\-abi.md and plugin\\-guide.md in the documentation directory\n", out);
+}
+
+int syncc_help_man(const char *page, const char *const *dirs, size_t n_dirs)
+{
+    if (strcmp(page, "syncengine") == 0) {
+        man_syncengine(stdout);
+        return SYNCC_EXIT_OK;
+    }
+    if (strcmp(page, "syncengine-plugin") == 0) {
+        man_plugin(stdout);
+        return SYNCC_EXIT_OK;
+    }
+    if (strcmp(page, "syncengine.ini") == 0) {
+        /* only the --plugin-dir directories: the page documents what is built, not what is installed */
+        syncc_registry reg = {0};
+        for (size_t i = 0; i < n_dirs; i++)
+            syncc_registry_scan_dir(&reg, dirs[i]);
+        man_ini(stdout, &reg);
+        syncc_registry_free(&reg);
+        return SYNCC_EXIT_OK;
+    }
+    fprintf(stderr, "syncengine: no man page '%s' (syncengine, syncengine.ini, syncengine-plugin)\n", page);
+    return SYNCC_EXIT_USAGE;
 }

@@ -51,6 +51,7 @@ json_t *syncc_history_from_sink(syncc_engine *e, const syncc_job_rt *job, int ma
     }
     ctx->cancel = &e->stop;
     ctx->state = e->state;
+    ctx->read_only = 1; /* status only reads: the sink must not create its tables */
     collect c = {json_array(), syncc_time_now()};
     void *inst = NULL;
     int rc = c.runs ? p->sink.open(ctx, in->config, &inst) : SYNC_E_NOMEM;

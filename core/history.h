@@ -19,6 +19,7 @@
  * processed, inserted, updated, unchanged, deleted, failed, error).  Opens
  * an instance of the job's sink for it.  NULL when the sink has no `runs`
  * callback (why is then "") or the call failed (why says what happened).
+ * The instance is opened read-only (sync_host.ctx_read_only): it creates nothing.
  */
 json_t *syncc_history_from_sink(syncc_engine *e, const syncc_job_rt *job, int max, char *why, size_t why_size);
 

@@ -438,6 +438,7 @@ static int h_time_format(int64_t usec, char *buf, size_t size)
 
 static const char *h_ctx_job(sync_ctx *ctx) { return ctx ? ctx->job : NULL; }
 static const char *h_ctx_instance(sync_ctx *ctx) { return ctx ? ctx->instance : NULL; }
+static int h_ctx_read_only(sync_ctx *ctx) { return ctx ? ctx->read_only : 0; }
 
 static const sync_host host_table = {
     .abi_major = SYNC_ABI_MAJOR,
@@ -489,6 +490,7 @@ static const sync_host host_table = {
     .time_now = syncc_time_now,
     .ctx_job = h_ctx_job,
     .ctx_instance = h_ctx_instance,
+    .ctx_read_only = h_ctx_read_only,
 };
 
 const sync_host *syncc_host(void) { return &host_table; }

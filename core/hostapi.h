@@ -48,6 +48,7 @@ struct sync_ctx {
     syncc_reject *rejects;  /* first few rejected records, for the run log */
     size_t n_rejects;
     int64_t n_rejected;     /* all rejected records */
+    int read_only;          /* opened only to read (status): the plugin must create nothing */
 };
 
 sync_ctx *syncc_ctx_new(const char *job, const char *instance, const char *plugin);

@@ -6,6 +6,8 @@
  */
 #include "log.h"
 
+#include "progress.h"
+
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -137,15 +139,10 @@ static void timestamp(char *buf, size_t size)
              tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
+/* Through the progress line, which is cleared for the log line and drawn again after it. */
 static void write_line(const char *line, size_t len)
 {
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(STDERR_FILENO, line + off, len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    syncc_progress_write(line, len);
 }
 
 void syncc_logv(sync_log_level level, const syncc_log_ctx *ctx, const char *fmt, va_list ap)

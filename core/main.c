@@ -5,7 +5,8 @@
  *   syncengine run JOB -c FILE                      run one job once
  *   syncengine check -c FILE                        validate without touching the network
  *   syncengine plugins [--describe NAME]            list plugins, or document one
- *   syncengine status -c FILE                       last runs of every job
+ *   syncengine status [JOB...] -c FILE [--json]     last runs of every job
+ *   syncengine help [COMMAND]                       help (also COMMAND --help)
  *   syncengine discover SOURCE -c FILE              streams and fields a source offers
  *   syncengine setup -c FILE [--print]              create (or print) the sinks' own tables
  *
@@ -27,6 +28,7 @@
 #include "hostapi.h"
 #include "log.h"
 #include "status.h"
+#include "status_cmd.h"
 #include "timeutil.h"
 
 static volatile int *stop_flag;
@@ -40,87 +42,7 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: syncengine -c FILE [--once] [--full-refresh] [options]\n"
-            "       syncengine run JOB -c FILE [--full-refresh] [options]\n"
-            "       syncengine check -c FILE [options]\n"
-            "       syncengine plugins [--describe NAME [--markdown]] [--plugin-dir DIR]\n"
-            "       syncengine status -c FILE\n"
-            "       syncengine discover SOURCE -c FILE\n"
-            "       syncengine setup -c FILE [--print]\n"
-            "\n"
-            "Without --once, runs every enabled job on its schedule until SIGTERM or SIGINT;\n"
-            "SIGHUP reloads the configuration.\n"
-            "\n"
-            "options:\n"
-            "  -c, --config FILE       configuration file (INI)\n"
-            "      --once              run every enabled job once and exit\n"
-            "      --full-refresh      ignore saved cursors for this run\n"
-            "      --print             setup: print the statements instead of running them\n"
-            "      --run-at-start      as a service, run every job once at start, then on schedule\n"
-            "      --plugin-dir DIR    also look for plugins in DIR (repeatable)\n"
-            "      --state-dir DIR     local state directory (overrides [engine] state_dir)\n"
-            "  -l, --log-level LEVEL   error, warn, info, debug or trace\n"
-            "      --log-format FMT    text or json\n"
-            "  -V, --version           print the version and exit\n"
-            "  -h, --help              print this help and exit\n"
-            "\n"
-            "exit codes: 0 ok, 1 internal error, 2 usage, 3 configuration, 4 plugin,\n"
-            "            5 job failed, 6 records rejected, 7 API limit reached\n");
-}
-
-/* ------------------------------------------------------------- status */
-
-static int cmd_status(syncc_engine *e)
-{
-    int64_t now = syncc_time_now();
-    printf("%-20s %-24s %-12s %9s %9s %9s %9s %9s  %-24s %s\n", "JOB", "LAST RUN", "STATUS", "PROCESSED",
-           "CREATED", "UPDATED", "FAILED", "DURATION", "NEXT RUN", "LAST ERROR");
-    for (size_t j = 0; j < e->n_jobs; j++) {
-        syncc_job_rt *job = &e->jobs[j];
-        char next[40] = "disabled";
-        if (job->conf->enabled)
-            syncc_time_format(syncc_cron_next(&job->cron, now), next, sizeof(next));
-        /* every engine's runs from the sink where it keeps them, else this engine's own */
-        char why[600];
-        json_t *list = syncc_history_from_sink(e, job, 20, why, sizeof(why));
-        if (list == NULL) {
-            if (why[0])
-                fprintf(stderr, "syncengine: status: sink '%s' cannot list the runs of job '%s' (%s); showing "
-                        "this engine's own runs\n", job->conf->sink->name, job->conf->name, why);
-            char *runs = syncc_state_runs(e->state, job->conf->name);
-            json_error_t jerr;
-            list = runs ? json_loads(runs, 0, &jerr) : NULL;
-            free(runs);
-        }
-        json_t *last = NULL, *last_err = NULL;
-        for (size_t i = json_array_size(list); i-- > 0;) {
-            json_t *r = json_array_get(list, i);
-            if (json_is_true(json_object_get(r, "skipped")))
-                continue;
-            if (last == NULL)
-                last = r;
-            if (last_err == NULL && json_object_get(r, "error"))
-                last_err = r;
-        }
-        if (last == NULL) {
-            printf("%-20s %-24s %-12s %9s %9s %9s %9s %9s  %-24s\n", job->conf->name, "never", "-", "-", "-", "-",
-                   "-", "-", next);
-        } else {
-            char dur[32];
-            snprintf(dur, sizeof(dur), "%.1fs", (double)json_integer_value(json_object_get(last, "duration_ms")) / 1000);
-            printf("%-20s %-24s %-12s %9lld %9lld %9lld %9lld %9s  %-24s %s\n", job->conf->name,
-                   json_string_value(json_object_get(last, "started_at")),
-                   json_string_value(json_object_get(last, "status")),
-                   (long long)json_integer_value(json_object_get(last, "processed")),
-                   (long long)json_integer_value(json_object_get(last, "inserted")),
-                   (long long)json_integer_value(json_object_get(last, "updated")),
-                   (long long)json_integer_value(json_object_get(last, "failed")), dur, next,
-                   last_err ? json_string_value(json_object_get(last_err, "error")) : "");
-        }
-        json_decref(list);
-    }
-    return SYNCC_EXIT_OK;
+    syncc_help_usage(out);
 }
 
 /* ------------------------------------------------------------ discover */
@@ -205,6 +127,9 @@ static int cmd_setup(syncc_engine *e, int print)
 
 /* What the command line asked for. */
 typedef struct cli {
+    const char *cmd;         /* the command, once known: --help prints its help */
+    const char *man;         /* help --man PAGE */
+    int json;                /* status --json */
     const char *config, *state_dir, *describe;
     const char *plugin_dirs[9];
     size_t n_dirs;
@@ -225,6 +150,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         {"describe", required_argument, NULL, 'D'},   {"markdown", no_argument, NULL, 'M'},
         {"version", no_argument, NULL, 'V'},          {"help", no_argument, NULL, 'h'},
         {"print", no_argument, NULL, 'p'},
+        {"json", no_argument, NULL, 'j'},             {"man", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
@@ -241,6 +167,8 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         case 'D': o->describe = optarg; break;
         case 'M': o->markdown = 1; break;
         case 'p': o->print = 1; break;
+        case 'j': o->json = 1; break;
+        case 'N': o->man = optarg; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -263,7 +191,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         case 'V':
             printf("syncengine %s (plugin ABI %d.%d)\n", SYNCENGINE_VERSION, SYNC_ABI_MAJOR, SYNC_ABI_MINOR);
             return SYNCC_EXIT_OK;
-        case 'h': usage(stdout); return SYNCC_EXIT_OK;
+        case 'h': return syncc_help_command(stdout, o->cmd);
         default: usage(stderr); return SYNCC_EXIT_USAGE;
         }
     }
@@ -280,12 +208,21 @@ int main(int argc, char **argv)
         return rc;
     const char *cmd = optind < argc ? argv[optind++] : NULL;
     const char *arg = NULL;
-    if (cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0) && optind < argc &&
-        argv[optind][0] != '-')
+    if (cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0 || strcmp(cmd, "help") == 0) &&
+        optind < argc && argv[optind][0] != '-')
         arg = argv[optind++];
+    /* status JOB...: the job names, up to the first option */
+    const char *jobs[32];
+    size_t n_jobs = 0;
+    while (cmd != NULL && strcmp(cmd, "status") == 0 && optind < argc && argv[optind][0] != '-' &&
+           n_jobs < sizeof(jobs) / sizeof(jobs[0]))
+        jobs[n_jobs++] = argv[optind++];
+    o.cmd = cmd;
     rc = parse_options(&o, argc, argv, "c:l:Vh");
     if (rc >= 0)
         return rc;
+    while (cmd != NULL && strcmp(cmd, "status") == 0 && optind < argc && n_jobs < sizeof(jobs) / sizeof(jobs[0]))
+        jobs[n_jobs++] = argv[optind++]; /* job names after the options */
     const char *config = o.config, *state_dir = o.state_dir, *describe = o.describe;
     const char *const *plugin_dirs = o.plugin_dirs;
     size_t n_dirs = o.n_dirs;
@@ -296,11 +233,15 @@ int main(int argc, char **argv)
         return SYNCC_EXIT_USAGE;
     }
     if (cmd != NULL && strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "plugins") != 0 &&
-        strcmp(cmd, "status") != 0 && strcmp(cmd, "discover") != 0 && strcmp(cmd, "setup") != 0) {
+        strcmp(cmd, "status") != 0 && strcmp(cmd, "discover") != 0 && strcmp(cmd, "help") != 0 &&
+        strcmp(cmd, "setup") != 0) {
         fprintf(stderr, "syncengine: unknown command '%s'\n", cmd);
         usage(stderr);
         return SYNCC_EXIT_USAGE;
     }
+
+    if (cmd != NULL && strcmp(cmd, "help") == 0)
+        return o.man ? syncc_help_man(o.man, plugin_dirs, n_dirs) : syncc_help_command(stdout, arg);
 
     /* libcurl's global state must be set up once, before any thread or plugin uses it */
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -324,6 +265,7 @@ int main(int argc, char **argv)
 
     syncc_engine_opts opts = {.config_path = config, .plugin_dirs = plugin_dirs, .state_dir = state_dir,
                               .open_state = !(cmd != NULL && (strcmp(cmd, "check") == 0 || strcmp(cmd, "setup") == 0))};
+
     char err[8192];
     syncc_engine *e = syncc_engine_open(&opts, err, sizeof(err), &code);
     if (e == NULL) {
@@ -350,7 +292,7 @@ int main(int argc, char **argv)
                n_streams, e->conf->n_instances);
         code = SYNCC_EXIT_OK;
     } else if (cmd != NULL && strcmp(cmd, "status") == 0) {
-        code = cmd_status(e);
+        code = syncc_status_command(e, jobs, n_jobs, o.json);
     } else if (cmd != NULL && strcmp(cmd, "setup") == 0) {
         code = cmd_setup(e, o.print);
     } else if (cmd != NULL && strcmp(cmd, "discover") == 0) {
@@ -359,7 +301,7 @@ int main(int argc, char **argv)
         syncc_job_rt *job = syncc_engine_job(e, arg);
         if (job == NULL) {
             fprintf(stderr, "syncengine: no job '%s' in %s\n", arg, config);
-            code = SYNCC_EXIT_USAGE;
+            code = SYNCC_EXIT_CONFIG;
         } else {
             syncc_run_result res;
             code = syncc_job_run(e, job, &res);

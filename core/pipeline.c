@@ -25,6 +25,7 @@
 
 #include "hostapi.h"
 #include "log.h"
+#include "progress.h"
 #include "status.h"
 #include "timeutil.h"
 
@@ -131,21 +132,6 @@ static sync_batch *pop(syncc_stream_run *r, queue *q)
     }
     pthread_mutex_unlock(&q->m);
     return b;
-}
-
-static void progress(syncc_stream_run *r, int final)
-{
-    if (!r->show_progress)
-        return;
-    int64_t now = syncc_time_now();
-    if (!final && now - r->last_progress < 500000)
-        return;
-    r->last_progress = now;
-    double secs = (double)(now - r->started) / 1e6;
-    fprintf(stderr, "\r%s/%s: %lld records, %.0f records/s, %lld batches%s", r->job_name, r->stream_name,
-            (long long)r->read, secs > 0 ? (double)r->read / secs : 0.0, (long long)r->batches,
-            final ? "\n" : "   ");
-    fflush(stderr);
 }
 
 /* Maps one source batch into out; records that fail mapping are rejected, not dropped. */
@@ -270,6 +256,8 @@ int syncc_pipeline_run(syncc_stream_run *r)
 
     int wrc = SYNC_OK;
     sync_batch *b;
+    /* this stream's part of the terminal's progress line */
+    syncc_progress *bar = r->show_progress ? syncc_progress_begin(r->job_name, r->stream_name) : NULL;
     while ((b = pop(r, &q)) != NULL) {
         r->batches++;
         r->read += (int64_t)b->n_records;
@@ -279,7 +267,7 @@ int syncc_pipeline_run(syncc_stream_run *r)
         if (out->n_records > 0 || b->cursor != NULL)
             wrc = write_with_retry(r, out, b->cursor);
         give_spare(&q, b);
-        progress(r, 0);
+        syncc_progress_update(bar, r->read, r->batches);
         if (wrc != SYNC_OK)
             break;
     }
@@ -296,7 +284,7 @@ int syncc_pipeline_run(syncc_stream_run *r)
         q.head = (q.head + 1) % q.cap;
         q.count--;
     }
-    progress(r, 1);
+    syncc_progress_end(bar);
     if (wrc != SYNC_OK) {
         r->rc = wrc;
     } else if (q.reader_rc != SYNC_OK) {

@@ -37,7 +37,7 @@ typedef struct syncc_stream_run {
     int64_t queue_depth;
     int write_attempts;
     volatile int *stop;
-    int show_progress;
+    int show_progress;            /* on the terminal's progress line (core/progress.h) */
     syncc_log_ctx logctx;
     /* outputs */
     int rc;
@@ -45,7 +45,7 @@ typedef struct syncc_stream_run {
     char *cursor_out;             /* last cursor saved (malloc'ed) */
     int64_t read, batches, inserted, updated, unchanged, deleted, write_failed, map_failed;
     /* internal */
-    int64_t started, last_progress;
+    int64_t started;
 } syncc_stream_run;
 
 /* Runs the stream to its end, an error or a stop. Returns r->rc. */

@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "hostapi.h"
 #include "log.h"
+#include "progress.h"
 #include "pipeline.h"
 #include "status.h"
 #include "timeutil.h"
@@ -283,7 +284,7 @@ static void run_stream(stream_worker *w, size_t s)
     r.queue_depth = job->queue_depth;
     r.write_attempts = 3;
     r.stop = &e->stop;
-    r.show_progress = sh->show_progress && !w->own;
+    r.show_progress = sh->show_progress;
     r.logctx = slc;
     int prc2 = syncc_pipeline_run(&r);
     json_object_set_new(sj, "object", json_string(st->object));
@@ -459,8 +460,8 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
     size_t n_workers = job->parallel_streams > 1 ? (size_t)job->parallel_streams : 1;
     if (n_workers > rt->n_streams)
         n_workers = rt->n_streams ? rt->n_streams : 1;
-    /* one progress line at a time: the first worker's streams show theirs */
-    sh.show_progress = isatty(STDERR_FILENO) && getenv("SYNCENGINE_NO_PROGRESS") == NULL;
+    /* every worker's streams share the one progress line (core/progress.c) */
+    sh.show_progress = syncc_progress_enabled();
     stream_worker *workers = calloc(n_workers, sizeof(*workers));
     if (workers == NULL) {
         snprintf(res->error, sizeof(res->error), "out of memory");

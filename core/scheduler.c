@@ -19,6 +19,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "notify.h"
 #include "timeutil.h"
 
 typedef struct job_thread_arg {
@@ -141,8 +142,11 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
     syncc_log(SYNC_LOG_INFO, NULL, "syncengine %s started with %zu job(s) from %s", SYNCENGINE_VERSION, e->n_jobs,
               e->conf->path);
     plan(e, syncc_time_now(), e->run_at_start);
+    syncc_notify_ready();
+    int64_t watchdog = syncc_notify_watchdog_usec();
     int reload = 0;
     for (;;) {
+        syncc_notify_watchdog();
         int64_t now = syncc_time_now();
         int64_t next = now + 60 * 1000000LL;
         pthread_mutex_lock(&e->lock);
@@ -186,6 +190,7 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
                 syncc_log(SYNC_LOG_INFO, NULL, "configuration reloaded: %zu job(s)", e->n_jobs);
                 plan(e, syncc_time_now(), 0);
             }
+            syncc_notify_ready();
             reload = 0;
             continue;
         }
@@ -194,6 +199,8 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
         int64_t wait = next - syncc_time_now();
         if (wait > 1000000)
             wait = 1000000;
+        if (watchdog > 0 && wait > watchdog)
+            wait = watchdog;
         if (wait < 1000)
             wait = 1000;
         struct timespec ts = {(time_t)(wait / 1000000), (long)(wait % 1000000) * 1000};
@@ -201,6 +208,7 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
         if (sig == SIGTERM || sig == SIGINT) {
             syncc_log(SYNC_LOG_INFO, NULL, "%s received: stopping at the next batch boundary",
                       sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            syncc_notify_stopping();
             e->stop = 1;
             wait_all(e);
             syncc_log(SYNC_LOG_INFO, NULL, "stopped");
@@ -208,6 +216,7 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
         }
         if (sig == SIGHUP) {
             syncc_log(SYNC_LOG_INFO, NULL, "SIGHUP received: reloading once running jobs finish");
+            syncc_notify_reloading();
             reload = 1;
         }
     }

@@ -225,6 +225,13 @@ typedef struct sync_host {
     const char *(*ctx_instance)(sync_ctx *ctx); /* the INI section name */
 
     /* ---- append ABI 1.1 members below, never above -------------------- */
+
+    /*
+     * ABI 1.2: non-zero when the engine opened this instance only to read
+     * (`syncengine status` calling a sink's `runs`): create no schema, no
+     * table, nothing; answer from what exists.  Test with SYNC_HOST_HAS.
+     */
+    int (*ctx_read_only)(sync_ctx *ctx);
 } sync_host;
 
 /*

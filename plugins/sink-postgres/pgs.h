@@ -172,6 +172,8 @@ PGresult *pgs_exec_on(pgs_instance *in, const char *table_q, const char *fmt, in
 int pgs_exec_on_cmd(pgs_instance *in, const char *table_q, const char *fmt, int n, const char *const *params,
                     pgs_err *err);
 int pgs_state_bootstrap(pgs_instance *in);
+/* Only looks whether the state tables exist (state_ready); creates nothing (a read-only open). */
+int pgs_state_probe(pgs_instance *in);
 /* Saves a cursor inside the caller's open transaction. */
 int pgs_state_save(pgs_instance *in, const sync_cursor *cur, pgs_err *err);
 int pgs_state_load(pgs_instance *in, const char *job, const char *stream, char **cursor_out);

@@ -211,8 +211,10 @@ static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
     if (rc != SYNC_OK)
         return rc;
     rc = pgs_conn_open(&in->conn);
+    /* opened only to read (status, ABI 1.2): tables that do not exist yet are not created */
+    int read_only = SYNC_HOST_HAS(pgs_host, ctx_read_only) && pgs_host->ctx_read_only(ctx);
     if (rc == SYNC_OK)
-        rc = pgs_state_bootstrap(in);
+        rc = read_only ? pgs_state_probe(in) : pgs_state_bootstrap(in);
     if (rc != SYNC_OK) {
         pgs_close(in);
         return rc;

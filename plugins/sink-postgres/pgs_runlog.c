@@ -647,6 +647,8 @@ int pgs_run_history(pgs_instance *in, const char *job, int max,
                     void (*each)(const sync_run_info *run, void *payload), void *payload)
 {
     pgs_err err;
+    if (!in->state_ready)
+        return SYNC_OK; /* opened read-only on a database without the run table: no runs yet */
     int rc = pgs_session_ready(in, &err);
     if (rc != SYNC_OK)
         return pgs_fail(in->ctx, &err);

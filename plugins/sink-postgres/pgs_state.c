@@ -233,6 +233,16 @@ static int apply_ddl(pgs_instance *in, pgs_err *err)
     return rc;
 }
 
+int pgs_state_probe(pgs_instance *in)
+{
+    pgs_err err;
+    int have = tables_exist(in, &err);
+    if (have < 0)
+        return pgs_fail(in->ctx, &err);
+    in->state_ready = have;
+    return SYNC_OK;
+}
+
 int pgs_state_bootstrap(pgs_instance *in)
 {
     pgs_err err;

@@ -1,6 +1,12 @@
 #!/bin/bash
 # example_out_of_tree.sh - the plugin SDK works from an installation alone.
 #
+# `make && make install PREFIX=...` (the README's commands) installs a binary, a
+# syncengine.pc and a systemd unit that all name the install PREFIX, not the
+# build's default; so does a staged install (PREFIX=/opt/se DESTDIR=...); the
+# unit passes systemd-analyze verify; man pages and docs are installed.  The
+# example is built and installed with the commands its README gives.
+#
 # Installs syncengine into a throwaway prefix (its own build directory, so
 # build/ is left alone), builds examples/jsonl from a copy outside the source
 # tree with the example's own Makefile and nothing but the installed
@@ -24,36 +30,78 @@ fail() {
 command -v pkg-config >/dev/null || skip "pkg-config not installed"
 pkg-config --exists jansson || skip "jansson development files not installed"
 
-# Nothing from the environment may point the compiler or the engine elsewhere.
-unset CPATH C_INCLUDE_PATH LIBRARY_PATH SYNCENGINE_PLUGIN_DIR CFLAGS CPPFLAGS LDFLAGS DESTDIR
+# Nothing from the environment may point the compiler, pkg-config or the engine elsewhere.
+unset PKG_CONFIG_PATH CPATH C_INCLUDE_PATH LIBRARY_PATH SYNCENGINE_PLUGIN_DIR CFLAGS CPPFLAGS LDFLAGS DESTDIR
 
 prefix=$tmp/prefix
-echo "== make install PREFIX=$prefix"
-if ! make -C "$root" -s install PREFIX="$prefix" O="$tmp/build" >"$tmp/install.log" 2>&1; then
+# The README's order: build with the default PREFIX, then install elsewhere;
+# everything derived from PREFIX must follow the install's.
+echo "== make && make install PREFIX=$prefix"
+if ! { make -C "$root" -s O="$tmp/build" && make -C "$root" -s install PREFIX="$prefix" O="$tmp/build"; } \
+        >"$tmp/install.log" 2>&1; then
     cat "$tmp/install.log" >&2
     fail "make install failed"
 fi
 for f in bin/syncengine include/sync/sync.h include/sync/plugin.h include/sync/host.h \
-         include/sync/status.h lib/pkgconfig/syncengine.pc; do
+         include/sync/status.h lib/pkgconfig/syncengine.pc lib/systemd/system/syncengine.service \
+         share/man/man1/syncengine.1 share/man/man5/syncengine.ini.5 share/man/man3/syncengine-plugin.3 \
+         share/doc/syncengine/README.md share/doc/syncengine/user-guide.md \
+         share/doc/syncengine/plugins/generate.md lib/syncengine/plugins/generate.so \
+         share/syncengine/conf/examples/generate-stdout.ini; do
     [ -e "$prefix/$f" ] || fail "make install did not install $f"
 done
+grep -q "^ExecStart=$prefix/bin/syncengine " "$prefix/lib/systemd/system/syncengine.service" ||
+    fail "the installed unit does not run $prefix/bin/syncengine: $(grep ExecStart "$prefix/lib/systemd/system/syncengine.service")"
+grep -aq "$prefix/lib/syncengine/plugins" "$prefix/bin/syncengine" || fail "the installed binary does not know its plugin directory"
+if grep -aq "/usr/local/lib/syncengine/plugins" "$prefix/bin/syncengine"; then fail "the installed binary still says /usr/local"; fi
+MANPATH=$prefix/share/man man -w syncengine.ini >/dev/null 2>&1 || fail "man cannot find syncengine.ini(5) under $prefix/share/man"
 
-export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-cflags=$(pkg-config --cflags syncengine | sed 's/[[:space:]]*$//')
+if command -v systemd-analyze >/dev/null; then
+    echo "== systemd-analyze verify"
+    # the unit reads its environment file at start, not when verified
+    systemd-analyze verify "$prefix/lib/systemd/system/syncengine.service" >"$tmp/verify.log" 2>&1 ||
+        { cat "$tmp/verify.log" >&2; fail "systemd-analyze verify rejects the installed unit"; }
+    if grep -q "syncengine.service" "$tmp/verify.log"; then cat "$tmp/verify.log" >&2; fail "systemd-analyze verify warns about the unit"; fi
+fi
+
+echo "== make install PREFIX=/opt/se DESTDIR=..."
+stage=$tmp/stage
+make -C "$root" -s install PREFIX=/opt/se DESTDIR="$stage" O="$tmp/build" >"$tmp/install2.log" 2>&1 ||
+    { cat "$tmp/install2.log" >&2; fail "make install PREFIX=/opt/se DESTDIR=$stage failed"; }
+grep -q "^prefix=/opt/se$" "$stage/opt/se/lib/pkgconfig/syncengine.pc" || fail "the staged syncengine.pc does not say /opt/se"
+grep -q "^includedir=/opt/se/include$" "$stage/opt/se/lib/pkgconfig/syncengine.pc" || fail "the staged includedir is wrong"
+grep -q "^ExecStart=/opt/se/bin/syncengine " "$stage/opt/se/lib/systemd/system/syncengine.service" || fail "the staged unit's ExecStart is wrong"
+grep -aq "/opt/se/lib/syncengine/plugins" "$stage/opt/se/bin/syncengine" || fail "the staged binary does not say /opt/se"
+if grep -rq "$stage" "$stage/opt/se/lib" "$stage/opt/se/share" 2>/dev/null; then fail "DESTDIR leaked into an installed file"; fi
+
+# The example is built with the exact command its README gives: PKG_CONFIG_PATH on
+# make's command line only (GNU make 4.3 does not pass it to $(shell ...)).
+unset PKG_CONFIG_PATH
+cflags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags syncengine | sed 's/[[:space:]]*$//')
 [ "$cflags" = "-I$prefix/include" ] || fail "pkg-config --cflags syncengine gave '$cflags', expected '-I$prefix/include'"
-plugindir=$(pkg-config --variable=plugindir syncengine)
+plugindir=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --variable=plugindir syncengine)
 [ "$plugindir" = "$prefix/lib/syncengine/plugins" ] || fail "plugindir is '$plugindir'"
+abi=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --variable=abi_version syncengine)
+"$prefix/bin/syncengine" --version | grep -q "(plugin ABI $abi)" ||
+    fail "syncengine.pc says abi_version $abi, the engine says: $("$prefix/bin/syncengine" --version)"
 
-echo "== build examples/jsonl out of tree"
+echo "== build examples/jsonl out of tree: make PKG_CONFIG_PATH=\$PREFIX/lib/pkgconfig"
 src=$tmp/jsonl
 mkdir "$src"
 cp "$root/examples/jsonl/jsonl.c" "$root/examples/jsonl/Makefile" "$src/"
-MAKEFLAGS= make -C "$src" >"$tmp/example-build.log" 2>&1 || { cat "$tmp/example-build.log" >&2; fail "building the example failed"; }
+MAKEFLAGS= make -C "$src" PKG_CONFIG_PATH="$prefix/lib/pkgconfig" >"$tmp/example-build.log" 2>&1 ||
+    { cat "$tmp/example-build.log" >&2; fail "building the example failed"; }
 grep -q -- "-I$prefix/include" "$tmp/example-build.log" || fail "the example was not compiled against the installed headers"
 if grep -q -- "$root" "$tmp/example-build.log"; then
     cat "$tmp/example-build.log" >&2
     fail "the example build refers to the source tree"
 fi
+MAKEFLAGS= make -C "$src" PKG_CONFIG_PATH="$prefix/lib/pkgconfig" install DESTDIR="$tmp/exstage" >>"$tmp/example-build.log" 2>&1 ||
+    { cat "$tmp/example-build.log" >&2; fail "make install DESTDIR=... of the example failed"; }
+[ -f "$tmp/exstage$prefix/lib/syncengine/plugins/jsonl.so" ] || fail "the example's make install ignored DESTDIR"
+MAKEFLAGS= make -C "$src" PKG_CONFIG_PATH="$prefix/lib/pkgconfig" install >>"$tmp/example-build.log" 2>&1 ||
+    { cat "$tmp/example-build.log" >&2; fail "make install of the example failed"; }
+[ -f "$prefix/lib/syncengine/plugins/jsonl.so" ] || fail "the example was not installed into the plugin directory"
 [ -f "$src/jsonl.so" ] || fail "no jsonl.so"
 exported=$(nm -D --defined-only "$src/jsonl.so" | awk '$2 == "T" { print $3 }')
 [ "$exported" = "sync_plugin_entry" ] || fail "jsonl.so exports '$exported', expected only sync_plugin_entry"
@@ -63,7 +111,28 @@ if [ "${SYNC_TEST_VALGRIND:-0}" = 1 ]; then
 else
     engine=$prefix/bin/syncengine
 fi
-pd=$src
+pd=$prefix/lib/syncengine/plugins   # where the example's make install put jsonl.so
+
+echo "== the installed engine runs the installed generate -> null pipeline (no --plugin-dir)"
+cat >"$tmp/gen.ini" <<INI
+[engine]
+state_dir = $tmp/genstate
+[source g]
+plugin = generate
+records = 7
+[sink n]
+plugin = null
+[job j]
+source = g
+sink = n
+[stream j.records]
+object = records
+INI
+$engine --once -c "$tmp/gen.ini" >"$tmp/gen.out" 2>&1 || { cat "$tmp/gen.out" >&2; fail "generate -> null failed"; }
+grep -q "discarded 7 upserts" "$tmp/gen.out" || { cat "$tmp/gen.out" >&2; fail "null did not count 7 records"; }
+$engine plugins >"$tmp/plugins-default.out" 2>&1 || true
+grep -q "^jsonl .*$prefix/lib/syncengine/plugins/jsonl.so" "$tmp/plugins-default.out" ||
+    { cat "$tmp/plugins-default.out" >&2; fail "the installed engine does not find the installed jsonl.so"; }
 
 echo "== syncengine plugins"
 $engine plugins --plugin-dir "$pd" >"$tmp/plugins.out" 2>&1 || { cat "$tmp/plugins.out" >&2; fail "syncengine plugins failed"; }

@@ -20,7 +20,9 @@ fk_log_has "(connection|connect|No such file|refused)" "the message says what fa
 fk_log_has "run failed" "the run's outcome"
 [ "$(fk_stat token_calls)" = 0 ] && [ "$(fk_stat api_calls)" = 0 ] \
     || die "Salesforce was called although the database is down"
-engine status -c "$FK_CONF" >"$T/status.txt" || die "status failed"
+code=0
+engine status -c "$FK_CONF" >"$T/status.txt" || code=$?
+[ "$code" = 5 ] || die "status exited $code after a failed run, expected 5"
 grep -q "failed" "$T/status.txt" || die "status does not show the failed run: $(cat "$T/status.txt")"
 
 _pg_server_start || die "the server did not start again"
