@@ -57,7 +57,7 @@ int sf_api_status_for(long http_status, const char *code)
         strcmp(code, "NOT_FOUND") == 0 || http_status == 404)
         return SYNC_E_NOTFOUND;
     if (strcmp(code, "INVALID_QUERY_LOCATOR") == 0)
-        return SYNC_E_CONFLICT; /* the locator expired; the next run resumes from the cursor */
+        return SYNC_E_CONFLICT; /* the locator was released: sf_source.c queries again */
     if (strcmp(code, "QUERY_TIMEOUT") == 0)
         return SYNC_E_TIMEOUT;
     if (strcmp(code, "SERVER_UNAVAILABLE") == 0 || strcmp(code, "UNABLE_TO_LOCK_ROW") == 0)
@@ -108,6 +108,7 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
         *body = NULL;
         *len = 0;
     }
+    inst->api_error_code[0] = '\0';
     if (path == NULL || path[0] != '/') {
         sf_host->set_error(inst->ctx, "unexpected API path \"%s\"", path ? path : "(null)");
         return SYNC_E_PROTOCOL;
@@ -163,6 +164,7 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
         }
         const char *code, *msg;
         error_detail(resp.json, &code, &msg);
+        snprintf(inst->api_error_code, sizeof inst->api_error_code, "%s", code ? code : "");
         if (resp.status == 401 && !relogged) {
             /* INVALID_SESSION_ID: the access token expired or was revoked; log in once more. */
             sf_http_response_clear(&resp);

@@ -78,6 +78,10 @@ typedef struct sf_instance {
     int64_t api_used;
     int64_t api_max;
 
+    /* errorCode of the latest REST answer that failed ("" if none): callers that
+     * recover from one code (INVALID_QUERY_LOCATOR) tell it from the others. */
+    char api_error_code[64];
+
     sf_desc_cache *descs; /* describe results, fetched once per run */
 } sf_instance;
 

@@ -181,8 +181,8 @@ fail:
     return rc;
 }
 
-int sf_plan_soql(const sf_instance *inst, const sf_plan *p, const sf_cursor *start,
-                 int64_t upper_ts, sf_buf *out)
+static int plan_soql(const sf_plan *p, const sf_cursor *start, int64_t lookback_us, int64_t upper_ts,
+                     sf_buf *out)
 {
     sf_query q;
     memset(&q, 0, sizeof q);
@@ -194,12 +194,31 @@ int sf_plan_soql(const sf_instance *inst, const sf_plan *p, const sf_cursor *sta
         q.has_lower = 1;
         q.lower_ts = start->ts;
         q.lower_id = start->id;
-        q.lookback_us = inst->set.lookback_ms * 1000;
+        q.lookback_us = lookback_us;
     }
     q.has_upper = 1;
     q.upper_ts = upper_ts;
     q.where = p->where;
     return sf_soql_build(&q, out);
+}
+
+int sf_plan_soql(const sf_instance *inst, const sf_plan *p, const sf_cursor *start,
+                 int64_t upper_ts, sf_buf *out)
+{
+    return plan_soql(p, start, inst->set.lookback_ms * 1000, upper_ts, out);
+}
+
+/* The REST path that runs soql through /query or /queryAll. */
+static int query_path(const sf_instance *inst, const sf_plan *p, const sf_buf *soql, sf_buf *path)
+{
+    char *q = curl_easy_escape(NULL, soql->ptr, (int)soql->len);
+    if (q == NULL)
+        return SYNC_E_NOMEM;
+    sf_buf_reset(path);
+    sf_buf_printf(path, "/services/data/v%s/%s?q=%s", inst->set.api_version,
+                  p->deletes ? "queryAll" : "query", q);
+    curl_free(q);
+    return sf_buf_ok(path);
 }
 
 /* ------------------------------------------------------------------ read */
@@ -263,20 +282,15 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
         goto out;
     if (sf_host->log_enabled(inst->ctx, SYNC_LOG_DEBUG))
         sf_host->log(inst->ctx, SYNC_LOG_DEBUG, "%s: %s", plan.deletes ? "queryAll" : "query", soql.ptr);
-
-    char *q = curl_easy_escape(NULL, soql.ptr, (int)soql.len);
-    if (q == NULL) {
-        rc = SYNC_E_NOMEM;
-        goto out;
-    }
-    sf_buf_printf(&path, "/services/data/v%s/%s?q=%s", inst->set.api_version,
-                  plan.deletes ? "queryAll" : "query", q);
-    curl_free(q);
-    if ((rc = sf_buf_ok(&path)) != SYNC_OK)
+    if ((rc = query_path(inst, &plan, &soql, &path)) != SYNC_OK)
         goto out;
 
     sf_page_spec spec = {plan.fields, plan.n_fields, plan.cursor_field, upper};
     const char *url = path.ptr;
+    /* Where the records read so far end, for querying again behind them when
+     * Salesforce releases the query locator; and how often in a row it did. */
+    sf_cursor pos;
+    int have_pos = 0, requeries = 0;
     for (;;) {
         char *page = NULL;
         size_t page_len = 0;
@@ -285,6 +299,38 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
             /* INVALID_FIELD: a field went away since the describe was cached */
             if (rc == SYNC_E_NOTFOUND)
                 sf_describe_forget(inst);
+            /*
+             * INVALID_QUERY_LOCATOR on a queryMore: the org released the cursor
+             * (more than 10 open for the user, 15 minutes idle, an eviction).
+             * The same query again, from behind the last record read (the
+             * keyset makes that exact), with the same upper bound; bounded,
+             * since a cursor lost again before a single page arrives means
+             * something else is wrong.
+             */
+            if (rc == SYNC_E_CONFLICT && url != path.ptr &&
+                strcmp(inst->api_error_code, "INVALID_QUERY_LOCATOR") == 0 &&
+                requeries < SF_REQUERY_MAX && !sf_host->cancelled(inst->ctx)) {
+                requeries++;
+                char at[SF_CURSOR_MAX];
+                if (!have_pos || sf_cursor_format(&pos, at, sizeof at) != SYNC_OK)
+                    snprintf(at, sizeof at, "the start");
+                sf_host->log(inst->ctx, SYNC_LOG_WARN, "salesforce released the query locator of %s "
+                             "(INVALID_QUERY_LOCATOR); querying again from %s (try %d of %d)",
+                             plan.object, at, requeries, SF_REQUERY_MAX);
+                sf_host->counter_add(inst->ctx, "requeries", 1);
+                sf_buf_reset(&soql);
+                if ((rc = have_pos ? plan_soql(&plan, &pos, 0, upper, &soql)
+                                   : sf_plan_soql(inst, &plan, startp, upper, &soql)) != SYNC_OK ||
+                    (rc = query_path(inst, &plan, &soql, &path)) != SYNC_OK)
+                    break;
+                url = path.ptr;
+                continue;
+            }
+            if (rc == SYNC_E_CONFLICT && url != path.ptr && requeries >= SF_REQUERY_MAX &&
+                strcmp(inst->api_error_code, "INVALID_QUERY_LOCATOR") == 0)
+                sf_host->set_error(inst->ctx, "salesforce released the query locator of %s %d times "
+                                   "in a row before a page arrived (INVALID_QUERY_LOCATOR); the next "
+                                   "run resumes from the saved cursor", plan.object, requeries + 1);
             break;
         }
         sf_host->counter_add(inst->ctx, "pages", 1);
@@ -295,6 +341,12 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
             sf_page_result_clear(&res);
             break;
         }
+        if (res.has_cursor) {
+            pos = res.last;
+            have_pos = 1;
+        }
+        if (res.n_records > 0)
+            requeries = 0; /* progress: a later loss gets its own tries */
         if (res.n_records > 0) {
             char text[SF_CURSOR_MAX];
             const char *emit_cursor = NULL;
