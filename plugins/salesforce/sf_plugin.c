@@ -55,8 +55,9 @@ static const sync_option sf_options[] = {
      "before its first call"},
     {"lag", SYNC_OPT_DURATION, "10s", 0, 0, 0, NULL,
      "records changed later than server time minus lag wait for the next run"},
-    {"lookback", SYNC_OPT_DURATION, "0", 0, 0, 0, NULL,
-     "re-read this much before the saved cursor to catch late-committed records"},
+    {"lookback", SYNC_OPT_DURATION, "5m", 0, 0, 0, NULL,
+     "re-read this much before the saved cursor to catch records whose transaction committed late (up to "
+     "lookback + lag after their SystemModstamp); what is re-read unchanged is not rewritten"},
     {"describe_cache", SYNC_OPT_DURATION, "24h", 0, 0, 2592000000, NULL,
      "how long an object's describe is reused by later runs (0 = describe every run); a field the cached "
      "describe lacks, or a query Salesforce refuses for a field, describes again at once"},
@@ -147,7 +148,7 @@ static int read_settings(sync_ctx *ctx, const sync_config *cfg, sf_settings *s)
     s->api_reserve_percent = opt_int(cfg, "api_reserve_percent", 10);
     s->api_usage_max_age_ms = opt_int(cfg, "api_usage_max_age", 3600000);
     s->lag_ms = opt_int(cfg, "lag", 10000);
-    s->lookback_ms = opt_int(cfg, "lookback", 0);
+    s->lookback_ms = opt_int(cfg, "lookback", 300000);
     s->describe_cache_ms = opt_int(cfg, "describe_cache", 86400000);
     s->http.connect_timeout_ms = opt_int(cfg, "connect_timeout", 10000);
     s->http.timeout_ms = opt_int(cfg, "timeout", 120000);
