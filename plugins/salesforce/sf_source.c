@@ -34,10 +34,16 @@
  *    one) or it is caught by the next run; either way it is not missed.
  *    `lag` covers transactions that commit with a SystemModstamp slightly in
  *    the past of the moment they become visible.
- *  - `lookback` > 0 widens this further for late commits: the lower bound
- *    becomes CF >= ts - lookback (no Id tiebreak), re-reading a window the
- *    sink's idempotent upsert absorbs.  Cursors emitted while re-reading that
- *    window are not older than the saved one, so the position never goes back.
+ *  - `lookback` (default 5m) widens this further for late commits: the lower
+ *    bound becomes CF >= ts - lookback (no Id tiebreak), re-reading a window
+ *    the sink's idempotent upsert absorbs (unchanged rows are not rewritten).
+ *    A transaction that commits up to lookback + lag after its stamp is read
+ *    by the next run.  Cursors emitted while re-reading that window are not
+ *    older than the saved one, so the position never goes back.
+ *  - A query locator Salesforce released (INVALID_QUERY_LOCATOR on a
+ *    queryMore) does not end the read: the query runs again with the lower
+ *    bound strictly after the last record read and the same upper bound, so
+ *    the rest comes exactly once more (SF_REQUERY_MAX tries in a row).
  *  - Full refresh, or no saved cursor: no lower bound; the upper bound and
  *    the ordering stay, so the cursor left behind is right for the next run.
  *
