@@ -167,6 +167,7 @@ static void cfg_base(const stub *s)
     cfg_set(&cfg, "refresh_token", "test-refresh-token");
     cfg_set(&cfg, "batch_size", "200");
     cfg_set(&cfg, "lag", "0");
+    cfg_set(&cfg, "lookback", "0"); /* strict keyset reads; test_lookback_keeps_position sets one */
     cfg_set(&cfg, "retry_base", "20");
     cfg_set(&cfg, "retry_max", "200");
     cfg_set(&cfg, "max_attempts", "4");
@@ -533,7 +534,7 @@ static void test_api_reserve(void **state)
 
     /* the next run knows it from the plugin state: refused without a call */
     mock_reset();
-    cfg_set(&cfg, "api_usage_max_age", "1h");
+    cfg_set(&cfg, "api_usage_max_age", "3600000"); /* 1h, in ms as the engine hands it over */
     char kept[80];
     snprintf(kept, sizeof kept, "13500 15000 %lld", (long long)m_time_now());
     m_state_put(NULL, "api_usage", kept);
