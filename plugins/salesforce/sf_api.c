@@ -86,6 +86,19 @@ static void error_detail(const json_t *js, const char **code, const char **msg)
         *msg = json_string_value(json_object_get(e, "error_description"));
 }
 
+int sf_api_ready(sf_instance *inst)
+{
+    int rc, probe = 0;
+    /* A run that would start inside the reserve stops before logging in. */
+    if ((rc = sf_limits_start(inst, &probe)) != SYNC_OK)
+        return rc;
+    if (inst->access_token == NULL && (rc = sf_session_token(inst)) != SYNC_OK)
+        return rc;
+    if (probe && (rc = sf_limits_probe(inst)) != SYNC_OK)
+        return rc;
+    return SYNC_OK;
+}
+
 /* GET path; the answer as a tree (out) or as checked text (body, len). */
 static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out, char **body,
                    size_t *len)
@@ -103,13 +116,9 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
         sf_host->set_error(inst->ctx, "unexpected API path \"%s\"", path ? path : "(null)");
         return SYNC_E_PROTOCOL;
     }
-    int reserve = !(flags & SF_API_NO_RESERVE), probe = 0;
-    /* A run that would start inside the reserve stops before logging in. */
-    if (reserve && (rc = sf_limits_start(inst, &probe)) != SYNC_OK)
-        return rc;
-    if (inst->access_token == NULL && (rc = sf_session_token(inst)) != SYNC_OK)
-        return rc;
-    if (probe && (rc = sf_limits_probe(inst)) != SYNC_OK)
+    int reserve = !(flags & SF_API_NO_RESERVE);
+    if (reserve ? (rc = sf_api_ready(inst)) != SYNC_OK
+                : inst->access_token == NULL && (rc = sf_session_token(inst)) != SYNC_OK)
         return rc;
 
     for (;;) {

@@ -26,6 +26,15 @@
 SF_HIDDEN int sf_api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out);
 
 /*
+ * What precedes the first call: the reserve check against the usage an
+ * earlier run kept (SYNC_E_RATELIMIT without any request), a session (one
+ * token call, shared), the /limits call when nothing recent is known.
+ * sf_api_get does it itself; sf_source_read calls it before taking the
+ * server's clock for its upper bound, so that the clock comes from an answer.
+ */
+SF_HIDDEN int sf_api_ready(sf_instance *inst);
+
+/*
  * The same, handing the body over as text (*body, NUL-terminated, *len bytes;
  * caller free()s) after checking it is JSON: for query pages, which
  * sf_page_load reads without building a tree.

@@ -281,6 +281,10 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     if (rc != SYNC_OK)
         return rc;
 
+    /* Salesforce's clock, from an answer: a cached describe may have left this
+     * read without one so far (the token call, or the session's, gives it). */
+    if ((rc = sf_api_ready(inst)) != SYNC_OK)
+        goto out;
     /* Milliseconds: what SOQL datetimes carry. */
     int64_t upper = sf_http_server_now(inst->http) - inst->set.lag_ms * 1000;
     upper -= ((upper % 1000) + 1000) % 1000;
