@@ -2,11 +2,13 @@
  * sf_api.c - the one place REST calls are made from, so every call gets the
  * same treatment: session, allowance check, counters, error mapping.
  *
- * The allowance check uses the Sforce-Limit-Info header of the previous
- * answer: the answer in hand is still processed, but no further call is
- * issued once the org's daily API usage is beyond (100 - api_reserve_percent)
- * percent, leaving the rest to the org's other integrations.  The run stops
- * with SYNC_E_RATELIMIT and the next run resumes from the saved cursor.
+ * The allowance check (sf_limits.c) uses the usage Salesforce reported last
+ * (the Sforce-Limit-Info header of every answer, shared by the streams of a
+ * run and kept for the next run) plus the calls issued since: no call is
+ * issued that would take the org's daily API usage beyond
+ * (100 - api_reserve_percent) percent, leaving the rest to the org's other
+ * integrations.  The run stops with SYNC_E_RATELIMIT and a later run resumes
+ * from the saved cursor.
  */
 #include "sf_api.h"
 
@@ -18,6 +20,7 @@
 #include "sf_auth.h"
 #include "sf_buf.h"
 #include "sf_http.h"
+#include "sf_limits.h"
 #include "sf_session.h"
 
 int sf_api_parse_limit(const char *value, int64_t *used, int64_t *max)
@@ -43,8 +46,8 @@ int sf_api_over_reserve(int64_t used, int64_t max, int64_t reserve_percent)
 {
     if (max <= 0)
         return 0;
-    /* used / max > (100 - reserve) / 100, without floating point */
-    return used * 100 > max * (100 - reserve_percent);
+    /* (used + 1) / max > (100 - reserve) / 100, without floating point */
+    return (used + 1) * 100 > max * (100 - reserve_percent);
 }
 
 int sf_api_status_for(long http_status, const char *code)
@@ -57,7 +60,7 @@ int sf_api_status_for(long http_status, const char *code)
         strcmp(code, "NOT_FOUND") == 0 || http_status == 404)
         return SYNC_E_NOTFOUND;
     if (strcmp(code, "INVALID_QUERY_LOCATOR") == 0)
-        return SYNC_E_CONFLICT; /* the locator expired; the next run resumes from the cursor */
+        return SYNC_E_CONFLICT; /* the locator was released: sf_source.c queries again */
     if (strcmp(code, "QUERY_TIMEOUT") == 0)
         return SYNC_E_TIMEOUT;
     if (strcmp(code, "SERVER_UNAVAILABLE") == 0 || strcmp(code, "UNABLE_TO_LOCK_ROW") == 0)
@@ -83,17 +86,17 @@ static void error_detail(const json_t *js, const char **code, const char **msg)
         *msg = json_string_value(json_object_get(e, "error_description"));
 }
 
-static int check_reserve(sf_instance *inst)
+int sf_api_ready(sf_instance *inst)
 {
-    if (!inst->have_limit || !sf_api_over_reserve(inst->api_used, inst->api_max,
-                                                  inst->set.api_reserve_percent))
-        return SYNC_OK;
-    sf_host->set_error(inst->ctx,
-                       "salesforce daily API allowance used %" PRId64 " of %" PRId64
-                       ", beyond the %" PRId64 "%% kept in reserve (api_reserve_percent); stopping "
-                       "until the allowance recovers", inst->api_used, inst->api_max,
-                       inst->set.api_reserve_percent);
-    return SYNC_E_RATELIMIT;
+    int rc, probe = 0;
+    /* A run that would start inside the reserve stops before logging in. */
+    if ((rc = sf_limits_start(inst, &probe)) != SYNC_OK)
+        return rc;
+    if (inst->access_token == NULL && (rc = sf_session_token(inst)) != SYNC_OK)
+        return rc;
+    if (probe && (rc = sf_limits_probe(inst)) != SYNC_OK)
+        return rc;
+    return SYNC_OK;
 }
 
 /* GET path; the answer as a tree (out) or as checked text (body, len). */
@@ -108,15 +111,18 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
         *body = NULL;
         *len = 0;
     }
+    inst->api_error_code[0] = '\0';
     if (path == NULL || path[0] != '/') {
         sf_host->set_error(inst->ctx, "unexpected API path \"%s\"", path ? path : "(null)");
         return SYNC_E_PROTOCOL;
     }
-    if (inst->access_token == NULL && (rc = sf_session_token(inst)) != SYNC_OK)
+    int reserve = !(flags & SF_API_NO_RESERVE);
+    if (reserve ? (rc = sf_api_ready(inst)) != SYNC_OK
+                : inst->access_token == NULL && (rc = sf_session_token(inst)) != SYNC_OK)
         return rc;
 
     for (;;) {
-        if ((rc = check_reserve(inst)) != SYNC_OK)
+        if (reserve && (rc = sf_limits_take(inst)) != SYNC_OK)
             return rc;
         sf_buf url = SF_BUF_INIT, auth = SF_BUF_INIT, opts = SF_BUF_INIT;
         sf_buf_printf(&url, "%s%s", inst->instance_url, path);
@@ -140,11 +146,8 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
         sf_buf_free(&auth);
 
         int64_t used, max;
-        if (resp.limit_info != NULL && sf_api_parse_limit(resp.limit_info, &used, &max)) {
-            inst->have_limit = 1;
-            inst->api_used = used;
-            inst->api_max = max;
-        }
+        if (resp.limit_info != NULL && sf_api_parse_limit(resp.limit_info, &used, &max))
+            sf_limits_seen(inst, used, max);
         if (rc == SYNC_OK && resp.status >= 200 && resp.status < 300) {
             if (body) {
                 *body = resp.body;
@@ -163,6 +166,7 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
         }
         const char *code, *msg;
         error_detail(resp.json, &code, &msg);
+        snprintf(inst->api_error_code, sizeof inst->api_error_code, "%s", code ? code : "");
         if (resp.status == 401 && !relogged) {
             /* INVALID_SESSION_ID: the access token expired or was revoked; log in once more. */
             sf_http_response_clear(&resp);

@@ -14,14 +14,25 @@
 
 /* Flags for sf_api_get. */
 #define SF_API_QUERY 1u /* a query call: send Sforce-Query-Options: batchSize */
+#define SF_API_NO_RESERVE 2u /* the /limits call that learns the usage (sf_limits.c) */
 
 /*
  * GETs path (starting with "/services/data/", as nextRecordsUrl does) from
  * the instance and returns its JSON body in *out (caller json_decref()s).
  * Logs in first when there is no session.  Refuses to issue the call with
- * SYNC_E_RATELIMIT once the allowance is used beyond the reserve.
+ * SYNC_E_RATELIMIT when it would enter the reserve of the daily allowance
+ * (sf_limits.h).
  */
 SF_HIDDEN int sf_api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out);
+
+/*
+ * What precedes the first call: the reserve check against the usage an
+ * earlier run kept (SYNC_E_RATELIMIT without any request), a session (one
+ * token call, shared), the /limits call when nothing recent is known.
+ * sf_api_get does it itself; sf_source_read calls it before taking the
+ * server's clock for its upper bound, so that the clock comes from an answer.
+ */
+SF_HIDDEN int sf_api_ready(sf_instance *inst);
 
 /*
  * The same, handing the body over as text (*body, NUL-terminated, *len bytes;
@@ -37,7 +48,10 @@ SF_HIDDEN int sf_api_get_text(sf_instance *inst, const char *path, unsigned flag
  */
 SF_HIDDEN int sf_api_parse_limit(const char *value, int64_t *used, int64_t *max);
 
-/* True when used/max leaves less than reserve_percent of the allowance. */
+/*
+ * True when one more call would take usage beyond the line
+ * max * (100 - reserve_percent) / 100, into the reserve.
+ */
 SF_HIDDEN int sf_api_over_reserve(int64_t used, int64_t max, int64_t reserve_percent);
 
 /*

@@ -321,6 +321,30 @@ static int curl_status(CURLcode cc)
     }
 }
 
+/*
+ * "CODE: message" from a Salesforce error body ([{"errorCode", "message"}] or
+ * the token endpoint's {"error", "error_description"}), for messages; "" when
+ * the body is no such thing.
+ */
+static void error_words(const char *body, size_t len, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (body == NULL || len == 0)
+        return;
+    json_error_t jerr;
+    json_t *js = json_loadb(body, len, 0, &jerr);
+    const json_t *e = json_is_array(js) ? json_array_get(js, 0) : js;
+    const char *code = json_string_value(json_object_get(e, "errorCode"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    if (code == NULL)
+        code = json_string_value(json_object_get(e, "error"));
+    if (msg == NULL)
+        msg = json_string_value(json_object_get(e, "error_description"));
+    if (code != NULL)
+        snprintf(out, size, "%s%s%.300s", code, msg ? ": " : "", msg ? msg : "");
+    json_decref(js);
+}
+
 /* Path of url for TRACE lines: no query string (it can be long), never headers. */
 static void trace_request(sf_http *h, const char *method, const char *url, int attempt)
 {
@@ -400,7 +424,13 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
             }
             rc = curl_status(cc);
             retry = curl_retryable(cc);
-            sf_host->set_error(h->ctx, "%s request failed: %s", req->method, curl_easy_strerror(cc));
+            /* The transport failed; a status line that arrived first is not the answer. */
+            if (status > 0)
+                sf_host->set_error(h->ctx, "%s request failed: transport error: %s (the HTTP %ld answer "
+                                   "was cut off)", req->method, curl_easy_strerror(cc), status);
+            else
+                sf_host->set_error(h->ctx, "%s request failed: transport error: %s", req->method,
+                                   curl_easy_strerror(cc));
             if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE)
                 sf_host->set_error(h->ctx,
                                    "tls verification failed: %s; set ca_bundle to the CA file that "
@@ -409,8 +439,13 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
             rc = status == 429 ? SYNC_E_RATELIMIT : SYNC_E_UNAVAILABLE;
             retry = 1;
             wait_hint = retry_after_ms(h->retry_after);
-            sf_host->set_error(h->ctx, "HTTP %ld from server: %.300s", status,
-                               h->body.ptr ? h->body.ptr : "");
+            char words[400];
+            error_words(h->body.ptr, h->body.len, words, sizeof words);
+            if (words[0] != '\0')
+                sf_host->set_error(h->ctx, "salesforce answered HTTP %ld %s", status, words);
+            else
+                sf_host->set_error(h->ctx, "HTTP %ld from server: %.300s", status,
+                                   h->body.ptr ? h->body.ptr : "");
         } else {
             json_error_t jerr;
             json_t *js = NULL;
@@ -449,12 +484,22 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
             }
             delay = wait_hint;
         }
-        if (status > 0)
-            sf_host->log(h->ctx, SYNC_LOG_WARN, "%s attempt %d of %d failed (HTTP %ld, %s), retrying in %lld ms",
-                         req->method, attempt, max_attempts, status, sf_host->strerror(rc), (long long)delay);
+        /* One cause per line: the transport's error, or the server's status and words. */
+        char words[400];
+        words[0] = '\0';
+        if (cc == CURLE_OK)
+            error_words(h->body.ptr, h->body.len, words, sizeof words);
+        if (cc != CURLE_OK)
+            sf_host->log(h->ctx, SYNC_LOG_WARN, "%s attempt %d of %d failed (transport error: %s), "
+                         "retrying in %lld ms", req->method, attempt, max_attempts,
+                         curl_easy_strerror(cc), (long long)delay);
+        else if (words[0] != '\0')
+            sf_host->log(h->ctx, SYNC_LOG_WARN, "%s attempt %d of %d failed (HTTP %ld %s), retrying in "
+                         "%lld ms", req->method, attempt, max_attempts, status, words, (long long)delay);
         else
-            sf_host->log(h->ctx, SYNC_LOG_WARN, "%s attempt %d of %d failed (%s), retrying in %lld ms",
-                         req->method, attempt, max_attempts, sf_host->strerror(rc), (long long)delay);
+            sf_host->log(h->ctx, SYNC_LOG_WARN, "%s attempt %d of %d failed (HTTP %ld, %s), retrying in "
+                         "%lld ms", req->method, attempt, max_attempts, status, sf_host->strerror(rc),
+                         (long long)delay);
         int w = wait_ms(h, delay);
         if (w != SYNC_OK) {
             rc = w;

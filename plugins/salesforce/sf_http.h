@@ -4,8 +4,12 @@
  * connect/total/low-speed timeouts, TLS verification, and bounded retries
  * with exponential backoff and jitter for failures that are worth repeating.
  *
- * The layer knows nothing of OAuth or of Salesforce error bodies: it hands
- * back the final HTTP response and lets sf_api.c / sf_auth.c interpret it.
+ * The layer knows nothing of OAuth and does not interpret Salesforce error
+ * bodies: it hands back the final HTTP response and lets sf_api.c / sf_auth.c
+ * do that.  Its messages say which of two causes a failure had: the
+ * transport (the libcurl error, even when a status line came before it), or
+ * the server's answer (its status, with the errorCode and message of the body
+ * when it has them).
  */
 #ifndef SF_HTTP_H
 #define SF_HTTP_H

@@ -50,6 +50,7 @@ typedef struct sf_settings {
     char *api_version;    /* "61.0" */
     int64_t batch_size;
     int64_t api_reserve_percent;
+    int64_t api_usage_max_age_ms; /* how long a run trusts the usage an earlier one saw */
     int64_t lag_ms;
     int64_t lookback_ms;
     int64_t describe_cache_ms; /* how long a describe is reused across runs; 0 = never */
@@ -73,10 +74,9 @@ typedef struct sf_instance {
     /* Records per query page of the current read: batch_size, or the job's smaller batch size. */
     int64_t page_size;
 
-    /* Last Sforce-Limit-Info seen: api-usage=used/max. */
-    int have_limit;
-    int64_t api_used;
-    int64_t api_max;
+    /* errorCode of the latest REST answer that failed ("" if none): callers that
+     * recover from one code (INVALID_QUERY_LOCATOR) tell it from the others. */
+    char api_error_code[64];
 
     sf_desc_cache *descs; /* describe results, fetched once per run */
 } sf_instance;

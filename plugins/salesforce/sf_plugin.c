@@ -48,11 +48,16 @@ static const sync_option sf_options[] = {
     {"verify_tls", SYNC_OPT_BOOL, "true", 0, 0, 0, NULL,
      "verify server certificates and host names (turning this off logs a warning)"},
     {"api_reserve_percent", SYNC_OPT_INT, "10", 0, 0, 100, NULL,
-     "percent of the org's daily API allowance left to others: the run stops once usage passes the rest"},
+     "percent of the org's daily API allowance left to others: no call is made that would take usage into "
+     "it, in this run or a later one (a run that would start inside it does not start)"},
+    {"api_usage_max_age", SYNC_OPT_DURATION, "1h", 0, 0, 86400000, NULL,
+     "how long a run trusts the API usage an earlier run saw; older or unknown, it asks /limits once "
+     "before its first call"},
     {"lag", SYNC_OPT_DURATION, "10s", 0, 0, 0, NULL,
      "records changed later than server time minus lag wait for the next run"},
-    {"lookback", SYNC_OPT_DURATION, "0", 0, 0, 0, NULL,
-     "re-read this much before the saved cursor to catch late-committed records"},
+    {"lookback", SYNC_OPT_DURATION, "5m", 0, 0, 0, NULL,
+     "re-read this much before the saved cursor to catch records whose transaction committed late (up to "
+     "lookback + lag after their SystemModstamp); what is re-read unchanged is not rewritten"},
     {"describe_cache", SYNC_OPT_DURATION, "24h", 0, 0, 2592000000, NULL,
      "how long an object's describe is reused by later runs (0 = describe every run); a field the cached "
      "describe lacks, or a query Salesforce refuses for a field, describes again at once"},
@@ -141,8 +146,9 @@ static int read_settings(sync_ctx *ctx, const sync_config *cfg, sf_settings *s)
                                                                            : SF_GRANT_REFRESH_TOKEN;
     s->batch_size = opt_int(cfg, "batch_size", 2000);
     s->api_reserve_percent = opt_int(cfg, "api_reserve_percent", 10);
+    s->api_usage_max_age_ms = opt_int(cfg, "api_usage_max_age", 3600000);
     s->lag_ms = opt_int(cfg, "lag", 10000);
-    s->lookback_ms = opt_int(cfg, "lookback", 0);
+    s->lookback_ms = opt_int(cfg, "lookback", 300000);
     s->describe_cache_ms = opt_int(cfg, "describe_cache", 86400000);
     s->http.connect_timeout_ms = opt_int(cfg, "connect_timeout", 10000);
     s->http.timeout_ms = opt_int(cfg, "timeout", 120000);

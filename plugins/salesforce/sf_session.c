@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sf_auth.h"
+#include "sf_limits.h"
 
 struct sf_session {
     struct sf_session *next;
@@ -20,6 +21,7 @@ struct sf_session {
     char *instance_url;
     int refused;          /* the token endpoint refused these credentials: do not ask again */
     char refusal[512];    /* and what it said, advice included, for the other streams */
+    sf_usage usage;       /* the org's daily API usage as the instances see it (sf_limits.h) */
 };
 
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -62,6 +64,7 @@ static struct sf_session *attach(sf_instance *inst)
             return NULL;
         }
         e->key = key;
+        sf_usage_init(&e->usage);
         e->next = sessions;
         sessions = e;
     } else {
@@ -135,6 +138,14 @@ int sf_session_token(sf_instance *inst)
     return rc;
 }
 
+sf_usage *sf_session_usage(sf_instance *inst)
+{
+    pthread_mutex_lock(&sessions_lock);
+    struct sf_session *e = attach(inst);
+    pthread_mutex_unlock(&sessions_lock);
+    return e != NULL ? &e->usage : NULL;
+}
+
 void sf_session_release(sf_instance *inst)
 {
     struct sf_session *e = inst->session;
@@ -147,6 +158,8 @@ void sf_session_release(sf_instance *inst)
         while (*pp != e)
             pp = &(*pp)->next;
         *pp = e->next;
+        sf_limits_keep(inst->ctx, &e->usage); /* for the next run */
+        sf_usage_destroy(&e->usage);
         wipe_free(e->access_token);
         free(e->instance_url);
         free(e->key);

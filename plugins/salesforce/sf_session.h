@@ -23,7 +23,14 @@
  */
 SF_HIDDEN int sf_session_token(sf_instance *inst);
 
-/* Detaches inst (at close); the last one out wipes the shared token. */
+/*
+ * The daily API usage of inst's session (sf_limits.h), attaching inst first;
+ * NULL when out of memory.  Valid until inst is released.
+ */
+SF_HIDDEN struct sf_usage *sf_session_usage(sf_instance *inst);
+
+/* Detaches inst (at close); the last one out keeps the API usage in the plugin
+ * state and wipes the shared token. */
 SF_HIDDEN void sf_session_release(sf_instance *inst);
 
 #endif /* SF_SESSION_H */

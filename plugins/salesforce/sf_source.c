@@ -34,10 +34,16 @@
  *    one) or it is caught by the next run; either way it is not missed.
  *    `lag` covers transactions that commit with a SystemModstamp slightly in
  *    the past of the moment they become visible.
- *  - `lookback` > 0 widens this further for late commits: the lower bound
- *    becomes CF >= ts - lookback (no Id tiebreak), re-reading a window the
- *    sink's idempotent upsert absorbs.  Cursors emitted while re-reading that
- *    window are not older than the saved one, so the position never goes back.
+ *  - `lookback` (default 5m) widens this further for late commits: the lower
+ *    bound becomes CF >= ts - lookback (no Id tiebreak), re-reading a window
+ *    the sink's idempotent upsert absorbs (unchanged rows are not rewritten).
+ *    A transaction that commits up to lookback + lag after its stamp is read
+ *    by the next run.  Cursors emitted while re-reading that window are not
+ *    older than the saved one, so the position never goes back.
+ *  - A query locator Salesforce released (INVALID_QUERY_LOCATOR on a
+ *    queryMore) does not end the read: the query runs again with the lower
+ *    bound strictly after the last record read and the same upper bound, so
+ *    the rest comes exactly once more (SF_REQUERY_MAX tries in a row).
  *  - Full refresh, or no saved cursor: no lower bound; the upper bound and
  *    the ordering stay, so the cursor left behind is right for the next run.
  *
@@ -181,8 +187,8 @@ fail:
     return rc;
 }
 
-int sf_plan_soql(const sf_instance *inst, const sf_plan *p, const sf_cursor *start,
-                 int64_t upper_ts, sf_buf *out)
+static int plan_soql(const sf_plan *p, const sf_cursor *start, int64_t lookback_us, int64_t upper_ts,
+                     sf_buf *out)
 {
     sf_query q;
     memset(&q, 0, sizeof q);
@@ -194,12 +200,31 @@ int sf_plan_soql(const sf_instance *inst, const sf_plan *p, const sf_cursor *sta
         q.has_lower = 1;
         q.lower_ts = start->ts;
         q.lower_id = start->id;
-        q.lookback_us = inst->set.lookback_ms * 1000;
+        q.lookback_us = lookback_us;
     }
     q.has_upper = 1;
     q.upper_ts = upper_ts;
     q.where = p->where;
     return sf_soql_build(&q, out);
+}
+
+int sf_plan_soql(const sf_instance *inst, const sf_plan *p, const sf_cursor *start,
+                 int64_t upper_ts, sf_buf *out)
+{
+    return plan_soql(p, start, inst->set.lookback_ms * 1000, upper_ts, out);
+}
+
+/* The REST path that runs soql through /query or /queryAll. */
+static int query_path(const sf_instance *inst, const sf_plan *p, const sf_buf *soql, sf_buf *path)
+{
+    char *q = curl_easy_escape(NULL, soql->ptr, (int)soql->len);
+    if (q == NULL)
+        return SYNC_E_NOMEM;
+    sf_buf_reset(path);
+    sf_buf_printf(path, "/services/data/v%s/%s?q=%s", inst->set.api_version,
+                  p->deletes ? "queryAll" : "query", q);
+    curl_free(q);
+    return sf_buf_ok(path);
 }
 
 /* ------------------------------------------------------------------ read */
@@ -256,6 +281,10 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     if (rc != SYNC_OK)
         return rc;
 
+    /* Salesforce's clock, from an answer: a cached describe may have left this
+     * read without one so far (the token call, or the session's, gives it). */
+    if ((rc = sf_api_ready(inst)) != SYNC_OK)
+        goto out;
     /* Milliseconds: what SOQL datetimes carry. */
     int64_t upper = sf_http_server_now(inst->http) - inst->set.lag_ms * 1000;
     upper -= ((upper % 1000) + 1000) % 1000;
@@ -263,20 +292,15 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
         goto out;
     if (sf_host->log_enabled(inst->ctx, SYNC_LOG_DEBUG))
         sf_host->log(inst->ctx, SYNC_LOG_DEBUG, "%s: %s", plan.deletes ? "queryAll" : "query", soql.ptr);
-
-    char *q = curl_easy_escape(NULL, soql.ptr, (int)soql.len);
-    if (q == NULL) {
-        rc = SYNC_E_NOMEM;
-        goto out;
-    }
-    sf_buf_printf(&path, "/services/data/v%s/%s?q=%s", inst->set.api_version,
-                  plan.deletes ? "queryAll" : "query", q);
-    curl_free(q);
-    if ((rc = sf_buf_ok(&path)) != SYNC_OK)
+    if ((rc = query_path(inst, &plan, &soql, &path)) != SYNC_OK)
         goto out;
 
     sf_page_spec spec = {plan.fields, plan.n_fields, plan.cursor_field, upper};
     const char *url = path.ptr;
+    /* Where the records read so far end, for querying again behind them when
+     * Salesforce releases the query locator; and how often in a row it did. */
+    sf_cursor pos;
+    int have_pos = 0, requeries = 0;
     for (;;) {
         char *page = NULL;
         size_t page_len = 0;
@@ -285,6 +309,38 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
             /* INVALID_FIELD: a field went away since the describe was cached */
             if (rc == SYNC_E_NOTFOUND)
                 sf_describe_forget(inst);
+            /*
+             * INVALID_QUERY_LOCATOR on a queryMore: the org released the cursor
+             * (more than 10 open for the user, 15 minutes idle, an eviction).
+             * The same query again, from behind the last record read (the
+             * keyset makes that exact), with the same upper bound; bounded,
+             * since a cursor lost again before a single page arrives means
+             * something else is wrong.
+             */
+            if (rc == SYNC_E_CONFLICT && url != path.ptr &&
+                strcmp(inst->api_error_code, "INVALID_QUERY_LOCATOR") == 0 &&
+                requeries < SF_REQUERY_MAX && !sf_host->cancelled(inst->ctx)) {
+                requeries++;
+                char at[SF_CURSOR_MAX];
+                if (!have_pos || sf_cursor_format(&pos, at, sizeof at) != SYNC_OK)
+                    snprintf(at, sizeof at, "the start");
+                sf_host->log(inst->ctx, SYNC_LOG_WARN, "salesforce released the query locator of %s "
+                             "(INVALID_QUERY_LOCATOR); querying again from %s (try %d of %d)",
+                             plan.object, at, requeries, SF_REQUERY_MAX);
+                sf_host->counter_add(inst->ctx, "requeries", 1);
+                sf_buf_reset(&soql);
+                if ((rc = have_pos ? plan_soql(&plan, &pos, 0, upper, &soql)
+                                   : sf_plan_soql(inst, &plan, startp, upper, &soql)) != SYNC_OK ||
+                    (rc = query_path(inst, &plan, &soql, &path)) != SYNC_OK)
+                    break;
+                url = path.ptr;
+                continue;
+            }
+            if (rc == SYNC_E_CONFLICT && url != path.ptr && requeries >= SF_REQUERY_MAX &&
+                strcmp(inst->api_error_code, "INVALID_QUERY_LOCATOR") == 0)
+                sf_host->set_error(inst->ctx, "salesforce released the query locator of %s %d times "
+                                   "in a row before a page arrived (INVALID_QUERY_LOCATOR); the next "
+                                   "run resumes from the saved cursor", plan.object, requeries + 1);
             break;
         }
         sf_host->counter_add(inst->ctx, "pages", 1);
@@ -295,6 +351,12 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
             sf_page_result_clear(&res);
             break;
         }
+        if (res.has_cursor) {
+            pos = res.last;
+            have_pos = 1;
+        }
+        if (res.n_records > 0)
+            requeries = 0; /* progress: a later loss gets its own tries */
         if (res.n_records > 0) {
             char text[SF_CURSOR_MAX];
             const char *emit_cursor = NULL;

@@ -15,6 +15,8 @@
 
 /* Stream option defaults. */
 #define SF_DEFAULT_CURSOR_FIELD "SystemModstamp"
+/* Queries again after a lost query locator, in a row without a page between them. */
+#define SF_REQUERY_MAX 5
 
 /* What one stream reads: the SELECT list and the record fields it fills. */
 typedef struct sf_plan {

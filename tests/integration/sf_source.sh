@@ -42,6 +42,7 @@ client_id = test-client-id
 client_secret = test-client-secret
 refresh_token = \${SF_TOKEN}
 lag = 0s
+lookback = 0s
 batch_size = 200
 $(printf '%s\n' "$@")
 

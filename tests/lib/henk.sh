@@ -21,7 +21,9 @@ SQL
 henk_env() {
     export SALESFORCE_LOGIN_URL="$1" HENK_BUSINESS_ID="$2" HENK_INTEGRATION_ID="$3"
     export SALESFORCE_CLIENT_ID=test-client-id SALESFORCE_CLIENT_SECRET=test-client-secret
-    export SALESFORCE_REFRESH_TOKEN=test-refresh-token SALESFORCE_LAG=0s
+    # no lag and no lookback: each run reads exactly what changed since the last
+    # one, which the tests count (fault_late_commit.sh runs the shipped values)
+    export SALESFORCE_REFRESH_TOKEN=test-refresh-token SALESFORCE_LAG=0s SALESFORCE_LOOKBACK=0s
 }
 
 # henk_setup [sfstub options...]: a throwaway database with the Henk schema and

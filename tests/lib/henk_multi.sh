@@ -18,6 +18,7 @@ client_id = \${SALESFORCE_CLIENT_ID}
 client_secret = \${SALESFORCE_CLIENT_SECRET}
 refresh_token = \${SALESFORCE_REFRESH_TOKEN}
 lag = 0s
+lookback = 0s
 
 [job biz$k]
 like = biz1

@@ -43,7 +43,9 @@ import soql  # noqa: E402
 JSON_TYPE = "application/json;charset=UTF-8"
 ORG_ID = "00D5g000004XyZ1EAK"
 MIN_BATCH, MAX_BATCH = 200, 2000
-MAX_LOCATORS = 100
+# Salesforce: "a user can have up to 10 query cursors open at a time"; opening
+# an 11th releases the oldest.  The stand-in has one API user.
+MAX_LOCATORS = 10
 LOCATOR_IDLE_S = 15 * 60
 VERSION_RE = re.compile(r"^/services/data/v(\d+\.\d)(/.*)?$")
 LOCATOR_RE = re.compile(r"^/(query|queryAll)/([0-9A-Za-z]{15,18})-(\d+)$")
@@ -250,6 +252,17 @@ class Store:
 
             def stamp():
                 return fixed
+        elif "late_ms" in op:
+            # a transaction that commits late: stamped late_ms before the moment
+            # it becomes visible (now), so readers that already passed that
+            # stamp only see it by reading behind their position
+            late = op["late_ms"]
+            if not isinstance(late, int) or isinstance(late, bool) or late < 0:
+                raise BadControl("late_ms must be a non-negative integer")
+            fixed_late = self.clock.now() - late
+
+            def stamp():
+                return fixed_late
         elif op.get("same_stamp"):
             fixed_now = []
 
@@ -569,8 +582,8 @@ class Auth:
 
 FAULT_MATCHES = ("query", "queryAll", "next", "token", "describe", "any")
 FAULT_KINDS = ("status", "reset", "truncate", "nonjson", "slow", "expire_token",
-               "revoke_refresh", "limit_exceeded")
-SIDE_EFFECT_KINDS = ("slow", "expire_token", "revoke_refresh", "limit_exceeded")
+               "revoke_refresh", "limit_exceeded", "lose_locator")
+SIDE_EFFECT_KINDS = ("slow", "expire_token", "revoke_refresh", "limit_exceeded", "lose_locator")
 
 
 class Fault:
@@ -589,14 +602,20 @@ class Fault:
         self.body = spec.get("body")
         self.retry_after = spec.get("retry_after")
         self.delay = spec.get("delay", 5)
+        # fire on every Nth matching request only (after `after`), e.g. every third queryMore
+        self.every = spec.get("every", 1)
         # only queries of this object (FROM <object> in q): streams read in parallel
         self.object = spec.get("object")
         if self.object is not None and (not isinstance(self.object, str) or
                                         not re.fullmatch(r"\w+", self.object)):
             raise BadControl("fault object must be an object name")
-        for name in ("after", "times", "status"):
+        for name in ("after", "times", "status", "every"):
             if not isinstance(getattr(self, name), int) or isinstance(getattr(self, name), bool):
                 raise BadControl("fault %s must be an integer" % name)
+        if self.every < 1:
+            raise BadControl("fault every must be at least 1")
+        if self.kind == "lose_locator" and self.match != "next":
+            raise BadControl("fault kind lose_locator needs match \"next\"")
         if not isinstance(self.delay, (int, float)) or self.delay < 0:
             raise BadControl("fault delay must be a non-negative number")
         self.seen = 0
@@ -604,7 +623,7 @@ class Fault:
 
     def describe(self):
         return {"match": self.match, "object": self.object, "kind": self.kind, "after": self.after,
-                "times": self.times, "status": self.status, "seen": self.seen,
+                "times": self.times, "every": self.every, "status": self.status, "seen": self.seen,
                 "fired": self.fired}
 
 
@@ -629,7 +648,8 @@ class Faults:
                         soql and re.search(r"\bFROM\s+%s\b" % f.object, soql, re.I)):
                     continue
                 f.seen += 1
-                if f.seen > f.after and (f.times < 0 or f.fired < f.times):
+                if f.seen > f.after and (f.seen - f.after) % f.every == 0 and \
+                        (f.times < 0 or f.fired < f.times):
                     f.fired += 1
                     out.append(f)
         return out
@@ -704,6 +724,10 @@ class Locators:
                 self.items.popitem(last=False)
             self.items[lid] = loc
             return lid
+
+    def drop(self, lid):
+        with self.lock:
+            self.items.pop(lid, None)
 
     def get(self, lid):
         with self.lock:
@@ -1287,6 +1311,13 @@ class Handler(BaseHTTPRequestHandler):
             elif f.kind == "limit_exceeded":
                 with app.limits.lock:
                     app.limits.used = app.limits.max
+            elif f.kind == "lose_locator":
+                # the org dropped this cursor (eviction, idle expiry): the request
+                # itself then gets 400 INVALID_QUERY_LOCATOR
+                vm = VERSION_RE.match(path)
+                lm = LOCATOR_RE.match((vm.group(2) or "").rstrip("/")) if vm else None
+                if lm:
+                    app.locators.drop(lm.group(2))
             elif terminal is None:
                 terminal = f
         logpath = path if kind == "token" else self.path

@@ -790,6 +790,48 @@ class ServerTests(unittest.TestCase):
         self.assertEqual(hdrs["sforce-limit-info"], "api-usage=15000/15000")
         self.assertEqual(self.stub.token()[0], 200)  # the token endpoint is not limited
 
+    def test_ten_locators_per_user(self):
+        """Salesforce keeps 10 query cursors per user; an 11th releases the oldest."""
+        firsts = []
+        for _ in range(11):
+            status, _, page = self.stub.query("SELECT Id FROM Contact", self.tok, batch=200)
+            self.assertEqual(status, 200)
+            firsts.append(page["nextRecordsUrl"])
+        status, _, body = self.stub.api(firsts[0], self.tok)
+        self.assertEqual((status, json.loads(body)[0]["errorCode"]), (400, "INVALID_QUERY_LOCATOR"))
+        for url in firsts[1:]:
+            self.assertEqual(self.stub.api(url, self.tok)[0], 200)
+        self.assertLessEqual(self.stub.control("GET", "stats")[1]["open_locators"], 10)
+
+    def test_fault_lose_locator_every_third(self):
+        self.set_faults({"match": "next", "every": 3, "times": -1, "kind": "lose_locator"})
+        _, _, page = self.stub.query("SELECT Id FROM Contact", self.tok, batch=200)
+        codes = []
+        for _ in range(6):
+            status, _, body = self.stub.api(page["nextRecordsUrl"], self.tok)
+            codes.append(status)
+            if status == 200:
+                page = json.loads(body)
+            else:
+                self.assertEqual(json.loads(body)[0]["errorCode"], "INVALID_QUERY_LOCATOR")
+                _, _, page = self.stub.query("SELECT Id FROM Contact", self.tok, batch=200)
+        self.assertEqual(codes, [200, 200, 400, 200, 200, 400])
+        status, body = self.stub.control("POST", "faults", {"faults": [
+            {"match": "query", "kind": "lose_locator"}]})
+        self.assertEqual(status, 400)
+
+    def test_mutate_late_commit(self):
+        before = data.parse_datetime(self.stub.control("GET", "clock")[1]["now"])
+        status, res = self.stub.control("POST", "mutate", [
+            {"op": "update", "object": "Lead", "count": 1, "set": {"Title": "Late"},
+             "late_ms": 30000}])
+        self.assertEqual(status, 200, res)
+        _, _, page = self.stub.query("SELECT Id, SystemModstamp FROM Lead WHERE Id = '%s'"
+                                     % res["ids"][0], self.tok)
+        stamp = data.parse_datetime(page["records"][0]["SystemModstamp"])
+        self.assertLess(stamp, before - 29000)
+        self.assertGreater(stamp, before - 31000)
+
     def test_daily_limit_reached(self):
         self.stub.control("POST", "limits", {"used": 0, "max": 3})
         codes = [self.stub.query("SELECT Id FROM Account", self.tok)[0] for _ in range(4)]

@@ -28,6 +28,7 @@
 #include "mock_host.h"
 
 #include "salesforce/sf_buf.h"
+#include "salesforce/sf_limits.h"
 
 static const sync_plugin *def;
 static char tmpdir[256];
@@ -166,6 +167,7 @@ static void cfg_base(const stub *s)
     cfg_set(&cfg, "refresh_token", "test-refresh-token");
     cfg_set(&cfg, "batch_size", "200");
     cfg_set(&cfg, "lag", "0");
+    cfg_set(&cfg, "lookback", "0"); /* strict keyset reads; test_lookback_keeps_position sets one */
     cfg_set(&cfg, "retry_base", "20");
     cfg_set(&cfg, "retry_max", "200");
     cfg_set(&cfg, "max_attempts", "4");
@@ -273,9 +275,9 @@ static void test_full_read_matches_truth(void **state)
     assert_int_equal(mock_counter("pages"), (int64_t)pages);
     for (size_t i = 1; i < mock.n_emits; i++)
         assert_true(strcmp(mock.emits[i - 1], mock.emits[i]) < 0);
-    /* token once; describe Contact and Account, then the pages */
+    /* token once; /limits (no usage kept yet), describe Contact and Account, then the pages */
     assert_int_equal(mock_counter("token_calls"), 1);
-    assert_int_equal(mock_counter("api_calls"), (int64_t)pages + 2);
+    assert_int_equal(mock_counter("api_calls"), (int64_t)pages + 3);
     assert_no_leak();
     json_decref(seen);
     json_decref(t);
@@ -454,8 +456,8 @@ static void test_retries_transient_faults(void **state)
      * also be absorbed inside curl, which re-sends a request once when a
      * reused connection turns out dead before any answer.
      */
-    assert_true(mock_counter("api_calls") >= (int64_t)pages + 1 + 5);
-    assert_true(mock_counter("api_calls") <= (int64_t)pages + 1 + 6);
+    assert_true(mock_counter("api_calls") >= (int64_t)pages + 2 + 5); /* + /limits, describe */
+    assert_true(mock_counter("api_calls") <= (int64_t)pages + 2 + 6);
     assert_int_equal(mock.n_emits, pages);
     json_decref(t);
     def->source->close(inst);
@@ -495,7 +497,7 @@ static void test_persistent_5xx_gives_up(void **state)
     set_faults("{\"faults\":[{\"match\":\"queryAll\",\"kind\":\"status\",\"status\":503,\"times\":-1}]}");
     assert_int_equal(do_read(inst, "Lead", NULL, 0, NULL, NULL), SYNC_E_UNAVAILABLE);
     assert_non_null(strstr(mock.err, "503"));
-    assert_int_equal(mock_counter("api_calls"), 1 + 3);
+    assert_int_equal(mock_counter("api_calls"), 2 + 3); /* /limits, describe, 3 tries */
     def->source->close(inst);
 }
 
@@ -527,8 +529,36 @@ static void test_api_reserve(void **state)
     void *inst = open_inst();
     assert_int_equal(do_read(inst, "Lead", NULL, 0, NULL, NULL), SYNC_E_RATELIMIT);
     assert_non_null(strstr(mock.err, "api_reserve_percent"));
-    assert_int_equal(mock_counter("api_calls"), 1); /* the describe, then nothing */
+    assert_int_equal(mock_counter("api_calls"), 1); /* /limits, then nothing */
     def->source->close(inst);
+
+    /* the next run knows it from the plugin state: refused without a call */
+    mock_reset();
+    cfg_set(&cfg, "api_usage_max_age", "3600000"); /* 1h, in ms as the engine hands it over */
+    char kept[80];
+    snprintf(kept, sizeof kept, "13500 15000 %lld", (long long)m_time_now());
+    m_state_put(NULL, "api_usage", kept);
+    inst = open_inst();
+    assert_int_equal(do_read(inst, "Lead", NULL, 0, NULL, NULL), SYNC_E_RATELIMIT);
+    assert_non_null(strstr(mock.err, "does not start"));
+    assert_int_equal(mock_counter("api_calls"), 0);
+    assert_int_equal(mock_counter("token_calls"), 0);
+    def->source->close(inst);
+
+    /* a figure older than api_usage_max_age is asked again: one /limits call */
+    mock_reset();
+    snprintf(kept, sizeof kept, "13500 15000 %lld", (long long)(m_time_now() - INT64_C(7200000000)));
+    m_state_put(NULL, "api_usage", kept);
+    ctl_ok(&main_stub, "POST", "/__stub/limits", "{\"used\": 100, \"max\": 15000}");
+    inst = open_inst();
+    assert_int_equal(do_read(inst, "Lead", NULL, 0, NULL, NULL), SYNC_OK);
+    def->source->close(inst);
+    char *now_kept = NULL;
+    assert_int_equal(m_state_get(NULL, "api_usage", &now_kept), SYNC_OK);
+    int64_t used, max, at;
+    assert_true(sf_limits_parse_kept(now_kept, &used, &max, &at));
+    assert_true(used > 100 && used < 200 && max == 15000); /* kept for the next run */
+    free(now_kept);
 
     /* with a smaller reserve the same usage is fine */
     mock_reset();
@@ -570,7 +600,7 @@ static void test_missing_field_before_query(void **state)
     assert_int_equal(do_read(inst, "Contact", fields, 2, NULL, NULL), SYNC_E_NOTFOUND);
     assert_non_null(strstr(mock.err, "Favourite_Color__c"));
     assert_non_null(strstr(mock.err, "Contact"));
-    assert_int_equal(mock_counter("api_calls"), 1); /* describe only, no query */
+    assert_int_equal(mock_counter("api_calls"), 2); /* /limits, describe, no query */
     assert_int_equal(do_read(inst, "NoSuchObject__c", NULL, 0, NULL, NULL), SYNC_E_NOTFOUND);
     assert_non_null(strstr(mock.err, "NoSuchObject__c"));
     def->source->close(inst);
@@ -614,7 +644,7 @@ static void test_discover(void **state)
     }
     assert_true(contact && lead);
     assert_true(mock.n_catalog_fields > 10);
-    assert_int_equal(mock_counter("api_calls"), 3); /* global describe + Contact + Lead */
+    assert_int_equal(mock_counter("api_calls"), 4); /* /limits, global describe + Contact + Lead */
     def->source->close(inst);
 }
 

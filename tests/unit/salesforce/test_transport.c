@@ -82,11 +82,14 @@ static void test_limit_info(void **state)
     assert_false(sf_api_parse_limit("api-usage=abc", &used, &max));
     assert_false(sf_api_parse_limit("", &used, &max));
 
-    assert_false(sf_api_over_reserve(13500, 15000, 10)); /* exactly 90 % */
-    assert_true(sf_api_over_reserve(13501, 15000, 10));
+    /* "one more call would pass the line": the 90th of 100 is the last allowed */
+    assert_false(sf_api_over_reserve(13499, 15000, 10));
+    assert_true(sf_api_over_reserve(13500, 15000, 10)); /* exactly 90 %: no further call */
+    assert_false(sf_api_over_reserve(89, 100, 10));
+    assert_true(sf_api_over_reserve(90, 100, 10));
     assert_false(sf_api_over_reserve(14999, 15000, 0));
-    assert_true(sf_api_over_reserve(1, 15000, 100)); /* reserve everything: no calls */
-    assert_false(sf_api_over_reserve(0, 15000, 100));
+    assert_true(sf_api_over_reserve(15000, 15000, 0));
+    assert_true(sf_api_over_reserve(0, 15000, 100)); /* reserve everything: no calls */
 }
 
 static void test_error_mapping(void **state)
