@@ -166,6 +166,15 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
     /* every plugin the configuration names must have loaded */
     for (size_t i = 0; i < e->conf->n_instances; i++) {
         const syncc_instance *in = &e->conf->instances[i];
+        /* a file that looks like the plugin but failed to load is never shadowed by a later directory */
+        const syncc_load_error *broken = syncc_registry_failure_for(&e->registry, in->plugin_name);
+        if (broken != NULL && syncc_registry_find(&e->registry, in->plugin_name) != NULL) {
+            snprintf(err, errlen, "%s:%d: [%s %s]: plugin '%s' failed to load: %s", in->section->file,
+                     in->section->line, in->is_source ? "source" : "sink", in->name, in->plugin_name,
+                     broken->reason);
+            *exit_code = SYNCC_EXIT_PLUGIN;
+            goto fail;
+        }
         if (syncc_registry_find(&e->registry, in->plugin_name) == NULL) {
             char why[4096];
             explain_missing(&e->registry, dirs, n_dirs, why, sizeof(why));
