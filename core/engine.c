@@ -213,7 +213,7 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
             goto fail;
         e->state = syncc_state_open(dir, err, errlen);
         free(dir);
-        if (e->state == NULL) {
+        if (e->state == NULL || syncc_state_check(e->state, err, errlen) != 0) {
             *exit_code = SYNCC_EXIT_CONFIG;
             goto fail;
         }

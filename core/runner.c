@@ -394,6 +394,16 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
     }
     int full_refresh = e->full_refresh || job->full_refresh;
     syncc_log(SYNC_LOG_INFO, &lc, "run started (%s)", full_refresh ? "full refresh" : "incremental");
+    /* a damaged state file fails the run before anything is touched (see state.h) */
+    unsigned long state_failures = 0;
+    if (e->state != NULL) {
+        char why[600];
+        if (syncc_state_check(e->state, why, sizeof(why)) != 0) {
+            snprintf(res->error, sizeof(res->error), "%s", why);
+            goto out;
+        }
+        state_failures = syncc_state_failures(e->state);
+    }
 
     rc = rt->sink->sink.open(snk_ctx, job->sink->config, &snk_inst);
     if (rc != SYNC_OK) {
@@ -496,6 +506,16 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
         any_error = 1;
         rc = SYNC_E_CANCELLED;
         snprintf(res->error, sizeof(res->error), "stopped by signal");
+    }
+    /* a plugin whose state could not be kept (a rotated token) was told so; the run cannot be a success */
+    if (!any_error && e->state != NULL && syncc_state_failures(e->state) != state_failures) {
+        any_error = 1;
+        rc = SYNC_E_IO;
+        char why[600];
+        if (syncc_state_check(e->state, why, sizeof(why)) == 0)
+            snprintf(why, sizeof(why), "the local state file %s could not be read or written during the run",
+                     syncc_state_path(e->state));
+        snprintf(res->error, sizeof(res->error), "%s", why);
     }
     if (any_error)
         res->status = rc == SYNC_E_RATELIMIT ? SYNC_RUN_RATE_LIMITED : SYNC_RUN_FAILED;
