@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "hostapi.h"
 #include "log.h"
 
@@ -204,6 +205,16 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
             goto fail;
         }
     }
+
+    /* everything else that can be judged offline, every problem at once */
+    syncc_problems problems = {0};
+    if (syncc_check_offline(e, &problems) > 0) {
+        syncc_problems_join(&problems, "syncengine: ", err, errlen);
+        syncc_problems_free(&problems);
+        *exit_code = SYNCC_EXIT_CONFIG;
+        goto fail;
+    }
+    syncc_problems_free(&problems);
 
     if (opts->open_state) {
         char *dir = opts->state_dir ? strdup(opts->state_dir)
