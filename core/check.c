@@ -18,6 +18,15 @@
 
 void syncc_problems_add(syncc_problems *p, const char *where, const char *message)
 {
+    /* a job-level option inherited by every stream is reported once */
+    size_t wlen = where ? strlen(where) : 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const char *l = p->lines[i];
+        if (wlen && strncmp(l, where, wlen) == 0 && strncmp(l + wlen, ": ", 2) == 0 && strcmp(l + wlen + 2, message) == 0)
+            return;
+        if (!wlen && strcmp(l, message) == 0)
+            return;
+    }
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 8;
         char **n = realloc(p->lines, cap * sizeof(*n));
@@ -245,7 +254,51 @@ size_t syncc_check_offline(syncc_engine *e, syncc_problems *out)
     return cp.added;
 }
 
-/* Opens an instance of one role for probing, runs probe for the job and each stream, closes it. */
+/* Runs the plugin's probe on an open instance: the job, then each stream. */
+static int probe_with(syncc_engine *e, syncc_job_rt *rt, int source, void *inst, sync_ctx *ctx, check_payload *cp,
+                      char *err, size_t errlen)
+{
+    (void)e;
+    const syncc_plugin *p = source ? rt->source : rt->sink;
+    const syncc_instance *in = source ? rt->conf->source : rt->conf->sink;
+    int rc = SYNC_OK;
+    if (p == NULL || p->def.probe == NULL || inst == NULL)
+        return SYNC_OK;
+    for (size_t s = 0; s <= rt->n_streams && rc == SYNC_OK; s++) {
+        const syncc_stream_rt *srt = s == 0 ? NULL : &rt->streams[s - 1];
+        sync_check chk;
+        char where[300];
+        sync_column *cols;
+        const char **fields;
+        fill_check(&chk, in, rt->conf, srt, cp, where, sizeof(where), &cols, &fields);
+        syncc_ctx_set_stream(ctx, srt ? srt->conf->name : NULL);
+        ctx->errbuf[0] = '\0';
+        size_t before = cp->added;
+        int prc = p->def.probe(inst, &chk);
+        if (prc == SYNC_E_CONFIG || prc == SYNC_E_SCHEMA || prc == SYNC_E_INVALID || prc == SYNC_E_NOTFOUND) {
+            /* reports came through chk->report; a set_error message is one more (or the only one) */
+            if (cp->added == before || ctx->errbuf[0]) {
+                char msg[1400];
+                snprintf(msg, sizeof(msg), "%s '%s'%s%s: %s%s%s", source ? "source" : "sink", in->name,
+                         srt ? ", stream " : "", srt ? srt->conf->name : "", syncc_strerror(prc),
+                         ctx->errbuf[0] ? ": " : "", ctx->errbuf);
+                syncc_problems_add(cp->out, where, msg);
+                cp->added++;
+            }
+        } else if (prc != SYNC_OK) {
+            snprintf(err, errlen, "%s '%s' (%s) could not be checked: %s%s%s", source ? "source" : "sink",
+                     in->name, p->def.name, syncc_strerror(prc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
+            rc = prc;
+        }
+        free(cols);
+        free(fields);
+    }
+    syncc_ctx_set_stream(ctx, NULL);
+    ctx->errbuf[0] = '\0';
+    return rc;
+}
+
+/* Opens an instance of one role for probing, probes, closes it. */
 static int probe_role(syncc_engine *e, syncc_job_rt *rt, int source, check_payload *cp, char *err, size_t errlen)
 {
     const syncc_plugin *p = source ? rt->source : rt->sink;
@@ -265,34 +318,7 @@ static int probe_role(syncc_engine *e, syncc_job_rt *rt, int source, check_paylo
         syncc_ctx_free(ctx);
         return rc;
     }
-    for (size_t s = 0; s <= rt->n_streams && rc == SYNC_OK; s++) {
-        const syncc_stream_rt *srt = s == 0 ? NULL : &rt->streams[s - 1];
-        sync_check chk;
-        char where[300];
-        sync_column *cols;
-        const char **fields;
-        fill_check(&chk, in, rt->conf, srt, cp, where, sizeof(where), &cols, &fields);
-        syncc_ctx_set_stream(ctx, srt ? srt->conf->name : NULL);
-        ctx->errbuf[0] = '\0';
-        size_t before = cp->added;
-        int prc = p->def.probe(inst, &chk);
-        if (prc == SYNC_E_CONFIG || prc == SYNC_E_SCHEMA || prc == SYNC_E_INVALID) {
-            if (cp->added == before) {
-                char msg[1400];
-                snprintf(msg, sizeof(msg), "%s '%s'%s%s: %s%s%s", source ? "source" : "sink", in->name,
-                         srt ? ", stream " : "", srt ? srt->conf->name : "", syncc_strerror(prc),
-                         ctx->errbuf[0] ? ": " : "", ctx->errbuf);
-                syncc_problems_add(cp->out, where, msg);
-                cp->added++;
-            }
-        } else if (prc != SYNC_OK) {
-            snprintf(err, errlen, "%s '%s' (%s) could not be checked: %s%s%s", source ? "source" : "sink",
-                     in->name, p->def.name, syncc_strerror(prc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
-            rc = prc;
-        }
-        free(cols);
-        free(fields);
-    }
+    rc = probe_with(e, rt, source, inst, ctx, cp, err, errlen);
     if (source)
         p->source.close(inst);
     else
@@ -308,5 +334,16 @@ int syncc_check_connect(syncc_engine *e, syncc_job_rt *job, syncc_problems *out,
     int rc = probe_role(e, job, 0, &cp, err, errlen);
     if (rc == SYNC_OK)
         rc = probe_role(e, job, 1, &cp, err, errlen);
+    return rc;
+}
+
+int syncc_check_connect_with(syncc_engine *e, syncc_job_rt *job, void *src_inst, sync_ctx *src_ctx, void *snk_inst,
+                             sync_ctx *snk_ctx, syncc_problems *out, char *err, size_t errlen)
+{
+    check_payload cp = {.out = out};
+    err[0] = '\0';
+    int rc = probe_with(e, job, 0, snk_inst, snk_ctx, &cp, err, errlen);
+    if (rc == SYNC_OK)
+        rc = probe_with(e, job, 1, src_inst, src_ctx, &cp, err, errlen);
     return rc;
 }

@@ -39,5 +39,8 @@ size_t syncc_check_offline(syncc_engine *e, syncc_problems *out);
  * not be asked (message in err).
  */
 int syncc_check_connect(syncc_engine *e, syncc_job_rt *job, syncc_problems *out, char *err, size_t errlen);
+/* The same on a run's own open instances (either may be NULL: not probed). */
+int syncc_check_connect_with(syncc_engine *e, syncc_job_rt *job, void *src_inst, sync_ctx *src_ctx, void *snk_inst,
+                             sync_ctx *snk_ctx, syncc_problems *out, char *err, size_t errlen);
 
 #endif /* SYNCC_CHECK_H */

@@ -3,7 +3,7 @@
  *
  *   syncengine -c FILE [--once] [--full-refresh]   run jobs (daemon, or once)
  *   syncengine run JOB -c FILE                      run one job once
- *   syncengine check -c FILE                        validate without touching the network
+ *   syncengine check -c FILE [--connect]            validate offline (and against the servers)
  *   syncengine plugins [--describe NAME]            list plugins, or document one
  *   syncengine status -c FILE                       last runs of every job
  *   syncengine discover SOURCE -c FILE              streams and fields a source offers
@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "check.h"
 #include "engine.h"
 #include "help.h"
 #include "history.h"
@@ -42,7 +43,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: syncengine -c FILE [--once] [--full-refresh] [options]\n"
             "       syncengine run JOB -c FILE [--full-refresh] [options]\n"
-            "       syncengine check -c FILE [options]\n"
+            "       syncengine check -c FILE [--connect] [options]\n"
             "       syncengine plugins [--describe NAME [--markdown]] [--plugin-dir DIR]\n"
             "       syncengine status -c FILE\n"
             "       syncengine discover SOURCE -c FILE\n"
@@ -54,6 +55,7 @@ static void usage(FILE *out)
             "  -c, --config FILE       configuration file (INI)\n"
             "      --once              run every enabled job once and exit\n"
             "      --full-refresh      ignore saved cursors for this run\n"
+            "      --connect           check: also ask the servers (describe, prepare; writes nothing)\n"
             "      --run-at-start      as a service, run every job once at start, then on schedule\n"
             "      --plugin-dir DIR    also look for plugins in DIR (repeatable)\n"
             "      --state-dir DIR     local state directory (overrides [engine] state_dir)\n"
@@ -164,7 +166,7 @@ typedef struct cli {
     const char *config, *state_dir, *describe;
     const char *plugin_dirs[9];
     size_t n_dirs;
-    int once, full_refresh, run_at_start, markdown;
+    int once, full_refresh, run_at_start, markdown, connect;
 } cli;
 
 /*
@@ -180,7 +182,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         {"log-level", required_argument, NULL, 'l'},  {"log-format", required_argument, NULL, 'f'},
         {"describe", required_argument, NULL, 'D'},   {"markdown", no_argument, NULL, 'M'},
         {"version", no_argument, NULL, 'V'},          {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"connect", no_argument, NULL, 'C'},          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
         switch (c) {
@@ -195,6 +197,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         case 'S': o->state_dir = optarg; break;
         case 'D': o->describe = optarg; break;
         case 'M': o->markdown = 1; break;
+        case 'C': o->connect = 1; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -277,7 +280,7 @@ int main(int argc, char **argv)
     }
 
     syncc_engine_opts opts = {.config_path = config, .plugin_dirs = plugin_dirs, .state_dir = state_dir,
-                              .open_state = !(cmd != NULL && strcmp(cmd, "check") == 0)};
+                              .open_state = !(cmd != NULL && strcmp(cmd, "check") == 0) || o.connect};
     char err[8192];
     syncc_engine *e = syncc_engine_open(&opts, err, sizeof(err), &code);
     if (e == NULL) {
@@ -300,9 +303,30 @@ int main(int argc, char **argv)
         size_t n_streams = 0;
         for (size_t j = 0; j < e->n_jobs; j++)
             n_streams += e->jobs[j].n_streams;
-        printf("%s: configuration OK (%zu job(s), %zu stream(s), %zu plugin instance(s))\n", config, e->n_jobs,
-               n_streams, e->conf->n_instances);
         code = SYNCC_EXIT_OK;
+        if (o.connect) {
+            /* every job against its servers; every problem listed, then the verdict */
+            syncc_problems probs = {0};
+            for (size_t j = 0; j < e->n_jobs; j++) {
+                char why[2048];
+                int crc = syncc_check_connect(e, &e->jobs[j], &probs, why, sizeof(why));
+                if (crc != SYNC_OK) {
+                    syncc_log_redact(why, sizeof(why));
+                    fprintf(stderr, "syncengine: job '%s': %s\n", e->jobs[j].conf->name, why);
+                    code = SYNCC_EXIT_FAILED;
+                }
+            }
+            for (size_t i = 0; i < probs.n; i++) {
+                syncc_log_redact(probs.lines[i], strlen(probs.lines[i]) + 1);
+                fprintf(stderr, "syncengine: %s\n", probs.lines[i]);
+            }
+            if (probs.n > 0)
+                code = SYNCC_EXIT_CONFIG;
+            syncc_problems_free(&probs);
+        }
+        if (code == SYNCC_EXIT_OK)
+            printf("%s: configuration OK%s (%zu job(s), %zu stream(s), %zu plugin instance(s))\n", config,
+                   o.connect ? " against the servers" : "", e->n_jobs, n_streams, e->conf->n_instances);
     } else if (cmd != NULL && strcmp(cmd, "status") == 0) {
         code = cmd_status(e);
     } else if (cmd != NULL && strcmp(cmd, "discover") == 0) {
