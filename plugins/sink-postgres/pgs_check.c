@@ -60,14 +60,26 @@ static int safe_name(const char *s, int qualified)
 
 #define SAFE_HINT "letters, digits, _ and $, not starting with a digit, at most 63 bytes"
 
+/* "stream 'x': ", "job 'x': " or "[sink x]: ": which use of the sink a message is about. */
+static const char *scope(const sync_check *chk, char *buf, size_t size)
+{
+    if (chk->stream)
+        snprintf(buf, size, "stream '%s': ", chk->stream);
+    else if (chk->job)
+        snprintf(buf, size, "job '%s': ", chk->job);
+    else
+        snprintf(buf, size, "[sink %s]: ", chk->instance ? chk->instance : "");
+    return buf;
+}
+
 static int check_name(const sync_check *chk, const sync_config *cfg, const char *key, const char *what,
                       const char *name, int qualified)
 {
     if (name == NULL || safe_name(name, qualified))
         return 0;
-    problem(chk, cfg, key, "%s%s%s: %s \"%s\" is not a plain identifier (%s%s)", chk->stream ? "stream '" : "",
-            chk->stream ? chk->stream : "", chk->stream ? "'" : "", what, name, SAFE_HINT,
-            qualified ? "; schema.table allowed" : "");
+    char sc[200];
+    problem(chk, cfg, key, "%s%s \"%s\" is not a plain identifier (%s%s)", scope(chk, sc, sizeof(sc)), what, name,
+            SAFE_HINT, qualified ? "; schema.table allowed" : "");
     return 1;
 }
 
@@ -113,9 +125,9 @@ static int check_params(const sync_check *chk, const sync_config *cfg, const cha
         const char *sql = pgs_opt_item(cfg, key, i);
         unsigned char used[64];
         if (sql && pgs_sql_param_refs(sql, used, n_params < sizeof(used) ? n_params : sizeof(used)) < 0) {
-            problem(chk, cfg, key, "%s%s%s%s statement %zu refers to a parameter beyond the %zu value(s) of "
-                    "sql_params", chk->stream ? "stream '" : "", chk->stream ? chk->stream : "",
-                    chk->stream ? "': " : "", key, i + 1, n_params);
+            char sc[200];
+            problem(chk, cfg, key, "%s%s statement %zu refers to a parameter beyond the %zu value(s) of sql_params",
+                    scope(chk, sc, sizeof(sc)), key, i + 1, n_params);
             bad = 1;
         }
     }
@@ -135,8 +147,9 @@ static int check_run_log_values(const sync_check *chk, const sync_config *cfg)
         char *end;
         long k = strtol(eq + 2, &end, 10);
         if (*end == '\0' && (k < 1 || (size_t)k > n_params)) {
-            problem(chk, cfg, "run_log_values", "run_log_values \"%s\" refers to $%ld but sql_params has %zu "
-                    "value(s)", item, k, n_params);
+            char sc[200];
+            problem(chk, cfg, "run_log_values", "%srun_log_values \"%s\" refers to $%ld but sql_params has %zu "
+                    "value(s)", scope(chk, sc, sizeof(sc)), item, k, n_params);
             bad = 1;
         }
     }
@@ -232,9 +245,9 @@ static int try_sql(pgs_instance *in, const sync_check *chk, const sync_config *c
             PQclear(res);
             return pgs_fail(in->ctx, &err);
         }
-        problem(chk, cfg, key, "%s%s%s%s: %s%s%s%s", chk->stream ? "stream '" : "", chk->stream ? chk->stream : "",
-                chk->stream ? "': " : "", what, err.message, err.sqlstate[0] ? " (SQLSTATE " : "", err.sqlstate,
-                err.sqlstate[0] ? ")" : "");
+        char sc[200];
+        problem(chk, cfg, key, "%s%s: %s%s%s%s", scope(chk, sc, sizeof(sc)), what, err.message,
+                err.sqlstate[0] ? " (SQLSTATE " : "", err.sqlstate, err.sqlstate[0] ? ")" : "");
         rc = SYNC_E_CONFIG;
     }
     PQclear(res);
