@@ -244,11 +244,12 @@ static void redact_patterns(char *buf)
         v++;
         v += strspn(v, " \t");
         char *e;
-        if (*v == '\'') {
+        if (*v == '\'' || *v == '"') {
+            char q = *v;
             e = v + 1;
-            while (*e && *e != '\'')
+            while (*e && *e != q)
                 e += (*e == '\\' && e[1]) ? 2 : 1;
-            if (*e == '\'')
+            if (*e == q)
                 e++;
         } else {
             e = v + strcspn(v, " \t&\"',;)");

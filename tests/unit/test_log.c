@@ -197,6 +197,7 @@ static void test_redact_connection_strings(void **state)
     assert_string_equal(redacted("https://sfuser@example.com/x"), "https://sfuser@example.com/x");
     assert_string_equal(redacted("a=1 password=Hidden2 b=2"), "a=1 password=*** b=2");
     assert_string_equal(redacted("a=1 PASSWORD = 'Hid den3' b=2"), "a=1 PASSWORD = *** b=2");
+    assert_string_equal(redacted("{\"password\": 1} password=\"Hid den4\" x"), "{\"password\": 1} password=*** x");
     assert_string_equal(redacted("password authentication failed for user \"henk\""),
                         "password authentication failed for user \"henk\"");
     assert_string_equal(redacted("x://a:b@"), "x://a:*@");
