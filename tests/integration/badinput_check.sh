@@ -118,5 +118,20 @@ done
 [ "$(grep -c '' "$T/err")" -ge 5 ] || fail "many: fewer than 5 problems: $(cat "$T/err")"
 echo "ok   many: $(grep -c '' "$T/err") problems"
 
+# unknown options in two sections: both named (a file with such mistakes stops
+# there: the checks above need options that mean something)
+f="$T/two-unknown.ini"
+sed -e '/^\[source salesforce\]/a\
+colour = blue' -e '/^\[sink henk\]/a\
+flavour = mint' "$FK_CONF" >"$f"
+rc=0
+$SYNCENGINE check -c "$f" >/dev/null 2>"$T/err" || rc=$?
+[ $rc = 3 ] || fail "two-unknown: exit code $rc, expected 3"
+for lre in '^colour' '^flavour'; do
+    line=$(grep -n -m1 -E -- "$lre" "$f" | cut -d: -f1)
+    grep -qF "$f:$line:" "$T/err" || fail "two-unknown: nothing reported at $f:$line ($lre): $(cat "$T/err")"
+done
+echo "ok   two-unknown: $(grep -c '' "$T/err") problems"
+
 [ $failures = 0 ] || die "$failures case(s) failed"
 echo ok
