@@ -142,6 +142,25 @@ static const char **mapped_fields(const syncc_mapping *m, size_t *n)
     return f;
 }
 
+/* "file:line" of each mapped column, in the mapping's order (one [map] entry per column). */
+static const char **column_wheres(const syncc_stream *st, size_t n)
+{
+    if (st->map == NULL || n == 0 || n > st->n_map)
+        return NULL;
+    char **w = calloc(n + 1, sizeof(*w));
+    for (size_t i = 0; w && i < n; i++)
+        if (asprintf(&w[i], "%s:%d", st->map[i].file, st->map[i].line) < 0)
+            w[i] = NULL;
+    return (const char **)w;
+}
+
+static void free_wheres(const char **w)
+{
+    for (size_t i = 0; w && w[i]; i++)
+        free((char *)w[i]);
+    free((void *)w);
+}
+
 /* Fills chk for one use of a plugin: the instance, then (job) the job, then (stream) the stream. */
 static void fill_check(sync_check *chk, const syncc_instance *in, const syncc_job *job, const syncc_stream_rt *srt,
                        check_payload *cp, char *where, size_t wsize, sync_column **cols, const char ***fields)
@@ -170,6 +189,9 @@ static void fill_check(sync_check *chk, const syncc_instance *in, const syncc_jo
         } else {
             *cols = mapped_columns(srt->mapping, &chk->n_columns);
             chk->columns = *cols;
+            /* owned through *fields, which a sink does not otherwise use */
+            *fields = column_wheres(st, chk->n_columns);
+            chk->column_where = *fields;
         }
     }
     snprintf(where, wsize, "%s:%d", sec->file, sec->line);
@@ -196,8 +218,11 @@ static void check_plugin(const syncc_plugin *p, const syncc_instance *in, const 
         syncc_problems_add(cp->out, where, msg);
         cp->added++;
     }
+    if (cols != NULL)
+        free_wheres(fields);
+    else
+        free(fields);
     free(cols);
-    free(fields);
 }
 
 size_t syncc_check_offline(syncc_engine *e, syncc_problems *out)
@@ -290,8 +315,11 @@ static int probe_with(syncc_engine *e, syncc_job_rt *rt, int source, void *inst,
                      in->name, p->def.name, syncc_strerror(prc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
             rc = prc;
         }
+        if (cols != NULL)
+            free_wheres(fields);
+        else
+            free(fields);
         free(cols);
-        free(fields);
     }
     syncc_ctx_set_stream(ctx, NULL);
     ctx->errbuf[0] = '\0';

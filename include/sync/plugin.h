@@ -253,6 +253,7 @@ typedef struct sync_check {
     const sync_column *columns;        /* sink: the mapped columns */
     size_t n_columns;
     const char *stream_where;          /* "file:line" of the [stream] section */
+    const char *const *column_where;   /* sink: "file:line" of each column's mapping, or NULL */
     void (*report)(const struct sync_check *chk, const char *where, const char *message);
     void *payload;                     /* the core's */
 } sync_check;

@@ -176,8 +176,16 @@ int pgs_check(const sync_check *chk)
     } else {
         const sync_config *cfg = chk->stream_options;
         bad |= check_name(chk, NULL, NULL, "target", chk->object, 1);
-        for (size_t i = 0; i < chk->n_columns; i++)
-            bad |= check_name(chk, NULL, NULL, "mapped column", chk->columns[i].name, 0);
+        for (size_t i = 0; i < chk->n_columns; i++) {
+            const char *name = chk->columns[i].name;
+            if (name != NULL && !safe_name(name, 0)) {
+                char sc[200], msg[600];
+                snprintf(msg, sizeof(msg), "%smapped column \"%s\" is not a plain identifier (%s)",
+                         scope(chk, sc, sizeof(sc)), name, SAFE_HINT);
+                chk->report(chk, chk->column_where ? chk->column_where[i] : NULL, msg);
+                bad = 1;
+            }
+        }
         bad |= check_list(chk, cfg, "conflict_key", "conflict_key column", 0, 0);
         bad |= check_list(chk, cfg, "compare_exclude", "compare_exclude column", 0, 0);
         bad |= check_list(chk, cfg, "affected_columns", "affected_columns column", 0, 0);
@@ -297,9 +305,10 @@ static int probe_target(pgs_instance *in, const sync_check *chk)
     int bad = 0;
     for (size_t i = 0; i < t->n_cols && i < chk->n_columns; i++) {
         if (!type_fits(chk->columns[i].type, t->cols[i].type)) {
-            problem(chk, NULL, NULL, "stream '%s': column \"%s\" of table %s is %s, but the mapping gives it a "
-                    "%s", chk->stream, t->cols[i].attname, t->display, t->cols[i].type,
-                    type_name(chk->columns[i].type));
+            char msg[600];
+            snprintf(msg, sizeof(msg), "stream '%s': column \"%s\" of table %s is %s, but the mapping gives it a %s",
+                     chk->stream, t->cols[i].attname, t->display, t->cols[i].type, type_name(chk->columns[i].type));
+            chk->report(chk, chk->column_where ? chk->column_where[i] : NULL, msg);
             bad = 1;
         }
     }

@@ -78,7 +78,7 @@ bad runlog-table-unsafe 's/^sink.run_log_table = sync_logs/sink.run_log_table = 
     'run_log_table "sync_logs x" is not a plain identifier'
 bad runlog-column-unsafe 's/status=sync_status/status=sync-status/' '^sink.run_log_columns' \
     'run_log_columns column "sync-status" is not a plain identifier'
-bad mapped-column-unsafe 's/^first_name = FirstName/first-name = FirstName/' '^\[stream salesforce.contacts\]' \
+bad mapped-column-unsafe 's/^first_name = FirstName/first-name = FirstName/' '^first-name' \
     'mapped column "first-name" is not a plain identifier'
 bad state-schema-unsafe '/^\[sink henk\]/a\
 state_schema = sync.engine' '^state_schema' 'state_schema "sync.engine" is not a plain identifier'
