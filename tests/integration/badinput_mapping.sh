@@ -50,6 +50,17 @@ refused() {
 }
 runs_before=$(fk_sql "SELECT count(*) FROM sync_logs")
 
+note "check --connect on the good file: OK, and nothing written"
+fk_stats_reset
+rc=0
+$SYNCENGINE check --connect -c "$FK_CONF" >"$T/check.out" 2>"$T/check.log" || rc=$?
+[ $rc = 0 ] || die "check --connect of the good file: exit $rc: $(cat "$T/check.log")"
+grep -q "configuration OK against the servers" "$T/check.out" || die "check --connect: $(cat "$T/check.out")"
+[ "$(fk_sql "SELECT count(*) FROM sync_logs")" = "$runs_before" ] || die "check --connect wrote a run-log row"
+[ "$(fk_sql "SELECT count(*) FROM lead_lists")" = 0 ] || die "check --connect ran before_run_sql"
+[ "$(fk_leads)" = 0 ] || die "check --connect stored leads"
+[ "$(fk_stat records_served)" = 0 ] || die "check --connect read records"
+
 note "unknown source field"
 run_with src-field '0,/^first_name = FirstName/s//first_name = FirstNme/'
 refused src-field 'field "FirstNme" does not exist on salesforce object Contact'
