@@ -81,7 +81,7 @@ static int check_instance(const sync_check *chk)
     const char *grant = sf_host->config_get_string(cfg, "grant_type");
     int cc = grant != NULL && strcmp(grant, "client_credentials") == 0;
     if (!cc && empty(sf_host->config_get_string(cfg, "refresh_token"))) {
-        problem(chk, cfg, cfg ? "refresh_token" : NULL,
+        problem(chk, cfg, "refresh_token",
                 "[source %s]: option 'refresh_token' is required with grant_type = refresh_token", chk->instance);
         bad = 1;
     }
