@@ -155,6 +155,18 @@ static int bind_job(syncc_conf *conf, syncc_job *job, char *err, size_t errlen)
     return 0;
 }
 
+/* Adds one message to err: the first as it is, the next ones on lines of their own. */
+static void append_error(char *err, size_t errlen, const char *one)
+{
+    if (!err || errlen == 0)
+        return;
+    size_t n = strlen(err);
+    if (n == 0)
+        snprintf(err, errlen, "%s", one);
+    else if (n + 1 < errlen)
+        snprintf(err + n, errlen - n, "\nsyncengine: %s", one);
+}
+
 int syncc_conf_bind(syncc_conf *conf, syncc_plugin_lookup_fn lookup, void *payload, char *err, size_t errlen)
 {
     if (err && errlen)
@@ -164,11 +176,35 @@ int syncc_conf_bind(syncc_conf *conf, syncc_plugin_lookup_fn lookup, void *paylo
         return -1;
     }
     clear_binding(conf);
-    for (size_t i = 0; i < conf->n_instances; i++)
-        if (bind_instance(conf, &conf->instances[i], lookup, payload, err, errlen) < 0)
-            return -1;
-    for (size_t j = 0; j < conf->n_jobs; j++)
-        if (bind_job(conf, &conf->jobs[j], err, errlen) < 0)
-            return -1;
-    return 0;
+    /* every section is bound, so that one `check` lists the mistakes of all of them (one line
+     * each, the later ones prefixed like the first is by the command); a job is bound only when
+     * its source and sink bound, since its options depend on theirs */
+    unsigned char *ok = calloc(conf->n_instances ? conf->n_instances : 1, 1);
+    if (!ok) {
+        syncc_conf_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    int failed = 0;
+    char one[4096];
+    for (size_t i = 0; i < conf->n_instances; i++) {
+        one[0] = '\0';
+        if (bind_instance(conf, &conf->instances[i], lookup, payload, one, sizeof(one)) < 0) {
+            append_error(err, errlen, one);
+            failed = 1;
+        } else {
+            ok[i] = 1;
+        }
+    }
+    for (size_t j = 0; j < conf->n_jobs; j++) {
+        syncc_job *job = &conf->jobs[j];
+        if (!ok[job->source - conf->instances] || !ok[job->sink - conf->instances])
+            continue;
+        one[0] = '\0';
+        if (bind_job(conf, job, one, sizeof(one)) < 0) {
+            append_error(err, errlen, one);
+            failed = 1;
+        }
+    }
+    free(ok);
+    return failed ? -1 : 0;
 }

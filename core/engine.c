@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "hostapi.h"
 #include "log.h"
 
@@ -166,6 +167,15 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
     /* every plugin the configuration names must have loaded */
     for (size_t i = 0; i < e->conf->n_instances; i++) {
         const syncc_instance *in = &e->conf->instances[i];
+        /* a file that looks like the plugin but failed to load is never shadowed by a later directory */
+        const syncc_load_error *broken = syncc_registry_failure_for(&e->registry, in->plugin_name);
+        if (broken != NULL && syncc_registry_find(&e->registry, in->plugin_name) != NULL) {
+            snprintf(err, errlen, "%s:%d: [%s %s]: plugin '%s' failed to load: %s", in->section->file,
+                     in->section->line, in->is_source ? "source" : "sink", in->name, in->plugin_name,
+                     broken->reason);
+            *exit_code = SYNCC_EXIT_PLUGIN;
+            goto fail;
+        }
         if (syncc_registry_find(&e->registry, in->plugin_name) == NULL) {
             char why[4096];
             explain_missing(&e->registry, dirs, n_dirs, why, sizeof(why));
@@ -196,6 +206,16 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
         }
     }
 
+    /* everything else that can be judged offline, every problem at once */
+    syncc_problems problems = {0};
+    if (syncc_check_offline(e, &problems) > 0) {
+        syncc_problems_join(&problems, "syncengine: ", err, errlen);
+        syncc_problems_free(&problems);
+        *exit_code = SYNCC_EXIT_CONFIG;
+        goto fail;
+    }
+    syncc_problems_free(&problems);
+
     if (opts->open_state) {
         char *dir = opts->state_dir ? strdup(opts->state_dir)
                     : e->conf->engine.state_dir ? strdup(e->conf->engine.state_dir)
@@ -204,7 +224,7 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
             goto fail;
         e->state = syncc_state_open(dir, err, errlen);
         free(dir);
-        if (e->state == NULL) {
+        if (e->state == NULL || syncc_state_check(e->state, err, errlen) != 0) {
             *exit_code = SYNCC_EXIT_CONFIG;
             goto fail;
         }

@@ -81,6 +81,7 @@ syncc_job_rt *syncc_engine_job(syncc_engine *e, const char *name);
 typedef struct syncc_run_result {
     sync_run_status status;
     int skipped;              /* another engine holds the job's lease */
+    int refused;              /* the servers' answers refuse the configuration: nothing was recorded in the sink */
     int64_t processed, inserted, updated, unchanged, deleted, failed;
     int64_t duration_ms;
     char error[1024];

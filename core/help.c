@@ -252,7 +252,7 @@ typedef struct cmd_help {
     const char *opts;       /* the options it takes, by letter (see option_letter) */
 } cmd_help;
 
-/* Letters of options_help[], in order: c once F R P S l f D M j p V h */
+/* Letters of options_help[], in order: c once F R P S l f D M j C p V h */
 static const opt_help options_help[] = {
     {"-c, --config FILE", "The configuration file (INI); see syncengine.ini(5)."},
     {"--once", "Run every enabled job once, then exit with the worst job's exit code."},
@@ -265,11 +265,12 @@ static const opt_help options_help[] = {
     {"--describe NAME", "Document plugin NAME: its roles, capabilities and options."},
     {"--markdown", "With --describe: print Markdown (docs/plugins/NAME.md)."},
     {"--json", "Print JSON instead of a table (the shape is in docs/user-guide.md)."},
+    {"--connect", "check: also ask the servers (describe the objects, prepare the statements); writes nothing."},
     {"--print", "setup: print the statements instead of running them."},
     {"-V, --version", "Print the version and the plugin ABI version, and exit."},
     {"-h, --help", "Print help (of the command given before it) and exit."},
 };
-static const char option_letters[] = "coFRPSlfDMjpVh";
+static const char option_letters[] = "coFRPSlfDMjCpVh";
 
 static const cmd_help commands_help[] = {
     {NULL, "syncengine -c FILE [--once] [--full-refresh] [--run-at-start] [options]", "run jobs on their schedule",
@@ -281,10 +282,15 @@ static const cmd_help commands_help[] = {
      "Runs job JOB once, whatever its schedule, and exits with the run's exit code. A JOB that the "
      "configuration does not define is a configuration error (exit 3).",
      "cFPSlfh"},
-    {"check", "syncengine check -c FILE [options]", "validate the configuration",
-     "Reads the configuration, loads the plugins, checks every section against its option table and compiles "
-     "the mappings and schedules, without touching the network or the state store.",
-     "cPSlfh"},
+    {"check", "syncengine check -c FILE [--connect] [options]", "validate the configuration",
+     "Reads the configuration, loads the plugins, checks every section against its option table and the "
+     "plugins' own rules, and compiles the mappings and schedules, without touching the network or the state "
+     "store. Every problem found is listed with its file:line, not only the first (exit 3).\n\n"
+     "With --connect, then asks the servers: the source describes every stream's object (mapped fields exist, "
+     "the cursor field is a datetime), the sink prepares its targets, columns, write and hook statements and "
+     "run log inside a transaction that is rolled back. Nothing is written; every run does the same before it "
+     "records itself.",
+     "cCPSlfh"},
     {"status", "syncengine status [JOB...] -c FILE [--json] [options]", "show the last runs of every job",
      "Shows, for every job (or the JOBs named), its last run: when it started, its status, counts, duration, the "
      "next scheduled run and the last run's error. The runs come from the sink when it keeps a run log (every "

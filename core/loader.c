@@ -172,7 +172,7 @@ void syncc_plugin_unload(syncc_plugin *p)
     memset(p, 0, sizeof(*p));
 }
 
-static void add_error(syncc_registry *r, const char *path, const char *reason)
+static void add_error(syncc_registry *r, const char *path, const char *reason, size_t seq)
 {
     if (r->n_errors == r->cap_errors) {
         size_t cap = r->cap_errors ? r->cap_errors * 2 : 8;
@@ -184,6 +184,7 @@ static void add_error(syncc_registry *r, const char *path, const char *reason)
     }
     r->errors[r->n_errors].path = strdup(path);
     r->errors[r->n_errors].reason = strdup(reason);
+    r->errors[r->n_errors].seq = seq;
     r->n_errors++;
 }
 
@@ -197,15 +198,17 @@ void syncc_registry_add_file(syncc_registry *r, const char *path)
             return;
     syncc_plugin pl;
     char err[9000];
+    size_t seq = r->next_seq++;
     if (syncc_plugin_load(p, &pl, err, sizeof(err)) != 0) {
-        add_error(r, p, err);
+        add_error(r, p, err, seq);
         return;
     }
+    pl.seq = seq;
     for (size_t i = 0; i < r->n; i++) {
         if (strcmp(r->plugins[i].def.name, pl.def.name) == 0) {
             snprintf(err, sizeof(err), "%s: duplicate plugin name '%s' (already loaded from %s); ignored", p,
                      pl.def.name, r->plugins[i].path);
-            add_error(r, p, err);
+            add_error(r, p, err, seq);
             syncc_plugin_unload(&pl);
             return;
         }
@@ -279,6 +282,36 @@ const syncc_plugin *syncc_registry_find(const syncc_registry *r, const char *nam
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->plugins[i].def.name, name) == 0)
             return &r->plugins[i];
+    return NULL;
+}
+
+/* Does the file name at PATH say it holds plugin NAME: NAME.so or *-NAME.so? */
+static int file_names_plugin(const char *path, const char *name)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t len = strlen(base), nlen = strlen(name);
+    if (len < 3 || strcmp(base + len - 3, ".so") != 0)
+        return 0;
+    len -= 3;
+    if (len < nlen || strncmp(base + len - nlen, name, nlen) != 0)
+        return 0;
+    return len == nlen || base[len - nlen - 1] == '-';
+}
+
+const syncc_load_error *syncc_registry_failure_for(const syncc_registry *r, const char *name)
+{
+    const syncc_plugin *found = syncc_registry_find(r, name);
+    for (size_t i = 0; i < r->n_errors; i++) {
+        const syncc_load_error *e = &r->errors[i];
+        if (found != NULL && e->seq > found->seq)
+            continue;
+        /* a second copy of a plugin that did load is not broken, only redundant */
+        if (strstr(e->reason, ": duplicate plugin name '") != NULL)
+            continue;
+        if (file_names_plugin(e->path, name))
+            return e;
+    }
     return NULL;
 }
 

@@ -15,6 +15,7 @@
 typedef struct syncc_plugin {
     char *path;
     void *dl;
+    size_t seq;               /* order in which the file was found along the search path */
     sync_plugin def;          /* normalized copy: members beyond the plugin's size are NULL */
     sync_source_ops source;   /* normalized copies of the ops tables */
     sync_sink_ops sink;
@@ -23,6 +24,7 @@ typedef struct syncc_plugin {
 typedef struct syncc_load_error {
     char *path;
     char *reason;
+    size_t seq;               /* order in which the file was found along the search path */
 } syncc_load_error;
 
 typedef struct syncc_registry {
@@ -30,6 +32,7 @@ typedef struct syncc_registry {
     size_t n, cap;
     syncc_load_error *errors;
     size_t n_errors, cap_errors;
+    size_t next_seq;
 } syncc_registry;
 
 /* Loads and checks one file. Returns 0, or -1 with the reason in err. */
@@ -40,7 +43,14 @@ void syncc_plugin_unload(syncc_plugin *p);
 void syncc_registry_add_file(syncc_registry *r, const char *path);
 int syncc_registry_scan_dir(syncc_registry *r, const char *dir);
 const syncc_plugin *syncc_registry_find(const syncc_registry *r, const char *name);
-/* The recorded failure of a file whose plugin might have been NAME ("" if none). */
+/*
+ * The recorded failure of a file whose plugin might have been NAME, found on
+ * the search path before the plugin that did load as NAME (any, if none did):
+ * a file named NAME.so, or ending in -NAME.so ("sink-postgres.so" for
+ * "postgres").  Such a file must not be shadowed silently by a later
+ * directory.  NULL if there is none.
+ */
+const syncc_load_error *syncc_registry_failure_for(const syncc_registry *r, const char *name);
 void syncc_registry_free(syncc_registry *r);
 
 /*

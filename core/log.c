@@ -70,12 +70,103 @@ static void add_one(const char *s)
     n_secrets++;
 }
 
+/* Adds PIECE[0..len) when it is long enough to mean something, and its percent-decoded form. */
+static void add_piece(const char *piece, size_t len)
+{
+    if (len < 4 || len > 4096)
+        return;
+    char raw[4097], dec[4097];
+    memcpy(raw, piece, len);
+    raw[len] = '\0';
+    add_one(raw);
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned hi, lo;
+        if (raw[i] == '%' && i + 2 < len + 1 && sscanf(raw + i + 1, "%1x%1x", &hi, &lo) == 2) {
+            dec[j++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (raw[i] == '\\' && i + 1 < len) {
+            dec[j++] = raw[++i];
+        } else {
+            dec[j++] = raw[i];
+        }
+    }
+    dec[j] = '\0';
+    if (j >= 4 && strlen(dec) == j && strcmp(dec, raw) != 0)
+        add_one(dec);
+}
+
+/*
+ * A connection string (a postgresql:// URI, a libpq keyword string, any URL
+ * with user:password@) registered as a secret is redacted whole, but a
+ * library that cannot parse it echoes pieces of it: libpq's `invalid
+ * percent-encoded token: "bad%zzSecret"`, or the word after an unquoted space
+ * in `password=two words`.  So the password inside is registered too: the
+ * userinfo password of every URL, the value of every password= (quoted, up
+ * to the closing quote or the end; unquoted, with every following word that
+ * is not itself key=value), raw and decoded.
+ */
+static void add_conn_pieces(const char *s)
+{
+    for (const char *p = strstr(s, "://"); p != NULL; p = strstr(p + 3, "://")) {
+        const char *auth = p + 3;
+        size_t alen = strcspn(auth, "/?#\" \t");
+        const char *at = NULL;
+        for (const char *q = auth; q < auth + alen; q++)
+            if (*q == '@')
+                at = q;
+        if (at == NULL)
+            continue;
+        const char *colon = memchr(auth, ':', (size_t)(at - auth));
+        if (colon != NULL)
+            add_piece(colon + 1, (size_t)(at - colon - 1));
+    }
+    for (const char *p = s; (p = strcasestr(p, "password")) != NULL;) {
+        p += 8;
+        const char *v = p + strspn(p, " \t");
+        if (*v != '=')
+            continue;
+        v++;
+        v += strspn(v, " \t");
+        if (*v == '\'') {
+            const char *e = ++v;
+            while (*e && *e != '\'')
+                e += (*e == '\\' && e[1]) ? 2 : 1;
+            add_piece(v, (size_t)(e - v));
+            for (const char *w = v; w < e;) { /* each word too: libpq may echo one */
+                size_t n = strcspn(w, " \t");
+                if (w + n > e)
+                    n = (size_t)(e - w);
+                add_piece(w, n);
+                w += n;
+                w += strspn(w, " \t");
+            }
+            continue;
+        }
+        size_t n = strcspn(v, " \t&");
+        add_piece(v, n);
+        if (v[n] == '&')
+            continue;
+        /* "password=two words": libpq stops at the space and complains about "words" */
+        const char *w = v + n;
+        for (;;) {
+            w += strspn(w, " \t");
+            size_t m = strcspn(w, " \t");
+            if (m == 0 || memchr(w, '=', m) != NULL)
+                break;
+            add_piece(w, m);
+            w += m;
+        }
+    }
+}
+
 void syncc_log_add_secret(const char *secret)
 {
     if (secret == NULL || strlen(secret) < 4)
         return;
     pthread_mutex_lock(&secrets_lock);
     add_one(secret);
+    add_conn_pieces(secret);
     /* Also its URL-encoded form: tokens travel form-encoded and in URLs. */
     size_t len = strlen(secret);
     char *enc = malloc(len * 3 + 1);
@@ -111,6 +202,66 @@ void syncc_log_clear_secrets(void)
     pthread_mutex_unlock(&secrets_lock);
 }
 
+/* Replaces buf[from..to) by "***" (never longer than what it replaces, when that is 3 bytes or more). */
+static char *mask_span(char *from, char *to)
+{
+    size_t n = (size_t)(to - from);
+    if (n == 0)
+        return to;
+    if (n < 3) {
+        memset(from, '*', n);
+        return to;
+    }
+    memcpy(from, "***", 3);
+    memmove(from + 3, to, strlen(to) + 1);
+    return from + 3;
+}
+
+/*
+ * Secrets nobody registered: the password of any URL (scheme://user:PASS@)
+ * and the value of any password=VALUE, whatever printed them (a library
+ * echoing a URL, a server's error).
+ */
+static void redact_patterns(char *buf)
+{
+    for (char *p = strstr(buf, "://"); p != NULL; p = strstr(p, "://")) {
+        char *auth = p + 3;
+        size_t alen = strcspn(auth, "/?#\" \t");
+        char *at = NULL;
+        for (char *q = auth; q < auth + alen; q++)
+            if (*q == '@')
+                at = q;
+        p = auth;
+        if (at == NULL)
+            continue;
+        char *colon = memchr(auth, ':', (size_t)(at - auth));
+        if (colon != NULL && !(at - colon - 1 == 3 && strncmp(colon + 1, "***", 3) == 0))
+            p = mask_span(colon + 1, at);
+    }
+    for (char *p = buf; (p = strcasestr(p, "password")) != NULL;) {
+        p += 8;
+        char *v = p + strspn(p, " \t");
+        if (*v != '=')
+            continue;
+        v++;
+        v += strspn(v, " \t");
+        char *e;
+        if (*v == '\'' || *v == '"') {
+            char q = *v;
+            e = v + 1;
+            while (*e && *e != q)
+                e += (*e == '\\' && e[1]) ? 2 : 1;
+            if (*e == q)
+                e++;
+        } else {
+            e = v + strcspn(v, " \t&\"',;)");
+        }
+        if (e - v == 3 && strncmp(v, "***", 3) == 0)
+            continue;
+        p = mask_span(v, e);
+    }
+}
+
 void syncc_log_redact(char *buf, size_t size)
 {
     pthread_mutex_lock(&secrets_lock);
@@ -126,6 +277,7 @@ void syncc_log_redact(char *buf, size_t size)
         }
     }
     pthread_mutex_unlock(&secrets_lock);
+    redact_patterns(buf);
     (void)size;
 }
 

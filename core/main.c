@@ -3,7 +3,7 @@
  *
  *   syncengine -c FILE [--once] [--full-refresh]   run jobs (daemon, or once)
  *   syncengine run JOB -c FILE                      run one job once
- *   syncengine check -c FILE                        validate without touching the network
+ *   syncengine check -c FILE [--connect]            validate offline (and against the servers)
  *   syncengine plugins [--describe NAME]            list plugins, or document one
  *   syncengine status [JOB...] -c FILE [--json]     last runs of every job
  *   syncengine help [COMMAND]                       help (also COMMAND --help)
@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "check.h"
 #include "engine.h"
 #include "help.h"
 #include "history.h"
@@ -133,7 +134,7 @@ typedef struct cli {
     const char *config, *state_dir, *describe;
     const char *plugin_dirs[9];
     size_t n_dirs;
-    int once, full_refresh, run_at_start, markdown, print;
+    int once, full_refresh, run_at_start, markdown, print, connect;
 } cli;
 
 /*
@@ -151,7 +152,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         {"version", no_argument, NULL, 'V'},          {"help", no_argument, NULL, 'h'},
         {"print", no_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},             {"man", required_argument, NULL, 'N'},
-        {NULL, 0, NULL, 0}};
+        {"connect", no_argument, NULL, 'C'},          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
         switch (c) {
@@ -169,6 +170,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         case 'p': o->print = 1; break;
         case 'j': o->json = 1; break;
         case 'N': o->man = optarg; break;
+        case 'C': o->connect = 1; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -264,7 +266,8 @@ int main(int argc, char **argv)
     }
 
     syncc_engine_opts opts = {.config_path = config, .plugin_dirs = plugin_dirs, .state_dir = state_dir,
-                              .open_state = !(cmd != NULL && (strcmp(cmd, "check") == 0 || strcmp(cmd, "setup") == 0))};
+                              .open_state = !(cmd != NULL && (strcmp(cmd, "check") == 0 || strcmp(cmd, "setup") == 0)) ||
+                                            o.connect};
 
     char err[8192];
     syncc_engine *e = syncc_engine_open(&opts, err, sizeof(err), &code);
@@ -288,9 +291,30 @@ int main(int argc, char **argv)
         size_t n_streams = 0;
         for (size_t j = 0; j < e->n_jobs; j++)
             n_streams += e->jobs[j].n_streams;
-        printf("%s: configuration OK (%zu job(s), %zu stream(s), %zu plugin instance(s))\n", config, e->n_jobs,
-               n_streams, e->conf->n_instances);
         code = SYNCC_EXIT_OK;
+        if (o.connect) {
+            /* every job against its servers; every problem listed, then the verdict */
+            syncc_problems probs = {0};
+            for (size_t j = 0; j < e->n_jobs; j++) {
+                char why[2048];
+                int crc = syncc_check_connect(e, &e->jobs[j], &probs, why, sizeof(why));
+                if (crc != SYNC_OK) {
+                    syncc_log_redact(why, sizeof(why));
+                    fprintf(stderr, "syncengine: job '%s': %s\n", e->jobs[j].conf->name, why);
+                    code = SYNCC_EXIT_FAILED;
+                }
+            }
+            for (size_t i = 0; i < probs.n; i++) {
+                syncc_log_redact(probs.lines[i], strlen(probs.lines[i]) + 1);
+                fprintf(stderr, "syncengine: %s\n", probs.lines[i]);
+            }
+            if (probs.n > 0)
+                code = SYNCC_EXIT_CONFIG;
+            syncc_problems_free(&probs);
+        }
+        if (code == SYNCC_EXIT_OK)
+            printf("%s: configuration OK%s (%zu job(s), %zu stream(s), %zu plugin instance(s))\n", config,
+                   o.connect ? " against the servers" : "", e->n_jobs, n_streams, e->conf->n_instances);
     } else if (cmd != NULL && strcmp(cmd, "status") == 0) {
         code = syncc_status_command(e, jobs, n_jobs, o.json);
     } else if (cmd != NULL && strcmp(cmd, "setup") == 0) {

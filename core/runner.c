@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "engine.h"
 #include "hostapi.h"
 #include "log.h"
@@ -395,6 +396,16 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
     }
     int full_refresh = e->full_refresh || job->full_refresh;
     syncc_log(SYNC_LOG_INFO, &lc, "run started (%s)", full_refresh ? "full refresh" : "incremental");
+    /* a damaged state file fails the run before anything is touched (see state.h) */
+    unsigned long state_failures = 0;
+    if (e->state != NULL) {
+        char why[600];
+        if (syncc_state_check(e->state, why, sizeof(why)) != 0) {
+            snprintf(res->error, sizeof(res->error), "%s", why);
+            goto out;
+        }
+        state_failures = syncc_state_failures(e->state);
+    }
 
     rc = rt->sink->sink.open(snk_ctx, job->sink->config, &snk_inst);
     if (rc != SYNC_OK) {
@@ -419,6 +430,34 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
         }
         leased = 1;
     }
+    /* the source's instance opens before the run is recorded: its options were judged offline already */
+    rc = rt->source->source.open(src_ctx, job->source->config, &src_inst);
+    if (rc != SYNC_OK) {
+        snprintf(res->error, sizeof(res->error), "source '%s' (%s) failed to open: %s%s%s", job->source->name,
+                 rt->source->def.name, syncc_strerror(rc), src_ctx->errbuf[0] ? ": " : "", src_ctx->errbuf);
+        src_inst = NULL;
+        goto out;
+    }
+    /* the checks of `check --connect`, on the run's own instances, before its run-log row: a
+     * configuration the servers cannot serve is refused without a trace in the sink; a server that
+     * could not be asked fails the run as the run itself would have (below, once the row exists) */
+    char probe_err[1024] = "";
+    int probe_rc = SYNC_OK;
+    {
+        syncc_problems probs = {0};
+        probe_rc = syncc_check_connect_with(e, rt, src_inst, src_ctx, snk_inst, snk_ctx, &probs, probe_err,
+                                            sizeof(probe_err));
+        if (probs.n > 0) {
+            for (size_t i = 0; i < probs.n; i++)
+                syncc_log(SYNC_LOG_ERROR, &lc, "%s", probs.lines[i]);
+            snprintf(res->error, sizeof(res->error), "the configuration does not fit the servers: %s%s",
+                     probs.lines[0], probs.n > 1 ? " (and more, logged)" : "");
+            res->refused = 1;
+            syncc_problems_free(&probs);
+            goto out;
+        }
+        syncc_problems_free(&probs);
+    }
     sync_run_info info;
     memset(&info, 0, sizeof(info));
     info.struct_size = sizeof(info);
@@ -437,11 +476,9 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
         }
     }
     begun = 1;
-    rc = rt->source->source.open(src_ctx, job->source->config, &src_inst);
-    if (rc != SYNC_OK) {
-        snprintf(res->error, sizeof(res->error), "source '%s' (%s) failed to open: %s%s%s", job->source->name,
-                 rt->source->def.name, syncc_strerror(rc), src_ctx->errbuf[0] ? ": " : "", src_ctx->errbuf);
-        src_inst = NULL;
+    if (probe_rc != SYNC_OK) {
+        snprintf(res->error, sizeof(res->error), "%s", probe_err);
+        res->status = probe_rc == SYNC_E_RATELIMIT ? SYNC_RUN_RATE_LIMITED : SYNC_RUN_FAILED;
         goto finish;
     }
 
@@ -497,6 +534,16 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
         any_error = 1;
         rc = SYNC_E_CANCELLED;
         snprintf(res->error, sizeof(res->error), "stopped by signal");
+    }
+    /* a plugin whose state could not be kept (a rotated token) was told so; the run cannot be a success */
+    if (!any_error && e->state != NULL && syncc_state_failures(e->state) != state_failures) {
+        any_error = 1;
+        rc = SYNC_E_IO;
+        char why[600];
+        if (syncc_state_check(e->state, why, sizeof(why)) == 0)
+            snprintf(why, sizeof(why), "the local state file %s could not be read or written during the run",
+                     syncc_state_path(e->state));
+        snprintf(res->error, sizeof(res->error), "%s", why);
     }
     if (any_error)
         res->status = rc == SYNC_E_RATELIMIT ? SYNC_RUN_RATE_LIMITED : SYNC_RUN_FAILED;
@@ -559,5 +606,5 @@ out:
     json_decref(streams_json);
     syncc_ctx_free(src_ctx);
     syncc_ctx_free(snk_ctx);
-    return res->skipped ? SYNCC_EXIT_OK : syncc_exit_for_status(res->status);
+    return res->skipped ? SYNCC_EXIT_OK : res->refused ? SYNCC_EXIT_CONFIG : syncc_exit_for_status(res->status);
 }

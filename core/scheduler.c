@@ -83,7 +83,8 @@ static int worse(int a, int b)
 {
     /* any failure beats partial, partial beats rate-limited, which beats success */
     static const int rank[] = {[SYNCC_EXIT_OK] = 0, [SYNCC_EXIT_RATELIMIT] = 1, [SYNCC_EXIT_PARTIAL] = 2,
-                               [SYNCC_EXIT_FAILED] = 3, [SYNCC_EXIT_INTERNAL] = 4};
+                               [SYNCC_EXIT_CONFIG] = 3, [SYNCC_EXIT_PLUGIN] = 3, [SYNCC_EXIT_FAILED] = 3,
+                               [SYNCC_EXIT_INTERNAL] = 4};
     int ra = a >= 0 && a <= SYNCC_EXIT_RATELIMIT ? rank[a] : 4;
     int rb = b >= 0 && b <= SYNCC_EXIT_RATELIMIT ? rank[b] : 4;
     return rb > ra ? b : a;

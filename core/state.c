@@ -19,11 +19,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
+
 struct syncc_state {
     char *dir;
     char *path;
     char *lock_path;
     pthread_mutex_t lock; /* flock is per open file description; threads need their own guard */
+    unsigned long failures; /* reads or writes that failed, under lock (see syncc_state_failures) */
 };
 
 static int mkdirs(const char *dir, mode_t mode)
@@ -49,6 +52,20 @@ syncc_state *syncc_state_open(const char *dir, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create state directory %s: %s", dir, strerror(errno));
         return NULL;
     }
+    struct stat dsb;
+    if (stat(dir, &dsb) != 0) {
+        snprintf(err, errlen, "cannot use state directory %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    if (!S_ISDIR(dsb.st_mode)) {
+        snprintf(err, errlen, "state directory %s is not a directory", dir);
+        return NULL;
+    }
+    /* it holds refresh tokens: anyone who can write it can replace them or the cursors */
+    if (dsb.st_mode & (S_IWGRP | S_IWOTH))
+        syncc_log(SYNC_LOG_WARN, NULL, "state directory %s is writable by %s (mode %04o); it holds refresh "
+                  "tokens and cursors: make it private to the engine's user (chmod 700)", dir,
+                  (dsb.st_mode & S_IWOTH) ? "every user" : "its group", (unsigned)(dsb.st_mode & 07777));
     if (access(dir, W_OK | X_OK) != 0) {
         snprintf(err, errlen, "state directory %s is not writable: %s", dir, strerror(errno));
         return NULL;
@@ -116,6 +133,7 @@ static json_t *load(syncc_state *st, char *err, size_t errlen)
     struct stat sb;
     if (stat(st->path, &sb) != 0 && errno == ENOENT)
         return json_object();
+    st->failures++; /* undone below when the file reads well */
     if (stat(st->path, &sb) != 0 || !S_ISREG(sb.st_mode) || access(st->path, R_OK) != 0) {
         if (err != NULL)
             snprintf(err, errlen, "cannot read state file %s: %s", st->path,
@@ -131,6 +149,7 @@ static json_t *load(syncc_state *st, char *err, size_t errlen)
                      "(its cursors and tokens would be lost)", st->path, jerr.text, jerr.line);
         return NULL;
     }
+    st->failures--;
     return root;
 }
 
@@ -140,6 +159,7 @@ static int save(syncc_state *st, json_t *root, char *err, size_t errlen)
     snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", st->path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
+        st->failures++;
         snprintf(err, errlen, "cannot write state file %s: %s", tmp, strerror(errno));
         return -1;
     }
@@ -163,6 +183,7 @@ static int save(syncc_state *st, json_t *root, char *err, size_t errlen)
     if (rc == 0 && rename(tmp, st->path) != 0)
         rc = -1;
     if (rc != 0) {
+        st->failures++;
         snprintf(err, errlen, "cannot write state file %s: %s", st->path, strerror(errno));
         unlink(tmp);
         return -1;
@@ -274,4 +295,27 @@ char *syncc_state_runs(syncc_state *st, const char *job)
     json_decref(root);
     lock_release(st, fd);
     return text;
+}
+
+int syncc_state_check(syncc_state *st, char *err, size_t errlen)
+{
+    int fd = lock_acquire(st);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot lock state file %s: %s", st->lock_path, strerror(errno));
+        return -1;
+    }
+    json_t *root = load(st, err, errlen);
+    lock_release(st, fd);
+    if (root == NULL)
+        return -1;
+    json_decref(root);
+    return 0;
+}
+
+unsigned long syncc_state_failures(syncc_state *st)
+{
+    pthread_mutex_lock(&st->lock);
+    unsigned long n = st->failures;
+    pthread_mutex_unlock(&st->lock);
+    return n;
 }

@@ -36,4 +36,15 @@ int syncc_state_add_run(syncc_state *st, const char *job, const char *summary_js
 /* Returns the job's history as a JSON array text (malloc'ed), or NULL. */
 char *syncc_state_runs(syncc_state *st, const char *job);
 
+/*
+ * A state file that exists but cannot be read or parsed is never rebuilt
+ * silently (its cursors and a rotated refresh token would be lost): the
+ * engine refuses to start on it, and a run that meets it fails.
+ * syncc_state_check reads the file: 0, or -1 with the reason in err.
+ * syncc_state_failures counts the reads and writes of the file that failed
+ * since it was opened; a run compares the count before and after.
+ */
+int syncc_state_check(syncc_state *st, char *err, size_t errlen);
+unsigned long syncc_state_failures(syncc_state *st);
+
 #endif /* SYNCC_STATE_H */

@@ -240,6 +240,37 @@ typedef struct sync_sink_ops {
     int (*setup)(sync_ctx *ctx, const sync_config *cfg, int apply, char **ddl_out);
 } sync_sink_ops;
 
+/* ------------------------------------------------------------------- checks */
+
+/*
+ * One use of a plugin that `syncengine check` (and every run, before it
+ * writes anything) asks the plugin to judge, ABI 1.2.  The core calls the
+ * plugin's check once per instance section (job and stream NULL), once per
+ * job using it (stream NULL) and once per stream of such a job.  Everything
+ * here is borrowed for the call.  The plugin reports each problem it finds
+ * with report(), naming the file:line (host->config_where) -- every problem,
+ * not only the first -- and returns SYNC_OK or SYNC_E_CONFIG.
+ */
+typedef struct sync_check {
+    uint32_t struct_size;
+    int is_source;                     /* which role of the plugin this use is */
+    const char *instance;              /* NAME of [source NAME] / [sink NAME] */
+    const sync_config *config;         /* that section's options */
+    const char *job;                   /* NULL: the instance section alone */
+    const sync_config *job_options;    /* a sink's job-level sink.* options, else NULL */
+    const char *stream;                /* NULL: the job level */
+    const char *object;                /* source: the stream's object; sink: its target */
+    const sync_config *stream_options; /* the stream's source.* or sink.* options */
+    const char *const *fields;         /* source: fields the mapping reads; NULL = all */
+    size_t n_fields;
+    const sync_column *columns;        /* sink: the mapped columns */
+    size_t n_columns;
+    const char *stream_where;          /* "file:line" of the [stream] section */
+    const char *const *column_where;   /* sink: "file:line" of each column's mapping, or NULL */
+    void (*report)(const struct sync_check *chk, const char *where, const char *message);
+    void *payload;                     /* the core's */
+} sync_check;
+
 /* ------------------------------------------------------------------ plugins */
 
 #define SYNC_PROVIDES_SOURCE (1u << 0)
@@ -272,6 +303,30 @@ typedef struct sync_plugin {
     const sync_sink_ops *sink;          /* when provides & SYNC_PROVIDES_SINK */
 
     /* ---- append ABI 1.1 members below, never above -------------------- */
+
+    /* ---- ABI 1.2 members; append below, never above -------------------- */
+
+    /*
+     * Optional (ABI 1.2).  Judges one use of the plugin offline (no network,
+     * no files beyond the configuration): what the option tables cannot say
+     * (a value's syntax, options that contradict each other, identifiers
+     * that can never work, references beyond a list).  See sync_check.
+     */
+    int (*check)(const sync_check *chk);
+
+    /*
+     * Optional (ABI 1.2).  Judges one use against the servers, on an
+     * instance opened by the role chk->is_source names: a source describes
+     * the stream's object and checks the fields and the cursor field; a
+     * sink checks that the target, its columns and its run log exist with
+     * compatible types and that its statements prepare.  It must write
+     * nothing (a sink works inside a transaction it rolls back).  Called by
+     * `check --connect` and by every run before its run-log row is written,
+     * with stream NULL once per job, then once per stream.  Problems are
+     * reported as for check; a problem of the servers themselves (down,
+     * refused) is returned as its status without a report.
+     */
+    int (*probe)(void *instance, const sync_check *chk);
 } sync_plugin;
 
 #define SYNC_PLUGIN_HEAD \

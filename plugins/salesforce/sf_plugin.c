@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sf_check.h"
 #include "sf_describe.h"
 #include "sf_http.h"
 #include "sf_internal.h"
@@ -280,6 +281,8 @@ static const sync_plugin sf_plugin = {
     .target_options = NULL,
     .source = &sf_source_ops,
     .sink = NULL,
+    .check = sf_check,
+    .probe = sf_probe,
 };
 
 SYNC_PLUGIN_DEFINE(sf_plugin, sf_host)

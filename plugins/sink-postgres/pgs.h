@@ -156,6 +156,14 @@ struct pgs_target {
 int pgs_target_prepare(pgs_instance *in, const sync_target *t, pgs_target **out);
 void pgs_target_free(pgs_target *t);
 
+/* ------------------------------------------------------------ check (pgs_check.c) */
+
+/* The run log table and its columns as begin would resolve them, writing nothing. */
+int pgs_run_probe(pgs_instance *in, const sync_config *opts);
+/* The plugin's check and probe callbacks (ABI 1.2, sync_check in sync/plugin.h). */
+int pgs_check(const sync_check *chk);
+int pgs_probe(void *instance, const sync_check *chk);
+
 /* ------------------------------------------------------------ write, state, run log, hooks */
 
 int pgs_write(pgs_instance *in, pgs_target *t, const sync_batch *batch, const sync_cursor *cursor,

@@ -8,10 +8,14 @@
  * Every session gets the configured application_name (visible in
  * pg_stat_activity); statement_timeout is set per transaction (SET LOCAL in
  * pgs_tx_begin), and nothing else of a session is relied upon by a later
- * transaction, so the connector works through a transaction-mode pooler.  The conninfo may hold a password:
- * it is never logged, and libpq's own messages are passed on as they are
- * (libpq does not print passwords).  Server errors are classified by SQLSTATE
- * into sync statuses here, in one place.
+ * transaction, so the connector works through a transaction-mode pooler.
+ * The conninfo may hold a password: it is never logged.  libpq echoes pieces
+ * of a connection string it cannot use (`invalid percent-encoded token:
+ * "bad%zzSecret"`, `missing "=" after "word"`), so a failed connection's
+ * message has its quoted tokens masked where they could be the password (see
+ * conn_message); the host's log also redacts the conninfo and the password
+ * inside it.  Server errors are classified by SQLSTATE into sync statuses
+ * here, in one place.
  */
 #include "pgs.h"
 
@@ -29,6 +33,65 @@ static void notice_to_log(void *arg, const char *message)
     while (n && message[n - 1] == '\n')
         n--;
     pgs_host->log(c->ctx, SYNC_LOG_DEBUG, "server: %.*s", (int)n, message);
+}
+
+/* Is WORD[0..n) one of libpq's connection keywords (safe to show)? */
+static int is_conn_keyword(const char *word, size_t n)
+{
+    PQconninfoOption *opts = PQconndefaults();
+    int found = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword && !found; o++)
+        found = strlen(o->keyword) == n && strncmp(o->keyword, word, n) == 0;
+    PQconninfoFree(opts);
+    return found;
+}
+
+/*
+ * Copies libpq's connection failure MSG into OUT with every double-quoted
+ * token masked ("***") that may be a piece of the password: when the
+ * conninfo parses, a token that contains the password or lies inside it;
+ * when it does not (the password is then unknown), every token that is not a
+ * libpq keyword.  Host names, users, databases and socket paths stay.
+ */
+static void conn_message(const char *conninfo, const char *msg, char *out, size_t size)
+{
+    char *perr = NULL;
+    const char *password = NULL;
+    int parsed = 1;
+    PQconninfoOption *opts = NULL;
+    int expanded = strchr(conninfo, '=') != NULL || strncmp(conninfo, "postgresql://", 13) == 0 ||
+                   strncmp(conninfo, "postgres://", 11) == 0;
+    if (expanded) {
+        opts = PQconninfoParse(conninfo, &perr);
+        parsed = opts != NULL;
+        for (PQconninfoOption *o = opts; o && o->keyword; o++)
+            if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+                password = o->val;
+    }
+    size_t n = 0;
+    for (const char *p = msg; *p && n + 1 < size;) {
+        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (end == NULL) {
+            out[n++] = *p++;
+            continue;
+        }
+        size_t len = (size_t)(end - p - 1);
+        int mask;
+        if (!parsed)
+            mask = !is_conn_keyword(p + 1, len);
+        else if (password != NULL)
+            mask = (len > 0 && memmem(password, strlen(password), p + 1, len) != NULL) ||
+                   memmem(p + 1, len, password, strlen(password)) != NULL;
+        else
+            mask = 0;
+        n += (size_t)snprintf(out + n, size - n, "\"%.*s\"", mask ? 3 : (int)len, mask ? "***" : p + 1);
+        if (n >= size)
+            n = size - 1;
+        p = end + 1;
+    }
+    out[n] = '\0';
+    PQconninfoFree(opts);
+    PQfreemem(perr);
 }
 
 static int connect_once(pgs_conn *c, pgs_err *err)
@@ -51,7 +114,7 @@ static int connect_once(pgs_conn *c, pgs_err *err)
     }
     if (PQstatus(pg) != CONNECTION_OK) {
         char msg[512];
-        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(pg));
+        conn_message(c->conninfo, PQerrorMessage(pg), msg, sizeof(msg));
         size_t n = strlen(msg);
         while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
             msg[--n] = '\0';

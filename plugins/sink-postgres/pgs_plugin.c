@@ -369,6 +369,8 @@ static const sync_plugin pgs_plugin = {
     .target_options = pgs_target_options,
     .source = NULL,
     .sink = &pgs_sink_ops,
+    .check = pgs_check,
+    .probe = pgs_probe,
 };
 
 SYNC_PLUGIN_DEFINE(pgs_plugin, pgs_host)

@@ -733,3 +733,23 @@ int pgs_run_finish(pgs_instance *in, const sync_run_info *run)
     pgs_run_free(in);
     return rc == SYNC_OK ? SYNC_OK : pgs_fail(in->ctx, &err);
 }
+
+int pgs_run_probe(pgs_instance *in, const sync_config *opts)
+{
+    const char *table = pgs_opt_string(opts, "run_log_table");
+    if (!table || !*table)
+        return SYNC_OK;
+    pgs_run *saved = in->run;
+    pgs_run *r = calloc(1, sizeof(*r));
+    if (!r)
+        return SYNC_E_NOMEM;
+    in->run = r;
+    r->opts = opts;
+    r->has_log = 1;
+    r->job = strdup("");
+    r->run_id = strdup("");
+    int rc = r->job && r->run_id ? resolve_log_table(in, r, table) : SYNC_E_NOMEM;
+    pgs_run_free(in);
+    in->run = saved;
+    return rc;
+}

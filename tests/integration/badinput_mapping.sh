@@ -2,11 +2,11 @@
 # badinput_mapping.sh - mappings that do not fit the source or the target,
 # and values the database rejects, through the real binary against the
 # stand-in and PostgreSQL:
-#   - a source field or relationship Salesforce does not have: the run fails
-#     at its start (describe), exit 5, the message names the object and field,
-#     the stream stores nothing;
-#   - a target column or table that does not exist: the run fails, exit 5,
-#     the message names the table and column;
+#   - a source field or relationship Salesforce does not have, a target
+#     column or table that does not exist: `check --connect` refuses it
+#     (exit 3, file:line, the object and field or the table and column) and so
+#     does the run, before its run-log row is written (exit 3, no sync_logs
+#     row, nothing stored); `check` offline cannot know and passes;
 #   - a source.where that Salesforce refuses (the plugin returns its error):
 #     exit 5, Salesforce's message passed on;
 #   - a mapping producing values too long for varchar(20) postal_code on some
@@ -31,30 +31,63 @@ run_with() {
 }
 line_of() { grep -n -m1 -E -- "$2" "$T/$1.ini" | cut -d: -f1; }
 
+# refused NAME MESSAGE-REGEX: the run of $T/NAME.ini was refused before its run-log row,
+# and `check --connect` refuses the file the same way while `check` passes it
+refused() {
+    fk_expect_rc 3 "$1: a configuration the servers cannot serve"
+    fk_log_has "$2" "$1: the message names what is missing"
+    fk_log_has "$T/$1.ini:[0-9]+:" "$1: the message names file:line"
+    [ "$(fk_sql "SELECT count(*) FROM sync_logs")" = "$runs_before" ] || die "$1: a run-log row was written"
+    [ "$(fk_leads)" = 0 ] || die "$1: leads stored"
+    rc=0
+    $SYNCENGINE check --connect -c "$T/$1.ini" >/dev/null 2>"$T/check.log" || rc=$?
+    [ $rc = 3 ] || die "$1: check --connect exit code $rc, expected 3: $(cat "$T/check.log")"
+    grep -Eq -- "$2" "$T/check.log" || die "$1: check --connect does not say why: $(cat "$T/check.log")"
+    rc=0
+    $SYNCENGINE check -c "$T/$1.ini" >/dev/null 2>&1 || rc=$?
+    [ $rc = 0 ] || die "$1: offline check exit code $rc (it cannot know)"
+    echo "ok   $1: $(grep -E -m1 -- "$2" "$T/check.log" | head -c 240)"
+}
+runs_before=$(fk_sql "SELECT count(*) FROM sync_logs")
+
+note "check --connect on the good file: OK, and nothing written"
+fk_stats_reset
+rc=0
+$SYNCENGINE check --connect -c "$FK_CONF" >"$T/check.out" 2>"$T/check.log" || rc=$?
+[ $rc = 0 ] || die "check --connect of the good file: exit $rc: $(cat "$T/check.log")"
+grep -q "configuration OK against the servers" "$T/check.out" || die "check --connect: $(cat "$T/check.out")"
+[ "$(fk_sql "SELECT count(*) FROM sync_logs")" = "$runs_before" ] || die "check --connect wrote a run-log row"
+[ "$(fk_sql "SELECT count(*) FROM lead_lists")" = 0 ] || die "check --connect ran before_run_sql"
+[ "$(fk_leads)" = 0 ] || die "check --connect stored leads"
+[ "$(fk_stat records_served)" = 0 ] || die "check --connect read records"
+
 note "unknown source field"
 run_with src-field '0,/^first_name = FirstName/s//first_name = FirstNme/'
-fk_expect_rc 5 "a mapping naming an unknown field"
-fk_log_has 'field "FirstNme" does not exist on salesforce object Contact' "the message names object and field"
-fk_expect_status failed "unknown source field"
-case "$(fk_last_error)" in *FirstNme*Contact*) ;; *) die "sync_logs.error_message: $(fk_last_error)" ;; esac
-[ "$(fk_sql "SELECT count(*) FROM leads WHERE source = 'salesforce_contact'")" = 0 ] || die "contacts stored"
+refused src-field 'field "FirstNme" does not exist on salesforce object Contact'
 
 note "unknown relationship"
 run_with src-rel 's/^company = Account.Name/company = Acount.Name/'
-fk_expect_rc 5 "a mapping naming an unknown relationship"
-fk_log_has '"Acount" in field path "Acount.Name" is not a relationship of salesforce object Contact' "the message names object and path"
+refused src-rel '"Acount" in field path "Acount.Name" is not a relationship of salesforce object Contact'
 
 note "unknown target column"
 run_with tgt-col '0,/^lead_score = 50/s//lead_scor = 50/'
-fk_expect_rc 5 "a mapping naming an unknown column"
-fk_log_has 'column "lead_scor" of table public.leads does not exist' "the message names table and column"
-fk_log_has "stream 'contacts'" "the message names the stream"
-fk_expect_status failed "unknown target column"
+refused tgt-col 'column "lead_scor" of table public.leads does not exist.*stream contacts'
 
 note "unknown target table"
 run_with tgt-table '0,/^target = leads/s//target = leadz/'
-fk_expect_rc 5 "a stream writing to a missing table"
-fk_log_has 'target table "leadz" does not exist' "the message names the table"
+refused tgt-table 'target table "leadz" does not exist'
+
+note "a value type the column can never hold"
+run_with tgt-type '0,/^lead_score = 50/s//lead_score = now()/'
+refused tgt-type 'column "lead_score" of table public.leads is integer, but the mapping gives it a timestamp'
+
+note "a hook statement the database cannot prepare"
+run_with hook-sql '0,/^sink.after_run_sql = /s//sink.after_run_sql = UPDATE no_such_table SET x = 1\nsink.after_run_sql = /'
+refused hook-sql 'after_run_sql statement 1: relation "no_such_table" does not exist'
+
+note "a run-log column that does not exist"
+run_with runlog-col 's/status=sync_status/status=sync_statuz/'
+refused runlog-col 'sync_statuz'
 
 note "a source.where Salesforce refuses"
 run_with where '0,/^object = Contact/s//object = Contact\nsource.where = Email = 5/'

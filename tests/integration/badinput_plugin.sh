@@ -65,5 +65,32 @@ $SYNCENGINE check --plugin-dir "$T/plugins-nosuch" -c "$T/gs.ini" >/dev/null 2>"
 [ $rc = 3 ] || fail "good_source with salesforce options: exit code $rc, expected 3: $(cat "$T/err")"
 grep -qF "unknown option 'login_url' in [source salesforce]" "$T/err" || fail "good_source: $(cat "$T/err")"
 
+note "a broken plugin in the configured plugin_dir is not shadowed by a later directory"
+# salesforce.so in [engine] plugin_dir is no plugin; a good salesforce.so lies in the
+# build tree, searched later: the run must stop at the broken file, naming it and why
+mkdir -p "$T/shadow"
+cp "$top/tests/abi/not_a_plugin.so.txt" "$T/shadow/salesforce.so"
+sed "s#^\[engine\]#[engine]\nplugin_dir = $T/shadow#" "$FK_CONF" >"$T/shadow.ini"
+line=$(grep -n -m1 "^\[source salesforce\]" "$T/shadow.ini" | cut -d: -f1)
+for cmd in check run; do
+    rc=0
+    if [ $cmd = check ]; then
+        $SYNCENGINE check -c "$T/shadow.ini" >/dev/null 2>"$T/err" || rc=$?
+    else
+        $SYNCENGINE -c "$T/shadow.ini" --once >/dev/null 2>"$T/err" || rc=$?
+    fi
+    [ $rc = 4 ] || fail "shadowed ($cmd): exit code $rc, expected 4: $(cat "$T/err")"
+    for frag in "$T/shadow.ini:$line" "plugin 'salesforce' failed to load" "$T/shadow/salesforce.so" \
+        "invalid ELF header"; do
+        grep -qF -- "$frag" "$T/err" || fail "shadowed ($cmd): message lacks '$frag': $(cat "$T/err")"
+    done
+done
+echo "ok   shadowed: $(head -c 300 "$T/err")"
+# the same directory with a working copy of the plugin is used, with no complaint
+cp "$O/plugins/salesforce.so" "$T/shadow/salesforce.so"
+rc=0
+$SYNCENGINE check -c "$T/shadow.ini" >/dev/null 2>"$T/err" || rc=$?
+[ $rc = 0 ] || fail "working plugin in plugin_dir: exit code $rc: $(cat "$T/err")"
+
 [ $failures = 0 ] || die "$failures case(s) failed"
 echo ok

@@ -83,15 +83,15 @@ run() {
 
 ctl() { sfstub_ctl "$SF_org_URL" "$@"; }
 
-note "a field the object does not have fails the stream before any query"
+note "a field the object does not have refuses the run before any query"
 write_ini bad
 ctl POST /__stub/stats/reset >/dev/null
 run "$T/bad.ini" --log-level debug
-[ $rc -ne 0 ] || die "a missing source.fields entry did not fail the run"
+[ $rc -eq 3 ] || die "a missing source.fields entry did not refuse the run (exit $rc, expected 3)"
 grep -q 'Account__bogus_is_not_here_on_purpose__c' "$T/run.log" || die "the error does not name the field: $(tail -n 3 "$T/run.log")"
 grep -q 'Lead' "$T/run.log" || die "the error does not name the object"
-# the SOQL is logged at debug level: Contact was queried, Lead never
-grep -q 'FROM Contact' "$T/run.log" || die "no query logged for Contact"
+# the SOQL is logged at debug level: the run was refused before any stream was queried
+! grep -q 'FROM Contact' "$T/run.log" || die "Contact was queried although the run was refused"
 ! grep -q 'FROM Lead' "$T/run.log" || die "Lead was queried although a field is missing"
 # (the state stays: it holds the refresh token the first run got in rotation)
 rm -f "$T/out.jsonl"

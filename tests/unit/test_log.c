@@ -170,6 +170,39 @@ static void test_redact_short_secret_inside_long(void **state)
     assert_string_equal(redacted("k=tok1-long-secret"), "k=***");
 }
 
+/*
+ * A connection string registered as a secret also registers the password
+ * inside it, because a library that cannot parse the string echoes pieces
+ * of it; and any URL's user:password@ or any password=VALUE is masked even
+ * when nobody registered it.
+ */
+static void test_redact_connection_strings(void **state)
+{
+    (void)state;
+    syncc_log_add_secret("postgresql://u:bad%zzSecret@h/db");
+    assert_string_equal(redacted("invalid percent-encoded token: \"bad%zzSecret\""),
+                        "invalid percent-encoded token: \"***\"");
+    syncc_log_add_secret("postgresql://u:Dec%2FWord@h/db");
+    assert_string_equal(redacted("got Dec/Word and Dec%2FWord"), "got *** and ***");
+    syncc_log_add_secret("host=h password=FirstWord SecondWord user=u");
+    assert_string_equal(redacted("missing \"=\" after \"SecondWord\" in connection info string"),
+                        "missing \"=\" after \"***\" in connection info string");
+    assert_string_equal(redacted("FirstWord"), "***");
+    assert_string_equal(redacted("user=u"), "user=u");
+    syncc_log_add_secret("host=h password='Quoted Phrase\\'s end");
+    assert_string_equal(redacted("Quoted and Phrase's"), "*** and ***");
+    /* unregistered */
+    assert_string_equal(redacted("login_url: \"https://sf:Hidden1@example.com/x\" is bad"),
+                        "login_url: \"https://sf:***@example.com/x\" is bad");
+    assert_string_equal(redacted("https://sfuser@example.com/x"), "https://sfuser@example.com/x");
+    assert_string_equal(redacted("a=1 password=Hidden2 b=2"), "a=1 password=*** b=2");
+    assert_string_equal(redacted("a=1 PASSWORD = 'Hid den3' b=2"), "a=1 PASSWORD = *** b=2");
+    assert_string_equal(redacted("{\"password\": 1} password=\"Hid den4\" x"), "{\"password\": 1} password=*** x");
+    assert_string_equal(redacted("password authentication failed for user \"henk\""),
+                        "password authentication failed for user \"henk\"");
+    assert_string_equal(redacted("x://a:b@"), "x://a:*@");
+}
+
 /* -------------------------------------------------------------- output */
 
 static void test_text_format(void **state)
@@ -457,6 +490,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redact_short_ignored, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_redact_overlapping, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_redact_short_secret_inside_long, reset_log, reset_log),
+        cmocka_unit_test_setup_teardown(test_redact_connection_strings, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_text_format, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_text_format_redacts, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_json_format, reset_log, reset_log),

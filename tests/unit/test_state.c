@@ -444,6 +444,45 @@ static void test_corrupt_file_is_not_overwritten(void **state)
     syncc_state_close(st);
 }
 
+/*
+ * The damage is seen by syncc_state_check (the engine refuses to start, a
+ * run fails at its start) and every failed read or write is counted, so a
+ * run whose plugin could not keep its state does not end "success"; a state
+ * path that is a regular file is "not a directory".
+ */
+static void test_damage_is_checked_and_counted(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    syncc_state *st = open_ok(in_tmp("d"));
+    assert_int_equal(syncc_state_check(st, err, sizeof(err)), 0); /* no file yet: empty state */
+    put_ok(st, "n", "k", "v");
+    assert_int_equal(syncc_state_check(st, err, sizeof(err)), 0);
+    assert_int_equal(syncc_state_failures(st), 0);
+    FILE *f = fopen(in_tmp("d/state.json"), "w");
+    assert_non_null(f);
+    fputs("[1, 2", f);
+    fclose(f);
+    err[0] = '\0';
+    assert_int_equal(syncc_state_check(st, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "is damaged"));
+    assert_non_null(strstr(err, in_tmp("d/state.json")));
+    unsigned long before = syncc_state_failures(st);
+    assert_int_equal(syncc_state_put(st, "n", "k", "v2", err, sizeof(err)), -1);
+    char *v = NULL;
+    assert_int_equal(syncc_state_get(st, "n", "k", &v), -1);
+    assert_true(syncc_state_failures(st) >= before + 2);
+    syncc_state_close(st);
+
+    f = fopen(in_tmp("plain"), "w");
+    assert_non_null(f);
+    fclose(f);
+    err[0] = '\0';
+    assert_null(syncc_state_open(in_tmp("plain"), err, sizeof(err)));
+    assert_non_null(strstr(err, "is not a directory"));
+    assert_null(strstr(err, "Permission denied"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_two_processes),
         cmocka_unit_test(test_unusable_directory),
         cmocka_unit_test(test_corrupt_file_is_not_overwritten),
+        cmocka_unit_test(test_damage_is_checked_and_counted),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }
