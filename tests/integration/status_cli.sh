@@ -60,9 +60,15 @@ grep -q "^j  *never" "$T/st.out" || { cat "$T/st.out" >&2; die "status does not 
 [ "$(schemas)" = 0 ] || die "status created the syncengine schema"
 
 note "a failed run: status exits 5 with that run's error"
+# the table exists (check --connect passes) but the run's first hook fails when it runs
+pg_psql -qc "CREATE TABLE items (id bigint PRIMARY KEY, name text);
+             CREATE FUNCTION items_refuse() RETURNS int LANGUAGE plpgsql AS
+             \$\$BEGIN RAISE EXCEPTION 'items refuses runs'; END\$\$" || die "create table"
+cp "$T/s.ini" "$T/good.ini"
+sed -i 's/^sink = db$/sink = db\nsink.before_run_sql = SELECT items_refuse()/' "$T/s.ini"
 code=0
 $SYNCENGINE run j -c "$T/s.ini" --plugin-dir "$O/plugins" >"$T/run.log" 2>&1 || code=$?
-[ "$code" = 5 ] || { cat "$T/run.log" >&2; die "a run into a missing table exited $code, expected 5"; }
+[ "$code" = 5 ] || { cat "$T/run.log" >&2; die "a run into a table that refuses rows exited $code, expected 5"; }
 st 5
 grep -q "^j .* failed .*items" "$T/st.out" || { cat "$T/st.out" >&2; die "status does not show the failed run's error"; }
 st 5 --json
@@ -77,7 +83,7 @@ assert isinstance(j["next_run"], str) and len(j["recent_runs"]) == 1, j
 PY
 
 note "a successful run: exit 0, LAST ERROR empty"
-pg_psql -qc "CREATE TABLE items (id bigint PRIMARY KEY, name text)" || die "create table"
+cp "$T/good.ini" "$T/s.ini"
 $SYNCENGINE run j -c "$T/s.ini" --plugin-dir "$O/plugins" >"$T/run.log" 2>&1 || { cat "$T/run.log" >&2; die "run failed"; }
 st 0
 grep -q "^j .* success " "$T/st.out" || { cat "$T/st.out" >&2; die "status does not show the successful run"; }
