@@ -127,7 +127,7 @@ static char *dump_value(const sf_jval *v)
 {
     const char *p = v->type == SF_J_STRING ? v->ptr - 1 : v->ptr;
     size_t len = v->type == SF_J_STRING ? v->len + 2 : v->len;
-    json_t *js = json_loadb(p, len, JSON_DECODE_ANY, NULL);
+    json_t *js = json_loadb(p, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     char *text = js ? json_dumps(js, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     json_decref(js);
     return text;

@@ -214,7 +214,7 @@ int ref_page_load(sync_ctx *ctx, const sf_page_spec *spec, const char *text, siz
                   sync_emitter *em, sf_page_result *res)
 {
     json_error_t err;
-    json_t *page = json_loadb(text, len, 0, &err);
+    json_t *page = json_loadb(text, len, JSON_ALLOW_NUL, &err);
     memset(res, 0, sizeof *res);
     if (page == NULL) {
         sf_host->set_error(ctx, "query answer is not JSON: %s at line %d", err.text, err.line);

@@ -368,6 +368,32 @@ static void test_page_converted_lead(void **state)
     sf_page_result_clear(&res);
 }
 
+/* A text with \u0000 is valid JSON: the page reads, the NUL byte travels in the
+ * value (with its length) and the sink decides; a JSON field keeps it escaped. */
+static void test_page_nul_char(void **state)
+{
+    const char *page =
+        "{\"totalSize\":2,\"done\":true,\"records\":["
+        "{\"attributes\":{\"type\":\"Contact\"},\"Id\":\"003000000000001AAA\","
+        " \"SystemModstamp\":\"2024-05-01T10:00:00.000+0000\",\"IsDeleted\":false,"
+        " \"FirstName\":\"Nul\\u0000Name\",\"MailingAddress\":{\"city\":\"G\\u0000\"}},"
+        "{\"attributes\":{\"type\":\"Contact\"},\"Id\":\"003000000000002AAA\","
+        " \"SystemModstamp\":\"2024-05-01T10:00:01.000+0000\",\"IsDeleted\":false,\"FirstName\":\"Plain\"}"
+        "]}";
+    sf_page_result res;
+    assert_int_equal(sf_page_load(NULL, &CONTACT_SPEC, page, strlen(page), (sync_emitter *)EM, &res), SYNC_OK);
+    assert_int_equal(res.n_records, 2);
+    const sync_value *v = mock_get(rec(0), "FirstName");
+    assert_int_equal(v->type, SYNC_TYPE_STRING);
+    assert_int_equal(v->u.str.len, 8);
+    assert_memory_equal(v->u.str.ptr, "Nul\0Name", 8);
+    v = mock_get(rec(0), "MailingAddress");
+    assert_int_equal(v->type, SYNC_TYPE_JSON);
+    assert_string_equal(v->u.str.ptr, "{\"city\":\"G\\u0000\"}");
+    assert_string_equal(mock_get(rec(1), "FirstName")->u.str.ptr, "Plain");
+    sf_page_result_clear(&res);
+}
+
 static void test_page_empty(void **state)
 {
     const char *page = "{\"totalSize\":0,\"done\":true,\"records\":[]}";
@@ -422,6 +448,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_page_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_cursor_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_converted_lead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_page_nul_char, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_bad, setup, teardown),
     };
