@@ -77,6 +77,8 @@ typedef struct pgs_instance {
     char *cursor_table_q;      /* "schema"."table", quoted */
     char *runs_table_q;
     int state_ready;           /* schema and tables verified on this database */
+    pgs_nul_policy nul;        /* text_nul, text_nul_replacement */
+    char *nul_repl;
     pgs_target **targets;
     size_t n_targets;
     char **leases;             /* jobs whose advisory lock this session holds */

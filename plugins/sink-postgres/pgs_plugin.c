@@ -18,6 +18,7 @@
 const sync_host *pgs_host;
 
 static const char *const delete_modes[] = {"ignore", "soft", "hard", NULL};
+static const char *const nul_modes[] = {"reject", "strip", "replace", NULL};
 
 /* Keys of the [sink NAME] section. */
 static const sync_option pgs_options[] = {
@@ -38,6 +39,13 @@ static const sync_option pgs_options[] = {
     {"runs_table", SYNC_OPT_STRING, "sync_runs", 0, 0, 0, NULL,
      "name of the engine's table of runs in state_schema (closes runs a crashed engine left open), "
      "created if missing"},
+    {"text_nul", SYNC_OPT_ENUM, "reject", 0, 0, 0, nul_modes,
+     "what a NUL character in a text value (which PostgreSQL cannot store) does: reject (that record "
+     "is rejected, naming its key and column; the run is partial), strip (left out) or replace (each "
+     "becomes text_nul_replacement)"},
+    {"text_nul_replacement", SYNC_OPT_STRING, "\xEF\xBF\xBD", 0, 0, 0, NULL,
+     "what each NUL character becomes with text_nul = replace (default U+FFFD, the replacement "
+     "character; may be empty)"},
     SYNC_OPTION_END,
 };
 
@@ -145,13 +153,21 @@ static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
     pgs_host->config_get_int(cfg, "statement_timeout", &in->conn.statement_timeout_ms);
     pgs_host->config_get_int(cfg, "connect_timeout", &in->conn.connect_timeout_ms);
     pgs_host->config_get_int(cfg, "reconnect_attempts", &in->conn.reconnect_attempts);
+    const char *nul = pgs_host->config_get_string(cfg, "text_nul");
+    in->nul.mode = !nul || strcmp(nul, "reject") == 0 ? PGS_NUL_REJECT
+                   : strcmp(nul, "strip") == 0        ? PGS_NUL_STRIP
+                                                      : PGS_NUL_REPLACE;
+    const char *repl = pgs_host->config_get_string(cfg, "text_nul_replacement");
+    in->nul_repl = strdup(repl ? repl : "");
+    in->nul.repl = in->nul_repl;
+    in->nul.repl_len = in->nul_repl ? strlen(in->nul_repl) : 0;
     if (!in->conn.conninfo || !*in->conn.conninfo) {
         pgs_host->set_error(ctx, "option \"conninfo\" is empty (%s)",
                             pgs_host->config_where(cfg, "conninfo"));
         pgs_close(in);
         return SYNC_E_CONFIG;
     }
-    if (!in->conn.application_name || !in->state_schema) {
+    if (!in->conn.application_name || !in->state_schema || !in->nul_repl) {
         pgs_close(in);
         return SYNC_E_NOMEM;
     }
@@ -243,6 +259,7 @@ static void pgs_close(void *instance)
     pgs_conn_close(&in->conn);
     free(in->conn.conninfo);
     free(in->conn.application_name);
+    free(in->nul_repl);
     free(in->state_schema);
     free(in->state_schema_q);
     free(in->cursor_table);

@@ -334,6 +334,27 @@ void pgs_format_date(int64_t days, char *buf, size_t size)
 
 int pgs_copy_value(pgs_buf *b, const sync_value *v, const char **why)
 {
+    return pgs_copy_value_nul(b, v, NULL, why);
+}
+
+/* Text holding NUL bytes, written piece by piece with each NUL stripped or replaced. */
+static void copy_without_nul(pgs_buf *b, const char *s, size_t n, const pgs_nul_policy *nul)
+{
+    const char *end = s + n;
+    while (s < end) {
+        const char *z = memchr(s, '\0', (size_t)(end - s));
+        size_t run = z ? (size_t)(z - s) : (size_t)(end - s);
+        pgs_copy_escape(b, s, run);
+        if (z == NULL)
+            break;
+        if (nul->mode == PGS_NUL_REPLACE && nul->repl_len)
+            pgs_copy_escape(b, nul->repl, nul->repl_len);
+        s = z + 1;
+    }
+}
+
+int pgs_copy_value_nul(pgs_buf *b, const sync_value *v, const pgs_nul_policy *nul, const char **why)
+{
     char tmp[64];
     switch (v->type) {
     case SYNC_TYPE_NULL:
@@ -363,8 +384,13 @@ int pgs_copy_value(pgs_buf *b, const sync_value *v, const char **why)
     case SYNC_TYPE_JSON:
         if (v->u.str.len && memchr(v->u.str.ptr, '\0', v->u.str.len)) {
             /* PostgreSQL text cannot hold NUL; storing a truncated value silently would be worse */
-            *why = "value contains a NUL byte, which PostgreSQL text cannot store";
-            return -1;
+            if (nul == NULL || nul->mode == PGS_NUL_REJECT) {
+                *why = "value contains a NUL character, which PostgreSQL text cannot store "
+                       "(sink option text_nul = strip or replace stores it without)";
+                return -1;
+            }
+            copy_without_nul(b, v->u.str.ptr, v->u.str.len, nul);
+            return 1;
         }
         pgs_copy_escape(b, v->u.str.ptr, v->u.str.len);
         return 0;

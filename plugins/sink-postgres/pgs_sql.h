@@ -64,6 +64,26 @@ char *pgs_quote_ident_dup(const char *name);
  * *why set when the value cannot be stored (a NUL byte in a string).
  */
 int pgs_copy_value(pgs_buf *b, const sync_value *v, const char **why);
+
+/* What a NUL byte in a text value becomes (the sink option text_nul). */
+typedef enum pgs_nul_mode {
+    PGS_NUL_REJECT = 0,    /* the record is rejected, naming the column */
+    PGS_NUL_STRIP = 1,     /* NUL bytes are left out */
+    PGS_NUL_REPLACE = 2    /* each NUL byte becomes repl (text_nul_replacement) */
+} pgs_nul_mode;
+
+typedef struct pgs_nul_policy {
+    pgs_nul_mode mode;
+    const char *repl;      /* PGS_NUL_REPLACE: UTF-8 text without NUL, may be empty */
+    size_t repl_len;
+} pgs_nul_policy;
+
+/*
+ * pgs_copy_value with a policy for NUL bytes in strings and JSON text (NULL:
+ * reject).  Returns 0, 1 when NUL bytes were stripped or replaced, or -1 with
+ * *why set.
+ */
+int pgs_copy_value_nul(pgs_buf *b, const sync_value *v, const pgs_nul_policy *nul, const char **why);
 /* Appends raw bytes with COPY escaping. */
 void pgs_copy_escape(pgs_buf *b, const char *s, size_t n);
 

@@ -64,6 +64,43 @@ static sync_value str(const char *s, size_t n)
     return v;
 }
 
+/* COPY text of one value under a text_nul policy; rc receives the encoder's answer. */
+static char *copy_nul(const sync_value *v, pgs_nul_mode mode, const char *repl, int *rc)
+{
+    static char out[512];
+    pgs_nul_policy nul = {mode, repl, repl ? strlen(repl) : 0};
+    pgs_buf b;
+    pgs_buf_init(&b);
+    const char *why = NULL;
+    *rc = pgs_copy_value_nul(&b, v, &nul, &why);
+    if (*rc < 0)
+        snprintf(out, sizeof(out), "ERROR: %s", why);
+    else
+        snprintf(out, sizeof(out), "%s", b.p ? b.p : "");
+    pgs_buf_free(&b);
+    return out;
+}
+
+static void test_copy_text_nul(void **st)
+{
+    (void)st;
+    int rc;
+    sync_value v = str("\0Ng\0\tuyen\0", 10);
+    assert_non_null(strstr(copy_nul(&v, PGS_NUL_REJECT, NULL, &rc), "ERROR: value contains a NUL character"));
+    assert_int_equal(rc, -1);
+    assert_string_equal(copy_nul(&v, PGS_NUL_STRIP, NULL, &rc), "Ng\\tuyen");
+    assert_int_equal(rc, 1);
+    assert_string_equal(copy_nul(&v, PGS_NUL_REPLACE, "\xEF\xBF\xBD", &rc), "\xEF\xBF\xBDNg\xEF\xBF\xBD\\tuyen\xEF\xBF\xBD");
+    assert_int_equal(rc, 1);
+    /* the replacement is COPY data too: escaped like the rest */
+    assert_string_equal(copy_nul(&v, PGS_NUL_REPLACE, "\\", &rc), "\\\\Ng\\\\\\tuyen\\\\");
+    assert_string_equal(copy_nul(&v, PGS_NUL_REPLACE, "", &rc), "Ng\\tuyen");
+    /* a value without NUL is untouched whatever the policy */
+    v = str("plain", 5);
+    assert_string_equal(copy_nul(&v, PGS_NUL_STRIP, NULL, &rc), "plain");
+    assert_int_equal(rc, 0);
+}
+
 static void test_copy_escaping(void **st)
 {
     (void)st;
@@ -80,7 +117,7 @@ static void test_copy_escaping(void **st)
     assert_string_equal(copy_text(&v), "Zoë 日本 🎉");
     /* NUL cannot be stored: refused, not truncated */
     v = str("a\0b", 3);
-    assert_non_null(strstr(copy_text(&v), "ERROR: value contains a NUL byte"));
+    assert_non_null(strstr(copy_text(&v), "ERROR: value contains a NUL character"));
     v.type = SYNC_TYPE_JSON;
     v.u.str.ptr = "{\"k\":\"a\\tb\"}";
     v.u.str.len = strlen(v.u.str.ptr);
@@ -377,6 +414,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quote_ident),
         cmocka_unit_test(test_copy_escaping),
+        cmocka_unit_test(test_copy_text_nul),
         cmocka_unit_test(test_copy_escaping_positions),
         cmocka_unit_test(test_timestamps_and_dates),
         cmocka_unit_test(test_param_refs),
