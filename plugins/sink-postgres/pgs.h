@@ -139,11 +139,26 @@ struct pgs_target {
     char *sql_unstage;         /* removes one staged row (a rejected record): $1 seq */
     unsigned stage_generation; /* connection generation the staging table was created in */
     size_t line_bytes_hint;    /* COPY bytes per record in the previous batch */
+    /* full refresh with purge_scope (pgs_purge.c); sql_seen is NULL otherwise */
+    char *seen_q;              /* "schema"."sync_seen" */
+    char *purge_run;           /* the run's id */
+    char *purge_scope;
+    char *sql_seen;            /* lists a batch's keys: $1 job, $2 stream, $3 run */
     int warned_ignored_deletes;
 };
 
 int pgs_target_prepare(pgs_instance *in, const sync_target *t, pgs_target **out);
 void pgs_target_free(pgs_target *t);
+
+/* ------------------------------------------------------------ full-refresh sweep (pgs_purge.c) */
+
+/* After the target is built: sets up the sweep when the stream is a full refresh with purge_scope. */
+int pgs_purge_prepare(pgs_instance *in, pgs_target *t, const sync_target *st);
+/* Inside a batch's transaction, after the rows are stored: lists the batch's keys. */
+int pgs_purge_batch(pgs_instance *in, pgs_target *t, pgs_err *err);
+/* The sink's full_read_done: marks the unseen rows in scope, in one transaction. */
+int pgs_purge_sweep(pgs_instance *in, pgs_target *t, sync_write_result *result);
+void pgs_purge_free(pgs_target *t);
 
 /* ------------------------------------------------------------ write, state, run log, hooks */
 

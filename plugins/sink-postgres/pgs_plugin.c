@@ -76,6 +76,10 @@ static const sync_option pgs_target_options[] = {
      "table's generated id (read by RETURNING; for unchanged rows by a lookup on the key)"},
     {"after_run_sql", SYNC_OPT_STRING, NULL, SYNC_OPT_MULTI, 0, 0, NULL,
      "statement run when a run ends, in the transaction that closes the run-log row"},
+    {"purge_scope", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "SQL condition on the target's columns selecting the rows this stream owns (sql_params as $1..$n); "
+     "a complete full refresh then applies delete_mode to the rows in it whose records it did not read "
+     "(purged at the source)"},
     {"sql_params", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
      "values bound as $1..$n to every hook statement and usable in run_log_values"},
     {"run_log_table", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
@@ -238,6 +242,11 @@ static int pgs_write_cb(void *instance, void *target_state, const sync_batch *ba
     return pgs_write(instance, target_state, batch, cursor, result);
 }
 
+static int pgs_full_read_done_cb(void *instance, void *target_state, sync_write_result *result)
+{
+    return pgs_purge_sweep(instance, target_state, result);
+}
+
 static int pgs_finish(void *instance, const sync_run_info *run)
 {
     return pgs_run_finish(instance, run);
@@ -308,6 +317,7 @@ static const sync_sink_ops pgs_sink_ops = {
     .lease_acquire = pgs_lease_acquire_cb,
     .lease_release = pgs_lease_release_cb,
     .runs = pgs_runs_cb,
+    .full_read_done = pgs_full_read_done_cb,
 };
 
 static const sync_plugin pgs_plugin = {

@@ -942,3 +942,70 @@ char *pgs_sql_affected_trim(const pgs_affected *aff)
     pgs_buf_puts(&b, ")");
     return pgs_buf_take(&b);
 }
+
+/* ------------------------------------------------------------------ full-refresh sweep */
+
+/* ROW(a."k1", a."k2")::text: a key as one text, the same for a staged row and a stored one */
+static void key_text(pgs_buf *b, const char *alias, const pgs_sqlcol *cols, size_t n)
+{
+    pgs_buf_puts(b, "ROW(");
+    col_list(b, alias, cols, n, 1);
+    pgs_buf_puts(b, ")::text");
+}
+
+char *pgs_sql_seen_insert(const char *seen_q, const char *stage, const pgs_sqlcol *cols, size_t n)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_printf(&b, "INSERT INTO %s (job, stream, run_id, key) SELECT $1, $2, $3, ", seen_q);
+    key_text(&b, "s", cols, n);
+    pgs_buf_puts(&b, " FROM ");
+    stage_ref(&b, stage);
+    pgs_buf_puts(&b, " AS s WHERE s.\"" PGS_OP_COL "\" = 0");
+    return pgs_buf_take(&b);
+}
+
+char *pgs_sql_sweep(const char *table_q, const char *seen_q, const char *scope, int base,
+                    const pgs_sqlcol *cols, size_t n, int hard, const char *const *set_cols,
+                    const int *set_cmp, size_t n_set, const pgs_affected *aff)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    if (hard) {
+        pgs_buf_printf(&b, "WITH d AS (DELETE FROM %s AS t WHERE (", table_q);
+    } else {
+        pgs_buf_printf(&b, "WITH d AS (UPDATE %s AS t SET ", table_q);
+        for (size_t i = 0; i < n_set; i++) {
+            if (i)
+                pgs_buf_puts(&b, ", ");
+            pgs_quote_ident(&b, set_cols[i]);
+            pgs_buf_printf(&b, " = $%zu", (size_t)base + 4 + i);
+        }
+        pgs_buf_puts(&b, " WHERE (");
+    }
+    /* the user's condition in its own parentheses: an OR in it cannot escape */
+    pgs_buf_printf(&b, "%s) AND NOT EXISTS (SELECT FROM %s AS s WHERE s.job = $%d AND s.stream = $%d"
+                       " AND s.run_id = $%d AND s.key = ", scope, seen_q, base + 1, base + 2, base + 3);
+    key_text(&b, "t", cols, n);
+    pgs_buf_puts(&b, ")");
+    if (!hard) {
+        /* rows already marked stay untouched (and are not counted) */
+        pgs_buf_puts(&b, " AND (");
+        for (size_t i = 0; i < n_set; i++) {
+            if (i)
+                pgs_buf_puts(&b, ", ");
+            col_ref(&b, "t", set_cols[i]);
+            cmp_cast(&b, set_cmp[i]);
+        }
+        pgs_buf_puts(&b, ") IS DISTINCT FROM (");
+        for (size_t i = 0; i < n_set; i++) {
+            if (i)
+                pgs_buf_puts(&b, ", ");
+            pgs_buf_printf(&b, "$%zu", (size_t)base + 4 + i);
+            cmp_cast(&b, set_cmp[i]);
+        }
+        pgs_buf_puts(&b, ")");
+    }
+    delete_tail(&b, cols, n, aff);
+    return pgs_buf_take(&b);
+}

@@ -196,4 +196,23 @@ char *pgs_sql_affected_unchanged(const char *table_q, const char *stage, const p
  */
 char *pgs_sql_affected_trim(const pgs_affected *aff);
 
+/*
+ * A full re-sync's seen keys (sink option purge_scope).  Each batch of such a
+ * stream lists the keys it staged as upserts in seen_q, inside its own
+ * transaction: INSERT ... SELECT $1 (job), $2 (stream), $3 (run), the conflict
+ * key as ROW(...)::text.
+ */
+char *pgs_sql_seen_insert(const char *seen_q, const char *stage, const pgs_sqlcol *cols, size_t n);
+/*
+ * The sweep at the end of a complete full read: rows of table_q matching
+ * scope (user SQL whose $1..$base are sql_params) whose key the run did not
+ * list in seen_q for $base+1 (job), $base+2 (stream), $base+3 (run) are
+ * deleted (hard), or get set_cols[i] = $(base+4+i) unless already so (soft).
+ * Result: (deleted).  With aff, the rows are listed in sync_affected as
+ * deleted.
+ */
+char *pgs_sql_sweep(const char *table_q, const char *seen_q, const char *scope, int base,
+                    const pgs_sqlcol *cols, size_t n, int hard, const char *const *set_cols,
+                    const int *set_cmp, size_t n_set, const pgs_affected *aff);
+
 #endif /* PGS_SQL_H */

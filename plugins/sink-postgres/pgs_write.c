@@ -364,6 +364,8 @@ static int attempt(wctx *w, const sync_cursor *cursor, pgs_err *err)
         rc = cmd(w, t->sql_affected_trim, err);
     if (rc == SYNC_OK && t->n_after_batch)
         rc = pgs_hooks_run(&w->in->conn, t->options, "after_batch_sql", err);
+    if (rc == SYNC_OK && w->n)
+        rc = pgs_purge_batch(w->in, t, err); /* a full refresh lists what it stored */
     if (rc == SYNC_OK && cursor && cursor->value)
         rc = pgs_state_save(w->in, cursor, err);
     if (rc == SYNC_OK)
