@@ -53,6 +53,7 @@
 #include <strings.h>
 
 #include "sf_api.h"
+#include "sf_deleted.h"
 #include "sf_http.h"
 #include "sf_soql.h"
 
@@ -323,6 +324,11 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     if (rc == SYNC_OK)
         sf_host->log(inst->ctx, SYNC_LOG_INFO, "read %lld records of %s in %lld pages",
                      (long long)records, plan.object, (long long)pages);
+    /* purged records reach no query: an incremental read asks getDeleted for its window */
+    if (rc == SYNC_OK && startp != NULL && plan.deletes && inst->set.get_deleted) {
+        int64_t n_deleted = 0;
+        rc = sf_deleted_read(inst, &plan, startp->ts - inst->set.lookback_ms * 1000, upper, em, &n_deleted);
+    }
 out:
     free(next);
     sf_buf_free(&soql);
