@@ -409,12 +409,40 @@ static void test_buf_and_errors(void **st)
     assert_false(pgs_sqlstate_is_record_level(NULL));
 }
 
+/* A full refresh's seen keys and the sweep of the rows it did not see (sink.purge_scope). */
+static void test_sweep_statements(void **st)
+{
+    (void)st;
+    char *s = pgs_sql_seen_insert("\"e\".\"sync_seen\"", "st", cols, 5);
+    assert_string_equal(s, "INSERT INTO \"e\".\"sync_seen\" (job, stream, run_id, key) SELECT $1, $2, $3, "
+                           "ROW(s.\"Id\", s.\"src\")::text FROM pg_temp.\"st\" AS s WHERE s.\"_sync_op\" = 0");
+    free(s);
+    /* the scope's own $1 stays the first of sql_params; the sweep's values come after */
+    s = pgs_sql_sweep("\"t\"", "\"e\".\"sync_seen\"", "src = 'x' OR src = $1", 1, cols, 5, 1, NULL, NULL, 0, NULL);
+    assert_string_equal(s, "WITH d AS (DELETE FROM \"t\" AS t WHERE (src = 'x' OR src = $1) AND NOT EXISTS "
+                           "(SELECT FROM \"e\".\"sync_seen\" AS s WHERE s.job = $2 AND s.stream = $3 AND "
+                           "s.run_id = $4 AND s.key = ROW(t.\"Id\", t.\"src\")::text) RETURNING t.\"Id\", "
+                           "t.\"src\") SELECT count(*) FROM d");
+    free(s);
+    const char *set[] = {"sync_status"};
+    const int cmp[] = {PGS_CMP_PLAIN};
+    s = pgs_sql_sweep("\"t\"", "\"e\".\"sync_seen\"", "true", 0, cols, 5, 0, set, cmp, 1, &all_actions);
+    assert_string_equal(s, "WITH d AS (UPDATE \"t\" AS t SET \"sync_status\" = $4 WHERE (true) AND NOT EXISTS "
+                           "(SELECT FROM \"e\".\"sync_seen\" AS s WHERE s.job = $1 AND s.stream = $2 AND "
+                           "s.run_id = $3 AND s.key = ROW(t.\"Id\", t.\"src\")::text) AND (t.\"sync_status\") "
+                           "IS DISTINCT FROM ($4) RETURNING t.\"Id\", t.\"src\"), aff AS (INSERT INTO "
+                           "pg_temp.sync_affected (\"Id\", \"src\", action) SELECT \"Id\", \"src\", 'deleted' "
+                           "FROM d) SELECT count(*) FROM d");
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quote_ident),
         cmocka_unit_test(test_copy_escaping),
         cmocka_unit_test(test_copy_text_nul),
+        cmocka_unit_test(test_sweep_statements),
         cmocka_unit_test(test_copy_escaping_positions),
         cmocka_unit_test(test_timestamps_and_dates),
         cmocka_unit_test(test_param_refs),
