@@ -41,8 +41,8 @@ static int set_fields(const sf_plan *plan, sync_record *rec, const char *id, int
 }
 
 /* Emits the ids of deletedRecords, page_size at a time. */
-static int emit_deleted(sf_instance *inst, const sf_plan *plan, const json_t *list, sync_emitter *em,
-                        int64_t *n_out)
+static int emit_deleted(sf_instance *inst, const sf_plan *plan, const json_t *list, sf_idset *seen,
+                        sync_emitter *em, int64_t *n_out)
 {
     size_t i, pending = 0;
     const json_t *e;
@@ -55,6 +55,8 @@ static int emit_deleted(sf_instance *inst, const sf_plan *plan, const json_t *li
                                plan->object);
             return SYNC_E_PROTOCOL;
         }
+        if (seen != NULL && sf_idset_has(seen, id))
+            continue; /* deleted to the recycle bin: the query delivered it */
         int64_t us = 0;
         if (when == NULL || sf_host->time_parse(when, strlen(when), &us) != SYNC_OK)
             us = 0;
@@ -74,7 +76,7 @@ static int emit_deleted(sf_instance *inst, const sf_plan *plan, const json_t *li
 }
 
 int sf_deleted_read(sf_instance *inst, const sf_plan *plan, int64_t from_us, int64_t to_us,
-                    sync_emitter *em, int64_t *n_out)
+                    sf_idset *seen, sync_emitter *em, int64_t *n_out)
 {
     char key[160], *refused = NULL;
     *n_out = 0;
@@ -152,7 +154,7 @@ int sf_deleted_read(sf_instance *inst, const sf_plan *plan, int64_t from_us, int
                      "since %s were not asked for yet: records purged in between cannot be listed; a full "
                      "refresh (--full-refresh, with sink.purge_scope) marks them", plan->object, l_text, c_text);
     }
-    rc = emit_deleted(inst, plan, list, em, n_out);
+    rc = emit_deleted(inst, plan, list, seen, em, n_out);
     json_decref(js);
     if (rc == SYNC_OK)
         sf_host->state_put(inst->ctx, ukey, e_text);

@@ -383,6 +383,9 @@ static int one_record(pscan *ps, sync_ctx *ctx, const sf_page_spec *spec, sf_jso
     sync_record *rec = sf_host->record_new(em, id, id_len, op);
     if (rec == NULL)
         return SYNC_E_NOMEM;
+    if (op == SYNC_OP_DELETE && spec->deleted != NULL && sf_cursor_valid_id(id, id_len) &&
+        sf_idset_add(spec->deleted, id, id_len) != SYNC_OK)
+        return SYNC_E_NOMEM;
     int rc;
     for (size_t i = 0; i < spec->n_fields; i++)
         if ((rc = set_field(ps, ctx, rec, id, &spec->fields[i], ps->got[i] ? &ps->val[i] : NULL)) != SYNC_OK)
@@ -493,4 +496,44 @@ void sf_page_result_clear(sf_page_result *res)
 {
     free(res->next_url);
     memset(res, 0, sizeof *res);
+}
+
+int sf_idset_add(sf_idset *set, const char *id, size_t len)
+{
+    if (len >= SF_ID_MAX)
+        return SYNC_E_INVALID;
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 64;
+        char(*ids)[SF_ID_MAX] = realloc(set->ids, cap * sizeof *ids);
+        if (ids == NULL)
+            return SYNC_E_NOMEM;
+        set->ids = ids;
+        set->cap = cap;
+    }
+    memcpy(set->ids[set->n], id, len);
+    set->ids[set->n++][len] = '\0';
+    set->sorted = 0;
+    return SYNC_OK;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+int sf_idset_has(sf_idset *set, const char *id)
+{
+    if (set->n == 0)
+        return 0;
+    if (!set->sorted) {
+        qsort(set->ids, set->n, sizeof *set->ids, id_cmp);
+        set->sorted = 1;
+    }
+    return bsearch(id, set->ids, set->n, sizeof *set->ids, id_cmp) != NULL;
+}
+
+void sf_idset_free(sf_idset *set)
+{
+    free(set->ids);
+    memset(set, 0, sizeof *set);
 }

@@ -20,6 +20,19 @@ typedef struct sf_page_field {
     sf_ftype type;
 } sf_page_field;
 
+/* The Ids of the delete records a read produced (so getDeleted does not repeat them). */
+typedef struct sf_idset {
+    char (*ids)[SF_ID_MAX];
+    size_t n, cap;
+    int sorted;
+} sf_idset;
+
+/* Adds id (a valid Id); SYNC_E_NOMEM. */
+SF_HIDDEN int sf_idset_add(sf_idset *set, const char *id, size_t len);
+/* Non-zero when id was added. */
+SF_HIDDEN int sf_idset_has(sf_idset *set, const char *id);
+SF_HIDDEN void sf_idset_free(sf_idset *set);
+
 typedef struct sf_page_spec {
     const sf_page_field *fields;
     size_t n_fields;
@@ -33,6 +46,7 @@ typedef struct sf_page_spec {
      * any cursor this run saves).
      */
     int64_t cursor_max;
+    sf_idset *deleted;        /* when not NULL, collects the Ids of delete records */
 } sf_page_spec;
 
 typedef struct sf_page_result {

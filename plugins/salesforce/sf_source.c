@@ -276,7 +276,10 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     if ((rc = sf_buf_ok(&path)) != SYNC_OK)
         goto out;
 
-    sf_page_spec spec = {plan.fields, plan.n_fields, plan.cursor_field, upper};
+    sf_idset deleted = {0};
+    sf_page_spec spec = {plan.fields, plan.n_fields, plan.cursor_field, upper, NULL};
+    if (startp != NULL && plan.deletes && inst->set.get_deleted)
+        spec.deleted = &deleted; /* getDeleted leaves out what the query delivered */
     const char *url = path.ptr;
     for (;;) {
         char *page = NULL;
@@ -327,8 +330,10 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     /* purged records reach no query: an incremental read asks getDeleted for its window */
     if (rc == SYNC_OK && startp != NULL && plan.deletes && inst->set.get_deleted) {
         int64_t n_deleted = 0;
-        rc = sf_deleted_read(inst, &plan, startp->ts - inst->set.lookback_ms * 1000, upper, em, &n_deleted);
+        rc = sf_deleted_read(inst, &plan, startp->ts - inst->set.lookback_ms * 1000, upper, &deleted, em,
+                             &n_deleted);
     }
+    sf_idset_free(&deleted);
 out:
     free(next);
     sf_buf_free(&soql);

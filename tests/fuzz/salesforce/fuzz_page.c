@@ -176,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {"Owner.Name", "owner.name", SF_FT_AUTO},
         {"Title", "Title", SF_FT_STRING},
     };
-    sf_page_spec spec = {fields, sizeof(fields) / sizeof(fields[0]), "SystemModstamp", 0};
+    sf_page_spec spec = {fields, sizeof(fields) / sizeof(fields[0]), "SystemModstamp", 0, NULL};
     const char *text = (const char *)data;
 
     json_t *tree = json_loadb(text, size, JSON_ALLOW_NUL, NULL);

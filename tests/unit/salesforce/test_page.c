@@ -204,7 +204,7 @@ static const sf_page_field CONTACT_FIELDS[] = {
     {"Account.Parent.Name", "Account.Parent.Name", SF_FT_STRING},
     {"Owner.Name", "Owner.Name", SF_FT_AUTO},
 };
-static const sf_page_spec CONTACT_SPEC = {CONTACT_FIELDS, 13, "SystemModstamp", 0};
+static const sf_page_spec CONTACT_SPEC = {CONTACT_FIELDS, 13, "SystemModstamp", 0, NULL};
 
 static const char PAGE1[] =
     "{\"totalSize\":3,\"done\":false,\"nextRecordsUrl\":\"/services/data/v61.0/query/01gD0000002HU6KIAW-2000\","
@@ -344,7 +344,7 @@ static void test_page_converted_lead(void **state)
         {"ConvertedDate", "ConvertedDate", SF_FT_DATE},
         {"ConvertedContact.Email", "ConvertedContact.Email", SF_FT_STRING},
     };
-    sf_page_spec spec = {f, 6, "SystemModstamp", 0};
+    sf_page_spec spec = {f, 6, "SystemModstamp", 0, NULL};
     const char *page =
         "{\"totalSize\":2,\"done\":true,\"records\":["
         "{\"attributes\":{\"type\":\"Lead\"},\"Id\":\"00Q000000000001AAA\",\"SystemModstamp\":\"2024-05-01T10:00:00.000+0000\","
