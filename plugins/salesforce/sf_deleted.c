@@ -41,8 +41,8 @@ static int set_fields(const sf_plan *plan, sync_record *rec, const char *id, int
 }
 
 /* Emits the ids of deletedRecords, page_size at a time. */
-static int emit_deleted(sf_instance *inst, const sf_plan *plan, const json_t *list, sf_idset *seen,
-                        sync_emitter *em, int64_t *n_out)
+static int emit_deleted(sf_instance *inst, const sf_plan *plan, const json_t *list, int64_t from_us,
+                        sf_idset *delivered, sync_emitter *em, int64_t *n_out)
 {
     size_t i, pending = 0;
     const json_t *e;
@@ -55,11 +55,16 @@ static int emit_deleted(sf_instance *inst, const sf_plan *plan, const json_t *li
                                plan->object);
             return SYNC_E_PROTOCOL;
         }
-        if (seen != NULL && sf_idset_has(seen, id))
-            continue; /* deleted to the recycle bin: the query delivered it */
         int64_t us = 0;
         if (when == NULL || sf_host->time_parse(when, strlen(when), &us) != SYNC_OK)
             us = 0;
+        /* at or before the saved position: an earlier read delivered it (the window starts a minute early) */
+        if (us != 0 && us <= from_us)
+            continue;
+        if (sf_idset_has(delivered, id))
+            continue; /* listed twice */
+        if (sf_idset_add(delivered, id, strlen(id)) != SYNC_OK)
+            return SYNC_E_NOMEM;
         sync_record *rec = sf_host->record_new(em, id, strlen(id), SYNC_OP_DELETE);
         if (rec == NULL)
             return SYNC_E_NOMEM;
@@ -76,7 +81,7 @@ static int emit_deleted(sf_instance *inst, const sf_plan *plan, const json_t *li
 }
 
 int sf_deleted_read(sf_instance *inst, const sf_plan *plan, int64_t from_us, int64_t to_us,
-                    sf_idset *seen, sync_emitter *em, int64_t *n_out)
+                    sf_idset *delivered, sync_emitter *em, int64_t *n_out)
 {
     char key[160], *refused = NULL;
     *n_out = 0;
@@ -88,7 +93,7 @@ int sf_deleted_read(sf_instance *inst, const sf_plan *plan, int64_t from_us, int
     }
     /* Salesforce takes whole minutes, at most 30 days back, and a window of at least one minute */
     int64_t now = sf_http_server_now(inst->http);
-    int64_t oldest = now - SF_DELETED_MAX_DAYS * DAY_US + MINUTE_US;
+    int64_t oldest = now - SF_DELETED_MAX_DAYS * DAY_US + 15 * MINUTE_US; /* a margin for clock skew */
     int64_t start = from_us < oldest ? oldest : from_us;
     start -= ((start % MINUTE_US) + MINUTE_US) % MINUTE_US;
     int64_t end = to_us > start + MINUTE_US ? to_us : start + MINUTE_US;
@@ -106,9 +111,9 @@ int sf_deleted_read(sf_instance *inst, const sf_plan *plan, int64_t from_us, int
     sf_buf_free(&path);
     if (rc == SYNC_E_NOTFOUND || rc == SYNC_E_AUTH) {
         /* the org or the user may not use the resource: the query still catches the recycle bin */
-        sf_host->log(inst->ctx, SYNC_LOG_WARN, "salesforce refused getDeleted for %s (%s); records purged from the "
-                     "recycle bin are found only by a full refresh (sink.purge_scope); not asked again",
-                     plan->object, sf_host->strerror(rc));
+        sf_host->log(inst->ctx, SYNC_LOG_WARN, "salesforce refused getDeleted for %s (HTTP %s: not allowed for this "
+                     "org or user); records purged from the recycle bin are found only by a full refresh "
+                     "(sink.purge_scope); not asked again", plan->object, rc == SYNC_E_AUTH ? "403" : "404");
         sf_host->state_put(inst->ctx, key, "1");
         return SYNC_OK;
     }
@@ -154,7 +159,7 @@ int sf_deleted_read(sf_instance *inst, const sf_plan *plan, int64_t from_us, int
                      "since %s were not asked for yet: records purged in between cannot be listed; a full "
                      "refresh (--full-refresh, with sink.purge_scope) marks them", plan->object, l_text, c_text);
     }
-    rc = emit_deleted(inst, plan, list, seen, em, n_out);
+    rc = emit_deleted(inst, plan, list, from_us, delivered, em, n_out);
     json_decref(js);
     if (rc == SYNC_OK)
         sf_host->state_put(inst->ctx, ukey, e_text);

@@ -7,11 +7,14 @@
  * its saved position and emits a delete for every id listed, so a record
  * purged within Salesforce's retention still reaches the sink.
  *
- * The window starts at the saved position (minus lookback), which moves only
- * with stored records, so no deletion between two runs is missed whatever
- * failed in between; the price is that a deletion at or after the position's
- * minute is listed again by the next runs until a later change moves the
- * position.  A delete is idempotent in the sink: nothing is rewritten.
+ * It runs before the read's query and its deletes go first: batches are
+ * stored in order, so a saved position proves that the deletes listed by the
+ * read that saved it were stored, and the next read lists only deletions
+ * after that position (its window starts at the minute before; earlier
+ * entries are left out).  The query then leaves out the recycle-bin records
+ * getDeleted delivered.  A purge after the position is listed again by later
+ * reads until a change moves the position: a delete is idempotent in the
+ * sink (nothing is rewritten), it only counts.
  */
 #ifndef SF_DELETED_H
 #define SF_DELETED_H
@@ -29,8 +32,8 @@
  * plan->object deleted between from_us and to_us (microseconds; from_us is
  * clamped to the 30 days Salesforce allows).  Each record carries the plan's
  * fields: Id, IsDeleted true, the cursor field set to deletedDate, the rest
- * null; ids in seen (deletes the query already delivered) are left out.
- * When Salesforce no longer has the whole window
+ * null; deletions at or before from_us are left out, and the ids emitted are
+ * added to delivered.  When Salesforce no longer has the whole window
  * (earliestDateAvailable later than from_us) the gap is reported as a
  * warning naming the fix (a full refresh).  When the org refuses the
  * resource (403, 404) that is logged once and remembered in the instance's
@@ -39,6 +42,6 @@
  * after its retries) are returned.  *n_out receives the records emitted.
  */
 SF_HIDDEN int sf_deleted_read(sf_instance *inst, const sf_plan *plan, int64_t from_us, int64_t to_us,
-                              sf_idset *seen, sync_emitter *em, int64_t *n_out);
+                              sf_idset *delivered, sync_emitter *em, int64_t *n_out);
 
 #endif /* SF_DELETED_H */

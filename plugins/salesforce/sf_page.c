@@ -380,17 +380,24 @@ static int one_record(pscan *ps, sync_ctx *ctx, const sf_page_spec *spec, sf_jso
         }
     }
 
+    int within = has_cursor && (spec->cursor_max == 0 || cur.ts <= spec->cursor_max);
+    if (op == SYNC_OP_DELETE && spec->delivered != NULL && sf_idset_has(spec->delivered, id)) {
+        /* delivered as a delete already (getDeleted): only its position counts */
+        if (within) {
+            res->last = cur;
+            res->has_cursor = 1;
+        }
+        res->n_records++;
+        return SYNC_OK;
+    }
     sync_record *rec = sf_host->record_new(em, id, id_len, op);
     if (rec == NULL)
-        return SYNC_E_NOMEM;
-    if (op == SYNC_OP_DELETE && spec->deleted != NULL && sf_cursor_valid_id(id, id_len) &&
-        sf_idset_add(spec->deleted, id, id_len) != SYNC_OK)
         return SYNC_E_NOMEM;
     int rc;
     for (size_t i = 0; i < spec->n_fields; i++)
         if ((rc = set_field(ps, ctx, rec, id, &spec->fields[i], ps->got[i] ? &ps->val[i] : NULL)) != SYNC_OK)
             return rc;
-    if (has_cursor && (spec->cursor_max == 0 || cur.ts <= spec->cursor_max)) {
+    if (within) {
         char text[SF_CURSOR_MAX];
         if ((rc = sf_cursor_format(&cur, text, sizeof text)) != SYNC_OK ||
             (rc = sf_host->record_set_cursor(rec, text)) != SYNC_OK)

@@ -20,7 +20,7 @@ typedef struct sf_page_field {
     sf_ftype type;
 } sf_page_field;
 
-/* The Ids of the delete records a read produced (so getDeleted does not repeat them). */
+/* A set of Ids: the deletes getDeleted delivered, which the query then does not repeat. */
 typedef struct sf_idset {
     char (*ids)[SF_ID_MAX];
     size_t n, cap;
@@ -46,7 +46,12 @@ typedef struct sf_page_spec {
      * any cursor this run saves).
      */
     int64_t cursor_max;
-    sf_idset *deleted;        /* when not NULL, collects the Ids of delete records */
+    /*
+     * Ids delivered as deletes already, or NULL: a deleted record (IsDeleted)
+     * among them is not built again; its position still counts (n_records,
+     * last).
+     */
+    sf_idset *delivered;
 } sf_page_spec;
 
 typedef struct sf_page_result {

@@ -220,6 +220,7 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     const sf_cursor *startp = NULL;
     sf_buf soql = SF_BUF_INIT, path = SF_BUF_INIT;
     char *next = NULL;
+    sf_idset deleted = {0}; /* the deletes getDeleted delivered */
     int64_t records = 0, pages = 0;
     int rc;
 
@@ -276,10 +277,22 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     if ((rc = sf_buf_ok(&path)) != SYNC_OK)
         goto out;
 
-    sf_idset deleted = {0};
+    /*
+     * Purged records reach no query: an incremental read first asks getDeleted
+     * for the deletions since its position.  First, so that a saved position
+     * proves the deletes before it stored (batches are stored in order), and
+     * the next read asks only from there; the query then leaves out the
+     * recycle-bin records getDeleted delivered.
+     */
     sf_page_spec spec = {plan.fields, plan.n_fields, plan.cursor_field, upper, NULL};
-    if (startp != NULL && plan.deletes && inst->set.get_deleted)
-        spec.deleted = &deleted; /* getDeleted leaves out what the query delivered */
+    if (startp != NULL && plan.deletes && inst->set.get_deleted) {
+        int64_t n_deleted = 0;
+        rc = sf_deleted_read(inst, &plan, startp->ts - inst->set.lookback_ms * 1000, upper, &deleted, em,
+                             &n_deleted);
+        if (rc != SYNC_OK)
+            goto out;
+        spec.delivered = &deleted;
+    }
     const char *url = path.ptr;
     for (;;) {
         char *page = NULL;
@@ -327,14 +340,8 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     if (rc == SYNC_OK)
         sf_host->log(inst->ctx, SYNC_LOG_INFO, "read %lld records of %s in %lld pages",
                      (long long)records, plan.object, (long long)pages);
-    /* purged records reach no query: an incremental read asks getDeleted for its window */
-    if (rc == SYNC_OK && startp != NULL && plan.deletes && inst->set.get_deleted) {
-        int64_t n_deleted = 0;
-        rc = sf_deleted_read(inst, &plan, startp->ts - inst->set.lookback_ms * 1000, upper, &deleted, em,
-                             &n_deleted);
-    }
-    sf_idset_free(&deleted);
 out:
+    sf_idset_free(&deleted);
     free(next);
     sf_buf_free(&soql);
     sf_buf_free(&path);
