@@ -356,8 +356,8 @@ static int one_record(pscan *ps, sync_ctx *ctx, const sf_page_spec *spec, sf_jso
         ps->id[id_len] = '\0';
     }
     const char *id = ps->id;
-    /* An empty Id would become a record without a key: no sink could store it. */
-    if (rv.type != SF_J_OBJECT || id_len == 0) {
+    /* An empty Id would become a record without a key: no sink could store it (nor one holding NUL). */
+    if (rv.type != SF_J_OBJECT || id_len == 0 || memchr(id, '\0', id_len) != NULL) {
         sf_host->set_error(ctx, "record %zu of the page has no Id", index);
         return SYNC_E_PROTOCOL;
     }

@@ -140,7 +140,7 @@ static int one_record(sync_ctx *ctx, const sf_page_spec *spec, const json_t *jr,
     const json_t *jid = json_object_get(jr, "Id");
     const char *id = json_string_value(jid);
     /* An empty Id would become a record without a key: no sink could store it. */
-    if (!json_is_object(jr) || id == NULL || id[0] == '\0') {
+    if (!json_is_object(jr) || id == NULL || id[0] == '\0' || strlen(id) != json_string_length(jid)) {
         sf_host->set_error(ctx, "record %zu of the page has no Id", index);
         return SYNC_E_PROTOCOL;
     }

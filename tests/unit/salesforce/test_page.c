@@ -423,6 +423,7 @@ static void test_page_bad(void **state)
     expect_protocol("{\"done\":false,\"records\":[]}", "nextRecordsUrl");
     expect_protocol("{\"done\":true,\"records\":[{\"Name\":\"no id\"}]}", "no Id");
     expect_protocol("{\"done\":true,\"records\":[{\"Id\":\"\",\"Name\":\"empty id\"}]}", "no Id");
+    expect_protocol("{\"done\":true,\"records\":[{\"Id\":\"\\u0000x\",\"Name\":\"nul in id\"}]}", "no Id");
     expect_protocol("{\"done\":true,\"records\":[{\"Id\":\"003000000000001AAA\","
                     "\"SystemModstamp\":\"yesterday\"}]}", "SystemModstamp");
     expect_protocol("{\"done\":true,\"records\":[{\"Id\":\"003000000000001AAA\","
