@@ -42,7 +42,8 @@ static const sync_option pgs_options[] = {
     {"text_nul", SYNC_OPT_ENUM, "reject", 0, 0, 0, nul_modes,
      "what a NUL character in a text value (which PostgreSQL cannot store) does: reject (that record "
      "is rejected, naming its key and column; the run is partial), strip (left out) or replace (each "
-     "becomes text_nul_replacement)"},
+     "becomes text_nul_replacement); strip and replace also cover \\u0000 in JSON values, which jsonb "
+     "refuses"},
     {"text_nul_replacement", SYNC_OPT_STRING, "\xEF\xBF\xBD", 0, 0, 0, NULL,
      "what each NUL character becomes with text_nul = replace (default U+FFFD, the replacement "
      "character; may be empty)"},

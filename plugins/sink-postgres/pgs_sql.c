@@ -353,6 +353,54 @@ static void copy_without_nul(pgs_buf *b, const char *s, size_t n, const pgs_nul_
     }
 }
 
+/* Length of the escape \u0000 at s[i] (a backslash that is not itself escaped), else 0. */
+static size_t json_nul_escape(const char *s, size_t n, size_t i)
+{
+    return i + 6 <= n && s[i] == '\\' && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0 ? 6 : 0;
+}
+
+/*
+ * JSON text whose strings hold \u0000 (jsonb refuses it): each such escape
+ * stripped or replaced (the replacement escaped for JSON).  Returns 1 when
+ * something was changed, 0 when the text has none (nothing written).
+ */
+static int copy_json_without_nul(pgs_buf *b, const char *s, size_t n, const pgs_nul_policy *nul)
+{
+    size_t i = 0, from = 0;
+    int changed = 0;
+    while (i < n) {
+        if (s[i] != '\\') {
+            i++;
+            continue;
+        }
+        size_t esc = json_nul_escape(s, n, i);
+        if (esc == 0) {
+            i += 2; /* any other escape, including \\ */
+            continue;
+        }
+        changed = 1;
+        pgs_copy_escape(b, s + from, i - from);
+        if (nul->mode == PGS_NUL_REPLACE) {
+            for (size_t k = 0; k < nul->repl_len; k++) {
+                unsigned char c = (unsigned char)nul->repl[k];
+                char tmp[8];
+                if (c == '"' || c == '\\')
+                    snprintf(tmp, sizeof(tmp), "\\%c", c);
+                else if (c < 0x20)
+                    snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+                else
+                    snprintf(tmp, sizeof(tmp), "%c", c);
+                pgs_copy_escape(b, tmp, strlen(tmp));
+            }
+        }
+        i += esc;
+        from = i;
+    }
+    if (changed)
+        pgs_copy_escape(b, s + from, n - from);
+    return changed;
+}
+
 int pgs_copy_value_nul(pgs_buf *b, const sync_value *v, const pgs_nul_policy *nul, const char **why)
 {
     char tmp[64];
@@ -392,6 +440,10 @@ int pgs_copy_value_nul(pgs_buf *b, const sync_value *v, const pgs_nul_policy *nu
             copy_without_nul(b, v->u.str.ptr, v->u.str.len, nul);
             return 1;
         }
+        /* JSON spells NUL \u0000, which json keeps and jsonb refuses: the policy covers it too */
+        if (v->type == SYNC_TYPE_JSON && nul != NULL && nul->mode != PGS_NUL_REJECT &&
+            copy_json_without_nul(b, v->u.str.ptr, v->u.str.len, nul))
+            return 1;
         pgs_copy_escape(b, v->u.str.ptr, v->u.str.len);
         return 0;
     default:

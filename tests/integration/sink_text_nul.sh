@@ -42,14 +42,23 @@ fk_log_has "$nul_id.*last_name.*NUL character" "the rejected record is named wit
 fk_sql "SELECT error_details::text FROM sync_logs ORDER BY started_at DESC LIMIT 1" | grep -q "$nul_id" \
     || die "the run log does not name the rejected record"
 
-note "strip: stored without the NUL character"
+note "strip: stored without the NUL character, in text and in JSON (jsonb)"
 sink_policy strip
-fk_mutate "[{\"op\":\"touch\",\"object\":\"Lead\",\"ids\":[\"$nul_id\"]}]"
+acct=$(sfstub_ctl "$SF_org_URL" POST /__stub/mutate \
+    '[{"op":"update","object":"Account","count":1,"set":{"Name":"Ac\u0000me"}}]' \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["ids"][0])') || die "account mutate failed"
+fk_mutate "[{\"op\":\"touch\",\"object\":\"Lead\",\"ids\":[\"$nul_id\"]},
+            {\"op\":\"touch\",\"object\":\"Contact\",\"where\":\"AccountId = '$acct'\"}]"
 fk_settle
 fk_run
 fk_expect_rc 0 "text_nul = strip"
 fk_expect_status success "strip"
 [ "$(last_name)" = "Nguyen" ] || die "strip stored '$(last_name)'"
+# Account.Name goes to company (text) and into source_metadata (jsonb, where NUL is \u0000)
+n=$(fk_sql "SELECT count(*) FROM leads WHERE source = 'salesforce_contact' AND company = 'Acme'
+            AND source_metadata->>'salesforce_account' = 'Acme'")
+[ "$n" -ge 1 ] || die "the contacts of the account with a NUL in its name were not stored stripped"
+fk_log_has "value\(s\) with NUL characters stored with them stripped" "the stripped values are logged"
 
 note "replace: each NUL character becomes U+FFFD"
 sink_policy replace

@@ -95,6 +95,19 @@ static void test_copy_text_nul(void **st)
     /* the replacement is COPY data too: escaped like the rest */
     assert_string_equal(copy_nul(&v, PGS_NUL_REPLACE, "\\", &rc), "\\\\Ng\\\\\\tuyen\\\\");
     assert_string_equal(copy_nul(&v, PGS_NUL_REPLACE, "", &rc), "Ng\\tuyen");
+    /* JSON text spells it \u0000 (jsonb refuses that): stripped or replaced the same way */
+    sync_value j;
+    j.type = SYNC_TYPE_JSON;
+    j.u.str.ptr = "{\"a\":\"x\\u0000y\",\"b\":\"\\\\u0000\"}";
+    j.u.str.len = strlen(j.u.str.ptr);
+    assert_string_equal(copy_nul(&j, PGS_NUL_STRIP, NULL, &rc), "{\"a\":\"xy\",\"b\":\"\\\\\\\\u0000\"}");
+    assert_int_equal(rc, 1);
+    assert_string_equal(copy_nul(&j, PGS_NUL_REPLACE, "\"", &rc),
+                        "{\"a\":\"x\\\\\"y\",\"b\":\"\\\\\\\\u0000\"}");
+    /* reject leaves JSON to the server: a json column keeps \u0000, jsonb refuses the record */
+    assert_string_equal(copy_nul(&j, PGS_NUL_REJECT, NULL, &rc),
+                        "{\"a\":\"x\\\\u0000y\",\"b\":\"\\\\\\\\u0000\"}");
+    assert_int_equal(rc, 0);
     /* a value without NUL is untouched whatever the policy */
     v = str("plain", 5);
     assert_string_equal(copy_nul(&v, PGS_NUL_STRIP, NULL, &rc), "plain");
