@@ -5,7 +5,8 @@
  * option tables, pgs_conn.c owns the libpq connection (connect, reconnect,
  * error classification), pgs_sql.h builds SQL text and COPY data, pgs_target.c
  * reads the catalog, pgs_write.c stores batches, pgs_state.c keeps cursors and
- * leases, pgs_runlog.c the run log, pgs_hooks.c runs user SQL.  Everything
+ * leases, pgs_runlog.c the run log, pgs_hooks.c runs user SQL, pgs_purge.c
+ * the full-refresh sweep of rows whose records are gone.  Everything
  * here is internal to the shared object (hidden visibility); only
  * sync_plugin_entry is exported.
  */
