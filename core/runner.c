@@ -215,7 +215,8 @@ static void run_stream(stream_worker *w, size_t s)
     sync_column *cols = target_columns(srt->mapping, &n_cols);
     sync_target target = {.struct_size = sizeof(target), .job = job->name, .stream = st->name,
                           .name = st->target, .columns = cols, .n_columns = n_cols,
-                          .options = st->sink_options};
+                          .options = st->sink_options, .run_id = sh->run_id,
+                          .full_refresh = sh->full_refresh};
     void *tstate = NULL;
     snk_ctx->errbuf[0] = '\0';
     int prc = rt->sink->sink.prepare(w->snk_inst, &target, &tstate);
