@@ -53,7 +53,7 @@ ifneq ($(FUZZ),)
 ALL_CFLAGS  += -fsanitize=fuzzer-no-link
 endif
 
-CORE_LIBS    = $(shell $(PKG_CONFIG) --libs jansson inih libcurl) -ldl -lpthread -lm
+CORE_LIBS    = $(shell $(PKG_CONFIG) --libs jansson inih libcurl libmicrohttpd) -ldl -lpthread -lm
 # sd_notify (Type=notify, the watchdog) when libsystemd is there; without it the calls do nothing
 ifeq ($(shell $(PKG_CONFIG) --exists libsystemd && echo y),y)
 CORE_LIBS   += $(shell $(PKG_CONFIG) --libs libsystemd)
@@ -77,7 +77,8 @@ endif
 .DELETE_ON_ERROR:
 .PHONY: FORCE build-clang test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick soak fuzz fuzz-quick docs check-docs
 
-CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c))
+# core/SUBSYSTEM/*.c (core/http/: the daemon's HTTP API over libmicrohttpd) join the core library
+CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c core/*/*.c))
 CORE_OBJ     := $(CORE_SRC:%.c=$(O)/%.o)
 MAIN_OBJ     := $(O)/core/main.o
 CORE_LIB     := $(O)/libsynccore.a
@@ -115,7 +116,7 @@ $(PATHS_STAMP): FORCE
 $(O)/core/%.o: core/%.c | $(PATHS_H)
 	@mkdir -p $(dir $@)
 	$(quiet) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih libcurl) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih libcurl libmicrohttpd) -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJ)
 	$(quiet) AR $@

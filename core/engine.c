@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hostapi.h"
+#include "http/http.h"
 #include "log.h"
 
 static const sync_plugin *lookup_plugin(const char *name, void *payload)
@@ -182,6 +183,12 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
     }
     for (size_t i = 0; i < e->conf->n_secrets; i++)
         syncc_log_add_secret(e->conf->secrets[i]);
+    if (e->conf->engine.http_token)
+        syncc_log_add_secret(e->conf->engine.http_token);
+    if (syncc_http_check_conf(e->conf, err, errlen) != 0) {
+        *exit_code = SYNCC_EXIT_CONFIG;
+        goto fail;
+    }
 
     e->jobs = calloc(e->conf->n_jobs ? e->conf->n_jobs : 1, sizeof(*e->jobs));
     if (e->jobs == NULL)
