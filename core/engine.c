@@ -152,6 +152,9 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
     if (e->conf->engine.log_level && syncc_log_parse_level(e->conf->engine.log_level, &lvl) == 0 &&
         getenv("SYNCC_LOG_LEVEL_FROM_CLI") == NULL)
         syncc_log_set_level(lvl);
+    /* [engine] log_format, unless --log-format said otherwise */
+    if (e->conf->engine.log_format && getenv("SYNCC_LOG_FORMAT_FROM_CLI") == NULL)
+        syncc_log_set_json(strcmp(e->conf->engine.log_format, "json") == 0);
 
     /* plugin search path: command line, then the file's plugin_dir, then the defaults */
     char dirs[16][4096];

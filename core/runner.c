@@ -324,7 +324,10 @@ static void run_stream(stream_worker *w, size_t s)
         json_object_set_new(sj, "cursor_after", json_string(r.cursor_out));
     if (prc2 != SYNC_OK)
         json_object_set_new(sj, "error", json_string(r.error));
-    syncc_log(prc2 == SYNC_OK ? SYNC_LOG_INFO : SYNC_LOG_ERROR, &slc,
+    syncc_log_ctx elc = slc;
+    if (prc2 != SYNC_OK)
+        elc.error_code = syncc_status_code_name(prc2);
+    syncc_log(prc2 == SYNC_OK ? SYNC_LOG_INFO : SYNC_LOG_ERROR, &elc,
               "%s: %lld read, %lld inserted, %lld updated, %lld unchanged, %lld deleted, %lld failed%s%s",
               prc2 == SYNC_OK ? "done" : "stopped", (long long)r.read, (long long)r.inserted,
               (long long)r.updated, (long long)r.unchanged, (long long)r.deleted,
@@ -594,6 +597,9 @@ out:
         rt->sink->sink.close(snk_inst);
     res->duration_ms = (syncc_time_now() - started) / 1000;
     if (!res->skipped) {
+        if (res->status != SYNC_RUN_SUCCESS)
+            lc.error_code = res->status == SYNC_RUN_PARTIAL ? syncc_status_code_name(SYNC_E_DATA)
+                            : syncc_status_code_name(rc != SYNC_OK ? rc : SYNC_ERROR);
         syncc_log(res->status == SYNC_RUN_SUCCESS ? SYNC_LOG_INFO : SYNC_LOG_ERROR, &lc,
                   "run %s in %lld ms: %lld processed, %lld inserted, %lld updated, %lld unchanged, %lld deleted, "
                   "%lld failed%s%s",

@@ -275,7 +275,7 @@ static int want_get(const char *method, http_reply *r)
     if (method_is(method, "GET") || method_is(method, "HEAD"))
         return 1;
     r->allow = "GET, HEAD";
-    http_reply_error(r, 405, "method_not_allowed", "%s is not allowed here (use GET)", method);
+    http_reply_error(r, 405, "method_not_allowed", "method %s is not allowed here (use GET)", method);
     return 0;
 }
 
@@ -358,7 +358,7 @@ static void route(syncc_http *h, struct MHD_Connection *c, const char *url, cons
             strcmp(what, "verify") == 0) {
             if (!method_is(method, "POST")) {
                 r->allow = "POST";
-                http_reply_error(r, 405, "method_not_allowed", "%s is not allowed here (use POST)", method);
+                http_reply_error(r, 405, "method_not_allowed", "method %s is not allowed here (use POST)", method);
                 return;
             }
             http_api_action(h->e, job, what, q->body, q->len, r);
@@ -492,11 +492,11 @@ syncc_http *syncc_http_start(syncc_engine *e, char *err, size_t errlen)
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNECTIONS,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-                            h, MHD_OPTION_END);
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, h, MHD_OPTION_END);
     if (h->d == NULL) {
         snprintf(err, errlen, "option 'http_listen': cannot listen on %s (address in use or not available)",
                  ec->http_listen);
