@@ -208,7 +208,7 @@ for _ in range(100):
         break
     time.sleep(0.1)
 mine = [l for l in lines if l.get("run") == rid]
-assert any(l["msg"] == "run requested over HTTP" and l["job"] == "small" for l in mine), mine
+assert any(l["msg"] == "run requested over HTTP" and l["job"] == "small" for l in mine), (rid, lines[-8:])
 assert any(l.get("stream") == "items" for l in mine), mine
 assert any("run success" in l["msg"] for l in mine), mine
 assert any(l.get("run") == rfull and l["msg"] == "run started (full refresh)" for l in lines), lines[-10:]
