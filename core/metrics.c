@@ -336,15 +336,15 @@ int syncc_metrics_render(syncc_engine *e, char **buf, size_t *len, size_t *cap)
     put(&o, "syncengine_build_info{version=\"%s\"} 1\n", SYNCENGINE_VERSION);
     family(&o, "syncengine_job_running", "gauge", "1 while a run of the job is going on in this engine.");
     for (size_t i = 0; i < nv; i++)
-        put(&o, "syncengine_job_running{job=\"%s\"} %d\n", esc(v[i].name, l1, sizeof(l1)), v[i].running);
+        put(&o, "syncengine_job_running{sync_job=\"%s\"} %d\n", esc(v[i].name, l1, sizeof(l1)), v[i].running);
     family(&o, "syncengine_job_paused", "gauge", "1 when the job's schedule is paused (POST .../pause).");
     for (size_t i = 0; i < nv; i++)
-        put(&o, "syncengine_job_paused{job=\"%s\"} %d\n", esc(v[i].name, l1, sizeof(l1)), v[i].paused);
+        put(&o, "syncengine_job_paused{sync_job=\"%s\"} %d\n", esc(v[i].name, l1, sizeof(l1)), v[i].paused);
     family(&o, "syncengine_job_next_run_timestamp_seconds", "gauge",
            "When the scheduler starts the job next (Unix time); absent when disabled or paused.");
     for (size_t i = 0; i < nv; i++)
         if (v[i].enabled && !v[i].paused && v[i].next_due > 0)
-            put(&o, "syncengine_job_next_run_timestamp_seconds{job=\"%s\"} %.3f\n", esc(v[i].name, l1, sizeof(l1)),
+            put(&o, "syncengine_job_next_run_timestamp_seconds{sync_job=\"%s\"} %.3f\n", esc(v[i].name, l1, sizeof(l1)),
                 (double)v[i].next_due / 1e6);
 
     pthread_mutex_lock(&mlock);
@@ -354,7 +354,7 @@ int syncc_metrics_render(syncc_engine *e, char **buf, size_t *len, size_t *cap)
     family(&o, "syncengine_runs_total", "counter", "Runs that ended, by job and status.");
     for (size_t i = 0; i < n_jobs; i++)
         for (size_t s = 0; s < N_STATUSES; s++)
-            put(&o, "syncengine_runs_total{job=\"%s\",status=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
+            put(&o, "syncengine_runs_total{sync_job=\"%s\",status=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
                 statuses[s], (long long)jobs[i].runs[s]);
     family(&o, "syncengine_run_duration_seconds", "histogram", "How long runs took, by job (skipped runs excluded).");
     for (size_t i = 0; i < n_jobs; i++) {
@@ -362,41 +362,41 @@ int syncc_metrics_render(syncc_engine *e, char **buf, size_t *len, size_t *cap)
         int64_t cum = 0;
         for (size_t b = 0; b < N_BUCKETS; b++) {
             cum += jobs[i].hist[b];
-            put(&o, "syncengine_run_duration_seconds_bucket{job=\"%s\",le=\"%g\"} %lld\n", l1, buckets[b],
+            put(&o, "syncengine_run_duration_seconds_bucket{sync_job=\"%s\",le=\"%g\"} %lld\n", l1, buckets[b],
                 (long long)cum);
         }
-        put(&o, "syncengine_run_duration_seconds_bucket{job=\"%s\",le=\"+Inf\"} %lld\n", l1,
+        put(&o, "syncengine_run_duration_seconds_bucket{sync_job=\"%s\",le=\"+Inf\"} %lld\n", l1,
             (long long)jobs[i].hist_count);
-        put(&o, "syncengine_run_duration_seconds_sum{job=\"%s\"} %.3f\n", l1, jobs[i].hist_sum);
-        put(&o, "syncengine_run_duration_seconds_count{job=\"%s\"} %lld\n", l1, (long long)jobs[i].hist_count);
+        put(&o, "syncengine_run_duration_seconds_sum{sync_job=\"%s\"} %.3f\n", l1, jobs[i].hist_sum);
+        put(&o, "syncengine_run_duration_seconds_count{sync_job=\"%s\"} %lld\n", l1, (long long)jobs[i].hist_count);
     }
     family(&o, "syncengine_last_run_timestamp_seconds", "gauge", "When the job's last run ended (Unix time).");
     for (size_t i = 0; i < n_jobs; i++)
         if (jobs[i].last_run_us > 0)
-            put(&o, "syncengine_last_run_timestamp_seconds{job=\"%s\"} %.3f\n", esc(jobs[i].name, l1, sizeof(l1)),
+            put(&o, "syncengine_last_run_timestamp_seconds{sync_job=\"%s\"} %.3f\n", esc(jobs[i].name, l1, sizeof(l1)),
                 (double)jobs[i].last_run_us / 1e6);
     family(&o, "syncengine_last_success_timestamp_seconds", "gauge",
            "When the job's last successful (or partial) run ended (Unix time).");
     for (size_t i = 0; i < n_jobs; i++)
         if (jobs[i].last_success_us > 0)
-            put(&o, "syncengine_last_success_timestamp_seconds{job=\"%s\"} %.3f\n", esc(jobs[i].name, l1, sizeof(l1)),
+            put(&o, "syncengine_last_success_timestamp_seconds{sync_job=\"%s\"} %.3f\n", esc(jobs[i].name, l1, sizeof(l1)),
                 (double)jobs[i].last_success_us / 1e6);
     family(&o, "syncengine_records_total", "counter",
            "Records of a stream: read from the source, and what the sink did with them (action).");
     for (size_t i = 0; i < n_streams; i++)
         for (size_t a = 0; a < N_ACTIONS; a++)
-            put(&o, "syncengine_records_total{job=\"%s\",stream=\"%s\",action=\"%s\"} %lld\n",
+            put(&o, "syncengine_records_total{sync_job=\"%s\",stream=\"%s\",action=\"%s\"} %lld\n",
                 esc(streams[i].job, l1, sizeof(l1)), esc(streams[i].stream, l2, sizeof(l2)), actions[a],
                 (long long)streams[i].counts[a]);
     family(&o, "syncengine_rejected_records_total", "counter", "Records the sink or the mapping rejected, by job.");
     for (size_t i = 0; i < n_jobs; i++)
-        put(&o, "syncengine_rejected_records_total{job=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
+        put(&o, "syncengine_rejected_records_total{sync_job=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
             (long long)jobs[i].rejected);
     family(&o, "syncengine_stream_lag_seconds", "gauge",
            "How far the stream's saved position was behind the end of its last run, where the cursor is a time.");
     for (size_t i = 0; i < n_streams; i++)
         if (streams[i].has_lag)
-            put(&o, "syncengine_stream_lag_seconds{job=\"%s\",stream=\"%s\"} %.3f\n", esc(streams[i].job, l1, sizeof(l1)),
+            put(&o, "syncengine_stream_lag_seconds{sync_job=\"%s\",stream=\"%s\"} %.3f\n", esc(streams[i].job, l1, sizeof(l1)),
                 esc(streams[i].stream, l2, sizeof(l2)), streams[i].lag);
     family(&o, "syncengine_api_calls_total", "counter", "Calls made to the source's API, by job and source.");
     for (size_t i = 0; i < n_jobs; i++) {
@@ -404,7 +404,7 @@ int syncc_metrics_render(syncc_engine *e, char **buf, size_t *len, size_t *cap)
         for (size_t k = 0; k < nv; k++)
             if (strcmp(v[k].name, jobs[i].name) == 0)
                 src = v[k].source;
-        put(&o, "syncengine_api_calls_total{job=\"%s\",source=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
+        put(&o, "syncengine_api_calls_total{sync_job=\"%s\",source=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
             esc(src, l3, sizeof(l3)), (long long)jobs[i].api_calls);
     }
     family(&o, "syncengine_api_usage", "gauge",
@@ -417,24 +417,24 @@ int syncc_metrics_render(syncc_engine *e, char **buf, size_t *len, size_t *cap)
         for (size_t k = 0; k < nv; k++)
             if (strcmp(v[k].name, jobs[i].name) == 0)
                 src = v[k].source;
-        put(&o, "syncengine_api_usage{job=\"%s\",source=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
+        put(&o, "syncengine_api_usage{sync_job=\"%s\",source=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
             esc(src, l3, sizeof(l3)), (long long)jobs[i].api_usage);
-        put(&o, "syncengine_api_limit{job=\"%s\",source=\"%s\"} %lld\n", l1, l3, (long long)jobs[i].api_limit);
+        put(&o, "syncengine_api_limit{sync_job=\"%s\",source=\"%s\"} %lld\n", l1, l3, (long long)jobs[i].api_limit);
     }
     family(&o, "syncengine_retries_total", "counter", "Retries the plugins counted, by job and cause.");
     for (size_t i = 0; i < n_jobs; i++)
         for (size_t k = 0; k < jobs[i].n_retries; k++)
-            put(&o, "syncengine_retries_total{job=\"%s\",cause=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
+            put(&o, "syncengine_retries_total{sync_job=\"%s\",cause=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
                 esc(jobs[i].retries[k].cause, l2, sizeof(l2)), (long long)jobs[i].retries[k].n);
     family(&o, "syncengine_conflicts_total", "counter",
            "Conflicting changes found, by job (zero until a plugin reports conflicts).");
     for (size_t i = 0; i < n_jobs; i++)
-        put(&o, "syncengine_conflicts_total{job=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
+        put(&o, "syncengine_conflicts_total{sync_job=\"%s\"} %lld\n", esc(jobs[i].name, l1, sizeof(l1)),
             (long long)jobs[i].conflicts);
     family(&o, "syncengine_verify_differences_total", "counter",
            "Differences found by verify, by job (zero: the engine has no verify yet).");
     for (size_t i = 0; i < n_jobs; i++)
-        put(&o, "syncengine_verify_differences_total{job=\"%s\"} 0\n", esc(jobs[i].name, l1, sizeof(l1)));
+        put(&o, "syncengine_verify_differences_total{sync_job=\"%s\"} 0\n", esc(jobs[i].name, l1, sizeof(l1)));
     pthread_mutex_unlock(&mlock);
     free(v);
     return o.failed ? -1 : 0;

@@ -106,7 +106,7 @@ s, h, b = get("/api/v1/jobs/small/runs")
 assert s == 200 and json.loads(b) == {"version": 1, "job": "small", "runs_from": "state", "runs": []}, b
 s, h, b = get("/metrics")
 assert s == 200 and h["Content-Type"].startswith("text/plain; version=0.0.4"), h
-assert 'syncengine_runs_total{job="small",status="success"} 0' in b, b
+assert 'syncengine_runs_total{sync_job="small",status="success"} 0' in b, b
 open(os.environ["T"] + "/answers/metrics0", "w").write(b)
 PY
 
@@ -295,9 +295,9 @@ assert not errors, errors[:5]
 assert count[0] > 20, count
 print("%d answers while the run went on (%.1f s)" % (count[0], t1 - t0))
 m = urllib.request.urlopen(base + "/metrics", timeout=30).read().decode()
-assert 'syncengine_records_total{job="big",stream="things",action="inserted"} 1000000' in m, m
-assert 'syncengine_runs_total{job="big",status="success"} 1' in m, m
-assert 'syncengine_runs_total{job="small",status="success"} 2' in m, m
+assert 'syncengine_records_total{sync_job="big",stream="things",action="inserted"} 1000000' in m, m
+assert 'syncengine_runs_total{sync_job="big",status="success"} 1' in m, m
+assert 'syncengine_runs_total{sync_job="small",status="success"} 2' in m, m
 PY
 
 note "pause survives a restart; resume; verify is 501"
@@ -316,7 +316,7 @@ assert s == 200 and d == {"job": "small", "paused": True, "state": "paused"}, d
 s, d = post("/api/v1/jobs/small/verify")
 assert s == 501 and d["code"] == "cannot_verify" and "small" in d["error"], d
 m = urllib.request.urlopen(base + "/metrics", timeout=30).read().decode()
-assert 'syncengine_job_paused{job="small"} 1' in m, m
+assert 'syncengine_job_paused{sync_job="small"} 1' in m, m
 PY
 http_stop
 http_daemon a2 "$T/a.ini"
