@@ -447,6 +447,7 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
     }
     if (rt->sink->sink.lease_acquire != NULL) {
         int acquired = 0;
+        snk_ctx->errbuf[0] = '\0'; /* a sink may say who holds the lease (POST .../run answers with it) */
         rc = rt->sink->sink.lease_acquire(snk_inst, job->name, &acquired);
         if (rc != SYNC_OK) {
             snprintf(res->error, sizeof(res->error), "cannot take the job's lease: %s%s%s", syncc_strerror(rc),
