@@ -156,14 +156,17 @@ int syncc_http_check_conf(const syncc_conf *conf, char *err, size_t errlen)
         return -1;
     }
     if (ec->http_token_file) {
-        char *tok = read_token_file(ec->http_token_file, err, errlen);
-        if (tok == NULL)
+        char why[1024];
+        char *tok = read_token_file(ec->http_token_file, why, sizeof(why));
+        if (tok == NULL) {
+            snprintf(err, errlen, "%s: %s", conf->path, why);
             return -1;
+        }
         size_t n = strlen(tok);
         free(tok);
         if (n < 16) {
-            snprintf(err, errlen, "option 'http_token_file': the token in %s must be at least 16 characters",
-                     ec->http_token_file);
+            snprintf(err, errlen, "%s: option 'http_token_file': the token in %s must be at least 16 characters",
+                     conf->path, ec->http_token_file);
             return -1;
         }
     }

@@ -5,7 +5,8 @@
 #   - a successful and a failed run give runs by status, records by stream and
 #     action, the duration histogram, the last success time, the stream's lag
 #     (the cursor is a SystemModstamp) and the API calls;
-#   - promtool finds no problem in the text (names, types, units, help);
+#   - promtool finds no problem in the text (names, types, units, help), nor in
+#     the example alert rules of docs/operations.md;
 #   - a Prometheus server scrapes the port and answers a query on the result.
 # Skipped (77) when promtool is not installed (Debian package prometheus).
 set -u
@@ -81,6 +82,14 @@ grep -q "$TOK\|test-client-secret\|test-refresh-token" "$T/metrics.txt" && die "
 note "promtool check metrics"
 promtool check metrics <"$T/metrics.txt" >"$T/promtool.out" 2>&1 || die "promtool: $(cat "$T/promtool.out")"
 [ -s "$T/promtool.out" ] && die "promtool complains: $(cat "$T/promtool.out")"
+
+note "the alert rules of docs/operations.md are valid"
+python3 - "$top/docs/operations.md" >"$T/rules.yml" <<'PY' || die "no rules in docs/operations.md"
+import re, sys
+text = open(sys.argv[1]).read().split("### Example alert rules", 1)[1]
+print(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
+PY
+promtool check rules "$T/rules.yml" >"$T/rules.out" 2>&1 || die "promtool check rules: $(cat "$T/rules.out")"
 
 note "a Prometheus server scrapes it"
 pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
