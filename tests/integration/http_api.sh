@@ -15,7 +15,8 @@
 #   - readers hammering the API while a run writes all get answers, and slow
 #     clients (one sending its request byte by byte, one never reading) hold
 #     up neither runs nor other requests;
-#   - pause survives a restart, resume undoes it, verify is 501;
+#   - pause survives a restart, resume undoes it, verify is 501; requests go on
+#     while SIGHUP reloads the configuration;
 #   - without a token configured changes are 403; the token is in no answer,
 #     no metric and no log line.
 set -u
@@ -332,6 +333,26 @@ assert d == {"job": "small", "paused": False, "state": "scheduled"}, d
 j = [j for j in json.loads(urllib.request.urlopen(base + "/api/v1/status").read())["jobs"] if j["name"] == "small"][0]
 assert j["paused"] is False and j["next_run"], j
 PY
+# a configuration reload replaces the engine under the server: requests go on, the pause is still known
+python3 - <<'PY' &
+import os, time, urllib.request
+base = os.environ["HTTP_URL"]
+end = time.time() + 3
+while time.time() < end:
+    assert urllib.request.urlopen(base + "/api/v1/status", timeout=30).status == 200
+PY
+readers=$!
+sleep 0.5
+kill -HUP $HTTP_PID
+i=0
+until grep -q "configuration reloaded: 2 job" "$T/a2.log"; do
+    i=$((i + 1)); [ $i -gt 100 ] && die "no reload: $(tail -n 3 "$T/a2.log")"
+    sleep 0.1
+done
+wait $readers || die "requests failed around the reload"
+hreq POST /api/v1/jobs/small/pause '' "$TOK" | head -1 | grep -q 200 || die "pause after the reload"
+[ "$(hreq GET /metrics | grep -c 'syncengine_job_paused{sync_job="small"} 1')" = 1 ] || die "the reloaded engine does not know the pause"
+hreq POST /api/v1/jobs/small/resume '' "$TOK" | head -1 | grep -q 200 || die "resume after the reload"
 # collect every kind of answer once more for the secret check
 for p in / /api/v1/status /metrics /healthz /api/v1/jobs/big/runs; do hreq GET "$p" >>"$T/answers/all"; done
 hreq POST /api/v1/jobs/big/run '' "$TOK" >>"$T/answers/all"
