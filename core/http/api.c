@@ -24,7 +24,7 @@
 /* How long POST .../run waits for the run to take the job's lease before answering. */
 #define TRIGGER_WAIT_MS 20000
 
-static int64_t started_at;
+int64_t http_started_at;
 
 /* What the daemon knows of a job right now, copied under the engine lock. */
 typedef struct job_now {
@@ -59,11 +59,9 @@ static const char *state_name(const job_now *n)
 
 json_t *http_api_status_json(syncc_engine *e)
 {
-    if (started_at == 0)
-        started_at = syncc_time_now();
     int code = SYNCC_EXIT_OK;
     char ts[40];
-    syncc_time_format(started_at, ts, sizeof(ts));
+    syncc_time_format(http_started_at, ts, sizeof(ts));
     json_t *out = json_pack("{s:i,s:{s:s,s:I,s:s,s:s},s:[]}", "version", SYNCC_STATUS_JSON_VERSION, "engine",
                             "version", SYNCENGINE_VERSION, "pid", (json_int_t)getpid(), "http_started_at", ts,
                             "config", e->conf->path, "jobs");

@@ -34,6 +34,9 @@ void http_reply_json(http_reply *r, unsigned status, json_t *o);
 void http_reply_error(http_reply *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* When the server started (server.c sets it; status reports it). */
+extern int64_t http_started_at;
+
 /* The answers (api.c). e is held for reading by the caller. */
 void http_api_status(syncc_engine *e, http_reply *r);
 void http_api_runs(syncc_engine *e, const char *job, const char *limit, http_reply *r);

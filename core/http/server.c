@@ -25,6 +25,7 @@
 
 #include "http_priv.h"
 #include "log.h"
+#include "timeutil.h"
 
 #define HTTP_MAX_CONNECTIONS 32
 
@@ -103,14 +104,18 @@ static int is_loopback(const struct sockaddr *sa)
     return 0;
 }
 
-/* The first line of path, malloc'ed; NULL with a message. */
-static char *read_token_file(const char *path, char *err, size_t errlen)
+/* The first line of path, malloc'ed; NULL with a message.  warn: say so when others may read it. */
+static char *read_token_file(const char *path, int warn, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         snprintf(err, errlen, "option 'http_token_file': cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
+    struct stat sb;
+    if (warn && fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077) != 0)
+        syncc_log(SYNC_LOG_WARN, NULL, "option 'http_token_file': %s is readable by other users (mode %04o); "
+                  "chmod 600 it", path, (unsigned)(sb.st_mode & 07777));
     char line[1024];
     char *tok = NULL;
     if (fgets(line, sizeof(line), f) != NULL) {
@@ -157,7 +162,7 @@ int syncc_http_check_conf(const syncc_conf *conf, char *err, size_t errlen)
     }
     if (ec->http_token_file) {
         char why[1024];
-        char *tok = read_token_file(ec->http_token_file, why, sizeof(why));
+        char *tok = read_token_file(ec->http_token_file, 1, why, sizeof(why));
         if (tok == NULL) {
             snprintf(err, errlen, "%s: %s", conf->path, why);
             return -1;
@@ -469,11 +474,13 @@ syncc_http *syncc_http_start(syncc_engine *e, char *err, size_t errlen)
     const syncc_engine_conf *ec = &e->conf->engine;
     if (ec->http_listen == NULL)
         return NULL;
-    if (syncc_http_check_conf(e->conf, err, errlen) != 0)
-        return NULL;
+    /* syncc_engine_open checked the keys (syncc_http_check_conf) */
     struct sockaddr_storage ss;
     socklen_t sl;
-    parse_listen(ec->http_listen, &ss, &sl);
+    if (parse_listen(ec->http_listen, &ss, &sl) != 0) {
+        snprintf(err, errlen, "%s: option 'http_listen': '%s' is not ADDRESS:PORT", e->conf->path, ec->http_listen);
+        return NULL;
+    }
     syncc_http *h = calloc(1, sizeof(*h));
     if (h == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -489,7 +496,12 @@ syncc_http *syncc_http_start(syncc_engine *e, char *err, size_t errlen)
     if (ec->http_token)
         h->token = strdup(ec->http_token);
     else if (ec->http_token_file)
-        h->token = read_token_file(ec->http_token_file, err, errlen);
+        h->token = read_token_file(ec->http_token_file, 0, err, errlen);
+    if (ec->http_token_file && h->token == NULL) {
+        pthread_rwlock_destroy(&h->elock);
+        free(h);
+        return NULL;
+    }
     if (h->token)
         syncc_log_add_secret(h->token);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
@@ -508,6 +520,7 @@ syncc_http *syncc_http_start(syncc_engine *e, char *err, size_t errlen)
         free(h);
         return NULL;
     }
+    http_started_at = syncc_time_now();
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di ? di->port : 0;
     char addr[INET6_ADDRSTRLEN] = "";

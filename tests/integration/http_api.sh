@@ -17,7 +17,8 @@
 #     up neither runs nor other requests;
 #   - pause survives a restart, resume undoes it, verify is 501; requests go on
 #     while SIGHUP reloads the configuration;
-#   - without a token configured changes are 403; the token is in no answer,
+#   - without a token configured changes are 403; http_token_file works (and a
+#     token file others may read is warned about); the token is in no answer,
 #     no metric and no log line.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
@@ -368,8 +369,24 @@ out=$(hreq POST /api/v1/jobs/small/run '' "$TOK")
 [ "$(hreq GET /api/v1/status | head -1)" = 200 ] || die "reads fail without a token"
 http_stop
 
+note "http_token_file: the token from a file (a warning when others may read it)"
+printf '%s\n' "$TOK-from-file" >"$T/token"
+chmod 644 "$T/token"
+conf "$T/c.ini" "http_listen = 127.0.0.1:0
+http_token_file = token"
+$SYNCENGINE check -c "$T/c.ini" --plugin-dir "$O/plugins" >"$T/check.out" 2>&1 || die "check: $(cat "$T/check.out")"
+grep -q "option 'http_token_file': .*/token is readable by other users (mode 0644); chmod 600 it" "$T/check.out" ||
+    die "no warning about a readable token file: $(cat "$T/check.out")"
+chmod 600 "$T/token"
+http_daemon c "$T/c.ini"
+grep -q "readable by other users" "$T/c.log" && die "a warning about a private token file"
+[ "$(hreq POST /api/v1/jobs/small/run '' "$TOK" | head -1)" = 401 ] || die "the configured token of another file worked"
+[ "$(hreq POST /api/v1/jobs/small/run '' "$TOK-from-file" | head -1)" = 202 ] || die "the file's token was refused"
+cp "$T/last.headers" "$T/answers/headers-c"
+http_stop
+
 note "the token is in no answer and no log line"
-for f in "$T"/answers/* "$T"/a.log "$T"/a2.log "$T"/last.headers; do
+for f in "$T"/answers/* "$T"/a.log "$T"/a2.log "$T"/b.log "$T"/c.log "$T"/last.headers; do
     if grep -q "$TOK" "$f"; then die "the token appears in $f"; fi
 done
 echo ok
