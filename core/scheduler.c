@@ -159,7 +159,8 @@ int syncc_scheduler_trigger(syncc_engine *e, syncc_job_rt *job, int full_refresh
     if (e->stop) {
         rc = SYNCC_TRIGGER_STOPPING;
     } else if (job->running) {
-        snprintf(run_id, 40, "%s", job->run_id);
+        /* a run started a moment ago may not have taken its id yet */
+        snprintf(run_id, 40, "%s", job->run_id[0] ? job->run_id : job->next_run_id);
         rc = SYNCC_TRIGGER_BUSY;
     } else if (running_count(e) >= max) {
         rc = SYNCC_TRIGGER_LIMIT;
