@@ -129,6 +129,8 @@ typedef struct syncc_engine_conf {
     char *http_token;           /* bearer token for changes over HTTP (secret) */
     char *http_token_file;      /* or a file holding it */
     int http_insecure;          /* a non-loopback http_listen is allowed without TLS */
+    char *http_tls_cert;        /* PEM files: the HTTP API speaks HTTPS */
+    char *http_tls_key;
 } syncc_engine_conf;
 
 typedef struct syncc_conf {

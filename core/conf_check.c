@@ -36,6 +36,9 @@ static const sync_option engine_options[] = {
      "File holding the bearer token (its first line), instead of http_token."},
     {"http_insecure", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL,
      "Allow http_listen on an address other than loopback, without TLS."},
+    {"http_tls_cert", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "PEM certificate (chain) file: the HTTP API speaks HTTPS; needs http_tls_key."},
+    {"http_tls_key", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL, "PEM private key file of http_tls_cert."},
     SYNC_OPTION_END};
 
 static const sync_option job_options[] = {
@@ -211,6 +214,12 @@ static int resolve_engine(syncc_conf *conf, char *err, size_t errlen)
     const char *tf = syncc_config_get_string(cfg, "http_token_file");
     if (tf)
         conf->engine.http_token_file = relative_to(syncc_config_where(cfg, "http_token_file"), 1, tf);
+    const char *tc = syncc_config_get_string(cfg, "http_tls_cert");
+    const char *tk = syncc_config_get_string(cfg, "http_tls_key");
+    if (tc)
+        conf->engine.http_tls_cert = relative_to(syncc_config_where(cfg, "http_tls_cert"), 1, tc);
+    if (tk)
+        conf->engine.http_tls_key = relative_to(syncc_config_where(cfg, "http_tls_key"), 1, tk);
     int insecure = 0;
     syncc_config_get_bool(cfg, "http_insecure", &insecure);
     conf->engine.http_insecure = insecure;

@@ -3,7 +3,8 @@
  * manual runs, over GNU libmicrohttpd.  The one header of core/http/.
  *
  * Off unless [engine] http_listen is set.  It listens on loopback unless
- * http_insecure allows another address (there is no TLS).  Reading needs no
+ * it speaks TLS (http_tls_cert, http_tls_key) or http_insecure allows
+ * another address.  Reading needs no
  * token from a loopback client; everything that changes something needs the
  * bearer token of http_token or http_token_file, compared in constant time;
  * without one configured, changes over HTTP are refused.  Every connection
@@ -22,7 +23,8 @@ typedef struct syncc_http syncc_http;
 
 /*
  * Checks the http_* keys of [engine] (the address parses; a non-loopback
- * address needs http_insecure; the token file is readable and not empty).
+ * address needs TLS or http_insecure; the token file, the certificate and
+ * the key are readable).
  * Returns 0, or -1 with a message naming the option.  Touches no socket.
  */
 int syncc_http_check_conf(const syncc_conf *conf, char *err, size_t errlen);

@@ -34,6 +34,7 @@ struct syncc_http {
     pthread_rwlock_t elock;   /* readers: requests; writer: a configuration reload */
     syncc_engine *e;
     char *token;              /* NULL: changes over HTTP are refused */
+    char *tls_cert, *tls_key; /* PEM text; libmicrohttpd reads them for as long as it runs */
     unsigned port;
 };
 
@@ -129,6 +130,39 @@ static char *read_token_file(const char *path, int warn, char *err, size_t errle
     return tok;
 }
 
+/* A whole file (at most 1 MiB) as a string, malloc'ed; NULL with a message naming option. */
+static char *read_pem(const char *option, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "option '%s': cannot read %s: %s", option, path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap + 1);
+    if (buf != NULL)
+        n = fread(buf, 1, cap, f);
+    int too_big = buf != NULL && n == cap && fgetc(f) != EOF;
+    fclose(f);
+    if (buf == NULL || too_big || n == 0 || strstr((buf[n] = '\0', buf), "-----BEGIN ") == NULL) {
+        snprintf(err, errlen, "option '%s': %s is not a PEM file", option, path);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Overwrites and frees a buffer that held a private key. */
+static void free_secret(char *s)
+{
+    if (s == NULL)
+        return;
+    volatile char *p = s;
+    while (*p)
+        *p++ = '\0';
+    free(s);
+}
+
 int syncc_http_check_conf(const syncc_conf *conf, char *err, size_t errlen)
 {
     const syncc_engine_conf *ec = &conf->engine;
@@ -146,9 +180,32 @@ int syncc_http_check_conf(const syncc_conf *conf, char *err, size_t errlen)
                  conf->path, ec->http_listen);
         return -1;
     }
-    if (!is_loopback((struct sockaddr *)&ss) && !ec->http_insecure) {
-        snprintf(err, errlen, "%s: option 'http_listen': %s is not a loopback address; the HTTP API has no TLS, so "
-                 "serving it elsewhere needs 'http_insecure = on' (or a TLS proxy in front of a loopback address)",
+    int tls = ec->http_tls_cert != NULL || ec->http_tls_key != NULL;
+    if (tls && (ec->http_tls_cert == NULL || ec->http_tls_key == NULL)) {
+        snprintf(err, errlen, "%s: option '%s' needs '%s' as well", conf->path,
+                 ec->http_tls_cert ? "http_tls_cert" : "http_tls_key", ec->http_tls_cert ? "http_tls_key" : "http_tls_cert");
+        return -1;
+    }
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errlen, "%s: option 'http_tls_cert': this libmicrohttpd was built without TLS", conf->path);
+        return -1;
+    }
+    if (tls) {
+        char why[1024];
+        const char *opt[2] = {"http_tls_cert", "http_tls_key"};
+        const char *path[2] = {ec->http_tls_cert, ec->http_tls_key};
+        for (int i = 0; i < 2; i++) {
+            char *pem = read_pem(opt[i], path[i], why, sizeof(why));
+            if (pem == NULL) {
+                snprintf(err, errlen, "%s: %s", conf->path, why);
+                return -1;
+            }
+            free_secret(pem);
+        }
+    }
+    if (!is_loopback((struct sockaddr *)&ss) && !ec->http_insecure && !tls) {
+        snprintf(err, errlen, "%s: option 'http_listen': %s is not a loopback address; serving the HTTP API "
+                 "elsewhere needs TLS (http_tls_cert and http_tls_key) or 'http_insecure = on'",
                  conf->path, ec->http_listen);
         return -1;
     }
@@ -497,28 +554,33 @@ syncc_http *syncc_http_start(syncc_engine *e, char *err, size_t errlen)
         h->token = strdup(ec->http_token);
     else if (ec->http_token_file)
         h->token = read_token_file(ec->http_token_file, 0, err, errlen);
-    if (ec->http_token_file && h->token == NULL) {
-        pthread_rwlock_destroy(&h->elock);
-        free(h);
-        return NULL;
-    }
+    if (ec->http_token_file && h->token == NULL)
+        goto fail;
     if (h->token)
         syncc_log_add_secret(h->token);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL},
+                                         {MHD_OPTION_END, 0, NULL}};
+    if (ec->http_tls_cert && ec->http_tls_key) {
+        h->tls_cert = read_pem("http_tls_cert", ec->http_tls_cert, err, errlen);
+        h->tls_key = h->tls_cert ? read_pem("http_tls_key", ec->http_tls_key, err, errlen) : NULL;
+        if (h->tls_key == NULL)
+            goto fail;
+        flags |= MHD_USE_TLS;
+        tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert};
+        tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key};
+    }
     h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
                             (unsigned)HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, h, MHD_OPTION_END);
+                            on_completed, h, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (h->d == NULL) {
-        snprintf(err, errlen, "option 'http_listen': cannot listen on %s (address in use or not available)",
-                 ec->http_listen);
-        pthread_rwlock_destroy(&h->elock);
-        free(h->token);
-        free(h);
-        return NULL;
+        snprintf(err, errlen, "option 'http_listen': cannot listen on %s (address in use or not available%s)",
+                 ec->http_listen, h->tls_key ? ", or the TLS certificate and key do not fit" : "");
+        goto fail;
     }
     http_started_at = syncc_time_now();
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -528,10 +590,17 @@ syncc_http *syncc_http_start(syncc_engine *e, char *err, size_t errlen)
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof(addr));
     else
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr));
-    syncc_log(SYNC_LOG_INFO, NULL, "http: listening on %s%s%s:%u (%s)", ss.ss_family == AF_INET6 ? "[" : "", addr,
-              ss.ss_family == AF_INET6 ? "]" : "", h->port,
+    syncc_log(SYNC_LOG_INFO, NULL, "http: listening on %s%s%s:%u (%s%s)", ss.ss_family == AF_INET6 ? "[" : "", addr,
+              ss.ss_family == AF_INET6 ? "]" : "", h->port, h->tls_key ? "https; " : "",
               h->token ? "changes need the bearer token" : "no token: changes over HTTP are off");
     return h;
+fail:
+    pthread_rwlock_destroy(&h->elock);
+    free(h->token);
+    free(h->tls_cert);
+    free_secret(h->tls_key);
+    free(h);
+    return NULL;
 }
 
 void syncc_http_engine_lock(syncc_http *h)
@@ -560,5 +629,7 @@ void syncc_http_stop(syncc_http *h)
     MHD_stop_daemon(h->d);
     pthread_rwlock_destroy(&h->elock);
     free(h->token);
+    free(h->tls_cert);
+    free_secret(h->tls_key);
     free(h);
 }
