@@ -202,6 +202,12 @@ int syncc_scheduler_trigger(syncc_engine *e, syncc_job_rt *job, int full_refresh
     return rc;
 }
 
+/* Equal strings, NULL equal to NULL. */
+static int same(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 static void plan(syncc_engine *e, int64_t now, int right_away)
 {
     for (size_t j = 0; j < e->n_jobs; j++) {
@@ -281,6 +287,13 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
                 syncc_log(SYNC_LOG_ERROR, NULL, "configuration reload failed, keeping the running one: %s", err);
             } else {
                 ne->full_refresh = e->full_refresh;
+                if (!same(e->conf->engine.http_listen, ne->conf->engine.http_listen) ||
+                    !same(e->conf->engine.http_token, ne->conf->engine.http_token) ||
+                    !same(e->conf->engine.http_token_file, ne->conf->engine.http_token_file) ||
+                    !same(e->conf->engine.http_tls_cert, ne->conf->engine.http_tls_cert) ||
+                    !same(e->conf->engine.http_tls_key, ne->conf->engine.http_tls_key))
+                    syncc_log(SYNC_LOG_WARN, NULL, "the http_* options changed: they take effect when the "
+                              "daemon restarts");
                 /* no HTTP request may look at the engine while it is replaced */
                 syncc_http_engine_lock(http);
                 syncc_engine_close(e);

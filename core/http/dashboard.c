@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "http_priv.h"
+#include "log.h"
 
 typedef struct page {
     char *buf;
@@ -225,6 +226,9 @@ void http_dashboard(syncc_engine *e, http_reply *r)
         http_reply_error(r, 500, "internal", "out of memory");
         return;
     }
+    /* an error message can quote a remote's words: no known secret leaves the process */
+    syncc_log_redact(p.buf, p.cap);
+    p.len = strlen(p.buf);
     r->status = 200;
     r->content_type = "text/html; charset=utf-8";
     r->body = p.buf;
