@@ -8,7 +8,7 @@
 #   make V=1                show full command lines
 #
 # Sources are found by wildcard, so adding a file needs no Makefile change:
-#   core/*.c                      -> the engine (core/main.c holds main())
+#   core/*.c, core/*/*.c           -> the engine (core/main.c holds main(); core/http/ is the HTTP API)
 #   plugins/NAME/*.c              -> build/plugins/NAME.so
 #   tests/unit/test_*.c           -> unit tests linked with the core
 #   tests/unit/NAME/test_*.c      -> unit tests linked with plugin NAME's objects
