@@ -259,7 +259,7 @@ test-asan:
 # Under valgrind memcheck (unit tests and every engine process of the chosen
 # integration tests); `make valgrind VALGRIND_TESTS=` runs the whole suite.
 VALGRIND_TESTS ?= unit/ henk_daemon fault_token_expired fault_rate_limit badinput_config badinput_plugin example_jsonl \
-                  status_cli plugins_tryout
+                  status_cli plugins_tryout http_tls http_dashboard
 test-valgrind valgrind: all $(TEST_BINS)
 	$(Q)echo "== under valgrind memcheck"
 	$(Q)O=$(O) SYNC_TEST_VALGRIND=1 TESTS="$(VALGRIND_TESTS)" tests/run.sh
