@@ -660,6 +660,9 @@ int pgs_lease_acquire(pgs_instance *in, const char *job, int *acquired)
         int ok = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
         pgs_host->log(in->ctx, SYNC_LOG_INFO, "job \"%s\" is running elsewhere (lease held by %s until %s)", job,
                       ok ? PQgetvalue(res, 0, 0) : "another engine", ok ? PQgetvalue(res, 0, 1) : "?");
+        /* who holds it, for the engine to show (POST .../run answers 409 with it) */
+        pgs_host->set_error(in->ctx, "lease held by %s until %s", ok ? PQgetvalue(res, 0, 0) : "another engine",
+                            ok ? PQgetvalue(res, 0, 1) : "?");
         PQclear(res);
         lease_free(l);
         return SYNC_OK;
