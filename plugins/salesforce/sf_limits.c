@@ -183,10 +183,17 @@ void sf_limits_keep(sync_ctx *ctx, sf_usage *u)
 {
     char v[80];
     pthread_mutex_lock(&u->lock);
-    int dirty = u->dirty && u->known;
+    int dirty = u->dirty && u->known, known = u->known;
+    int64_t used = u->used, max = u->max;
     snprintf(v, sizeof v, "%" PRId64 " %" PRId64 " %" PRId64, u->used, u->max, u->learned_at);
     u->dirty = 0;
     pthread_mutex_unlock(&u->lock);
+    if (known) {
+        /* the org's usage as the run leaves it, for status and /metrics: reported once, by the
+         * session's last user, so that the counters of parallel streams do not add up twice */
+        sf_host->counter_add(ctx, "api_usage", used);
+        sf_host->counter_add(ctx, "api_limit", max);
+    }
     if (dirty)
         sf_host->state_put(ctx, SF_STATE_API_USAGE, v); /* best effort: the next run asks /limits */
 }

@@ -71,6 +71,8 @@ for want in 'syncengine_records_total{sync_job="contacts",stream="c",action="rea
             'syncengine_last_success_timestamp_seconds{sync_job="contacts"} ' \
             'syncengine_stream_lag_seconds{sync_job="contacts",stream="c"} ' \
             'syncengine_api_calls_total{sync_job="contacts",source="sf"} ' \
+            'syncengine_api_limit{sync_job="contacts",source="sf"} ' \
+            'syncengine_api_usage{sync_job="contacts",source="sf"} ' \
             'syncengine_conflicts_total{sync_job="contacts"} 0' \
             '# TYPE syncengine_run_duration_seconds histogram'; do
     grep -qF "$want" "$T/metrics.txt" || die "no '$want' in /metrics"
