@@ -902,7 +902,7 @@ class PageCache:
 # ---- orgs -----------------------------------------------------------------
 
 ORG_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-ORG_PATH_RE = re.compile(r"^/org/([A-Za-z0-9_.-]{1,64})(/.*)?$")
+ORG_PATH_RE = re.compile(r"^/org/([0-9A-Za-z]{18})(/.*)?$")
 # ids of org number n start at n * ORG_ID_STRIDE: unique across the stand-in's orgs
 ORG_ID_STRIDE = 10_000_000
 
@@ -910,16 +910,17 @@ ORG_ID_STRIDE = 10_000_000
 class Org:
     """One Salesforce org: its records, users, connected-app grants, access and
     refresh tokens, daily API limit, counters and query cursors.  The default
-    org (number 0) answers at the server's root; org NAME at /org/NAME, which
-    is the instance_url its token responses name."""
+    org (number 0) answers at the server's root; another at /org/ORGID (its
+    18-character org id), which is the instance_url its token responses name:
+    like a real instance URL it shows no name, which may be a refresh token."""
 
     def __init__(self, name, number, *, seed, accounts, contacts, leads, same_modstamp=0,
                  client_id, client_secret, refresh_token, ttl, rotate, daily_limit,
                  schemas, clock, render_cache=True):
         self.name = name
         self.number = number
-        self.prefix = "" if number == 0 else "/org/" + name
         self.org_id = ORG_ID if number == 0 else data.make_id("00D", number)
+        self.prefix = "" if number == 0 else "/org/" + self.org_id
         self.store = Store(seed, accounts, contacts, leads, same_modstamp, schemas, clock,
                            number * ORG_ID_STRIDE)
         self.auth = Auth(client_id, client_secret, refresh_token, ttl, rotate, self.org_id)
@@ -972,6 +973,7 @@ class App:
         # name -> Org, replaced (never changed in place) when an org is added, so
         # that request threads can look orgs up without a lock
         self.orgs = {"default": default}
+        self.orgs_by_id = {default.org_id: default}
         self.orgs_lock = threading.Lock()
         self.default = default
         # the default org under its old names: the single-org control API
@@ -1035,7 +1037,9 @@ class App:
                       render_cache=not self.args.no_render_cache)
             orgs = dict(self.orgs)
             orgs[name] = org
-            self.orgs = orgs
+            by_id = dict(self.orgs_by_id)
+            by_id[org.org_id] = org
+            self.orgs, self.orgs_by_id = orgs, by_id
         return org
 
     def org_named(self, name):
@@ -1468,8 +1472,8 @@ class Handler(BaseHTTPRequestHandler):
         org = app.default
         om = ORG_PATH_RE.match(path)
         if om:
-            # another org's instance: /org/NAME is its instance_url
-            org = app.orgs.get(om.group(1))
+            # another org's instance: /org/ORGID is its instance_url
+            org = app.orgs_by_id.get(om.group(1))
             path = om.group(2) or "/"
             if org is None:
                 payload = dumps([{"message": "The requested resource does not exist",
@@ -1632,7 +1636,7 @@ def parse_args(argv=None):
     p.add_argument("--daily-limit", type=int, default=15000)
     p.add_argument("--orgs", type=int, default=0, metavar="N",
                    help="also create N more orgs at start, each with refresh token and name "
-                        "PREFIX0001... (see --org-prefix), at instance_url BASE/org/NAME")
+                        "PREFIX0001... (see --org-prefix), at instance_url BASE/org/ORGID")
     p.add_argument("--org-records", type=int, default=40, metavar="N",
                    help="records of each of those orgs: N/2 contacts, the rest leads, N/10 "
                         "accounts (default 40)")

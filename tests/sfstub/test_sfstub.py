@@ -925,7 +925,10 @@ class OrgTests(unittest.TestCase):
                 status, body = stub.token(refresh_token=name)
                 self.assertEqual(status, 200, body)
                 url = body["instance_url"]
-                self.assertTrue(url.endswith("/org/" + name), url)
+                _, one = stub.control("GET", "orgs/" + name)
+                self.assertEqual(url, one["instance_url"])
+                self.assertTrue(url.endswith("/org/" + one["org_id"]), url)
+                self.assertNotIn(name, url)
                 self.assertNotIn("refresh_token", body)
                 path = urllib.parse.urlsplit(url).path
                 urls[name] = (path, body["access_token"])
@@ -966,7 +969,8 @@ class OrgTests(unittest.TestCase):
                 self.assertEqual(t1["records"], t2["records"])
             finally:
                 stub2.stop()
-            self.assertEqual(stub.request("GET", "/org/nope/services/data/v61.0/limits")[0], 404)
+            self.assertEqual(stub.request("GET", "/org/00D5g000000000000A/services/data/v61.0/"
+                                                 "limits")[0], 404)
             with open(stub.log) as f:
                 log = f.read()
             for _, tok in urls.values():
