@@ -630,6 +630,10 @@ class Fault:
         self.every = spec.get("every", 1)
         # only queries of this object (FROM <object> in q): streams read in parallel
         self.object = spec.get("object")
+        # only requests to this org (its name; token requests: the org of the refresh token)
+        self.org = spec.get("org")
+        if self.org is not None and not isinstance(self.org, str):
+            raise BadControl("fault org must be an org name")
         if self.object is not None and (not isinstance(self.object, str) or
                                         not re.fullmatch(r"\w+", self.object)):
             raise BadControl("fault object must be an object name")
@@ -646,7 +650,8 @@ class Fault:
         self.fired = 0
 
     def describe(self):
-        return {"match": self.match, "object": self.object, "kind": self.kind, "after": self.after,
+        return {"match": self.match, "object": self.object, "org": self.org, "kind": self.kind,
+                "after": self.after,
                 "times": self.times, "every": self.every, "status": self.status, "seen": self.seen,
                 "fired": self.fired}
 
@@ -661,12 +666,14 @@ class Faults:
         with self.lock:
             self.items = items
 
-    def fire(self, kind, soql=None):
+    def fire(self, kind, soql=None, org=None):
         """Advance every matching fault's counter; return those that fire now."""
         out = []
         with self.lock:
             for f in self.items:
                 if f.match != "any" and f.match != kind:
+                    continue
+                if f.org is not None and f.org != org:
                     continue
                 if f.object is not None and not (
                         soql and re.search(r"\bFROM\s+%s\b" % f.object, soql, re.I)):
@@ -1485,7 +1492,7 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "token":
             org = app.org_for_token_request(body)
         org.stats.note(kind)
-        firing = app.faults.fire(kind, query.get("q"))
+        firing = app.faults.fire(kind, query.get("q"), org.name)
         terminal = None
         for f in firing:
             with org.stats.lock:

@@ -1017,6 +1017,12 @@ class OrgTests(unittest.TestCase):
             stub.control("POST", "auth?org=default", {"rotate": True})
             self.assertIn("refresh_token", stub.token()[1])
             self.assertEqual(stub.control("GET", "stats?org=nope")[0], 400)
+            # a fault for one org leaves the others alone
+            stub.control("POST", "faults", {"faults": [{"match": "token", "org": "rot-a",
+                                                        "kind": "status", "status": 503,
+                                                        "times": -1}]})
+            self.assertEqual(stub.token(refresh_token=a2["refresh_token"])[0], 503)
+            self.assertEqual(stub.token(refresh_token="plain-b")[0], 400)  # revoked, not faulted
         finally:
             rc, err = stub.stop()
         self.assertEqual(rc, 0, err)
