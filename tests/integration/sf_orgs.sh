@@ -9,6 +9,7 @@
 #   - an org that rotates its refresh token: a session that expires in the
 #     middle of a run is renewed with the rotated token (the configured one is
 #     dead by then), and the next run uses it too;
+#   - one org's slow token endpoint does not delay another org's logins;
 #   - no token of any org reaches the log or the state directory.
 # Exit 0 pass, 77 skip, anything else fail.
 set -u
@@ -167,6 +168,33 @@ ctl POST '/__stub/auth?org=rot' '{"expire_access_tokens": true}' >/dev/null
 run "$T/rot.ini"
 [ $rc -eq 0 ] || die "the next run did not use the rotated refresh token ($rc): $(tail -n 5 "$T/run.log")"
 [ "$(counter rot token_calls)" = 3 ] || die "$(counter rot token_calls) token calls, expected 3"
+
+note "one org's slow token endpoint holds up no other org's login"
+# org-0001's token endpoint takes 8 s; org-0002's session expires before its
+# second stream, so its re-login happens while org-0001's login is under way
+ctl POST /__stub/faults '{"faults": [
+  {"match": "token", "org": "org-0001", "kind": "slow", "delay": 8, "times": -1},
+  {"match": "queryAll", "org": "org-0002", "after": 1, "times": 1, "kind": "expire_token"}]}' >/dev/null
+rm -f "$T/ja.jsonl" "$T/jb.jsonl"
+start=$(date +%s)
+$SYNCENGINE --once -c "$T/two.ini" --plugin-dir "$T/plugins" --full-refresh >"$T/run.log" 2>&1 &
+pid=$!
+want=$(( $(ctl GET '/__stub/truth?object=Contact&org=org-0002' | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])') + \
+         $(ctl GET '/__stub/truth?object=Lead&org=org-0002' | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])') ))
+while [ "$(cat "$T/jb.jsonl" 2>/dev/null | wc -l)" -lt "$want" ] && [ $(( $(date +%s) - start )) -lt 20 ]; do
+    sleep 0.2
+done
+took=$(( $(date +%s) - start ))
+wait $pid
+rc=$?
+cat "$T/run.log" >>"$T/engine.log"
+[ $rc -eq 0 ] || die "the two jobs failed ($rc): $(tail -n 5 "$T/run.log")"
+[ "$took" -le 5 ] || die "org-0002's job took ${took}s: it waited for org-0001's slow login"
+[ "$(ctl GET /__stub/faults | python3 -c 'import json,sys; print(json.load(sys.stdin)["faults"][1]["fired"])')" = 1 ] \
+    || die "org-0002's session did not expire"
+exact "$T/jb.jsonl" org-0002
+exact "$T/ja.jsonl" org-0001
+ctl DELETE /__stub/faults >/dev/null
 
 note "no token reaches the log or the state directory"
 assert_no_secrets org-0001 org-0002 rotating-org-token "$access" test-client-secret Bearer
