@@ -1287,6 +1287,13 @@ class App:
                 raise BadControl("body is not JSON: %s" % e) from None
 
         route = path[len("/__stub"):].rstrip("/")
+        if route == "/stats/reset" and method == "POST" and query.get("org") == "*":
+            for o in list(self.orgs.values()):   # every org at once: a benchmark's next cycle
+                with o.stats.lock:
+                    o.stats.reset()
+                with o.limits.lock:
+                    o.limits.used = 0
+            return 200, {"orgs": len(self.orgs)}
         org = self.org_named(query.get("org"))
         if route == "/health" and method == "GET":
             return 200, {"ok": True, "base_url": self.base_url}
@@ -1376,7 +1383,10 @@ class App:
             orgs = list(self.orgs.values())
             if query.get("names") in ("1", "true", "yes"):
                 return 200, {"count": len(orgs), "orgs": [o.name for o in orgs]}
-            return 200, {"count": len(orgs), "orgs": [o.summary(self.base_url) for o in orgs]}
+            summaries = [o.summary(self.base_url) for o in orgs]
+            totals = {k: sum(o[k] for o in summaries)
+                      for k in ("token_calls", "api_calls", "queries", "records_served", "api_usage")}
+            return 200, {"count": len(orgs), "totals": totals, "orgs": summaries}
         if route.startswith("/orgs/") and method == "GET":
             return 200, self.org_named(route[len("/orgs/"):]).summary(self.base_url)
         return 404, {"error": "no control endpoint %s %s" % (method, path)}

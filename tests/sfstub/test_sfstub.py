@@ -961,6 +961,12 @@ class OrgTests(unittest.TestCase):
             self.assertEqual((one["token_calls"], one["queries"], one["api_usage"]), (1, 1, 3))
             _, other = stub.control("GET", "orgs/org-0002")
             self.assertEqual((other["token_calls"], other["api_usage"]), (1, 1))
+            _, every = stub.control("GET", "orgs")
+            self.assertEqual(every["totals"]["token_calls"], 4)  # the default org's too
+            self.assertEqual(every["totals"]["queries"], 3)
+            self.assertEqual(stub.control("POST", "stats/reset?org=*")[1], {"orgs": 5})
+            _, every = stub.control("GET", "orgs")
+            self.assertEqual((every["totals"]["token_calls"], every["totals"]["api_usage"]), (0, 0))
             # data is deterministic per org: a second stand-in serves the same records
             stub2 = StubProcess("--orgs", "1", "--org-records", "8", "--contacts", "1")
             try:
