@@ -421,6 +421,11 @@ static void reg_remove(pgs_lease *l)
             reg[i] = reg[--n_reg];
             break;
         }
+    if (n_reg == 0) {
+        /* the plugin may be unloaded once its last instance is gone: keep no allocation behind */
+        free(reg);
+        reg = NULL;
+    }
     l->registered = 0;
 }
 
