@@ -64,6 +64,8 @@ LIBS_salesforce     = $(shell $(PKG_CONFIG) --libs libcurl jansson) -lm
 CFLAGS_salesforce   = $(shell $(PKG_CONFIG) --cflags libcurl jansson)
 LIBS_sink-postgres   = $(shell $(PKG_CONFIG) --libs libpq) -lm
 CFLAGS_sink-postgres = $(shell $(PKG_CONFIG) --cflags libpq)
+LIBS_sqlite          = $(shell $(PKG_CONFIG) --libs sqlite3) -lpthread
+CFLAGS_sqlite        = $(shell $(PKG_CONFIG) --cflags sqlite3)
 CMOCKA_LIBS  = $(shell $(PKG_CONFIG) --libs cmocka)
 
 ifeq ($(V),1)
@@ -311,7 +313,7 @@ demo:
 
 # docs/plugins/NAME.md from the plugins' option tables, and the man pages from the same tables and the
 # command line's help (tests/integration/docs_current.sh and man_current.sh keep them current).
-DOC_PLUGINS := salesforce postgres generate stdout null
+DOC_PLUGINS := salesforce postgres sqlite generate stdout null
 MAN_PAGES   := syncengine.1 syncengine.ini.5 syncengine-plugin.3
 docs: all
 	$(Q)mkdir -p docs/plugins docs/man
