@@ -311,13 +311,15 @@ uninstall:
 demo:
 	$(Q)O=$(O) sh tests/demo/demo.sh
 
-# docs/plugins/NAME.md from the plugins' option tables, and the man pages from the same tables and the
+# docs/plugins/NAME.md from the plugins' option tables (followed by plugins/NAME/docs.md, the written part,
+# where a plugin has one), and the man pages from the same tables and the
 # command line's help (tests/integration/docs_current.sh and man_current.sh keep them current).
 DOC_PLUGINS := salesforce postgres sqlite generate stdout null
 MAN_PAGES   := syncengine.1 syncengine.ini.5 syncengine-plugin.3
 docs: all
 	$(Q)mkdir -p docs/plugins docs/man
-	$(Q)for p in $(DOC_PLUGINS); do $(O)/syncengine plugins --plugin-dir $(O)/plugins --describe $$p --markdown > docs/plugins/$$p.md || exit 1; done
+	$(Q)for p in $(DOC_PLUGINS); do $(O)/syncengine plugins --plugin-dir $(O)/plugins --describe $$p --markdown > docs/plugins/$$p.md || exit 1; \
+	    if [ -f plugins/$$p/docs.md ]; then cat plugins/$$p/docs.md >> docs/plugins/$$p.md; fi; done
 	$(Q)for m in $(MAN_PAGES); do $(O)/syncengine help --man $${m%.*} --plugin-dir $(O)/plugins > docs/man/$$m || exit 1; done
 
 # The performance benchmark (docs/performance.md): 10k, 100k and 1M records, ~30 minutes.

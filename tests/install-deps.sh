@@ -3,7 +3,7 @@
 # test and run its demo, when some are missing.  Needs root (or sudo).
 set -eu
 PKGS="build-essential pkg-config clang libcurl4-openssl-dev libpq-dev libjansson-dev libinih-dev
-libcmocka-dev libsystemd-dev systemd groff-base postgresql postgresql-client pgbouncer python3 ca-certificates
+libsqlite3-dev sqlite3 libcmocka-dev libsystemd-dev systemd groff-base postgresql postgresql-client pgbouncer python3 ca-certificates
 valgrind"
 missing=""
 for p in $PKGS; do
