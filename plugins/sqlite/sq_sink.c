@@ -147,6 +147,102 @@ static void fence_drop(const char *path, const char *job)
 }
 
 /*
+ * The run each (file, job) is recording in this process, so that every
+ * instance of the run (parallel streams open their own) adds its batches'
+ * counts to the run's row in the batch's transaction: a run killed half-way
+ * is closed by the next one with the counts of what it committed.
+ */
+typedef struct current_run {
+    char *path, *job, *run_id;
+} current_run;
+
+static current_run *runs;
+static size_t n_runs;
+
+static long run_find(const char *path, const char *job)
+{
+    for (size_t i = 0; i < n_runs; i++)
+        if (strcmp(runs[i].path, path) == 0 && strcmp(runs[i].job, job) == 0)
+            return (long)i;
+    return -1;
+}
+
+static void run_drop(const char *path, const char *job)
+{
+    pthread_mutex_lock(&fences_lock);
+    long i = run_find(path, job);
+    if (i >= 0) {
+        free(runs[i].path);
+        free(runs[i].job);
+        free(runs[i].run_id);
+        runs[i] = runs[--n_runs];
+        if (n_runs == 0) {
+            free(runs);
+            runs = NULL;
+        }
+    }
+    pthread_mutex_unlock(&fences_lock);
+}
+
+static int run_put(const char *path, const char *job, const char *run_id)
+{
+    run_drop(path, job);
+    pthread_mutex_lock(&fences_lock);
+    current_run *grown = realloc(runs, (n_runs + 1) * sizeof(*grown));
+    int rc = SYNC_E_NOMEM;
+    if (grown) {
+        runs = grown;
+        current_run r = {strdup(path), strdup(job), strdup(run_id)};
+        if (r.path && r.job && r.run_id) {
+            runs[n_runs++] = r;
+            rc = SYNC_OK;
+        } else {
+            free(r.path);
+            free(r.job);
+            free(r.run_id);
+        }
+    }
+    pthread_mutex_unlock(&fences_lock);
+    return rc;
+}
+
+/* Copies the run id recorded for (path, job) into buf; 0 when there is none. */
+static int run_get(const char *path, const char *job, char *buf, size_t size)
+{
+    pthread_mutex_lock(&fences_lock);
+    long i = run_find(path, job);
+    if (i >= 0)
+        snprintf(buf, size, "%s", runs[i].run_id);
+    pthread_mutex_unlock(&fences_lock);
+    return i >= 0;
+}
+
+/* Adds a batch's counts to its run's row, in the batch's transaction. */
+static int add_progress(sq_sink *in, const char *job, size_t n, const sync_write_result *r)
+{
+    char run_id[128];
+    if (!job || !run_get(in->set.path, job, run_id, sizeof(run_id)))
+        return SYNC_OK;
+    int st;
+    sqlite3_stmt *s = sq_prepare(&in->conn, "UPDATE " SQ_RUNS_TABLE " SET processed = processed + ?2, inserted = "
+                                            "inserted + ?3, updated = updated + ?4, unchanged = unchanged + ?5, "
+                                            "deleted = deleted + ?6, failed = failed + ?7 WHERE run_id = ?1 AND "
+                                            "status = 'running'", &st);
+    if (!s)
+        return st;
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (int64_t)n);
+    sqlite3_bind_int64(s, 3, r->inserted);
+    sqlite3_bind_int64(s, 4, r->updated);
+    sqlite3_bind_int64(s, 5, r->unchanged);
+    sqlite3_bind_int64(s, 6, r->deleted);
+    sqlite3_bind_int64(s, 7, r->failed);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SYNC_OK : sq_fail(&in->conn, rc, "cannot record the run's progress");
+}
+
+/*
  * Inside a write transaction: fails with "lease lost" when this process holds
  * the job's lease but the row says otherwise.  Nothing to check when the
  * process took no lease for the job.
@@ -725,6 +821,8 @@ int sq_sink_write(void *instance, void *target_state, const sync_batch *batch, c
     }
     if (cursor && cursor->value && (status = save_cursor(in, cursor)) != SYNC_OK)
         goto fail;
+    if ((status = add_progress(in, t->job, n, result)) != SYNC_OK)
+        goto fail;
     if ((status = sq_commit(&in->conn)) != SYNC_OK)
         return status;
     if (ignored) {
@@ -938,7 +1036,7 @@ int sq_sink_begin(void *instance, const sync_run_info *run)
     free(in->log_table);
     in->run_id = strdup(run->run_id);
     in->log_table = log_table && *log_table ? strdup(log_table) : NULL;
-    return SYNC_OK;
+    return run_put(in->set.path, run->job, run->run_id);
 fail:
     sq_rollback(&in->conn);
     return rc;
@@ -949,6 +1047,7 @@ int sq_sink_finish(void *instance, const sync_run_info *run)
     sq_sink *in = instance;
     if (!in->run_id || strcmp(in->run_id, run->run_id) != 0)
         return SYNC_OK;
+    run_drop(in->set.path, run->job);
     int rc = sq_begin_write(&in->conn);
     if (rc != SYNC_OK)
         return rc;

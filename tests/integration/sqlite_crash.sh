@@ -2,9 +2,9 @@
 # sqlite_crash.sh - kill -9 in the middle of a batch, in each direction:
 #   - generate -> SQLite (batches of 20000 in BEGIN IMMEDIATE transactions):
 #     after the kill the file holds exactly the records up to the saved
-#     cursor (the batch in flight left nothing), the killed run's row is
-#     closed as failed by the next run, and the next run continues with
-#     nothing lost and nothing twice;
+#     cursor (the batch in flight left nothing), the killed run's row counts
+#     exactly the committed records and is closed as failed by the next run,
+#     and the next run continues with nothing lost and nothing twice;
 #   - SQLite -> PostgreSQL: after the kill PostgreSQL holds whole batches
 #     only, up to its saved cursor; the next run makes both sides equal.
 set -eu
@@ -68,12 +68,14 @@ cursor=$(q "SELECT cursor FROM _syncengine_state")
 rows=$(q "SELECT count(*) || '|' || max(id) FROM items")
 [ "$rows" = "$cursor|$cursor" ] || die "after the kill: rows|max(id) = $rows, saved cursor $cursor"
 [ $((cursor % 20000)) = 0 ] && [ "$cursor" -lt 300000 ] || die "cursor $cursor is not a batch boundary inside the run"
-[ "$(q "SELECT status FROM _syncengine_runs")" = running ] || die "the killed run's row is not left running"
+[ "$(q "SELECT status || '|' || inserted FROM _syncengine_runs")" = "running|$cursor" ] ||
+    die "the killed run's row: $(q "SELECT status, inserted FROM _syncengine_runs"), expected running with its committed count $cursor"
 $SYNCENGINE --once -c "$T/in.ini" >>"$T/engine.log" 2>&1 || die "the run after the kill failed"
 [ "$(q "SELECT count(*) || '|' || min(id) || '|' || max(id) FROM items")" = "$((cursor + 300000))|1|$((cursor + 300000))" ] ||
     die "after the next run: $(q "SELECT count(*), min(id), max(id) FROM items")"
 [ "$(q "SELECT inserted FROM _syncengine_runs WHERE status = 'success'")" = 300000 ] || die "the next run did not insert exactly its own records"
 q "SELECT error FROM _syncengine_runs WHERE status = 'failed'" | grep -q "stopped before it finished" || die "the killed run was not closed"
+[ "$(q "SELECT inserted FROM _syncengine_runs WHERE status = 'failed'")" = "$cursor" ] || die "the closed run lost its committed counts"
 
 note "SQLite -> PostgreSQL, killed in a batch"
 pg_start || exit $?
