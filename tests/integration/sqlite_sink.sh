@@ -10,7 +10,8 @@
 #   - the cursor lives in _syncengine_state, each run in _syncengine_runs and in
 #     the job's run_log_table; `status` reads them back;
 #   - a lease held by a live process skips the run; once that process is gone
-#     the next run takes the job (epoch + 1);
+#     the next run takes the job (epoch + 1); of two engines started at once
+#     one runs the job and the other skips it;
 #   - a file locked by another writer beyond busy_timeout fails the run as
 #     retryable with a message naming the file; the next run loses nothing.
 set -eu
@@ -132,6 +133,25 @@ grep -q "job is running on another engine; skipped" "$T/out.log" || die "a held 
 kill $holder; wait $holder 2>/dev/null || true
 run 6
 [ "$(q "SELECT epoch, released FROM _syncengine_leases WHERE job = 'j'")" = "$((epoch + 1))|1" ] || die "lease of a dead holder not taken: $(q "SELECT * FROM _syncengine_leases")"
+
+note "two engines start the job at once: one runs it, the other skips it"
+write_ini 3000
+before=$(q "SELECT count(*) FROM soft_items")
+$SYNCENGINE --once -c "$T/sink.ini" >"$T/first.log" 2>&1 &
+first=$!
+i=0
+until [ "$(q "SELECT pid || released FROM _syncengine_leases WHERE job = 'j'")" = "${first}0" ]; do
+    i=$((i + 1))
+    [ $i -lt 400 ] || die "the first engine did not take the lease"
+    sleep 0.01
+done
+code=0
+$SYNCENGINE --once -c "$T/sink.ini" >"$T/second.log" 2>&1 || code=$?
+wait $first || [ $? = 6 ] || { cat "$T/first.log" >&2; die "the first engine failed"; }
+cat "$T/first.log" "$T/second.log" >>"$T/engine.log"
+[ "$code" = 0 ] && grep -q "job is running on another engine; skipped" "$T/second.log" ||
+    { cat "$T/second.log" >&2; die "the second engine did not skip the job its lease held"; }
+[ "$(q "SELECT count(*) FROM soft_items")" = $((before + 2700)) ] || die "soft_items after one run of 3000: $(q "SELECT count(*) FROM soft_items")"
 
 note "another writer holds the file beyond busy_timeout: retryable failure, then nothing lost"
 write_ini 30
