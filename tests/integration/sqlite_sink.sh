@@ -135,7 +135,7 @@ run 6
 [ "$(q "SELECT epoch, released FROM _syncengine_leases WHERE job = 'j'")" = "$((epoch + 1))|1" ] || die "lease of a dead holder not taken: $(q "SELECT * FROM _syncengine_leases")"
 
 note "two engines start the job at once: one runs it, the other skips it"
-write_ini 3000
+write_ini 12000
 before=$(q "SELECT count(*) FROM soft_items")
 $SYNCENGINE --once -c "$T/sink.ini" >"$T/first.log" 2>&1 &
 first=$!
@@ -151,7 +151,7 @@ wait $first || [ $? = 6 ] || { cat "$T/first.log" >&2; die "the first engine fai
 cat "$T/first.log" "$T/second.log" >>"$T/engine.log"
 [ "$code" = 0 ] && grep -q "job is running on another engine; skipped" "$T/second.log" ||
     { cat "$T/second.log" >&2; die "the second engine did not skip the job its lease held"; }
-[ "$(q "SELECT count(*) FROM soft_items")" = $((before + 2700)) ] || die "soft_items after one run of 3000: $(q "SELECT count(*) FROM soft_items")"
+[ "$(q "SELECT count(*) FROM soft_items")" = $((before + 10800)) ] || die "soft_items after one run of 12000: $(q "SELECT count(*) FROM soft_items")"
 
 note "another writer holds the file beyond busy_timeout: retryable failure, then nothing lost"
 write_ini 30
