@@ -308,8 +308,9 @@ int sq_sink_lease_acquire(void *instance, const char *job, int *acquired)
         int alive = same_host ? (hpid != pid || hstart != start) && sq_proc_start(hpid) == hstart : 1;
         if (alive) {
             free_now = 0;
-            sq_host->log(in->ctx, SYNC_LOG_INFO, "job \"%s\" is held by %s pid %ld (lease epoch %lld) in %s", job,
-                         h ? h : "?", hpid, (long long)sqlite3_column_int64(s, 0), in->set.path);
+            /* the engine shows this text as the holder (a 409 of the HTTP API names it) */
+            sq_host->set_error(in->ctx, "lease held by %s pid %ld (lease epoch %lld) in %s", h ? h : "?", hpid,
+                               (long long)sqlite3_column_int64(s, 0), in->set.path);
         }
     } else if (step != SQLITE_ROW && step != SQLITE_DONE) {
         st = sq_fail(&in->conn, step, "cannot read the job's lease");

@@ -141,10 +141,29 @@ class Store:
         self.lock = threading.Lock()
         self.clock = Clock()
         self.create_rng = self.gen._rng("created")
+        # getDeleted: object -> {Id: deletion ms} (recycle bin and purged), the
+        # earliest deletion still listed (older ones were trimmed), and objects
+        # whose getDeleted the org refuses (403)
+        self.deleted_log = {}
+        self.deleted_earliest = data.GEN_START_MS
+        self.deleted_refused = set()
 
     def view(self):
         with self.lock:
             return dict(self.tables)
+
+    def get_deleted(self, obj, start_ms, end_ms):
+        """getDeleted: records of obj deleted in [start, end] (whole minutes,
+        as Salesforce takes them), still listed (not before the earliest)."""
+        with self.lock:
+            start_ms -= start_ms % 60000
+            end_ms -= end_ms % 60000
+            log = self.deleted_log.get(obj.name.lower(), {})
+            rows = sorted((ms, rid) for rid, ms in log.items()
+                          if start_ms <= ms <= end_ms + 59999 and ms >= self.deleted_earliest)
+            return {"deletedRecords": [{"id": rid, "deletedDate": data.fmt_datetime(ms)} for ms, rid in rows],
+                    "earliestDateAvailable": data.fmt_datetime(self.deleted_earliest),
+                    "latestDateCovered": data.fmt_datetime(min(end_ms, self.clock.now()))}
 
     # -- mutation --
     def mutate(self, ops):
@@ -154,6 +173,7 @@ class Store:
             work = {}
             saved_last = self.clock.last
             saved_seq = dict(self.next_seq)
+            self._log_work = []  # (object, Id, ms or None to forget), applied with the tables
 
             def table(name):
                 if name not in work:
@@ -166,6 +186,12 @@ class Store:
                 self.next_seq = saved_seq
                 raise
             self.tables.update(work)
+            for name, rid, ms in self._log_work:
+                log = self.deleted_log.setdefault(name, {})
+                if ms is None:
+                    log.pop(rid, None)
+                else:
+                    log.setdefault(rid, ms)
         out = {"ids": [i for r in results for i in r["ids"]], "results": results}
         return out
 
@@ -305,13 +331,18 @@ class Store:
             for rid in ids:
                 lst = list(tbl[rid])
                 lst[i_del] = not want
-                bump(lst)
+                ms = bump(lst)
                 tbl[rid] = tuple(lst)
+                # an undeleted record is no longer listed by getDeleted
+                self._log_work.append((name, rid, None if want else ms))
             return {"op": kind, "ids": ids}
         if kind == "purge":
             ids = self._select(op, obj, tbl, lambda r: True, view)
             for rid in ids:
                 del tbl[rid]
+                # a record purged from the recycle bin keeps its deletion time
+                if i_del is not None:
+                    self._log_work.append((name, rid, self.clock.stamp()))
             return {"op": kind, "ids": ids}
         if kind == "convert":
             if name != "lead":
@@ -958,7 +989,7 @@ class App:
             return 200, [], dumps(res).encode(), JSON_TYPE
         parts = rest.split("/")[1:]
         if parts and parts[0] == "sobjects":
-            return self.sobjects(version, parts[1:])
+            return self.sobjects(version, parts[1:], query)
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
 
     def token(self, method, headers, body):
@@ -982,7 +1013,7 @@ class App:
         status, res = self.auth.grant(form, basic, self.base_url, next(iter(users)))
         return status, [], dumps(res).encode(), JSON_TYPE
 
-    def sobjects(self, version, parts):
+    def sobjects(self, version, parts, query=None):
         schemas = self.store.schemas
         if not parts:
             res = {"encoding": "UTF-8", "maxBatchSize": 200,
@@ -996,6 +1027,8 @@ class App:
             return 200, [], dumps(res).encode(), JSON_TYPE
         if len(parts) == 2 and parts[1] == "describe":
             return 200, [], self._describe(obj, version), JSON_TYPE
+        if len(parts) == 2 and parts[1] == "deleted":
+            return self.get_deleted(obj, query or {})
         if len(parts) == 2:
             rid = data.normalize_id(parts[1])
             rec = self.store.view()[obj.name.lower()].get(rid) if rid else None
@@ -1008,6 +1041,26 @@ class App:
             writer = soql._object_writer(obj, paths, 0, self.store.view(), version, schemas)
             return 200, [], writer(rec).encode(), JSON_TYPE
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def get_deleted(self, obj, query):
+        """GET .../sobjects/{Object}/deleted/?start=ISO&end=ISO, with Salesforce's limits."""
+        if obj.name.lower() in self.store.deleted_refused:
+            raise ApiError(403, "INSUFFICIENT_ACCESS", "insufficient access rights on object id")
+        if not obj.field("IsDeleted"):
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        try:
+            start = data.parse_datetime(query["start"])
+            end = data.parse_datetime(query["end"])
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError):
+            raise ApiError(400, "INVALID_REPLICATION_DATE",
+                           "start and end must be datetimes such as 2024-05-01T10:00:00Z") from None
+        now = self.store.clock.now()
+        if end < start + 60000:
+            raise ApiError(400, "INVALID_REPLICATION_DATE", "end date must be at least one minute after start date")
+        if start < now - 30 * 86400000:
+            raise ApiError(400, "INVALID_REPLICATION_DATE", "start date cannot be more than 30 days ago")
+        res = self.store.get_deleted(obj, start, end)
+        return 200, [], dumps(res).encode(), JSON_TYPE
 
     @staticmethod
     def _object_summary(obj, version):
@@ -1140,6 +1193,27 @@ class App:
                     raise BadControl("body must be {\"faults\": [...]}")
                 self.faults.replace(specs)
                 return 200, {"faults": len(specs)}
+        if route == "/deleted":
+            # getDeleted: {"earliest": ISO} trims the deletion log (older deletions are
+            # no longer listed), {"refuse": [objects]} makes the org refuse it (403)
+            if method == "POST":
+                p = payload() or {}
+                if not isinstance(p, dict):
+                    raise BadControl("body must be an object")
+                with self.store.lock:
+                    if "earliest" in p:
+                        try:
+                            self.store.deleted_earliest = data.parse_datetime(p["earliest"])
+                        except (ValueError, TypeError, AttributeError, IndexError):
+                            raise BadControl("bad earliest %r" % (p.get("earliest"),)) from None
+                    if "refuse" in p:
+                        if not isinstance(p["refuse"], list):
+                            raise BadControl("\"refuse\" must be a list of object names")
+                        self.store.deleted_refused = {str(o).lower() for o in p["refuse"]}
+            with self.store.lock:
+                return 200, {"earliest": data.fmt_datetime(self.store.deleted_earliest),
+                             "refused": sorted(self.store.deleted_refused),
+                             "log": {k: len(v) for k, v in self.store.deleted_log.items()}}
         if route == "/stats" and method == "GET":
             return 200, self.stats_json()
         if route == "/stats/reset" and method == "POST":
