@@ -27,7 +27,8 @@ q "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, amount REAL C
    CREATE TABLE sync_logs (run_id TEXT PRIMARY KEY, status TEXT, processed INTEGER, created INTEGER,
                            error_message TEXT, completed_at TEXT);"
 
-write_ini() { # RECORDS [extra job lines...]
+busy=500ms
+write_ini() { # RECORDS [extra job lines...]; busy_timeout from $busy
     local n=$1
     shift
     cat >"$T/sink.ini" <<INI
@@ -44,7 +45,7 @@ delete_every = 10
 [sink edge]
 plugin = sqlite
 path = $db
-busy_timeout = 500ms
+busy_timeout = $busy
 
 [job j]
 source = fake
@@ -135,7 +136,9 @@ run 6
 [ "$(q "SELECT epoch, released FROM _syncengine_leases WHERE job = 'j'")" = "$((epoch + 1))|1" ] || die "lease of a dead holder not taken: $(q "SELECT * FROM _syncengine_leases")"
 
 note "two engines start the job at once: one runs it, the other skips it"
-write_ini 12000
+# the second engine waits for the file's write lock between the first one's batches, which follow each other
+# closely (SQLite grants the lock to whoever asks when it is free, not in turn): a longer busy_timeout
+busy=10s write_ini 12000
 before=$(q "SELECT count(*) FROM soft_items")
 $SYNCENGINE --once -c "$T/sink.ini" >"$T/first.log" 2>&1 &
 first=$!
@@ -154,7 +157,7 @@ cat "$T/first.log" "$T/second.log" >>"$T/engine.log"
 [ "$(q "SELECT count(*) FROM soft_items")" = $((before + 10800)) ] || die "soft_items after one run of 12000: $(q "SELECT count(*) FROM soft_items")"
 
 note "another writer holds the file beyond busy_timeout: retryable failure, then nothing lost"
-write_ini 30
+busy=500ms write_ini 30
 python3 - "$db" <<'PY' &
 import sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
