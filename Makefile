@@ -64,6 +64,8 @@ LIBS_salesforce     = $(shell $(PKG_CONFIG) --libs libcurl jansson) -lm
 CFLAGS_salesforce   = $(shell $(PKG_CONFIG) --cflags libcurl jansson)
 LIBS_sink-postgres   = $(shell $(PKG_CONFIG) --libs libpq) -lm
 CFLAGS_sink-postgres = $(shell $(PKG_CONFIG) --cflags libpq)
+LIBS_sqlite          = $(shell $(PKG_CONFIG) --libs sqlite3) -lpthread
+CFLAGS_sqlite        = $(shell $(PKG_CONFIG) --cflags sqlite3)
 CMOCKA_LIBS  = $(shell $(PKG_CONFIG) --libs cmocka)
 
 ifeq ($(V),1)
@@ -246,7 +248,7 @@ SANITIZER_TESTS ?= unit/ henk_e2e henk_daemon henk_multi henk_parallel henk_seco
                    fault_conn_reset fault_truncated_body fault_nonjson_body badinput_config badinput_plugin \
                    badinput_records badinput_mapping example_jsonl sf_source pg_sink abi_cli \
                    status_cli plugins_tryout progress_tty daemon_notify http_api http_metrics http_lease \
-                   http_dashboard http_tls
+                   http_dashboard http_tls sqlite_sink sqlite_check
 test-sanitizers:
 	$(Q)$(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" all tests-built
 	$(Q)echo "== under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -259,7 +261,7 @@ test-asan:
 # Under valgrind memcheck (unit tests and every engine process of the chosen
 # integration tests); `make valgrind VALGRIND_TESTS=` runs the whole suite.
 VALGRIND_TESTS ?= unit/ henk_daemon fault_token_expired fault_rate_limit badinput_config badinput_plugin example_jsonl \
-                  status_cli plugins_tryout http_tls http_dashboard
+                  status_cli plugins_tryout http_tls http_dashboard sqlite_sink sqlite_check
 test-valgrind valgrind: all $(TEST_BINS)
 	$(Q)echo "== under valgrind memcheck"
 	$(Q)O=$(O) SYNC_TEST_VALGRIND=1 TESTS="$(VALGRIND_TESTS)" tests/run.sh
@@ -311,13 +313,15 @@ uninstall:
 demo:
 	$(Q)O=$(O) sh tests/demo/demo.sh
 
-# docs/plugins/NAME.md from the plugins' option tables, and the man pages from the same tables and the
+# docs/plugins/NAME.md from the plugins' option tables (followed by plugins/NAME/docs.md, the written part,
+# where a plugin has one), and the man pages from the same tables and the
 # command line's help (tests/integration/docs_current.sh and man_current.sh keep them current).
-DOC_PLUGINS := salesforce postgres generate stdout null
+DOC_PLUGINS := salesforce postgres sqlite generate stdout null
 MAN_PAGES   := syncengine.1 syncengine.ini.5 syncengine-plugin.3
 docs: all
 	$(Q)mkdir -p docs/plugins docs/man
-	$(Q)for p in $(DOC_PLUGINS); do $(O)/syncengine plugins --plugin-dir $(O)/plugins --describe $$p --markdown > docs/plugins/$$p.md || exit 1; done
+	$(Q)for p in $(DOC_PLUGINS); do $(O)/syncengine plugins --plugin-dir $(O)/plugins --describe $$p --markdown > docs/plugins/$$p.md || exit 1; \
+	    if [ -f plugins/$$p/docs.md ]; then cat plugins/$$p/docs.md >> docs/plugins/$$p.md; fi; done
 	$(Q)for m in $(MAN_PAGES); do $(O)/syncengine help --man $${m%.*} --plugin-dir $(O)/plugins > docs/man/$$m || exit 1; done
 
 # The performance benchmark (docs/performance.md): 10k, 100k and 1M records, ~30 minutes.

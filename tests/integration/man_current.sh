@@ -13,7 +13,7 @@ for m in syncengine.1 syncengine.ini.5 syncengine-plugin.3; do
     fi
 done
 # every plugin built here is documented in syncengine.ini(5)
-for p in salesforce postgres generate stdout null; do
+for p in salesforce postgres sqlite generate stdout null; do
     grep -q "^\.SS $p\$" "$top/docs/man/syncengine.ini.5" || die "syncengine.ini(5) does not document plugin $p"
 done
 for c in run check status discover plugins help; do

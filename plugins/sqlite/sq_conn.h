@@ -1,0 +1,107 @@
+/*
+ * sq_conn.h - the SQLite connector's connection layer.
+ *
+ * Opens a database file the way both roles need it: WAL journal (readers and
+ * one writer at a time, so an application writing the same file is never
+ * blocked by a reader), a busy timeout (a writer waits that long for the
+ * file's write lock before giving up), synchronous as configured; classifies
+ * SQLite's result codes into sync statuses (busy and locked beyond the busy
+ * timeout are retryable; constraint violations are data errors of one
+ * record; a missing or damaged file is permanent); and runs the small
+ * transactions everything else is built of.  Also the host table and the
+ * settings of a [source NAME] / [sink NAME] section.
+ */
+#ifndef SQ_CONN_H
+#define SQ_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+#include <sync/sync.h>
+
+#include "sq_sql.h"
+
+/* The host table, set by sync_plugin_entry before any callback runs. */
+SQ_HIDDEN extern const sync_host *sq_host;
+
+/* Options of a [source NAME] or [sink NAME] section. */
+typedef struct sq_settings {
+    char *path;
+    int create;               /* create the file when missing */
+    int64_t busy_timeout_ms;
+    char *journal_mode;       /* "wal" or "keep" */
+    char *synchronous;        /* "full", "normal" or "off" */
+    int foreign_keys;
+} sq_settings;
+
+/* Reads the section's options into s.  SYNC_E_CONFIG (with the error set on ctx) for an empty path. */
+int sq_settings_read(sync_ctx *ctx, const sync_config *cfg, sq_settings *s);
+void sq_settings_free(sq_settings *s);
+
+typedef struct sq_conn {
+    sync_ctx *ctx;
+    sqlite3 *db;
+    const sq_settings *set;   /* borrowed from the instance */
+    int read_only;
+} sq_conn;
+
+/*
+ * Opens the file: read-write (created only with create = on), or read-only
+ * (no journal mode change, nothing written).  SYNC_OK, or a status with the
+ * error set on the context.
+ */
+int sq_conn_open(sq_conn *c, sync_ctx *ctx, const sq_settings *set, int read_only);
+void sq_conn_close(sq_conn *c);
+
+/* The sync status of a SQLite (extended) result code. */
+int sq_status(int rc);
+/*
+ * Sets the context's error to "what: SQLite's message (path)" and returns the
+ * classified status of rc.
+ */
+int sq_fail(sq_conn *c, int rc, const char *what);
+
+/* Runs statements without parameters or results.  SYNC_OK or the classified status (error set). */
+int sq_exec(sq_conn *c, const char *sql);
+/* BEGIN IMMEDIATE: the write lock now, waiting up to busy_timeout. */
+int sq_begin_write(sq_conn *c);
+/* BEGIN (a read transaction that starts with the first read). */
+int sq_begin_read(sq_conn *c);
+int sq_commit(sq_conn *c);
+/* Rolls back whatever transaction is open (nothing when none is). */
+void sq_rollback(sq_conn *c);
+
+/* Prepares sql; NULL with the error set (*status receives the classified status). */
+sqlite3_stmt *sq_prepare(sq_conn *c, const char *sql, int *status);
+
+/*
+ * The columns of a table or view, from PRAGMA table_info: names, declared
+ * types and primary-key positions (0: not in the key).  SYNC_E_NOTFOUND when
+ * the object does not exist.
+ */
+typedef struct sq_table {
+    char *name;
+    size_t n;
+    char **cols;
+    char **decl;
+    int *pk;
+    int is_view;
+} sq_table;
+
+int sq_table_load(sq_conn *c, const char *name, sq_table *t);
+void sq_table_free(sq_table *t);
+/* Index of column name, or -1. */
+long sq_table_find(const sq_table *t, const char *name);
+/* The single primary-key column, or NULL (none, or several). */
+const char *sq_table_single_pk(const sq_table *t);
+/*
+ * Non-zero when the table has a primary key or a full (non-partial) unique
+ * index on exactly the columns keys (in any order), as ON CONFLICT needs.
+ */
+int sq_table_has_unique(sq_conn *c, const sq_table *t, const char *const *keys, size_t n_keys);
+
+/* Process start time of pid (from /proc), 0 when it does not exist. */
+int64_t sq_proc_start(long pid);
+
+#endif /* SQ_CONN_H */
