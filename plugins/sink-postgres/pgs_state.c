@@ -421,11 +421,6 @@ static void reg_remove(pgs_lease *l)
             reg[i] = reg[--n_reg];
             break;
         }
-    if (n_reg == 0) {
-        /* the plugin may be unloaded once its last instance is gone: keep no allocation behind */
-        free(reg);
-        reg = NULL;
-    }
     l->registered = 0;
 }
 
@@ -567,6 +562,11 @@ static void lease_free(pgs_lease *l)
     pthread_mutex_lock(&reg_lock);
     if (l->registered)
         reg_remove(l);
+    if (n_reg == 0) {
+        /* the plugin may be unloaded once its last lease is gone: keep no allocation behind */
+        free(reg);
+        reg = NULL;
+    }
     pthread_mutex_unlock(&reg_lock);
     pthread_cond_destroy(&l->wake);
     if (l->pg)
