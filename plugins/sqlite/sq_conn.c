@@ -5,6 +5,7 @@
 #include "sq_conn.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,6 +345,23 @@ int sq_table_has_unique(sq_conn *c, const sq_table *t, const char *const *keys, 
     sqlite3_finalize(il);
     sqlite3_finalize(ii);
     return found;
+}
+
+/* ------------------------------------------------------------ problems */
+
+void sq_problem(sq_problems *p, int status, const char *where, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (p->chk)
+        p->chk->report(p->chk, where, msg);
+    else if (p->n == 0)
+        sq_host->set_error(p->ctx, "%s (%s)", msg, where);
+    if (p->n++ == 0)
+        p->status = status;
 }
 
 int64_t sq_proc_start(long pid)

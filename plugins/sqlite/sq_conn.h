@@ -101,6 +101,21 @@ const char *sq_table_single_pk(const sq_table *t);
  */
 int sq_table_has_unique(sq_conn *c, const sq_table *t, const char *const *keys, size_t n_keys);
 
+/*
+ * Problems found while resolving a stream or target: with chk (check
+ * --connect) every one is reported where it was found; without (prepare,
+ * read) the first becomes the context's error as "message (where)".  The
+ * first problem's status stays in status; n counts them.
+ */
+typedef struct sq_problems {
+    sync_ctx *ctx;
+    const sync_check *chk; /* NULL: not a check */
+    int n;
+    int status;
+} sq_problems;
+
+void sq_problem(sq_problems *p, int status, const char *where, const char *fmt, ...) SYNC_PRINTF(4, 5);
+
 /* Process start time of pid (from /proc), 0 when it does not exist. */
 int64_t sq_proc_start(long pid);
 

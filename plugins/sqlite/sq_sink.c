@@ -4,7 +4,6 @@
 #include "sq_sink.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -450,30 +449,6 @@ void sq_sink_close(void *instance)
 
 /* ------------------------------------------------------------ targets */
 
-/* Problems found while resolving a target: every one is reported (check --connect) or the first becomes the error. */
-typedef struct problems {
-    sq_sink *in;
-    const sync_check *chk;  /* NULL: prepare */
-    int n;
-    int status;
-} problems;
-
-static void problem(problems *p, int status, const char *where, const char *fmt, ...) SYNC_PRINTF(4, 5);
-static void problem(problems *p, int status, const char *where, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (p->chk)
-        p->chk->report(p->chk, where, msg);
-    else if (p->n == 0)
-        sq_host->set_error(p->in->ctx, "%s (%s)", msg, where);
-    if (p->n++ == 0)
-        p->status = status;
-}
-
 static const char *opt_where(const sync_config *cfg, const char *name, const char *dflt)
 {
     return cfg ? sq_host->config_where(cfg, name) : dflt;
@@ -486,19 +461,19 @@ static const char *opt_where(const sync_config *cfg, const char *name, const cha
  */
 static int target_resolve(sq_sink *in, const char *table, const sync_column *columns, size_t n_columns,
                           const char *const *column_where, const char *stream_where, const sync_config *opts,
-                          problems *p, sq_target *t)
+                          sq_problems *p, sq_target *t)
 {
     sq_table tb;
     int rc = sq_table_load(&in->conn, table, &tb);
     if (rc == SYNC_E_NOTFOUND) {
-        problem(p, SYNC_E_SCHEMA, stream_where, "target table \"%s\" does not exist in %s", table, in->set.path);
+        sq_problem(p, SYNC_E_SCHEMA, stream_where, "target table \"%s\" does not exist in %s", table, in->set.path);
         return p->status;
     }
     if (rc != SYNC_OK)
         return rc;
     if (tb.is_view)
-        problem(p, SYNC_E_SCHEMA, stream_where, "target \"%s\" in %s is a view; the sink writes tables", table,
-                in->set.path);
+        sq_problem(p, SYNC_E_SCHEMA, stream_where, "target \"%s\" in %s is a view; the sink writes tables", table,
+                   in->set.path);
     t->n = n_columns;
     t->cols = calloc(n_columns + 1, sizeof(char *));
     t->aff = calloc(n_columns + 1, sizeof(sq_affinity));
@@ -513,8 +488,8 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
     for (size_t i = 0; i < n_columns; i++) {
         long c = sq_table_find(&tb, columns[i].name);
         if (c < 0) {
-            problem(p, SYNC_E_SCHEMA, column_where && column_where[i] ? column_where[i] : stream_where,
-                    "column \"%s\" does not exist in table \"%s\" of %s", columns[i].name, table, in->set.path);
+            sq_problem(p, SYNC_E_SCHEMA, column_where && column_where[i] ? column_where[i] : stream_where,
+                       "column \"%s\" does not exist in table \"%s\" of %s", columns[i].name, table, in->set.path);
             t->cols[i] = strdup(columns[i].name);
         } else {
             t->cols[i] = strdup(tb.cols[c]);
@@ -544,8 +519,8 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
                 if (tb.pk[c] == pos)
                     t->keys[t->n_keys++] = strdup(tb.cols[c]);
         if (t->n_keys == 0)
-            problem(p, SYNC_E_SCHEMA, stream_where,
-                    "table \"%s\" has no primary key; set sink.conflict_key to columns with a unique index", table);
+            sq_problem(p, SYNC_E_SCHEMA, stream_where,
+                       "table \"%s\" has no primary key; set sink.conflict_key to columns with a unique index", table);
     }
     for (size_t k = 0; k < t->n_keys; k++) {
         if (!t->keys[k]) {
@@ -556,17 +531,17 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
         while (i < n_columns && strcasecmp(columns[i].name, t->keys[k]) != 0)
             i++;
         if (i == n_columns) {
-            problem(p, SYNC_E_SCHEMA, opt_where(opts, "conflict_key", stream_where),
-                    "conflict key column \"%s\" of table \"%s\" is not mapped", t->keys[k], table);
+            sq_problem(p, SYNC_E_SCHEMA, opt_where(opts, "conflict_key", stream_where),
+                       "conflict key column \"%s\" of table \"%s\" is not mapped", t->keys[k], table);
             continue;
         }
         t->key_idx[k] = i;
         t->is_key[i] = 1;
     }
     if (t->n_keys && p->n == 0 && !sq_table_has_unique(&in->conn, &tb, (const char *const *)t->keys, t->n_keys))
-        problem(p, SYNC_E_SCHEMA, opt_where(opts, "conflict_key", stream_where),
-                "no primary key or unique index of table \"%s\" is exactly the conflict key; "
-                "ON CONFLICT needs one (a partial index cannot serve)", table);
+        sq_problem(p, SYNC_E_SCHEMA, opt_where(opts, "conflict_key", stream_where),
+                   "no primary key or unique index of table \"%s\" is exactly the conflict key; "
+                   "ON CONFLICT needs one (a partial index cannot serve)", table);
     size_t nx = opts ? sq_host->config_list_count(opts, "compare_exclude") : 0;
     for (size_t x = 0; x < nx; x++) {
         const char *name = sq_host->config_list_item(opts, "compare_exclude", x);
@@ -574,8 +549,8 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
         while (i < n_columns && strcasecmp(columns[i].name, name) != 0)
             i++;
         if (i == n_columns)
-            problem(p, SYNC_E_CONFIG, opt_where(opts, "compare_exclude", stream_where),
-                    "sink.compare_exclude names \"%s\", which is not a mapped column", name);
+            sq_problem(p, SYNC_E_CONFIG, opt_where(opts, "compare_exclude", stream_where),
+                       "sink.compare_exclude names \"%s\", which is not a mapped column", name);
         else
             t->compare[i] = 0;
     }
@@ -585,8 +560,8 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
     t->unit = sq_unit_parse(opts ? sq_host->config_get_string(opts, "timestamp_unit") : NULL);
     size_t ns = opts ? sq_host->config_list_count(opts, "soft_delete_set") : 0;
     if (t->delete_mode == DEL_SOFT && ns == 0)
-        problem(p, SYNC_E_CONFIG, opt_where(opts, "delete_mode", stream_where),
-                "sink.delete_mode = soft needs sink.soft_delete_set (e.g. deleted=1) for table \"%s\"", table);
+        sq_problem(p, SYNC_E_CONFIG, opt_where(opts, "delete_mode", stream_where),
+                   "sink.delete_mode = soft needs sink.soft_delete_set (e.g. deleted=1) for table \"%s\"", table);
     if (t->delete_mode == DEL_SOFT && ns) {
         t->soft_cols = calloc(ns, sizeof(char *));
         t->soft_vals = calloc(ns, sizeof(char *));
@@ -598,13 +573,13 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
             const char *item = sq_host->config_list_item(opts, "soft_delete_set", i);
             char *l, *r;
             if (sq_split_assign(item, &l, &r) < 0) {
-                problem(p, SYNC_E_CONFIG, opt_where(opts, "soft_delete_set", stream_where),
-                        "sink.soft_delete_set item \"%s\" is not column=value", item);
+                sq_problem(p, SYNC_E_CONFIG, opt_where(opts, "soft_delete_set", stream_where),
+                           "sink.soft_delete_set item \"%s\" is not column=value", item);
                 continue;
             }
             if (sq_table_find(&tb, l) < 0)
-                problem(p, SYNC_E_SCHEMA, opt_where(opts, "soft_delete_set", stream_where),
-                        "sink.soft_delete_set column \"%s\" does not exist in table \"%s\"", l, table);
+                sq_problem(p, SYNC_E_SCHEMA, opt_where(opts, "soft_delete_set", stream_where),
+                           "sink.soft_delete_set column \"%s\" does not exist in table \"%s\"", l, table);
             t->soft_cols[t->n_soft] = l;
             t->soft_vals[t->n_soft++] = r;
         }
@@ -619,7 +594,7 @@ int sq_sink_prepare(void *instance, const sync_target *target, void **target_sta
     sq_target *t = calloc(1, sizeof(*t));
     if (!t)
         return SYNC_E_NOMEM;
-    problems p = {.in = in};
+    sq_problems p = {.ctx = in->ctx};
     t->job = strdup(target->job ? target->job : "");
     t->stream = strdup(target->stream ? target->stream : "");
     int rc = t->job && t->stream ? SYNC_OK : SYNC_E_NOMEM;
@@ -1156,7 +1131,7 @@ int sq_sink_setup(sync_ctx *ctx, const sync_config *cfg, int apply, char **ddl_o
 int sq_sink_probe(void *instance, const sync_check *chk)
 {
     sq_sink *in = instance;
-    problems p = {.in = in, .chk = chk};
+    sq_problems p = {.ctx = in->ctx, .chk = chk};
     if (!chk->stream) {
         const char *log_table =
             chk->job_options ? sq_host->config_get_string(chk->job_options, "run_log_table") : NULL;
@@ -1164,14 +1139,14 @@ int sq_sink_probe(void *instance, const sync_check *chk)
             sq_table tb;
             int rc = sq_table_load(&in->conn, log_table, &tb);
             if (rc == SYNC_E_NOTFOUND)
-                problem(&p, SYNC_E_SCHEMA, sq_host->config_where(chk->job_options, "run_log_table"),
-                        "run-log table \"%s\" does not exist in %s", log_table, in->set.path);
+                sq_problem(&p, SYNC_E_SCHEMA, sq_host->config_where(chk->job_options, "run_log_table"),
+                           "run-log table \"%s\" does not exist in %s", log_table, in->set.path);
             else if (rc != SYNC_OK)
                 return rc;
             else {
                 if (sq_table_find(&tb, "run_id") < 0)
-                    problem(&p, SYNC_E_SCHEMA, sq_host->config_where(chk->job_options, "run_log_table"),
-                            "run-log table \"%s\" has no run_id column", log_table);
+                    sq_problem(&p, SYNC_E_SCHEMA, sq_host->config_where(chk->job_options, "run_log_table"),
+                               "run-log table \"%s\" has no run_id column", log_table);
                 sq_table_free(&tb);
             }
         }

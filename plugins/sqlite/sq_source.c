@@ -17,7 +17,6 @@
 #include "sq_source.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,28 +47,6 @@ typedef struct plan {
     sq_unit unit;
 } plan;
 
-typedef struct problems {
-    sq_source *in;
-    const sync_check *chk;
-    int n, status;
-} problems;
-
-static void problem(problems *p, int status, const char *where, const char *fmt, ...) SYNC_PRINTF(4, 5);
-static void problem(problems *p, int status, const char *where, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (p->chk)
-        p->chk->report(p->chk, where, msg);
-    else if (p->n == 0)
-        sq_host->set_error(p->in->ctx, "%s (%s)", msg, where);
-    if (p->n++ == 0)
-        p->status = status;
-}
-
 static void plan_free(plan *pl)
 {
     sq_table_free(&pl->tb);
@@ -91,13 +68,13 @@ static long add_col(plan *pl, long tbi)
 }
 
 static int plan_build(sq_source *in, const char *table, const sync_config *opts, const char *const *fields,
-                      size_t n_fields, const char *const *field_where, const char *stream_where, problems *p,
+                      size_t n_fields, const char *const *field_where, const char *stream_where, sq_problems *p,
                       plan *pl)
 {
     memset(pl, 0, sizeof(*pl));
     int rc = sq_table_load(&in->conn, table, &pl->tb);
     if (rc == SYNC_E_NOTFOUND) {
-        problem(p, SYNC_E_NOTFOUND, stream_where, "table or view \"%s\" does not exist in %s", table, in->set.path);
+        sq_problem(p, SYNC_E_NOTFOUND, stream_where, "table or view \"%s\" does not exist in %s", table, in->set.path);
         return p->status;
     }
     if (rc != SYNC_OK)
@@ -124,42 +101,42 @@ static int plan_build(sq_source *in, const char *table, const sync_config *opts,
         pl->key = sq_table_single_pk(&pl->tb);
     long kt = pl->key ? sq_table_find(&pl->tb, pl->key) : -1;
     if (!pl->key)
-        problem(p, SYNC_E_CONFIG, WHERE("key"),
-                "%s \"%s\" has no one-column primary key; set source.key to a column that identifies its rows",
-                pl->tb.is_view ? "view" : "table", table);
+        sq_problem(p, SYNC_E_CONFIG, WHERE("key"),
+                   "%s \"%s\" has no one-column primary key; set source.key to a column that identifies its rows",
+                   pl->tb.is_view ? "view" : "table", table);
     else if (kt < 0)
-        problem(p, SYNC_E_SCHEMA, WHERE("key"), "key column \"%s\" does not exist in \"%s\"", pl->key, table);
+        sq_problem(p, SYNC_E_SCHEMA, WHERE("key"), "key column \"%s\" does not exist in \"%s\"", pl->key, table);
     else
         pl->key = pl->tb.cols[kt];
     long ct = sq_table_find(&pl->tb, pl->cursor_col);
     if (!pl->change_log && ct < 0)
-        problem(p, SYNC_E_SCHEMA, WHERE("cursor_column"),
-                "cursor column \"%s\" does not exist in \"%s\" (set source.cursor_column, or source.change_log = on)",
-                pl->cursor_col, table);
+        sq_problem(p, SYNC_E_SCHEMA, WHERE("cursor_column"),
+                   "cursor column \"%s\" does not exist in \"%s\" (set source.cursor_column, or source.change_log = on)",
+                   pl->cursor_col, table);
     if (pl->change_log && pl->tb.is_view)
-        problem(p, SYNC_E_CONFIG, WHERE("change_log"),
-                "source.change_log needs a table; \"%s\" is a view (its triggers would never fire)", table);
+        sq_problem(p, SYNC_E_CONFIG, WHERE("change_log"),
+                   "source.change_log needs a table; \"%s\" is a view (its triggers would never fire)", table);
     const char *soft = opts ? sq_host->config_get_string(opts, "soft_delete") : NULL;
     long st = -1;
     if (soft && *soft) {
         const char *eq = strchr(soft, '=');
         if (eq) {
             if (sq_split_assign(soft, &pl->soft_col, &pl->soft_val) < 0)
-                problem(p, SYNC_E_CONFIG, WHERE("soft_delete"), "source.soft_delete \"%s\" is not column or column=value",
-                        soft);
+                sq_problem(p, SYNC_E_CONFIG, WHERE("soft_delete"),
+                           "source.soft_delete \"%s\" is not column or column=value", soft);
         } else {
             pl->soft_col = strdup(soft);
         }
         if (pl->soft_col && (st = sq_table_find(&pl->tb, pl->soft_col)) < 0)
-            problem(p, SYNC_E_SCHEMA, WHERE("soft_delete"), "soft-delete column \"%s\" does not exist in \"%s\"",
-                    pl->soft_col, table);
+            sq_problem(p, SYNC_E_SCHEMA, WHERE("soft_delete"), "soft-delete column \"%s\" does not exist in \"%s\"",
+                       pl->soft_col, table);
     }
     if (fields) {
         for (size_t i = 0; i < n_fields; i++) {
             long c = sq_table_find(&pl->tb, fields[i]);
             if (c < 0)
-                problem(p, SYNC_E_SCHEMA, field_where && field_where[i] ? field_where[i] : stream_where,
-                        "field \"%s\" is not a column of \"%s\" in %s", fields[i], table, in->set.path);
+                sq_problem(p, SYNC_E_SCHEMA, field_where && field_where[i] ? field_where[i] : stream_where,
+                           "field \"%s\" is not a column of \"%s\" in %s", fields[i], table, in->set.path);
             else
                 add_col(pl, c);
         }
@@ -693,7 +670,7 @@ static int prune_changes(sq_source *in, const plan *pl, int64_t upto)
 int sq_source_read(void *instance, const sync_stream_request *req, sync_emitter *em)
 {
     sq_source *in = instance;
-    problems p = {.in = in};
+    sq_problems p = {.ctx = in->ctx};
     plan pl;
     int rc = plan_build(in, req->stream, req->options, req->fields, req->n_fields, NULL,
                         req->options ? sq_host->config_where(req->options, "cursor_column") : in->set.path, &p, &pl);
@@ -740,7 +717,7 @@ int sq_source_probe(void *instance, const sync_check *chk)
     sq_source *in = instance;
     if (!chk->stream)
         return SYNC_OK;
-    problems p = {.in = in, .chk = chk};
+    sq_problems p = {.ctx = in->ctx, .chk = chk};
     plan pl;
     int rc = plan_build(in, chk->object, chk->stream_options, chk->fields, chk->n_fields, NULL, chk->stream_where, &p,
                         &pl);
