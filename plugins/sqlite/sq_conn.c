@@ -121,6 +121,14 @@ void sq_rollback(sq_conn *c)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int sq_end(sq_conn *c, int rc)
+{
+    if (rc == SYNC_OK)
+        return sq_commit(c);
+    sq_rollback(c);
+    return rc;
+}
+
 sqlite3_stmt *sq_prepare(sq_conn *c, const char *sql, int *status)
 {
     sqlite3_stmt *st = NULL;

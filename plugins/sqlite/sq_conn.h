@@ -71,6 +71,11 @@ int sq_begin_read(sq_conn *c);
 int sq_commit(sq_conn *c);
 /* Rolls back whatever transaction is open (nothing when none is). */
 void sq_rollback(sq_conn *c);
+/*
+ * Ends the open transaction by the outcome of its work: commits when rc is
+ * SYNC_OK (returning the commit's status), else rolls back and returns rc.
+ */
+int sq_end(sq_conn *c, int rc);
 
 /* Prepares sql; NULL with the error set (*status receives the classified status). */
 sqlite3_stmt *sq_prepare(sq_conn *c, const char *sql, int *status);

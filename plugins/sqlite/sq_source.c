@@ -377,6 +377,32 @@ static int emit_cursor(sync_emitter *em, const sq_cursor *c)
     return rc;
 }
 
+/*
+ * One page in its own read transaction: a record per row of s (bound
+ * already), the last row's key into cur->key and, when value is not NULL, its
+ * cursor column into value.  *rows receives the rows read; s is left reset.
+ */
+static int read_page(sq_source *in, const plan *pl, sqlite3_stmt *s, sync_emitter *em, sq_cursor *cur,
+                     sq_val *value, size_t *rows)
+{
+    *rows = 0;
+    int rc = sq_begin_read(&in->conn);
+    if (rc != SYNC_OK)
+        return rc;
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if ((rc = row_record(in, pl, s, em, &cur->key)) != SYNC_OK)
+            break;
+        if (value)
+            val_from_column(s, (int)pl->cur_i, value);
+        (*rows)++;
+    }
+    sqlite3_reset(s);
+    if (rc == SYNC_OK && step != SQLITE_DONE)
+        rc = sq_fail(&in->conn, step, "cannot read a page");
+    return sq_end(&in->conn, rc);
+}
+
 /* ------------------------------------------------------------ keyset mode */
 
 /* Non-zero when an index of the table starts with column (the keyset pages then seek instead of sorting). */
@@ -432,24 +458,8 @@ static int read_keyset(sq_source *in, const plan *pl, const sync_stream_request 
         sqlite3_bind_double(s, 3, (double)bound / (double)sq_unit_usec(pl->unit));
         sqlite3_bind_text(s, 4, bound_text, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 5, (int64_t)batch);
-        if ((rc = sq_begin_read(&in->conn)) != SYNC_OK)
-            break;
-        size_t rows = 0;
-        int step;
-        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-            if ((rc = row_record(in, pl, s, em, &cur->key)) != SYNC_OK)
-                break;
-            val_from_column(s, (int)pl->cur_i, &cur->value);
-            rows++;
-        }
-        sqlite3_reset(s);
-        if (rc == SYNC_OK && step != SQLITE_DONE)
-            rc = sq_fail(&in->conn, step, "cannot read a page");
-        if (rc == SYNC_OK)
-            rc = sq_commit(&in->conn);
-        else
-            sq_rollback(&in->conn);
-        if (rc != SYNC_OK || rows == 0)
+        size_t rows;
+        if ((rc = read_page(in, pl, s, em, cur, &cur->value, &rows)) != SYNC_OK || rows == 0)
             break;
         have = 1;
         if ((rc = emit_cursor(em, cur)) != SYNC_OK || rows < batch)
@@ -479,11 +489,7 @@ static int install_change_log(sq_source *in, const plan *pl)
     if (rc == SYNC_OK)
         rc = sq_exec(&in->conn, trig);
     free(trig);
-    if (rc == SYNC_OK)
-        rc = sq_commit(&in->conn);
-    else
-        sq_rollback(&in->conn);
-    return rc;
+    return sq_end(&in->conn, rc);
 }
 
 static int change_log_max(sq_source *in, int64_t *seq)
@@ -521,23 +527,8 @@ static int scan_table(sq_source *in, const plan *pl, sq_cursor *cur, sync_emitte
         sqlite3_reset(s);
         bind_val(s, 1, &cur->key);
         sqlite3_bind_int64(s, 2, (int64_t)batch);
-        if ((rc = sq_begin_read(&in->conn)) != SYNC_OK)
-            break;
-        size_t rows = 0;
-        int step;
-        while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-            if ((rc = row_record(in, pl, s, em, &cur->key)) != SYNC_OK)
-                break;
-            rows++;
-        }
-        sqlite3_reset(s);
-        if (rc == SYNC_OK && step != SQLITE_DONE)
-            rc = sq_fail(&in->conn, step, "cannot read a page");
-        if (rc == SYNC_OK)
-            rc = sq_commit(&in->conn);
-        else
-            sq_rollback(&in->conn);
-        if (rc != SYNC_OK)
+        size_t rows;
+        if ((rc = read_page(in, pl, s, em, cur, NULL, &rows)) != SYNC_OK)
             break;
         cur->scanning = rows == batch; /* a short page is the last one */
         if (!cur->scanning)
@@ -629,10 +620,7 @@ static int read_changes(sq_source *in, const plan *pl, sq_cursor *cur, sync_emit
         }
         for (size_t i = 0; i < n; i++)
             sq_val_clear(&keys[i]);
-        if (rc == SYNC_OK)
-            rc = sq_commit(&in->conn);
-        else
-            sq_rollback(&in->conn);
+        rc = sq_end(&in->conn, rc);
         if (rc != SYNC_OK || n == 0)
             break;
         cur->seq = last;
@@ -661,10 +649,7 @@ static int prune_changes(sq_source *in, const plan *pl, int64_t upto)
         sqlite3_finalize(s);
         rc = step == SQLITE_DONE ? SYNC_OK : sq_fail(&in->conn, step, "cannot prune the change log");
     }
-    if (rc == SYNC_OK)
-        return sq_commit(&in->conn);
-    sq_rollback(&in->conn);
-    return rc;
+    return sq_end(&in->conn, rc);
 }
 
 int sq_source_read(void *instance, const sync_stream_request *req, sync_emitter *em)
