@@ -146,6 +146,14 @@ sqlite3_stmt *sq_prepare(sq_conn *c, const char *sql, int *status)
     return st;
 }
 
+/* Sets the error of a failed step of opening, closes the connection and returns the status. */
+static int open_fail(sq_conn *c, int rc, const char *what)
+{
+    int st = sq_fail(c, rc, what);
+    sq_conn_close(c);
+    return st;
+}
+
 int sq_conn_open(sq_conn *c, sync_ctx *ctx, const sq_settings *set, int read_only)
 {
     memset(c, 0, sizeof(*c));
@@ -171,29 +179,20 @@ int sq_conn_open(sq_conn *c, sync_ctx *ctx, const sq_settings *set, int read_onl
     sqlite3_busy_timeout(c->db, (int)(set->busy_timeout_ms > 2147483647 ? 2147483647 : set->busy_timeout_ms));
     /* the first read of the file: a file that is not a database fails here, clearly */
     rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        int st = sq_fail(c, rc, "cannot read the SQLite file");
-        sq_conn_close(c);
-        return st;
-    }
+    if (rc != SQLITE_OK)
+        return open_fail(c, rc, "cannot read the SQLite file");
     char sql[128];
     if (!read_only && strcmp(set->journal_mode, "wal") == 0) {
         rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-        if (rc != SQLITE_OK) {
-            int st = sq_fail(c, rc, "cannot switch to WAL mode");
-            sq_conn_close(c);
-            return st;
-        }
+        if (rc != SQLITE_OK)
+            return open_fail(c, rc, "cannot switch to WAL mode");
     }
     snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s; PRAGMA foreign_keys = %s",
              strcmp(set->synchronous, "off") == 0 ? "OFF" : strcmp(set->synchronous, "normal") == 0 ? "NORMAL" : "FULL",
              set->foreign_keys ? "ON" : "OFF");
     rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        int st = sq_fail(c, rc, "cannot set the connection's pragmas");
-        sq_conn_close(c);
-        return st;
-    }
+    if (rc != SQLITE_OK)
+        return open_fail(c, rc, "cannot set the connection's pragmas");
     return SYNC_OK;
 }
 
@@ -204,6 +203,17 @@ void sq_conn_close(sq_conn *c)
         sqlite3_close_v2(c->db);
     }
     c->db = NULL;
+}
+
+int sq_conn_open_config(sq_conn *c, sq_settings *s, sync_ctx *ctx, const sync_config *cfg, int read_only)
+{
+    int rc = sq_settings_read(ctx, cfg, s);
+    if (rc != SYNC_OK)
+        return rc;
+    rc = sq_conn_open(c, ctx, s, read_only);
+    if (rc != SYNC_OK)
+        sq_settings_free(s);
+    return rc;
 }
 
 /* ------------------------------------------------------------ tables */

@@ -53,6 +53,11 @@ typedef struct sq_conn {
  */
 int sq_conn_open(sq_conn *c, sync_ctx *ctx, const sq_settings *set, int read_only);
 void sq_conn_close(sq_conn *c);
+/*
+ * sq_settings_read then sq_conn_open: the section's settings into s and c
+ * open on them.  On failure (error set) neither holds anything.
+ */
+int sq_conn_open_config(sq_conn *c, sq_settings *s, sync_ctx *ctx, const sync_config *cfg, int read_only);
 
 /* The sync status of a SQLite (extended) result code. */
 int sq_status(int rc);

@@ -384,14 +384,13 @@ int sq_sink_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
     if (!in)
         return SYNC_E_NOMEM;
     in->ctx = ctx;
-    int rc = sq_settings_read(ctx, cfg, &in->set);
+    int read_only = SYNC_HOST_HAS(sq_host, ctx_read_only) && sq_host->ctx_read_only(ctx);
+    int rc = sq_conn_open_config(&in->conn, &in->set, ctx, cfg, read_only);
     if (rc != SYNC_OK) {
         free(in);
         return rc;
     }
-    int read_only = SYNC_HOST_HAS(sq_host, ctx_read_only) && sq_host->ctx_read_only(ctx);
-    rc = sq_conn_open(&in->conn, ctx, &in->set, read_only);
-    if (rc == SYNC_OK && !read_only)
+    if (!read_only)
         rc = sq_exec(&in->conn, STATE_DDL);
     if (rc != SYNC_OK) {
         sq_sink_close(in);
@@ -1114,13 +1113,11 @@ int sq_sink_setup(sync_ctx *ctx, const sync_config *cfg, int apply, char **ddl_o
     if (!apply)
         return SYNC_OK;
     sq_settings set;
-    int rc = sq_settings_read(ctx, cfg, &set);
+    sq_conn c;
+    int rc = sq_conn_open_config(&c, &set, ctx, cfg, 0);
     if (rc != SYNC_OK)
         return rc;
-    sq_conn c;
-    rc = sq_conn_open(&c, ctx, &set, 0);
-    if (rc == SYNC_OK)
-        rc = sq_exec(&c, STATE_DDL);
+    rc = sq_exec(&c, STATE_DDL);
     sq_conn_close(&c);
     sq_settings_free(&set);
     return rc;

@@ -161,14 +161,8 @@ int sq_source_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
     if (!in)
         return SYNC_E_NOMEM;
     in->ctx = ctx;
-    int rc = sq_settings_read(ctx, cfg, &in->set);
+    int rc = sq_conn_open_config(&in->conn, &in->set, ctx, cfg, 0);
     if (rc != SYNC_OK) {
-        free(in);
-        return rc;
-    }
-    rc = sq_conn_open(&in->conn, ctx, &in->set, 0);
-    if (rc != SYNC_OK) {
-        sq_settings_free(&in->set);
         free(in);
         return rc;
     }
