@@ -429,26 +429,26 @@ char *sq_sql_upsert(const char *table, const char *const *cols, size_t n, const 
     return sq_buf_take(&b);
 }
 
-char *sq_sql_exists(const char *table, const char *const *keys, size_t n_keys)
+/* head t WHERE k1 = ?1 AND ... */
+static char *by_keys(const char *head, const char *table, const char *const *keys, size_t n_keys)
 {
     sq_buf b;
     sq_buf_init(&b);
-    sq_buf_puts(&b, "SELECT 1 FROM ");
+    sq_buf_puts(&b, head);
     sq_buf_ident(&b, table);
     sq_buf_puts(&b, " WHERE ");
     key_match(&b, keys, n_keys);
     return sq_buf_take(&b);
 }
 
+char *sq_sql_exists(const char *table, const char *const *keys, size_t n_keys)
+{
+    return by_keys("SELECT 1 FROM ", table, keys, n_keys);
+}
+
 char *sq_sql_delete(const char *table, const char *const *keys, size_t n_keys)
 {
-    sq_buf b;
-    sq_buf_init(&b);
-    sq_buf_puts(&b, "DELETE FROM ");
-    sq_buf_ident(&b, table);
-    sq_buf_puts(&b, " WHERE ");
-    key_match(&b, keys, n_keys);
-    return sq_buf_take(&b);
+    return by_keys("DELETE FROM ", table, keys, n_keys);
 }
 
 char *sq_sql_soft_delete(const char *table, const char *const *keys, size_t n_keys, const char *const *set_cols,
@@ -486,6 +486,13 @@ static void select_from(sq_buf *b, const char *table, const char *const *cols, s
     sq_buf_ident(b, table);
 }
 
+/* The user's extra condition, when there is one: " AND (where)". */
+static void and_where(sq_buf *b, const char *where)
+{
+    if (where && *where)
+        sq_buf_printf(b, " AND (%s)", where);
+}
+
 char *sq_sql_keyset_page(const char *table, const char *const *cols, size_t n, const char *cursor_col,
                          const char *key_col, const char *where, int after)
 {
@@ -510,8 +517,7 @@ char *sq_sql_keyset_page(const char *table, const char *const *cols, size_t n, c
     sq_buf_puts(&b, " <= ?3 ELSE julianday(");
     sq_buf_ident(&b, cursor_col);
     sq_buf_puts(&b, ") <= julianday(?4) END");
-    if (where && *where)
-        sq_buf_printf(&b, " AND (%s)", where);
+    and_where(&b, where);
     sq_buf_puts(&b, " ORDER BY ");
     sq_buf_ident(&b, cursor_col);
     sq_buf_puts(&b, ", ");
@@ -533,8 +539,7 @@ char *sq_sql_key_page(const char *table, const char *const *cols, size_t n, cons
     } else {
         sq_buf_puts(&b, "1");
     }
-    if (where && *where)
-        sq_buf_printf(&b, " AND (%s)", where);
+    and_where(&b, where);
     sq_buf_puts(&b, " ORDER BY ");
     sq_buf_ident(&b, key_col);
     sq_buf_puts(&b, " LIMIT ?2");
@@ -549,8 +554,7 @@ char *sq_sql_by_key(const char *table, const char *const *cols, size_t n, const 
     sq_buf_puts(&b, " WHERE ");
     sq_buf_ident(&b, key_col);
     sq_buf_puts(&b, " = ?1");
-    if (where && *where)
-        sq_buf_printf(&b, " AND (%s)", where);
+    and_where(&b, where);
     return sq_buf_take(&b);
 }
 
@@ -568,23 +572,27 @@ static void trigger_head(sq_buf *b, const char *table, const char *suffix, const
     sq_buf_puts(b, " BEGIN INSERT INTO " SQ_CHANGES_TABLE " (tbl, key) ");
 }
 
+/* VALUES ('table', row.key): the change-log row of the trigger's NEW or OLD row. */
+static void change_values(sq_buf *b, const char *table, const char *row, const char *key_col)
+{
+    sq_buf_puts(b, "VALUES (");
+    buf_literal(b, table);
+    sq_buf_printf(b, ", %s.", row);
+    sq_buf_ident(b, key_col);
+    sq_buf_puts(b, ")");
+}
+
 char *sq_sql_change_triggers(const char *table, const char *key_col)
 {
     sq_buf b;
     sq_buf_init(&b);
     trigger_head(&b, table, "ai", "INSERT");
-    sq_buf_puts(&b, "VALUES (");
-    buf_literal(&b, table);
-    sq_buf_puts(&b, ", NEW.");
-    sq_buf_ident(&b, key_col);
-    sq_buf_puts(&b, "); END;\n");
+    change_values(&b, table, "NEW", key_col);
+    sq_buf_puts(&b, "; END;\n");
 
     trigger_head(&b, table, "au", "UPDATE");
-    sq_buf_puts(&b, "VALUES (");
-    buf_literal(&b, table);
-    sq_buf_puts(&b, ", NEW.");
-    sq_buf_ident(&b, key_col);
-    sq_buf_puts(&b, "); INSERT INTO " SQ_CHANGES_TABLE " (tbl, key) SELECT ");
+    change_values(&b, table, "NEW", key_col);
+    sq_buf_puts(&b, "; INSERT INTO " SQ_CHANGES_TABLE " (tbl, key) SELECT ");
     buf_literal(&b, table);
     sq_buf_puts(&b, ", OLD.");
     sq_buf_ident(&b, key_col);
@@ -595,10 +603,7 @@ char *sq_sql_change_triggers(const char *table, const char *key_col)
     sq_buf_puts(&b, "; END;\n");
 
     trigger_head(&b, table, "ad", "DELETE");
-    sq_buf_puts(&b, "VALUES (");
-    buf_literal(&b, table);
-    sq_buf_puts(&b, ", OLD.");
-    sq_buf_ident(&b, key_col);
-    sq_buf_puts(&b, "); END;\n");
+    change_values(&b, table, "OLD", key_col);
+    sq_buf_puts(&b, "; END;\n");
     return sq_buf_take(&b);
 }
