@@ -11,8 +11,7 @@
 #   - `plugins --describe sqlite` lists both roles and the options.
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
-[ -x "$O/syncengine" ] && [ -f "$O/plugins/sqlite.so" ] || skip "sqlite plugin not built"
-command -v sqlite3 >/dev/null || skip "sqlite3 shell not installed"
+. "$top/tests/lib/sqlite.sh"
 export LC_ALL=C
 
 src=$T/src.db
@@ -30,13 +29,9 @@ conf() {
 [engine]
 state_dir = $T/state
 
-[source a]
-plugin = sqlite
-path = $src
+$(sqlite_section source a "$src")
 
-[sink b]
-plugin = sqlite
-path = $dst
+$(sqlite_section sink b "$dst")
 
 [job j]
 source = a

@@ -13,12 +13,9 @@
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
-[ -x "$O/syncengine" ] && [ -f "$O/plugins/sqlite.so" ] || skip "sqlite plugin not built"
-command -v sqlite3 >/dev/null || skip "sqlite3 shell not installed"
+. "$top/tests/lib/sqlite.sh"
 pg_start || exit $?
 
-db=$T/edge.db
-q() { sqlite3 -batch "$db" "$@"; }
 q "PRAGMA journal_mode = WAL;
    CREATE TABLE events (id INTEGER PRIMARY KEY, payload TEXT, version INTEGER NOT NULL, updated_at TEXT NOT NULL);
    CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, amount REAL)" >/dev/null
@@ -33,17 +30,11 @@ streams = items
 records = 3000
 fields = name:string, amount:float
 
-[source edge]
-plugin = sqlite
-path = $db
+$(sqlite_section source edge)
 
-[sink edge_sink]
-plugin = sqlite
-path = $db
+$(sqlite_section sink edge_sink)
 
-[sink pg]
-plugin = postgres
-conninfo = \${DATABASE_URL}
+$(pg_sink_section pg)
 
 [job to_edge]
 source = fake

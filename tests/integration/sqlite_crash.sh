@@ -10,11 +10,8 @@
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
-[ -x "$O/syncengine" ] && [ -f "$O/plugins/sqlite.so" ] || skip "sqlite plugin not built"
-command -v sqlite3 >/dev/null || skip "sqlite3 shell not installed"
+. "$top/tests/lib/sqlite.sh"
 
-db=$T/edge.db
-q() { sqlite3 -batch "$db" "$@"; }
 q "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, amount REAL, updated_at TEXT)"
 cat >"$T/in.ini" <<INI
 [engine]
@@ -26,9 +23,7 @@ streams = items
 records = 300000
 fields = name:string, amount:float, updated:timestamp
 
-[sink edge]
-plugin = sqlite
-path = $db
+$(sqlite_section sink edge)
 
 [job to_edge]
 source = fake
@@ -85,13 +80,9 @@ cat >"$T/out.ini" <<INI
 [engine]
 state_dir = $T/state-out
 
-[source edge]
-plugin = sqlite
-path = $db
+$(sqlite_section source edge)
 
-[sink pg]
-plugin = postgres
-conninfo = \${DATABASE_URL}
+$(pg_sink_section pg)
 
 [job from_edge]
 source = edge

@@ -16,11 +16,8 @@
 #     retryable with a message naming the file; the next run loses nothing.
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
-[ -x "$O/syncengine" ] && [ -f "$O/plugins/sqlite.so" ] || skip "sqlite plugin not built"
-command -v sqlite3 >/dev/null || skip "sqlite3 shell not installed"
+. "$top/tests/lib/sqlite.sh"
 
-db=$T/edge.db
-q() { sqlite3 -batch "$db" "$@"; }
 q "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, amount REAL CHECK (amount < 9000),
                        quantity INTEGER, active BOOLEAN, updated_at TEXT, archived INTEGER NOT NULL DEFAULT 0);
    CREATE TABLE soft_items (id INTEGER PRIMARY KEY, name TEXT, archived INTEGER NOT NULL DEFAULT 0);
@@ -42,9 +39,7 @@ records = $n
 fields = name:string, amount:float, quantity:int, active:bool, updated:timestamp
 delete_every = 10
 
-[sink edge]
-plugin = sqlite
-path = $db
+$(sqlite_section sink edge)
 busy_timeout = $busy
 
 [job j]
@@ -79,13 +74,7 @@ name = name
 INI
 }
 
-run() { # EXPECTED_EXIT [args]
-    local want=$1 code=0
-    shift
-    $SYNCENGINE --once -c "$T/sink.ini" "$@" >"$T/out.log" 2>&1 || code=$?
-    cat "$T/out.log" >>"$T/engine.log"
-    [ "$code" = "$want" ] || { cat "$T/out.log" >&2; die "exit code $code, expected $want"; }
-}
+run() { sqlite_run "$T/sink.ini" "$@"; } # EXPECTED_EXIT [args]
 last_run() { q "SELECT status, processed, inserted, updated, unchanged, deleted, failed FROM _syncengine_runs ORDER BY started_at DESC LIMIT 1"; }
 
 note "first run: rows 10 and 20 exist and are deleted (hard) / archived (soft)"

@@ -15,12 +15,9 @@
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
-[ -x "$O/syncengine" ] && [ -f "$O/plugins/sqlite.so" ] || skip "sqlite plugin not built"
-command -v sqlite3 >/dev/null || skip "sqlite3 shell not installed"
+. "$top/tests/lib/sqlite.sh"
 pg_start || exit $?
 
-db=$T/edge.db
-q() { sqlite3 -batch "$db" "$@"; }
 q "CREATE TABLE items (id TEXT PRIMARY KEY, name TEXT, amount REAL, active BOOLEAN, meta JSON,
                        updated_at TIMESTAMP, deleted INTEGER NOT NULL DEFAULT 0);
    CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);"
@@ -32,13 +29,9 @@ cat >"$T/src.ini" <<INI
 [engine]
 state_dir = $T/state
 
-[source edge]
-plugin = sqlite
-path = $db
+$(sqlite_section source edge)
 
-[sink pg]
-plugin = postgres
-conninfo = \${DATABASE_URL}
+$(pg_sink_section pg)
 
 [job from_edge]
 source = edge
@@ -69,13 +62,7 @@ source.change_log = on
 id = id
 body = body
 INI
-run() { # EXPECTED_EXIT [args]
-    local want=$1 code=0
-    shift
-    $SYNCENGINE --once -c "$T/src.ini" "$@" >"$T/out.log" 2>&1 || code=$?
-    cat "$T/out.log" >>"$T/engine.log"
-    [ "$code" = "$want" ] || { cat "$T/out.log" >&2; die "exit code $code, expected $want"; }
-}
+run() { sqlite_run "$T/src.ini" "$@"; } # EXPECTED_EXIT [args]
 read_count() { # STREAM: records read by the last run
     sed -n "s/.*stream=$1 .*done: \([0-9]*\) read.*/\1/p" "$T/out.log" | tail -n 1
 }
