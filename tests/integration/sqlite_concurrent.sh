@@ -36,19 +36,7 @@ $(sqlite_section sink edge_sink)
 
 $(pg_sink_section pg)
 
-[job to_edge]
-source = fake
-sink = edge_sink
-batch_size = 500
-
-[stream to_edge.items]
-object = items
-target = items
-
-[map to_edge.items]
-id = id
-name = name
-amount = amount
+$(items_job to_edge fake edge_sink 500)
 
 [job from_edge]
 source = edge

@@ -25,20 +25,7 @@ fields = name:string, amount:float, updated:timestamp
 
 $(sqlite_section sink edge)
 
-[job to_edge]
-source = fake
-sink = edge
-batch_size = 20000
-
-[stream to_edge.items]
-object = items
-target = items
-
-[map to_edge.items]
-id = id
-name = name
-amount = amount
-updated_at = updated
+$(items_job to_edge fake edge 20000 "updated_at = updated")
 INI
 
 # kill_mid_batch INI COMMITTED_CMD: starts a run, waits for a first committed batch, kills it while the next is written

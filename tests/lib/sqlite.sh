@@ -21,6 +21,16 @@ pg_sink_section() {
     printf '[sink %s]\nplugin = postgres\nconninfo = ${DATABASE_URL}\n' "$1"
 }
 
+# items_job JOB SOURCE SINK BATCH_SIZE [map lines...]: [job JOB] moving the generate source's items (id, name,
+# amount and the map lines given) into the table items
+items_job() {
+    printf '[job %s]\nsource = %s\nsink = %s\nbatch_size = %s\n\n' "$1" "$2" "$3" "$4"
+    printf '[stream %s.items]\nobject = items\ntarget = items\n\n' "$1"
+    printf '[map %s.items]\nid = id\nname = name\namount = amount\n' "$1"
+    shift 4
+    [ $# = 0 ] || printf '%s\n' "$@"
+}
+
 # sqlite_run INI EXPECTED_EXIT [args]: one run of the engine; its output in $T/out.log (and $T/engine.log)
 sqlite_run() {
     local ini=$1 want=$2 code=0
