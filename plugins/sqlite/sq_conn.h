@@ -8,8 +8,9 @@
  * SQLite's result codes into sync statuses (busy and locked beyond the busy
  * timeout are retryable; constraint violations are data errors of one
  * record; a missing or damaged file is permanent); and runs the small
- * transactions everything else is built of.  Also the host table and the
- * settings of a [source NAME] / [sink NAME] section.
+ * transactions everything else is built of.  Also the host table, the
+ * settings of a [source NAME] / [sink NAME] section, and the reporting of
+ * problems the source and the sink find resolving a stream or a target.
  */
 #ifndef SQ_CONN_H
 #define SQ_CONN_H
