@@ -99,11 +99,34 @@ static long utf8_invalid_at(const char *s)
 typedef struct check_payload {
     syncc_problems *out;
     size_t added;
+    const syncc_conf *conf;  /* offline: problems about values deferred to a tenant's row are left to it */
+    size_t deferred;         /* problems left to the tenants */
 } check_payload;
+
+/* Non-zero when where ("file:line") is a value that holds ${tenant.X} (judged per tenant, core/tenant.c). */
+static int deferred_at(const syncc_conf *conf, const char *where)
+{
+    if (conf == NULL || where == NULL)
+        return 0;
+    for (size_t s = 0; s < conf->n_sections; s++) {
+        const syncc_section *sec = &conf->sections[s];
+        for (size_t k = 0; k < sec->n_kv; k++) {
+            const syncc_kv *kv = &sec->kv[k];
+            size_t n = strlen(kv->file);
+            if (kv->deferred && strncmp(where, kv->file, n) == 0 && where[n] == ':' && atoi(where + n + 1) == kv->line)
+                return 1;
+        }
+    }
+    return 0;
+}
 
 static void report(const sync_check *chk, const char *where, const char *message)
 {
     check_payload *cp = chk->payload;
+    if (deferred_at(cp->conf, where)) {
+        cp->deferred++;
+        return;
+    }
     syncc_problems_add(cp->out, where ? where : chk->stream_where, message);
     cp->added++;
 }
@@ -208,9 +231,9 @@ static void check_plugin(const syncc_plugin *p, const syncc_instance *in, const 
     sync_column *cols;
     const char **fields;
     fill_check(&chk, in, job, srt, cp, where, sizeof(where), &cols, &fields);
-    size_t before = cp->added;
+    size_t before = cp->added, before_deferred = cp->deferred;
     int rc = p->def.check(&chk);
-    if (rc != SYNC_OK && cp->added == before) {
+    if (rc != SYNC_OK && cp->added == before && cp->deferred == before_deferred) {
         char msg[400];
         snprintf(msg, sizeof(msg), "plugin '%s' refused %s '%s'%s%s (%s)", p->def.name,
                  in->is_source ? "source" : "sink", in->name, srt ? ", stream " : "",
@@ -227,7 +250,7 @@ static void check_plugin(const syncc_plugin *p, const syncc_instance *in, const 
 
 size_t syncc_check_offline(syncc_engine *e, syncc_problems *out)
 {
-    check_payload cp = {.out = out};
+    check_payload cp = {.out = out, .conf = e->conf};
     const syncc_conf *conf = e->conf;
     char msg[600], where[300];
 

@@ -41,9 +41,10 @@ static void *job_thread(void *p)
     return NULL;
 }
 
+/* Runs going on: the jobs' and the tenants' (core/tenant.c).  Caller holds e->lock. */
 static int running_count(syncc_engine *e)
 {
-    int n = 0;
+    int n = syncc_tenants_running(e);
     for (size_t j = 0; j < e->n_jobs; j++)
         n += e->jobs[j].running;
     return n;
@@ -79,7 +80,7 @@ static void wait_all(syncc_engine *e)
     pthread_mutex_unlock(&e->lock);
 }
 
-static int worse(int a, int b)
+int syncc_exit_worse(int a, int b)
 {
     /* any failure beats partial, partial beats rate-limited, which beats success */
     static const int rank[] = {[SYNCC_EXIT_OK] = 0, [SYNCC_EXIT_RATELIMIT] = 1, [SYNCC_EXIT_PARTIAL] = 2,
@@ -95,12 +96,12 @@ int syncc_run_all_once(syncc_engine *e)
     size_t enabled = 0;
     for (size_t j = 0; j < e->n_jobs; j++)
         enabled += e->jobs[j].conf->enabled != 0;
-    if (enabled == 0)
+    if (enabled == 0 && e->n_jobs > 0)
         syncc_log(SYNC_LOG_WARN, NULL, "%s has no enabled job: nothing to run", e->conf->path);
     int64_t max = e->conf->engine.max_jobs > 0 ? e->conf->engine.max_jobs : 4;
     pthread_mutex_lock(&e->lock);
     for (size_t j = 0; j < e->n_jobs && !e->stop; j++) {
-        if (!e->jobs[j].conf->enabled)
+        if (!e->jobs[j].conf->enabled || e->jobs[j].conf->tenants != NULL)
             continue;
         while (running_count(e) >= max)
             pthread_cond_wait(&e->changed, &e->lock);
@@ -113,8 +114,11 @@ int syncc_run_all_once(syncc_engine *e)
     pthread_mutex_unlock(&e->lock);
     int code = SYNCC_EXIT_OK;
     for (size_t j = 0; j < e->n_jobs; j++)
-        if (e->jobs[j].conf->enabled)
-            code = worse(code, e->jobs[j].last_exit);
+        if (e->jobs[j].conf->enabled && e->jobs[j].conf->tenants == NULL)
+            code = syncc_exit_worse(code, e->jobs[j].last_exit);
+    /* template jobs: every tenant once */
+    int any = 0;
+    code = syncc_exit_worse(code, syncc_tenants_run_once(e, &any));
     return code;
 }
 
@@ -122,6 +126,10 @@ static void plan(syncc_engine *e, int64_t now, int right_away)
 {
     for (size_t j = 0; j < e->n_jobs; j++) {
         e->jobs[j].next_due = right_away ? now : syncc_cron_next(&e->jobs[j].cron, now);
+        if (e->jobs[j].conf->tenants != NULL) {
+            e->jobs[j].next_due = -1; /* its tenants are planned one by one (core/tenant.c) */
+            continue;
+        }
         if (e->jobs[j].conf->enabled) {
             char ts[40];
             syncc_time_format(e->jobs[j].next_due, ts, sizeof(ts));
@@ -145,11 +153,15 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
     plan(e, syncc_time_now(), e->run_at_start);
     syncc_notify_ready();
     int64_t watchdog = syncc_notify_watchdog_usec();
-    int reload = 0;
+    int reload = 0, first = 1;
     for (;;) {
         syncc_notify_watchdog();
         int64_t now = syncc_time_now();
         int64_t next = now + 60 * 1000000LL;
+        /* tenants of template jobs: the sets read when due, due tenants started within the caps */
+        if (!reload && !e->stop)
+            syncc_tenants_tick(e, now, first, &next);
+        first = 0;
         pthread_mutex_lock(&e->lock);
         int64_t max = e->conf->engine.max_jobs > 0 ? e->conf->engine.max_jobs : 4;
         for (size_t j = 0; j < e->n_jobs && !reload; j++) {
@@ -190,6 +202,7 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
                 *ep = e = ne;
                 syncc_log(SYNC_LOG_INFO, NULL, "configuration reloaded: %zu job(s)", e->n_jobs);
                 plan(e, syncc_time_now(), 0);
+                first = 1; /* the tenant sets of the new configuration are read right away */
             }
             syncc_notify_ready();
             reload = 0;
@@ -219,6 +232,8 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
             syncc_log(SYNC_LOG_INFO, NULL, "SIGHUP received: reloading once running jobs finish");
             syncc_notify_reloading();
             reload = 1;
+            /* the tenant sets are read again at once, even while runs keep the reload waiting */
+            syncc_tenants_refresh_soon(e);
         }
     }
 }

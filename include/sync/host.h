@@ -232,6 +232,19 @@ typedef struct sync_host {
      * table, nothing; answer from what exists.  Test with SYNC_HOST_HAS.
      */
     int (*ctx_read_only)(sync_ctx *ctx);
+
+    /*
+     * ABI 1.2: a source hands the host credentials it was just issued, as
+     * name/value pairs ("access_token", "refresh_token", "instance_url").
+     * The host stores them where the instance's configuration came from (a
+     * tenant's database row) before it returns.  SYNC_OK: stored, use them;
+     * an error: they could not be stored, and the plugin must fail the run
+     * (a rotated refresh token that is not stored would be lost with the
+     * process).  NULL or SYNC_E_UNSUPPORTED when nothing asks for them to be
+     * stored (no tenant): keep them in memory as before.  Test with
+     * SYNC_HOST_HAS.  Values are secrets: never logged.
+     */
+    int (*credentials_changed)(sync_ctx *ctx, const char *const *names, const char *const *values, size_t n);
 } sync_host;
 
 /*
