@@ -9,6 +9,14 @@
  * re-authorizes and configures a new refresh token is never overridden by a
  * stale rotated one.  Every token seen is registered as a log secret, and
  * request bodies are wiped after use.
+ *
+ * A host that keeps the instance's configuration somewhere it can write (a
+ * tenant's database row) gets every issued access token, its instance_url and
+ * a rotated refresh token through credentials_changed (ABI 1.2) before the
+ * new token is used for anything; then nothing goes to the state store, and
+ * the next run is configured with them (access_token, instance_url).  Within
+ * the process the newest rotated token is kept in memory either way, so a
+ * later login of the same session uses it.
  */
 #include "sf_auth.h"
 
@@ -144,6 +152,31 @@ static void keep_rotated(sf_instance *inst, const char *token)
                      "re-authorization", sf_host->strerror(rc));
 }
 
+/*
+ * Hands what the token endpoint issued to the host (credentials_changed).
+ * SYNC_OK: the host stored it; SYNC_E_UNSUPPORTED: nothing asks for it to be
+ * stored (no host function, or no tenant); any other status: the host could
+ * not store it, and the run must stop.
+ */
+static int hand_over(sf_instance *inst, const char *access, const char *iurl, const char *rotated)
+{
+    if (!SYNC_HOST_HAS(sf_host, credentials_changed))
+        return SYNC_E_UNSUPPORTED;
+    const char *names[] = {"access_token", "instance_url", "refresh_token"};
+    const char *values[] = {access, iurl, rotated};
+    int rc = sf_host->credentials_changed(inst->ctx, names, values, rotated != NULL ? 3 : 2);
+    if (rc == SYNC_OK || rc == SYNC_E_UNSUPPORTED)
+        return rc;
+    const char *section = sf_host->ctx_instance ? sf_host->ctx_instance(inst->ctx) : NULL;
+    refusal(inst, "could not store the %s salesforce just issued for [source %s] (%s); the run "
+            "stops before using them%s", rotated != NULL ? "access and rotated refresh tokens"
+                                                         : "access token",
+            section ? section : "salesforce", sf_host->strerror(rc),
+            rotated != NULL ? ", and the connected app may need a re-authorization if the rotated "
+                              "token cannot be stored by a later run" : "");
+    return rc;
+}
+
 int sf_auth_login(sf_instance *inst)
 {
     sf_settings *s = &inst->set;
@@ -154,9 +187,13 @@ int sf_auth_login(sf_instance *inst)
     int rc;
 
     if (s->grant == SF_GRANT_REFRESH_TOKEN) {
-        if (sf_host->state_get(inst->ctx, SF_STATE_REFRESH_TOKEN, &stored) != SYNC_OK)
-            stored = NULL;
-        refresh = sf_auth_pick_refresh_token(s->refresh_token, stored);
+        if (inst->rotated_refresh != NULL)
+            refresh = inst->rotated_refresh; /* rotated earlier in this process: the newest */
+        else {
+            if (sf_host->state_get(inst->ctx, SF_STATE_REFRESH_TOKEN, &stored) != SYNC_OK)
+                stored = NULL;
+            refresh = sf_auth_pick_refresh_token(s->refresh_token, stored);
+        }
         sf_host->log_add_secret(inst->ctx, refresh);
         add_param(&body, "grant_type", "refresh_token");
         add_param(&body, "refresh_token", refresh);
@@ -192,25 +229,60 @@ int sf_auth_login(sf_instance *inst)
             sf_host->set_error(inst->ctx, "token response names an unusable instance_url: %s", why);
         } else {
             sf_host->log_add_secret(inst->ctx, access);
-            free(inst->access_token);
-            free(inst->instance_url);
-            inst->access_token = strdup(access);
-            inst->instance_url = strdup(iurl);
-            if (inst->access_token == NULL || inst->instance_url == NULL) {
+            if (rotated != NULL && (rotated[0] == '\0' || s->grant != SF_GRANT_REFRESH_TOKEN ||
+                                    strcmp(rotated, refresh) == 0))
+                rotated = NULL;
+            if (rotated != NULL)
+                sf_host->log_add_secret(inst->ctx, rotated);
+            char *tok = strdup(access), *iu = strdup(iurl);
+            char *rot = rotated != NULL ? strdup(rotated) : NULL;
+            if (tok == NULL || iu == NULL || (rotated != NULL && rot == NULL)) {
                 rc = SYNC_E_NOMEM;
             } else {
-                size_t il = strlen(inst->instance_url);
-                while (il > 0 && inst->instance_url[il - 1] == '/')
-                    inst->instance_url[--il] = '\0';
+                size_t il = strlen(iu);
+                while (il > 0 && iu[il - 1] == '/')
+                    iu[--il] = '\0';
+                /* Kept in memory first: whatever the host answers, a later
+                 * login of this process has the only refresh token that works. */
+                if (rot != NULL) {
+                    if (inst->rotated_refresh != NULL)
+                        memset(inst->rotated_refresh, 0, strlen(inst->rotated_refresh));
+                    free(inst->rotated_refresh);
+                    inst->rotated_refresh = rot;
+                    rot = NULL;
+                }
+                int kept = hand_over(inst, tok, iu, rotated);
+                if (kept == SYNC_OK) {
+                    if (rotated != NULL)
+                        sf_host->log(inst->ctx, SYNC_LOG_INFO, "salesforce rotated the refresh token; "
+                                     "the engine stored the new one");
+                } else if (kept == SYNC_E_UNSUPPORTED) {
+                    if (rotated != NULL) {
+                        keep_rotated(inst, rotated);
+                        sf_host->log(inst->ctx, SYNC_LOG_INFO, "salesforce rotated the refresh token; "
+                                     "the new one is kept in the state store");
+                    }
+                } else {
+                    rc = kept;
+                }
             }
-            if (rc == SYNC_OK && rotated != NULL && rotated[0] != '\0' &&
-                s->grant == SF_GRANT_REFRESH_TOKEN && strcmp(rotated, refresh) != 0) {
-                sf_host->log_add_secret(inst->ctx, rotated);
-                keep_rotated(inst, rotated);
-                sf_host->log(inst->ctx, SYNC_LOG_INFO, "salesforce rotated the refresh token; "
-                             "the new one is kept in the state store");
+            if (rc == SYNC_OK) {
+                if (inst->access_token != NULL)
+                    memset(inst->access_token, 0, strlen(inst->access_token));
+                free(inst->access_token);
+                free(inst->instance_url);
+                inst->access_token = tok;
+                inst->instance_url = iu;
+                tok = iu = NULL;
+                sf_host->log(inst->ctx, SYNC_LOG_DEBUG, "authenticated against %s", inst->instance_url);
             }
-            sf_host->log(inst->ctx, SYNC_LOG_DEBUG, "authenticated against %s", inst->instance_url);
+            if (tok != NULL)
+                memset(tok, 0, strlen(tok));
+            free(tok);
+            free(iu);
+            if (rot != NULL)
+                memset(rot, 0, strlen(rot));
+            free(rot);
         }
     }
     if (resp.body != NULL)

@@ -47,6 +47,8 @@ typedef struct sf_settings {
     char *client_id;
     char *client_secret;  /* may be NULL */
     char *refresh_token;  /* may be NULL for client_credentials */
+    char *access_token;   /* a stored access token to use first (NULL: log in first) */
+    char *instance_url;   /* and the instance it belongs to, without a trailing slash */
     char *api_version;    /* "61.0" */
     int64_t batch_size;
     int64_t api_reserve_percent;
@@ -70,6 +72,9 @@ typedef struct sf_instance {
     struct sf_session *session;
     /* What the token endpoint said when it last refused a login (sf_auth.c). */
     char auth_refusal[512];
+    /* The newest refresh token Salesforce rotated to in this process (NULL:
+     * none); preferred to the configured and the stored one (sf_auth.c). */
+    char *rotated_refresh;
 
     /* Records per query page of the current read: batch_size, or the job's smaller batch size. */
     int64_t page_size;

@@ -31,6 +31,12 @@ static const sync_option sf_options[] = {
      "consumer secret of the connected app (required for client_credentials)"},
     {"refresh_token", SYNC_OPT_STRING, NULL, SYNC_OPT_SECRET, 0, 0, NULL,
      "refresh token of the authorizing user (required for refresh_token); rotated tokens are kept in the state store"},
+    {"access_token", SYNC_OPT_STRING, NULL, SYNC_OPT_SECRET, 0, 0, NULL,
+     "access token issued earlier, used first with instance_url (no token request while it is valid); "
+     "on 401 the grant gets a new one; empty = none"},
+    {"instance_url", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "the org's instance URL that access_token belongs to (from the token response that issued it); "
+     "empty = none"},
     {"api_version", SYNC_OPT_STRING, "61.0", 0, 0, 0, NULL, "REST API version, e.g. 61.0"},
     {"batch_size", SYNC_OPT_INT, "2000", 0, 200, 2000, NULL,
      "records per query page at most, sent as Sforce-Query-Options: batchSize; a smaller job batch_size "
@@ -89,6 +95,10 @@ static void free_settings(sf_settings *s)
     if (s->refresh_token != NULL)
         memset(s->refresh_token, 0, strlen(s->refresh_token));
     free(s->refresh_token);
+    if (s->access_token != NULL)
+        memset(s->access_token, 0, strlen(s->access_token));
+    free(s->access_token);
+    free(s->instance_url);
     free(s->api_version);
     free(s->http.ca_bundle);
     for (size_t i = 0; i < s->n_discover_objects; i++)
@@ -140,6 +150,8 @@ static int read_settings(sync_ctx *ctx, const sync_config *cfg, sf_settings *s)
     s->client_id = opt_str(cfg, "client_id", NULL, &failed);
     s->client_secret = opt_str(cfg, "client_secret", NULL, &failed);
     s->refresh_token = opt_str(cfg, "refresh_token", NULL, &failed);
+    s->access_token = opt_str(cfg, "access_token", NULL, &failed);
+    s->instance_url = opt_str(cfg, "instance_url", NULL, &failed);
     s->api_version = opt_str(cfg, "api_version", "61.0", &failed);
     s->http.ca_bundle = opt_str(cfg, "ca_bundle", NULL, &failed);
     const char *grant = sf_host->config_get_string(cfg, "grant_type");
@@ -206,6 +218,31 @@ static int read_settings(sync_ctx *ctx, const sync_config *cfg, sf_settings *s)
         sf_host->set_error(ctx, "%s: login_url: %s", sf_host->config_where(cfg, "login_url"), why);
         return SYNC_E_CONFIG;
     }
+    if (s->instance_url != NULL && s->instance_url[0] != '\0') {
+        size_t il = strlen(s->instance_url);
+        while (il > 0 && s->instance_url[il - 1] == '/')
+            s->instance_url[--il] = '\0';
+        if (sf_http_url_allowed(s->instance_url, why, sizeof why) != SYNC_OK) {
+            sf_host->set_error(ctx, "%s: instance_url: %s", sf_host->config_where(cfg, "instance_url"), why);
+            return SYNC_E_CONFIG;
+        }
+    }
+    /* An empty value (a tenant row without one) means none. */
+    if (s->access_token != NULL && s->access_token[0] == '\0') {
+        free(s->access_token);
+        s->access_token = NULL;
+    }
+    if (s->instance_url != NULL && s->instance_url[0] == '\0') {
+        free(s->instance_url);
+        s->instance_url = NULL;
+    }
+    if (s->access_token != NULL && s->instance_url == NULL) {
+        sf_host->log(ctx, SYNC_LOG_WARN, "%s: access_token is not used without instance_url; the run "
+                     "requests a new one", sf_host->config_where(cfg, "access_token"));
+        memset(s->access_token, 0, strlen(s->access_token));
+        free(s->access_token);
+        s->access_token = NULL;
+    }
     if (s->http.retry_max_ms < s->http.retry_base_ms)
         s->http.retry_max_ms = s->http.retry_base_ms;
     return SYNC_OK;
@@ -223,6 +260,9 @@ static void sf_close(void *instance)
         memset(inst->access_token, 0, strlen(inst->access_token));
     free(inst->access_token);
     free(inst->instance_url);
+    if (inst->rotated_refresh != NULL)
+        memset(inst->rotated_refresh, 0, strlen(inst->rotated_refresh));
+    free(inst->rotated_refresh);
     free_settings(&inst->set);
     free(inst);
 }
@@ -244,6 +284,8 @@ static int sf_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
         sf_host->log_add_secret(ctx, inst->set.refresh_token);
     if (inst->set.client_secret != NULL)
         sf_host->log_add_secret(ctx, inst->set.client_secret);
+    if (inst->set.access_token != NULL)
+        sf_host->log_add_secret(ctx, inst->set.access_token);
     if (!inst->set.http.verify_tls)
         sf_host->log(ctx, SYNC_LOG_WARN, "%s: verify_tls is off: server certificates are not checked "
                      "and credentials can be intercepted", sf_host->config_where(cfg, "verify_tls"));

@@ -437,9 +437,12 @@ class Generator:
     """Seeded record factory.  The initial data set is generated in one pass;
     later creations use the same factory so created records look alike."""
 
-    def __init__(self, schemas, seed):
+    def __init__(self, schemas, seed, id_base=0):
         self.schemas = schemas
         self.seed = seed
+        # added to every sequence number: orgs of one stand-in get distinct ids,
+        # as Salesforce ids are unique across orgs
+        self.id_base = id_base
         self.users = []
         self.accounts = []
         self.contacts = []
@@ -483,7 +486,7 @@ class Generator:
         for i in range(n):
             first, fslug = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
             last, lslug = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
-            uid = make_id("005", i)
+            uid = make_id("005", self.id_base + i)
             ts = GEN_START_MS - 86400000 * (30 + i)
             rows.append((uid, "%s.%s%d@example.com" % (fslug, lslug, i), first, last,
                          first + " " + last, "%s.%s%d@example.com" % (fslug, lslug, i),
@@ -496,7 +499,7 @@ class Generator:
         stamps = self._stamps(rng, n, 0)
         rows = []
         for i in range(n):
-            rows.append(self.account_row(make_id("001", i), rng, stamps[i], i))
+            rows.append(self.account_row(make_id("001", self.id_base + i), rng, stamps[i], i))
         self.accounts = [r[0] for r in rows]
         return rows
 
@@ -525,7 +528,7 @@ class Generator:
         stamps = self._stamps(rng, n, same)
         prefix = "003" if kind == "contact" else "00Q"
         build = self.contact_row if kind == "contact" else self.lead_row
-        rows = [build(make_id(prefix, first_seq + i), rng, stamps[i], first_seq + i)
+        rows = [build(make_id(prefix, self.id_base + first_seq + i), rng, stamps[i], first_seq + i)
                 for i in range(n)]
         if kind == "contact":
             self.contacts = [r[0] for r in rows[:1000]]

@@ -83,6 +83,9 @@ class Clock:
         self.frozen = None
         self.offset = 0
         self.last = data.GEN_END_MS
+        # one clock for all orgs (Salesforce's time is global), whose stores
+        # stamp under their own locks
+        self.stamp_lock = threading.Lock()
 
     def now(self):
         if self.frozen is not None:
@@ -90,9 +93,10 @@ class Clock:
         return int(time.time() * 1000) + self.offset
 
     def stamp(self):
-        v = max(self.now(), self.last + 1)
-        self.last = v
-        return v
+        with self.stamp_lock:
+            v = max(self.now(), self.last + 1)
+            self.last = v
+            return v
 
     def set_now(self, ms, freeze):
         """Continue from ms: running on from there, or stopped there if freeze."""
@@ -132,14 +136,16 @@ class Store:
 
     PERSON_NAME = ("contact", "lead", "user")
 
-    def __init__(self, seed, accounts, contacts, leads, same_modstamp):
-        self.schemas = data.build_schemas()
-        self.gen = data.Generator(self.schemas, seed)
+    def __init__(self, seed, accounts, contacts, leads, same_modstamp, schemas=None, clock=None,
+                 id_base=0):
+        self.schemas = schemas if schemas is not None else data.build_schemas()
+        self.gen = data.Generator(self.schemas, seed, id_base)
         rows = self.gen.generate(accounts, contacts, leads, same_modstamp)
         self.tables = {name: {r[0]: r for r in recs} for name, recs in rows.items()}
         self.next_seq = {name: len(recs) for name, recs in rows.items()}
+        self.id_base = id_base
         self.lock = threading.Lock()
-        self.clock = Clock()
+        self.clock = clock if clock is not None else Clock()
         self.create_rng = self.gen._rng("created")
 
     def view(self):
@@ -346,7 +352,7 @@ class Store:
         for extra in per_record:
             seq = self.next_seq[name]
             self.next_seq[name] = seq + 1
-            rid = data.make_id(obj.key_prefix, seq)
+            rid = data.make_id(obj.key_prefix, self.id_base + seq)
             ms = stamp()
             lst = list(builders[name](rid, self.create_rng, ms, seq))
             if name == "lead":  # new leads start unconverted
@@ -387,7 +393,7 @@ class Store:
             if acc_id is None:
                 seq = self.next_seq["account"]
                 self.next_seq["account"] = seq + 1
-                acc_id = data.make_id("001", seq)
+                acc_id = data.make_id("001", self.id_base + seq)
                 acc = list(self.gen.account_row(acc_id, self.create_rng, ms, seq,
                                                 name=g("Company")))
                 acc[account_s.idx("CreatedDate")] = ms
@@ -397,7 +403,7 @@ class Store:
                 new_accounts.append(acc_id)
             seq = self.next_seq["contact"]
             self.next_seq["contact"] = seq + 1
-            con_id = data.make_id("003", seq)
+            con_id = data.make_id("003", self.id_base + seq)
             con = list(self.gen.contact_row(con_id, self.create_rng, ms, seq))
             for cf, lf in (("FirstName", "FirstName"), ("LastName", "LastName"),
                            ("Name", "Name"), ("Email", "Email"), ("Phone", "Phone"),
@@ -505,14 +511,22 @@ def convert_value(f, v):
 class Auth:
     """Token endpoint state: the connected app, refresh tokens, access tokens."""
 
-    def __init__(self, client_id, client_secret, refresh_token, ttl, rotate):
+    def __init__(self, client_id, client_secret, refresh_token, ttl, rotate, org_id=ORG_ID):
         self.client_id = client_id
         self.client_secret = client_secret
         self.refresh_tokens = {refresh_token}
+        # refresh tokens of this org that stopped working (rotated away, revoked):
+        # a request with one still counts against this org
+        self.retired = set()
         self.ttl = ttl
         self.rotate = rotate
+        self.org_id = org_id
         self.access = {}  # token -> monotonic expiry
         self.lock = threading.Lock()
+
+    def knows(self, rt):
+        with self.lock:
+            return rt in self.refresh_tokens or rt in self.retired
 
     def grant(self, form, basic, base_url, user_id):
         """Returns (status, body dict)."""
@@ -538,16 +552,19 @@ class Auth:
                 if not rt or rt not in self.refresh_tokens:
                     return err(400, "invalid_grant", "expired access/refresh token")
                 if self.rotate:
+                    # refresh token rotation: the answer carries a new refresh
+                    # token and the one just used stops working
                     self.refresh_tokens.discard(rt)
+                    self.retired.add(rt)
                     new_refresh = "5Aep861" + secrets.token_urlsafe(40)
                     self.refresh_tokens.add(new_refresh)
-            token = ORG_ID[:15] + "!" + secrets.token_urlsafe(60).replace("-", ".")
+            token = self.org_id[:15] + "!" + secrets.token_urlsafe(60).replace("-", ".")
             self.access[token] = time.monotonic() + self.ttl
             if len(self.access) > 10000:
                 now = time.monotonic()
                 self.access = {t: e for t, e in self.access.items() if e > now}
         issued = str(int(time.time() * 1000))
-        ident = "%s/id/%s/%s" % (base_url, ORG_ID, user_id)
+        ident = "%s/id/%s/%s" % (base_url, self.org_id, user_id)
         sig = base64.b64encode(hmac.new(self.client_secret.encode(), (ident + issued).encode(),
                                         hashlib.sha256).digest()).decode()
         body = {"access_token": token}
@@ -575,7 +592,14 @@ class Auth:
 
     def revoke_refresh(self):
         with self.lock:
+            self.retired.update(self.refresh_tokens)
             self.refresh_tokens.clear()
+
+    def counts(self):
+        with self.lock:
+            now = time.monotonic()
+            return {"live_access_tokens": sum(1 for e in self.access.values() if e > now),
+                    "refresh_tokens": len(self.refresh_tokens), "rotate": self.rotate}
 
 
 # ---- faults, limits, stats, locators --------------------------------------
@@ -875,6 +899,58 @@ class PageCache:
         return packed
 
 
+# ---- orgs -----------------------------------------------------------------
+
+ORG_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+ORG_PATH_RE = re.compile(r"^/org/([0-9A-Za-z]{18})(/.*)?$")
+# ids of org number n start at n * ORG_ID_STRIDE: unique across the stand-in's orgs
+ORG_ID_STRIDE = 10_000_000
+
+
+class Org:
+    """One Salesforce org: its records, users, connected-app grants, access and
+    refresh tokens, daily API limit, counters and query cursors.  The default
+    org (number 0) answers at the server's root; another at /org/ORGID (its
+    18-character org id), which is the instance_url its token responses name:
+    like a real instance URL it shows no name, which may be a refresh token."""
+
+    def __init__(self, name, number, *, seed, accounts, contacts, leads, same_modstamp=0,
+                 client_id, client_secret, refresh_token, ttl, rotate, daily_limit,
+                 schemas, clock, render_cache=True):
+        self.name = name
+        self.number = number
+        self.org_id = ORG_ID if number == 0 else data.make_id("00D", number)
+        self.prefix = "" if number == 0 else "/org/" + self.org_id
+        self.store = Store(seed, accounts, contacts, leads, same_modstamp, schemas, clock,
+                           number * ORG_ID_STRIDE)
+        self.auth = Auth(client_id, client_secret, refresh_token, ttl, rotate, self.org_id)
+        self.limits = Limits(daily_limit)
+        self.stats = Stats()
+        self.locators = Locators()
+        self.render_cache = RenderCache(render_cache)
+
+    def summary(self, base_url):
+        """Counters and settings, never a token."""
+        with self.stats.lock:
+            out = {"name": self.name, "org_id": self.org_id,
+                   "instance_url": base_url + self.prefix,
+                   "token_calls": self.stats.token_calls, "api_calls": self.stats.api_calls,
+                   "queries": self.stats.by_kind["query"] + self.stats.by_kind["queryAll"],
+                   "by_kind": dict(self.stats.by_kind),
+                   "records_served": self.stats.records_served}
+        out["api_usage"] = self.limits.used
+        out["daily_limit"] = self.limits.max
+        out.update(self.auth.counts())
+        with self.store.lock:
+            out["records"] = {k: len(v) for k, v in self.store.tables.items() if k != "user"}
+        return out
+
+
+def org_seed(name, base_seed):
+    """The data seed of a named org: the same name gives the same data."""
+    return "%s/%s" % (base_seed, name)
+
+
 # ---- the application ------------------------------------------------------
 
 def _season(v):
@@ -884,16 +960,32 @@ def _season(v):
 
 class App:
     def __init__(self, args):
-        self.store = Store(args.seed, args.accounts, args.contacts, args.leads,
-                           args.same_modstamp)
-        self.auth = Auth(args.client_id, args.client_secret, args.refresh_token,
-                         args.token_ttl, args.rotate_refresh)
+        self.args = args
+        self.schemas = data.build_schemas()
+        self.clock = Clock()
+        default = Org("default", 0, seed=args.seed, accounts=args.accounts,
+                      contacts=args.contacts, leads=args.leads,
+                      same_modstamp=args.same_modstamp, client_id=args.client_id,
+                      client_secret=args.client_secret, refresh_token=args.refresh_token,
+                      ttl=args.token_ttl, rotate=args.rotate_refresh,
+                      daily_limit=args.daily_limit, schemas=self.schemas, clock=self.clock,
+                      render_cache=not args.no_render_cache)
+        # name -> Org, replaced (never changed in place) when an org is added, so
+        # that request threads can look orgs up without a lock
+        self.orgs = {"default": default}
+        self.orgs_by_id = {default.org_id: default}
+        self.orgs_lock = threading.Lock()
+        self.default = default
+        # the default org under its old names: the single-org control API
+        self.store, self.auth, self.limits = default.store, default.auth, default.limits
+        self.stats, self.locators = default.stats, default.locators
         self.faults = Faults()
-        self.limits = Limits(args.daily_limit)
-        self.stats = Stats()
-        self.locators = Locators()
-        self.render_cache = RenderCache(not args.no_render_cache)
         self.page_cache = PageCache()
+        width = max(4, len(str(args.orgs)))
+        for i in range(1, args.orgs + 1):
+            name = "%s%0*d" % (args.org_prefix, width, i)
+            self.add_org({"name": name, "refresh_token": name, "records": args.org_records,
+                          "api_limit": args.org_daily_limit, "rotate": args.org_rotate})
         self.base_url = None
         self.describe_cache = {}
         self.log_file = open(args.log, "a", encoding="utf-8", buffering=1) if args.log else None
@@ -903,6 +995,75 @@ class App:
         if self.log_file:
             with self.log_lock:
                 self.log_file.write(line + "\n")
+
+    # -- orgs --
+    def add_org(self, spec):
+        """Creates an org from {"refresh_token", ["name",] ["records" | "contacts",
+        "leads", "accounts",] ["api_limit",] ["rotate",] ["token_ttl",] ["seed"]}."""
+        if not isinstance(spec, dict):
+            raise BadControl("org body must be an object")
+        rt = spec.get("refresh_token")
+        if not isinstance(rt, str) or not rt:
+            raise BadControl("an org needs \"refresh_token\" (a non-empty string)")
+        name = spec.get("name", rt)
+        if not isinstance(name, str) or not ORG_NAME_RE.match(name):
+            raise BadControl("org name must be 1-64 characters of A-Z a-z 0-9 _ . - "
+                             "(give \"name\" when the refresh token is not like that)")
+
+        def count(key, dflt):
+            v = spec.get(key, dflt)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise BadControl("org %s must be a non-negative integer" % key)
+            return v
+        records = count("records", 40)
+        contacts = count("contacts", records // 2)
+        leads = count("leads", records - records // 2)
+        accounts = count("accounts", max(1, records // 10))
+        limit = count("api_limit", self.args.daily_limit)
+        ttl = spec.get("token_ttl", self.args.token_ttl)
+        if not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or ttl <= 0:
+            raise BadControl("org token_ttl must be a positive number of seconds")
+        seed = spec.get("seed", org_seed(name, self.args.seed))
+        with self.orgs_lock:
+            if name in self.orgs:
+                raise BadControl("org %s exists already" % name)
+            if any(o.auth.knows(rt) for o in self.orgs.values()):
+                raise BadControl("refresh token of org %s belongs to another org" % name)
+            org = Org(name, len(self.orgs), seed=seed, accounts=accounts, contacts=contacts,
+                      leads=leads, client_id=spec.get("client_id", self.args.client_id),
+                      client_secret=spec.get("client_secret", self.args.client_secret),
+                      refresh_token=rt, ttl=ttl, rotate=bool(spec.get("rotate")),
+                      daily_limit=limit, schemas=self.schemas, clock=self.clock,
+                      render_cache=not self.args.no_render_cache)
+            orgs = dict(self.orgs)
+            orgs[name] = org
+            by_id = dict(self.orgs_by_id)
+            by_id[org.org_id] = org
+            self.orgs, self.orgs_by_id = orgs, by_id
+        return org
+
+    def org_named(self, name):
+        """The org of a control request's ?org=NAME (the default org without one)."""
+        if name is None or name == "":
+            return self.default
+        org = self.orgs.get(name)
+        if org is None:
+            raise BadControl("no org %r" % (name,))
+        return org
+
+    def org_for_token_request(self, body):
+        """The org a token request addresses: the one whose refresh token it
+        carries (current or retired), else the default org."""
+        try:
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            return self.default
+        rt = (form.get("refresh_token") or [None])[0]
+        if rt:
+            for org in self.orgs.values():
+                if org.auth.knows(rt):
+                    return org
+        return self.default
 
     # -- classification (for faults and stats) --
     @staticmethod
@@ -922,10 +1083,10 @@ class App:
         return "other"
 
     # -- Salesforce endpoints --
-    def api(self, method, path, query, headers, body):
+    def api(self, org, method, path, query, headers, body):
         """Returns (status, extra headers, payload bytes, content type)."""
         if path.rstrip("/") == "/services/oauth2/token":
-            return self.token(method, headers, body)
+            return self.token(org, method, headers, body)
         if path.rstrip("/") == "/services/data":
             versions = [{"label": _season(v), "url": "/services/data/v%d.0" % v,
                          "version": "%d.0" % v} for v in range(31, 63)]
@@ -935,33 +1096,33 @@ class App:
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
         version = m.group(1)
         rest = (m.group(2) or "/").rstrip("/")
-        if not self.auth.valid(headers.get("Authorization")):
+        if not org.auth.valid(headers.get("Authorization")):
             raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid",
                            [("WWW-Authenticate", "Token")])
-        if not self.limits.take():
+        if not org.limits.take():
             raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         if method != "GET":
             raise ApiError(405, "METHOD_NOT_ALLOWED",
                            "HTTP Method '%s' not allowed. Allowed are GET,HEAD" % method)
         if rest in ("/query", "/queryAll"):
-            return self.query(version, query, headers, rest == "/queryAll")
+            return self.query(org, version, query, headers, rest == "/queryAll")
         lm = LOCATOR_RE.match(rest)
         if lm:
-            return self.next_page(lm.group(2), int(lm.group(3)))
+            return self.next_page(org, lm.group(2), int(lm.group(3)))
         if rest == "":
             base = "/services/data/v" + version
             res = {k: base + "/" + k for k in ("sobjects", "query", "queryAll", "limits")}
             return 200, [], dumps(res).encode(), JSON_TYPE
         if rest == "/limits":
-            res = {"DailyApiRequests": {"Max": self.limits.max,
-                                        "Remaining": max(0, self.limits.max - self.limits.used)}}
+            res = {"DailyApiRequests": {"Max": org.limits.max,
+                                        "Remaining": max(0, org.limits.max - org.limits.used)}}
             return 200, [], dumps(res).encode(), JSON_TYPE
         parts = rest.split("/")[1:]
         if parts and parts[0] == "sobjects":
-            return self.sobjects(version, parts[1:])
+            return self.sobjects(org, version, parts[1:])
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
 
-    def token(self, method, headers, body):
+    def token(self, org, method, headers, body):
         if method != "POST":
             return 400, [], dumps({"error": "invalid_request",
                                    "error_description": "must use HTTP POST"}).encode(), JSON_TYPE
@@ -978,12 +1139,12 @@ class App:
                 basic = (cid, sec)
             except ValueError:
                 basic = ("", "")
-        users = self.store.tables["user"]
-        status, res = self.auth.grant(form, basic, self.base_url, next(iter(users)))
+        users = org.store.tables["user"]
+        status, res = org.auth.grant(form, basic, self.base_url + org.prefix, next(iter(users)))
         return status, [], dumps(res).encode(), JSON_TYPE
 
-    def sobjects(self, version, parts):
-        schemas = self.store.schemas
+    def sobjects(self, org, version, parts):
+        schemas = org.store.schemas
         if not parts:
             res = {"encoding": "UTF-8", "maxBatchSize": 200,
                    "sobjects": [self._object_summary(o, version) for o in schemas.values()]}
@@ -998,14 +1159,14 @@ class App:
             return 200, [], self._describe(obj, version), JSON_TYPE
         if len(parts) == 2:
             rid = data.normalize_id(parts[1])
-            rec = self.store.view()[obj.name.lower()].get(rid) if rid else None
+            rec = org.store.view()[obj.name.lower()].get(rid) if rid else None
             if rec is None:
                 raise ApiError(404, "NOT_FOUND", "Provided external ID field does not exist or "
                                "is not accessible: " + parts[1])
             if obj.field("IsDeleted") and rec[obj.idx("IsDeleted")]:
                 raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
             paths = [soql.Path([], f, [f.name]) for f in obj.fields]
-            writer = soql._object_writer(obj, paths, 0, self.store.view(), version, schemas)
+            writer = soql._object_writer(obj, paths, 0, org.store.view(), version, schemas)
             return 200, [], writer(rec).encode(), JSON_TYPE
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
 
@@ -1059,15 +1220,15 @@ class App:
         self.describe_cache[key] = out
         return out
 
-    def query(self, version, query, headers, include_deleted):
+    def query(self, org, version, query, headers, include_deleted):
         q = query.get("q")
         if q is None:
             raise ApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
         try:
-            plan = soql.compile_query(q, self.store.schemas)
+            plan = soql.compile_query(q, org.store.schemas)
         except soql.SoqlError as e:
             raise ApiError(400, e.code, e.message) from None
-        view = self.store.view()
+        view = org.store.view()
         rows = plan.execute(view, include_deleted)
         if plan.count_only:
             res = '{"totalSize":%d,"done":true,"records":[]}' % len(rows)
@@ -1082,24 +1243,24 @@ class App:
         m = re.search(r"batchSize\s*=\s*(\d+)", opts, re.I)
         if m:
             batch = min(MAX_BATCH, max(MIN_BATCH, int(m.group(1))))
-        writer = self.render_cache.writer(plan, view, version)
+        writer = org.render_cache.writer(plan, view, version)
         loc = Locator(rows, writer, batch, version)
-        lid = self.locators.add(loc) if len(rows) > batch else None
-        return 200, [], self._page(loc, lid, 0), JSON_TYPE
+        lid = org.locators.add(loc) if len(rows) > batch else None
+        return 200, [], self._page(org, loc, lid, 0), JSON_TYPE
 
-    def next_page(self, lid, offset):
-        loc = self.locators.get(lid)
+    def next_page(self, org, lid, offset):
+        loc = org.locators.get(lid)
         if loc is None or offset > len(loc.rows):
             raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        return 200, [], self._page(loc, lid, offset), JSON_TYPE
+        return 200, [], self._page(org, loc, lid, offset), JSON_TYPE
 
-    def _page(self, loc, lid, offset):
+    def _page(self, org, loc, lid, offset):
         total = len(loc.rows)
         page = loc.rows[offset:offset + loc.batch]
         end = offset + len(page)
         writer = loc.writer
-        with self.stats.lock:
-            self.stats.records_served += len(page)
+        with org.stats.lock:
+            org.stats.records_served += len(page)
         if end < total:
             head = '{"totalSize":%d,"done":false,"nextRecordsUrl":"/services/data/v%s/query/%s-%d",' \
                    % (total, loc.version, lid, end)
@@ -1119,12 +1280,13 @@ class App:
                 raise BadControl("body is not JSON: %s" % e) from None
 
         route = path[len("/__stub"):].rstrip("/")
+        org = self.org_named(query.get("org"))
         if route == "/health" and method == "GET":
             return 200, {"ok": True, "base_url": self.base_url}
         if route == "/mutate" and method == "POST":
-            return 200, self.store.mutate(payload())
+            return 200, org.store.mutate(payload())
         if route == "/truth" and method == "GET":
-            return 200, self.store.truth(query.get("object"),
+            return 200, org.store.truth(query.get("object"),
                                          query.get("deleted") in ("1", "true", "yes"))
         if route == "/faults":
             if method == "GET":
@@ -1141,74 +1303,86 @@ class App:
                 self.faults.replace(specs)
                 return 200, {"faults": len(specs)}
         if route == "/stats" and method == "GET":
-            return 200, self.stats_json()
+            return 200, self.stats_json(org)
         if route == "/stats/reset" and method == "POST":
-            with self.stats.lock:
-                self.stats.reset()
-            with self.limits.lock:
-                self.limits.used = 0
-            return 200, self.stats_json()
+            with org.stats.lock:
+                org.stats.reset()
+            with org.limits.lock:
+                org.limits.used = 0
+            return 200, self.stats_json(org)
         if route == "/clock":
             if method == "POST":
                 p = payload() or {}
                 if not isinstance(p, dict):
                     raise BadControl("clock body must be an object")
-                with self.store.lock:
+                with self.clock.stamp_lock:
                     if p.get("real"):
-                        self.store.clock.real()
+                        self.clock.real()
                     if "now" in p:
                         try:
                             ms = data.parse_datetime(p["now"])
                         except (ValueError, TypeError, AttributeError, IndexError):
                             raise BadControl("bad \"now\" %r" % (p["now"],)) from None
-                        self.store.clock.set_now(ms, bool(p.get("freeze")))
+                        self.clock.set_now(ms, bool(p.get("freeze")))
                     elif p.get("freeze"):
-                        self.store.clock.freeze()
+                        self.clock.freeze()
                     if "advance_ms" in p:
                         if not isinstance(p["advance_ms"], int):
                             raise BadControl("\"advance_ms\" must be an integer")
-                        self.store.clock.advance(p["advance_ms"])
+                        self.clock.advance(p["advance_ms"])
             if method in ("GET", "POST"):
-                with self.store.lock:
-                    return 200, self.store.clock.state()
+                with self.clock.stamp_lock:
+                    return 200, self.clock.state()
         if route == "/limits" and method in ("GET", "POST"):
             p = payload() if method == "POST" else None
-            with self.limits.lock:
+            with org.limits.lock:
                 if isinstance(p, dict):
                     if isinstance(p.get("max"), int):
-                        self.limits.max = p["max"]
+                        org.limits.max = p["max"]
                     if isinstance(p.get("used"), int):
-                        self.limits.used = p["used"]
-                return 200, {"used": self.limits.used, "max": self.limits.max}
+                        org.limits.used = p["used"]
+                return 200, {"used": org.limits.used, "max": org.limits.max}
         if route == "/auth" and method == "POST":
             p = payload() or {}
             if not isinstance(p, dict):
                 raise BadControl("auth body must be an object")
             if p.get("expire_access_tokens"):
-                self.auth.expire_all()
+                org.auth.expire_all()
             if p.get("revoke_refresh_tokens"):
-                self.auth.revoke_refresh()
+                org.auth.revoke_refresh()
             if isinstance(p.get("refresh_token"), str):
-                with self.auth.lock:
-                    self.auth.refresh_tokens.add(p["refresh_token"])
+                with org.auth.lock:
+                    org.auth.refresh_tokens.add(p["refresh_token"])
             if isinstance(p.get("token_ttl"), (int, float)):
-                self.auth.ttl = p["token_ttl"]
-            with self.auth.lock:
+                org.auth.ttl = p["token_ttl"]
+            if isinstance(p.get("rotate"), bool):
+                org.auth.rotate = p["rotate"]
+            with org.auth.lock:
                 now = time.monotonic()
-                live = sum(1 for e in self.auth.access.values() if e > now)
+                live = sum(1 for e in org.auth.access.values() if e > now)
                 return 200, {"live_access_tokens": live,
-                             "refresh_tokens": len(self.auth.refresh_tokens)}
+                             "refresh_tokens": len(org.auth.refresh_tokens)}
+        if route == "/orgs" and method == "POST":
+            new = self.add_org(payload())
+            return 200, new.summary(self.base_url)
+        if route == "/orgs" and method == "GET":
+            orgs = list(self.orgs.values())
+            if query.get("names") in ("1", "true", "yes"):
+                return 200, {"count": len(orgs), "orgs": [o.name for o in orgs]}
+            return 200, {"count": len(orgs), "orgs": [o.summary(self.base_url) for o in orgs]}
+        if route.startswith("/orgs/") and method == "GET":
+            return 200, self.org_named(route[len("/orgs/"):]).summary(self.base_url)
         return 404, {"error": "no control endpoint %s %s" % (method, path)}
 
-    def stats_json(self):
-        with self.stats.lock:
-            s = {"token_calls": self.stats.token_calls, "api_calls": self.stats.api_calls,
-                 "by_kind": dict(self.stats.by_kind), "faults_fired": self.stats.faults_fired,
-                 "records_served": self.stats.records_served}
-        s["api_usage"] = self.limits.used
-        s["daily_limit"] = self.limits.max
-        with self.locators.lock:
-            s["open_locators"] = len(self.locators.items)
+    def stats_json(self, org):
+        with org.stats.lock:
+            s = {"token_calls": org.stats.token_calls, "api_calls": org.stats.api_calls,
+                 "by_kind": dict(org.stats.by_kind), "faults_fired": org.stats.faults_fired,
+                 "records_served": org.stats.records_served}
+        s["api_usage"] = org.limits.used
+        s["daily_limit"] = org.limits.max
+        with org.locators.lock:
+            s["open_locators"] = len(org.locators.items)
         return s
 
 
@@ -1295,32 +1469,46 @@ class Handler(BaseHTTPRequestHandler):
             self.send(status, [], dumps(obj).encode(), JSON_TYPE, gzip_ok=False)
             app.log("%s %s %d control" % (method, path, status))
             return
+        org = app.default
+        om = ORG_PATH_RE.match(path)
+        if om:
+            # another org's instance: /org/ORGID is its instance_url
+            org = app.orgs_by_id.get(om.group(1))
+            path = om.group(2) or "/"
+            if org is None:
+                payload = dumps([{"message": "The requested resource does not exist",
+                                  "errorCode": "NOT_FOUND"}]).encode()
+                self.send(404, [], payload, JSON_TYPE)
+                app.log("%s %s 404 (no such org)" % (method, split.path))
+                return
         kind = app.classify(path)
-        app.stats.note(kind)
+        if kind == "token":
+            org = app.org_for_token_request(body)
+        org.stats.note(kind)
         firing = app.faults.fire(kind, query.get("q"))
         terminal = None
         for f in firing:
-            with app.stats.lock:
-                app.stats.faults_fired += 1
+            with org.stats.lock:
+                org.stats.faults_fired += 1
             if f.kind == "slow":
                 time.sleep(f.delay)
             elif f.kind == "expire_token":
-                app.auth.expire_all()
+                org.auth.expire_all()
             elif f.kind == "revoke_refresh":
-                app.auth.revoke_refresh()
+                org.auth.revoke_refresh()
             elif f.kind == "limit_exceeded":
-                with app.limits.lock:
-                    app.limits.used = app.limits.max
+                with org.limits.lock:
+                    org.limits.used = org.limits.max
             elif f.kind == "lose_locator":
                 # the org dropped this cursor (eviction, idle expiry): the request
                 # itself then gets 400 INVALID_QUERY_LOCATOR
                 vm = VERSION_RE.match(path)
                 lm = LOCATOR_RE.match((vm.group(2) or "").rstrip("/")) if vm else None
                 if lm:
-                    app.locators.drop(lm.group(2))
+                    org.locators.drop(lm.group(2))
             elif terminal is None:
                 terminal = f
-        logpath = path if kind == "token" else self.path
+        logpath = split.path if kind == "token" else self.path
         if terminal is not None and terminal.kind == "reset":
             app.log("%s %s reset (fault)" % (method, logpath))
             self.abort(rst=True)
@@ -1332,7 +1520,8 @@ class Handler(BaseHTTPRequestHandler):
             status, payload, ctype = 200, MAINTENANCE_HTML, "text/html;charset=UTF-8"
         else:
             try:
-                status, extra, payload, ctype = app.api(method, path, query, self.headers, body)
+                status, extra, payload, ctype = app.api(org, method, path, query, self.headers,
+                                                        body)
             except ApiError as e:
                 status, extra, ctype = e.status, e.headers, JSON_TYPE
                 payload = dumps([{"message": e.message, "errorCode": e.code}]).encode()
@@ -1342,7 +1531,7 @@ class Handler(BaseHTTPRequestHandler):
                 payload = dumps([{"message": "stand-in internal error",
                                   "errorCode": "UNKNOWN_EXCEPTION"}]).encode()
         if kind != "token" and path.startswith("/services/data/"):
-            extra = list(extra) + [("Sforce-Limit-Info", app.limits.header())]
+            extra = list(extra) + [("Sforce-Limit-Info", org.limits.header())]
         truncate = terminal is not None and terminal.kind == "truncate"
         sent = self.send(status, extra, payload, ctype, truncate=truncate)
         app.log("%s %s %d %d %.1fms%s" % (method, logpath, status, sent,
@@ -1445,12 +1634,26 @@ def parse_args(argv=None):
     p.add_argument("--rotate-refresh", action="store_true",
                    help="issue a new refresh token on every refresh; the old one stops working")
     p.add_argument("--daily-limit", type=int, default=15000)
+    p.add_argument("--orgs", type=int, default=0, metavar="N",
+                   help="also create N more orgs at start, each with refresh token and name "
+                        "PREFIX0001... (see --org-prefix), at instance_url BASE/org/ORGID")
+    p.add_argument("--org-records", type=int, default=40, metavar="N",
+                   help="records of each of those orgs: N/2 contacts, the rest leads, N/10 "
+                        "accounts (default 40)")
+    p.add_argument("--org-prefix", default="org-", help="name prefix of those orgs (default org-)")
+    p.add_argument("--org-daily-limit", type=int, default=15000, metavar="N",
+                   help="API request limit of each of those orgs (default 15000)")
+    p.add_argument("--org-rotate", action="store_true",
+                   help="those orgs rotate their refresh token on every refresh")
     p.add_argument("--log", help="append one line per request here (never tokens)")
     p.add_argument("--no-render-cache", action="store_true",
                    help="render every record of every page anew (default: keep each "
                         "record's JSON text until the record changes)")
     args = p.parse_args(argv)
-    for name in ("contacts", "leads", "accounts", "same_modstamp"):
+    if not ORG_NAME_RE.match(args.org_prefix + "1"):
+        p.error("--org-prefix must be made of A-Z a-z 0-9 _ . -")
+    for name in ("contacts", "leads", "accounts", "same_modstamp", "orgs", "org_records",
+                 "org_daily_limit"):
         if getattr(args, name) < 0:
             p.error("--%s must not be negative" % name.replace("_", "-"))
     return args
@@ -1471,9 +1674,10 @@ def main(argv=None):
     signal.signal(signal.SIGINT, stop)
     if args.port_file:
         write_port_file(args.port_file, port)
-    sys.stderr.write("sfstub: listening on %s (%d contacts, %d leads, %d accounts, "
-                     "ready in %.1fs)\n" % (app.base_url, args.contacts, args.leads,
-                                            args.accounts, time.monotonic() - t0))
+    sys.stderr.write("sfstub: listening on %s (%d contacts, %d leads, %d accounts; "
+                     "%d more orgs; ready in %.1fs)\n" % (app.base_url, args.contacts, args.leads,
+                                                         args.accounts, args.orgs,
+                                                         time.monotonic() - t0))
     sys.stderr.flush()
     try:
         server.serve_forever(poll_interval=0.2)

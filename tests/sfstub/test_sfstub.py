@@ -902,5 +902,125 @@ class FreshServerTests(unittest.TestCase):
         self.assertEqual(rc, 0, err)
 
 
+class OrgTests(unittest.TestCase):
+    """Several orgs in one stand-in: each refresh token its own org, with its
+    own data, instance_url, API counter, limit and tokens; rotation per org."""
+
+    def test_many_orgs(self):
+        stub = StubProcess("--contacts", "10", "--leads", "10", "--orgs", "3",
+                           "--org-records", "8")
+        try:
+            status, orgs = stub.control("GET", "orgs")
+            self.assertEqual(status, 200)
+            self.assertEqual([o["name"] for o in orgs["orgs"]],
+                             ["default", "org-0001", "org-0002", "org-0003"])
+            status, added = stub.control("POST", "orgs", {"refresh_token": "rt-new", "records": 6,
+                                                          "api_limit": 3})
+            self.assertEqual(status, 200, added)
+            self.assertEqual(added["name"], "rt-new")
+            self.assertEqual(added["records"], {"account": 1, "contact": 3, "lead": 3})
+            self.assertEqual(stub.control("POST", "orgs", {"refresh_token": "rt-new"})[0], 400)
+            ids, urls = {}, {}
+            for name in ("org-0001", "org-0002", "rt-new"):
+                status, body = stub.token(refresh_token=name)
+                self.assertEqual(status, 200, body)
+                url = body["instance_url"]
+                _, one = stub.control("GET", "orgs/" + name)
+                self.assertEqual(url, one["instance_url"])
+                self.assertTrue(url.endswith("/org/" + one["org_id"]), url)
+                self.assertNotIn(name, url)
+                self.assertNotIn("refresh_token", body)
+                path = urllib.parse.urlsplit(url).path
+                urls[name] = (path, body["access_token"])
+                pages = []
+                status, _, payload = stub.api(path + "/services/data/v61.0/query?q=" +
+                                              urllib.parse.quote("SELECT Id FROM Lead"),
+                                              body["access_token"])
+                self.assertEqual(status, 200, payload)
+                pages = json.loads(payload)["records"]
+                ids[name] = {r["Id"] for r in pages}
+                _, truth = stub.control("GET", "truth?object=Lead&org=" + name)
+                self.assertEqual(ids[name], {r["Id"] for r in truth["records"]})
+            self.assertEqual(len(ids["org-0001"]), 4)
+            self.assertFalse(ids["org-0001"] & ids["org-0002"])   # ids unique across orgs
+            # a token of one org is no good at another org's instance
+            status, _, _ = stub.api(urls["org-0002"][0] + "/services/data/v61.0/limits",
+                                    urls["org-0001"][1])
+            self.assertEqual(status, 401)
+            # the default org is unchanged: its own token, its own root instance
+            status, body = stub.token()
+            self.assertEqual(urllib.parse.urlsplit(body["instance_url"]).path, "")
+            # per-org API counter and limit: rt-new allows 3 calls (one was the query)
+            path, tok = urls["rt-new"]
+            for _ in range(2):
+                self.assertEqual(stub.api(path + "/services/data/v61.0/limits", tok)[0], 200)
+            status, hdrs, payload = stub.api(path + "/services/data/v61.0/limits", tok)
+            self.assertEqual(status, 403, payload)
+            self.assertIn(b"REQUEST_LIMIT_EXCEEDED", payload)
+            _, one = stub.control("GET", "orgs/rt-new")
+            self.assertEqual((one["token_calls"], one["queries"], one["api_usage"]), (1, 1, 3))
+            _, other = stub.control("GET", "orgs/org-0002")
+            self.assertEqual((other["token_calls"], other["api_usage"]), (1, 1))
+            # data is deterministic per org: a second stand-in serves the same records
+            stub2 = StubProcess("--orgs", "1", "--org-records", "8", "--contacts", "1")
+            try:
+                _, t2 = stub2.control("GET", "truth?object=Lead&org=org-0001")
+                _, t1 = stub.control("GET", "truth?object=Lead&org=org-0001")
+                self.assertEqual(t1["records"], t2["records"])
+            finally:
+                stub2.stop()
+            self.assertEqual(stub.request("GET", "/org/00D5g000000000000A/services/data/v61.0/"
+                                                 "limits")[0], 404)
+            with open(stub.log) as f:
+                log = f.read()
+            for _, tok in urls.values():
+                self.assertNotIn(tok, log)
+        finally:
+            rc, err = stub.stop()
+        self.assertEqual(rc, 0, err)
+
+    def test_rotation_revocation_expiry_per_org(self):
+        stub = StubProcess("--contacts", "1", "--leads", "1")
+        try:
+            stub.control("POST", "orgs", {"refresh_token": "rot-a", "records": 4, "rotate": True})
+            stub.control("POST", "orgs", {"refresh_token": "plain-b", "records": 4})
+            status, a = stub.token(refresh_token="rot-a")
+            self.assertEqual(status, 200, a)
+            new = a["refresh_token"]
+            self.assertNotEqual(new, "rot-a")
+            self.assertEqual(stub.token(refresh_token="rot-a"),
+                             (400, {"error": "invalid_grant",
+                                    "error_description": "expired access/refresh token"}))
+            status, a2 = stub.token(refresh_token=new)
+            self.assertEqual(status, 200, a2)
+            # the old access token stays valid until it expires (also for a new process)
+            path = urllib.parse.urlsplit(a["instance_url"]).path
+            limits = path + "/services/data/v61.0/limits"
+            self.assertEqual(stub.api(limits, a["access_token"], fresh=True)[0], 200)
+            _, orgs = stub.control("GET", "orgs/rot-a")
+            self.assertEqual((orgs["token_calls"], orgs["rotate"]), (3, True))  # the refusal too
+            # expiring org A's access tokens leaves org B's alone
+            _, b = stub.token(refresh_token="plain-b")
+            self.assertNotIn("refresh_token", b)
+            blimits = urllib.parse.urlsplit(b["instance_url"]).path + "/services/data/v61.0/limits"
+            status, res = stub.control("POST", "auth?org=rot-a", {"expire_access_tokens": True})
+            self.assertEqual(res["live_access_tokens"], 0)
+            status, _, payload = stub.api(limits, a2["access_token"])
+            self.assertEqual(status, 401)
+            self.assertIn(b"INVALID_SESSION_ID", payload)
+            self.assertEqual(stub.api(blimits, b["access_token"])[0], 200)
+            # revocation of org B: its refresh token stops working, org A's goes on
+            stub.control("POST", "auth?org=plain-b", {"revoke_refresh_tokens": True})
+            self.assertEqual(stub.token(refresh_token="plain-b")[1]["error"], "invalid_grant")
+            self.assertEqual(stub.token(refresh_token=a2["refresh_token"])[0], 200)
+            # rotation switched on later, per org
+            stub.control("POST", "auth?org=default", {"rotate": True})
+            self.assertIn("refresh_token", stub.token()[1])
+            self.assertEqual(stub.control("GET", "stats?org=nope")[0], 400)
+        finally:
+            rc, err = stub.stop()
+        self.assertEqual(rc, 0, err)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -76,6 +76,14 @@ typedef struct mock_state {
     size_t n_catalog_fields;
     int64_t now; /* 0: the real clock */
     void (*on_emit)(size_t n_emits); /* called after each emit is recorded */
+    /* credentials_changed: 0 answers SYNC_E_UNSUPPORTED (no tenant), 1 answers
+     * cred_rc; the latest call's pairs are kept, and the calls counted */
+    int cred_mode;
+    int cred_rc;
+    int cred_calls;
+    char *cred_names[4];
+    char *cred_vals[4];
+    size_t n_cred;
 } mock_state;
 
 static mock_state mock;
@@ -113,6 +121,10 @@ static MOCK_UNUSED void mock_reset(void)
         free(mock.counter_names[i]);
     for (size_t i = 0; i < mock.n_streams; i++)
         free(mock.streams[i]);
+    for (size_t i = 0; i < mock.n_cred; i++) {
+        free(mock.cred_names[i]);
+        free(mock.cred_vals[i]);
+    }
     memset(&mock, 0, sizeof mock);
     mock.records = calloc(MOCK_MAX_RECORDS, sizeof *mock.records);
 }
@@ -396,6 +408,33 @@ static int m_state_put(sync_ctx *ctx, const char *key, const char *value)
     return SYNC_OK;
 }
 
+static int m_credentials_changed(sync_ctx *ctx, const char *const *names, const char *const *values,
+                                 size_t n)
+{
+    if (mock.cred_mode == 0)
+        return SYNC_E_UNSUPPORTED;
+    for (size_t i = 0; i < mock.n_cred; i++) {
+        free(mock.cred_names[i]);
+        free(mock.cred_vals[i]);
+    }
+    mock.n_cred = 0;
+    for (size_t i = 0; i < n && i < 4; i++) {
+        mock.cred_names[i] = mock_strdup(names[i], strlen(names[i]));
+        mock.cred_vals[i] = mock_strdup(values[i], strlen(values[i]));
+        mock.n_cred++;
+    }
+    mock.cred_calls++;
+    return mock.cred_rc;
+}
+
+static MOCK_UNUSED const char *mock_cred(const char *name)
+{
+    for (size_t i = 0; i < mock.n_cred; i++)
+        if (strcmp(mock.cred_names[i], name) == 0)
+            return mock.cred_vals[i];
+    return NULL;
+}
+
 static int m_cancelled(sync_ctx *ctx)
 {
     return mock.cancel || (mock.cancel_after_emits > 0 && mock.n_emits >= mock.cancel_after_emits);
@@ -519,6 +558,7 @@ static const sync_host mock_host_table = {
     .time_now = m_time_now,
     .ctx_job = m_ctx_job,
     .ctx_instance = m_ctx_instance,
+    .credentials_changed = m_credentials_changed,
 };
 
 /* Hands the table to the plugin the way the engine does. */

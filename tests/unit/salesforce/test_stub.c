@@ -699,6 +699,160 @@ static void test_refresh_token_rotation(void **state)
     stub_stop(&rot);
 }
 
+/* ---- several orgs (tenants): stored access tokens, write-back, rotation */
+
+/* Creates org NAME (its refresh token is NAME) in the main stand-in. */
+static void org_create(const char *name, int rotate)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"refresh_token\": \"%s\", \"records\": 12, \"rotate\": %s}", name,
+             rotate ? "true" : "false");
+    ctl_ok(&main_stub, "POST", "/__stub/orgs", body);
+}
+
+static json_int_t org_counter(const char *name, const char *counter)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/__stub/orgs/%s", name);
+    json_t *js = ctl(&main_stub, "GET", path, NULL);
+    assert_non_null(js);
+    json_int_t v = json_integer_value(json_object_get(js, counter));
+    json_decref(js);
+    return v;
+}
+
+/* A token response for org NAME, as an earlier process would have stored it. */
+static json_t *org_token(const char *refresh)
+{
+    char body[256];
+    snprintf(body, sizeof body, "grant_type=refresh_token&client_id=test-client-id&client_secret="
+             "test-client-secret&refresh_token=%s", refresh);
+    json_t *js = ctl(&main_stub, "POST", "/services/oauth2/token", body);
+    assert_non_null(js);
+    return js;
+}
+
+/* The Lead ids a read delivered equal org NAME's. */
+static void assert_leads_of(const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/__stub/truth?object=Lead&org=%s", name);
+    json_t *t = ctl(&main_stub, "GET", path, NULL);
+    assert_non_null(t);
+    size_t n = json_array_size(json_object_get(t, "records"));
+    assert_int_equal(mock.n_records, n);
+    for (size_t i = 0; i < n; i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(json_object_get(t, "records"), i), "Id"));
+        int found = 0;
+        for (size_t j = 0; j < mock.n_records && !found; j++)
+            found = strcmp(mock.records[j].key, id) == 0;
+        assert_true(found);
+    }
+    json_decref(t);
+}
+
+static void test_stored_access_token_first(void **state)
+{
+    org_create("tenant-a", 0);
+    json_t *tok = org_token("tenant-a");
+    cfg_set(&cfg, "refresh_token", "tenant-a");
+    cfg_set(&cfg, "access_token", json_string_value(json_object_get(tok, "access_token")));
+    cfg_set(&cfg, "instance_url", json_string_value(json_object_get(tok, "instance_url")));
+    mock.cred_mode = 1;
+    mock.cred_rc = SYNC_OK;
+
+    /* a valid stored token: no token request, nothing handed back */
+    void *inst = open_inst();
+    assert_int_equal(do_read(inst, "Lead", NULL, 0, NULL, NULL), SYNC_OK);
+    def->source->close(inst);
+    assert_leads_of("tenant-a");
+    assert_int_equal(org_counter("tenant-a", "token_calls"), 1); /* org_token's own */
+    assert_int_equal(mock.cred_calls, 0);
+
+    /* expired: one refresh, handed to the host before it is used */
+    ctl_ok(&main_stub, "POST", "/__stub/auth?org=tenant-a", "{\"expire_access_tokens\": true}");
+    inst = open_inst();
+    assert_int_equal(do_read(inst, "Lead", NULL, 0, NULL, NULL), SYNC_OK);
+    def->source->close(inst);
+    assert_int_equal(org_counter("tenant-a", "token_calls"), 2);
+    assert_int_equal(mock.cred_calls, 1);
+    assert_int_equal(mock.n_cred, 2); /* no rotation: no refresh_token */
+    assert_non_null(mock_cred("access_token"));
+    assert_string_not_equal(mock_cred("access_token"), json_string_value(json_object_get(tok, "access_token")));
+    assert_string_equal(mock_cred("instance_url"), json_string_value(json_object_get(tok, "instance_url")));
+    char *stored = NULL;
+    assert_int_equal(m_state_get(NULL, "refresh_token", &stored), SYNC_E_NOTFOUND);
+    assert_no_leak();
+    assert_null(strstr(mock.log, mock_cred("access_token")));
+    json_decref(tok);
+}
+
+static void test_rotation_stored_by_host(void **state)
+{
+    org_create("tenant-r", 1);
+    cfg_set(&cfg, "refresh_token", "tenant-r");
+    mock.cred_mode = 1;
+    mock.cred_rc = SYNC_OK;
+    void *inst = open_inst();
+    assert_int_equal(do_read(inst, "Lead", NULL, 0, NULL, NULL), SYNC_OK);
+    assert_int_equal(mock.cred_calls, 1);
+    assert_int_equal(mock.n_cred, 3);
+    assert_leads_of("tenant-r");
+    char *first = strdup(mock_cred("refresh_token"));
+    assert_string_not_equal(first, "tenant-r");
+    char *stored = NULL;
+    assert_int_equal(m_state_get(NULL, "refresh_token", &stored), SYNC_E_NOTFOUND); /* the host keeps it */
+
+    /* a later login of the same process uses the rotated token (the configured one is dead) */
+    ctl_ok(&main_stub, "POST", "/__stub/auth?org=tenant-r", "{\"expire_access_tokens\": true}");
+    assert_int_equal(do_read(inst, "Lead", NULL, 0, NULL, NULL), SYNC_OK);
+    def->source->close(inst);
+    assert_int_equal(mock.cred_calls, 2);
+    assert_string_not_equal(mock_cred("refresh_token"), first);
+    assert_int_equal(org_counter("tenant-r", "token_calls"), 2);
+    assert_no_leak();
+    assert_null(strstr(mock.log, first));
+    free(first);
+}
+
+static void test_rotation_not_stored_fails(void **state)
+{
+    org_create("tenant-f", 1);
+    cfg_set(&cfg, "refresh_token", "tenant-f");
+    mock.cred_mode = 1;
+    mock.cred_rc = SYNC_E_IO;
+    void *inst = open_inst();
+    assert_int_equal(do_read(inst, "Lead", NULL, 0, NULL, NULL), SYNC_E_IO);
+    def->source->close(inst);
+    assert_non_null(strstr(mock.err, "could not store the access and rotated refresh tokens"));
+    assert_int_equal(org_counter("tenant-f", "api_calls"), 0); /* the new token was not used */
+    assert_int_equal(mock.n_records, 0);
+    assert_no_leak();
+    assert_null(strstr(mock.err, mock_cred("refresh_token")));
+}
+
+/* Two tenants of one connected app, open at once: each reads its own org. */
+static void test_tenants_never_share_a_session(void **state)
+{
+    org_create("tenant-x", 0);
+    org_create("tenant-y", 0);
+    cfg_set(&cfg, "refresh_token", "tenant-x");
+    void *x = open_inst();
+    mock_config cy = cfg;
+    cfg_set(&cy, "refresh_token", "tenant-y");
+    void *y = NULL;
+    assert_int_equal(def->source->open((sync_ctx *)&mock, (const sync_config *)&cy, &y), SYNC_OK);
+    assert_int_equal(do_read(x, "Lead", NULL, 0, NULL, NULL), SYNC_OK);
+    assert_leads_of("tenant-x");
+    mock_reset();
+    assert_int_equal(do_read(y, "Lead", NULL, 0, NULL, NULL), SYNC_OK);
+    assert_leads_of("tenant-y");
+    def->source->close(x);
+    def->source->close(y);
+    assert_int_equal(org_counter("tenant-x", "token_calls"), 1);
+    assert_int_equal(org_counter("tenant-y", "token_calls"), 1);
+}
+
 int main(void)
 {
     if (access(stub_path(), R_OK) != 0 || system("python3 -c 'import sys' >/dev/null 2>&1") != 0) {
@@ -734,6 +888,10 @@ int main(void)
         cmocka_unit_test_setup(test_discover, setup),
         cmocka_unit_test_setup(test_open_rejects_plain_http, setup),
         cmocka_unit_test_setup(test_refresh_token_rotation, setup),
+        cmocka_unit_test_setup(test_stored_access_token_first, setup),
+        cmocka_unit_test_setup(test_rotation_stored_by_host, setup),
+        cmocka_unit_test_setup(test_rotation_not_stored_fails, setup),
+        cmocka_unit_test_setup(test_tenants_never_share_a_session, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     stub_stop(&main_stub);
