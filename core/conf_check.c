@@ -53,7 +53,8 @@ static const sync_option tenants_options[] = {
      "The [sink NAME] section whose plugin runs the statements below (the PostgreSQL sink)."},
     {"query", SYNC_OPT_STRING, NULL, SYNC_OPT_REQUIRED, 0, 0, NULL,
      "The statement whose rows are the tenants, one per row; $1, $2, ... are the values of params."},
-    {"params", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL, "Values bound to the query's $1, $2, ... (comma-separated)."},
+    {"params", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Values bound to the query's $1, $2, ... (comma-separated); set but empty: one empty value."},
     {"key", SYNC_OPT_STRING, "id", 0, 0, 0, NULL,
      "The column that identifies a tenant for good: its job is named JOB@KEY (cursors, leases, run history)."},
     {"interval", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
@@ -417,6 +418,10 @@ static int resolve_tenants(syncc_conf *conf, char *err, size_t errlen)
         syncc_config_get_int(cfg, "max_per_instance", &ts->max_per_instance);
         syncc_config_get_int(cfg, "refresh", &ts->refresh_ms);
         int rc = list_copy(cfg, "params", &ts->params, &ts->n_params);
+        /* params set to an empty value (${ID:-}) is one empty parameter, not none */
+        if (rc == 0 && ts->n_params == 0 && syncc_config_get_string(cfg, "params") != NULL &&
+            ((ts->params[0] = strdup("")) == NULL || !++ts->n_params))
+            rc = -1;
         if (rc == 0)
             rc = list_copy(cfg, "secret_columns", &ts->secret_columns, &ts->n_secret_columns);
         if (rc == 0 && ts->max_per_instance > 0 && ts->instance_column == NULL) {
