@@ -297,7 +297,10 @@ int main(int argc, char **argv)
             syncc_problems probs = {0};
             for (size_t j = 0; j < e->n_jobs; j++) {
                 char why[2048];
-                int crc = syncc_check_connect(e, &e->jobs[j], &probs, why, sizeof(why));
+                /* a template: each of its tenants, as its runs will be */
+                int crc = e->jobs[j].conf->tenants != NULL
+                              ? syncc_tenants_check_connect(e, &e->jobs[j], &probs, why, sizeof(why))
+                              : syncc_check_connect(e, &e->jobs[j], &probs, why, sizeof(why));
                 if (crc != SYNC_OK) {
                     syncc_log_redact(why, sizeof(why));
                     fprintf(stderr, "syncengine: job '%s': %s\n", e->jobs[j].conf->name, why);

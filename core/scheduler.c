@@ -109,16 +109,18 @@ int syncc_run_all_once(syncc_engine *e)
         if (start_job(e, &e->jobs[j]) != 0)
             syncc_log(SYNC_LOG_ERROR, NULL, "cannot start job '%s'", e->jobs[j].conf->name);
     }
+    pthread_mutex_unlock(&e->lock);
+    /* template jobs: every tenant once, beside the jobs still running (the caps count both) */
+    int any = 0;
+    int tcode = syncc_tenants_run_once(e, &any);
+    pthread_mutex_lock(&e->lock);
     while (running_count(e) > 0)
         pthread_cond_wait(&e->changed, &e->lock);
     pthread_mutex_unlock(&e->lock);
-    int code = SYNCC_EXIT_OK;
+    int code = tcode;
     for (size_t j = 0; j < e->n_jobs; j++)
         if (e->jobs[j].conf->enabled && e->jobs[j].conf->tenants == NULL)
             code = syncc_exit_worse(code, e->jobs[j].last_exit);
-    /* template jobs: every tenant once */
-    int any = 0;
-    code = syncc_exit_worse(code, syncc_tenants_run_once(e, &any));
     return code;
 }
 

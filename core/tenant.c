@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "engine.h"
 #include "hostapi.h"
 #include "log.h"
@@ -479,8 +480,12 @@ static void apply_rows(syncc_engine *e, group *g, json_t *rows, int64_t now, int
             if (old != t->interval_us && t->next_due >= 0 && !t->running)
                 t->next_due = next_slot(g, t, now);
         }
-        if (t->next_due < 0)
+        if (t->next_due < 0) {
             t->next_due = right_away ? now : next_slot(g, t, now);
+            char ts[40];
+            syncc_time_format(t->next_due, ts, sizeof(ts));
+            syncc_log(SYNC_LOG_INFO, &(syncc_log_ctx){.job = t->job}, "next run at %s", ts);
+        }
     }
     /* gone (or disabled): dropped now, or when its run ends */
     size_t w = 0;
@@ -792,4 +797,49 @@ int syncc_tenants_list(syncc_engine *e, const syncc_job_rt *tmpl, void (*each)(c
     }
     json_decref(rows);
     return SYNC_OK;
+}
+
+int syncc_tenants_check_connect(syncc_engine *e, syncc_job_rt *tmpl, syncc_problems *out, char *err, size_t errlen)
+{
+    group g;
+    memset(&g, 0, sizeof(g));
+    g.tmpl = tmpl;
+    g.set = tmpl->conf->tenants;
+    json_t *rows = NULL;
+    err[0] = '\0';
+    int rc = read_rows(e, g.set, &rows, err, errlen);
+    if (rc != SYNC_OK)
+        return rc;
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        char *key = row_text(row, g.set->key);
+        char job[512], why[2048];
+        snprintf(job, sizeof(job), "%s@%s", tmpl->conf->name, key ? key : "");
+        if (key == NULL || !*key) {
+            snprintf(why, sizeof(why), "[tenants %s]: row %zu has no value in its key column '%s'", g.set->name,
+                     i + 1, g.set->key);
+            syncc_problems_add(out, g.set->section->file, why);
+            free(key);
+            continue;
+        }
+        register_secrets(g.set, row);
+        instance *in = instantiate(e, &g, key, job, row, why, sizeof(why));
+        if (in == NULL) {
+            char msg[2300];
+            snprintf(msg, sizeof(msg), "job '%s': %s", job, why);
+            syncc_problems_add(out, e->conf->path, msg);
+        } else {
+            why[0] = '\0';
+            int crc = syncc_check_connect(e, &in->rt, out, why, sizeof(why));
+            if (crc != SYNC_OK) {
+                snprintf(err, errlen, "job '%s': %s", job, why);
+                rc = crc;
+            }
+            instance_free(in);
+        }
+        free(key);
+    }
+    json_decref(rows);
+    return rc;
 }

@@ -80,6 +80,15 @@ int syncc_tenant_store_credentials(syncc_tenant_ref *ref, const char *const *nam
                                    size_t n);
 
 /*
+ * `check --connect` for template job tmpl: reads its tenants, instantiates
+ * each and probes it against the servers (syncc_check_connect).  Problems go
+ * to out; a server that could not be asked returns its status with err.
+ */
+struct syncc_problems;
+int syncc_tenants_check_connect(syncc_engine *e, syncc_job_rt *tmpl, struct syncc_problems *out, char *err,
+                                size_t errlen);
+
+/*
  * Reads the rows of the set of template job tmpl and calls each(job name
  * JOB@KEY) for each, in the query's order (status).  0, or a sync_status with
  * err filled.

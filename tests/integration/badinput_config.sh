@@ -82,15 +82,15 @@ bad plugin-wrong-role 3 '0,/^plugin = salesforce/s//plugin = postgres/' '^plugin
 
 note "unset environment variables"
 (
-    unset SALESFORCE_CLIENT_ID
+    unset DATABASE_URL
     bad unset-variable 3 '$a\
-; unchanged' '^client_id' "option 'client_id'" "environment variable SALESFORCE_CLIENT_ID is not set"
+; unchanged' '^conninfo' "option 'conninfo'" "environment variable DATABASE_URL is not set"
     exit $failures
 ) || failures=$((failures + $?))
 (
-    unset HENK_BUSINESS_ID
-    bad unset-variable-in-mapping 3 '$a\
-; unchanged' '^sink.sql_params' "HENK_BUSINESS_ID is not set"
+    unset HENK_SCORE
+    bad unset-variable-in-mapping 3 's/^lead_score = 50$/lead_score = ${HENK_SCORE}/' '^lead_score = .\{HENK_SCORE' \
+        "HENK_SCORE is not set"
     exit $failures
 ) || failures=$((failures + $?))
 
