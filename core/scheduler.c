@@ -112,7 +112,7 @@ int syncc_run_all_once(syncc_engine *e)
     pthread_mutex_unlock(&e->lock);
     /* template jobs: every tenant once, beside the jobs still running (the caps count both) */
     int any = 0;
-    int tcode = syncc_tenants_run_once(e, &any);
+    int tcode = syncc_tenants_run_once(e, NULL, NULL, &any);
     pthread_mutex_lock(&e->lock);
     while (running_count(e) > 0)
         pthread_cond_wait(&e->changed, &e->lock);

@@ -730,7 +730,7 @@ void syncc_tenants_tick(syncc_engine *e, int64_t now, int first, int64_t *next)
     }
 }
 
-int syncc_tenants_run_once(syncc_engine *e, int *any)
+int syncc_tenants_run_once(syncc_engine *e, const char *only_job, const char *only_key, int *any)
 {
     size_t ng;
     group *gs = groups(e, &ng);
@@ -738,7 +738,7 @@ int syncc_tenants_run_once(syncc_engine *e, int *any)
     *any = 0;
     for (size_t i = 0; i < ng && !e->stop; i++) {
         group *g = &gs[i];
-        if (!g->tmpl->conf->enabled)
+        if (only_job != NULL ? strcmp(only_job, g->tmpl->conf->name) != 0 : !g->tmpl->conf->enabled)
             continue;
         *any = 1;
         plan_group(g, syncc_time_now());
@@ -756,8 +756,19 @@ int syncc_tenants_run_once(syncc_engine *e, int *any)
         if (g->n == 0)
             syncc_log(SYNC_LOG_WARN, &(syncc_log_ctx){.job = g->tmpl->conf->name},
                       "[tenants %s] has no rows: nothing to run", g->set->name);
-        for (size_t k = 0; k < g->n; k++)
+        size_t matched = 0;
+        for (size_t k = 0; k < g->n; k++) {
             g->t[k]->last_exit = SYNCC_EXIT_OK;
+            if (only_key != NULL && strcmp(only_key, g->t[k]->key) != 0)
+                g->t[k]->next_due = INT64_MAX; /* `run JOB@KEY`: that tenant alone */
+            else
+                matched++;
+        }
+        if (only_key != NULL && matched == 0) {
+            syncc_log(SYNC_LOG_ERROR, &(syncc_log_ctx){.job = g->tmpl->conf->name},
+                      "no tenant '%s' in [tenants %s] (not among its rows)", only_key, g->set->name);
+            code = SYNCC_EXIT_CONFIG;
+        }
         for (;;) {
             int64_t next = INT64_MAX;
             size_t waiting = start_due(e, g, now, all_running, &next);

@@ -67,9 +67,11 @@ void syncc_tenants_refresh_soon(syncc_engine *e);
 /*
  * Runs every tenant of every template job once (--once): reads the sets,
  * runs within the caps, waits.  Returns the worst exit code (as
- * syncc_run_all_once), SYNCC_EXIT_OK when there is no template job.
+ * syncc_run_all_once), SYNCC_EXIT_OK when there is no template job.  With
+ * only_job, that template alone; with only_key too, that one tenant
+ * (`syncengine run JOB@KEY`).
  */
-int syncc_tenants_run_once(syncc_engine *e, int *any);
+int syncc_tenants_run_once(syncc_engine *e, const char *only_job, const char *only_key, int *any);
 
 /*
  * The host's credentials_changed for a tenant's run: stores them with the

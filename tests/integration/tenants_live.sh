@@ -52,6 +52,24 @@ r3=$(tenant_runs 3)
 sleep 7
 [ "$(tenant_runs 3)" = "$r3" ] || die "tenant 3 ignored its new interval ($r3 -> $(tenant_runs 3) runs)"
 
+note "status lists every tenant, with a summary line; --json; --state"
+$SYNCENGINE status -c "$top/conf/henk.ini" >"$T/status.txt" 2>>"$T/engine.log" || die "status exited $?"
+for k in 1 3; do
+    grep -q "^salesforce@$(tenant_int $k) .*success" "$T/status.txt" || die "status lacks tenant $k: $(cat "$T/status.txt")"
+done
+grep -q "salesforce@$(tenant_int 2)" "$T/status.txt" && die "status shows the disabled tenant"
+grep -q "^2 job(s): 2 ok, 0 failing, 0 late" "$T/status.txt" || die "summary line: $(tail -n 1 "$T/status.txt")"
+$SYNCENGINE status -c "$top/conf/henk.ini" --json 2>>"$T/engine.log" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["summary"]["ok"] == 2 and d["summary"]["jobs"] == 2, d["summary"]
+assert all(j["template"] == "salesforce" and j["name"].startswith("salesforce@") for j in d["jobs"]), d["jobs"]
+' || die "status --json"
+n=$($SYNCENGINE status -c "$top/conf/henk.ini" --state failing 2>>"$T/engine.log" | grep -c "^salesforce@")
+[ "$n" = 0 ] || die "status --state failing lists $n tenants"
+n=$($SYNCENGINE status "salesforce@$(tenant_int 3)" -c "$top/conf/henk.ini" 2>>"$T/engine.log" | grep -c "^salesforce@")
+[ "$n" = 1 ] || die "status salesforce@<id> lists $n rows"
+
 kill -TERM $pid; wait $pid || die "daemon exited $?"
 assert_no_secrets test-client-secret org-0001 org-0002 org-0003
 grep -q "Bearer " "$T/engine.log" && die "token material in the log"
