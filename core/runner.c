@@ -618,7 +618,10 @@ out:
                   syncc_run_status_name(res->status), (long long)res->duration_ms, (long long)res->processed,
                   (long long)res->inserted, (long long)res->updated, (long long)res->unchanged,
                   (long long)res->deleted, (long long)res->failed, res->error[0] ? "; " : "", res->error);
-        record_history(e, job, run_id, started, res);
+        /* a tenant's runs are in its sink's run log (status reads them there): the local file, which is
+         * rewritten whole on every change, is not made to hold a thousand tenants' histories */
+        if (rt->tenant == NULL || rt->sink->sink.runs == NULL)
+            record_history(e, job, run_id, started, res);
     }
     json_decref(streams_json);
     syncc_ctx_free(src_ctx);

@@ -28,7 +28,8 @@ fk_stats_reset
 fk_run
 fk_expect_rc 5 "a run whose sessions are always rejected"
 tokens=$(fk_stat token_calls)
-[ "$tokens" -ge 2 ] && [ "$tokens" -le 3 ] || die "$tokens token calls: the source chases expiring sessions"
+# the access token stored in the integration's row opens the run (no login): one or two refreshes
+[ "$tokens" -ge 1 ] && [ "$tokens" -le 2 ] || die "$tokens token calls: the source chases expiring sessions"
 fk_log_has "run failed.*(401|INVALID_SESSION_ID|Session expired)" "the error names the rejected session"
 fk_expect_status failed "sessions always rejected"
 fk_cursor_check
