@@ -594,15 +594,19 @@ static void man_ini(FILE *out, const syncc_registry *reg)
                          "[sink NAME] sections are instances of plugins (plugin = the plugin's name, then "
                          "its options); [job NAME] copies from a source to a sink on a schedule; "
                          "[stream JOB.NAME] names an object the job copies; [map JOB.NAME] maps source "
-                         "fields to target columns with expressions.\n\n"
+                         "fields to target columns with expressions; [tenants NAME] is a query whose rows are "
+                         "tenants, and a job with tenants = NAME runs once per row as JOB@KEY.\n\n"
                          "Values may use ${NAME} and ${NAME:-default} to read the environment; secret options "
-                         "should. Durations take a unit: 500ms, 30s, 5m, 2h, 1d (a plain number means "
+                         "should. In a template job's instance for a tenant, ${tenant.COLUMN} and "
+                         "${tenant.COLUMN.json.path} (with the same :- rule) read the tenant's row. Durations take a unit: 500ms, 30s, 5m, 2h, 1d (a plain number means "
                          "seconds). Keys a section does not know are errors that list the valid keys.");
     fputs(".SH [engine]\n", out);
     man_option_table(out, "", syncc_conf_engine_options());
     fputs(".SH [job NAME]\n", out);
     man_option_table(out, "", syncc_conf_job_options());
     roff_paragraphs(out, "A job also takes its sink's target options as sink.KEY, for every stream of the job.");
+    fputs(".SH [tenants NAME]\n", out);
+    man_option_table(out, "", syncc_conf_tenants_options());
     fputs(".SH [stream JOB.NAME]\n", out);
     man_option_table(out, "", syncc_conf_stream_options());
     roff_paragraphs(out, "A stream also takes its source's stream options as source.KEY and its sink's target "

@@ -33,10 +33,12 @@ for d in a b c; do
     grep -q "run success" "$T/$d.log" || die "daemon $d ran nothing"
 done
 
+# a run holds its tenant's lease from its run-log row's insert (created_at; started_at is
+# the run's start, before it asks for the lease) to its completion
 overlaps() {
     psql -X -A -t -c "SELECT count(*) FROM sync_logs x JOIN sync_logs y ON x.integration_id = y.integration_id
-                      AND x.id < y.id AND x.started_at < coalesce(y.completed_at, now())
-                      AND y.started_at < coalesce(x.completed_at, now())
+                      AND x.id < y.id AND x.created_at < coalesce(y.completed_at, now())
+                      AND y.created_at < coalesce(x.completed_at, now())
                       WHERE x.sync_status <> 'running' AND y.sync_status <> 'running'"
 }
 [ "$(overlaps)" = 0 ] || die "$(overlaps) pairs of runs of one tenant overlapped"
