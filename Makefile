@@ -8,7 +8,7 @@
 #   make V=1                show full command lines
 #
 # Sources are found by wildcard, so adding a file needs no Makefile change:
-#   core/*.c                      -> the engine (core/main.c holds main())
+#   core/*.c, core/*/*.c           -> the engine (core/main.c holds main(); core/http/ is the HTTP API)
 #   plugins/NAME/*.c              -> build/plugins/NAME.so
 #   tests/unit/test_*.c           -> unit tests linked with the core
 #   tests/unit/NAME/test_*.c      -> unit tests linked with plugin NAME's objects
@@ -53,7 +53,7 @@ ifneq ($(FUZZ),)
 ALL_CFLAGS  += -fsanitize=fuzzer-no-link
 endif
 
-CORE_LIBS    = $(shell $(PKG_CONFIG) --libs jansson inih libcurl) -ldl -lpthread -lm
+CORE_LIBS    = $(shell $(PKG_CONFIG) --libs jansson inih libcurl libmicrohttpd) -ldl -lpthread -lm
 # sd_notify (Type=notify, the watchdog) when libsystemd is there; without it the calls do nothing
 ifeq ($(shell $(PKG_CONFIG) --exists libsystemd && echo y),y)
 CORE_LIBS   += $(shell $(PKG_CONFIG) --libs libsystemd)
@@ -77,7 +77,8 @@ endif
 .DELETE_ON_ERROR:
 .PHONY: FORCE build-clang test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick bench-tenants soak fuzz fuzz-quick docs check-docs
 
-CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c))
+# core/SUBSYSTEM/*.c (core/http/: the daemon's HTTP API over libmicrohttpd) join the core library
+CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c core/*/*.c))
 CORE_OBJ     := $(CORE_SRC:%.c=$(O)/%.o)
 MAIN_OBJ     := $(O)/core/main.o
 CORE_LIB     := $(O)/libsynccore.a
@@ -115,7 +116,7 @@ $(PATHS_STAMP): FORCE
 $(O)/core/%.o: core/%.c | $(PATHS_H)
 	@mkdir -p $(dir $@)
 	$(quiet) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih libcurl) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih libcurl libmicrohttpd) -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJ)
 	$(quiet) AR $@
@@ -244,7 +245,8 @@ SANITIZER_TESTS ?= unit/ henk_e2e henk_daemon henk_multi henk_parallel henk_seco
                    fault_pg_restart fault_rate_limit fault_refresh_revoked fault_secrets fault_http_500 \
                    fault_conn_reset fault_truncated_body fault_nonjson_body badinput_config badinput_plugin \
                    badinput_records badinput_mapping example_jsonl sf_source pg_sink abi_cli \
-                   status_cli plugins_tryout progress_tty daemon_notify
+                   status_cli plugins_tryout progress_tty daemon_notify http_api http_metrics http_lease \
+                   http_dashboard http_tls
 test-sanitizers:
 	$(Q)$(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" all tests-built
 	$(Q)echo "== under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -257,7 +259,7 @@ test-asan:
 # Under valgrind memcheck (unit tests and every engine process of the chosen
 # integration tests); `make valgrind VALGRIND_TESTS=` runs the whole suite.
 VALGRIND_TESTS ?= unit/ henk_daemon fault_token_expired fault_rate_limit badinput_config badinput_plugin example_jsonl \
-                  status_cli plugins_tryout
+                  status_cli plugins_tryout http_tls http_dashboard
 test-valgrind valgrind: all $(TEST_BINS)
 	$(Q)echo "== under valgrind memcheck"
 	$(Q)O=$(O) SYNC_TEST_VALGRIND=1 TESTS="$(VALGRIND_TESTS)" tests/run.sh

@@ -84,7 +84,9 @@ typedef struct parse_state {
 } parse_state;
 
 /* Sorted, for "valid options" messages. */
-static const char *const engine_keys = "include, log_format, log_level, max_jobs, plugin_dir, state_dir";
+static const char *const engine_keys =
+    "http_insecure, http_listen, http_tls_cert, http_tls_key, http_token, http_token_file, include, log_format, "
+    "log_level, max_jobs, plugin_dir, state_dir";
 static const char *const job_keys =
     "batch_size, enabled, full_refresh, like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, "
     "var.*";
@@ -409,7 +411,8 @@ static int has_prefix(const char *key, const char *prefix)
 static int check_engine_key(parse_state *st, const syncc_section *sec, const char *key)
 {
     static const char *const engine[] = {"state_dir", "plugin_dir", "max_jobs", "log_level", "log_format",
-                                         "include", NULL};
+                                         "include", "http_listen", "http_token", "http_token_file",
+                                         "http_insecure", "http_tls_cert", "http_tls_key", NULL};
     static const char *const job[] = {"source", "sink", "schedule", "enabled", "batch_size", "queue_depth",
                                       "parallel_streams", "full_refresh", "like", "tenants", NULL};
     static const char *const stream[] = {"object", "target", NULL};
@@ -992,6 +995,11 @@ void syncc_conf_free(syncc_conf *conf)
     free(conf->engine.plugin_dir);
     free(conf->engine.log_level);
     free(conf->engine.log_format);
+    free(conf->engine.http_listen);
+    free(conf->engine.http_token);
+    free(conf->engine.http_token_file);
+    free(conf->engine.http_tls_cert);
+    free(conf->engine.http_tls_key);
     free(conf->path);
     free(conf);
 }

@@ -150,6 +150,12 @@ typedef struct syncc_engine_conf {
     int64_t max_jobs;           /* concurrent jobs, default 4 */
     char *log_level;            /* error|warn|info|debug|trace, default info */
     char *log_format;           /* text|json, default text */
+    char *http_listen;          /* HOST:PORT of the HTTP API (core/http/); NULL = off */
+    char *http_token;           /* bearer token for changes over HTTP (secret) */
+    char *http_token_file;      /* or a file holding it */
+    int http_insecure;          /* a non-loopback http_listen is allowed without TLS */
+    char *http_tls_cert;        /* PEM files: the HTTP API speaks HTTPS */
+    char *http_tls_key;
 } syncc_engine_conf;
 
 typedef struct syncc_conf {

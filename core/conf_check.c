@@ -29,6 +29,17 @@ static const sync_option engine_options[] = {
     {"log_format", SYNC_OPT_ENUM, "text", 0, 0, 0, log_formats, "Log lines as plain text or JSON objects."},
     {"include", SYNC_OPT_STRING, NULL, SYNC_OPT_MULTI, 0, 0, NULL,
      "Further files to read: a glob pattern relative to this file's directory."},
+    {"http_listen", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Address and port of the daemon's HTTP status API, metrics and dashboard (e.g. 127.0.0.1:9187); unset: off."},
+    {"http_token", SYNC_OPT_STRING, NULL, SYNC_OPT_SECRET, 0, 0, NULL,
+     "Bearer token for the HTTP endpoints that change something (use ${ENV}); unset: they answer 403."},
+    {"http_token_file", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "File holding the bearer token (its first line), instead of http_token."},
+    {"http_insecure", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Allow http_listen on an address other than loopback, without TLS."},
+    {"http_tls_cert", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "PEM certificate (chain) file: the HTTP API speaks HTTPS; needs http_tls_key."},
+    {"http_tls_key", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL, "PEM private key file of http_tls_cert."},
     SYNC_OPTION_END};
 
 static const sync_option job_options[] = {
@@ -235,6 +246,20 @@ static int resolve_engine(syncc_conf *conf, char *err, size_t errlen)
     conf->engine.max_jobs = max_jobs;
     conf->engine.log_level = dup_or_null(syncc_config_get_string(cfg, "log_level"));
     conf->engine.log_format = dup_or_null(syncc_config_get_string(cfg, "log_format"));
+    conf->engine.http_listen = dup_or_null(syncc_config_get_string(cfg, "http_listen"));
+    conf->engine.http_token = dup_or_null(syncc_config_get_string(cfg, "http_token"));
+    const char *tf = syncc_config_get_string(cfg, "http_token_file");
+    if (tf)
+        conf->engine.http_token_file = relative_to(syncc_config_where(cfg, "http_token_file"), 1, tf);
+    const char *tc = syncc_config_get_string(cfg, "http_tls_cert");
+    const char *tk = syncc_config_get_string(cfg, "http_tls_key");
+    if (tc)
+        conf->engine.http_tls_cert = relative_to(syncc_config_where(cfg, "http_tls_cert"), 1, tc);
+    if (tk)
+        conf->engine.http_tls_key = relative_to(syncc_config_where(cfg, "http_tls_key"), 1, tk);
+    int insecure = 0;
+    syncc_config_get_bool(cfg, "http_insecure", &insecure);
+    conf->engine.http_insecure = insecure;
 
     const char *sd = syncc_config_get_string(cfg, "state_dir");
     const char *pd = syncc_config_get_string(cfg, "plugin_dir");

@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "hostapi.h"
+#include "http/http.h"
 #include "log.h"
 
 static const sync_plugin *lookup_plugin(const char *name, void *payload)
@@ -152,6 +153,9 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
     if (e->conf->engine.log_level && syncc_log_parse_level(e->conf->engine.log_level, &lvl) == 0 &&
         getenv("SYNCC_LOG_LEVEL_FROM_CLI") == NULL)
         syncc_log_set_level(lvl);
+    /* [engine] log_format, unless --log-format said otherwise */
+    if (e->conf->engine.log_format && getenv("SYNCC_LOG_FORMAT_FROM_CLI") == NULL)
+        syncc_log_set_json(strcmp(e->conf->engine.log_format, "json") == 0);
 
     /* plugin search path: command line, then the file's plugin_dir, then the defaults */
     char dirs[16][4096];
@@ -192,6 +196,12 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
     }
     for (size_t i = 0; i < e->conf->n_secrets; i++)
         syncc_log_add_secret(e->conf->secrets[i]);
+    if (e->conf->engine.http_token)
+        syncc_log_add_secret(e->conf->engine.http_token);
+    if (syncc_http_check_conf(e->conf, err, errlen) != 0) {
+        *exit_code = SYNCC_EXIT_CONFIG;
+        goto fail;
+    }
 
     e->jobs = calloc(e->conf->n_jobs ? e->conf->n_jobs : 1, sizeof(*e->jobs));
     if (e->jobs == NULL)

@@ -48,8 +48,24 @@ typedef struct syncc_job_rt {
     int64_t next_due;
     pthread_t thread;
     int last_exit;
+    /* manual runs and pauses (core/http/), also guarded by the engine lock */
+    int paused;               /* the scheduler leaves the job alone (kept in the state store) */
+    char run_id[40];          /* the run going on now, "" when none */
+    char next_run_id[40];     /* set by syncc_scheduler_trigger: the id the next run takes */
+    int next_full_refresh;    /* the next run ignores the saved cursors */
+    int phase;                /* SYNCC_PHASE_*: how far the current run got */
+    char skip_reason[512];    /* why the last run was skipped (who holds the lease), "" when unknown */
     syncc_tenant_ref *tenant;   /* a tenant's instance of a template job (core/tenant.c), else NULL */
 } syncc_job_rt;
+
+/* How far a run got, for a manual trigger that waits to learn whether it took the lease. */
+enum {
+    SYNCC_PHASE_IDLE = 0,
+    SYNCC_PHASE_STARTING,     /* thread started, lease not yet taken */
+    SYNCC_PHASE_RUNNING,      /* lease taken (or the sink has none), run begun */
+    SYNCC_PHASE_SKIPPED,      /* another engine holds the lease */
+    SYNCC_PHASE_DONE          /* ended before anyone looked */
+};
 
 typedef struct syncc_engine {
     syncc_conf *conf;
@@ -109,6 +125,31 @@ int syncc_exit_worse(int a, int b);
 
 /* The scheduler: runs every enabled job on its schedule until SIGTERM/SIGINT; SIGHUP reloads. */
 int syncc_scheduler_run(syncc_engine **e, const syncc_engine_opts *opts);
+
+/* Outcomes of syncc_scheduler_trigger. */
+enum {
+    SYNCC_TRIGGER_STARTED = 0,  /* the run began; run_id says which */
+    SYNCC_TRIGGER_BUSY,         /* a run of the job is going on in this engine (run_id) */
+    SYNCC_TRIGGER_ELSEWHERE,    /* another engine holds the job's lease (why says which, if the sink told) */
+    SYNCC_TRIGGER_LIMIT,        /* engine.max_jobs runs are going on */
+    SYNCC_TRIGGER_STOPPING,     /* the daemon is stopping or reloading */
+    SYNCC_TRIGGER_FAILED        /* the run could not start, or failed before taking the lease (why) */
+};
+
+/*
+ * Starts a run of job now, outside its schedule (the HTTP API's POST
+ * .../run), and waits up to wait_ms for it to take the job's lease, so that
+ * a job running on another engine is reported as such.  run_id receives the
+ * run's id.  Thread-safe; must not be called with e->lock held.
+ */
+int syncc_scheduler_trigger(syncc_engine *e, syncc_job_rt *job, int full_refresh, int wait_ms, char run_id[40],
+                            char *why, size_t why_size);
+
+/* Pauses (1) or resumes (0) a job's schedule, kept in the state store across restarts. Returns 0 or -1 + why. */
+int syncc_scheduler_pause(syncc_engine *e, syncc_job_rt *job, int paused, char *why, size_t why_size);
+
+/* A fresh run id (a random UUID). */
+void syncc_run_id_new(char out[37]);
 /* Runs every enabled job once (concurrently up to max_jobs); returns the worst exit code. */
 int syncc_run_all_once(syncc_engine *e);
 

@@ -315,9 +315,9 @@ void syncc_logv(sync_log_level level, const syncc_log_ctx *ctx, const char *fmt,
     if (log_json) {
         json_t *o = json_pack("{s:s,s:s}", "ts", ts, "level", level_names[level]);
         if (ctx != NULL) {
-            const char *keys[] = {"job", "stream", "plugin", "run"};
-            const char *vals[] = {ctx->job, ctx->stream, ctx->plugin, ctx->run_id};
-            for (int i = 0; i < 4; i++) {
+            const char *keys[] = {"tenant", "job", "stream", "plugin", "run", "error_code"};
+            const char *vals[] = {ctx->tenant, ctx->job, ctx->stream, ctx->plugin, ctx->run_id, ctx->error_code};
+            for (int i = 0; i < 6; i++) {
                 if (vals[i] == NULL)
                     continue;
                 char v[512];
@@ -349,7 +349,9 @@ void syncc_logv(sync_log_level level, const syncc_log_ctx *ctx, const char *fmt,
     char where[512] = "";
     if (ctx != NULL) {
         size_t n = 0;
-        if (ctx->job)
+        if (ctx->tenant)
+            n += (size_t)snprintf(where + n, sizeof(where) - n, " tenant=%s", ctx->tenant);
+        if (ctx->job && n < sizeof(where))
             n += (size_t)snprintf(where + n, sizeof(where) - n, " job=%s", ctx->job);
         if (ctx->stream && n < sizeof(where))
             n += (size_t)snprintf(where + n, sizeof(where) - n, " stream=%s", ctx->stream);
@@ -357,6 +359,8 @@ void syncc_logv(sync_log_level level, const syncc_log_ctx *ctx, const char *fmt,
             n += (size_t)snprintf(where + n, sizeof(where) - n, " plugin=%s", ctx->plugin);
         if (ctx->run_id && n < sizeof(where))
             n += (size_t)snprintf(where + n, sizeof(where) - n, " run=%s", ctx->run_id);
+        if (ctx->error_code && n < sizeof(where))
+            n += (size_t)snprintf(where + n, sizeof(where) - n, " error=%s", ctx->error_code);
     }
     char line[10240];
     snprintf(line, sizeof(line) - 1, "%s %-5s %s%s%s%s", ts, level_names[level], where[0] ? "[" : "",

@@ -1,6 +1,8 @@
 /*
  * core/log.h - the engine's log: one line per event, text or JSON, with job,
- * stream, plugin and run id, and every known secret replaced by "***".
+ * stream, plugin and run id, and every known secret replaced by "***".  In
+ * JSON each of them (and tenant and error_code) is a member of its own:
+ * ts, level, tenant, job, stream, plugin, run (the run id), error_code, msg.
  *
  * Secrets are registered globally (configuration values of SECRET options,
  * tokens plugins learn at run time); redaction runs on the final formatted
@@ -17,6 +19,8 @@ typedef struct syncc_log_ctx {
     const char *stream;
     const char *plugin;   /* "source:sf_acme" style */
     const char *run_id;
+    const char *tenant;       /* NULL until tenants exist */
+    const char *error_code;   /* a status name (syncc_status_code_name) on lines that report an error */
 } syncc_log_ctx;
 
 void syncc_log_set_level(sync_log_level level);

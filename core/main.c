@@ -186,6 +186,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
             break;
         }
         case 'f':
+            setenv("SYNCC_LOG_FORMAT_FROM_CLI", "1", 1); /* the command line wins over [engine] log_format */
             if (strcmp(optarg, "json") == 0)
                 syncc_log_set_json(1);
             else if (strcmp(optarg, "text") != 0) {

@@ -214,6 +214,41 @@ static int write_with_retry(syncc_stream_run *r, sync_batch *out, const char *cu
     return SYNC_OK;
 }
 
+/*
+ * A full read ended well: the sink may now settle what the read did not see
+ * (ABI 1.2 full_read_done).  Only when every record of the stream was
+ * stored: a rejected record was read but not written, and a sink that
+ * treated its row as unseen would delete a record the source still has.
+ */
+static int full_read_done(syncc_stream_run *r)
+{
+    if (r->snk->sink.full_read_done == NULL)
+        return SYNC_OK;
+    if (r->write_failed + r->map_failed > 0) {
+        syncc_log(SYNC_LOG_WARN, &r->logctx, "full refresh of %s: %lld record(s) were not stored, so rows "
+                  "that the read did not see are not marked deleted", r->stream_name,
+                  (long long)(r->write_failed + r->map_failed));
+        return SYNC_OK;
+    }
+    sync_write_result wr = {0};
+    r->snk_ctx->errbuf[0] = '\0';
+    int rc = r->snk->sink.full_read_done(r->snk_inst, r->target_state, &wr);
+    if (rc != SYNC_OK) {
+        snprintf(r->error, sizeof(r->error), "sink '%s' (%s) failed to complete the full refresh: %s%s%s",
+                 r->snk_ctx->instance, r->snk->def.name, syncc_strerror(rc), r->snk_ctx->errbuf[0] ? ": " : "",
+                 r->snk_ctx->errbuf);
+        return rc;
+    }
+    /* rows the sink settled count like the records of a batch: processed, and by outcome */
+    r->read += wr.inserted + wr.updated + wr.unchanged + wr.deleted + wr.failed;
+    r->inserted += wr.inserted;
+    r->updated += wr.updated;
+    r->unchanged += wr.unchanged;
+    r->deleted += wr.deleted;
+    r->write_failed += wr.failed;
+    return SYNC_OK;
+}
+
 int syncc_pipeline_run(syncc_stream_run *r)
 {
     queue q;
@@ -300,6 +335,8 @@ int syncc_pipeline_run(syncc_stream_run *r)
     } else if (stopping(r)) {
         r->rc = SYNC_E_CANCELLED;
         snprintf(r->error, sizeof(r->error), "stopped by signal");
+    } else if (r->full_refresh) {
+        r->rc = full_read_done(r);
     }
 
 done_nothread:

@@ -21,12 +21,13 @@
 #include "engine.h"
 #include "hostapi.h"
 #include "log.h"
+#include "metrics.h"
 #include "progress.h"
 #include "pipeline.h"
 #include "status.h"
 #include "timeutil.h"
 
-static void make_run_id(char out[37])
+void syncc_run_id_new(char out[37])
 {
     unsigned char b[16];
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -122,7 +123,7 @@ static void record_history(syncc_engine *e, const syncc_job *job, const char *ru
 void syncc_job_record(syncc_engine *e, const char *job, const syncc_run_result *res)
 {
     char run_id[37];
-    make_run_id(run_id);
+    syncc_run_id_new(run_id);
     syncc_job j;
     memset(&j, 0, sizeof(j));
     j.name = (char *)job;
@@ -151,6 +152,28 @@ static void record_history(syncc_engine *e, const syncc_job *job, const char *ru
         syncc_state_add_run(e->state, job->name, text, 20);
     free(text);
     json_decref(o);
+}
+
+/* The run's outcome and its plugins' counters, for GET /metrics (core/metrics.c). */
+static void report_metrics(const char *job, const syncc_run_result *res, sync_ctx *a, sync_ctx *b)
+{
+    const char *names[64];
+    int64_t values[64];
+    size_t n = 0;
+    sync_ctx *ctxs[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        if (ctxs[k] == NULL)
+            continue;
+        pthread_mutex_lock(&ctxs[k]->lock);
+        for (size_t i = 0; i < ctxs[k]->n_counters && n < 64; i++, n++) {
+            names[n] = ctxs[k]->counters[i].name;
+            values[n] = ctxs[k]->counters[i].value;
+        }
+        pthread_mutex_unlock(&ctxs[k]->lock);
+    }
+    /* the names stay valid: the contexts are freed after this call */
+    syncc_metrics_run_end(job, res->skipped ? "skipped" : syncc_run_status_name(res->status), syncc_time_now(),
+                          res->duration_ms, res->failed, names, values, n);
 }
 
 /* Fills the target columns from the mapping (empty when records pass through). */
@@ -229,7 +252,8 @@ static void run_stream(stream_worker *w, size_t s)
     sync_column *cols = target_columns(srt->mapping, &n_cols);
     sync_target target = {.struct_size = sizeof(target), .job = job->name, .stream = st->name,
                           .name = st->target, .columns = cols, .n_columns = n_cols,
-                          .options = st->sink_options};
+                          .options = st->sink_options, .run_id = sh->run_id,
+                          .full_refresh = sh->full_refresh};
     void *tstate = NULL;
     snk_ctx->errbuf[0] = '\0';
     int prc = rt->sink->sink.prepare(w->snk_inst, &target, &tstate);
@@ -316,11 +340,16 @@ static void run_stream(stream_worker *w, size_t s)
         json_object_set_new(sj, "cursor_after", json_string(r.cursor_out));
     if (prc2 != SYNC_OK)
         json_object_set_new(sj, "error", json_string(r.error));
-    syncc_log(prc2 == SYNC_OK ? SYNC_LOG_INFO : SYNC_LOG_ERROR, &slc,
+    syncc_log_ctx elc = slc;
+    if (prc2 != SYNC_OK)
+        elc.error_code = syncc_status_code_name(prc2);
+    syncc_log(prc2 == SYNC_OK ? SYNC_LOG_INFO : SYNC_LOG_ERROR, &elc,
               "%s: %lld read, %lld inserted, %lld updated, %lld unchanged, %lld deleted, %lld failed%s%s",
               prc2 == SYNC_OK ? "done" : "stopped", (long long)r.read, (long long)r.inserted,
               (long long)r.updated, (long long)r.unchanged, (long long)r.deleted,
               (long long)(r.write_failed + r.map_failed), prc2 == SYNC_OK ? "" : ": ", prc2 == SYNC_OK ? "" : r.error);
+    syncc_metrics_stream_end(job->name, st->name, r.read, r.inserted, r.updated, r.unchanged, r.deleted,
+                             r.write_failed + r.map_failed, r.cursor_out ? r.cursor_out : cursor, syncc_time_now());
     pthread_mutex_lock(&sh->lock);
     res->processed += r.read;
     res->inserted += r.inserted;
@@ -394,7 +423,21 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
     memset(res, 0, sizeof(*res));
     syncc_job *job = rt->conf;
     char run_id[37];
-    make_run_id(run_id);
+    int manual_full = 0;
+    pthread_mutex_lock(&e->lock);
+    if (rt->next_run_id[0]) {
+        /* a manual run (syncc_scheduler_trigger) told its caller this id already */
+        snprintf(run_id, sizeof(run_id), "%s", rt->next_run_id);
+        manual_full = rt->next_full_refresh;
+        rt->next_run_id[0] = '\0';
+        rt->next_full_refresh = 0;
+    } else {
+        syncc_run_id_new(run_id);
+    }
+    snprintf(rt->run_id, sizeof(rt->run_id), "%s", run_id);
+    rt->phase = SYNCC_PHASE_STARTING;
+    rt->skip_reason[0] = '\0';
+    pthread_mutex_unlock(&e->lock);
     int64_t started = syncc_time_now();
     syncc_log_ctx lc = {.job = job->name, .run_id = run_id};
     sync_ctx *snk_ctx = new_ctx(e, rt, job->sink, run_id);
@@ -408,7 +451,7 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
         snprintf(res->error, sizeof(res->error), "out of memory");
         goto out;
     }
-    int full_refresh = e->full_refresh || job->full_refresh;
+    int full_refresh = e->full_refresh || job->full_refresh || manual_full;
     syncc_log(SYNC_LOG_INFO, &lc, "run started (%s)", full_refresh ? "full refresh" : "incremental");
     /* a damaged state file fails the run before anything is touched (see state.h) */
     unsigned long state_failures = 0;
@@ -430,6 +473,7 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
     }
     if (rt->sink->sink.lease_acquire != NULL) {
         int acquired = 0;
+        snk_ctx->errbuf[0] = '\0'; /* a sink may say who holds the lease (POST .../run answers with it) */
         rc = rt->sink->sink.lease_acquire(snk_inst, job->name, &acquired);
         if (rc != SYNC_OK) {
             snprintf(res->error, sizeof(res->error), "cannot take the job's lease: %s%s%s", syncc_strerror(rc),
@@ -440,6 +484,9 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
             res->skipped = 1;
             res->status = SYNC_RUN_SUCCESS;
             syncc_log(SYNC_LOG_INFO, &lc, "job is running on another engine; skipped");
+            pthread_mutex_lock(&e->lock);
+            snprintf(rt->skip_reason, sizeof(rt->skip_reason), "%s", snk_ctx->errbuf);
+            pthread_mutex_unlock(&e->lock);
             goto out;
         }
         leased = 1;
@@ -490,6 +537,10 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
         }
     }
     begun = 1;
+    pthread_mutex_lock(&e->lock);
+    rt->phase = SYNCC_PHASE_RUNNING;
+    pthread_cond_broadcast(&e->changed);
+    pthread_mutex_unlock(&e->lock);
     if (probe_rc != SYNC_OK) {
         res->code = probe_rc;
         snprintf(res->error, sizeof(res->error), "%s", probe_err);
@@ -612,6 +663,9 @@ out:
         rt->sink->sink.close(snk_inst);
     res->duration_ms = (syncc_time_now() - started) / 1000;
     if (!res->skipped) {
+        if (res->status != SYNC_RUN_SUCCESS)
+            lc.error_code = res->status == SYNC_RUN_PARTIAL ? syncc_status_code_name(SYNC_E_DATA)
+                            : syncc_status_code_name(rc != SYNC_OK ? rc : SYNC_ERROR);
         syncc_log(res->status == SYNC_RUN_SUCCESS ? SYNC_LOG_INFO : SYNC_LOG_ERROR, &lc,
                   "run %s in %lld ms: %lld processed, %lld inserted, %lld updated, %lld unchanged, %lld deleted, "
                   "%lld failed%s%s",
@@ -623,6 +677,12 @@ out:
         if (rt->tenant == NULL || rt->sink->sink.runs == NULL)
             record_history(e, job, run_id, started, res);
     }
+    report_metrics(job->name, res, src_ctx, snk_ctx);
+    pthread_mutex_lock(&e->lock);
+    rt->phase = res->skipped ? SYNCC_PHASE_SKIPPED : SYNCC_PHASE_DONE;
+    rt->run_id[0] = '\0';
+    pthread_cond_broadcast(&e->changed);
+    pthread_mutex_unlock(&e->lock);
     json_decref(streams_json);
     syncc_ctx_free(src_ctx);
     syncc_ctx_free(snk_ctx);

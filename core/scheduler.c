@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "http/http.h"
 #include "log.h"
 #include "notify.h"
 #include "timeutil.h"
@@ -34,6 +35,7 @@ static void *job_thread(void *p)
     int code = syncc_job_run(a->e, a->job, &res);
     pthread_mutex_lock(&a->e->lock);
     a->job->running = 0;
+    a->job->phase = a->job->phase == SYNCC_PHASE_SKIPPED ? SYNCC_PHASE_SKIPPED : SYNCC_PHASE_DONE;
     a->job->last_exit = code;
     pthread_cond_broadcast(&a->e->changed);
     pthread_mutex_unlock(&a->e->lock);
@@ -124,15 +126,113 @@ int syncc_run_all_once(syncc_engine *e)
     return code;
 }
 
+/* Is the job paused?  The state store remembers it across restarts and reloads. */
+static int paused_in_state(syncc_engine *e, const char *job)
+{
+    char *v = NULL;
+    if (e->state == NULL || syncc_state_get(e->state, "paused", job, &v) != 0 || v == NULL)
+        return 0;
+    int paused = strcmp(v, "1") == 0;
+    free(v);
+    return paused;
+}
+
+int syncc_scheduler_pause(syncc_engine *e, syncc_job_rt *job, int paused, char *why, size_t why_size)
+{
+    if (e->state == NULL) {
+        snprintf(why, why_size, "the engine has no state store");
+        return -1;
+    }
+    if (syncc_state_put(e->state, "paused", job->conf->name, paused ? "1" : NULL, why, why_size) != 0)
+        return -1;
+    pthread_mutex_lock(&e->lock);
+    job->paused = paused;
+    if (!paused && job->conf->enabled)
+        job->next_due = syncc_cron_next(&job->cron, syncc_time_now());
+    pthread_mutex_unlock(&e->lock);
+    syncc_log(SYNC_LOG_INFO, &(syncc_log_ctx){.job = job->conf->name}, "%s over HTTP",
+              paused ? "schedule paused" : "schedule resumed");
+    return 0;
+}
+
+int syncc_scheduler_trigger(syncc_engine *e, syncc_job_rt *job, int full_refresh, int wait_ms, char run_id[40],
+                            char *why, size_t why_size)
+{
+    why[0] = '\0';
+    run_id[0] = '\0';
+    pthread_mutex_lock(&e->lock);
+    int64_t max = e->conf->engine.max_jobs > 0 ? e->conf->engine.max_jobs : 4;
+    int rc = SYNCC_TRIGGER_STARTED;
+    if (e->stop) {
+        rc = SYNCC_TRIGGER_STOPPING;
+    } else if (job->conf->tenants != NULL) {
+        /* a template has no run of its own: its tenants run as JOB@KEY (core/tenant.c) */
+        snprintf(why, why_size, "job '%s' is a template of [tenants %s]: its tenants run on their own schedule",
+                 job->conf->name, job->conf->tenants->name);
+        rc = SYNCC_TRIGGER_FAILED;
+    } else if (job->running) {
+        /* a run started a moment ago may not have taken its id yet */
+        snprintf(run_id, 40, "%s", job->run_id[0] ? job->run_id : job->next_run_id);
+        rc = SYNCC_TRIGGER_BUSY;
+    } else if (running_count(e) >= max) {
+        rc = SYNCC_TRIGGER_LIMIT;
+    } else {
+        char id[37];
+        syncc_run_id_new(id);
+        snprintf(job->next_run_id, sizeof(job->next_run_id), "%s", id);
+        snprintf(run_id, 40, "%s", id);
+        job->next_full_refresh = full_refresh;
+        job->phase = SYNCC_PHASE_STARTING;
+        job->last_exit = SYNCC_EXIT_INTERNAL;
+        if (start_job(e, job) != 0) {
+            job->next_run_id[0] = '\0';
+            job->phase = SYNCC_PHASE_IDLE;
+            snprintf(why, why_size, "cannot start a thread for the run");
+            rc = SYNCC_TRIGGER_FAILED;
+        } else {
+            syncc_log(SYNC_LOG_INFO, &(syncc_log_ctx){.job = job->conf->name, .run_id = id},
+                      "run requested over HTTP%s", full_refresh ? " (full refresh)" : "");
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += wait_ms / 1000;
+            until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            /* until the run has taken the lease, or was skipped, or ended */
+            while (job->phase == SYNCC_PHASE_STARTING &&
+                   pthread_cond_timedwait(&e->changed, &e->lock, &until) != ETIMEDOUT)
+                ;
+            if (job->phase == SYNCC_PHASE_SKIPPED) {
+                snprintf(why, why_size, "%s", job->skip_reason);
+                rc = SYNCC_TRIGGER_ELSEWHERE;
+            }
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+/* Equal strings, NULL equal to NULL. */
+static int same(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 static void plan(syncc_engine *e, int64_t now, int right_away)
 {
     for (size_t j = 0; j < e->n_jobs; j++) {
+        e->jobs[j].paused = paused_in_state(e, e->jobs[j].conf->name);
         e->jobs[j].next_due = right_away ? now : syncc_cron_next(&e->jobs[j].cron, now);
         if (e->jobs[j].conf->tenants != NULL) {
             e->jobs[j].next_due = -1; /* its tenants are planned one by one (core/tenant.c) */
             continue;
         }
-        if (e->jobs[j].conf->enabled) {
+        if (e->jobs[j].conf->enabled && e->jobs[j].paused) {
+            syncc_log(SYNC_LOG_INFO, &(syncc_log_ctx){.job = e->jobs[j].conf->name},
+                      "paused: no scheduled runs until it is resumed");
+        } else if (e->jobs[j].conf->enabled) {
             char ts[40];
             syncc_time_format(e->jobs[j].next_due, ts, sizeof(ts));
             syncc_log(SYNC_LOG_INFO, &(syncc_log_ctx){.job = e->jobs[j].conf->name}, "next run at %s", ts);
@@ -153,6 +253,13 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
     syncc_log(SYNC_LOG_INFO, NULL, "syncengine %s started with %zu job(s) from %s", SYNCENGINE_VERSION, e->n_jobs,
               e->conf->path);
     plan(e, syncc_time_now(), e->run_at_start);
+    /* the HTTP API (off unless [engine] http_listen is set) lives as long as this loop */
+    char herr[1024];
+    syncc_http *http = syncc_http_start(e, herr, sizeof(herr));
+    if (http == NULL && herr[0]) {
+        syncc_log(SYNC_LOG_ERROR, NULL, "%s", herr);
+        return SYNCC_EXIT_CONFIG;
+    }
     syncc_notify_ready();
     int64_t watchdog = syncc_notify_watchdog_usec();
     int reload = 0, first = 1;
@@ -168,7 +275,7 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
         int64_t max = e->conf->engine.max_jobs > 0 ? e->conf->engine.max_jobs : 4;
         for (size_t j = 0; j < e->n_jobs && !reload; j++) {
             syncc_job_rt *job = &e->jobs[j];
-            if (!job->conf->enabled || job->next_due < 0)
+            if (!job->conf->enabled || job->next_due < 0 || job->paused)
                 continue;
             if (job->next_due <= now) {
                 if (job->running) {
@@ -200,8 +307,18 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
                 syncc_log(SYNC_LOG_ERROR, NULL, "configuration reload failed, keeping the running one: %s", err);
             } else {
                 ne->full_refresh = e->full_refresh;
+                if (!same(e->conf->engine.http_listen, ne->conf->engine.http_listen) ||
+                    !same(e->conf->engine.http_token, ne->conf->engine.http_token) ||
+                    !same(e->conf->engine.http_token_file, ne->conf->engine.http_token_file) ||
+                    !same(e->conf->engine.http_tls_cert, ne->conf->engine.http_tls_cert) ||
+                    !same(e->conf->engine.http_tls_key, ne->conf->engine.http_tls_key))
+                    syncc_log(SYNC_LOG_WARN, NULL, "the http_* options changed: they take effect when the "
+                              "daemon restarts");
+                /* no HTTP request may look at the engine while it is replaced */
+                syncc_http_engine_lock(http);
                 syncc_engine_close(e);
                 *ep = e = ne;
+                syncc_http_engine_unlock(http, e);
                 syncc_log(SYNC_LOG_INFO, NULL, "configuration reloaded: %zu job(s)", e->n_jobs);
                 plan(e, syncc_time_now(), 0);
                 first = 1; /* the tenant sets of the new configuration are read right away */
@@ -227,6 +344,7 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
             syncc_notify_stopping();
             e->stop = 1;
             wait_all(e);
+            syncc_http_stop(http);
             syncc_log(SYNC_LOG_INFO, NULL, "stopped");
             return SYNCC_EXIT_OK;
         }

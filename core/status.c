@@ -46,3 +46,29 @@ int syncc_status_is_retryable(int status)
         return 0;
     }
 }
+
+const char *syncc_status_code_name(int status)
+{
+    switch (status) {
+    case SYNC_OK: return "ok";
+    case SYNC_ERROR: return "error";
+    case SYNC_E_NOMEM: return "nomem";
+    case SYNC_E_INVALID: return "invalid";
+    case SYNC_E_CONFIG: return "config";
+    case SYNC_E_ABI: return "abi";
+    case SYNC_E_AUTH: return "auth";
+    case SYNC_E_NETWORK: return "network";
+    case SYNC_E_TIMEOUT: return "timeout";
+    case SYNC_E_RATELIMIT: return "ratelimit";
+    case SYNC_E_CONFLICT: return "conflict";
+    case SYNC_E_NOTFOUND: return "notfound";
+    case SYNC_E_UNSUPPORTED: return "unsupported";
+    case SYNC_E_SCHEMA: return "schema";
+    case SYNC_E_DATA: return "data";
+    case SYNC_E_PROTOCOL: return "protocol";
+    case SYNC_E_CANCELLED: return "cancelled";
+    case SYNC_E_UNAVAILABLE: return "unavailable";
+    case SYNC_E_IO: return "io";
+    }
+    return "unknown";
+}

@@ -8,5 +8,7 @@
 
 const char *syncc_strerror(int status);
 int syncc_status_is_retryable(int status);
+/* A stable identifier of a status for machines ("ratelimit", "auth", ...; "unknown" for others). */
+const char *syncc_status_code_name(int status);
 
 #endif /* SYNCC_STATUS_H */

@@ -14,10 +14,9 @@
 #include <string.h>
 
 #include "history.h"
+#include "log.h"
 #include "timeutil.h"
 
-/* The version of the --json shape; bumped only when a member changes meaning or goes away. */
-#define STATUS_JSON_VERSION 1
 
 /* How bad a last run is for the exit code (the worst wins), from its status name. */
 static int exit_for(const char *status)
@@ -38,14 +37,17 @@ static int worse(int a, int b)
     return rank[b] > rank[a] ? b : a;
 }
 
-/* The job's recent runs, oldest first; never NULL. */
-static json_t *job_runs(syncc_engine *e, syncc_job_rt *job, const char **from)
+json_t *syncc_status_job_runs(syncc_engine *e, syncc_job_rt *job, int max, int daemon, const char **from)
 {
     char why[600];
-    json_t *list = syncc_history_from_sink(e, job, 20, why, sizeof(why));
+    json_t *list = syncc_history_from_sink(e, job, max, why, sizeof(why));
     *from = "sink";
     if (list == NULL) {
-        if (why[0])
+        if (why[0] && daemon)
+            syncc_log(SYNC_LOG_WARN, &(syncc_log_ctx){.job = job->conf->name},
+                      "sink '%s' cannot list the job's runs (%s); showing this engine's own runs",
+                      job->conf->sink->name, why);
+        else if (why[0])
             fprintf(stderr, "syncengine: status: sink '%s' cannot list the runs of job '%s' (%s); showing "
                     "this engine's own runs\n", job->conf->sink->name, job->conf->name, why);
         *from = "state";
@@ -83,6 +85,28 @@ static long long num(json_t *o, const char *key)
     return (long long)json_integer_value(json_object_get(o, key));
 }
 
+json_t *syncc_status_job_json(syncc_engine *e, syncc_job_rt *job, int daemon, int *code)
+{
+    char next[40] = "disabled";
+    if (job->conf->enabled)
+        syncc_time_format(syncc_cron_next(&job->cron, syncc_time_now()), next, sizeof(next));
+    const char *from;
+    json_t *list = syncc_status_job_runs(e, job, 20, daemon, &from);
+    json_t *last = last_run(list);
+    *code = worse(*code, exit_for(last ? json_string_value(json_object_get(last, "status")) : NULL));
+    json_t *o = json_pack("{s:s,s:b,s:o,s:O,s:s}", "name", job->conf->name, "enabled", job->conf->enabled,
+                          "next_run", job->conf->enabled ? json_string(next) : json_null(), "last_run",
+                          last ? last : json_null(), "runs_from", from);
+    if (o != NULL) {
+        json_t *recent = json_array();
+        for (size_t i = json_array_size(list); i-- > 0 && json_array_size(recent) < 10;)
+            json_array_append(recent, json_array_get(list, i));
+        json_object_set_new(o, "recent_runs", recent);
+    }
+    json_decref(list);
+    return o;
+}
+
 /* What status counts for its summary line. */
 typedef struct summary {
     int ok, failing, late, never, total;
@@ -114,7 +138,7 @@ static void show(show_ctx *sc, syncc_job_rt *job, const char *name, int64_t next
     if (enabled && next_at > 0)
         syncc_time_format(next_at, next, sizeof(next));
     const char *from;
-    json_t *list = job_runs(sc->e, &rt, &from);
+    json_t *list = syncc_status_job_runs(sc->e, &rt, 20, 0, &from);
     json_t *last = last_run(list);
     const char *st = last ? json_string_value(json_object_get(last, "status")) : NULL;
     int failing = exit_for(st) == SYNCC_EXIT_FAILED;
@@ -207,7 +231,7 @@ int syncc_status_command_state(syncc_engine *e, const char *const *jobs, size_t 
         }
     }
     show_ctx sc = {.e = e, .json = json, .now = syncc_time_now(), .state = state};
-    sc.out = json ? json_pack("{s:i,s:[]}", "version", STATUS_JSON_VERSION, "jobs") : NULL;
+    sc.out = json ? json_pack("{s:i,s:[]}", "version", SYNCC_STATUS_JSON_VERSION, "jobs") : NULL;
     if (!json)
         printf("%-20s %-24s %-12s %9s %9s %9s %9s %9s  %-24s %s\n", "JOB", "LAST RUN", "STATUS", "PROCESSED",
                "CREATED", "UPDATED", "FAILED", "DURATION", "NEXT RUN", "LAST ERROR");

@@ -3,8 +3,8 @@
 # test and run its demo, when some are missing.  Needs root (or sudo).
 set -eu
 PKGS="build-essential pkg-config clang libcurl4-openssl-dev libpq-dev libjansson-dev libinih-dev
-libcmocka-dev libsystemd-dev systemd groff-base postgresql postgresql-client pgbouncer python3 ca-certificates
-valgrind"
+libcmocka-dev libmicrohttpd-dev libsystemd-dev systemd groff-base postgresql postgresql-client pgbouncer python3
+ca-certificates valgrind prometheus chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

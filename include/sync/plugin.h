@@ -122,7 +122,13 @@ typedef struct sync_target {
     const sync_column *columns;
     size_t n_columns;
     const sync_config *options;  /* the stream's sink.* options */
+    /* ---- ABI 1.2 members; a sink reads them only when struct_size covers them */
+    const char *run_id;          /* the run this stream is part of */
+    int full_refresh;            /* the stream is read from the beginning (see full_read_done) */
 } sync_target;
+
+/* True if target t (from the engine) carries member m. */
+#define SYNC_TARGET_HAS(t, m) ((t)->struct_size >= offsetof(sync_target, m) + sizeof((t)->m))
 
 /* The cursor to persist with a batch, when the sink stores state. */
 typedef struct sync_cursor {
@@ -238,6 +244,20 @@ typedef struct sync_sink_ops {
      * host->alloc that the engine frees, or NULL.
      */
     int (*setup)(sync_ctx *ctx, const sync_config *cfg, int apply, char **ddl_out);
+
+    /*
+     * Optional (ABI 1.2).  The stream of target_state (prepared with
+     * full_refresh set) was read from the beginning to its end and every
+     * record of it was stored: the source returned SYNC_OK, no write failed,
+     * no record was rejected or failed mapping, and the run was not stopped.
+     * Never called after a failed or partial read.  The sink may now treat
+     * the rows of the target that this run did not write as deleted at the
+     * source (records purged there reach no read), atomically, and adds what
+     * it did to result (deleted).  Called once, on the thread and instance
+     * that wrote the stream, after its last write.  An error fails the
+     * stream like a failed write; the rows written stay.
+     */
+    int (*full_read_done)(void *instance, void *target_state, sync_write_result *result);
 
     /*
      * Optional (ABI 1.2).  Runs one statement of the configuration on an open

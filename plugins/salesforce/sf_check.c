@@ -72,6 +72,11 @@ static int check_instance(const sync_check *chk)
         problem(chk, cfg, "login_url", "[source %s]: option 'login_url': %s", chk->instance, why);
         bad = 1;
     }
+    const char *iurl = sf_host->config_get_string(cfg, "instance_url");
+    if (!empty(iurl) && sf_http_url_allowed(iurl, why, sizeof why) != SYNC_OK) {
+        problem(chk, cfg, "instance_url", "[source %s]: option 'instance_url': %s", chk->instance, why);
+        bad = 1;
+    }
     const char *v = sf_host->config_get_string(cfg, "api_version");
     if (!empty(v) && !api_version_ok(v)) {
         problem(chk, cfg, "api_version", "[source %s]: option 'api_version': \"%s\" is not a version like \"61.0\"",

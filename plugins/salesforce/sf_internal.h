@@ -55,6 +55,7 @@ typedef struct sf_settings {
     int64_t api_usage_max_age_ms; /* how long a run trusts the usage an earlier one saw */
     int64_t lag_ms;
     int64_t lookback_ms;
+    int get_deleted;           /* incremental reads ask getDeleted for purged records */
     int64_t describe_cache_ms; /* how long a describe is reused across runs; 0 = never */
     char **discover_objects; /* objects whose fields discovery describes */
     size_t n_discover_objects;

@@ -93,8 +93,8 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
-/* j->p at the opening quote. */
-static int scan_string(sf_json *j, sf_jval *v)
+/* j->p at the opening quote.  A key may not hold \u0000 (jansson's rule); a value may. */
+static int scan_string(sf_json *j, sf_jval *v, int is_key)
 {
     const unsigned char *p = (const unsigned char *)j->p + 1;
     const unsigned char *end = (const unsigned char *)j->end;
@@ -148,8 +148,8 @@ static int scan_string(sf_json *j, sf_jval *v)
         unsigned u, lo;
         if (hex4(p + 2, end, &u) < 0)
             return fail(j, (const char *)p, "invalid \\u escape in a string");
-        if (u == 0)
-            return fail(j, (const char *)p, "\\u0000 in a string");
+        if (u == 0 && is_key)
+            return fail(j, (const char *)p, "\\u0000 in an object key");
         if (u >= 0xDC00 && u <= 0xDFFF)
             return fail(j, (const char *)p, "unpaired surrogate in a string");
         p += 6;
@@ -275,7 +275,7 @@ int sf_json_value(sf_json *j, sf_jval *v)
         return 0;
     }
     case '"':
-        return scan_string(j, v);
+        return scan_string(j, v, 0);
     case 't':
         return literal(j, v, "true", 4, SF_J_TRUE);
     case 'f':
@@ -320,7 +320,7 @@ int sf_json_next(sf_json *j, sf_jval *key)
         key = &k;
     if (j->p >= j->end || *j->p != '"')
         return fail(j, j->p, "string expected as object key");
-    if (scan_string(j, key) < 0)
+    if (scan_string(j, key, 1) < 0)
         return -1;
     skip_ws(j);
     if (j->p >= j->end || *j->p != ':')

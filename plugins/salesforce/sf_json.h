@@ -8,9 +8,12 @@
  * instead: no tree, no allocation, values handed out as spans of the input.
  * jansson still reads everything else (error bodies, describes, tokens).
  *
- * It accepts what jansson's json_loadb(text, len, 0) accepts: a top-level
- * object or array and nothing but whitespace after it, strict RFC 8259
- * grammar, valid UTF-8 without control characters or \u0000 in strings,
+ * It accepts what jansson's json_loadb(text, len, JSON_ALLOW_NUL) accepts:
+ * a top-level object or array and nothing but whitespace after it, strict
+ * RFC 8259 grammar, valid UTF-8 without raw control characters in strings
+ * (the escape \u0000 is valid JSON and decodes to a NUL byte: a string is
+ * text with a length, and the sink decides what to do with a NUL; in an
+ * object key it is refused, as jansson does),
  * paired surrogates, integers that fit int64_t, reals that do not overflow a
  * double, nesting at most SF_JSON_MAX_DEPTH deep.  The fuzz target
  * tests/fuzz/salesforce/fuzz_page.c holds the two to the same answers.

@@ -127,7 +127,7 @@ static char *dump_value(const sf_jval *v)
 {
     const char *p = v->type == SF_J_STRING ? v->ptr - 1 : v->ptr;
     size_t len = v->type == SF_J_STRING ? v->len + 2 : v->len;
-    json_t *js = json_loadb(p, len, JSON_DECODE_ANY, NULL);
+    json_t *js = json_loadb(p, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     char *text = js ? json_dumps(js, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     json_decref(js);
     return text;
@@ -356,8 +356,8 @@ static int one_record(pscan *ps, sync_ctx *ctx, const sf_page_spec *spec, sf_jso
         ps->id[id_len] = '\0';
     }
     const char *id = ps->id;
-    /* An empty Id would become a record without a key: no sink could store it. */
-    if (rv.type != SF_J_OBJECT || id_len == 0) {
+    /* An empty Id would become a record without a key: no sink could store it (nor one holding NUL). */
+    if (rv.type != SF_J_OBJECT || id_len == 0 || memchr(id, '\0', id_len) != NULL) {
         sf_host->set_error(ctx, "record %zu of the page has no Id", index);
         return SYNC_E_PROTOCOL;
     }
@@ -380,6 +380,16 @@ static int one_record(pscan *ps, sync_ctx *ctx, const sf_page_spec *spec, sf_jso
         }
     }
 
+    int within = has_cursor && (spec->cursor_max == 0 || cur.ts <= spec->cursor_max);
+    if (op == SYNC_OP_DELETE && spec->delivered != NULL && sf_idset_has(spec->delivered, id)) {
+        /* delivered as a delete already (getDeleted): only its position counts */
+        if (within) {
+            res->last = cur;
+            res->has_cursor = 1;
+        }
+        res->n_records++;
+        return SYNC_OK;
+    }
     sync_record *rec = sf_host->record_new(em, id, id_len, op);
     if (rec == NULL)
         return SYNC_E_NOMEM;
@@ -387,7 +397,7 @@ static int one_record(pscan *ps, sync_ctx *ctx, const sf_page_spec *spec, sf_jso
     for (size_t i = 0; i < spec->n_fields; i++)
         if ((rc = set_field(ps, ctx, rec, id, &spec->fields[i], ps->got[i] ? &ps->val[i] : NULL)) != SYNC_OK)
             return rc;
-    if (has_cursor && (spec->cursor_max == 0 || cur.ts <= spec->cursor_max)) {
+    if (within) {
         char text[SF_CURSOR_MAX];
         if ((rc = sf_cursor_format(&cur, text, sizeof text)) != SYNC_OK ||
             (rc = sf_host->record_set_cursor(rec, text)) != SYNC_OK)
@@ -493,4 +503,44 @@ void sf_page_result_clear(sf_page_result *res)
 {
     free(res->next_url);
     memset(res, 0, sizeof *res);
+}
+
+int sf_idset_add(sf_idset *set, const char *id, size_t len)
+{
+    if (len >= SF_ID_MAX)
+        return SYNC_E_INVALID;
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 64;
+        char(*ids)[SF_ID_MAX] = realloc(set->ids, cap * sizeof *ids);
+        if (ids == NULL)
+            return SYNC_E_NOMEM;
+        set->ids = ids;
+        set->cap = cap;
+    }
+    memcpy(set->ids[set->n], id, len);
+    set->ids[set->n++][len] = '\0';
+    set->sorted = 0;
+    return SYNC_OK;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+int sf_idset_has(sf_idset *set, const char *id)
+{
+    if (set->n == 0)
+        return 0;
+    if (!set->sorted) {
+        qsort(set->ids, set->n, sizeof *set->ids, id_cmp);
+        set->sorted = 1;
+    }
+    return bsearch(id, set->ids, set->n, sizeof *set->ids, id_cmp) != NULL;
+}
+
+void sf_idset_free(sf_idset *set)
+{
+    free(set->ids);
+    memset(set, 0, sizeof *set);
 }

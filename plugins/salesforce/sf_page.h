@@ -20,6 +20,19 @@ typedef struct sf_page_field {
     sf_ftype type;
 } sf_page_field;
 
+/* A set of Ids: the deletes getDeleted delivered, which the query then does not repeat. */
+typedef struct sf_idset {
+    char (*ids)[SF_ID_MAX];
+    size_t n, cap;
+    int sorted;
+} sf_idset;
+
+/* Adds id (a valid Id); SYNC_E_NOMEM. */
+SF_HIDDEN int sf_idset_add(sf_idset *set, const char *id, size_t len);
+/* Non-zero when id was added. */
+SF_HIDDEN int sf_idset_has(sf_idset *set, const char *id);
+SF_HIDDEN void sf_idset_free(sf_idset *set);
+
 typedef struct sf_page_spec {
     const sf_page_field *fields;
     size_t n_fields;
@@ -33,6 +46,12 @@ typedef struct sf_page_spec {
      * any cursor this run saves).
      */
     int64_t cursor_max;
+    /*
+     * Ids delivered as deletes already, or NULL: a deleted record (IsDeleted)
+     * among them is not built again; its position still counts (n_records,
+     * last).
+     */
+    sf_idset *delivered;
 } sf_page_spec;
 
 typedef struct sf_page_result {

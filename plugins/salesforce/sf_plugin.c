@@ -65,6 +65,9 @@ static const sync_option sf_options[] = {
     {"lookback", SYNC_OPT_DURATION, "5m", 0, 0, 0, NULL,
      "re-read this much before the saved cursor to catch records whose transaction committed late (up to "
      "lookback + lag after their SystemModstamp); what is re-read unchanged is not rewritten"},
+    {"get_deleted", SYNC_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "an incremental read also asks getDeleted (one call per stream) for records purged from the recycle "
+     "bin since its position, and deletes them"},
     {"describe_cache", SYNC_OPT_DURATION, "24h", 0, 0, 2592000000, NULL,
      "how long an object's describe is reused by later runs (0 = describe every run); a field the cached "
      "describe lacks, or a query Salesforce refuses for a field, describes again at once"},
@@ -171,6 +174,8 @@ static int read_settings(sync_ctx *ctx, const sync_config *cfg, sf_settings *s)
     s->http.retry_max_ms = opt_int(cfg, "retry_max", 30000);
     if (sf_host->config_get_bool(cfg, "verify_tls", &s->http.verify_tls) != SYNC_OK)
         s->http.verify_tls = 1;
+    if (sf_host->config_get_bool(cfg, "get_deleted", &s->get_deleted) != SYNC_OK)
+        s->get_deleted = 1;
 
     size_t n = sf_host->config_list_count(cfg, "discover_objects");
     if (sf_host->config_get_string(cfg, "discover_objects") == NULL && n == 0) {

@@ -59,6 +59,7 @@
 #include <strings.h>
 
 #include "sf_api.h"
+#include "sf_deleted.h"
 #include "sf_http.h"
 #include "sf_soql.h"
 
@@ -244,6 +245,7 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     const sf_cursor *startp = NULL;
     sf_buf soql = SF_BUF_INIT, path = SF_BUF_INIT;
     char *next = NULL;
+    sf_idset deleted = {0}; /* the deletes getDeleted delivered */
     int64_t records = 0, pages = 0;
     int rc;
 
@@ -295,7 +297,22 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
     if ((rc = query_path(inst, &plan, &soql, &path)) != SYNC_OK)
         goto out;
 
-    sf_page_spec spec = {plan.fields, plan.n_fields, plan.cursor_field, upper};
+    /*
+     * Purged records reach no query: an incremental read first asks getDeleted
+     * for the deletions since its position.  First, so that a saved position
+     * proves the deletes before it stored (batches are stored in order), and
+     * the next read asks only from there; the query then leaves out the
+     * recycle-bin records getDeleted delivered.
+     */
+    sf_page_spec spec = {plan.fields, plan.n_fields, plan.cursor_field, upper, NULL};
+    if (startp != NULL && plan.deletes && inst->set.get_deleted) {
+        int64_t n_deleted = 0;
+        rc = sf_deleted_read(inst, &plan, startp->ts - inst->set.lookback_ms * 1000, upper, &deleted, em,
+                             &n_deleted);
+        if (rc != SYNC_OK)
+            goto out;
+        spec.delivered = &deleted;
+    }
     const char *url = path.ptr;
     /* Where the records read so far end, for querying again behind them when
      * Salesforce releases the query locator; and how often in a row it did. */
@@ -386,6 +403,7 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
         sf_host->log(inst->ctx, SYNC_LOG_INFO, "read %lld records of %s in %lld pages",
                      (long long)records, plan.object, (long long)pages);
 out:
+    sf_idset_free(&deleted);
     free(next);
     sf_buf_free(&soql);
     sf_buf_free(&path);

@@ -5,7 +5,8 @@
  * option tables, pgs_conn.c owns the libpq connection (connect, reconnect,
  * error classification), pgs_sql.h builds SQL text and COPY data, pgs_target.c
  * reads the catalog, pgs_write.c stores batches, pgs_state.c keeps cursors and
- * leases, pgs_runlog.c the run log, pgs_hooks.c runs user SQL.  Everything
+ * leases, pgs_runlog.c the run log, pgs_hooks.c runs user SQL, pgs_purge.c
+ * the full-refresh sweep of rows whose records are gone.  Everything
  * here is internal to the shared object (hidden visibility); only
  * sync_plugin_entry is exported.
  */
@@ -23,6 +24,7 @@
 /* Fixed names of the engine's lease and progress tables in state_schema. */
 #define PGS_LEASES_TABLE "sync_leases"
 #define PGS_PROGRESS_TABLE "sync_progress"
+#define PGS_SEEN_TABLE "sync_seen"
 
 /* The host table, set by sync_plugin_entry before any callback runs. */
 extern const sync_host *pgs_host;
@@ -90,8 +92,11 @@ typedef struct pgs_instance {
     char *runs_table_q;
     char *leases_table_q;      /* "schema"."sync_leases" */
     char *progress_table_q;    /* "schema"."sync_progress" */
+    char *seen_table_q;        /* "schema"."sync_seen" */
     int state_ready;           /* schema and tables verified on this database */
     int64_t lease_ttl_ms;      /* option lease_ttl */
+    pgs_nul_policy nul;        /* text_nul, text_nul_replacement */
+    char *nul_repl;
     pgs_target **targets;
     size_t n_targets;
     struct pgs_lease **leases; /* leases this instance took (it renews and releases them) */
@@ -150,6 +155,11 @@ struct pgs_target {
     char *sql_affected_trim;   /* NULL unless unchanged rows are listed without inserted or updated ones */
     char *sql_unstage;         /* removes one staged row (a rejected record): $1 seq */
     size_t line_bytes_hint;    /* COPY bytes per record in the previous batch */
+    /* full refresh with purge_scope (pgs_purge.c); sql_seen is NULL otherwise */
+    char *seen_q;              /* "schema"."sync_seen" */
+    char *purge_run;           /* the run's id */
+    char *purge_scope;
+    char *sql_seen;            /* lists a batch's keys: $1 job, $2 stream, $3 run */
     int warned_ignored_deletes;
 };
 
@@ -163,6 +173,16 @@ int pgs_run_probe(pgs_instance *in, const sync_config *opts);
 /* The plugin's check and probe callbacks (ABI 1.2, sync_check in sync/plugin.h). */
 int pgs_check(const sync_check *chk);
 int pgs_probe(void *instance, const sync_check *chk);
+
+/* ------------------------------------------------------------ full-refresh sweep (pgs_purge.c) */
+
+/* After the target is built: sets up the sweep when the stream is a full refresh with purge_scope. */
+int pgs_purge_prepare(pgs_instance *in, pgs_target *t, const sync_target *st);
+/* Inside a batch's transaction, after the rows are stored: lists the batch's keys. */
+int pgs_purge_batch(pgs_instance *in, pgs_target *t, pgs_err *err);
+/* The sink's full_read_done: marks the unseen rows in scope, in one transaction. */
+int pgs_purge_sweep(pgs_instance *in, pgs_target *t, sync_write_result *result);
+void pgs_purge_free(pgs_target *t);
 
 /* ------------------------------------------------------------ write, state, run log, hooks */
 

@@ -18,6 +18,7 @@
 const sync_host *pgs_host;
 
 static const char *const delete_modes[] = {"ignore", "soft", "hard", NULL};
+static const char *const nul_modes[] = {"reject", "strip", "replace", NULL};
 
 /* Keys of the [sink NAME] section. */
 static const sync_option pgs_options[] = {
@@ -43,6 +44,14 @@ static const sync_option pgs_options[] = {
      "how long a job's lease outlives its holder's last renewal (renewed every third of it): the longest "
      "wait before another engine may take over a job whose engine vanished without its server session "
      "ending, as through a pooler"},
+    {"text_nul", SYNC_OPT_ENUM, "reject", 0, 0, 0, nul_modes,
+     "what a NUL character in a text value (which PostgreSQL cannot store) does: reject (that record "
+     "is rejected, naming its key and column; the run is partial), strip (left out) or replace (each "
+     "becomes text_nul_replacement); strip and replace also cover \\u0000 in JSON values, which jsonb "
+     "refuses"},
+    {"text_nul_replacement", SYNC_OPT_STRING, "\xEF\xBF\xBD", 0, 0, 0, NULL,
+     "what each NUL character becomes with text_nul = replace (default U+FFFD, the replacement "
+     "character; may be empty)"},
     SYNC_OPTION_END,
 };
 
@@ -73,6 +82,10 @@ static const sync_option pgs_target_options[] = {
      "table's generated id (read by RETURNING; for unchanged rows by a lookup on the key)"},
     {"after_run_sql", SYNC_OPT_STRING, NULL, SYNC_OPT_MULTI, 0, 0, NULL,
      "statement run when a run ends, in the transaction that closes the run-log row"},
+    {"purge_scope", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "SQL condition on the target's columns selecting the rows this stream owns (sql_params as $1..$n); "
+     "a complete full refresh then applies delete_mode to the rows in it whose records it did not read "
+     "(purged at the source)"},
     {"sql_params", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
      "values bound as $1..$n to every hook statement and usable in run_log_values"},
     {"run_log_table", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
@@ -153,13 +166,21 @@ static int instance_from_config(sync_ctx *ctx, const sync_config *cfg, pgs_insta
     pgs_host->config_get_int(cfg, "reconnect_attempts", &in->conn.reconnect_attempts);
     in->lease_ttl_ms = 120000;
     pgs_host->config_get_int(cfg, "lease_ttl", &in->lease_ttl_ms);
+    const char *nul = pgs_host->config_get_string(cfg, "text_nul");
+    in->nul.mode = !nul || strcmp(nul, "reject") == 0 ? PGS_NUL_REJECT
+                   : strcmp(nul, "strip") == 0        ? PGS_NUL_STRIP
+                                                      : PGS_NUL_REPLACE;
+    const char *repl = pgs_host->config_get_string(cfg, "text_nul_replacement");
+    in->nul_repl = strdup(repl ? repl : "");
+    in->nul.repl = in->nul_repl;
+    in->nul.repl_len = in->nul_repl ? strlen(in->nul_repl) : 0;
     if (!in->conn.conninfo || !*in->conn.conninfo) {
         pgs_host->set_error(ctx, "option \"conninfo\" is empty (%s)",
                             pgs_host->config_where(cfg, "conninfo"));
         pgs_close(in);
         return SYNC_E_CONFIG;
     }
-    if (!in->conn.application_name || !in->state_schema) {
+    if (!in->conn.application_name || !in->state_schema || !in->nul_repl) {
         pgs_close(in);
         return SYNC_E_NOMEM;
     }
@@ -184,7 +205,8 @@ static int instance_from_config(sync_ctx *ctx, const sync_config *cfg, pgs_insta
         return SYNC_E_CONFIG;
     }
     for (size_t i = 1; i < 3; i++)
-        if (strcmp(*vals[i], PGS_LEASES_TABLE) == 0 || strcmp(*vals[i], PGS_PROGRESS_TABLE) == 0) {
+        if (strcmp(*vals[i], PGS_LEASES_TABLE) == 0 || strcmp(*vals[i], PGS_PROGRESS_TABLE) == 0 ||
+            strcmp(*vals[i], PGS_SEEN_TABLE) == 0) {
             pgs_host->set_error(ctx, "option \"%s\" names the engine's table \"%s\" (%s)", names[i], *vals[i],
                                 pgs_host->config_where(cfg, names[i]));
             pgs_close(in);
@@ -195,8 +217,9 @@ static int instance_from_config(sync_ctx *ctx, const sync_config *cfg, pgs_insta
     in->runs_table_q = qualified(in->state_schema, in->runs_table);
     in->leases_table_q = qualified(in->state_schema, PGS_LEASES_TABLE);
     in->progress_table_q = qualified(in->state_schema, PGS_PROGRESS_TABLE);
+    in->seen_table_q = qualified(in->state_schema, PGS_SEEN_TABLE);
     if (!in->state_schema_q || !in->cursor_table_q || !in->runs_table_q || !in->leases_table_q ||
-        !in->progress_table_q) {
+        !in->progress_table_q || !in->seen_table_q) {
         pgs_close(in);
         return SYNC_E_NOMEM;
     }
@@ -284,6 +307,11 @@ static int pgs_write_cb(void *instance, void *target_state, const sync_batch *ba
     return pgs_write(instance, target_state, batch, cursor, result);
 }
 
+static int pgs_full_read_done_cb(void *instance, void *target_state, sync_write_result *result)
+{
+    return pgs_purge_sweep(instance, target_state, result);
+}
+
 static int pgs_finish(void *instance, const sync_run_info *run)
 {
     return pgs_run_finish(instance, run);
@@ -303,6 +331,7 @@ static void pgs_close(void *instance)
     pgs_conn_close(&in->conn);
     free(in->conn.conninfo);
     free(in->conn.application_name);
+    free(in->nul_repl);
     free(in->state_schema);
     free(in->state_schema_q);
     free(in->cursor_table);
@@ -311,6 +340,7 @@ static void pgs_close(void *instance)
     free(in->runs_table_q);
     free(in->leases_table_q);
     free(in->progress_table_q);
+    free(in->seen_table_q);
     free(in);
 }
 
@@ -360,6 +390,7 @@ static const sync_sink_ops pgs_sink_ops = {
     .lease_release = pgs_lease_release_cb,
     .runs = pgs_runs_cb,
     .setup = pgs_setup,
+    .full_read_done = pgs_full_read_done_cb,
     .query = pgs_query_cb,
 };
 

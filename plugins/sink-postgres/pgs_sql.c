@@ -334,6 +334,75 @@ void pgs_format_date(int64_t days, char *buf, size_t size)
 
 int pgs_copy_value(pgs_buf *b, const sync_value *v, const char **why)
 {
+    return pgs_copy_value_nul(b, v, NULL, why);
+}
+
+/* Text holding NUL bytes, written piece by piece with each NUL stripped or replaced. */
+static void copy_without_nul(pgs_buf *b, const char *s, size_t n, const pgs_nul_policy *nul)
+{
+    const char *end = s + n;
+    while (s < end) {
+        const char *z = memchr(s, '\0', (size_t)(end - s));
+        size_t run = z ? (size_t)(z - s) : (size_t)(end - s);
+        pgs_copy_escape(b, s, run);
+        if (z == NULL)
+            break;
+        if (nul->mode == PGS_NUL_REPLACE && nul->repl_len)
+            pgs_copy_escape(b, nul->repl, nul->repl_len);
+        s = z + 1;
+    }
+}
+
+/* Length of the escape \u0000 at s[i] (a backslash that is not itself escaped), else 0. */
+static size_t json_nul_escape(const char *s, size_t n, size_t i)
+{
+    return i + 6 <= n && s[i] == '\\' && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0 ? 6 : 0;
+}
+
+/*
+ * JSON text whose strings hold \u0000 (jsonb refuses it): each such escape
+ * stripped or replaced (the replacement escaped for JSON).  Returns 1 when
+ * something was changed, 0 when the text has none (nothing written).
+ */
+static int copy_json_without_nul(pgs_buf *b, const char *s, size_t n, const pgs_nul_policy *nul)
+{
+    size_t i = 0, from = 0;
+    int changed = 0;
+    while (i < n) {
+        if (s[i] != '\\') {
+            i++;
+            continue;
+        }
+        size_t esc = json_nul_escape(s, n, i);
+        if (esc == 0) {
+            i += 2; /* any other escape, including \\ */
+            continue;
+        }
+        changed = 1;
+        pgs_copy_escape(b, s + from, i - from);
+        if (nul->mode == PGS_NUL_REPLACE) {
+            for (size_t k = 0; k < nul->repl_len; k++) {
+                unsigned char c = (unsigned char)nul->repl[k];
+                char tmp[8];
+                if (c == '"' || c == '\\')
+                    snprintf(tmp, sizeof(tmp), "\\%c", c);
+                else if (c < 0x20)
+                    snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+                else
+                    snprintf(tmp, sizeof(tmp), "%c", c);
+                pgs_copy_escape(b, tmp, strlen(tmp));
+            }
+        }
+        i += esc;
+        from = i;
+    }
+    if (changed)
+        pgs_copy_escape(b, s + from, n - from);
+    return changed;
+}
+
+int pgs_copy_value_nul(pgs_buf *b, const sync_value *v, const pgs_nul_policy *nul, const char **why)
+{
     char tmp[64];
     switch (v->type) {
     case SYNC_TYPE_NULL:
@@ -363,9 +432,18 @@ int pgs_copy_value(pgs_buf *b, const sync_value *v, const char **why)
     case SYNC_TYPE_JSON:
         if (v->u.str.len && memchr(v->u.str.ptr, '\0', v->u.str.len)) {
             /* PostgreSQL text cannot hold NUL; storing a truncated value silently would be worse */
-            *why = "value contains a NUL byte, which PostgreSQL text cannot store";
-            return -1;
+            if (nul == NULL || nul->mode == PGS_NUL_REJECT) {
+                *why = "value contains a NUL character, which PostgreSQL text cannot store "
+                       "(sink option text_nul = strip or replace stores it without)";
+                return -1;
+            }
+            copy_without_nul(b, v->u.str.ptr, v->u.str.len, nul);
+            return 1;
         }
+        /* JSON spells NUL \u0000, which json keeps and jsonb refuses: the policy covers it too */
+        if (v->type == SYNC_TYPE_JSON && nul != NULL && nul->mode != PGS_NUL_REJECT &&
+            copy_json_without_nul(b, v->u.str.ptr, v->u.str.len, nul))
+            return 1;
         pgs_copy_escape(b, v->u.str.ptr, v->u.str.len);
         return 0;
     default:
@@ -915,5 +993,72 @@ char *pgs_sql_affected_trim(const pgs_affected *aff)
                      : !aff->inserted               ? "'inserted'"
                                                     : "'updated'");
     pgs_buf_puts(&b, ")");
+    return pgs_buf_take(&b);
+}
+
+/* ------------------------------------------------------------------ full-refresh sweep */
+
+/* ROW(a."k1", a."k2")::text: a key as one text, the same for a staged row and a stored one */
+static void key_text(pgs_buf *b, const char *alias, const pgs_sqlcol *cols, size_t n)
+{
+    pgs_buf_puts(b, "ROW(");
+    col_list(b, alias, cols, n, 1);
+    pgs_buf_puts(b, ")::text");
+}
+
+char *pgs_sql_seen_insert(const char *seen_q, const char *stage, const pgs_sqlcol *cols, size_t n)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    pgs_buf_printf(&b, "INSERT INTO %s (job, stream, run_id, key) SELECT $1, $2, $3, ", seen_q);
+    key_text(&b, "s", cols, n);
+    pgs_buf_puts(&b, " FROM ");
+    stage_ref(&b, stage);
+    pgs_buf_puts(&b, " AS s WHERE s.\"" PGS_OP_COL "\" = 0");
+    return pgs_buf_take(&b);
+}
+
+char *pgs_sql_sweep(const char *table_q, const char *seen_q, const char *scope, int base,
+                    const pgs_sqlcol *cols, size_t n, int hard, const char *const *set_cols,
+                    const int *set_cmp, size_t n_set, const pgs_affected *aff)
+{
+    pgs_buf b;
+    pgs_buf_init(&b);
+    if (hard) {
+        pgs_buf_printf(&b, "WITH d AS (DELETE FROM %s AS t WHERE (", table_q);
+    } else {
+        pgs_buf_printf(&b, "WITH d AS (UPDATE %s AS t SET ", table_q);
+        for (size_t i = 0; i < n_set; i++) {
+            if (i)
+                pgs_buf_puts(&b, ", ");
+            pgs_quote_ident(&b, set_cols[i]);
+            pgs_buf_printf(&b, " = $%zu", (size_t)base + 4 + i);
+        }
+        pgs_buf_puts(&b, " WHERE (");
+    }
+    /* the user's condition in its own parentheses: an OR in it cannot escape */
+    pgs_buf_printf(&b, "%s) AND NOT EXISTS (SELECT FROM %s AS s WHERE s.job = $%d AND s.stream = $%d"
+                       " AND s.run_id = $%d AND s.key = ", scope, seen_q, base + 1, base + 2, base + 3);
+    key_text(&b, "t", cols, n);
+    pgs_buf_puts(&b, ")");
+    if (!hard) {
+        /* rows already marked stay untouched (and are not counted) */
+        pgs_buf_puts(&b, " AND (");
+        for (size_t i = 0; i < n_set; i++) {
+            if (i)
+                pgs_buf_puts(&b, ", ");
+            col_ref(&b, "t", set_cols[i]);
+            cmp_cast(&b, set_cmp[i]);
+        }
+        pgs_buf_puts(&b, ") IS DISTINCT FROM (");
+        for (size_t i = 0; i < n_set; i++) {
+            if (i)
+                pgs_buf_puts(&b, ", ");
+            pgs_buf_printf(&b, "$%zu", (size_t)base + 4 + i);
+            cmp_cast(&b, set_cmp[i]);
+        }
+        pgs_buf_puts(&b, ")");
+    }
+    delete_tail(&b, cols, n, aff);
     return pgs_buf_take(&b);
 }

@@ -64,6 +64,26 @@ char *pgs_quote_ident_dup(const char *name);
  * *why set when the value cannot be stored (a NUL byte in a string).
  */
 int pgs_copy_value(pgs_buf *b, const sync_value *v, const char **why);
+
+/* What a NUL byte in a text value becomes (the sink option text_nul). */
+typedef enum pgs_nul_mode {
+    PGS_NUL_REJECT = 0,    /* the record is rejected, naming the column */
+    PGS_NUL_STRIP = 1,     /* NUL bytes are left out */
+    PGS_NUL_REPLACE = 2    /* each NUL byte becomes repl (text_nul_replacement) */
+} pgs_nul_mode;
+
+typedef struct pgs_nul_policy {
+    pgs_nul_mode mode;
+    const char *repl;      /* PGS_NUL_REPLACE: UTF-8 text without NUL, may be empty */
+    size_t repl_len;
+} pgs_nul_policy;
+
+/*
+ * pgs_copy_value with a policy for NUL bytes in strings and JSON text (NULL:
+ * reject).  Returns 0, 1 when NUL bytes were stripped or replaced, or -1 with
+ * *why set.
+ */
+int pgs_copy_value_nul(pgs_buf *b, const sync_value *v, const pgs_nul_policy *nul, const char **why);
 /* Appends raw bytes with COPY escaping. */
 void pgs_copy_escape(pgs_buf *b, const char *s, size_t n);
 
@@ -175,5 +195,24 @@ char *pgs_sql_affected_unchanged(const char *table_q, const char *stage, const p
  * pgs_affected_needs_trim(aff).
  */
 char *pgs_sql_affected_trim(const pgs_affected *aff);
+
+/*
+ * A full re-sync's seen keys (sink option purge_scope).  Each batch of such a
+ * stream lists the keys it staged as upserts in seen_q, inside its own
+ * transaction: INSERT ... SELECT $1 (job), $2 (stream), $3 (run), the conflict
+ * key as ROW(...)::text.
+ */
+char *pgs_sql_seen_insert(const char *seen_q, const char *stage, const pgs_sqlcol *cols, size_t n);
+/*
+ * The sweep at the end of a complete full read: rows of table_q matching
+ * scope (user SQL whose $1..$base are sql_params) whose key the run did not
+ * list in seen_q for $base+1 (job), $base+2 (stream), $base+3 (run) are
+ * deleted (hard), or get set_cols[i] = $(base+4+i) unless already so (soft).
+ * Result: (deleted).  With aff, the rows are listed in sync_affected as
+ * deleted.
+ */
+char *pgs_sql_sweep(const char *table_q, const char *seen_q, const char *scope, int base,
+                    const pgs_sqlcol *cols, size_t n, int hard, const char *const *set_cols,
+                    const int *set_cmp, size_t n_set, const pgs_affected *aff);
 
 #endif /* PGS_SQL_H */

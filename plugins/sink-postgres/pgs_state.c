@@ -98,6 +98,13 @@ static const char progress_table_sql[] =
     " failed bigint NOT NULL DEFAULT 0,"
     " updated_at timestamptz NOT NULL DEFAULT now(),"
     " PRIMARY KEY (run_id, stream))";
+/* Keys a full refresh with purge_scope has stored so far (pgs_purge.c). */
+static const char seen_table_sql[] =
+    "CREATE TABLE IF NOT EXISTS %s ("
+    " job text NOT NULL,"
+    " stream text NOT NULL,"
+    " run_id text NOT NULL,"
+    " key text NOT NULL)";
 
 PGresult *pgs_exec_on(pgs_instance *in, const char *table_q, const char *fmt, int n,
                       const char *const *params, pgs_err *err)
@@ -129,7 +136,7 @@ int pgs_exec_on_cmd(pgs_instance *in, const char *table_q, const char *fmt, int 
 static int tables_exist(pgs_instance *in, pgs_err *err)
 {
     const char *params[] = {in->state_schema, in->cursor_table, in->runs_table, PGS_LEASES_TABLE,
-                            PGS_PROGRESS_TABLE};
+                            PGS_PROGRESS_TABLE, PGS_SEEN_TABLE};
     PGresult *res = pgs_exec(&in->conn,
                              "SELECT count(DISTINCT c.relname)"
                              " + (SELECT count(*) FROM pg_catalog.pg_attribute a"
@@ -139,16 +146,16 @@ static int tables_exist(pgs_instance *in, pgs_err *err)
                              "      AND NOT a.attisdropped)"
                              " FROM pg_catalog.pg_class c"
                              " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                             " WHERE n.nspname = $1 AND c.relname IN ($2, $3, $4, $5)",
-                             5, params, NULL, err);
+                             " WHERE n.nspname = $1 AND c.relname IN ($2, $3, $4, $5, $6)",
+                             6, params, NULL, err);
     if (!res)
         return -1;
-    int ok = strcmp(PQgetvalue(res, 0, 0), "5") == 0;
+    int ok = strcmp(PQgetvalue(res, 0, 0), "6") == 0;
     PQclear(res);
     return ok;
 }
 
-#define N_DDL 7
+#define N_DDL 8
 
 /* The statements creating the engine's tables, each from malloc (all NULL without memory). */
 static int ddl_statements(const pgs_instance *in, char *out[N_DDL])
@@ -169,6 +176,7 @@ static int ddl_statements(const pgs_instance *in, char *out[N_DDL])
         {"CREATE INDEX IF NOT EXISTS %s ON %s (job, status)", idx, in->runs_table_q},
         {leases_table_sql, in->leases_table_q, NULL},
         {progress_table_sql, in->progress_table_q, NULL},
+        {seen_table_sql, in->seen_table_q, NULL},
     };
     int ok = idx != NULL;
     for (size_t i = 0; i < N_DDL; i++) {
@@ -652,6 +660,9 @@ int pgs_lease_acquire(pgs_instance *in, const char *job, int *acquired)
         int ok = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
         pgs_host->log(in->ctx, SYNC_LOG_INFO, "job \"%s\" is running elsewhere (lease held by %s until %s)", job,
                       ok ? PQgetvalue(res, 0, 0) : "another engine", ok ? PQgetvalue(res, 0, 1) : "?");
+        /* who holds it, for the engine to show (POST .../run answers 409 with it) */
+        pgs_host->set_error(in->ctx, "lease held by %s until %s", ok ? PQgetvalue(res, 0, 0) : "another engine",
+                            ok ? PQgetvalue(res, 0, 1) : "?");
         PQclear(res);
         lease_free(l);
         return SYNC_OK;

@@ -602,6 +602,8 @@ int pgs_target_prepare(pgs_instance *in, const sync_target *st, pgs_target **out
         }
     }
     rc = build_sql(t);
+    if (rc == SYNC_OK)
+        rc = pgs_purge_prepare(in, t, st);
     if (rc == SYNC_OK) {
         pgs_host->log(in->ctx, SYNC_LOG_DEBUG, "target %s: %zu columns, conflict key of %zu, deletes %s",
                       t->display, t->n_cols, t->n_keys,
@@ -658,5 +660,6 @@ void pgs_target_free(pgs_target *t)
     }
     free(t->aff_extra);
     free(t->sql_unstage);
+    pgs_purge_free(t);
     free(t);
 }

@@ -52,6 +52,7 @@ typedef struct wctx {
     int64_t ins, upd, del;
     int64_t n_deletes;    /* delete records in the batch */
     const char **seen;    /* per column: a field name pointer known to spell that column's name */
+    int64_t n_nul_fixed;  /* values whose NUL characters were stripped or replaced (text_nul) */
 } wctx;
 
 /* ------------------------------------------------------------ encoding */
@@ -98,6 +99,7 @@ static int encode_record(wctx *w, size_t i)
     const size_t start = line->len;
     const sync_record *rec = pgs_host->batch_get(w->batch, i);
     int is_delete = pgs_host->record_op(rec) == SYNC_OP_DELETE;
+    int64_t fixed = 0;
     pgs_buf_add_int(line, (int64_t)i);
     pgs_buf_add(line, is_delete ? "\t1" : "\t0", 2);
     for (size_t j = 0; j < t->n_cols; j++) {
@@ -124,16 +126,19 @@ static int encode_record(wctx *w, size_t i)
         }
         const char *why = NULL;
         pgs_buf_add(line, "\t", 1);
-        if (pgs_copy_value(line, &v, &why) < 0) {
+        int enc = pgs_copy_value_nul(line, &v, &w->in->nul, &why);
+        if (enc < 0) {
             line->len = start;
             w->client_rej[i] = dupf("table %s, column %s: %s", t->display, t->cols[j].attname, why);
             return w->client_rej[i] ? SYNC_OK : SYNC_E_NOMEM;
         }
+        fixed += enc;
     }
     pgs_buf_add(line, "\n", 1);
     if (line->oom)
         return SYNC_E_NOMEM;
     w->n_deletes += is_delete;
+    w->n_nul_fixed += fixed;
     return SYNC_OK;
 }
 
@@ -356,6 +361,8 @@ static int attempt(wctx *w, const sync_cursor *cursor, pgs_err *err)
         rc = cmd(w, t->sql_affected_trim, err);
     if (rc == SYNC_OK && t->n_after_batch)
         rc = pgs_hooks_run(&w->in->conn, t->options, "after_batch_sql", err);
+    if (rc == SYNC_OK && w->n)
+        rc = pgs_purge_batch(w->in, t, err); /* a full refresh lists what it stored */
     if (rc == SYNC_OK && cursor && cursor->value)
         rc = pgs_state_save(w->in, cursor, err);
     if (rc == SYNC_OK && w->n) {
@@ -454,6 +461,13 @@ int pgs_write(pgs_instance *in, pgs_target *t, const sync_batch *batch, const sy
      * an unchanged source compares): the next batch takes the upsert that
      * suits a batch like this one. */
     t->prefilter = result->unchanged > w.ins + w.upd;
+    if (w.n_nul_fixed) {
+        pgs_host->counter_add(in->ctx, in->nul.mode == PGS_NUL_STRIP ? "text_nul_stripped" : "text_nul_replaced",
+                              w.n_nul_fixed);
+        pgs_host->log(in->ctx, SYNC_LOG_WARN, "%s: %lld value(s) with NUL characters stored with them %s "
+                      "(sink option text_nul)", t->display, (long long)w.n_nul_fixed,
+                      in->nul.mode == PGS_NUL_STRIP ? "stripped" : "replaced");
+    }
     if (t->delete_mode == PGS_DELETE_IGNORE && w.n_deletes) {
         pgs_host->counter_add(in->ctx, "deletes_ignored", w.n_deletes);
         if (!t->warned_ignored_deletes)

@@ -147,10 +147,29 @@ class Store:
         self.lock = threading.Lock()
         self.clock = clock if clock is not None else Clock()
         self.create_rng = self.gen._rng("created")
+        # getDeleted: object -> {Id: deletion ms} (recycle bin and purged), the
+        # earliest deletion still listed (older ones were trimmed), and objects
+        # whose getDeleted the org refuses (403)
+        self.deleted_log = {}
+        self.deleted_earliest = data.GEN_START_MS
+        self.deleted_refused = set()
 
     def view(self):
         with self.lock:
             return dict(self.tables)
+
+    def get_deleted(self, obj, start_ms, end_ms):
+        """getDeleted: records of obj deleted in [start, end] (whole minutes,
+        as Salesforce takes them), still listed (not before the earliest)."""
+        with self.lock:
+            start_ms -= start_ms % 60000
+            end_ms -= end_ms % 60000
+            log = self.deleted_log.get(obj.name.lower(), {})
+            rows = sorted((ms, rid) for rid, ms in log.items()
+                          if start_ms <= ms <= end_ms + 59999 and ms >= self.deleted_earliest)
+            return {"deletedRecords": [{"id": rid, "deletedDate": data.fmt_datetime(ms)} for ms, rid in rows],
+                    "earliestDateAvailable": data.fmt_datetime(self.deleted_earliest),
+                    "latestDateCovered": data.fmt_datetime(min(end_ms, self.clock.now()))}
 
     # -- mutation --
     def mutate(self, ops):
@@ -160,6 +179,7 @@ class Store:
             work = {}
             saved_last = self.clock.last
             saved_seq = dict(self.next_seq)
+            self._log_work = []  # (object, Id, ms or None to forget), applied with the tables
 
             def table(name):
                 if name not in work:
@@ -172,6 +192,12 @@ class Store:
                 self.next_seq = saved_seq
                 raise
             self.tables.update(work)
+            for name, rid, ms in self._log_work:
+                log = self.deleted_log.setdefault(name, {})
+                if ms is None:
+                    log.pop(rid, None)
+                else:
+                    log.setdefault(rid, ms)
         out = {"ids": [i for r in results for i in r["ids"]], "results": results}
         return out
 
@@ -311,13 +337,18 @@ class Store:
             for rid in ids:
                 lst = list(tbl[rid])
                 lst[i_del] = not want
-                bump(lst)
+                ms = bump(lst)
                 tbl[rid] = tuple(lst)
+                # an undeleted record is no longer listed by getDeleted
+                self._log_work.append((name, rid, None if want else ms))
             return {"op": kind, "ids": ids}
         if kind == "purge":
             ids = self._select(op, obj, tbl, lambda r: True, view)
             for rid in ids:
                 del tbl[rid]
+                # a record purged from the recycle bin keeps its deletion time
+                if i_del is not None:
+                    self._log_work.append((name, rid, self.clock.stamp()))
             return {"op": kind, "ids": ids}
         if kind == "convert":
             if name != "lead":
@@ -630,6 +661,10 @@ class Fault:
         self.every = spec.get("every", 1)
         # only queries of this object (FROM <object> in q): streams read in parallel
         self.object = spec.get("object")
+        # only requests to this org (its name; token requests: the org of the refresh token)
+        self.org = spec.get("org")
+        if self.org is not None and not isinstance(self.org, str):
+            raise BadControl("fault org must be an org name")
         if self.object is not None and (not isinstance(self.object, str) or
                                         not re.fullmatch(r"\w+", self.object)):
             raise BadControl("fault object must be an object name")
@@ -646,7 +681,8 @@ class Fault:
         self.fired = 0
 
     def describe(self):
-        return {"match": self.match, "object": self.object, "kind": self.kind, "after": self.after,
+        return {"match": self.match, "object": self.object, "org": self.org, "kind": self.kind,
+                "after": self.after,
                 "times": self.times, "every": self.every, "status": self.status, "seen": self.seen,
                 "fired": self.fired}
 
@@ -661,12 +697,14 @@ class Faults:
         with self.lock:
             self.items = items
 
-    def fire(self, kind, soql=None):
+    def fire(self, kind, soql=None, org=None):
         """Advance every matching fault's counter; return those that fire now."""
         out = []
         with self.lock:
             for f in self.items:
                 if f.match != "any" and f.match != kind:
+                    continue
+                if f.org is not None and f.org != org:
                     continue
                 if f.object is not None and not (
                         soql and re.search(r"\bFROM\s+%s\b" % f.object, soql, re.I)):
@@ -1119,7 +1157,7 @@ class App:
             return 200, [], dumps(res).encode(), JSON_TYPE
         parts = rest.split("/")[1:]
         if parts and parts[0] == "sobjects":
-            return self.sobjects(org, version, parts[1:])
+            return self.sobjects(org, version, parts[1:], query)
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
 
     def token(self, org, method, headers, body):
@@ -1143,7 +1181,7 @@ class App:
         status, res = org.auth.grant(form, basic, self.base_url + org.prefix, next(iter(users)))
         return status, [], dumps(res).encode(), JSON_TYPE
 
-    def sobjects(self, org, version, parts):
+    def sobjects(self, org, version, parts, query=None):
         schemas = org.store.schemas
         if not parts:
             res = {"encoding": "UTF-8", "maxBatchSize": 200,
@@ -1157,6 +1195,8 @@ class App:
             return 200, [], dumps(res).encode(), JSON_TYPE
         if len(parts) == 2 and parts[1] == "describe":
             return 200, [], self._describe(obj, version), JSON_TYPE
+        if len(parts) == 2 and parts[1] == "deleted":
+            return self.get_deleted(org, obj, query or {})
         if len(parts) == 2:
             rid = data.normalize_id(parts[1])
             rec = org.store.view()[obj.name.lower()].get(rid) if rid else None
@@ -1169,6 +1209,26 @@ class App:
             writer = soql._object_writer(obj, paths, 0, org.store.view(), version, schemas)
             return 200, [], writer(rec).encode(), JSON_TYPE
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def get_deleted(self, org, obj, query):
+        """GET .../sobjects/{Object}/deleted/?start=ISO&end=ISO, with Salesforce's limits."""
+        if obj.name.lower() in org.store.deleted_refused:
+            raise ApiError(403, "INSUFFICIENT_ACCESS", "insufficient access rights on object id")
+        if not obj.field("IsDeleted"):
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        try:
+            start = data.parse_datetime(query["start"])
+            end = data.parse_datetime(query["end"])
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError):
+            raise ApiError(400, "INVALID_REPLICATION_DATE",
+                           "start and end must be datetimes such as 2024-05-01T10:00:00Z") from None
+        now = org.store.clock.now()
+        if end < start + 60000:
+            raise ApiError(400, "INVALID_REPLICATION_DATE", "end date must be at least one minute after start date")
+        if start < now - 30 * 86400000:
+            raise ApiError(400, "INVALID_REPLICATION_DATE", "start date cannot be more than 30 days ago")
+        res = org.store.get_deleted(obj, start, end)
+        return 200, [], dumps(res).encode(), JSON_TYPE
 
     @staticmethod
     def _object_summary(obj, version):
@@ -1280,6 +1340,13 @@ class App:
                 raise BadControl("body is not JSON: %s" % e) from None
 
         route = path[len("/__stub"):].rstrip("/")
+        if route == "/stats/reset" and method == "POST" and query.get("org") == "*":
+            for o in list(self.orgs.values()):   # every org at once: a benchmark's next cycle
+                with o.stats.lock:
+                    o.stats.reset()
+                with o.limits.lock:
+                    o.limits.used = 0
+            return 200, {"orgs": len(self.orgs)}
         org = self.org_named(query.get("org"))
         if route == "/health" and method == "GET":
             return 200, {"ok": True, "base_url": self.base_url}
@@ -1302,6 +1369,27 @@ class App:
                     raise BadControl("body must be {\"faults\": [...]}")
                 self.faults.replace(specs)
                 return 200, {"faults": len(specs)}
+        if route == "/deleted":
+            # getDeleted: {"earliest": ISO} trims the deletion log (older deletions are
+            # no longer listed), {"refuse": [objects]} makes the org refuse it (403)
+            if method == "POST":
+                p = payload() or {}
+                if not isinstance(p, dict):
+                    raise BadControl("body must be an object")
+                with org.store.lock:
+                    if "earliest" in p:
+                        try:
+                            org.store.deleted_earliest = data.parse_datetime(p["earliest"])
+                        except (ValueError, TypeError, AttributeError, IndexError):
+                            raise BadControl("bad earliest %r" % (p.get("earliest"),)) from None
+                    if "refuse" in p:
+                        if not isinstance(p["refuse"], list):
+                            raise BadControl("\"refuse\" must be a list of object names")
+                        org.store.deleted_refused = {str(o).lower() for o in p["refuse"]}
+            with org.store.lock:
+                return 200, {"earliest": data.fmt_datetime(org.store.deleted_earliest),
+                             "refused": sorted(org.store.deleted_refused),
+                             "log": {k: len(v) for k, v in org.store.deleted_log.items()}}
         if route == "/stats" and method == "GET":
             return 200, self.stats_json(org)
         if route == "/stats/reset" and method == "POST":
@@ -1369,7 +1457,10 @@ class App:
             orgs = list(self.orgs.values())
             if query.get("names") in ("1", "true", "yes"):
                 return 200, {"count": len(orgs), "orgs": [o.name for o in orgs]}
-            return 200, {"count": len(orgs), "orgs": [o.summary(self.base_url) for o in orgs]}
+            summaries = [o.summary(self.base_url) for o in orgs]
+            totals = {k: sum(o[k] for o in summaries)
+                      for k in ("token_calls", "api_calls", "queries", "records_served", "api_usage")}
+            return 200, {"count": len(orgs), "totals": totals, "orgs": summaries}
         if route.startswith("/orgs/") and method == "GET":
             return 200, self.org_named(route[len("/orgs/"):]).summary(self.base_url)
         return 404, {"error": "no control endpoint %s %s" % (method, path)}
@@ -1485,7 +1576,7 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "token":
             org = app.org_for_token_request(body)
         org.stats.note(kind)
-        firing = app.faults.fire(kind, query.get("q"))
+        firing = app.faults.fire(kind, query.get("q"), org.name)
         terminal = None
         for f in firing:
             with org.stats.lock:

@@ -883,6 +883,57 @@ class FreshServerTests(unittest.TestCase):
         finally:
             rc, err = stub.stop()
         self.assertEqual(rc, 0, err)
+    def test_get_deleted(self):
+        """getDeleted lists recycle-bin and purged records of its window, forgets
+        undeleted ones, keeps Salesforce's limits, and can be trimmed or refused."""
+        stub = StubProcess("--contacts", "20", "--leads", "10")
+        try:
+            _, body = stub.token()
+            tok = body["access_token"]
+
+            def now():
+                return stub.control("GET", "clock")[1]["now"]
+
+            def deleted(obj, start, end):
+                path = "/services/data/v61.0/sobjects/%s/deleted/?start=%s&end=%s" % (
+                    obj, urllib.parse.quote(start), urllib.parse.quote(end))
+                status, _, payload = stub.api(path, tok)
+                return status, json.loads(payload)
+
+            start = now()
+            _, res = stub.control("POST", "mutate", [
+                {"op": "delete", "object": "Contact", "count": 3},
+                {"op": "purge", "object": "Lead", "count": 1}])
+            binned, purged = res["results"][0]["ids"], res["results"][1]["ids"]
+            stub.control("POST", "mutate", [{"op": "undelete", "object": "Contact", "ids": binned[:1]},
+                                            {"op": "purge", "object": "Contact", "ids": binned[1:2]}])
+            stub.control("POST", "clock", {"advance_ms": 120000})
+            end = now()
+            status, res = deleted("Contact", start, end)
+            self.assertEqual(status, 200, res)
+            self.assertEqual(sorted(r["id"] for r in res["deletedRecords"]), sorted(binned[1:]))
+            for key in ("earliestDateAvailable", "latestDateCovered"):
+                self.assertIn(key, res)
+            self.assertEqual([r["id"] for r in deleted("Lead", start, end)[1]["deletedRecords"]], purged)
+            # a window before the deletions lists none; Salesforce's limits hold
+            self.assertEqual(deleted("Contact", "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z")[0], 400)
+            self.assertEqual(deleted("Contact", start, start)[0], 400)
+            status, res = deleted("User", start, end)  # users are never deleted
+            self.assertEqual(status, 404, res)
+            # trimmed: deletions before earliest are no longer listed
+            stub.control("POST", "deleted", {"earliest": end})
+            status, res = deleted("Contact", start, end)
+            self.assertEqual((status, res["deletedRecords"]), (200, []))
+            self.assertEqual(res["earliestDateAvailable"][:16], end[:16])
+            # refused, as for a user without access
+            stub.control("POST", "deleted", {"refuse": ["Lead"]})
+            status, res = deleted("Lead", start, end)
+            self.assertEqual((status, res[0]["errorCode"]), (403, "INSUFFICIENT_ACCESS"))
+        finally:
+            rc, err = stub.stop()
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("Traceback", err)
+
     def test_rotate_refresh(self):
         stub = StubProcess("--contacts", "10", "--leads", "10", "--rotate-refresh",
                            "--client-id", "cid", "--client-secret", "sec",
@@ -961,6 +1012,12 @@ class OrgTests(unittest.TestCase):
             self.assertEqual((one["token_calls"], one["queries"], one["api_usage"]), (1, 1, 3))
             _, other = stub.control("GET", "orgs/org-0002")
             self.assertEqual((other["token_calls"], other["api_usage"]), (1, 1))
+            _, every = stub.control("GET", "orgs")
+            self.assertEqual(every["totals"]["token_calls"], 4)  # the default org's too
+            self.assertEqual(every["totals"]["queries"], 3)
+            self.assertEqual(stub.control("POST", "stats/reset?org=*")[1], {"orgs": 5})
+            _, every = stub.control("GET", "orgs")
+            self.assertEqual((every["totals"]["token_calls"], every["totals"]["api_usage"]), (0, 0))
             # data is deterministic per org: a second stand-in serves the same records
             stub2 = StubProcess("--orgs", "1", "--org-records", "8", "--contacts", "1")
             try:
@@ -1017,6 +1074,12 @@ class OrgTests(unittest.TestCase):
             stub.control("POST", "auth?org=default", {"rotate": True})
             self.assertIn("refresh_token", stub.token()[1])
             self.assertEqual(stub.control("GET", "stats?org=nope")[0], 400)
+            # a fault for one org leaves the others alone
+            stub.control("POST", "faults", {"faults": [{"match": "token", "org": "rot-a",
+                                                        "kind": "status", "status": 503,
+                                                        "times": -1}]})
+            self.assertEqual(stub.token(refresh_token=a2["refresh_token"])[0], 503)
+            self.assertEqual(stub.token(refresh_token="plain-b")[0], 400)  # revoked, not faulted
         finally:
             rc, err = stub.stop()
         self.assertEqual(rc, 0, err)

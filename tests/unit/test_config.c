@@ -415,7 +415,8 @@ static void test_continuation(void **state)
                       "%s:10: option 'source.query': environment variable T_UNSET is not set", m);
     /* an indented line with nothing to continue is an ordinary line */
     expect_load_error("[engine]\n  bogus = 1\n",
-                      "%s:2: unknown option 'bogus' in [engine]; valid options: include, log_format, log_level, "
+                      "%s:2: unknown option 'bogus' in [engine]; valid options: http_insecure, http_listen, http_tls_cert, "
+                      "http_tls_key, http_token, http_token_file, include, log_format, log_level, "
                       "max_jobs, plugin_dir, state_dir",
                       m);
     /* includes do not continue */
@@ -428,7 +429,8 @@ static void test_engine_options(void **state)
     char m[512];
     snprintf(m, sizeof(m), "%s/main.ini", g_dir);
     expect_load_error("[engine]\nthreads = 3\n",
-                      "%s:2: unknown option 'threads' in [engine]; valid options: include, log_format, log_level, "
+                      "%s:2: unknown option 'threads' in [engine]; valid options: http_insecure, http_listen, http_tls_cert, "
+                      "http_tls_key, http_token, http_token_file, include, log_format, log_level, "
                       "max_jobs, plugin_dir, state_dir",
                       m);
     expect_load_error("[engine]\nmax_jobs = 0\n" BASE, "%s:2: option 'max_jobs': 0 is out of range (1..64)", m);

@@ -279,6 +279,8 @@ static void test_json_format(void **state)
     const char *ts = json_string_value(json_object_get(o, "ts"));
     assert_non_null(ts);
     assert_int_equal(strlen(ts), 24);
+    assert_null(json_object_get(o, "tenant"));
+    assert_null(json_object_get(o, "error_code"));
     json_decref(o);
 
     o = parse_line(l2, (size_t)(l3 - l2 - 1));
@@ -292,6 +294,29 @@ static void test_json_format(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "level")), "warn");
     assert_string_equal(json_string_value(json_object_get(o, "msg")), "(message not valid UTF-8)");
     json_decref(o);
+    free(out);
+}
+
+/* tenant and error_code are members of their own in JSON and words of the bracket in text */
+static void test_tenant_and_error_code(void **state)
+{
+    (void)state;
+    syncc_log_set_json(1);
+    syncc_log_ctx lc = {.tenant = "acme", .job = "j", .run_id = "r2", .error_code = "ratelimit"};
+    capture_begin();
+    syncc_log(SYNC_LOG_ERROR, &lc, "run rate_limited");
+    char *out = capture_end();
+    json_t *o = parse_line(out, strlen(out) - 1);
+    assert_string_equal(json_string_value(json_object_get(o, "tenant")), "acme");
+    assert_string_equal(json_string_value(json_object_get(o, "error_code")), "ratelimit");
+    assert_string_equal(json_string_value(json_object_get(o, "run")), "r2");
+    json_decref(o);
+    free(out);
+    syncc_log_set_json(0);
+    capture_begin();
+    syncc_log(SYNC_LOG_ERROR, &lc, "run rate_limited");
+    out = capture_end();
+    assert_non_null(strstr(out, "[tenant=acme job=j run=r2 error=ratelimit] run rate_limited"));
     free(out);
 }
 
@@ -498,6 +523,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json_redacts_escaped_secret, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_json_long_message_stays_valid, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_level_filtering, reset_log, reset_log),
+        cmocka_unit_test_setup_teardown(test_tenant_and_error_code, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_parse_level, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_concurrent_lines_intact, reset_log, reset_log),
     };

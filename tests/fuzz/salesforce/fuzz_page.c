@@ -176,10 +176,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {"Owner.Name", "owner.name", SF_FT_AUTO},
         {"Title", "Title", SF_FT_STRING},
     };
-    sf_page_spec spec = {fields, sizeof(fields) / sizeof(fields[0]), "SystemModstamp", 0};
+    sf_page_spec spec = {fields, sizeof(fields) / sizeof(fields[0]), "SystemModstamp", 0, NULL};
     const char *text = (const char *)data;
 
-    json_t *tree = json_loadb(text, size, 0, NULL);
+    json_t *tree = json_loadb(text, size, JSON_ALLOW_NUL, NULL);
     int is_json = tree != NULL;
     /* jansson's stream reader lets a NUL byte between tokens pass; the
      * one-pass reader refuses any */
@@ -190,7 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(tree);
     if (comparable && is_json) {
         /* the tree keeps one member per name: exact repeats show only here */
-        json_t *strict = json_loadb(text, size, JSON_REJECT_DUPLICATES, NULL);
+        json_t *strict = json_loadb(text, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
         comparable = strict != NULL;
         json_decref(strict);
     }

@@ -140,7 +140,7 @@ static int one_record(sync_ctx *ctx, const sf_page_spec *spec, const json_t *jr,
     const json_t *jid = json_object_get(jr, "Id");
     const char *id = json_string_value(jid);
     /* An empty Id would become a record without a key: no sink could store it. */
-    if (!json_is_object(jr) || id == NULL || id[0] == '\0') {
+    if (!json_is_object(jr) || id == NULL || id[0] == '\0' || strlen(id) != json_string_length(jid)) {
         sf_host->set_error(ctx, "record %zu of the page has no Id", index);
         return SYNC_E_PROTOCOL;
     }
@@ -214,7 +214,7 @@ int ref_page_load(sync_ctx *ctx, const sf_page_spec *spec, const char *text, siz
                   sync_emitter *em, sf_page_result *res)
 {
     json_error_t err;
-    json_t *page = json_loadb(text, len, 0, &err);
+    json_t *page = json_loadb(text, len, JSON_ALLOW_NUL, &err);
     memset(res, 0, sizeof *res);
     if (page == NULL) {
         sf_host->set_error(ctx, "query answer is not JSON: %s at line %d", err.text, err.line);

@@ -23,7 +23,7 @@ static int valid(const char *text)
 /* Both readers agree on text, and the answer is want. */
 static void expect_valid(const char *text, int want)
 {
-    json_t *t = json_loadb(text, strlen(text), 0, NULL);
+    json_t *t = json_loadb(text, strlen(text), JSON_ALLOW_NUL, NULL);
     assert_int_equal(t != NULL, want);
     json_decref(t);
     assert_int_equal(valid(text), want);
@@ -36,6 +36,7 @@ static void test_accepts(void **state)
         "{}", "[]", " \t\r\n{ } \n", "[1,-0,0.5,-1.25e+3,2E-2,9223372036854775807,-9223372036854775808]",
         "{\"a\":{\"b\":[true,false,null,\"\"]}}", "[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"]",
         "[\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"]", "[1e-400]", "{\"\":1}", "[\"\x7f\"]",
+        "[\"\\u0000\"]", "{\"LastName\":\"a\\u0000b\"}",
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         expect_valid(good[i], 1);
@@ -47,7 +48,7 @@ static void test_refuses(void **state)
     const char *bad[] = {
         "", "1", "\"text\"", "null", "{", "[1,]", "{\"a\":1,}", "{\"a\"}", "{a:1}", "[01]", "[-]", "[1.]",
         "[1e]", "[.5]", "[+1]", "[tru]", "[nul]", "[truex]", "{} x", "{}{}", "[\"a\nb\"]", "[\"\\x\"]",
-        "[\"\\u12\"]", "[\"\\u0000\"]", "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud800\\u0041\"]",
+        "[\"\\u12\"]", "{\"k\\u0000\":1}", "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud800\\u0041\"]",
         "[\"\xc0\xaf\"]", "[\"\xe0\x80\xaf\"]", "[\"\xed\xa0\x80\"]", "[\"\xf4\x90\x80\x80\"]", "[\"\xff\"]",
         "[\"\xc3\"]", "[9223372036854775808]", "[-9223372036854775809]", "[1e400]", "[-1e400]", "[\"abc",
     };
@@ -137,6 +138,29 @@ static void test_depth(void **state)
     expect_valid(text, 0);
 }
 
+/* \u0000 is valid JSON: it decodes to a NUL byte inside a string with a length */
+static void test_nul_escape(void **state)
+{
+    (void)state;
+    const char *text = "{\"LastName\":\"Ng\\u0000uyen\\u0000\"}";
+    sf_json j;
+    sf_jval v, k;
+    sf_json_init(&j, text, strlen(text));
+    assert_int_equal(sf_json_value(&j, &v), 0);
+    assert_int_equal(sf_json_next(&j, &k), 1);
+    assert_int_equal(sf_json_value(&j, &v), 0);
+    assert_int_equal(v.type, SF_J_STRING);
+    assert_true(v.escaped);
+    char out[64];
+    size_t n = sf_json_unescape(&v, out);
+    assert_int_equal(n, 8);
+    assert_memory_equal(out, "Ng\0uyen\0", 8);
+    assert_int_equal(sf_json_next(&j, &k), 0);
+    assert_int_equal(sf_json_finish(&j), 0);
+    /* a raw NUL byte is still no JSON */
+    assert_int_equal(sf_json_valid("[\"a\0b\"]", 6), 0);
+}
+
 static void test_error_position(void **state)
 {
     (void)state;
@@ -160,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_surrogate_pair),
         cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_nul_escape),
         cmocka_unit_test(test_error_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -172,6 +172,8 @@ static void cfg_base(const stub *s)
     cfg_set(&cfg, "retry_max", "200");
     cfg_set(&cfg, "max_attempts", "4");
     cfg_set(&cfg, "timeout", "20000");
+    /* the reads below count records and calls of queries alone; getDeleted has its own test */
+    cfg_set(&cfg, "get_deleted", "false");
 }
 
 static void *open_inst(void)
@@ -633,6 +635,41 @@ static void test_where_and_options(void **state)
     def->source->close(inst);
 }
 
+/* An incremental read asks getDeleted for what no query returns: purged records, once each. */
+static void test_get_deleted(void **state)
+{
+    static const char *const lead_fields[] = {"Email", "LastName"};
+    cfg_set(&cfg, "get_deleted", "true");
+    void *inst = open_inst();
+    assert_int_equal(do_read(inst, "Lead", lead_fields, 2, NULL, NULL), SYNC_OK);
+    char cursor[64];
+    snprintf(cursor, sizeof cursor, "%s", last_cursor());
+    json_t *m = ctl(&main_stub, "POST", "/__stub/mutate",
+                    "[{\"op\":\"purge\",\"object\":\"Lead\",\"count\":2},"
+                    " {\"op\":\"delete\",\"object\":\"Lead\",\"count\":1}]");
+    assert_non_null(m);
+    usleep(1100000);
+    size_t before = mock.n_records;
+    assert_int_equal(do_read(inst, "Lead", lead_fields, 2, cursor, NULL), SYNC_OK);
+    /* the recycle-bin delete through queryAll, the two purged through getDeleted; none twice */
+    assert_int_equal(mock.n_records - before, 3);
+    json_t *ids = json_object_get(m, "ids");
+    for (size_t i = before; i < mock.n_records; i++) {
+        assert_int_equal(mock.records[i].op, SYNC_OP_DELETE);
+        int listed = 0;
+        for (size_t j = 0; j < json_array_size(ids); j++)
+            listed |= strcmp(json_string_value(json_array_get(ids, j)), mock.records[i].key) == 0;
+        assert_true(listed);
+        for (size_t k = before; k < i; k++)
+            assert_string_not_equal(mock.records[k].key, mock.records[i].key);
+        /* a delete carries the stream's fields: the Id, the rest null */
+        assert_string_equal(mock_get(&mock.records[i], "Id")->u.str.ptr, mock.records[i].key);
+    }
+    json_decref(m);
+    def->source->close(inst);
+    cfg_set(&cfg, "get_deleted", "false");
+}
+
 static void test_discover(void **state)
 {
     void *inst = open_inst();
@@ -885,6 +922,7 @@ int main(void)
         cmocka_unit_test_setup(test_missing_field_before_query, setup),
         cmocka_unit_test_setup(test_cancel, setup),
         cmocka_unit_test_setup(test_where_and_options, setup),
+        cmocka_unit_test_setup(test_get_deleted, setup),
         cmocka_unit_test_setup(test_discover, setup),
         cmocka_unit_test_setup(test_open_rejects_plain_http, setup),
         cmocka_unit_test_setup(test_refresh_token_rotation, setup),

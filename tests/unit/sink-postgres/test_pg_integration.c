@@ -746,8 +746,8 @@ static void test_state_tables_named(void **st)
     if (rc != SYNC_OK)
         fprintf(stderr, "open: %s\n", syncc_ctx_error(s.ctx));
     assert_int_equal(rc, SYNC_OK);
-    /* the two named ones, sync_leases and sync_progress */
-    assert_int_equal(n1("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgs_state'"), 4);
+    /* the two named ones, sync_leases, sync_progress and sync_seen */
+    assert_int_equal(n1("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgs_state'"), 5);
     assert_int_equal(n1("SELECT count(*) FROM pg_tables WHERE schemaname = 'pgs_state' AND tablename IN "
                         "('Cursor Positions', 'run book')"), 2);
     assert_int_equal(n1("SELECT count(*) FROM pg_indexes WHERE schemaname = 'pgs_state' AND "

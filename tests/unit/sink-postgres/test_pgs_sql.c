@@ -64,6 +64,56 @@ static sync_value str(const char *s, size_t n)
     return v;
 }
 
+/* COPY text of one value under a text_nul policy; rc receives the encoder's answer. */
+static char *copy_nul(const sync_value *v, pgs_nul_mode mode, const char *repl, int *rc)
+{
+    static char out[512];
+    pgs_nul_policy nul = {mode, repl, repl ? strlen(repl) : 0};
+    pgs_buf b;
+    pgs_buf_init(&b);
+    const char *why = NULL;
+    *rc = pgs_copy_value_nul(&b, v, &nul, &why);
+    if (*rc < 0)
+        snprintf(out, sizeof(out), "ERROR: %s", why);
+    else
+        snprintf(out, sizeof(out), "%s", b.p ? b.p : "");
+    pgs_buf_free(&b);
+    return out;
+}
+
+static void test_copy_text_nul(void **st)
+{
+    (void)st;
+    int rc;
+    sync_value v = str("\0Ng\0\tuyen\0", 10);
+    assert_non_null(strstr(copy_nul(&v, PGS_NUL_REJECT, NULL, &rc), "ERROR: value contains a NUL character"));
+    assert_int_equal(rc, -1);
+    assert_string_equal(copy_nul(&v, PGS_NUL_STRIP, NULL, &rc), "Ng\\tuyen");
+    assert_int_equal(rc, 1);
+    assert_string_equal(copy_nul(&v, PGS_NUL_REPLACE, "\xEF\xBF\xBD", &rc), "\xEF\xBF\xBDNg\xEF\xBF\xBD\\tuyen\xEF\xBF\xBD");
+    assert_int_equal(rc, 1);
+    /* the replacement is COPY data too: escaped like the rest */
+    assert_string_equal(copy_nul(&v, PGS_NUL_REPLACE, "\\", &rc), "\\\\Ng\\\\\\tuyen\\\\");
+    assert_string_equal(copy_nul(&v, PGS_NUL_REPLACE, "", &rc), "Ng\\tuyen");
+    /* JSON text spells it \u0000 (jsonb refuses that): stripped or replaced the same way */
+    sync_value j;
+    j.type = SYNC_TYPE_JSON;
+    j.u.str.ptr = "{\"a\":\"x\\u0000y\",\"b\":\"\\\\u0000\"}";
+    j.u.str.len = strlen(j.u.str.ptr);
+    assert_string_equal(copy_nul(&j, PGS_NUL_STRIP, NULL, &rc), "{\"a\":\"xy\",\"b\":\"\\\\\\\\u0000\"}");
+    assert_int_equal(rc, 1);
+    assert_string_equal(copy_nul(&j, PGS_NUL_REPLACE, "\"", &rc),
+                        "{\"a\":\"x\\\\\"y\",\"b\":\"\\\\\\\\u0000\"}");
+    /* reject leaves JSON to the server: a json column keeps \u0000, jsonb refuses the record */
+    assert_string_equal(copy_nul(&j, PGS_NUL_REJECT, NULL, &rc),
+                        "{\"a\":\"x\\\\u0000y\",\"b\":\"\\\\\\\\u0000\"}");
+    assert_int_equal(rc, 0);
+    /* a value without NUL is untouched whatever the policy */
+    v = str("plain", 5);
+    assert_string_equal(copy_nul(&v, PGS_NUL_STRIP, NULL, &rc), "plain");
+    assert_int_equal(rc, 0);
+}
+
 static void test_copy_escaping(void **st)
 {
     (void)st;
@@ -80,7 +130,7 @@ static void test_copy_escaping(void **st)
     assert_string_equal(copy_text(&v), "Zoë 日本 🎉");
     /* NUL cannot be stored: refused, not truncated */
     v = str("a\0b", 3);
-    assert_non_null(strstr(copy_text(&v), "ERROR: value contains a NUL byte"));
+    assert_non_null(strstr(copy_text(&v), "ERROR: value contains a NUL character"));
     v.type = SYNC_TYPE_JSON;
     v.u.str.ptr = "{\"k\":\"a\\tb\"}";
     v.u.str.len = strlen(v.u.str.ptr);
@@ -372,11 +422,40 @@ static void test_buf_and_errors(void **st)
     assert_false(pgs_sqlstate_is_record_level(NULL));
 }
 
+/* A full refresh's seen keys and the sweep of the rows it did not see (sink.purge_scope). */
+static void test_sweep_statements(void **st)
+{
+    (void)st;
+    char *s = pgs_sql_seen_insert("\"e\".\"sync_seen\"", "st", cols, 5);
+    assert_string_equal(s, "INSERT INTO \"e\".\"sync_seen\" (job, stream, run_id, key) SELECT $1, $2, $3, "
+                           "ROW(s.\"Id\", s.\"src\")::text FROM pg_temp.\"st\" AS s WHERE s.\"_sync_op\" = 0");
+    free(s);
+    /* the scope's own $1 stays the first of sql_params; the sweep's values come after */
+    s = pgs_sql_sweep("\"t\"", "\"e\".\"sync_seen\"", "src = 'x' OR src = $1", 1, cols, 5, 1, NULL, NULL, 0, NULL);
+    assert_string_equal(s, "WITH d AS (DELETE FROM \"t\" AS t WHERE (src = 'x' OR src = $1) AND NOT EXISTS "
+                           "(SELECT FROM \"e\".\"sync_seen\" AS s WHERE s.job = $2 AND s.stream = $3 AND "
+                           "s.run_id = $4 AND s.key = ROW(t.\"Id\", t.\"src\")::text) RETURNING t.\"Id\", "
+                           "t.\"src\") SELECT count(*) FROM d");
+    free(s);
+    const char *set[] = {"sync_status"};
+    const int cmp[] = {PGS_CMP_PLAIN};
+    s = pgs_sql_sweep("\"t\"", "\"e\".\"sync_seen\"", "true", 0, cols, 5, 0, set, cmp, 1, &all_actions);
+    assert_string_equal(s, "WITH d AS (UPDATE \"t\" AS t SET \"sync_status\" = $4 WHERE (true) AND NOT EXISTS "
+                           "(SELECT FROM \"e\".\"sync_seen\" AS s WHERE s.job = $1 AND s.stream = $2 AND "
+                           "s.run_id = $3 AND s.key = ROW(t.\"Id\", t.\"src\")::text) AND (t.\"sync_status\") "
+                           "IS DISTINCT FROM ($4) RETURNING t.\"Id\", t.\"src\"), aff AS (INSERT INTO "
+                           "pg_temp.sync_affected (\"Id\", \"src\", action) SELECT \"Id\", \"src\", 'deleted' "
+                           "FROM d) SELECT count(*) FROM d");
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quote_ident),
         cmocka_unit_test(test_copy_escaping),
+        cmocka_unit_test(test_copy_text_nul),
+        cmocka_unit_test(test_sweep_statements),
         cmocka_unit_test(test_copy_escaping_positions),
         cmocka_unit_test(test_timestamps_and_dates),
         cmocka_unit_test(test_param_refs),
