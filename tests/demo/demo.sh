@@ -4,9 +4,9 @@
 # Installs what is missing (Debian packages), builds, starts a throwaway
 # PostgreSQL and the bundled Salesforce stand-in with generated data, runs the
 # Henk sync (conf/henk.ini) in full, simulates changes in Salesforce, runs it
-# again incrementally, prints what landed; then runs the service for every
-# business connected in the database, connects one more business while it
-# runs (synced without a restart), and stops everything it started.
+# again incrementally, prints what landed; then runs the service for the three
+# businesses connected in the database, connects a fourth while it runs
+# (synced without a restart), and stops everything it started.
 #
 #   DEMO_CONTACTS / DEMO_LEADS   how many records the stand-in generates (default 2000 / 1500)
 #   DEMO_KEEP=1                  leave the database and stand-in running (Ctrl-C to stop)
@@ -81,10 +81,10 @@ say "status   ($O/syncengine status -c conf/henk.ini)"
 say "checking the database against Salesforce, field by field"
 python3 tests/lib/henk_check.py --stub "$SF_demo_URL" --business $BIZ --integration $INT --runs 2 --summary
 
-say "every business connected in the database: two more orgs, the service running"
-# a stand-in with two more orgs (refresh tokens org-0001, org-0002); the rows
+say "every business connected in the database: three, the service running"
+# a stand-in with three more orgs (refresh tokens org-0001..org-0003); the rows
 # carry their tokens and login URL, as the web application stores them
-sfstub_start orgs --orgs 2 --org-records 300
+sfstub_start orgs --orgs 3 --org-records 300
 connect() { # NUMBER: business and Salesforce connection number NUMBER, as the web application makes them
     psql -X -q -v ON_ERROR_STOP=1 <<SQL
 INSERT INTO businesses (id, name) VALUES ('6b1f0c1e-0000-4000-8000-00000000b00$1', 'Business $1');
@@ -96,6 +96,7 @@ SQL
 }
 psql -X -q -c "UPDATE integrations SET config = config || '{\"syncInterval\": 0.2}'"
 connect 2
+connect 3
 unset HENK_INTEGRATION_ID
 export HENK_TENANTS_REFRESH=2s
 say "service: $O/syncengine -c conf/henk.ini --run-at-start   (every integrations row; each every 12 s here)"
@@ -116,10 +117,11 @@ wait_leads() { # BUSINESS_NUMBER: until its leads are there (60 s at most)
     done
 }
 wait_leads 2
-per_business
-say "a third business connects Salesforce while the service runs"
-connect 3
 wait_leads 3
+per_business
+say "a fourth business connects Salesforce while the service runs"
+connect 4
+wait_leads 4
 sleep 1
 per_business
 grep "tenant added\|next run at" "$T/service.log" | tail -n 3
