@@ -477,7 +477,7 @@ static void apply_rows(syncc_engine *e, group *g, json_t *rows, int64_t now, int
                              : json_is_string(iv) ? strtod(json_string_value(iv), NULL) : 0;
             if (minutes > 0)
                 t->interval_us = (int64_t)(minutes * 60e6);
-            if (old != t->interval_us && t->next_due >= 0 && !t->running)
+            if (old != t->interval_us && t->next_due >= 0) /* a new interval: from now on */
                 t->next_due = next_slot(g, t, now);
         }
         if (t->next_due < 0) {

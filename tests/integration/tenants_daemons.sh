@@ -1,15 +1,15 @@
 #!/bin/sh
-# Three daemons on one database share 60 tenants (conf/henk.ini's [tenants
-# salesforce], each tenant every 30 s) through the sink's leases, one per
+# Three daemons on one database share 30 tenants (conf/henk.ini's [tenants
+# salesforce], each tenant every 15 s) through the sink's leases, one per
 # salesforce@<id>: every tenant is served, no tenant's runs overlap, every
 # daemon does its share; a daemon killed with SIGKILL loses nothing and the
 # other two serve its tenants in the next cycle.
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/tenants.sh"
-N=60
+N=30
 tenants_setup $N --org-records 10
-k=1; while [ $k -le $N ]; do tenant_add $k 0.5; k=$((k + 1)); done
+k=1; while [ $k -le $N ]; do tenant_add $k 0.25; k=$((k + 1)); done
 # two runs at a time per daemon, one stream at a time: the test cluster allows 40 connections
 sed -e 's/^max_jobs = .*/max_jobs = 2/' -e 's/^parallel_streams = .*/parallel_streams = 1/' \
     -e '/^include = /d' "$top/conf/henk.ini" >"$T/henk.ini"
