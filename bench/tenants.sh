@@ -88,17 +88,20 @@ def cycle(name):
                         capture_output=True, text=True).stdout.strip()
     if p.returncode != 0:
         sys.stderr.write(p.stderr[-2000:])
+    st = os.path.join(os.environ["SYNCENGINE_STATE_DIR"], "state.json")
+    size = os.path.getsize(st) / 1024.0 if os.path.exists(st) else 0
     return dict(cycle=name, exit=p.returncode, wall=wall, cpu=cpu, rss=rss, token=tok / n, queries=q / n,
-                api=api / n, tenants_ok=ok)
+                api=api / n, tenants_ok=ok, state=size)
 rows = [cycle("full (first load)"), cycle("idle (nothing changed)")]
 leads = subprocess.run(["psql", "-X", "-A", "-t", "-c", "SELECT count(*) FROM leads"], capture_output=True,
                        text=True).stdout.strip()
 lines = ["# %d tenants x %s records, one daemon (max_jobs = %s)" % (n, r, j), "",
-         "| cycle | exit | wall s | engine CPU s | peak RSS MiB | token calls / tenant | queries / tenant | API calls / tenant | tenants synced |",
-         "|---|---|---|---|---|---|---|---|---|"]
+         "| cycle | exit | wall s | engine CPU s | peak RSS MiB | token calls / tenant | queries / tenant | API calls / tenant | tenants synced | state.json KiB |",
+         "|---|---|---|---|---|---|---|---|---|---|"]
 for x in rows:
-    lines.append("| %s | %d | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %s |" % (
-        x["cycle"], x["exit"], x["wall"], x["cpu"], x["rss"], x["token"], x["queries"], x["api"], x["tenants_ok"]))
+    lines.append("| %s | %d | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %s | %.0f |" % (
+        x["cycle"], x["exit"], x["wall"], x["cpu"], x["rss"], x["token"], x["queries"], x["api"], x["tenants_ok"],
+        x["state"]))
 lines += ["", "leads stored: %s; machine: %d cores" % (leads, os.cpu_count())]
 text = "\n".join(lines) + "\n"
 sys.stdout.write(text)

@@ -56,6 +56,7 @@ typedef struct syncc_job_rt {
     int phase;                /* SYNCC_PHASE_*: how far the current run got */
     char skip_reason[512];    /* why the last run was skipped (who holds the lease), "" when unknown */
     syncc_tenant_ref *tenant;   /* a tenant's instance of a template job (core/tenant.c), else NULL */
+    syncc_state *plugin_state;  /* a tenant's own store of its plugins' state; NULL: the engine's */
 } syncc_job_rt;
 
 /* How far a run got, for a manual trigger that waits to learn whether it took the lease. */

@@ -53,7 +53,8 @@ static sync_ctx *new_ctx(syncc_engine *e, const syncc_job_rt *rt, const syncc_in
     ctx->tenant = rt->tenant;
     ctx->run_id = strdup(run_id);
     ctx->cancel = &e->stop;
-    ctx->state = e->state;
+    /* a tenant's plugins keep their state (describes, API usage) in a small file of its own */
+    ctx->state = rt->plugin_state ? rt->plugin_state : e->state;
     return ctx;
 }
 

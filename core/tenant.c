@@ -259,6 +259,7 @@ static void instance_free(instance *in)
 {
     if (in == NULL)
         return;
+    syncc_state_close(in->rt.plugin_state);
     for (size_t s = 0; s < in->rt.n_streams; s++)
         syncc_mapping_free(in->rt.streams[s].mapping);
     free(in->rt.streams);
@@ -267,6 +268,31 @@ static void instance_free(instance *in)
     free(in->ref.key);
     free(in->ref.job);
     free(in);
+}
+
+/*
+ * The store of a tenant's plugin state: STATE_DIR/tenants/JOB@KEY/state.json.
+ * The engine's state file is read and rewritten whole on every change: a
+ * thousand tenants' describes in it would make every access cost them all.
+ */
+static syncc_state *open_plugin_state(syncc_engine *e, const char *job, char *err, size_t errlen)
+{
+    const char *file = syncc_state_path(e->state);
+    const char *slash = strrchr(file, '/');
+    char name[200], dir[4096];
+    size_t n = 0;
+    for (const char *p = job; *p && n + 1 < sizeof(name); p++) {
+        char c = *p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                 c == '_' || c == '@' || (c == '.' && n > 0);
+        name[n++] = ok ? c : '_';
+    }
+    name[n] = '\0';
+    if (strlen(job) >= sizeof(name) - 1 || strcmp(name, job) != 0) /* shortened or changed: keep it unique */
+        snprintf(name + (n > 150 ? 150 : n), sizeof(name) - (n > 150 ? 150 : n), "-%016llx",
+                 (unsigned long long)fnv1a(job));
+    snprintf(dir, sizeof(dir), "%.*s/tenants/%s", slash ? (int)(slash - file) : 1, slash ? file : ".", name);
+    return syncc_state_open(dir, err, errlen);
 }
 
 /* Builds the template's job for one row; NULL with a message naming the file:line. */
@@ -305,6 +331,8 @@ static instance *instantiate(syncc_engine *e, group *g, const char *key, const c
         in->rt.tenant = &in->ref;
         ok = j->name != NULL && syncc_engine_compile_job(e, &in->rt, err, errlen) == SYNCC_EXIT_OK;
     }
+    if (ok && e->state != NULL)
+        ok = (in->rt.plugin_state = open_plugin_state(e, job, err, errlen)) != NULL;
     syncc_conf_set_tenant(NULL);
     pthread_mutex_unlock(&load_lock);
     if (!ok) {
