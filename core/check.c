@@ -284,6 +284,51 @@ size_t syncc_check_offline(syncc_engine *e, syncc_problems *out)
             cp.added++;
         }
     }
+    /* ${tenant.X} only means something in a template job (tenants = ...) and what it uses */
+    for (size_t j = 0; j < e->n_jobs; j++) {
+        const syncc_job *job = e->jobs[j].conf;
+        if (job->tenants != NULL)
+            continue;
+        const syncc_section *secs[2 + 64];
+        size_t n = 0;
+        secs[n++] = job->section;
+        size_t jl = strlen(job->name);
+        for (size_t s = 0; s < job->n_streams && n < 64; s++) {
+            const syncc_section *ss = job->streams[s].section; /* its own, not one copied with like */
+            if (ss && ss->name && strncmp(ss->name, job->name, jl) == 0 && ss->name[jl] == '.')
+                secs[n++] = ss;
+        }
+        const syncc_instance *ins[2] = {job->source, job->sink};
+        for (int r = 0; r < 2; r++) {
+            int templated = 0;
+            for (size_t k = 0; k < e->n_jobs; k++)
+                templated |= e->jobs[k].conf->tenants != NULL &&
+                             (e->jobs[k].conf->source == ins[r] || e->jobs[k].conf->sink == ins[r]);
+            if (!templated)
+                secs[n++] = ins[r]->section;
+        }
+        const syncc_kv *first = NULL;
+        size_t more = 0;
+        for (size_t s = 0; s < n; s++) {
+            for (size_t k = 0; secs[s] && k < secs[s]->n_kv; k++) {
+                if (!secs[s]->kv[k].deferred)
+                    continue;
+                if (first == NULL)
+                    first = &secs[s]->kv[k];
+                else
+                    more++;
+            }
+        }
+        if (first != NULL) {
+            /* one problem per job: the first such option names the place */
+            snprintf(where, sizeof(where), "%s:%d", first->file, first->line);
+            snprintf(msg, sizeof(msg), "job '%s': option '%s'%s refers to ${tenant...}, but the job is not a "
+                     "template of a tenant set (tenants = NAME in [job %s])", job->name, first->key,
+                     more ? " (and others it uses)" : "", job->name);
+            syncc_problems_add(out, where, msg);
+            cp.added++;
+        }
+    }
     /* the plugins: each instance, each job, each stream */
     for (size_t i = 0; i < conf->n_instances; i++) {
         const syncc_instance *in = &conf->instances[i];

@@ -55,6 +55,8 @@ bad unknown-engine-key 3 '/^\[engine\]/a\
 max_jobz = 4' '^max_jobz' "unknown option 'max_jobz' in [engine]"
 bad unknown-stream-key 3 '/^\[stream salesforce.contacts\]/a\
 source.wher = Email != null' '^source.wher' "unknown option 'source.wher' in [stream salesforce.contacts]" "source.where"
+bad not-a-template 3 '/^tenants = salesforce$/d' '^sink.sql_params' \
+    "option 'sink.sql_params' (and others it uses) refers to \${tenant...}, but the job is not a template"
 bad unknown-job-key 3 '/^\[job salesforce\]/a\
 sink.conflict_keys = id' '^sink.conflict_keys' "unknown option 'sink.conflict_keys' in [job salesforce]"
 bad missing-required 3 '/^client_id =/d' '^\[source salesforce\]' "missing required option 'client_id' in [source salesforce]"
