@@ -102,7 +102,7 @@ export HENK_TENANTS_REFRESH=2s
 say "service: $O/syncengine -c conf/henk.ini --run-at-start   (every integrations row; each every 12 s here)"
 "$O/syncengine" -c conf/henk.ini --run-at-start 2>"$T/service.log" &
 svc=$!
-at_exit "kill $svc 2>/dev/null; wait $svc 2>/dev/null || true"
+at_exit "kill $svc 2>/dev/null || true; wait $svc 2>/dev/null || true"
 per_business() {
     psql -X -q -P pager=off -c "SELECT b.name AS business, i.status, count(l.id) AS leads,
         (SELECT count(*) FROM sync_logs s WHERE s.integration_id = i.id) AS runs
