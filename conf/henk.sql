@@ -30,8 +30,14 @@ CREATE TABLE IF NOT EXISTS integrations (
     name varchar(255) NOT NULL,
     type varchar(50) NOT NULL,
     status varchar(50) NOT NULL,
-    -- OAuth material is not kept here by the sync: it reads credentials from
-    -- its environment and keeps rotated tokens in its private state directory.
+    -- The connection, as the web application stores it and conf/henk.ini's
+    -- [tenants salesforce] reads it (one sync per active, sync-enabled row):
+    --   credentials: accessToken, refreshToken, tokenType, instanceUrl, and
+    --                optionally clientId, clientSecret (else the environment's);
+    --                the sync writes issued and rotated tokens back here
+    --   config:      env ('production' | 'sandbox'), instanceUrl, apiVersion,
+    --                syncEnabled, syncInterval (minutes), optionally loginUrl;
+    --                lastError after the sync marked a revoked connection
     credentials jsonb DEFAULT '{}'::jsonb,
     config jsonb DEFAULT '{}'::jsonb,
     last_sync_at timestamptz,

@@ -99,11 +99,34 @@ static long utf8_invalid_at(const char *s)
 typedef struct check_payload {
     syncc_problems *out;
     size_t added;
+    const syncc_conf *conf;  /* offline: problems about values deferred to a tenant's row are left to it */
+    size_t deferred;         /* problems left to the tenants */
 } check_payload;
+
+/* Non-zero when where ("file:line") is a value that holds ${tenant.X} (judged per tenant, core/tenant.c). */
+static int deferred_at(const syncc_conf *conf, const char *where)
+{
+    if (conf == NULL || where == NULL)
+        return 0;
+    for (size_t s = 0; s < conf->n_sections; s++) {
+        const syncc_section *sec = &conf->sections[s];
+        for (size_t k = 0; k < sec->n_kv; k++) {
+            const syncc_kv *kv = &sec->kv[k];
+            size_t n = strlen(kv->file);
+            if (kv->deferred && strncmp(where, kv->file, n) == 0 && where[n] == ':' && atoi(where + n + 1) == kv->line)
+                return 1;
+        }
+    }
+    return 0;
+}
 
 static void report(const sync_check *chk, const char *where, const char *message)
 {
     check_payload *cp = chk->payload;
+    if (deferred_at(cp->conf, where)) {
+        cp->deferred++;
+        return;
+    }
     syncc_problems_add(cp->out, where ? where : chk->stream_where, message);
     cp->added++;
 }
@@ -208,9 +231,9 @@ static void check_plugin(const syncc_plugin *p, const syncc_instance *in, const 
     sync_column *cols;
     const char **fields;
     fill_check(&chk, in, job, srt, cp, where, sizeof(where), &cols, &fields);
-    size_t before = cp->added;
+    size_t before = cp->added, before_deferred = cp->deferred;
     int rc = p->def.check(&chk);
-    if (rc != SYNC_OK && cp->added == before) {
+    if (rc != SYNC_OK && cp->added == before && cp->deferred == before_deferred) {
         char msg[400];
         snprintf(msg, sizeof(msg), "plugin '%s' refused %s '%s'%s%s (%s)", p->def.name,
                  in->is_source ? "source" : "sink", in->name, srt ? ", stream " : "",
@@ -227,7 +250,7 @@ static void check_plugin(const syncc_plugin *p, const syncc_instance *in, const 
 
 size_t syncc_check_offline(syncc_engine *e, syncc_problems *out)
 {
-    check_payload cp = {.out = out};
+    check_payload cp = {.out = out, .conf = e->conf};
     const syncc_conf *conf = e->conf;
     char msg[600], where[300];
 
@@ -257,6 +280,51 @@ size_t syncc_check_offline(syncc_engine *e, syncc_problems *out)
             kv_where(rt->conf->section, "schedule", where, sizeof(where));
             snprintf(msg, sizeof(msg), "job '%s': option 'schedule': '%s' never fires (no such date in the "
                      "next five years)", rt->conf->name, rt->conf->schedule ? rt->conf->schedule : "");
+            syncc_problems_add(out, where, msg);
+            cp.added++;
+        }
+    }
+    /* ${tenant.X} only means something in a template job (tenants = ...) and what it uses */
+    for (size_t j = 0; j < e->n_jobs; j++) {
+        const syncc_job *job = e->jobs[j].conf;
+        if (job->tenants != NULL)
+            continue;
+        const syncc_section *secs[2 + 64];
+        size_t n = 0;
+        secs[n++] = job->section;
+        size_t jl = strlen(job->name);
+        for (size_t s = 0; s < job->n_streams && n < 64; s++) {
+            const syncc_section *ss = job->streams[s].section; /* its own, not one copied with like */
+            if (ss && ss->name && strncmp(ss->name, job->name, jl) == 0 && ss->name[jl] == '.')
+                secs[n++] = ss;
+        }
+        const syncc_instance *ins[2] = {job->source, job->sink};
+        for (int r = 0; r < 2; r++) {
+            int templated = 0;
+            for (size_t k = 0; k < e->n_jobs; k++)
+                templated |= e->jobs[k].conf->tenants != NULL &&
+                             (e->jobs[k].conf->source == ins[r] || e->jobs[k].conf->sink == ins[r]);
+            if (!templated)
+                secs[n++] = ins[r]->section;
+        }
+        const syncc_kv *first = NULL;
+        size_t more = 0;
+        for (size_t s = 0; s < n; s++) {
+            for (size_t k = 0; secs[s] && k < secs[s]->n_kv; k++) {
+                if (!secs[s]->kv[k].deferred)
+                    continue;
+                if (first == NULL)
+                    first = &secs[s]->kv[k];
+                else
+                    more++;
+            }
+        }
+        if (first != NULL) {
+            /* one problem per job: the first such option names the place */
+            snprintf(where, sizeof(where), "%s:%d", first->file, first->line);
+            snprintf(msg, sizeof(msg), "job '%s': option '%s'%s refers to ${tenant...}, but the job is not a "
+                     "template of a tenant set (tenants = NAME in [job %s])", job->name, first->key,
+                     more ? " (and others it uses)" : "", job->name);
             syncc_problems_add(out, where, msg);
             cp.added++;
         }

@@ -88,10 +88,11 @@ static const char *const engine_keys =
     "http_insecure, http_listen, http_tls_cert, http_tls_key, http_token, http_token_file, include, log_format, "
     "log_level, max_jobs, plugin_dir, state_dir";
 static const char *const job_keys =
-    "batch_size, enabled, full_refresh, like, parallel_streams, queue_depth, schedule, sink, sink.*, source, var.*";
+    "batch_size, enabled, full_refresh, like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, "
+    "var.*";
 static const char *const stream_keys = "object, sink.*, source.*, target";
 static const char *const section_kinds =
-    "[engine], [source NAME], [sink NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]";
+    "[engine], [source NAME], [sink NAME], [tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]";
 
 static int fail(parse_state *st, const char *fmt, ...) SYNCC_CONF_PRINTF(2, 3);
 
@@ -227,7 +228,8 @@ static int open_section(parse_state *st, const char *p, size_t n)
     snprintf(name, sizeof(name), "%.*s", (int)(e - nb), nb);
 
     int is_engine = strcmp(kind, "engine") == 0;
-    int simple = strcmp(kind, "source") == 0 || strcmp(kind, "sink") == 0 || strcmp(kind, "job") == 0;
+    int simple = strcmp(kind, "source") == 0 || strcmp(kind, "sink") == 0 || strcmp(kind, "job") == 0 ||
+                 strcmp(kind, "tenants") == 0;
     int dotted = strcmp(kind, "stream") == 0 || strcmp(kind, "map") == 0;
     if (!is_engine && !simple && !dotted)
         return fail(st, "%s:%d: unknown section [%s]; valid sections: %s", st->file, st->line, words,
@@ -412,7 +414,7 @@ static int check_engine_key(parse_state *st, const syncc_section *sec, const cha
                                          "include", "http_listen", "http_token", "http_token_file",
                                          "http_insecure", "http_tls_cert", "http_tls_key", NULL};
     static const char *const job[] = {"source", "sink", "schedule", "enabled", "batch_size", "queue_depth",
-                                      "parallel_streams", "full_refresh", "like", NULL};
+                                      "parallel_streams", "full_refresh", "like", "tenants", NULL};
     static const char *const stream[] = {"object", "target", NULL};
     const char *const *known;
     const char *list;
@@ -556,7 +558,7 @@ static int interpolate_file(parse_state *st)
             while (e > b && isspace((unsigned char)e[-1]))
                 e--;
             *e = '\0';
-            if (syncc_conf_interpolate(b, &out, &kv->literal, ierr, sizeof(ierr)) < 0)
+            if (syncc_conf_interpolate(b, &out, &kv->literal, &kv->deferred, ierr, sizeof(ierr)) < 0)
                 return fail(st, "%s:%d: option '%s': %s", kv->file, kv->line, kv->key, ierr);
             free(kv->value);
             kv->value = out;
@@ -565,7 +567,7 @@ static int interpolate_file(parse_state *st)
     for (size_t i = 0; i < st->n_inc; i++) {
         include_req *r = &st->inc[i];
         char *out;
-        if (syncc_conf_interpolate(r->pattern, &out, NULL, ierr, sizeof(ierr)) < 0)
+        if (syncc_conf_interpolate(r->pattern, &out, NULL, NULL, ierr, sizeof(ierr)) < 0)
             return fail(st, "%s:%d: option 'include': %s", r->file, r->line, ierr);
         free(r->pattern);
         r->pattern = out;
@@ -965,6 +967,23 @@ void syncc_conf_free(syncc_conf *conf)
         free(job->streams);
     }
     free(conf->jobs);
+    for (size_t t = 0; t < conf->n_tenant_sets; t++) {
+        syncc_tenant_set *ts = &conf->tenant_sets[t];
+        free(ts->name);
+        free(ts->query);
+        for (size_t i = 0; i < ts->n_params; i++)
+            free(ts->params[i]);
+        free(ts->params);
+        free(ts->key);
+        free(ts->interval);
+        free(ts->store_credentials);
+        free(ts->on_auth_failure);
+        free(ts->instance_column);
+        for (size_t i = 0; i < ts->n_secret_columns; i++)
+            free(ts->secret_columns[i]);
+        free(ts->secret_columns);
+    }
+    free(conf->tenant_sets);
     for (size_t i = 0; i < conf->n_files; i++)
         free(conf->files[i]);
     free(conf->files);

@@ -34,6 +34,7 @@ typedef struct syncc_kv {
     int used;          /* consumed by a validator; leftovers are "unknown key" errors */
     int col;           /* 1-based column where the value starts in its line */
     int literal;       /* the value holds text written in the file, not only ${VAR}s */
+    int deferred;      /* holds a ${tenant.X} that only an instantiation resolves: not validated */
 } syncc_kv;
 
 typedef struct syncc_section {
@@ -98,6 +99,29 @@ typedef struct syncc_stream {
     sync_config *sink_options;
 } syncc_stream;
 
+/*
+ * A tenant set, [tenants NAME]: the rows of a query on a sink's database, one
+ * tenant per row; jobs with tenants = NAME are templates instantiated once per
+ * row as JOB@KEY (core/tenant.c).  Column paths are "col" or "col.json.path".
+ */
+typedef struct syncc_tenant_set {
+    char *name;
+    const syncc_section *section;
+    syncc_instance *connection;  /* connection = SINK: the [sink] whose plugin runs the statements */
+    char *query;                 /* the rows; $1.. from params */
+    char **params;               /* params = ... (a list) */
+    size_t n_params;
+    char *key;                   /* key = COLUMN: the tenant's stable key */
+    char *interval;              /* interval = COLUMN: minutes between runs, per tenant; NULL: the schedule */
+    char *store_credentials;     /* $1 key, $2 JSON object of new credentials; NULL: not stored */
+    char *on_auth_failure;       /* $1 key, $2 error text; NULL: nothing is marked */
+    char *instance_column;       /* instance_column = COLUMN: what max_per_instance counts by; NULL: no cap */
+    int64_t max_per_instance;    /* runs at once per instance value; 0: no cap */
+    char **secret_columns;       /* columns whose every value is a secret (default credentials) */
+    size_t n_secret_columns;
+    int64_t refresh_ms;          /* how often the query is read again */
+} syncc_tenant_set;
+
 typedef struct syncc_job {
     char *name;
     syncc_instance *source;
@@ -117,6 +141,7 @@ typedef struct syncc_job {
     size_t n_vars;
     syncc_stream *streams;      /* in file order */
     size_t n_streams;
+    syncc_tenant_set *tenants;  /* tenants = NAME: a template, run once per tenant as JOB@KEY */
 } syncc_job;
 
 typedef struct syncc_engine_conf {
@@ -142,6 +167,8 @@ typedef struct syncc_conf {
     size_t n_instances;
     syncc_job *jobs;
     size_t n_jobs;
+    syncc_tenant_set *tenant_sets;
+    size_t n_tenant_sets;
     char **files;               /* every file read (main + includes), for interned paths */
     size_t n_files;
     unsigned char *file_exposed; /* per file: readable by group or others */
@@ -183,6 +210,21 @@ int syncc_conf_bind(syncc_conf *conf, syncc_plugin_lookup_fn lookup, void *paylo
 
 void syncc_conf_free(syncc_conf *conf);
 
+struct json_t;
+/*
+ * The tenant row (a JSON object, borrowed) that ${tenant.X} resolves against
+ * in the files loaded and the mappings compiled by this thread from now on;
+ * NULL (the default): such references are deferred (conf_interp.c).
+ */
+void syncc_conf_set_tenant(const struct json_t *row);
+const struct json_t *syncc_conf_tenant(void);
+/*
+ * The value of a column path ("credentials.refreshToken") in that row as text
+ * (*out malloc'ed; JSON objects and arrays as compact JSON).  1 found, 0
+ * missing or null, -1 no row set, -2 out of memory.
+ */
+int syncc_conf_tenant_value(const char *path, char **out);
+
 syncc_job *syncc_conf_job(syncc_conf *conf, const char *name);
 
 /*
@@ -214,6 +256,7 @@ int syncc_options_check(const sync_option *table, char *err, size_t errlen);
 const sync_option *syncc_conf_engine_options(void);
 const sync_option *syncc_conf_job_options(void);
 const sync_option *syncc_conf_stream_options(void);
+const sync_option *syncc_conf_tenants_options(void);
 
 /* "string", "integer", "boolean", "number", "duration", "enum", "list", "url". */
 const char *syncc_option_type_name(sync_option_type type);

@@ -11,6 +11,7 @@
  * same code and produce the same messages.
  */
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,43 @@ static const sync_option job_options[] = {
     {"full_refresh", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL, "Ignore saved cursors and read everything every run."},
     {"like", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
      "Another job whose streams, mappings and job-level sink.* keys this job copies; what this job sets wins."},
+    {"tenants", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "A [tenants NAME] section: the job is a template, run once per tenant as JOB@KEY with ${tenant.COLUMN} "
+     "taken from the tenant's row."},
     SYNC_OPTION_END};
+
+static const sync_option tenants_options[] = {
+    {"connection", SYNC_OPT_STRING, NULL, SYNC_OPT_REQUIRED, 0, 0, NULL,
+     "The [sink NAME] section whose plugin runs the statements below (the PostgreSQL sink)."},
+    {"query", SYNC_OPT_STRING, NULL, SYNC_OPT_REQUIRED, 0, 0, NULL,
+     "The statement whose rows are the tenants, one per row; $1, $2, ... are the values of params."},
+    {"params", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Values bound to the query's $1, $2, ... (comma-separated); set but empty: one empty value."},
+    {"key", SYNC_OPT_STRING, "id", 0, 0, 0, NULL,
+     "The column that identifies a tenant for good: its job is named JOB@KEY (cursors, leases, run history)."},
+    {"interval", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "A column (COLUMN or COLUMN.json.path) holding minutes between a tenant's runs; overrides the job's schedule "
+     "when set in the row."},
+    {"store_credentials", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Statement run when a source is issued new credentials, before it uses them: $1 the tenant's key, $2 a JSON "
+     "object (access_token, refresh_token, instance_url)."},
+    {"on_auth_failure", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Statement run when a tenant's run fails because its credentials were rejected: $1 the key, $2 the error; "
+     "the tenant is not run again until its row changes."},
+    {"instance_column", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "A column naming the server a tenant talks to (e.g. config.instanceUrl), for max_per_instance."},
+    {"max_per_instance", SYNC_OPT_INT, "0", 0, 0, 1000, NULL,
+     "Runs at the same time against one instance_column value; 0: no limit beyond [engine] max_jobs."},
+    {"secret_columns", SYNC_OPT_LIST, "credentials", 0, 0, 0, NULL,
+     "Columns whose every value is a secret: redacted from logs, never written to the state file."},
+    {"refresh", SYNC_OPT_DURATION, "1m", 0, 1000, 86400000, NULL,
+     "How often the query is read again (also on SIGHUP): new tenants start at their next slot."},
+    SYNC_OPTION_END};
+
+const sync_option *syncc_conf_tenants_options(void)
+{
+    return tenants_options;
+}
 
 static const sync_option stream_options[] = {
     {"object", SYNC_OPT_STRING, NULL, SYNC_OPT_REQUIRED, 0, 0, NULL, "The source's stream (e.g. Contact)."},
@@ -329,6 +366,105 @@ static int job_ref(syncc_conf *conf, sync_config *cfg, const char *key, int is_s
     return -1;
 }
 
+static int list_copy(const sync_config *cfg, const char *name, char ***out, size_t *n)
+{
+    size_t c = syncc_config_list_count(cfg, name);
+    *out = calloc(c + 1, sizeof(**out));
+    if (!*out)
+        return -1;
+    for (size_t i = 0; i < c; i++)
+        if (((*out)[(*n)++] = strdup(syncc_config_list_item(cfg, name, i))) == NULL)
+            return -1;
+    return 0;
+}
+
+/* A column path: letters, digits, '_', '-', parts joined by '.'. */
+static int valid_path(const char *p)
+{
+    if (p == NULL || !*p || *p == '.')
+        return 0;
+    for (; *p; p++) {
+        if (*p == '.' && (p[1] == '.' || p[1] == '\0'))
+            return 0;
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+            return 0;
+    }
+    return 1;
+}
+
+static int resolve_tenants(syncc_conf *conf, char *err, size_t errlen)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < conf->n_sections; i++)
+        n += strcmp(conf->sections[i].kind, "tenants") == 0;
+    conf->tenant_sets = calloc(n + 1, sizeof(*conf->tenant_sets));
+    if (!conf->tenant_sets)
+        goto nomem;
+    for (size_t i = 0; i < conf->n_sections; i++) {
+        const syncc_section *sec = &conf->sections[i];
+        if (strcmp(sec->kind, "tenants") != 0)
+            continue;
+        syncc_tenant_set *ts = &conf->tenant_sets[conf->n_tenant_sets++];
+        ts->section = sec;
+        if ((ts->name = strdup(sec->name)) == NULL)
+            goto nomem;
+        sync_config *cfg = engine_part(conf, sec, tenants_options, err, errlen);
+        if (!cfg)
+            return -1;
+        const char *conn = syncc_config_get_string(cfg, "connection");
+        ts->connection = find_instance(conf, conn, 0);
+        if (!ts->connection) {
+            syncc_conf_errf(err, errlen, "%s: option 'connection': there is no [sink %s] section",
+                            syncc_config_where(cfg, "connection"), conn);
+            syncc_config_free(cfg);
+            return -1;
+        }
+        static const char *const paths[] = {"key", "interval", "instance_column"};
+        for (size_t k = 0; k < 3; k++) {
+            const char *v = syncc_config_get_string(cfg, paths[k]);
+            if (v != NULL && !valid_path(v)) {
+                syncc_conf_errf(err, errlen, "%s: option '%s': '%s' is not a column (COLUMN or COLUMN.json.path)",
+                                syncc_config_where(cfg, paths[k]), paths[k], v);
+                syncc_config_free(cfg);
+                return -1;
+            }
+        }
+        if (!*syncc_config_get_string(cfg, "query")) {
+            syncc_conf_errf(err, errlen, "%s: option 'query' must not be empty", syncc_config_where(cfg, "query"));
+            syncc_config_free(cfg);
+            return -1;
+        }
+        ts->query = dup_or_null(syncc_config_get_string(cfg, "query"));
+        ts->key = dup_or_null(syncc_config_get_string(cfg, "key"));
+        ts->interval = dup_or_null(syncc_config_get_string(cfg, "interval"));
+        ts->store_credentials = dup_or_null(syncc_config_get_string(cfg, "store_credentials"));
+        ts->on_auth_failure = dup_or_null(syncc_config_get_string(cfg, "on_auth_failure"));
+        ts->instance_column = dup_or_null(syncc_config_get_string(cfg, "instance_column"));
+        syncc_config_get_int(cfg, "max_per_instance", &ts->max_per_instance);
+        syncc_config_get_int(cfg, "refresh", &ts->refresh_ms);
+        int rc = list_copy(cfg, "params", &ts->params, &ts->n_params);
+        /* params set to an empty value (${ID:-}) is one empty parameter, not none */
+        if (rc == 0 && ts->n_params == 0 && syncc_config_get_string(cfg, "params") != NULL &&
+            ((ts->params[0] = strdup("")) == NULL || !++ts->n_params))
+            rc = -1;
+        if (rc == 0)
+            rc = list_copy(cfg, "secret_columns", &ts->secret_columns, &ts->n_secret_columns);
+        if (rc == 0 && ts->max_per_instance > 0 && ts->instance_column == NULL) {
+            syncc_conf_errf(err, errlen, "%s: option 'max_per_instance' needs 'instance_column' (what an instance is)",
+                            syncc_config_where(cfg, "max_per_instance"));
+            syncc_config_free(cfg);
+            return -1;
+        }
+        syncc_config_free(cfg);
+        if (rc < 0 || !ts->query || !ts->key)
+            goto nomem;
+    }
+    return 0;
+nomem:
+    syncc_conf_errf(err, errlen, "out of memory");
+    return -1;
+}
+
 static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
 {
     size_t n = 0;
@@ -365,6 +501,18 @@ static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
         if (rc < 0) {
             syncc_config_free(cfg);
             return -1;
+        }
+        const char *tenants = syncc_config_get_string(cfg, "tenants");
+        if (tenants != NULL) {
+            for (size_t t = 0; t < conf->n_tenant_sets; t++)
+                if (strcmp(conf->tenant_sets[t].name, tenants) == 0)
+                    job->tenants = &conf->tenant_sets[t];
+            if (job->tenants == NULL) {
+                syncc_conf_errf(err, errlen, "%s: option 'tenants': there is no [tenants %s] section",
+                                syncc_config_where(cfg, "tenants"), tenants);
+                syncc_config_free(cfg);
+                return -1;
+            }
         }
         job->schedule = strdup(syncc_config_get_string(cfg, "schedule"));
         const char *like = syncc_config_get_string(cfg, "like");
@@ -650,7 +798,7 @@ nomem:
 int syncc_conf_resolve(syncc_conf *conf, char *err, size_t errlen)
 {
     if (resolve_engine(conf, err, errlen) < 0 || resolve_instances(conf, err, errlen) < 0 ||
-        resolve_jobs(conf, err, errlen) < 0 || resolve_streams(conf, err, errlen) < 0 ||
+        resolve_tenants(conf, err, errlen) < 0 || resolve_jobs(conf, err, errlen) < 0 || resolve_streams(conf, err, errlen) < 0 ||
         resolve_maps(conf, err, errlen) < 0 || resolve_likes(conf, err, errlen) < 0 ||
         merge_job_sink_keys(conf, err, errlen) < 0)
         return -1;

@@ -555,7 +555,8 @@ sync_config *syncc_config_build(const sync_option *table, syncc_kv *const *kv, s
         if (!first[idx])
             first[idx] = e;
         e->used = 1;
-        const char *canon = parse_value(opt, e->value, v, detail, sizeof(detail));
+        /* a value that waits for a tenant's row is judged when a tenant is instantiated */
+        const char *canon = e->deferred ? e->value : parse_value(opt, e->value, v, detail, sizeof(detail));
         if (!canon) {
             syncc_conf_errf(err, errlen, "%s: option '%s%s': %s", where, prefix, e->key, detail);
             goto fail;

@@ -27,11 +27,13 @@ void syncc_conf_warnf(const syncc_conf *conf, const char *fmt, ...) SYNCC_CONF_P
 /*
  * Expands ${VAR}, ${VAR:-default} and $$ in raw.  On success *out is a new
  * string and *literal says whether the result holds text written in the file
- * itself (anything but ${VAR} references with empty defaults).  On failure
+ * itself (anything but ${VAR} references with empty defaults), and *deferred
+ * (when not NULL) whether it holds a ${tenant.X} left to the instantiation
+ * (no tenant row is set).  On failure
  * returns -1 with a message that the caller prefixes with file:line and the
  * option name.
  */
-int syncc_conf_interpolate(const char *raw, char **out, int *literal, char *err, size_t errlen);
+int syncc_conf_interpolate(const char *raw, char **out, int *literal, int *deferred, char *err, size_t errlen);
 
 /* How syncc_config_build() describes and checks one option set. */
 typedef struct syncc_build_opts {

@@ -71,7 +71,7 @@ static char *default_state_dir(const syncc_conf *conf)
     return out;
 }
 
-static int compile_job(syncc_engine *e, syncc_job_rt *rt, char *err, size_t errlen)
+int syncc_engine_compile_job(syncc_engine *e, syncc_job_rt *rt, char *err, size_t errlen)
 {
     syncc_job *job = rt->conf;
     rt->source = syncc_registry_find(&e->registry, job->source->plugin_name);
@@ -209,11 +209,16 @@ syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t
     e->n_jobs = e->conf->n_jobs;
     for (size_t j = 0; j < e->n_jobs; j++) {
         e->jobs[j].conf = &e->conf->jobs[j];
-        int rc = compile_job(e, &e->jobs[j], err, errlen);
+        int rc = syncc_engine_compile_job(e, &e->jobs[j], err, errlen);
         if (rc != SYNCC_EXIT_OK) {
             *exit_code = rc;
             goto fail;
         }
+    }
+
+    if (syncc_tenants_init(e) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
     }
 
     /* everything else that can be judged offline, every problem at once */
@@ -256,6 +261,7 @@ void syncc_engine_close(syncc_engine *e)
         free(e->jobs[j].streams);
     }
     free(e->jobs);
+    syncc_tenants_free(e);
     syncc_state_close(e->state);
     if (e->conf)
         syncc_conf_free(e->conf);

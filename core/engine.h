@@ -17,6 +17,7 @@
 #include "loader.h"
 #include "mapping.h"
 #include "state.h"
+#include "tenant.h"
 
 /* Exit codes of the syncengine command (documented in docs/user-guide.md). */
 enum {
@@ -54,6 +55,8 @@ typedef struct syncc_job_rt {
     int next_full_refresh;    /* the next run ignores the saved cursors */
     int phase;                /* SYNCC_PHASE_*: how far the current run got */
     char skip_reason[512];    /* why the last run was skipped (who holds the lease), "" when unknown */
+    syncc_tenant_ref *tenant;   /* a tenant's instance of a template job (core/tenant.c), else NULL */
+    syncc_state *plugin_state;  /* a tenant's own store of its plugins' state; NULL: the engine's */
 } syncc_job_rt;
 
 /* How far a run got, for a manual trigger that waits to learn whether it took the lease. */
@@ -76,6 +79,7 @@ typedef struct syncc_engine {
     pthread_cond_t changed;   /* a job finished */
     int full_refresh;         /* --full-refresh on the command line */
     int run_at_start;         /* --run-at-start: the daemon runs every job once right away */
+    syncc_tenants *tenants;   /* the tenants of template jobs (core/tenant.c) */
 } syncc_engine;
 
 typedef struct syncc_engine_opts {
@@ -101,10 +105,24 @@ typedef struct syncc_run_result {
     int64_t processed, inserted, updated, unchanged, deleted, failed;
     int64_t duration_ms;
     char error[1024];
+    int code;                 /* the sync_status that failed the run (SYNC_E_AUTH: credentials rejected), or 0 */
 } syncc_run_result;
 
 /* Runs one job once. Returns the exit code the run deserves. */
 int syncc_job_run(syncc_engine *e, syncc_job_rt *job, syncc_run_result *res);
+
+/* Records a run that could not start (res filled by the caller) in job's local history, for status. */
+void syncc_job_record(syncc_engine *e, const char *job, const syncc_run_result *res);
+
+/*
+ * Compiles rt->conf (plugins looked up, schedule, mappings) into rt.  Used
+ * for the engine's jobs and for a tenant's instance of a template job.
+ * Returns an exit code with err filled.
+ */
+int syncc_engine_compile_job(syncc_engine *e, syncc_job_rt *rt, char *err, size_t errlen);
+
+/* The worse of two exit codes (any failure beats partial, which beats rate-limited, which beats success). */
+int syncc_exit_worse(int a, int b);
 
 /* The scheduler: runs every enabled job on its schedule until SIGTERM/SIGINT; SIGHUP reloads. */
 int syncc_scheduler_run(syncc_engine **e, const syncc_engine_opts *opts);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "conf.h"
 #include "record.h"
 
 /* Nesting limits: keep the recursive parser and evaluator off the stack's edge. */
@@ -269,7 +270,8 @@ static int lex_env(parser *p, tok *t)
     size_t ns = p->i;
     if (p->i >= p->len || !is_ident_start(p->s[p->i]))
         return fail(p, start, "invalid environment variable reference (expected ${NAME} or ${NAME:-default})");
-    while (p->i < p->len && is_ident(p->s[p->i]))
+    int is_tenant = p->len - ns > 7 && strncmp(p->s + ns, "tenant.", 7) == 0;
+    while (p->i < p->len && (is_ident(p->s[p->i]) || (is_tenant && (p->s[p->i] == '.' || p->s[p->i] == '-'))))
         p->i++;
     size_t nlen = p->i - ns;
     const char *def = NULL;
@@ -291,6 +293,25 @@ static int lex_env(parser *p, tok *t)
     name[nlen] = '\0';
     const char *val = NULL;
     int found = 0;
+    if (is_tenant) {
+        /* a tenant's column (core/tenant.c): read from its row when the template is instantiated;
+         * without a row (the file checked for itself) the constant stands for it as '' */
+        char *tv = NULL;
+        int r = syncc_conf_tenant_value(name + 7, &tv);
+        size_t cap = 0;
+        t->kind = T_ENV;
+        if (r == -1)
+            return text_add(p, t, "", 0, &cap);
+        if (r == 1 && (def == NULL || tv[0] != '\0')) {
+            int rc = text_add(p, t, tv, strlen(tv), &cap);
+            free(tv);
+            return rc;
+        }
+        free(tv);
+        if (def != NULL)
+            return text_add(p, t, def, dlen, &cap);
+        return fail(p, start, "the tenant's row has no value for ${%s}", name);
+    }
     for (const char *const *v = p->vars; v != NULL && v[0] != NULL; v += 2) {
         if (strcmp(v[0], name) == 0) {
             val = v[1];

@@ -252,7 +252,7 @@ typedef struct cmd_help {
     const char *opts;       /* the options it takes, by letter (see option_letter) */
 } cmd_help;
 
-/* Letters of options_help[], in order: c once F R P S l f D M j C p V h */
+/* Letters of options_help[], in order: c once F R P S l f D M j C T p V h */
 static const opt_help options_help[] = {
     {"-c, --config FILE", "The configuration file (INI); see syncengine.ini(5)."},
     {"--once", "Run every enabled job once, then exit with the worst job's exit code."},
@@ -266,11 +266,12 @@ static const opt_help options_help[] = {
     {"--markdown", "With --describe: print Markdown (docs/plugins/NAME.md)."},
     {"--json", "Print JSON instead of a table (the shape is in docs/user-guide.md)."},
     {"--connect", "check: also ask the servers (describe the objects, prepare the statements); writes nothing."},
+    {"--state STATE", "status: only the jobs (tenants) whose last run is ok, failing, late or never."},
     {"--print", "setup: print the statements instead of running them."},
     {"-V, --version", "Print the version and the plugin ABI version, and exit."},
     {"-h, --help", "Print help (of the command given before it) and exit."},
 };
-static const char option_letters[] = "coFRPSlfDMjCpVh";
+static const char option_letters[] = "coFRPSlfDMjCTpVh";
 
 static const cmd_help commands_help[] = {
     {NULL, "syncengine -c FILE [--once] [--full-refresh] [--run-at-start] [options]", "run jobs on their schedule",
@@ -278,9 +279,10 @@ static const cmd_help commands_help[] = {
      "batch boundary; SIGHUP reloads the configuration once no job is running. With --once, runs every enabled "
      "job once and exits. On a terminal, a progress line shows every running stream.",
      "coFRPSlfVh"},
-    {"run", "syncengine run JOB -c FILE [--full-refresh] [options]", "run one job once",
+    {"run", "syncengine run JOB[@KEY] -c FILE [--full-refresh] [options]", "run one job once",
      "Runs job JOB once, whatever its schedule, and exits with the run's exit code. A JOB that the "
-     "configuration does not define is a configuration error (exit 3).",
+     "configuration does not define is a configuration error (exit 3). A template job (tenants = ...) runs "
+     "once for every tenant of its set; JOB@KEY runs the one tenant whose key is KEY.",
      "cFPSlfh"},
     {"check", "syncengine check -c FILE [--connect] [options]", "validate the configuration",
      "Reads the configuration, loads the plugins, checks every section against its option table and the "
@@ -291,15 +293,19 @@ static const cmd_help commands_help[] = {
      "run log inside a transaction that is rolled back. Nothing is written; every run does the same before it "
      "records itself.",
      "cCPSlfh"},
-    {"status", "syncengine status [JOB...] -c FILE [--json] [options]", "show the last runs of every job",
+    {"status", "syncengine status [JOB...] -c FILE [--json] [--state STATE] [options]",
+     "show the last runs of every job",
      "Shows, for every job (or the JOBs named), its last run: when it started, its status, counts, duration, the "
      "next scheduled run and the last run's error. The runs come from the sink when it keeps a run log (every "
      "engine sharing the database), otherwise from this engine's state directory. status only reads: it creates "
      "no table and no schema.\n\n"
+     "A template job (tenants = ...) is shown as one row per tenant, JOB@KEY, read from its tenant set; a "
+     "JOB may be named as JOB@KEY. --state ok, failing, late (the last run is older than two periods of the "
+     "schedule) or never shows only those. A last line counts them.\n\n"
      "Exit status: 0 when every job's last run succeeded, is still running or never ran; otherwise the exit code "
      "of the worst last run: 5 failed, 6 finished with rejected records, 7 stopped at the API limit; 3 for a JOB "
      "that is not defined.",
-     "cPSlfjh"},
+     "cPSlfjTh"},
     {"setup", "syncengine setup -c FILE [--print] [options]", "create (or print) the sinks' own tables",
      "Has every sink that keeps tables of its own (cursors, run log, leases, progress) create them if missing, "
      "connected with the configured credentials: run it once as a role that may create them (the owner), then "
@@ -588,15 +594,19 @@ static void man_ini(FILE *out, const syncc_registry *reg)
                          "[sink NAME] sections are instances of plugins (plugin = the plugin's name, then "
                          "its options); [job NAME] copies from a source to a sink on a schedule; "
                          "[stream JOB.NAME] names an object the job copies; [map JOB.NAME] maps source "
-                         "fields to target columns with expressions.\n\n"
+                         "fields to target columns with expressions; [tenants NAME] is a query whose rows are "
+                         "tenants, and a job with tenants = NAME runs once per row as JOB@KEY.\n\n"
                          "Values may use ${NAME} and ${NAME:-default} to read the environment; secret options "
-                         "should. Durations take a unit: 500ms, 30s, 5m, 2h, 1d (a plain number means "
+                         "should. In a template job's instance for a tenant, ${tenant.COLUMN} and "
+                         "${tenant.COLUMN.json.path} (with the same :- rule) read the tenant's row. Durations take a unit: 500ms, 30s, 5m, 2h, 1d (a plain number means "
                          "seconds). Keys a section does not know are errors that list the valid keys.");
     fputs(".SH [engine]\n", out);
     man_option_table(out, "", syncc_conf_engine_options());
     fputs(".SH [job NAME]\n", out);
     man_option_table(out, "", syncc_conf_job_options());
     roff_paragraphs(out, "A job also takes its sink's target options as sink.KEY, for every stream of the job.");
+    fputs(".SH [tenants NAME]\n", out);
+    man_option_table(out, "", syncc_conf_tenants_options());
     fputs(".SH [stream JOB.NAME]\n", out);
     man_option_table(out, "", syncc_conf_stream_options());
     roff_paragraphs(out, "A stream also takes its source's stream options as source.KEY and its sink's target "

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "state.h"
 #include "status.h"
+#include "tenant.h"
 #include "timeutil.h"
 
 /* ------------------------------------------------------------ contexts */
@@ -365,6 +366,19 @@ void syncc_catalog_free(sync_catalog *cat)
 
 /* --------------------------------------------------------------- state */
 
+/*
+ * The state namespace of an instance: its section, and for a tenant's run the
+ * tenant too, so that tenants sharing a template's [source] keep apart what
+ * their plugins remember (describes, API usage of their own org).
+ */
+static void state_ns(const sync_ctx *ctx, char *ns, size_t size)
+{
+    if (ctx->tenant != NULL)
+        snprintf(ns, size, "plugin:%s@%s", ctx->instance ? ctx->instance : "", ctx->tenant->key);
+    else
+        snprintf(ns, size, "plugin:%s", ctx->instance ? ctx->instance : "");
+}
+
 static int h_state_get(sync_ctx *ctx, const char *key, char **out)
 {
     if (ctx == NULL || key == NULL || out == NULL)
@@ -372,8 +386,8 @@ static int h_state_get(sync_ctx *ctx, const char *key, char **out)
     *out = NULL;
     if (ctx->state == NULL)
         return SYNC_E_UNSUPPORTED;
-    char ns[300];
-    snprintf(ns, sizeof(ns), "plugin:%s", ctx->instance ? ctx->instance : "");
+    char ns[600];
+    state_ns(ctx, ns, sizeof(ns));
     if (syncc_state_get(ctx->state, ns, key, out) != 0)
         return SYNC_E_IO;
     return *out ? SYNC_OK : SYNC_E_NOTFOUND;
@@ -385,8 +399,8 @@ static int h_state_put(sync_ctx *ctx, const char *key, const char *value)
         return SYNC_E_INVALID;
     if (ctx->state == NULL)
         return SYNC_E_UNSUPPORTED;
-    char ns[300], err[512];
-    snprintf(ns, sizeof(ns), "plugin:%s", ctx->instance ? ctx->instance : "");
+    char ns[600], err[512];
+    state_ns(ctx, ns, sizeof(ns));
     if (syncc_state_put(ctx->state, ns, key, value, err, sizeof(err)) != 0) {
         h_log(ctx, SYNC_LOG_ERROR, "%s", err);
         return SYNC_E_IO;
@@ -440,6 +454,19 @@ static const char *h_ctx_job(sync_ctx *ctx) { return ctx ? ctx->job : NULL; }
 static const char *h_ctx_instance(sync_ctx *ctx) { return ctx ? ctx->instance : NULL; }
 static int h_ctx_read_only(sync_ctx *ctx) { return ctx ? ctx->read_only : 0; }
 
+/* Credentials a source was issued: stored in the tenant's row before the plugin uses them (core/tenant.c). */
+static int h_credentials_changed(sync_ctx *ctx, const char *const *names, const char *const *values, size_t n)
+{
+    if (ctx == NULL || (n > 0 && (names == NULL || values == NULL)))
+        return SYNC_E_INVALID;
+    for (size_t i = 0; i < n; i++)
+        if (values[i] != NULL)
+            syncc_log_add_secret(values[i]);
+    if (ctx->tenant == NULL)
+        return SYNC_E_UNSUPPORTED;
+    return syncc_tenant_store_credentials(ctx->tenant, names, values, n);
+}
+
 static const sync_host host_table = {
     .abi_major = SYNC_ABI_MAJOR,
     .abi_minor = SYNC_ABI_MINOR,
@@ -491,6 +518,7 @@ static const sync_host host_table = {
     .ctx_job = h_ctx_job,
     .ctx_instance = h_ctx_instance,
     .ctx_read_only = h_ctx_read_only,
+    .credentials_changed = h_credentials_changed,
 };
 
 const sync_host *syncc_host(void) { return &host_table; }

@@ -49,6 +49,7 @@ struct sync_ctx {
     size_t n_rejects;
     int64_t n_rejected;     /* all rejected records */
     int read_only;          /* opened only to read (status): the plugin must create nothing */
+    struct syncc_tenant_ref *tenant; /* a tenant's run (core/tenant.c): credentials go to its row; else NULL */
 };
 
 sync_ctx *syncc_ctx_new(const char *job, const char *instance, const char *plugin);

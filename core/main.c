@@ -131,6 +131,7 @@ typedef struct cli {
     const char *cmd;         /* the command, once known: --help prints its help */
     const char *man;         /* help --man PAGE */
     int json;                /* status --json */
+    const char *state_filter; /* status --state STATE */
     const char *config, *state_dir, *describe;
     const char *plugin_dirs[9];
     size_t n_dirs;
@@ -152,7 +153,8 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         {"version", no_argument, NULL, 'V'},          {"help", no_argument, NULL, 'h'},
         {"print", no_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},             {"man", required_argument, NULL, 'N'},
-        {"connect", no_argument, NULL, 'C'},          {NULL, 0, NULL, 0}};
+        {"connect", no_argument, NULL, 'C'},          {"state", required_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
         switch (c) {
@@ -171,6 +173,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         case 'j': o->json = 1; break;
         case 'N': o->man = optarg; break;
         case 'C': o->connect = 1; break;
+        case 'T': o->state_filter = optarg; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -298,7 +301,10 @@ int main(int argc, char **argv)
             syncc_problems probs = {0};
             for (size_t j = 0; j < e->n_jobs; j++) {
                 char why[2048];
-                int crc = syncc_check_connect(e, &e->jobs[j], &probs, why, sizeof(why));
+                /* a template: each of its tenants, as its runs will be */
+                int crc = e->jobs[j].conf->tenants != NULL
+                              ? syncc_tenants_check_connect(e, &e->jobs[j], &probs, why, sizeof(why))
+                              : syncc_check_connect(e, &e->jobs[j], &probs, why, sizeof(why));
                 if (crc != SYNC_OK) {
                     syncc_log_redact(why, sizeof(why));
                     fprintf(stderr, "syncengine: job '%s': %s\n", e->jobs[j].conf->name, why);
@@ -317,14 +323,28 @@ int main(int argc, char **argv)
             printf("%s: configuration OK%s (%zu job(s), %zu stream(s), %zu plugin instance(s))\n", config,
                    o.connect ? " against the servers" : "", e->n_jobs, n_streams, e->conf->n_instances);
     } else if (cmd != NULL && strcmp(cmd, "status") == 0) {
-        code = syncc_status_command(e, jobs, n_jobs, o.json);
+        code = syncc_status_command_state(e, jobs, n_jobs, o.json, o.state_filter);
     } else if (cmd != NULL && strcmp(cmd, "setup") == 0) {
         code = cmd_setup(e, o.print);
     } else if (cmd != NULL && strcmp(cmd, "discover") == 0) {
         code = cmd_discover(e, arg);
     } else if (cmd != NULL && strcmp(cmd, "run") == 0) {
-        syncc_job_rt *job = syncc_engine_job(e, arg);
-        if (job == NULL) {
+        /* JOB@KEY: one tenant of a template job; a template: every tenant once */
+        char tname[512];
+        snprintf(tname, sizeof(tname), "%s", arg);
+        char *at = strchr(tname, '@');
+        if (at != NULL)
+            *at = '\0';
+        syncc_job_rt *job = syncc_engine_job(e, tname);
+        if (job != NULL && (job->conf->tenants != NULL || at != NULL)) {
+            int any = 0;
+            if (job->conf->tenants == NULL) {
+                fprintf(stderr, "syncengine: job '%s' has no tenants (no tenants = in [job %s])\n", tname, tname);
+                code = SYNCC_EXIT_CONFIG;
+            } else {
+                code = syncc_tenants_run_once(e, tname, at != NULL ? at + 1 : NULL, &any);
+            }
+        } else if (job == NULL) {
             fprintf(stderr, "syncengine: no job '%s' in %s\n", arg, config);
             code = SYNCC_EXIT_CONFIG;
         } else {

@@ -45,14 +45,16 @@ void syncc_run_id_new(char out[37])
              b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-static sync_ctx *new_ctx(syncc_engine *e, const syncc_job *job, const syncc_instance *in, const char *run_id)
+static sync_ctx *new_ctx(syncc_engine *e, const syncc_job_rt *rt, const syncc_instance *in, const char *run_id)
 {
-    sync_ctx *ctx = syncc_ctx_new(job->name, in->name, in->plugin_name);
+    sync_ctx *ctx = syncc_ctx_new(rt->conf->name, in->name, in->plugin_name);
     if (ctx == NULL)
         return NULL;
+    ctx->tenant = rt->tenant;
     ctx->run_id = strdup(run_id);
     ctx->cancel = &e->stop;
-    ctx->state = e->state;
+    /* a tenant's plugins keep their state (describes, API usage) in a small file of its own */
+    ctx->state = rt->plugin_state ? rt->plugin_state : e->state;
     return ctx;
 }
 
@@ -114,6 +116,19 @@ static json_t *rejects_json(sync_ctx *ctx)
     }
     pthread_mutex_unlock(&ctx->lock);
     return a;
+}
+
+static void record_history(syncc_engine *e, const syncc_job *job, const char *run_id, int64_t started,
+                           const syncc_run_result *res);
+
+void syncc_job_record(syncc_engine *e, const char *job, const syncc_run_result *res)
+{
+    char run_id[37];
+    syncc_run_id_new(run_id);
+    syncc_job j;
+    memset(&j, 0, sizeof(j));
+    j.name = (char *)job;
+    record_history(e, &j, run_id, syncc_time_now(), res);
 }
 
 static void record_history(syncc_engine *e, const syncc_job *job, const char *run_id, int64_t started,
@@ -382,8 +397,8 @@ static void *worker_main(void *p)
     run_shared *sh = w->sh;
     syncc_job_rt *rt = sh->rt;
     syncc_job *job = rt->conf;
-    w->snk_ctx = new_ctx(sh->e, job, job->sink, sh->run_id);
-    w->src_ctx = new_ctx(sh->e, job, job->source, sh->run_id);
+    w->snk_ctx = new_ctx(sh->e, rt, job->sink, sh->run_id);
+    w->src_ctx = new_ctx(sh->e, rt, job->source, sh->run_id);
     if (w->snk_ctx == NULL || w->src_ctx == NULL)
         return NULL;
     int rc = rt->sink->sink.open(w->snk_ctx, job->sink->config, &w->snk_inst);
@@ -426,8 +441,8 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
     pthread_mutex_unlock(&e->lock);
     int64_t started = syncc_time_now();
     syncc_log_ctx lc = {.job = job->name, .run_id = run_id};
-    sync_ctx *snk_ctx = new_ctx(e, job, job->sink, run_id);
-    sync_ctx *src_ctx = new_ctx(e, job, job->source, run_id);
+    sync_ctx *snk_ctx = new_ctx(e, rt, job->sink, run_id);
+    sync_ctx *src_ctx = new_ctx(e, rt, job->source, run_id);
     void *snk_inst = NULL, *src_inst = NULL;
     int leased = 0, begun = 0;
     int rc = SYNC_OK;
@@ -528,6 +543,7 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
     if (probe_rc != SYNC_OK) {
+        res->code = probe_rc;
         snprintf(res->error, sizeof(res->error), "%s", probe_err);
         res->status = probe_rc == SYNC_E_RATELIMIT ? SYNC_RUN_RATE_LIMITED : SYNC_RUN_FAILED;
         goto finish;
@@ -638,6 +654,8 @@ finish:
         free(details_text);
     }
 out:
+    if (res->code == 0 && res->status != SYNC_RUN_SUCCESS && res->status != SYNC_RUN_PARTIAL && rc != SYNC_OK)
+        res->code = rc;
     if (src_inst != NULL)
         rt->source->source.close(src_inst);
     if (leased)
@@ -655,7 +673,10 @@ out:
                   syncc_run_status_name(res->status), (long long)res->duration_ms, (long long)res->processed,
                   (long long)res->inserted, (long long)res->updated, (long long)res->unchanged,
                   (long long)res->deleted, (long long)res->failed, res->error[0] ? "; " : "", res->error);
-        record_history(e, job, run_id, started, res);
+        /* a tenant's runs are in its sink's run log (status reads them there): the local file, which is
+         * rewritten whole on every change, is not made to hold a thousand tenants' histories */
+        if (rt->tenant == NULL || rt->sink->sink.runs == NULL)
+            record_history(e, job, run_id, started, res);
     }
     report_metrics(job->name, res, src_ctx, snk_ctx);
     pthread_mutex_lock(&e->lock);

@@ -43,9 +43,10 @@ static void *job_thread(void *p)
     return NULL;
 }
 
+/* Runs going on: the jobs' and the tenants' (core/tenant.c).  Caller holds e->lock. */
 static int running_count(syncc_engine *e)
 {
-    int n = 0;
+    int n = syncc_tenants_running(e);
     for (size_t j = 0; j < e->n_jobs; j++)
         n += e->jobs[j].running;
     return n;
@@ -81,7 +82,7 @@ static void wait_all(syncc_engine *e)
     pthread_mutex_unlock(&e->lock);
 }
 
-static int worse(int a, int b)
+int syncc_exit_worse(int a, int b)
 {
     /* any failure beats partial, partial beats rate-limited, which beats success */
     static const int rank[] = {[SYNCC_EXIT_OK] = 0, [SYNCC_EXIT_RATELIMIT] = 1, [SYNCC_EXIT_PARTIAL] = 2,
@@ -97,12 +98,12 @@ int syncc_run_all_once(syncc_engine *e)
     size_t enabled = 0;
     for (size_t j = 0; j < e->n_jobs; j++)
         enabled += e->jobs[j].conf->enabled != 0;
-    if (enabled == 0)
+    if (enabled == 0 && e->n_jobs > 0)
         syncc_log(SYNC_LOG_WARN, NULL, "%s has no enabled job: nothing to run", e->conf->path);
     int64_t max = e->conf->engine.max_jobs > 0 ? e->conf->engine.max_jobs : 4;
     pthread_mutex_lock(&e->lock);
     for (size_t j = 0; j < e->n_jobs && !e->stop; j++) {
-        if (!e->jobs[j].conf->enabled)
+        if (!e->jobs[j].conf->enabled || e->jobs[j].conf->tenants != NULL)
             continue;
         while (running_count(e) >= max)
             pthread_cond_wait(&e->changed, &e->lock);
@@ -110,13 +111,18 @@ int syncc_run_all_once(syncc_engine *e)
         if (start_job(e, &e->jobs[j]) != 0)
             syncc_log(SYNC_LOG_ERROR, NULL, "cannot start job '%s'", e->jobs[j].conf->name);
     }
+    pthread_mutex_unlock(&e->lock);
+    /* template jobs: every tenant once, beside the jobs still running (the caps count both) */
+    int any = 0;
+    int tcode = syncc_tenants_run_once(e, NULL, NULL, &any);
+    pthread_mutex_lock(&e->lock);
     while (running_count(e) > 0)
         pthread_cond_wait(&e->changed, &e->lock);
     pthread_mutex_unlock(&e->lock);
-    int code = SYNCC_EXIT_OK;
+    int code = tcode;
     for (size_t j = 0; j < e->n_jobs; j++)
-        if (e->jobs[j].conf->enabled)
-            code = worse(code, e->jobs[j].last_exit);
+        if (e->jobs[j].conf->enabled && e->jobs[j].conf->tenants == NULL)
+            code = syncc_exit_worse(code, e->jobs[j].last_exit);
     return code;
 }
 
@@ -159,6 +165,11 @@ int syncc_scheduler_trigger(syncc_engine *e, syncc_job_rt *job, int full_refresh
     int rc = SYNCC_TRIGGER_STARTED;
     if (e->stop) {
         rc = SYNCC_TRIGGER_STOPPING;
+    } else if (job->conf->tenants != NULL) {
+        /* a template has no run of its own: its tenants run as JOB@KEY (core/tenant.c) */
+        snprintf(why, why_size, "job '%s' is a template of [tenants %s]: its tenants run on their own schedule",
+                 job->conf->name, job->conf->tenants->name);
+        rc = SYNCC_TRIGGER_FAILED;
     } else if (job->running) {
         /* a run started a moment ago may not have taken its id yet */
         snprintf(run_id, 40, "%s", job->run_id[0] ? job->run_id : job->next_run_id);
@@ -214,6 +225,10 @@ static void plan(syncc_engine *e, int64_t now, int right_away)
     for (size_t j = 0; j < e->n_jobs; j++) {
         e->jobs[j].paused = paused_in_state(e, e->jobs[j].conf->name);
         e->jobs[j].next_due = right_away ? now : syncc_cron_next(&e->jobs[j].cron, now);
+        if (e->jobs[j].conf->tenants != NULL) {
+            e->jobs[j].next_due = -1; /* its tenants are planned one by one (core/tenant.c) */
+            continue;
+        }
         if (e->jobs[j].conf->enabled && e->jobs[j].paused) {
             syncc_log(SYNC_LOG_INFO, &(syncc_log_ctx){.job = e->jobs[j].conf->name},
                       "paused: no scheduled runs until it is resumed");
@@ -247,11 +262,15 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
     }
     syncc_notify_ready();
     int64_t watchdog = syncc_notify_watchdog_usec();
-    int reload = 0;
+    int reload = 0, first = 1;
     for (;;) {
         syncc_notify_watchdog();
         int64_t now = syncc_time_now();
         int64_t next = now + 60 * 1000000LL;
+        /* tenants of template jobs: the sets read when due, due tenants started within the caps */
+        if (!reload && !e->stop)
+            syncc_tenants_tick(e, now, first, &next);
+        first = 0;
         pthread_mutex_lock(&e->lock);
         int64_t max = e->conf->engine.max_jobs > 0 ? e->conf->engine.max_jobs : 4;
         for (size_t j = 0; j < e->n_jobs && !reload; j++) {
@@ -302,6 +321,7 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
                 syncc_http_engine_unlock(http, e);
                 syncc_log(SYNC_LOG_INFO, NULL, "configuration reloaded: %zu job(s)", e->n_jobs);
                 plan(e, syncc_time_now(), 0);
+                first = 1; /* the tenant sets of the new configuration are read right away */
             }
             syncc_notify_ready();
             reload = 0;
@@ -332,6 +352,8 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
             syncc_log(SYNC_LOG_INFO, NULL, "SIGHUP received: reloading once running jobs finish");
             syncc_notify_reloading();
             reload = 1;
+            /* the tenant sets are read again at once, even while runs keep the reload waiting */
+            syncc_tenants_refresh_soon(e);
         }
     }
 }

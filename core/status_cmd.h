@@ -38,4 +38,14 @@ json_t *syncc_status_job_json(syncc_engine *e, syncc_job_rt *job, int daemon, in
  */
 int syncc_status_command(syncc_engine *e, const char *const *jobs, size_t n_jobs, int json);
 
+/*
+ * The same, where a template job (tenants = ...) stands for its tenants,
+ * read from their set: one row per tenant, JOB@KEY; a name may be JOB@KEY.
+ * With state ("ok", "failing", "late", "never"; NULL: all) only the rows in
+ * that state.  A summary line (JSON: "summary") counts ok, failing, late and
+ * never-run rows; late: the last run is older than two periods of the
+ * schedule.
+ */
+int syncc_status_command_state(syncc_engine *e, const char *const *jobs, size_t n_jobs, int json, const char *state);
+
 #endif /* SYNCC_STATUS_CMD_H */

@@ -258,6 +258,18 @@ typedef struct sync_sink_ops {
      * stream like a failed write; the rows written stay.
      */
     int (*full_read_done)(void *instance, void *target_state, sync_write_result *result);
+
+    /*
+     * Optional (ABI 1.2).  Runs one statement of the configuration on an open
+     * instance (a tenant set's query, the statement that stores a tenant's
+     * new credentials), outside any run, in a transaction of its own.  params
+     * are text ($1, $2, ...; NULL is SQL NULL).  When rows_out is not NULL it
+     * receives the rows as a JSON array of objects, column name to value
+     * (JSON-typed columns as JSON, other values as strings, NULL as null), a
+     * string from host->alloc that the engine frees.  Parameters may be
+     * secrets: never logged.
+     */
+    int (*query)(void *instance, const char *sql, const char *const *params, size_t n_params, char **rows_out);
 } sync_sink_ops;
 
 /* ------------------------------------------------------------------- checks */

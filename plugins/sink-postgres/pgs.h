@@ -272,6 +272,9 @@ int pgs_hook_params(const sync_config *cfg, const char *sql, const char *what, s
                     const char **values, unsigned *types, size_t cap, pgs_err *err);
 
 /* Config access that tolerates a NULL option set (no job-level keys). */
+/* The query operation (pgs_query.c): one statement outside any run, rows as a JSON array. */
+int pgs_query(pgs_instance *in, const char *sql, const char *const *params, size_t n_params, char **rows_out);
+
 const char *pgs_opt_string(const sync_config *cfg, const char *name);
 size_t pgs_opt_count(const sync_config *cfg, const char *name);
 const char *pgs_opt_item(const sync_config *cfg, const char *name, size_t i);

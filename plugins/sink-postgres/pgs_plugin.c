@@ -370,6 +370,12 @@ static int pgs_runs_cb(void *instance, const char *job, int max,
     return pgs_run_history(instance, job, max, each, payload);
 }
 
+static int pgs_query_cb(void *instance, const char *sql, const char *const *params, size_t n_params,
+                        char **rows_out)
+{
+    return pgs_query(instance, sql, params, n_params, rows_out);
+}
+
 static const sync_sink_ops pgs_sink_ops = {
     .struct_size = sizeof(sync_sink_ops),
     .open = pgs_open,
@@ -385,6 +391,7 @@ static const sync_sink_ops pgs_sink_ops = {
     .runs = pgs_runs_cb,
     .setup = pgs_setup,
     .full_read_done = pgs_full_read_done_cb,
+    .query = pgs_query_cb,
 };
 
 static const sync_plugin pgs_plugin = {

@@ -4,7 +4,9 @@
 # Installs what is missing (Debian packages), builds, starts a throwaway
 # PostgreSQL and the bundled Salesforce stand-in with generated data, runs the
 # Henk sync (conf/henk.ini) in full, simulates changes in Salesforce, runs it
-# again incrementally, prints what landed, and stops everything it started.
+# again incrementally, prints what landed; then runs the service for the three
+# businesses connected in the database, connects a fourth while it runs
+# (synced without a restart), and stops everything it started.
 #
 #   DEMO_CONTACTS / DEMO_LEADS   how many records the stand-in generates (default 2000 / 1500)
 #   DEMO_KEEP=1                  leave the database and stand-in running (Ctrl-C to stop)
@@ -78,6 +80,54 @@ say "status   ($O/syncengine status -c conf/henk.ini)"
 
 say "checking the database against Salesforce, field by field"
 python3 tests/lib/henk_check.py --stub "$SF_demo_URL" --business $BIZ --integration $INT --runs 2 --summary
+
+say "every business connected in the database: three, the service running"
+# a stand-in with three more orgs (refresh tokens org-0001..org-0003); the rows
+# carry their tokens and login URL, as the web application stores them
+sfstub_start orgs --orgs 3 --org-records 300
+connect() { # NUMBER: business and Salesforce connection number NUMBER, as the web application makes them
+    psql -X -q -v ON_ERROR_STOP=1 <<SQL
+INSERT INTO businesses (id, name) VALUES ('6b1f0c1e-0000-4000-8000-00000000b00$1', 'Business $1');
+INSERT INTO integrations (id, business_id, name, type, status, credentials, config)
+VALUES ('6b1f0c1e-0000-4000-8000-00000000c00$1', '6b1f0c1e-0000-4000-8000-00000000b00$1', 'Salesforce', 'crm',
+        'active', '{"refreshToken": "org-000$(($1 - 1))"}',
+        '{"syncEnabled": true, "syncInterval": 0.2, "loginUrl": "$SF_orgs_URL"}');
+SQL
+}
+psql -X -q -c "UPDATE integrations SET config = config || '{\"syncInterval\": 0.2}'"
+connect 2
+connect 3
+unset HENK_INTEGRATION_ID
+export HENK_TENANTS_REFRESH=2s
+say "service: $O/syncengine -c conf/henk.ini --run-at-start   (every integrations row; each every 12 s here)"
+"$O/syncengine" -c conf/henk.ini --run-at-start 2>"$T/service.log" &
+svc=$!
+at_exit "kill $svc 2>/dev/null || true; wait $svc 2>/dev/null || true"
+per_business() {
+    psql -X -q -P pager=off -c "SELECT b.name AS business, i.status, count(l.id) AS leads,
+        (SELECT count(*) FROM sync_logs s WHERE s.integration_id = i.id) AS runs
+        FROM businesses b JOIN integrations i ON i.business_id = b.id LEFT JOIN leads l ON l.business_id = b.id
+        GROUP BY b.name, i.id, i.status ORDER BY b.name"
+}
+wait_leads() { # BUSINESS_NUMBER: until its leads are there (60 s at most)
+    i=0
+    until [ "$(psql -X -A -t -c "SELECT count(*) FROM leads WHERE business_id = '6b1f0c1e-0000-4000-8000-00000000b00$1'")" -gt 0 ]; do
+        i=$((i + 1)); [ $i -gt 300 ] && { tail -n 20 "$T/service.log"; echo "business $1 was not synced" >&2; exit 1; }
+        sleep 0.2
+    done
+}
+wait_leads 2
+wait_leads 3
+per_business
+say "a fourth business connects Salesforce while the service runs"
+connect 4
+wait_leads 4
+sleep 1
+per_business
+grep "tenant added\|next run at" "$T/service.log" | tail -n 3
+say "status   ($O/syncengine status -c conf/henk.ini)"
+"$O/syncengine" status -c conf/henk.ini
+kill -TERM $svc; wait $svc || true
 
 if [ "${DEMO_KEEP:-0}" = 1 ]; then
     say "still running: DATABASE_URL=$DATABASE_URL  stand-in: $SF_demo_URL  (Ctrl-C stops)"

@@ -55,6 +55,8 @@ bad unknown-engine-key 3 '/^\[engine\]/a\
 max_jobz = 4' '^max_jobz' "unknown option 'max_jobz' in [engine]"
 bad unknown-stream-key 3 '/^\[stream salesforce.contacts\]/a\
 source.wher = Email != null' '^source.wher' "unknown option 'source.wher' in [stream salesforce.contacts]" "source.where"
+bad not-a-template 3 '/^tenants = salesforce$/d' '^sink.sql_params' \
+    "option 'sink.sql_params' (and others it uses) refers to \${tenant...}, but the job is not a template"
 bad unknown-job-key 3 '/^\[job salesforce\]/a\
 sink.conflict_keys = id' '^sink.conflict_keys' "unknown option 'sink.conflict_keys' in [job salesforce]"
 bad missing-required 3 '/^client_id =/d' '^\[source salesforce\]' "missing required option 'client_id' in [source salesforce]"
@@ -82,15 +84,15 @@ bad plugin-wrong-role 3 '0,/^plugin = salesforce/s//plugin = postgres/' '^plugin
 
 note "unset environment variables"
 (
-    unset SALESFORCE_CLIENT_ID
+    unset DATABASE_URL
     bad unset-variable 3 '$a\
-; unchanged' '^client_id' "option 'client_id'" "environment variable SALESFORCE_CLIENT_ID is not set"
+; unchanged' '^conninfo' "option 'conninfo'" "environment variable DATABASE_URL is not set"
     exit $failures
 ) || failures=$((failures + $?))
 (
-    unset HENK_BUSINESS_ID
-    bad unset-variable-in-mapping 3 '$a\
-; unchanged' '^sink.sql_params' "HENK_BUSINESS_ID is not set"
+    unset HENK_SCORE
+    bad unset-variable-in-mapping 3 's/^lead_score = 50$/lead_score = ${HENK_SCORE}/' '^lead_score = .\{HENK_SCORE' \
+        "HENK_SCORE is not set"
     exit $failures
 ) || failures=$((failures + $?))
 

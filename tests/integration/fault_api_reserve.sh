@@ -15,11 +15,13 @@ limit_used() {
 }
 # age_kept SECONDS: the usage the plugin kept (state file) was learned SECONDS ago
 age_kept() {
-    python3 - "$SYNCENGINE_STATE_DIR/state.json" "$1" <<'PY' || die "cannot age the kept API usage"
+    # a tenant's plugin state is a file of its own (conf/henk.ini's [tenants salesforce])
+    python3 - "$SYNCENGINE_STATE_DIR/tenants/salesforce@$FK_INT/state.json" "$1" "$FK_INT" <<'PY' \
+        || die "cannot age the kept API usage"
 import json, sys, time
-path, age = sys.argv[1], int(sys.argv[2])
+path, age, key = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 st = json.load(open(path))
-ns = st["plugin:salesforce"]
+ns = st["plugin:salesforce@" + key]
 used, mx, _ = ns["api_usage"].split()
 ns["api_usage"] = "%s %s %d" % (used, mx, int((time.time() - age) * 1e6))
 json.dump(st, open(path, "w"))

@@ -3,8 +3,10 @@
 # revoked the connected app's access): the token endpoint answers 400
 # invalid_grant.  That never heals by itself, so the run fails fast: one
 # token call, no retries, exit 5, run log 'failed' with a message telling
-# what to do (re-authorize, set refresh_token in [source salesforce]); a
-# second run does the same (no storm of token calls).  Revoked in the middle
+# what to do (re-authorize, set refresh_token in [source salesforce]); the
+# integration is marked (conf/henk.ini's on_auth_failure: status 'error'),
+# so a second run leaves it alone (no storm of token calls) until it is
+# reconnected (status 'active' again).  Revoked in the middle
 # of a run (the access token expires too), the run stops with the same
 # message, keeping the pages it stored.  With a new refresh token the next
 # run completes.  docs/faults.md, row "refresh token revoked".
@@ -34,16 +36,19 @@ if grep -E "stopped:.*failed reading" "$T/run.log" | grep -vq "re-authorize"; th
     die "a stream's failure lacks the advice: $(grep -E "stopped:.*failed reading" "$T/run.log")"
 fi
 [ "$(fk_leads)" = 0 ] || die "rows stored without a session"
+[ "$(fk_sql "SELECT status FROM integrations WHERE id = '$FK_INT'")" = error ] \
+    || die "the revoked integration was not marked"
 fk_run
-fk_expect_rc 5 "the second run with a revoked refresh token"
-[ "$(fk_stat token_calls)" = 2 ] || die "$(fk_stat token_calls) token calls over two runs, expected 2"
+fk_expect_rc 0 "the second run, with the revoked integration marked"
+[ "$(fk_stat token_calls)" = 1 ] || die "$(fk_stat token_calls) token calls over two runs, expected 1"
 
 note "a new refresh token: the next run completes"
 sfstub_ctl "$SF_org_URL" POST /__stub/auth '{"refresh_token": "test-refresh-token-2"}' >/dev/null
 export SALESFORCE_REFRESH_TOKEN=test-refresh-token-2
+fk_sql "UPDATE integrations SET status = 'active' WHERE id = '$FK_INT'" >/dev/null
 fk_run
 fk_expect_rc 0 "the run with a new refresh token"
-fk_check --runs 3
+fk_check --runs 2
 
 note "revoked in the middle of a run"
 fk_touch_all
@@ -52,7 +57,8 @@ fk_faults '[{"match": "next", "after": 3, "times": 1, "kind": "revoke_refresh"},
 fk_stats_reset
 fk_run
 fk_expect_rc 5 "a run whose refresh token was revoked mid-run"
-[ "$(fk_stat token_calls)" = 2 ] || die "$(fk_stat token_calls) token calls, expected 2 (login, one failed refresh)"
+# the access token stored in the row is used first: no login, one failed refresh
+[ "$(fk_stat token_calls)" = 1 ] || die "$(fk_stat token_calls) token calls, expected 1 (one failed refresh)"
 fk_log_has "rejected the refresh token.*re-authorize" "mid-run revocation"
 fk_expect_status failed "mid-run revocation"
 fk_cursor_check
@@ -63,7 +69,8 @@ note "re-authorized: the next run completes"
 fk_nofaults
 sfstub_ctl "$SF_org_URL" POST /__stub/auth '{"refresh_token": "test-refresh-token-3"}' >/dev/null
 export SALESFORCE_REFRESH_TOKEN=test-refresh-token-3
+fk_sql "UPDATE integrations SET status = 'active', credentials = '{}' WHERE id = '$FK_INT'" >/dev/null
 fk_run
 fk_expect_rc 0 "the run after re-authorizing"
-fk_check --runs 5
+fk_check --runs 4
 echo ok

@@ -12,8 +12,9 @@
 # configured and every rotated refresh token, every access token, the
 # database password, the wrong password and the wrong refresh token.
 # Also: each JSON log line is one valid JSON object; the state directory is
-# 0700 and state.json 0600 even under umask 000, and it keeps the latest
-# rotated refresh token; a configuration file holding a literal secret gets a
+# 0700 and state.json 0600 even under umask 000; the latest rotated refresh
+# token is kept in the integration's row and no issued token in state.json;
+# a configuration file holding a literal secret gets a
 # warning (naming file:line and option, not the value) while its group or
 # others may read it, and none once it is chmod 600.
 . "$(dirname "$0")/../lib/common.sh"
@@ -91,6 +92,10 @@ DATABASE_URL="postgresql://henk_sync:$WRONG_PW@/postgres?host=$PGCLUSTER_DIR&por
 grep -q "password authentication failed" "$T/run.log" || die "no clear message for a wrong password: $(tail -n 3 "$T/run.log")"
 
 note "a wrong refresh token"
+# the tokens the org issued are in the integration's row (conf/henk.ini's
+# store_credentials), never in the state file; without them the environment's is used
+stored_rt=$(fk_sql "SELECT credentials->>'refreshToken' FROM integrations WHERE id = '$FK_INT'")
+fk_sql "UPDATE integrations SET credentials = '{}' WHERE id = '$FK_INT'"
 WRONG_RT="rt-$(rand)"
 SALESFORCE_REFRESH_TOKEN="$WRONG_RT" run 5 -c "$FK_CONF" --once --log-level trace --log-format json
 grep -q "rejected the refresh token" "$T/run.log" || die "no clear message for a wrong refresh token"
@@ -129,7 +134,10 @@ for f in "$st"/*; do
     case $m in 600|400) ;; *) die "$f has mode $m: readable by others" ;; esac
 done
 last_rt=$(grep -v '!' "$T/tokens" | tail -n 1)
-grep -qF -- "$last_rt" "$st/state.json" || die "the latest rotated refresh token is not kept in state.json"
+[ "$stored_rt" = "$last_rt" ] || die "the latest rotated refresh token was not kept in the integration's row"
+for t in $(sort -u "$T/tokens"); do
+    grep -qF -- "${t#*!}" "$st/state.json" && die "a token the org issued is in state.json"
+done
 
 note "a literal secret in a readable configuration file"
 sed "s|^client_secret = .*|client_secret = $CS|" "$FK_CONF" >"$T/literal.ini"

@@ -100,7 +100,7 @@ check --runs 3
 note "status"
 engine status -c "$top/conf/henk.ini" >"$T/status.txt" || die "status failed"
 cat "$T/status.txt"
-grep -q "^salesforce .*success" "$T/status.txt" || die "status does not show the last successful run"
+grep -q "^salesforce@[-0-9a-f]* .*success" "$T/status.txt" || die "status does not show the last successful run"
 # LAST ERROR belongs to the last run, which succeeded: the interrupted run's error is history
 if grep -q "stopped by signal" "$T/status.txt"; then die "status shows an older run's error as the last error"; fi
 echo ok

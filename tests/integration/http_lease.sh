@@ -16,7 +16,8 @@ henk_setup --contacts 3000 --leads 100
 export TOK=lease-test-token-3e9a0c6f1d
 for n in A B; do
     mkdir -p "$T/$n"
-    cp -r "$top/conf/henk.ini" "$top/conf/henk.d" "$T/$n/"
+    # the job `salesforce` itself, not the template of conf/henk.ini's tenants
+    henk_single_conf "$T/$n/henk.ini"
     # the service listens on a free port; the schedule never fires by itself in the test
     sed -i -e 's|^\[engine\]$|[engine]\nhttp_listen = 127.0.0.1:0\nhttp_token = ${TOK}\nstate_dir = '"$T/$n"'/state|' \
         -e 's|^schedule = .*|schedule = 0 0 1 1 *|' "$T/$n/henk.ini"

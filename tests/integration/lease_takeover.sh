@@ -65,7 +65,7 @@ fk_nofaults
 grep -q "skipped" "$T/b.log" && die "engine B skipped the job: A's lease outlived its server session"
 
 # when B took the lease; before the fix there is no lease row: B's run start bounds it
-taken=$(fk_sql "SELECT acquired_at FROM syncengine.sync_leases WHERE job = 'salesforce'" 2>/dev/null || true)
+taken=$(fk_sql "SELECT acquired_at FROM syncengine.sync_leases WHERE job = 'salesforce@$FK_INT'" 2>/dev/null || true)
 [ -n "$taken" ] || taken=$(fk_sql "SELECT max(started_at) FROM sync_logs")
 note "B took the job at $taken; A exited $arc"
 late=$(fk_sql "SELECT count(*) FROM write_audit WHERE app = 'engine-a' AND xact_at >= '$taken'")
@@ -73,7 +73,7 @@ late=$(fk_sql "SELECT count(*) FROM write_audit WHERE app = 'engine-a' AND xact_
 [ "$(fk_sql "SELECT count(*) FROM write_audit WHERE app = 'engine-b'")" -gt 0 ] || die "engine B wrote nothing"
 
 [ $arc = 5 ] || die "engine A exited $arc, expected 5 (its run failed): $(tail -n 5 "$T/a.log")"
-grep -q 'lease lost: job "salesforce" was taken over by' "$T/a.log" \
+grep -q "lease lost: job \"salesforce@$FK_INT\" was taken over by" "$T/a.log" \
     || die "engine A's log does not say that it lost the lease: $(grep -E ' error ' "$T/a.log" | tail -n 3)"
 grep -Eq 'run failed in .*lease lost' "$T/a.log" || die "A's run did not end failed with the reason: $(tail -n 3 "$T/a.log")"
 

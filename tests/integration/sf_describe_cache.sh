@@ -24,7 +24,8 @@ q=$(( $(stat query) + $(stat queryAll) ))
 [ "$(stat next)" = 0 ] || die "the idle run fetched more pages"
 
 note "a cached describe without a mapped field is refreshed"
-python3 - "$T/state/state.json" <<'PY' || die "no cached Contact describe"
+# the tenant's plugin state is a file of its own (conf/henk.ini's [tenants salesforce])
+python3 - "$T/state/tenants/salesforce@$INT/state.json" <<'PY' || die "no cached Contact describe"
 import json, sys
 p = sys.argv[1]
 st = json.load(open(p))

@@ -65,7 +65,7 @@ def main():
     cursors = {}
     if psql("SELECT to_regclass('syncengine.sync_state') IS NOT NULL").strip() == "t":
         for line in psql("SELECT stream || '|' || cursor FROM syncengine.sync_state "
-                         "WHERE job = 'salesforce' AND cursor IS NOT NULL").splitlines():
+                         "WHERE (job = 'salesforce' OR job LIKE 'salesforce@%') AND cursor IS NOT NULL").splitlines():
             stream, _, cur = line.partition("|")
             cursors[stream] = cur
     for stream, obj, source in STREAMS:

@@ -3,9 +3,10 @@
 # henk_business_conf K DIR: writes DIR/conf.d/bizK.ini for business K, reading
 # that business's own variables (BIZK_BUSINESS_ID, BIZK_INTEGRATION_ID,
 # BIZK_SF_URL), then DIR/main.ini including every DIR/conf.d/*.ini.  Business 1
-# is a full copy of conf/henk.ini's source, job, streams and mappings; the
-# others are what a user adds for another business: a source and a job that
-# is `like` business 1's.
+# is a full copy of conf/henk.ini's source, job, streams and mappings, made a
+# job of its own (not a template of the tenants: its ${tenant.X} references
+# become their environment defaults); the others are what a user adds for
+# another business: a source and a job that is `like` business 1's.
 henk_business_conf() {
     k=$1; dir=$2
     mkdir -p "$dir/conf.d"
@@ -33,12 +34,35 @@ INI
 import re, sys
 src, k = sys.argv[1], sys.argv[2]
 out, keep = [], False
+
+def untenant(text):
+    """${tenant.X:-DEFAULT} -> DEFAULT (nested braces kept whole)."""
+    while True:
+        i = text.find("${tenant.")
+        if i < 0:
+            return text
+        j = text.find(":-", i)
+        depth, end = 0, None
+        for p in range(j + 2, len(text)):
+            if text.startswith("${", p):
+                depth += 1
+            elif text[p] == "}":
+                if depth == 0:
+                    end = p
+                    break
+                depth -= 1
+        text = text[:i] + text[j + 2:end] + text[end + 1:]
+
 for line in open(src):
     m = re.match(r"\[(\w+)(?: ([^\]]+))?\]", line)
     if m:
         keep = m.group(1) in ("source", "job", "stream", "map")
     if not keep:
         continue
+    if line.startswith("tenants = ") or line.startswith("var.HENK_BUSINESS_ID = "):
+        continue
+    line = line.replace("${tenant.business_id}", "${HENK_BUSINESS_ID}").replace("${tenant.id}", "${HENK_INTEGRATION_ID}")
+    line = untenant(line)
     line = line.replace("[source salesforce]", "[source sf%s]" % k)
     line = line.replace("[job salesforce]", "[job biz%s]" % k)
     line = re.sub(r"\[(stream|map) salesforce\.", r"[\1 biz%s." % k, line)

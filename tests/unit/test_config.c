@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "conf.h"
 
 static char g_dir[256];
@@ -291,11 +293,11 @@ static void test_sections(void **state)
     snprintf(m, sizeof(m), "%s/main.ini", g_dir);
     expect_load_error("[engine]\n\n[foo]\n",
                       "%s:3: unknown section [foo]; valid sections: [engine], [source NAME], [sink NAME], "
-                      "[job NAME], [stream JOB.NAME], [map JOB.NAME]",
+                      "[tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]",
                       m);
     expect_load_error("[Job x]\n",
                       "%s:1: unknown section [Job x]; valid sections: [engine], [source NAME], [sink NAME], "
-                      "[job NAME], [stream JOB.NAME], [map JOB.NAME]",
+                      "[tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]",
                       m);
     expect_load_error("[source]\n", "%s:1: section [source] needs a name: [source NAME]", m);
     expect_load_error("[stream]\n", "%s:1: section [stream] needs a name: [stream JOB.NAME]", m);
@@ -462,7 +464,7 @@ static void test_job_options(void **state)
     snprintf(text, sizeof(text), "%s[job j]\nsource = src\nsink = dst\nretries = 3\n", src);
     expect_load_error(text,
                       "%s:8: unknown option 'retries' in [job j]; valid options: batch_size, enabled, full_refresh, "
-                      "like, parallel_streams, queue_depth, schedule, sink, sink.*, source, var.*",
+                      "like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, var.*",
                       m);
     snprintf(text, sizeof(text), "%s[job j]\nsource = src\nsink = dst\nsource.where = x\n", src);
     expect_load_error(text,
@@ -677,7 +679,7 @@ static void test_includes(void **state)
     write_file("bad.ini", "[job q]\nsource = src\nsink = dst\nfoo = 1\n", 0600);
     expect_load_error("include = bad.ini\n" BASE,
                       "%s:4: unknown option 'foo' in [job q]; valid options: batch_size, enabled, full_refresh, "
-                      "like, parallel_streams, queue_depth, schedule, sink, sink.*, source, var.*",
+                      "like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, var.*",
                       P("bad.ini"));
 
     /* no includes from memory when asked */
@@ -1284,6 +1286,105 @@ static void test_docs_current(void **state)
     check_doc_rows(doc, syncc_conf_stream_options());
 }
 
+/* ${tenant.X}: deferred while the file is loaded for itself, the row's value once a row is set */
+static void test_tenant_refs(void **state)
+{
+    (void)state;
+    setenv("T_SET", "value", 1);
+    unsetenv("T_UNSET");
+    const char *text = BASE "source.a = ${tenant.id}\n"
+                            "source.b = ${tenant.credentials.refreshToken:-${T_SET}}\n"
+                            "source.c = ${tenant.config.n:-${T_UNSET:-dflt}}\n"
+                            "source.d = x${tenant.config.obj}y\n"
+                            "source.e = ${T_UNSET:-${T_SET}}\n";
+    /* loaded for itself: the reference text stands for the value, its default is not looked at */
+    syncc_conf *c = load_text(text);
+    assert_non_null(c);
+    syncc_stream *s = &c->jobs[0].streams[0];
+    assert_string_equal(s->source_kv[0]->value, "${tenant.id}");
+    assert_true(s->source_kv[0]->deferred);
+    assert_false(s->source_kv[0]->literal);
+    assert_string_equal(s->source_kv[1]->value, "${tenant.credentials.refreshToken:-${T_SET}}");
+    assert_true(s->source_kv[1]->deferred);
+    assert_string_equal(s->source_kv[4]->value, "value"); /* a default may itself be a reference */
+    assert_false(s->source_kv[4]->deferred);
+    syncc_conf_free(c);
+
+    /* with a row: columns, JSON paths, :- defaults */
+    json_t *row = json_loads("{\"id\": \"k1\", \"credentials\": {\"refreshToken\": \"rt\"}, "
+                             "\"config\": {\"n\": 5, \"obj\": {\"b\": 1, \"a\": true}}}", 0, NULL);
+    assert_non_null(row);
+    syncc_conf_set_tenant(row);
+    c = load_text(text);
+    assert_non_null(c);
+    s = &c->jobs[0].streams[0];
+    assert_string_equal(s->source_kv[0]->value, "k1");
+    assert_false(s->source_kv[0]->deferred);
+    assert_string_equal(s->source_kv[1]->value, "rt");
+    assert_string_equal(s->source_kv[2]->value, "5");
+    assert_string_equal(s->source_kv[3]->value, "x{\"a\":true,\"b\":1}y");
+    syncc_conf_free(c);
+
+    /* a missing column: its default (itself expanded), else an error naming the reference */
+    json_object_del(json_object_get(row, "credentials"), "refreshToken");
+    json_object_set_new(row, "config", json_null());
+    c = load_text(BASE "source.b = ${tenant.credentials.refreshToken:-${T_SET}}\n"
+                       "source.c = ${tenant.config.n:-${T_UNSET:-dflt}}\n");
+    assert_non_null(c);
+    assert_string_equal(c->jobs[0].streams[0].source_kv[0]->value, "value");
+    assert_string_equal(c->jobs[0].streams[0].source_kv[1]->value, "dflt");
+    syncc_conf_free(c);
+    expect_load_error(BASE "source.a = ${tenant.nope}\n",
+                      "%s:10: option 'source.a': the tenant's row has no value for ${tenant.nope}", P("main.ini"));
+    syncc_conf_set_tenant(NULL);
+    json_decref(row);
+}
+
+/* [tenants NAME] and a job's tenants = NAME */
+static void test_tenants_section(void **state)
+{
+    (void)state;
+    const char *sets = "[tenants t]\nconnection = dst\nquery = SELECT 1 AS id WHERE $1 = ''\nparams = \n"
+                       "interval = config.syncInterval\nmax_per_instance = 2\ninstance_column = config.url\n";
+    syncc_conf *c = load_text(BASE "tenants = t\n");
+    assert_null(c);
+    c = load_text("[source src]\nplugin = fakesrc\n[sink dst]\nplugin = fakesink\n"
+                  "[job j]\nsource = src\nsink = dst\ntenants = t\n[stream j.s]\nobject = Thing\n");
+    assert_null(c);
+    assert_non_null(strstr(g_err, "option 'tenants': there is no [tenants t] section"));
+    char text[2048];
+    snprintf(text, sizeof(text), "%s[source src]\nplugin = fakesrc\n[sink dst]\nplugin = fakesink\n"
+             "[job j]\nsource = src\nsink = dst\ntenants = t\n[stream j.s]\nobject = Thing\n", sets);
+    c = load_text(text);
+    assert_non_null(c);
+    assert_int_equal(c->n_tenant_sets, 1);
+    syncc_tenant_set *ts = c->jobs[0].tenants;
+    assert_non_null(ts);
+    assert_string_equal(ts->connection->name, "dst");
+    assert_string_equal(ts->key, "id");
+    assert_string_equal(ts->interval, "config.syncInterval");
+    assert_int_equal(ts->n_params, 1); /* set but empty: one empty value */
+    assert_string_equal(ts->params[0], "");
+    assert_int_equal(ts->max_per_instance, 2);
+    assert_int_equal(ts->n_secret_columns, 1);
+    assert_string_equal(ts->secret_columns[0], "credentials");
+    assert_int_equal(ts->refresh_ms, 60000);
+    syncc_conf_free(c);
+    /* a cap needs what it counts by; a key must be a column path; the connection a sink */
+    c = load_text("[tenants t]\nconnection = dst\nquery = SELECT 1\nmax_per_instance = 2\n" BASE);
+    assert_null(c);
+    assert_non_null(strstr(g_err, "option 'max_per_instance' needs 'instance_column'"));
+    c = load_text("[tenants t]\nconnection = dst\nquery = SELECT 1\nkey = a..b\n" BASE);
+    assert_null(c);
+    assert_non_null(strstr(g_err, "option 'key': 'a..b' is not a column"));
+    c = load_text("[tenants t]\nconnection = src\nquery = SELECT 1\n" BASE);
+    assert_null(c);
+    assert_non_null(strstr(g_err, "option 'connection': there is no [sink src] section"));
+    c = load_text("[tenants t]\nconnection = dst\nquery = SELECT 1\nkeys = id\n" BASE);
+    assert_null(c);
+    assert_non_null(strstr(g_err, "unknown option 'keys' in [tenants t]"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1296,6 +1397,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_job_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_and_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interpolation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tenant_refs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tenants_section, setup, teardown),
         cmocka_unit_test_setup_teardown(test_includes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_errors, setup, teardown),
