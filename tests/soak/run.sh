@@ -6,7 +6,8 @@
 #      bigger org (300,000 contacts, 20,000 leads), random changes in
 #      Salesforce before every trial, and kill delays spread over a quarter
 #      of a whole sync;
-#   2. every fault-matrix and bad-input test SOAK_REPEAT times (default 3),
+#   2. tests/integration/tenants_daemons.sh with 300 tenants on three daemons;
+#   3. every fault-matrix and bad-input test SOAK_REPEAT times (default 3),
 #      to shake out timing-dependent failures.
 # Settings: SOAK_TRIALS, SOAK_CONTACTS, SOAK_LEADS, SOAK_WINDOW, SOAK_REPEAT,
 # CRASH_SEED (replays a crash sequence), O (build directory).
@@ -33,6 +34,8 @@ step() { # name, command...
         failed="$failed $name"
     fi
 }
+
+step tenants_daemons_300 env TENANTS_N=300 tests/integration/tenants_daemons.sh
 
 step crash_sigkill env CRASH_TRIALS="${SOAK_TRIALS:-200}" CRASH_CONTACTS="${SOAK_CONTACTS:-300000}" \
     CRASH_LEADS="${SOAK_LEADS:-20000}" CRASH_WINDOW="${SOAK_WINDOW:-0.25}" CRASH_MUTATE=1 \
