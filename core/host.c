@@ -130,11 +130,19 @@ static int h_log_enabled(sync_ctx *ctx, sync_log_level level)
     return level <= syncc_log_level();
 }
 
-static void h_log_add_secret(sync_ctx *ctx, const char *secret)
+/* A tenant's secrets belong to its scope: dropped with it when its row is read again (core/tenant.c). */
+static void add_ctx_secret(sync_ctx *ctx, const char *secret)
 {
-    (void)ctx;
-    syncc_log_add_secret(secret);
+    if (ctx != NULL && ctx->tenant != NULL) {
+        char scope[600];
+        syncc_tenant_secret_scope(ctx->tenant, scope, sizeof(scope));
+        syncc_log_add_scoped_secret(scope, secret);
+    } else {
+        syncc_log_add_secret(secret);
+    }
 }
+
+static void h_log_add_secret(sync_ctx *ctx, const char *secret) { add_ctx_secret(ctx, secret); }
 
 static void h_set_error(sync_ctx *ctx, const char *fmt, ...)
 {
@@ -461,7 +469,7 @@ static int h_credentials_changed(sync_ctx *ctx, const char *const *names, const 
         return SYNC_E_INVALID;
     for (size_t i = 0; i < n; i++)
         if (values[i] != NULL)
-            syncc_log_add_secret(values[i]);
+            add_ctx_secret(ctx, values[i]);
     if (ctx->tenant == NULL)
         return SYNC_E_UNSUPPORTED;
     return syncc_tenant_store_credentials(ctx->tenant, names, values, n);

@@ -21,7 +21,9 @@ static sync_log_level log_level = SYNC_LOG_INFO;
 static int log_json;
 static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
 static char **secrets;
+static char **owners;             /* per secret: the scope that registered it, or NULL (for good) */
 static size_t n_secrets, cap_secrets;
+static const char *adding_owner;  /* the scope of the secret being added (secrets_lock held) */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug", "trace"};
 
@@ -47,26 +49,42 @@ int syncc_log_parse_level(const char *text, sync_log_level *out)
 static void add_one(const char *s)
 {
     for (size_t i = 0; i < n_secrets; i++)
-        if (strcmp(secrets[i], s) == 0)
+        if (strcmp(secrets[i], s) == 0) {
+            if (adding_owner == NULL && owners[i] != NULL) {
+                /* registered for good now: no scope may drop it any more */
+                free(owners[i]);
+                owners[i] = NULL;
+            }
             return;
+        }
     if (n_secrets == cap_secrets) {
         size_t cap = cap_secrets ? cap_secrets * 2 : 16;
         char **n = realloc(secrets, cap * sizeof(*n));
         if (n == NULL)
             return;
         secrets = n;
+        char **o = realloc(owners, cap * sizeof(*o));
+        if (o == NULL)
+            return;
+        owners = o;
         cap_secrets = cap;
     }
     char *copy = strdup(s);
-    if (copy == NULL)
+    char *owner = adding_owner ? strdup(adding_owner) : NULL;
+    if (copy == NULL || (adding_owner && owner == NULL)) {
+        free(copy);
+        free(owner);
         return;
+    }
     /* Longest first, so a secret that contains a shorter one is replaced whole. */
     size_t len = strlen(copy), at = n_secrets;
     while (at > 0 && strlen(secrets[at - 1]) < len) {
         secrets[at] = secrets[at - 1];
+        owners[at] = owners[at - 1];
         at--;
     }
     secrets[at] = copy;
+    owners[at] = owner;
     n_secrets++;
 }
 
@@ -160,11 +178,9 @@ static void add_conn_pieces(const char *s)
     }
 }
 
-void syncc_log_add_secret(const char *secret)
+/* Adds secret, its connection-string pieces and its URL-encoded form (secrets_lock held). */
+static void add_secret_locked(const char *secret)
 {
-    if (secret == NULL || strlen(secret) < 4)
-        return;
-    pthread_mutex_lock(&secrets_lock);
     add_one(secret);
     add_conn_pieces(secret);
     /* Also its URL-encoded form: tokens travel form-encoded and in URLs. */
@@ -188,16 +204,57 @@ void syncc_log_add_secret(const char *secret)
             add_one(enc);
         free(enc);
     }
+}
+
+void syncc_log_add_secret(const char *secret)
+{
+    if (secret == NULL || strlen(secret) < 4)
+        return;
+    pthread_mutex_lock(&secrets_lock);
+    adding_owner = NULL;
+    add_secret_locked(secret);
+    pthread_mutex_unlock(&secrets_lock);
+}
+
+void syncc_log_add_scoped_secret(const char *scope, const char *secret)
+{
+    if (secret == NULL || strlen(secret) < 4)
+        return;
+    pthread_mutex_lock(&secrets_lock);
+    adding_owner = scope;
+    add_secret_locked(secret);
+    adding_owner = NULL;
+    pthread_mutex_unlock(&secrets_lock);
+}
+
+void syncc_log_drop_scope(const char *scope)
+{
+    pthread_mutex_lock(&secrets_lock);
+    size_t j = 0;
+    for (size_t i = 0; i < n_secrets; i++) {
+        if (owners[i] != NULL && strcmp(owners[i], scope) == 0) {
+            free(secrets[i]);
+            free(owners[i]);
+            continue;
+        }
+        secrets[j] = secrets[i];
+        owners[j++] = owners[i];
+    }
+    n_secrets = j;
     pthread_mutex_unlock(&secrets_lock);
 }
 
 void syncc_log_clear_secrets(void)
 {
     pthread_mutex_lock(&secrets_lock);
-    for (size_t i = 0; i < n_secrets; i++)
+    for (size_t i = 0; i < n_secrets; i++) {
         free(secrets[i]);
+        free(owners[i]);
+    }
     free(secrets);
+    free(owners);
     secrets = NULL;
+    owners = NULL;
     n_secrets = cap_secrets = 0;
     pthread_mutex_unlock(&secrets_lock);
 }

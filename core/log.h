@@ -30,6 +30,14 @@ int syncc_log_parse_level(const char *text, sync_log_level *out);
 
 /* Registers a secret (copied); strings shorter than 4 bytes are ignored. */
 void syncc_log_add_secret(const char *secret);
+/*
+ * The same for secrets that belong to a scope (a tenant: "tenant NAME KEY"),
+ * which syncc_log_drop_scope forgets together, so that a long-running daemon
+ * whose tenants' tokens rotate keeps a bounded list.  A secret also
+ * registered with syncc_log_add_secret is never dropped.
+ */
+void syncc_log_add_scoped_secret(const char *scope, const char *secret);
+void syncc_log_drop_scope(const char *scope);
 void syncc_log_clear_secrets(void);
 
 /* Replaces every registered secret in buf (in place, NUL-terminated). */

@@ -113,30 +113,49 @@ static char *row_text(const json_t *row, const char *path)
     return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
+/* The redaction scope of a tenant's secrets (core/log.h). */
+static void secret_scope(const char *set, const char *key, char *out, size_t size)
+{
+    snprintf(out, size, "tenant %s %s", set, key);
+}
+
+void syncc_tenant_secret_scope(const syncc_tenant_ref *ref, char *out, size_t size)
+{
+    secret_scope(ref->set->name, ref->key, out, size);
+}
+
 /* Every string inside v registered for redaction (a JSON text column is parsed first). */
-static void add_secrets(const json_t *v)
+static void add_secrets(const char *scope, const json_t *v)
 {
     if (json_is_string(v)) {
         json_t *inner = json_loads(json_string_value(v), JSON_DECODE_ANY, NULL);
         if (inner && (json_is_object(inner) || json_is_array(inner)))
-            add_secrets(inner);
+            add_secrets(scope, inner);
         json_decref(inner);
-        syncc_log_add_secret(json_string_value(v));
+        syncc_log_add_scoped_secret(scope, json_string_value(v));
     } else if (json_is_object(v)) {
         const char *k;
         json_t *x;
-        json_object_foreach((json_t *)v, k, x) add_secrets(x);
+        json_object_foreach((json_t *)v, k, x) add_secrets(scope, x);
     } else if (json_is_array(v)) {
         size_t i;
         json_t *x;
-        json_array_foreach(v, i, x) add_secrets(x);
+        json_array_foreach(v, i, x) add_secrets(scope, x);
     }
 }
 
-static void register_secrets(const syncc_tenant_set *set, const json_t *row)
+/*
+ * The row's secrets replace the ones registered for its tenant before: a token
+ * that rotated away is no longer in the row, and the list of secrets every log
+ * line is checked against does not grow with every rotation.
+ */
+static void register_secrets(const syncc_tenant_set *set, const char *key, const json_t *row)
 {
+    char scope[600];
+    secret_scope(set->name, key, scope, sizeof(scope));
+    syncc_log_drop_scope(scope);
     for (size_t i = 0; i < set->n_secret_columns; i++)
-        add_secrets(row_path(row, set->secret_columns[i]));
+        add_secrets(scope, row_path(row, set->secret_columns[i]));
 }
 
 /* ------------------------------------------------------------ statements */
@@ -214,8 +233,6 @@ int syncc_tenant_store_credentials(syncc_tenant_ref *ref, const char *const *nam
         if (names[i] == NULL)
             continue;
         json_object_set_new(o, names[i], values[i] ? json_string(values[i]) : json_null());
-        if (values[i])
-            syncc_log_add_secret(values[i]);
     }
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -323,8 +340,11 @@ static instance *instantiate(syncc_engine *e, group *g, const char *key, const c
         ok = 0;
     }
     if (ok) {
+        /* the tenant's own values in its scope; the file's own were registered for good at load */
+        char scope[600];
+        secret_scope(g->set->name, key, scope, sizeof(scope));
         for (size_t i = 0; i < in->conf->n_secrets; i++)
-            syncc_log_add_secret(in->conf->secrets[i]);
+            syncc_log_add_scoped_secret(scope, in->conf->secrets[i]);
         free(j->name);
         j->name = strdup(job);
         in->rt.conf = j;
@@ -451,7 +471,7 @@ static void apply_rows(syncc_engine *e, group *g, json_t *rows, int64_t now, int
             free(key);
             continue;
         }
-        register_secrets(set, row);
+        register_secrets(set, key, row);
         char *text = json_dumps(row, JSON_COMPACT | JSON_SORT_KEYS);
         uint64_t h = text ? fnv1a(text) : 1;
         free(text);
@@ -862,7 +882,7 @@ int syncc_tenants_check_connect(syncc_engine *e, syncc_job_rt *tmpl, syncc_probl
             free(key);
             continue;
         }
-        register_secrets(g.set, row);
+        register_secrets(g.set, key, row);
         instance *in = instantiate(e, &g, key, job, row, why, sizeof(why));
         if (in == NULL) {
             char msg[2300];

@@ -45,6 +45,9 @@ typedef struct syncc_tenant_ref {
     char *job;                /* JOB@KEY */
 } syncc_tenant_ref;
 
+/* The scope under which a tenant's secrets are registered for redaction (syncc_log_add_scoped_secret). */
+void syncc_tenant_secret_scope(const syncc_tenant_ref *ref, char *out, size_t size);
+
 /* Sets up the tenant bookkeeping of e (no query yet).  0 or -1 (out of memory). */
 int syncc_tenants_init(syncc_engine *e);
 void syncc_tenants_free(syncc_engine *e);

@@ -118,6 +118,24 @@ static void test_redact_url_encoded(void **state)
     assert_string_equal(redacted("t=a-b_c.d~e!f"), "t=***");
 }
 
+/* A tenant's secrets go with its scope; what is also registered for good stays. */
+static void test_redact_scoped(void **state)
+{
+    (void)state;
+    syncc_log_add_scoped_secret("tenant t 1", "old-access-token");
+    syncc_log_add_scoped_secret("tenant t 1", "shared-client-secret");
+    syncc_log_add_scoped_secret("tenant t 2", "other-tenant-token");
+    syncc_log_add_secret("shared-client-secret"); /* also the file's own: for good */
+    syncc_log_add_scoped_secret("tenant t 1", "p@ss w/rd"); /* its encoded form is scoped too */
+    assert_string_equal(redacted("old-access-token other-tenant-token shared-client-secret p%40ss%20w%2Frd"),
+                        "*** *** *** ***");
+    syncc_log_drop_scope("tenant t 1");
+    assert_string_equal(redacted("old-access-token other-tenant-token shared-client-secret p%40ss%20w%2Frd"),
+                        "old-access-token *** *** p%40ss%20w%2Frd");
+    syncc_log_drop_scope("tenant t 9"); /* nothing of its own: nothing happens */
+    assert_string_equal(redacted("other-tenant-token"), "***");
+}
+
 static void test_redact_short_ignored(void **state)
 {
     (void)state;
@@ -513,6 +531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redact_positions, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_redact_url_encoded, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_redact_short_ignored, reset_log, reset_log),
+        cmocka_unit_test_setup_teardown(test_redact_scoped, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_redact_overlapping, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_redact_short_secret_inside_long, reset_log, reset_log),
         cmocka_unit_test_setup_teardown(test_redact_connection_strings, reset_log, reset_log),
