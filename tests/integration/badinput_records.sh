@@ -63,6 +63,8 @@ note "a token answer naming a plain-http instance on another host"
 fk_faults '[{"match": "token", "times": -1, "kind": "status", "status": 200,
              "body": {"access_token": "00Dxx0000001gPL!planted.token.value", "instance_url": "http://evil.example.com",
                       "token_type": "Bearer", "id": "x", "issued_at": "1", "signature": "x"}}]'
+# the integration's stored session (written back by the earlier runs) would be used without a token call
+fk_sql "UPDATE integrations SET credentials = '{}' WHERE id = '$FK_INT'" >/dev/null
 fk_stats_reset
 fk_run
 fk_expect_rc 5 "a token answer with a foreign plain-http instance_url"
