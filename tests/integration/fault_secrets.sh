@@ -128,15 +128,21 @@ done
 note "state directory and file modes (engine run under umask 000)"
 st="$SYNCENGINE_STATE_DIR"
 [ "$(stat -c %a "$st")" = 700 ] || die "state directory mode $(stat -c %a "$st"), expected 700"
-[ "$(stat -c %a "$st/state.json")" = 600 ] || die "state.json mode $(stat -c %a "$st/state.json"), expected 600"
-for f in "$st"/*; do
+# every file and folder below it: the engine's state file and each tenant's own (tenants/JOB@KEY/)
+files=$(find "$st" -type f -name 'state.json')
+[ -n "$files" ] || die "no state file under $st"
+find "$st" -mindepth 1 | while read -r f; do
     m=$(stat -c %a "$f")
-    case $m in 600|400) ;; *) die "$f has mode $m: readable by others" ;; esac
-done
+    if [ -d "$f" ]; then
+        case $m in 700|500) ;; *) die "$f has mode $m: open to others" ;; esac
+    else
+        case $m in 600|400) ;; *) die "$f has mode $m: readable by others" ;; esac
+    fi
+done || exit 1
 last_rt=$(grep -v '!' "$T/tokens" | tail -n 1)
 [ "$stored_rt" = "$last_rt" ] || die "the latest rotated refresh token was not kept in the integration's row"
 for t in $(sort -u "$T/tokens"); do
-    grep -qF -- "${t#*!}" "$st/state.json" && die "a token the org issued is in state.json"
+    grep -rqF -- "${t#*!}" "$st" && die "a token the org issued is in a state file"
 done
 
 note "a literal secret in a readable configuration file"
