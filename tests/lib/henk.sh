@@ -46,30 +46,14 @@ henk_setup() {
 # business and integration come from HENK_BUSINESS_ID and HENK_INTEGRATION_ID
 # (for tests of features that address the job `salesforce` itself).
 henk_single_conf() {
-    python3 - "$top/conf/henk.ini" >"$1" <<'PY' || die "henk_single_conf"
+    PYTHONPATH="$top/tests/lib" python3 - "$top/conf/henk.ini" >"$1" <<'PY' || die "henk_single_conf"
 import sys
-def untenant(text):
-    while True:
-        i = text.find("${tenant.")
-        if i < 0:
-            return text
-        j = text.find(":-", i)
-        depth, end = 0, None
-        for p in range(j + 2, len(text)):
-            if text.startswith("${", p):
-                depth += 1
-            elif text[p] == "}":
-                if depth == 0:
-                    end = p
-                    break
-                depth -= 1
-        text = text[:i] + text[j + 2:end] + text[end + 1:]
+from henk_conf import single_line
 out = []
 for line in open(sys.argv[1]):
-    if line.startswith("tenants = ") or line.startswith("var.HENK_BUSINESS_ID = "):
-        continue
-    line = line.replace("${tenant.business_id}", "${HENK_BUSINESS_ID}").replace("${tenant.id}", "${HENK_INTEGRATION_ID}")
-    out.append(untenant(line))
+    line = single_line(line)
+    if line is not None:
+        out.append(line)
 sys.stdout.write("".join(out))
 PY
 }

@@ -30,28 +30,11 @@ var.BIZ1_BUSINESS_ID = \${BIZ${k}_BUSINESS_ID}
 INI
         return
     fi
-    python3 - "$top/conf/henk.ini" "$k" >"$dir/conf.d/biz$k.ini" <<'PY'
+    PYTHONPATH="$top/tests/lib" python3 - "$top/conf/henk.ini" "$k" >"$dir/conf.d/biz$k.ini" <<'PY'
 import re, sys
+from henk_conf import single_line
 src, k = sys.argv[1], sys.argv[2]
 out, keep = [], False
-
-def untenant(text):
-    """${tenant.X:-DEFAULT} -> DEFAULT (nested braces kept whole)."""
-    while True:
-        i = text.find("${tenant.")
-        if i < 0:
-            return text
-        j = text.find(":-", i)
-        depth, end = 0, None
-        for p in range(j + 2, len(text)):
-            if text.startswith("${", p):
-                depth += 1
-            elif text[p] == "}":
-                if depth == 0:
-                    end = p
-                    break
-                depth -= 1
-        text = text[:i] + text[j + 2:end] + text[end + 1:]
 
 for line in open(src):
     m = re.match(r"\[(\w+)(?: ([^\]]+))?\]", line)
@@ -59,10 +42,9 @@ for line in open(src):
         keep = m.group(1) in ("source", "job", "stream", "map")
     if not keep:
         continue
-    if line.startswith("tenants = ") or line.startswith("var.HENK_BUSINESS_ID = "):
+    line = single_line(line)
+    if line is None:
         continue
-    line = line.replace("${tenant.business_id}", "${HENK_BUSINESS_ID}").replace("${tenant.id}", "${HENK_INTEGRATION_ID}")
-    line = untenant(line)
     line = line.replace("[source salesforce]", "[source sf%s]" % k)
     line = line.replace("[job salesforce]", "[job biz%s]" % k)
     line = re.sub(r"\[(stream|map) salesforce\.", r"[\1 biz%s." % k, line)
