@@ -37,8 +37,9 @@ static void problem(const sync_check *chk, const sync_config *cfg, const char *k
     chk->report(chk, cfg && key ? sf_host->config_where(cfg, key) : NULL, msg);
 }
 
-static int api_version_ok(const char *v)
+int sf_api_version_ok(const char *v)
 {
+    /* "61.0": digits, a dot, digits; it becomes part of every URL path */
     const char *p = v;
     if (*p < '0' || *p > '9')
         return 0;
@@ -78,7 +79,7 @@ static int check_instance(const sync_check *chk)
         bad = 1;
     }
     const char *v = sf_host->config_get_string(cfg, "api_version");
-    if (!empty(v) && !api_version_ok(v)) {
+    if (!empty(v) && !sf_api_version_ok(v)) {
         problem(chk, cfg, "api_version", "[source %s]: option 'api_version': \"%s\" is not a version like \"61.0\"",
                 chk->instance, v);
         bad = 1;

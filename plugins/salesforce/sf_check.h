@@ -10,5 +10,7 @@
 
 SF_HIDDEN int sf_check(const sync_check *chk);
 SF_HIDDEN int sf_probe(void *instance, const sync_check *chk);
+/* api_version is shaped like "61.0" (digits, a dot, digits); v not NULL. */
+SF_HIDDEN int sf_api_version_ok(const char *v);
 
 #endif /* SF_CHECK_H */

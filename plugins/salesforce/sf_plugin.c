@@ -130,21 +130,6 @@ static int64_t opt_int(const sync_config *cfg, const char *name, int64_t dflt)
     return sf_host->config_get_int(cfg, name, &v) == SYNC_OK ? v : dflt;
 }
 
-static int valid_api_version(const char *v)
-{
-    /* "61.0": digits, a dot, digits; it becomes part of every URL path */
-    const char *p = v;
-    if (*p < '0' || *p > '9')
-        return 0;
-    while (*p >= '0' && *p <= '9')
-        p++;
-    if (*p++ != '.' || *p < '0' || *p > '9')
-        return 0;
-    while (*p >= '0' && *p <= '9')
-        p++;
-    return *p == '\0';
-}
-
 static int read_settings(sync_ctx *ctx, const sync_config *cfg, sf_settings *s)
 {
     int failed = 0;
@@ -213,7 +198,7 @@ static int read_settings(sync_ctx *ctx, const sync_config *cfg, sf_settings *s)
                            sf_host->config_where(cfg, "client_secret"));
         return SYNC_E_CONFIG;
     }
-    if (!valid_api_version(s->api_version)) {
+    if (!sf_api_version_ok(s->api_version)) {
         sf_host->set_error(ctx, "%s: api_version \"%s\" is not like \"61.0\"",
                            sf_host->config_where(cfg, "api_version"), s->api_version);
         return SYNC_E_CONFIG;
