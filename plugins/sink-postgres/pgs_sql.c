@@ -878,6 +878,40 @@ static void delete_tail(pgs_buf *b, const pgs_sqlcol *cols, size_t n, const pgs_
     pgs_buf_puts(b, " SELECT count(*) FROM d");
 }
 
+/* "c1 = $first, c2 = $first+1, ...": a soft delete's SET list. */
+static void soft_set(pgs_buf *b, const char *const *set_cols, size_t n_set, size_t first)
+{
+    for (size_t i = 0; i < n_set; i++) {
+        if (i)
+            pgs_buf_puts(b, ", ");
+        pgs_quote_ident(b, set_cols[i]);
+        pgs_buf_printf(b, " = $%zu", first + i);
+    }
+}
+
+/* " AND (t.c1, ...) IS DISTINCT FROM ($first, ...)": rows already marked stay
+ * untouched (and are not counted as deleted).  Each parameter takes the
+ * column's type from the SET list (soft_set). */
+static void soft_not_marked(pgs_buf *b, const char *const *set_cols, const int *set_cmp, size_t n_set,
+                            size_t first)
+{
+    pgs_buf_puts(b, " AND (");
+    for (size_t i = 0; i < n_set; i++) {
+        if (i)
+            pgs_buf_puts(b, ", ");
+        col_ref(b, "t", set_cols[i]);
+        cmp_cast(b, set_cmp[i]);
+    }
+    pgs_buf_puts(b, ") IS DISTINCT FROM (");
+    for (size_t i = 0; i < n_set; i++) {
+        if (i)
+            pgs_buf_puts(b, ", ");
+        pgs_buf_printf(b, "$%zu", first + i);
+        cmp_cast(b, set_cmp[i]);
+    }
+    pgs_buf_puts(b, ")");
+}
+
 char *pgs_sql_delete_hard(const char *table_q, const char *stage, const pgs_sqlcol *cols,
                           size_t n, const pgs_affected *aff)
 {
@@ -900,35 +934,14 @@ char *pgs_sql_delete_soft(const char *table_q, const char *stage, const pgs_sqlc
     pgs_buf b;
     pgs_buf_init(&b);
     pgs_buf_printf(&b, "WITH d AS (UPDATE %s AS t SET ", table_q);
-    for (size_t i = 0; i < n_set; i++) {
-        if (i)
-            pgs_buf_puts(&b, ", ");
-        pgs_quote_ident(&b, set_cols[i]);
-        pgs_buf_printf(&b, " = $%zu", i + 3);
-    }
+    soft_set(&b, set_cols, n_set, 3);
     pgs_buf_puts(&b, " FROM ");
     stage_ref(&b, stage);
     pgs_buf_puts(&b, " AS s WHERE ");
     seq_range(&b, "s", 1);
     pgs_buf_puts(&b, " AND ");
     key_join(&b, "t", "s", cols, n);
-    /* rows already marked stay untouched (and are not counted as deleted) */
-    pgs_buf_puts(&b, " AND (");
-    for (size_t i = 0; i < n_set; i++) {
-        if (i)
-            pgs_buf_puts(&b, ", ");
-        col_ref(&b, "t", set_cols[i]);
-        cmp_cast(&b, set_cmp[i]);
-    }
-    pgs_buf_puts(&b, ") IS DISTINCT FROM (");
-    for (size_t i = 0; i < n_set; i++) {
-        if (i)
-            pgs_buf_puts(&b, ", ");
-        /* the parameter takes the column's type from the SET list above */
-        pgs_buf_printf(&b, "$%zu", i + 3);
-        cmp_cast(&b, set_cmp[i]);
-    }
-    pgs_buf_puts(&b, ")");
+    soft_not_marked(&b, set_cols, set_cmp, n_set, 3);
     delete_tail(&b, cols, n, aff);
     return pgs_buf_take(&b);
 }
@@ -1028,12 +1041,7 @@ char *pgs_sql_sweep(const char *table_q, const char *seen_q, const char *scope, 
         pgs_buf_printf(&b, "WITH d AS (DELETE FROM %s AS t WHERE (", table_q);
     } else {
         pgs_buf_printf(&b, "WITH d AS (UPDATE %s AS t SET ", table_q);
-        for (size_t i = 0; i < n_set; i++) {
-            if (i)
-                pgs_buf_puts(&b, ", ");
-            pgs_quote_ident(&b, set_cols[i]);
-            pgs_buf_printf(&b, " = $%zu", (size_t)base + 4 + i);
-        }
+        soft_set(&b, set_cols, n_set, (size_t)base + 4);
         pgs_buf_puts(&b, " WHERE (");
     }
     /* the user's condition in its own parentheses: an OR in it cannot escape */
@@ -1041,24 +1049,8 @@ char *pgs_sql_sweep(const char *table_q, const char *seen_q, const char *scope, 
                        " AND s.run_id = $%d AND s.key = ", scope, seen_q, base + 1, base + 2, base + 3);
     key_text(&b, "t", cols, n);
     pgs_buf_puts(&b, ")");
-    if (!hard) {
-        /* rows already marked stay untouched (and are not counted) */
-        pgs_buf_puts(&b, " AND (");
-        for (size_t i = 0; i < n_set; i++) {
-            if (i)
-                pgs_buf_puts(&b, ", ");
-            col_ref(&b, "t", set_cols[i]);
-            cmp_cast(&b, set_cmp[i]);
-        }
-        pgs_buf_puts(&b, ") IS DISTINCT FROM (");
-        for (size_t i = 0; i < n_set; i++) {
-            if (i)
-                pgs_buf_puts(&b, ", ");
-            pgs_buf_printf(&b, "$%zu", (size_t)base + 4 + i);
-            cmp_cast(&b, set_cmp[i]);
-        }
-        pgs_buf_puts(&b, ")");
-    }
+    if (!hard)
+        soft_not_marked(&b, set_cols, set_cmp, n_set, (size_t)base + 4);
     delete_tail(&b, cols, n, aff);
     return pgs_buf_take(&b);
 }
