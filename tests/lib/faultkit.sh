@@ -218,3 +218,33 @@ fk_transport_row() {
     fk_expect_rc 0 "the run after $_kind"
     fk_check --runs 3
 }
+
+# fk_refused NAME SED-SCRIPT LINE-REGEX FRAGMENT...: $FK_CONF edited by
+# SED-SCRIPT (into $T/NAME.ini) is refused with exit 3 (configuration invalid)
+# by `syncengine check` and by --once, in at most 3 lines; the message holds
+# FILE:LINE: or FILE:LINE) (the line of the edited file matching LINE-REGEX)
+# and every FRAGMENT.  Mismatches go to the test's own fail function.
+fk_refused() {
+    name=$1 script=$2 lre=$3
+    shift 3
+    f="$T/$name.ini"
+    sed "$script" "$FK_CONF" >"$f"
+    cmp -s "$f" "$FK_CONF" && { fail "$name: the edit changed nothing"; return; }
+    for mode in check once; do
+        rc=0
+        if [ $mode = check ]; then
+            $SYNCENGINE check -c "$f" >/dev/null 2>"$T/err" || rc=$?
+        else
+            $SYNCENGINE -c "$f" --once >/dev/null 2>"$T/err" || rc=$?
+        fi
+        msg=$(cat "$T/err")
+        [ "$rc" = 3 ] || fail "$name ($mode): exit code $rc, expected 3: $msg"
+        line=$(grep -n -m1 -E -- "$lre" "$f" | cut -d: -f1)
+        case "$msg" in *"$f:$line:"* | *"$f:$line)"*) ;; *) fail "$name ($mode): message does not name $f:$line: $msg" ;; esac
+        for frag in "$@"; do
+            case "$msg" in *"$frag"*) ;; *) fail "$name ($mode): message lacks '$frag': $msg" ;; esac
+        done
+        [ "$(wc -l <"$T/err")" -le 3 ] || fail "$name ($mode): more than 3 lines for one mistake: $msg"
+    done
+    echo "ok   $name: $(head -c 220 "$T/err")"
+}
