@@ -14,16 +14,8 @@
 # Exit 0 pass, 77 skip, anything else fail.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
-[ -x "$O/syncengine" ] || skip "$O/syncengine not built"
-[ -f "$O/plugins/salesforce.so" ] || skip "$O/plugins/salesforce.so not built"
-command -v python3 >/dev/null || skip "python3 not installed"
-pkg-config --exists jansson 2>/dev/null || skip "jansson development files not installed"
-unset SYNCENGINE_PLUGIN_DIR
-
-mkdir "$T/plugins"
-${CC:-cc} -std=c11 -Wall -Wextra -Werror -I"$top/include" $(pkg-config --cflags jansson) -fPIC -shared \
-    -fvisibility=hidden -Wl,--no-undefined -o "$T/plugins/jsonl.so" "$top/examples/jsonl/jsonl.c" \
-    $(pkg-config --libs jansson) || die "could not build the jsonl sink"
+. "$top/tests/lib/sf_jsonl.sh"
+sf_jsonl_setup
 
 sfstub_start sf --contacts 5 --leads 5 --accounts 2 --orgs 2 --org-records 60
 ctl() { sfstub_ctl "$SF_sf_URL" "$@"; }

@@ -13,16 +13,8 @@
 # Exit 0 pass, 77 skip, anything else fail.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
-[ -x "$O/syncengine" ] || skip "$O/syncengine not built"
-[ -f "$O/plugins/salesforce.so" ] || skip "$O/plugins/salesforce.so not built"
-command -v python3 >/dev/null || skip "python3 not installed"
-pkg-config --exists jansson 2>/dev/null || skip "jansson development files not installed"
-unset SYNCENGINE_PLUGIN_DIR
-
-mkdir "$T/plugins"
-${CC:-cc} -std=c11 -Wall -Wextra -Werror -I"$top/include" $(pkg-config --cflags jansson) -fPIC -shared \
-    -fvisibility=hidden -Wl,--no-undefined -o "$T/plugins/jsonl.so" "$top/examples/jsonl/jsonl.c" \
-    $(pkg-config --libs jansson) || die "could not build the jsonl sink"
+. "$top/tests/lib/sf_jsonl.sh"
+sf_jsonl_setup
 
 sfstub_start org --contacts 400 --leads 300 --accounts 20 --same-modstamp 250 --rotate-refresh
 export SF_URL="$SF_org_URL" SF_TOKEN=test-refresh-token
