@@ -229,8 +229,10 @@ build-clang:
 	$(Q)$(MAKE) --no-print-directory O=build-clang CC=clang all tests-built
 
 # Unit and integration tests on the normal build.
+# Integration tests mostly wait on servers and sleeps: three at a time keep two cores busy.
+SUITE_JOBS ?= 3
 test-suite: all $(TEST_BINS)
-	$(Q)O=$(O) tests/run.sh
+	$(Q)O=$(O) JOBS=$(SUITE_JOBS) tests/run.sh
 
 test-unit: all $(TEST_BINS)
 	$(Q)O=$(O) tests/run.sh unit
