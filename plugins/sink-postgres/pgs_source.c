@@ -950,13 +950,10 @@ static int install_change_log(pgs_source *in, const plan *pl)
     if (!ddl)
         return SYNC_E_NOMEM;
     pgs_err err;
-    rc = pgs_tx_begin(&in->conn, &err);
-    if (rc == SYNC_OK)
-        rc = pgs_exec_cmd(&in->conn, ddl, &err);
+    /* several statements: sent with BEGIN in one simple-protocol round trip (rolled back on an error) */
+    rc = pgs_tx_begin_with(&in->conn, ddl, &err);
     if (rc == SYNC_OK)
         rc = pgs_exec_cmd(&in->conn, "COMMIT", &err);
-    else if (!pgs_conn_lost(&in->conn))
-        pgs_exec_cmd(&in->conn, "ROLLBACK", &(pgs_err){0});
     free(ddl);
     if (rc != SYNC_OK) {
         pgs_err_prefix(&err, "cannot install the change-log trigger on \"%s\" (run `syncengine setup` as the "
