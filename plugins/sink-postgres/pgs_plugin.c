@@ -423,6 +423,7 @@ static const sync_source_ops pgs_source_ops = {
     .discover = pgs_source_discover,
     .read = pgs_source_read,
     .close = pgs_source_close,
+    .setup_stream = pgs_source_setup,
 };
 
 static int pgs_check_cb(const sync_check *chk)

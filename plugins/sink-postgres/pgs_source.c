@@ -892,7 +892,8 @@ static char *change_log_ddl(const char *schema, const char *rel_q, const char *k
     pgs_quote_ident(&b, schema);
     pgs_buf_puts(&b, "." PGS_CHANGES_TABLE " (tbl, seq);\nCREATE OR REPLACE FUNCTION ");
     pgs_quote_ident(&b, schema);
-    pgs_buf_puts(&b, ".sync_record_change() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+    pgs_buf_puts(&b, ".sync_record_change() RETURNS trigger LANGUAGE plpgsql\n"
+                     "    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$\n"
                      "BEGIN\n"
                      "    IF TG_OP <> 'INSERT' THEN\n"
                      "        INSERT INTO ");
@@ -1265,6 +1266,52 @@ int pgs_source_read(void *instance, const sync_stream_request *req, sync_emitter
         rc = pl.change_log ? read_change_log(in, &pl, cursor, em, batch) : read_keyset(in, &pl, cursor, em, batch);
     }
     plan_free(&pl);
+    return rc;
+}
+
+/* ------------------------------------------------------------ setup (ABI 1.3) */
+
+int pgs_source_setup(sync_ctx *ctx, const sync_config *cfg, const char *object, const sync_config *opts, int apply,
+                     char **ddl_out)
+{
+    if (ddl_out)
+        *ddl_out = NULL;
+    int cl = 0;
+    if (opts)
+        pgs_host->config_get_bool(opts, "change_log", &cl);
+    if (!cl)
+        return SYNC_OK; /* a keyset stream needs nothing on the server */
+    void *inst = NULL;
+    int rc = pgs_source_open(ctx, cfg, &inst);
+    if (rc != SYNC_OK)
+        return rc;
+    pgs_source *in = inst;
+    probs p = {.ctx = ctx};
+    plan pl;
+    rc = plan_build(in, object, opts, NULL, 0, pgs_host->config_where(opts, "change_log"), &p, &pl);
+    char *ddl = rc == SYNC_OK ? change_log_ddl(in->state_schema, pl.rel_q, pl.cols[pl.key_c].name) : NULL;
+    if (rc == SYNC_OK && !ddl)
+        rc = SYNC_E_NOMEM;
+    if (rc == SYNC_OK && apply) {
+        pgs_err err;
+        rc = pgs_tx_begin_with(&in->conn, ddl, &err);
+        if (rc == SYNC_OK)
+            rc = pgs_exec_cmd(&in->conn, "COMMIT", &err);
+        if (rc != SYNC_OK) {
+            pgs_err_prefix(&err, "cannot install the change-log trigger on \"%s\": ", pl.display);
+            rc = pgs_fail(ctx, &err);
+        }
+    }
+    if (rc == SYNC_OK && ddl_out) {
+        size_t n = strlen(ddl);
+        if ((*ddl_out = pgs_host->alloc(n + 1)) != NULL)
+            memcpy(*ddl_out, ddl, n + 1);
+        else
+            rc = SYNC_E_NOMEM;
+    }
+    free(ddl);
+    plan_free(&pl);
+    pgs_source_close(in);
     return rc;
 }
 

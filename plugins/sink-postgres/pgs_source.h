@@ -25,6 +25,14 @@ int pgs_source_open(sync_ctx *ctx, const sync_config *cfg, void **instance);
 int pgs_source_discover(void *instance, sync_catalog *cat);
 int pgs_source_read(void *instance, const sync_stream_request *req, sync_emitter *em);
 void pgs_source_close(void *instance);
+/*
+ * `syncengine setup` for one stream (sync_source_ops.setup_stream, ABI 1.3):
+ * with source.change_log on, the change-log table, its function and the
+ * table's trigger; nothing otherwise.  Reads the catalog (the table, its
+ * primary key) even when only printing.
+ */
+int pgs_source_setup(sync_ctx *ctx, const sync_config *cfg, const char *object, const sync_config *stream_options,
+                     int apply, char **ddl_out);
 /* The offline check of a source use (sync_plugin.check with chk->is_source). */
 int pgs_source_check(const sync_check *chk);
 /* check --connect of a source use (sync_plugin.probe with chk->is_source). */

@@ -9,7 +9,12 @@
 #     open one, with the lower sequence number but committing last, can never
 #     be skipped); the run after its commit reads both;
 #   - changes read are pruned from syncengine.sync_changes;
-#   - a full refresh scans again and rewrites nothing.
+#   - a full refresh scans again and rewrites nothing;
+#   - least privilege: a reading role that may not create triggers fails with
+#     a message saying to run `syncengine setup`; `setup --print` shows the
+#     DDL and changes nothing; `setup` as the owner installs it, and then the
+#     role reads, while an application role that has no grant on the change
+#     log writes the table through the (SECURITY DEFINER) trigger.
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
@@ -96,4 +101,59 @@ run 0
 note "full refresh: a new scan, nothing rewritten"
 run 0 --full-refresh
 [ "$(done_line)" = "19 read, 0 inserted, 0 updated, 19 unchanged, 0 deleted, 0 failed" ] || die "full refresh: $(done_line)"
+
+note "least privilege: setup by the owner, reads by a role with row privileges only"
+pg_psql -c "CREATE TABLE tags (id int PRIMARY KEY, name text);
+CREATE TABLE tags_copy (id int PRIMARY KEY, name text);
+INSERT INTO tags VALUES (1, 'a'), (2, 'b');
+CREATE ROLE reader LOGIN; GRANT SELECT ON tags TO reader;
+GRANT USAGE ON SCHEMA syncengine TO reader; GRANT SELECT, DELETE ON syncengine.sync_changes TO reader;
+CREATE ROLE app LOGIN; GRANT SELECT, INSERT, UPDATE, DELETE ON tags TO app;"
+reader_url="postgresql://reader@/postgres?host=$PGHOST&port=$PGPORT"
+cat >"$T/b.ini" <<INI
+[engine]
+state_dir = $T/state2
+
+[source pg]
+plugin = postgres
+conninfo = \${READER_URL}
+
+[sink owner]
+plugin = postgres
+conninfo = \${DATABASE_URL}
+
+[job tags]
+source = pg
+sink = owner
+sink.delete_mode = hard
+
+[stream tags.tags]
+object = tags
+target = tags_copy
+source.change_log = on
+
+[map tags.tags]
+id = id
+name = name
+INI
+code=0
+READER_URL=$reader_url $SYNCENGINE run tags -c "$T/b.ini" >"$T/out.log" 2>&1 || code=$?
+[ "$code" = 5 ] || { cat "$T/out.log" >&2; die "reader without setup: exit $code, expected 5"; }
+grep -q 'cannot install the change-log trigger on "public.tags" (run `syncengine setup` as the table.s owner' "$T/out.log" ||
+    { cat "$T/out.log" >&2; die "no hint at setup"; }
+READER_URL=$DATABASE_URL $SYNCENGINE setup --print -c "$T/b.ini" >"$T/setup.out" 2>&1 || { cat "$T/setup.out" >&2; die "setup --print failed"; }
+grep -q '^-- source .pg. (postgres), stream tags.tags$' "$T/setup.out" || { cat "$T/setup.out" >&2; die "setup --print: no source part"; }
+grep -q 'CREATE OR REPLACE TRIGGER syncengine_changes AFTER INSERT OR UPDATE OR DELETE ON "public"."tags"' "$T/setup.out" ||
+    { cat "$T/setup.out" >&2; die "setup --print: no trigger"; }
+[ "$(pg_psql -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'tags'::regclass AND NOT tgisinternal")" = 0 ] ||
+    die "setup --print installed something"
+READER_URL=$DATABASE_URL $SYNCENGINE setup -c "$T/b.ini" >"$T/setup.out" 2>&1 || { cat "$T/setup.out" >&2; die "setup failed"; }
+grep -q "^source 'pg' (postgres): stream tags.tags is set up$" "$T/setup.out" || { cat "$T/setup.out" >&2; die "setup said nothing of the source"; }
+READER_URL=$reader_url $SYNCENGINE run tags -c "$T/b.ini" >"$T/out.log" 2>&1 || { cat "$T/out.log" >&2; die "reader after setup failed"; }
+grep -q "stream=tags .*done: 2 read, 2 inserted" "$T/out.log" || { cat "$T/out.log" >&2; die "reader: not 2 inserted"; }
+psql -X -q -v ON_ERROR_STOP=1 "postgresql://app@/postgres?host=$PGHOST&port=$PGPORT" \
+    -c "DELETE FROM tags WHERE id = 1; INSERT INTO tags VALUES (3, 'c')" || die "the application role cannot write its table"
+READER_URL=$reader_url $SYNCENGINE run tags -c "$T/b.ini" >"$T/out.log" 2>&1 || { cat "$T/out.log" >&2; die "reader run failed"; }
+[ "$(pg_psql -c "SELECT string_agg(id || name, ',' ORDER BY id) FROM tags_copy")" = "2b,3c" ] ||
+    die "tags_copy: $(pg_psql -c "SELECT * FROM tags_copy")"
 echo "ok: postgres source change log"
