@@ -45,7 +45,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pgs.h"
+#include "pgs_conn.h"
+#include "pgs_host.h"
+#include "pgs_sql.h"
 
 /* Settings of every read transaction: values come back in one format whatever the server's defaults. */
 #define READ_SETTINGS                                                                                    \
