@@ -226,4 +226,12 @@ $SYNCENGINE check --connect -c "$T/b.ini" >"$T/check.out" 2>&1 || { cat "$T/chec
 grep -q 'no index on ("updated_at", "id")' "$T/check.out" || { cat "$T/check.out" >&2; die "no index warning"; }
 $SYNCENGINE run v -c "$T/b.ini" >"$T/v.out" 2>"$T/v.err" || { cat "$T/v.err" >&2; die "reading the view failed"; }
 [ "$(grep -c '"_op":"upsert"' "$T/v.out")" = 2 ] || die "the view gave $(grep -c . "$T/v.out") lines, expected 2"
+
+note "discover lists the tables and views with their columns' types"
+$SYNCENGINE discover pg -c "$T/a.ini" >"$T/disc.out" 2>&1 || { cat "$T/disc.out" >&2; die "discover failed"; }
+grep -qx "app.leads" "$T/disc.out" && grep -qx "public.plain_v" "$T/disc.out" || { cat "$T/disc.out" >&2; die "discover: streams"; }
+sed -n '/^app.leads$/,/^[^ ]/p' "$T/disc.out" | tr '\t' ' ' >"$T/disc.leads"
+for f in "id string" "n integer" "score float" "active bool" "meta json" "tags json" "born date" "seen_at timestamp"; do
+    grep -qx "    $f" "$T/disc.leads" || { cat "$T/disc.leads" >&2; die "discover: app.leads lacks \"$f\""; }
+done
 echo "ok: postgres source"

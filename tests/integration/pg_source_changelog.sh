@@ -82,7 +82,7 @@ run 0
 same "after the changes"
 
 note "a transaction open while a later one commits and is read"
-pg_psql -c "BEGIN; UPDATE notes SET body = 'slow' WHERE id = 9; SELECT pg_sleep(3); COMMIT" >/dev/null &
+pg_psql -c "BEGIN; UPDATE notes SET body = 'slow' WHERE id = 9; SELECT pg_sleep(5); COMMIT" >/dev/null &
 slow=$!
 sleep 0.5
 pg_psql -c "UPDATE notes SET body = 'fast' WHERE id = 10"

@@ -6,7 +6,7 @@
 #   - rows updated (by a trigger stamping now()) while a run pages through
 #     the table: after the settle window the copy equals the table;
 #   - a late-committing transaction: its row is stamped at its start (now()),
-#     before a row that commits earlier and is read first.  With settle = 4s
+#     before a row that commits earlier and is read first.  With settle = 5s
 #     the run waits for it and the copy gets both; the same job with settle =
 #     0s skips the late row for ever (which is what the window is for).
 set -eu
@@ -40,7 +40,7 @@ conninfo = \${DATABASE_URL}
 plugin = postgres
 conninfo = \${DATABASE_URL}
 
-$(job settled dst 4s)
+$(job settled dst 5s)
 $(job quick dst 1s)
 $(job nosettle dst0 0s)
 INI
@@ -86,20 +86,20 @@ sleep 1.1
 run 0 quick
 same dst "after updates during a run (first run: $first; then: $(done_line))"
 
-note "a late commit: stamped at its start, committed 2.5 s later"
+note "a late commit: stamped at its start, committed 4 s later"
 run 0 nosettle
 same dst0 "nosettle's first copy"
-pg_psql -c "BEGIN; INSERT INTO src (id, v) VALUES (1001, 'late'); SELECT pg_sleep(2.5); COMMIT" >/dev/null &
+pg_psql -c "BEGIN; INSERT INTO src (id, v) VALUES (1001, 'late'); SELECT pg_sleep(4); COMMIT" >/dev/null &
 late=$!
 sleep 0.5
 pg_psql -c "INSERT INTO src (id, v) VALUES (1002, 'early')"
-run 0 settled
 run 0 nosettle
 [ "$(pg_psql -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM dst0 WHERE id > 1000")" = 1002 ] ||
     die "nosettle should have read only the early row so far"
+run 0 settled
 wait $late
 [ "$(pg_psql -c "SELECT count(*) FROM dst WHERE id > 1000")" = 0 ] || die "settled read rows inside its window"
-sleep 2.2
+sleep 1.7
 run 0 settled
 same dst "the late row, after the settle window"
 run 0 nosettle
