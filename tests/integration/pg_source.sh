@@ -227,6 +227,17 @@ grep -q 'no index on ("updated_at", "id")' "$T/check.out" || { cat "$T/check.out
 $SYNCENGINE run v -c "$T/b.ini" >"$T/v.out" 2>"$T/v.err" || { cat "$T/v.err" >&2; die "reading the view failed"; }
 [ "$(grep -c '"_op":"upsert"' "$T/v.out")" = 2 ] || die "the view gave $(grep -c . "$T/v.out") lines, expected 2"
 
+note "check (offline): a malformed soft_delete and a where holding two statements are named with their lines"
+sed -e 's/^source.soft_delete = deleted_at$/source.soft_delete = =x/' -e 's/^source.settle = 1s$/source.settle = 1s\nsource.where = true; DROP TABLE x/' \
+    "$T/a.ini" >"$T/c.ini"
+code=0
+$SYNCENGINE check -c "$T/c.ini" >"$T/check.out" 2>&1 || code=$?
+[ "$code" = 3 ] || { cat "$T/check.out" >&2; die "check exited $code, expected 3"; }
+[ "$(grep -c 'c.ini:[0-9]*.*source.soft_delete "=x" is not column or column=value' "$T/check.out")" = 3 ] ||
+    { cat "$T/check.out" >&2; die "check: soft_delete not named for each of the 3 streams"; }
+grep -q 'c.ini:[0-9]*.*source.where "true; DROP TABLE x" holds a .;.' "$T/check.out" ||
+    { cat "$T/check.out" >&2; die "check: where not named"; }
+
 note "discover lists the tables and views with their columns' types"
 $SYNCENGINE discover pg -c "$T/a.ini" >"$T/disc.out" 2>&1 || { cat "$T/disc.out" >&2; die "discover failed"; }
 grep -qx "app.leads" "$T/disc.out" && grep -qx "public.plain_v" "$T/disc.out" || { cat "$T/disc.out" >&2; die "discover: streams"; }
