@@ -788,6 +788,10 @@ static int read_keyset(pgs_source *in, const plan *pl, const char *cursor, sync_
             pgs_buf_printf(&b, " <= $%d::%s", ++np, cc->type);
         else
             pgs_buf_puts(&b, " IS NOT NULL");
+        /* a row without a key has no place in the keyset order (a view's key column) */
+        pgs_buf_puts(&b, " AND ");
+        pgs_quote_ident(&b, kc->name);
+        pgs_buf_puts(&b, " IS NOT NULL");
         if (after) {
             pgs_buf_puts(&b, " AND (");
             pgs_quote_ident(&b, cc->name);
@@ -830,8 +834,7 @@ static int read_keyset(pgs_source *in, const plan *pl, const char *cursor, sync_
         for (int r = 0; rc == SYNC_OK && r < rows; r++)
             rc = row_record(in, pl, res, r, em);
         if (rc == SYNC_OK && rows > 0) {
-            /* the last row's (value, key); a NULL key row cannot be last of a page in a useful way, but
-             * its cursor value still moves the cursor forward */
+            /* the last row's (value, key) */
             char *nv = strdup(PQgetvalue(res, rows - 1, (int)pl->cur_i));
             char *nk = strdup(PQgetvalue(res, rows - 1, (int)pl->key_i));
             free(cval);
