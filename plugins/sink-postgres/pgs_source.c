@@ -37,7 +37,6 @@
  */
 #include "pgs_source.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -47,6 +46,7 @@
 
 #include "pgs_conn.h"
 #include "pgs_host.h"
+#include "pgs_source_sql.h"
 #include "pgs_sql.h"
 
 /* Settings of every read transaction: values come back in one format whatever the server's defaults. */
@@ -445,7 +445,7 @@ static sync_type oid_type(unsigned oid, char cat)
     case OID_OID: return SYNC_TYPE_INT;
     case OID_FLOAT4:
     case OID_FLOAT8: return SYNC_TYPE_FLOAT;
-    case OID_NUMERIC: return SYNC_TYPE_NULL; /* a number, or exact text when it has too many digits */
+    case OID_NUMERIC: return SYNC_TYPE_STRING; /* exact decimal text */
     case OID_DATE: return SYNC_TYPE_DATE;
     case OID_TIMESTAMP:
     case OID_TIMESTAMPTZ: return SYNC_TYPE_TIMESTAMP;
@@ -490,100 +490,6 @@ int pgs_source_discover(void *instance, sync_catalog *cat)
 
 /* ------------------------------------------------------------ values */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int digits(const char **s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++, (*s)++) {
-        if (!isdigit((unsigned char)**s))
-            return -1;
-        v = v * 10 + (**s - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* "YYYY-MM-DD" -> days; -1 for anything else (infinity, BC, 5-digit years). */
-static int parse_date(const char *s, int64_t *days, const char **rest)
-{
-    int y, m, d;
-    if (digits(&s, 4, &y) < 0 || *s++ != '-' || digits(&s, 2, &m) < 0 || *s++ != '-' || digits(&s, 2, &d) < 0)
-        return -1;
-    if (m < 1 || m > 12 || d < 1 || d > 31)
-        return -1;
-    *days = days_from_civil(y, (unsigned)m, (unsigned)d);
-    *rest = s;
-    return 0;
-}
-
-/* "YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]]" (DateStyle ISO) -> microseconds. */
-static int parse_timestamp(const char *s, int64_t *usec)
-{
-    int64_t days;
-    int h, mi, se;
-    if (parse_date(s, &days, &s) < 0 || (*s != ' ' && *s != 'T'))
-        return -1;
-    s++;
-    if (digits(&s, 2, &h) < 0 || *s++ != ':' || digits(&s, 2, &mi) < 0 || *s++ != ':' || digits(&s, 2, &se) < 0)
-        return -1;
-    int64_t frac = 0;
-    if (*s == '.') {
-        s++;
-        int nd = 0;
-        while (isdigit((unsigned char)*s)) {
-            if (nd < 6) {
-                frac = frac * 10 + (*s - '0');
-                nd++;
-            }
-            s++;
-        }
-        for (; nd < 6; nd++)
-            frac *= 10;
-    }
-    int64_t off = 0;
-    if (*s == '+' || *s == '-') {
-        int sign = *s++ == '-' ? -1 : 1, oh = 0, om = 0, os = 0;
-        if (digits(&s, 2, &oh) < 0)
-            return -1;
-        if (*s == ':' && (s++, digits(&s, 2, &om) < 0))
-            return -1;
-        if (*s == ':' && (s++, digits(&s, 2, &os) < 0))
-            return -1;
-        off = sign * ((int64_t)oh * 3600 + om * 60 + os);
-    }
-    if (*s)
-        return -1; /* " BC" and the like */
-    *usec = ((days * 86400 + h * 3600 + mi * 60 + se) - off) * INT64_C(1000000) + frac;
-    return 0;
-}
-
-/* A numeric's text is kept exact: a number when a double holds it, else the text itself. */
-static int numeric_fits_double(const char *s)
-{
-    int sig = 0, started = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p == '-' || *p == '+' || *p == '.')
-            continue;
-        if (!isdigit((unsigned char)*p))
-            return 0; /* NaN, Infinity */
-        if (*p != '0')
-            started = 1;
-        if (started)
-            sig++;
-    }
-    /* trailing zeros after a point count too: "1.50" keeps its scale as a number 1.5 */
-    return sig <= 15;
-}
-
 static int set_field(pgs_source *in, const plan *pl, sync_record *rec, const PGresult *res, int row, int i)
 {
     const scol *c = &pl->cols[pl->sel[i]];
@@ -607,21 +513,18 @@ static int set_field(pgs_source *in, const plan *pl, sync_record *rec, const PGr
             return pgs_host->record_set_float(rec, f, d);
         break;
     }
-    case OID_NUMERIC:
-        if (numeric_fits_double(v))
-            return pgs_host->record_set_float(rec, f, strtod(v, NULL));
-        break;
+    case OID_NUMERIC: break; /* exact decimal text: a double would change 0.1 (map float(x) for a number) */
     case OID_DATE: {
         int64_t days;
         const char *rest;
-        if (parse_date(v, &days, &rest) == 0 && !*rest)
+        if (pgs_src_parse_date(v, &days, &rest) == 0 && !*rest)
             return pgs_host->record_set_date(rec, f, days);
         break;
     }
     case OID_TIMESTAMP:
     case OID_TIMESTAMPTZ: {
         int64_t usec;
-        if (parse_timestamp(v, &usec) == 0)
+        if (pgs_src_parse_timestamp(v, &usec) == 0)
             return pgs_host->record_set_timestamp(rec, f, usec);
         break;
     }
@@ -680,45 +583,6 @@ static int row_record(pgs_source *in, const plan *pl, const PGresult *res, int r
 
 /* ------------------------------------------------------------ cursors */
 
-/* Appends s with '\' and ',' escaped. */
-static void cur_escape(pgs_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '\\' || *s == ',')
-            pgs_buf_add(b, "\\", 1);
-        pgs_buf_add(b, s, 1);
-    }
-}
-
-/* Splits text at its first unescaped ',' into two malloc'ed, unescaped strings; -1 when malformed. */
-static int cur_split(const char *text, char **a, char **b)
-{
-    pgs_buf x[2];
-    pgs_buf_init(&x[0]);
-    pgs_buf_init(&x[1]);
-    int part = 0;
-    for (const char *s = text; *s; s++) {
-        if (*s == '\\' && s[1]) {
-            pgs_buf_add(&x[part], ++s, 1);
-        } else if (*s == ',' && part == 0) {
-            part = 1;
-        } else {
-            pgs_buf_add(&x[part], s, 1);
-        }
-    }
-    pgs_buf_add(&x[0], "", 0);
-    pgs_buf_add(&x[1], "", 0);
-    *a = pgs_buf_take(&x[0]);
-    *b = pgs_buf_take(&x[1]);
-    if (part == 0 || !*a || !*b) {
-        free(*a);
-        free(*b);
-        *a = *b = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 static int emit_text(sync_emitter *em, pgs_buf *b)
 {
     char *text = pgs_buf_take(b);
@@ -735,7 +599,7 @@ static int read_keyset(pgs_source *in, const plan *pl, const char *cursor, sync_
 {
     const scol *cc = &pl->cols[pl->cur_c], *kc = &pl->cols[pl->key_c];
     char *cval = NULL, *kval = NULL;
-    if (cursor && (cursor[0] != 'k' || cur_split(cursor + 1, &cval, &kval) < 0)) {
+    if (cursor && (cursor[0] != 'k' || pgs_src_cursor_split(cursor + 1, &cval, &kval) < 0)) {
         pgs_host->set_error(in->ctx, "saved cursor \"%s\" of \"%s\" is not a keyset cursor of this connector "
                                      "(was source.change_log changed?); run a full refresh", cursor, pl->display);
         return SYNC_E_DATA;
@@ -848,9 +712,9 @@ static int read_keyset(pgs_source *in, const plan *pl, const char *cursor, sync_
                 pgs_buf b;
                 pgs_buf_init(&b);
                 pgs_buf_puts(&b, "k");
-                cur_escape(&b, cval);
+                pgs_src_cursor_escape(&b, cval);
                 pgs_buf_puts(&b, ",");
-                cur_escape(&b, kval);
+                pgs_src_cursor_escape(&b, kval);
                 rc = emit_text(em, &b);
             }
         }
@@ -875,53 +739,6 @@ static char *changes_table(const pgs_source *in)
     pgs_buf_init(&b);
     pgs_quote_ident(&b, in->state_schema);
     pgs_buf_puts(&b, "." PGS_CHANGES_TABLE);
-    return pgs_buf_take(&b);
-}
-
-/* The DDL of the change log and of one table's trigger (idempotent); malloc'ed. */
-static char *change_log_ddl(const char *schema, const char *rel_q, const char *key)
-{
-    pgs_buf b;
-    pgs_buf_init(&b);
-    pgs_buf_puts(&b, "CREATE SCHEMA IF NOT EXISTS ");
-    pgs_quote_ident(&b, schema);
-    pgs_buf_puts(&b, ";\nCREATE TABLE IF NOT EXISTS ");
-    pgs_quote_ident(&b, schema);
-    pgs_buf_puts(&b, "." PGS_CHANGES_TABLE " (\n"
-                     "    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
-                     "    tbl oid NOT NULL,\n"
-                     "    key text,\n"
-                     "    xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),\n"
-                     "    changed_at timestamptz NOT NULL DEFAULT pg_catalog.now()\n);\n"
-                     "CREATE INDEX IF NOT EXISTS " PGS_CHANGES_TABLE "_tbl ON ");
-    pgs_quote_ident(&b, schema);
-    pgs_buf_puts(&b, "." PGS_CHANGES_TABLE " (tbl, seq);\nCREATE OR REPLACE FUNCTION ");
-    pgs_quote_ident(&b, schema);
-    pgs_buf_puts(&b, ".sync_record_change() RETURNS trigger LANGUAGE plpgsql\n"
-                     "    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$\n"
-                     "BEGIN\n"
-                     "    IF TG_OP <> 'INSERT' THEN\n"
-                     "        INSERT INTO ");
-    pgs_quote_ident(&b, schema);
-    pgs_buf_puts(&b, "." PGS_CHANGES_TABLE " (tbl, key) VALUES (TG_RELID, pg_catalog.to_jsonb(OLD) ->> TG_ARGV[0]);\n"
-                     "    END IF;\n"
-                     "    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0]) IS "
-                     "DISTINCT FROM (pg_catalog.to_jsonb(OLD) ->> TG_ARGV[0])) THEN\n"
-                     "        INSERT INTO ");
-    pgs_quote_ident(&b, schema);
-    pgs_buf_puts(&b, "." PGS_CHANGES_TABLE " (tbl, key) VALUES (TG_RELID, pg_catalog.to_jsonb(NEW) ->> TG_ARGV[0]);\n"
-                     "    END IF;\n"
-                     "    RETURN NULL;\n"
-                     "END\n$fn$;\n");
-    if (rel_q) {
-        pgs_buf_printf(&b, "CREATE OR REPLACE TRIGGER " PGS_CHANGES_TRIGGER " AFTER INSERT OR UPDATE OR DELETE ON %s"
-                           " FOR EACH ROW EXECUTE FUNCTION ", rel_q);
-        pgs_quote_ident(&b, schema);
-        pgs_buf_puts(&b, ".sync_record_change('");
-        for (const char *s = key; *s; s++)
-            pgs_buf_add(&b, *s == '\'' ? "''" : s, *s == '\'' ? 2 : 1);
-        pgs_buf_puts(&b, "');\n");
-    }
     return pgs_buf_take(&b);
 }
 
@@ -952,7 +769,7 @@ static int install_change_log(pgs_source *in, const plan *pl)
     int rc = change_log_installed(in, pl, &installed);
     if (rc != SYNC_OK || installed)
         return rc;
-    char *ddl = change_log_ddl(in->state_schema, pl->rel_q, pl->cols[pl->key_c].name);
+    char *ddl = pgs_src_change_log_ddl(in->state_schema, pl->rel_q, pl->cols[pl->key_c].name);
     if (!ddl)
         return SYNC_E_NOMEM;
     pgs_err err;
@@ -1034,7 +851,7 @@ static int scan_table(pgs_source *in, const plan *pl, const char *lo, char **key
         pgs_buf_init(&b);
         if (more) {
             pgs_buf_printf(&b, "s%s,", lo);
-            cur_escape(&b, *key);
+            pgs_src_cursor_escape(&b, *key);
         } else {
             pgs_buf_printf(&b, "x%s", lo);
         }
@@ -1207,7 +1024,7 @@ static int read_change_log(pgs_source *in, const plan *pl, const char *cursor, s
         scanning = 1;
     } else if (cursor[0] == 's') {
         char *a = NULL;
-        if (cur_split(cursor + 1, &a, &scan_key) < 0 || strlen(a) >= sizeof(lo))
+        if (pgs_src_cursor_split(cursor + 1, &a, &scan_key) < 0 || strlen(a) >= sizeof(lo))
             rc = SYNC_E_DATA;
         else
             snprintf(lo, sizeof(lo), "%s", a);
@@ -1294,7 +1111,7 @@ int pgs_source_setup(sync_ctx *ctx, const sync_config *cfg, const char *object, 
     probs p = {.ctx = ctx};
     plan pl;
     rc = plan_build(in, object, opts, NULL, 0, pgs_host->config_where(opts, "change_log"), &p, &pl);
-    char *ddl = rc == SYNC_OK ? change_log_ddl(in->state_schema, pl.rel_q, pl.cols[pl.key_c].name) : NULL;
+    char *ddl = rc == SYNC_OK ? pgs_src_change_log_ddl(in->state_schema, pl.rel_q, pl.cols[pl.key_c].name) : NULL;
     if (rc == SYNC_OK && !ddl)
         rc = SYNC_E_NOMEM;
     if (rc == SYNC_OK && apply) {

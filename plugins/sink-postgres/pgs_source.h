@@ -17,10 +17,6 @@
 
 #include <sync/sync.h>
 
-/* Name of the change-log table in the section's state_schema, and of the trigger on each table. */
-#define PGS_CHANGES_TABLE "sync_changes"
-#define PGS_CHANGES_TRIGGER "syncengine_changes"
-
 int pgs_source_open(sync_ctx *ctx, const sync_config *cfg, void **instance);
 int pgs_source_discover(void *instance, sync_catalog *cat);
 int pgs_source_read(void *instance, const sync_stream_request *req, sync_emitter *em);
