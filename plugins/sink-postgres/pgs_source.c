@@ -636,8 +636,9 @@ static int read_keyset(pgs_source *in, const plan *pl, const char *cursor, sync_
         pgs_host->log(in->ctx, SYNC_LOG_DEBUG, "cursor column \"%s\" of \"%s\" is %s, not a time: no settle window",
                       cc->name, pl->display, cc->type);
     }
-    if (!has_keyset_index(in, pl))
-        pgs_host->log(in->ctx, SYNC_LOG_WARN, "\"%s\" has no index on (\"%s\", \"%s\"): every page scans and sorts "
+    /* check --connect and every run's probe warn about it; here only for the debug log */
+    if (pgs_host->log_enabled(in->ctx, SYNC_LOG_DEBUG) && !has_keyset_index(in, pl))
+        pgs_host->log(in->ctx, SYNC_LOG_DEBUG, "\"%s\" has no index on (\"%s\", \"%s\"): every page scans and sorts "
                                              "the table; CREATE INDEX ON %s (\"%s\", \"%s\") makes pages seek",
                       pl->display, cc->name, kc->name, pl->rel_q, cc->name, kc->name);
     /* two statements: the first page, and the pages after a (value, key) */
