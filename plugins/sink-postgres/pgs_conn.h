@@ -22,16 +22,16 @@ typedef struct pgs_conn {
     char *application_name;
     int64_t statement_timeout_ms;
     int64_t connect_timeout_ms;
-    int64_t reconnect_attempts;
     unsigned generation;       /* bumped on every successful (re)connect */
 } pgs_conn;
 
 /* Opens the connection once (no retries).  SYNC_E_UNAVAILABLE when the server is unreachable. */
 int pgs_conn_open(pgs_conn *c);
 /*
- * Makes sure the connection is usable: reconnects with backoff (up to
- * reconnect_attempts) when it is broken.  SYNC_OK, or SYNC_E_UNAVAILABLE
- * (SYNC_E_AUTH, SYNC_E_CONFIG, SYNC_E_CANCELLED) with err filled.
+ * Makes sure the connection is usable: when it is broken, connects once (no
+ * loop, no sleep: the engine owns the retry policy and calls again after its
+ * backoff).  SYNC_OK, or SYNC_E_UNAVAILABLE (SYNC_E_AUTH, SYNC_E_CONFIG,
+ * SYNC_E_CANCELLED) with err filled.
  */
 int pgs_conn_ensure(pgs_conn *c, pgs_err *err);
 void pgs_conn_close(pgs_conn *c);

@@ -30,8 +30,9 @@ static const sync_option pgs_options[] = {
      "longest a single statement may run before the server cancels it (0 = no limit)"},
     {"connect_timeout", SYNC_OPT_DURATION, "10s", 0, 1000, 600000, NULL,
      "longest wait for a connection to be established"},
-    {"reconnect_attempts", SYNC_OPT_INT, "5", 0, 0, 100, NULL,
-     "reconnect attempts, with exponential backoff, before a lost connection fails the batch as retryable"},
+    {"reconnect_attempts", SYNC_OPT_INT, "5", SYNC_OPT_DEPRECATED, 0, 100, NULL,
+     "ignored: the engine alone retries a batch that failed for a passing reason (job option write_attempts); "
+     "the sink reconnects once when a call finds its connection broken"},
     {"state_schema", SYNC_OPT_STRING, "syncengine", 0, 0, 0, NULL,
      "schema of the engine's own tables (cursors, runs, leases, run progress), created if missing (or by "
      "`syncengine setup`); user tables are never altered"},

@@ -161,15 +161,11 @@ int pgs_purge_sweep(pgs_instance *in, pgs_target *t, sync_write_result *result)
         return SYNC_OK;
     pgs_err err;
     int64_t deleted = 0;
+    /* the seen keys are committed rows: after a lost connection the engine
+     * calls again (it owns the retries) and the sweep simply runs again */
     int rc = pgs_session_ready(in, &err);
-    /* the seen keys are committed rows: after a lost connection the sweep simply runs again */
-    for (int attempt = 1; rc == SYNC_OK; attempt++) {
+    if (rc == SYNC_OK)
         rc = sweep_once(in, t, &deleted, &err);
-        if (rc == SYNC_OK || attempt >= 3 || pgs_err_is_lease_lost(&err) ||
-            !(pgs_conn_lost(&in->conn) || rc == SYNC_E_CONFLICT))
-            break;
-        rc = pgs_session_ready(in, &err);
-    }
     if (rc != SYNC_OK)
         return purge_fail(t, &err, "marking the rows the read did not see failed");
     result->deleted = deleted;

@@ -57,7 +57,6 @@ int pgs_session_new(sync_ctx *ctx, const sync_config *cfg, pgs_instance **instan
     in->state_schema = dup_or_null(pgs_host->config_get_string(cfg, "state_schema"));
     pgs_host->config_get_int(cfg, "statement_timeout", &in->conn.statement_timeout_ms);
     pgs_host->config_get_int(cfg, "connect_timeout", &in->conn.connect_timeout_ms);
-    pgs_host->config_get_int(cfg, "reconnect_attempts", &in->conn.reconnect_attempts);
     in->lease_ttl_ms = 120000;
     pgs_host->config_get_int(cfg, "lease_ttl", &in->lease_ttl_ms);
     const char *nul = pgs_host->config_get_string(cfg, "text_nul");

@@ -405,7 +405,6 @@ int pgs_source_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
     in->state_schema = strdup(schema && *schema ? schema : "syncengine");
     pgs_host->config_get_int(cfg, "statement_timeout", &in->conn.statement_timeout_ms);
     pgs_host->config_get_int(cfg, "connect_timeout", &in->conn.connect_timeout_ms);
-    pgs_host->config_get_int(cfg, "reconnect_attempts", &in->conn.reconnect_attempts);
     int rc = SYNC_OK;
     if (!in->conn.conninfo || !in->conn.application_name || !in->state_schema) {
         rc = SYNC_E_NOMEM;
