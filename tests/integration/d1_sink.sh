@@ -135,7 +135,7 @@ grep -q partial "$T/status.log" || { cat "$T/status.log" >&2; die "status does n
 note "a lease held by a live process skips the run"
 sleep 60 &
 holder=$!
-at_exit "kill $holder 2>/dev/null"
+at_exit "kill $holder 2>/dev/null || true"
 start=$(awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[20] }' /proc/$holder/stat)
 d1q "UPDATE _syncengine_leases SET pid = $holder, pid_start = $start, released = 0, host = '$(hostname)' WHERE job = 'j'"
 before=$(d1q "SELECT count(*) FROM _syncengine_runs")

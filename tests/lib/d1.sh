@@ -20,12 +20,12 @@ d1stub_start() {
     local pf="$T/d1stub.port" i=0
     python3 "$top/tests/d1stub/d1stub.py" --db "$d1db" --port 0 --port-file "$pf" --token "$D1_TOKEN" \
         --account "$D1_ACCOUNT" --database "$D1_DATABASE" >"$T/d1stub.log" 2>&1 &
-    local pid=$!
-    at_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
+    _d1stub_pid=$!
+    at_exit "kill $_d1stub_pid 2>/dev/null; wait $_d1stub_pid 2>/dev/null"
     while [ ! -s "$pf" ]; do
         i=$((i + 1))
         [ $i -gt 300 ] && { cat "$T/d1stub.log" >&2; die "d1stub did not start"; }
-        kill -0 $pid 2>/dev/null || { cat "$T/d1stub.log" >&2; die "d1stub exited"; }
+        kill -0 $_d1stub_pid 2>/dev/null || { cat "$T/d1stub.log" >&2; die "d1stub exited"; }
         sleep 0.1
     done
     D1_CTL=http://127.0.0.1:$(cat "$pf")
