@@ -17,7 +17,7 @@
  * inside it.  Server errors are classified by SQLSTATE into sync statuses
  * here, in one place.
  */
-#include "pgs.h"
+#include "pgs_conn.h"
 
 #include <errno.h>
 #include <stdio.h>

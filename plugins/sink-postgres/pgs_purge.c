@@ -21,7 +21,9 @@
  * A failed, stopped or partial read never reaches step 2; its keys are
  * cleared by the stream's next full refresh.  Incremental runs do neither.
  */
-#include "pgs.h"
+#include "pgs_purge.h"
+
+#include "pgs_hooks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,12 +179,4 @@ int pgs_purge_sweep(pgs_instance *in, pgs_target *t, sync_write_result *result)
     free(t->sql_seen);
     t->sql_seen = NULL; /* once per run */
     return SYNC_OK;
-}
-
-void pgs_purge_free(pgs_target *t)
-{
-    free(t->seen_q);
-    free(t->purge_run);
-    free(t->purge_scope);
-    free(t->sql_seen);
 }

@@ -30,7 +30,11 @@
  * does not come back, write returns SYNC_E_UNAVAILABLE and the engine retries
  * later from the saved cursor.
  */
-#include "pgs.h"
+#include "pgs_write.h"
+
+#include "pgs_hooks.h"
+#include "pgs_purge.h"
+#include "pgs_state.h"
 
 #include <stdarg.h>
 #include <stdio.h>
