@@ -377,9 +377,11 @@ int d1_run(d1_conn *c, d1_batch *b, json_t **results, char **sql_error)
         json_t *env = NULL;
         if (cc != CURLE_OK) {
             retry = !a.body.too_big;
-            status = cc == CURLE_OPERATION_TIMEDOUT ? SYNC_E_TIMEOUT : SYNC_E_NETWORK;
+            status = cc == CURLE_OPERATION_TIMEDOUT ? SYNC_E_TIMEOUT : a.body.too_big ? SYNC_E_PROTOCOL : SYNC_E_NETWORK;
             snprintf(last, sizeof(last), "%s", a.body.too_big ? "the answer is larger than 64 MiB"
                                                               : curl_easy_strerror(cc));
+            if (!retry)
+                sq_host->set_error(c->ctx, "%s: %s", c->set->label, last);
         } else {
             env = a.body.p ? json_loadb(a.body.p, a.body.len, 0, NULL) : NULL;
             if (http == 429 || http >= 500) {

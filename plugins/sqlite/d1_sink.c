@@ -174,6 +174,11 @@ int d1_sink_prepare(void *instance, const sync_target *target, void **target_sta
                              : NULL;
         if (!dt->upsert || !dt->del || (t->n_soft && !dt->soft))
             rc = SYNC_E_NOMEM;
+        else if (strlen(dt->upsert) > D1_MAX_SQL_BYTES) {
+            sq_host->set_error(in->ctx, "table \"%s\": the upsert statement is %zu bytes, more than D1's %d (%s)",
+                               t->table, strlen(dt->upsert), D1_MAX_SQL_BYTES, in->set.label);
+            rc = SYNC_E_SCHEMA;
+        }
     }
     d1_target **grown = rc == SYNC_OK ? realloc(in->targets, (in->n_targets + 1) * sizeof(*grown)) : NULL;
     if (rc == SYNC_OK && !grown)
