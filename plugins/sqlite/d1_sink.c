@@ -554,11 +554,16 @@ int d1_sink_write(void *instance, void *target_state, const sync_batch *batch, c
     /* requests of at most D1_MAX_STATEMENTS statements and D1_MAX_REQUEST_BYTES; the cursor goes with the last */
     size_t from = 0;
     while (rc == SYNC_OK && (from < n_ops || from == 0)) {
-        size_t to = from, bytes = 0, stmts = 2;
-        while (to < n_ops && (to == from || (stmts + 2 <= D1_MAX_STATEMENTS &&
-                                             bytes + ops[to].bytes + strlen(dt->upsert) <= D1_MAX_REQUEST_BYTES))) {
-            bytes += ops[to].bytes + strlen(dt->upsert);
-            stmts += 1 + (ops[to].kind == OP_UPSERT ? 1 : 0); /* a count statement per key at worst */
+        /* statements: the fence and the cursor, one per record, one count per `per` upserts */
+        size_t per = D1_MAX_PARAMS / (t->n_keys ? t->n_keys : 1), to = from, bytes = 0, upserts = 0;
+        while (to < n_ops) {
+            size_t up = upserts + (ops[to].kind == OP_UPSERT);
+            size_t stmts = 2 + (to - from + 1) + (up + per - 1) / per;
+            size_t more = ops[to].bytes + strlen(dt->upsert);
+            if (to > from && (stmts > D1_MAX_STATEMENTS || bytes + more > D1_MAX_REQUEST_BYTES))
+                break;
+            bytes += more;
+            upserts = up;
             to++;
         }
         const sync_cursor *cur = to == n_ops ? cursor : NULL;

@@ -12,6 +12,8 @@
 #   - an incremental run continues after the saved cursor; a full refresh of
 #     unchanged records writes nothing (unchanged) and repairs a row changed
 #     behind the engine's back (updated 1);
+#   - a batch of 2,500 is sent in two requests (D1_MAX_STATEMENTS), the cursor
+#     with the last;
 #   - the runs are in _syncengine_runs of the D1 database; status shows them;
 #   - a lease held by a live process on this host skips the run.
 set -eu
@@ -127,6 +129,17 @@ same "after the full refresh"
 [ "$(d1q "SELECT inserted, updated, deleted FROM _syncengine_runs ORDER BY started_at DESC LIMIT 1")" = "0|1|0" ] ||
     die "full refresh counts inserted|updated|deleted = $(d1q "SELECT inserted, updated, deleted FROM _syncengine_runs ORDER BY started_at DESC LIMIT 1")"
 [ "$(d1q "SELECT count(*) FROM _syncengine_runs WHERE status = 'partial'")" = 3 ] || die "runs: $(d1q "SELECT * FROM _syncengine_runs")"
+
+note "a batch of 2,500 records goes in two requests of at most 2,000 statements, the cursor in the second"
+sed -i 's/^batch_size = 150/batch_size = 2500/; s/^records = 600/records = 2500/' "$T/d1.ini" "$T/file.ini"
+sqlite_run "$T/file.ini" 6
+before=$(d1stub_stat queries)
+d1_run "$T/d1.ini" 6
+[ "$(d1stub_stat max_batch)" -le 2000 ] || die "a request carried $(d1stub_stat max_batch) statements"
+[ $(( $(d1stub_stat queries) - before )) -ge 4 ] || die "2 streams of 2,500 took $(( $(d1stub_stat queries) - before )) requests"
+same "after batches of 2,500"
+[ "$(d1q "SELECT max(id) FROM soft_items")" = 3099 ] || die "soft_items: $(d1q "SELECT count(*), max(id) FROM soft_items")"
+[ "$(d1q "SELECT cursor FROM _syncengine_state WHERE stream = 'soft'")" = 3100 ] || die "cursor not at 3100"
 
 note "status reads the runs from D1"
 $SYNCENGINE status -c "$T/d1.ini" >"$T/status.log" 2>&1 || true
