@@ -27,7 +27,7 @@ MAX_PARAMS = 100           # bound parameters per query
 MAX_SQL_BYTES = 100000     # SQL statement length
 MAX_BODY = 32 * 1024 * 1024
 
-FAULT_KINDS = ("429", "503", "reset", "truncate", "lost")
+FAULT_KINDS = ("429", "503", "reset", "truncate", "lost", "delay")
 TXN_RE = re.compile(r"^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 
 
@@ -78,6 +78,7 @@ class Faults:
             f.setdefault("count", 1)
             f.setdefault("match", "")
             f.setdefault("retry_after", 1)
+            f.setdefault("seconds", 1.0)
             f["seen"] = 0
         with self.lock:
             self.items = items
@@ -259,6 +260,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.fail(503, 7500, "D1 is temporarily unavailable", {"Retry-After": str(fault["retry_after"])})
         if fault and fault["kind"] == "reset":
             return self.close_hard()
+        if fault and fault["kind"] == "delay":
+            time.sleep(float(fault["seconds"]))  # then executed and answered (if anyone still listens)
         try:
             results = stub.run(stmts)
         except D1Error as e:

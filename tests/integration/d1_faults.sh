@@ -13,6 +13,9 @@
 #   - 503 beyond d1_retries and the engine's retries: the run fails as retryable (exit 5) saying how
 #     often it tried; the cursor stayed with the last committed batch, and the
 #     next run writes the rest.
+#   - kill -9 while D1 executes a batch (which then commits unanswered): the
+#     next run takes the dead engine's lease, closes its run as failed, and the
+#     table holds every record once.
 #   source (D1 -> PostgreSQL, pages of 10): a reset and a lost answer on page
 #   requests: every row read exactly once.
 set -eu
@@ -104,6 +107,35 @@ d1_run "$T/sink.ini" 0
 total=$((total + 125))
 [ "$(d1q "SELECT count(*), count(DISTINCT id), max(id) FROM items")" = "$total|$total|$total" ] ||
     die "rows after the resumed run: $(d1q "SELECT count(*), count(DISTINCT id), max(id) FROM items"), expected 1..$total"
+
+note "kill -9 while D1 executes a batch: the next run takes the dead engine's lease, nothing lost or twice"
+faults '{"kind": "delay", "match": "INSERT INTO \"items\"", "after": 1, "count": 1, "seconds": 3}'
+write_ini 100
+$SYNCENGINE --once -c "$T/sink.ini" >"$T/killed.log" 2>&1 &
+victim=$!
+i=0
+until curl -s "$D1_CTL/__stub/stats" | grep -q '"faults_left": 0'; do
+    i=$((i + 1))
+    [ $i -lt 400 ] || die "the engine did not reach its second batch"
+    sleep 0.05
+done
+kill -9 $victim || { cat "$T/killed.log" >&2; d1stub_ctl GET /__stub/stats >&2; die "the engine was gone before the kill"; }
+wait $victim 2>/dev/null || true
+cat "$T/killed.log" >>"$T/engine.log"
+i=0 # the stand-in finishes the request it had: committed, unanswered
+until [ "$(d1q "SELECT cursor FROM _syncengine_state WHERE stream = 'items'")" = $((total + 50)) ]; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || die "the batch D1 committed after the kill did not keep its cursor"
+    sleep 0.1
+done
+[ "$(d1q "SELECT status FROM _syncengine_runs ORDER BY started_at DESC LIMIT 1")" = running ] || die "the killed run is not left running"
+d1_run "$T/sink.ini" 0
+total=$((total + 150))
+[ "$(d1q "SELECT count(*), count(DISTINCT id), max(id) FROM items")" = "$total|$total|$total" ] ||
+    die "rows after the killed run: $(d1q "SELECT count(*), count(DISTINCT id), max(id) FROM items"), expected 1..$total"
+[ "$(d1q "SELECT count(*) FROM _syncengine_runs WHERE status = 'failed' AND error LIKE 'the engine running it stopped%'")" -ge 1 ] ||
+    die "the killed run was not closed as failed"
+[ "$(d1q "SELECT released FROM _syncengine_leases WHERE job = 'j'")" = 1 ] || die "the dead engine's lease was not taken"
 
 note "source: a reset and a lost answer on page requests"
 d1q "UPDATE items SET updated_at = '2024-01-01T00:00:00.000000Z' WHERE id <= 60"
