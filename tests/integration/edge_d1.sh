@@ -5,7 +5,7 @@
 # EDGE_D1_DATABASE_ID, EDGE_D1_ACCOUNT_ID, EDGE_D1_API_TOKEN, EDGE_D1_API_URL
 # (no EDGE_SQLITE_PATH; EDGE_SETTLE shortened for the test), applications
 # writing plain SQL on both sides and setting nothing else:
-#   - check and setup pass; the first run copies mailboxes, campaigns and
+#   - check, setup and check --connect (against D1) pass; the first run copies mailboxes, campaigns and
 #     prospects to the edge and emails back, column for column;
 #   - updates (updated_at moved by the triggers, on both sides), a hard delete
 #     in PostgreSQL, new rows, an email updated at the edge: all arrive;
@@ -65,6 +65,7 @@ compare() { # ROWS WHAT: every row of the four tables alike on both sides
 note "check, setup, first run"
 eng check >"$T/check.out" 2>&1 || { cat "$T/check.out" >&2; die "check failed"; }
 eng setup >"$T/setup.out" 2>&1 || { cat "$T/setup.out" >&2; die "setup failed"; }
+eng check --connect >"$T/check.out" 2>&1 || { cat "$T/check.out" >&2; die "check --connect against D1 failed"; }
 for t in mailboxes campaigns prospects; do
     grep -q "^source 'app' (postgres): stream to_edge.$t is set up$" "$T/setup.out" || { cat "$T/setup.out" >&2; die "setup: $t"; }
 done
