@@ -5,8 +5,9 @@
 # EDGE_D1_DATABASE_ID, EDGE_D1_ACCOUNT_ID, EDGE_D1_API_TOKEN, EDGE_D1_API_URL
 # (no EDGE_SQLITE_PATH; EDGE_SETTLE shortened for the test), applications
 # writing plain SQL on both sides and setting nothing else:
-#   - check, setup and check --connect (against D1) pass; the first run copies mailboxes, campaigns and
-#     prospects to the edge and emails back, column for column;
+#   - check, setup and check --connect (against D1) pass; the first run
+#     copies mailboxes, campaigns and prospects to the edge and emails back,
+#     column for column;
 #   - updates (updated_at moved by the triggers, on both sides), a hard delete
 #     in PostgreSQL, new rows, an email updated at the edge: all arrive;
 #   - an idle run reads and writes nothing;
