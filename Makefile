@@ -65,8 +65,8 @@ LIBS_salesforce     = $(shell $(PKG_CONFIG) --libs libcurl jansson) -lm
 CFLAGS_salesforce   = $(shell $(PKG_CONFIG) --cflags libcurl jansson)
 LIBS_sink-postgres   = $(shell $(PKG_CONFIG) --libs libpq) -lm
 CFLAGS_sink-postgres = $(shell $(PKG_CONFIG) --cflags libpq)
-LIBS_sqlite          = $(shell $(PKG_CONFIG) --libs sqlite3) -lpthread
-CFLAGS_sqlite        = $(shell $(PKG_CONFIG) --cflags sqlite3)
+LIBS_sqlite          = $(shell $(PKG_CONFIG) --libs sqlite3 libcurl jansson) -lpthread -lm
+CFLAGS_sqlite        = $(shell $(PKG_CONFIG) --cflags sqlite3 libcurl jansson)
 CMOCKA_LIBS  = $(shell $(PKG_CONFIG) --libs cmocka)
 
 ifeq ($(V),1)

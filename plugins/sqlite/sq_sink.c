@@ -15,28 +15,8 @@
 #include "sq_conn.h"
 #include "sq_sql.h"
 
-enum { DEL_IGNORE = 0, DEL_SOFT = 1, DEL_HARD = 2 };
-
-typedef struct sq_target {
-    char *table;
-    char *job, *stream;
-    size_t n;               /* mapped columns, in the records' order */
-    char **cols;            /* as the table spells them */
-    sq_affinity *aff;
-    sq_kind *kind;
-    int *is_key, *compare;
-    size_t n_keys;
-    char **keys;
-    size_t *key_idx;        /* position of each key column among the mapped columns */
-    int delete_mode;
-    size_t n_soft;
-    char **soft_cols, **soft_vals;
-    sq_unit unit;
-    sqlite3_stmt *upsert, *exists, *del, *soft;
-    int warned_ignored;
-} sq_target;
-
 typedef struct sq_sink {
+    int d1;                 /* 0: this is the SQLite file backend (see sq_role) */
     sync_ctx *ctx;
     sq_settings set;
     sq_conn conn;
@@ -46,7 +26,7 @@ typedef struct sq_sink {
     char *log_table;        /* the job's sink.run_log_table, when its row was written */
 } sq_sink;
 
-static const char STATE_DDL[] =
+const char sq_state_ddl[] =
     "CREATE TABLE IF NOT EXISTS " SQ_STATE_TABLE " (\n"
     "    job TEXT NOT NULL,\n    stream TEXT NOT NULL,\n    cursor TEXT,\n    updated_at TEXT NOT NULL,\n"
     "    PRIMARY KEY (job, stream)\n);\n"
@@ -62,11 +42,11 @@ static const char STATE_DDL[] =
     "    job TEXT PRIMARY KEY,\n    epoch INTEGER NOT NULL,\n    host TEXT NOT NULL,\n    pid INTEGER NOT NULL,\n"
     "    pid_start INTEGER NOT NULL,\n    acquired_at TEXT NOT NULL,\n    released INTEGER NOT NULL DEFAULT 0\n);\n";
 
-static const char *const RUN_STATUS[] = {"running", "success", "partial", "failed", "rate_limited"};
+const char *const sq_run_status[5] = {"running", "success", "partial", "failed", "rate_limited"};
 
-static const char *run_status_name(sync_run_status s)
+const char *sq_run_status_name(sync_run_status s)
 {
-    return (unsigned)s < sizeof(RUN_STATUS) / sizeof(RUN_STATUS[0]) ? RUN_STATUS[s] : "failed";
+    return (unsigned)s < 5 ? sq_run_status[s] : "failed";
 }
 
 static void now_text(char *buf, size_t size)
@@ -94,7 +74,7 @@ static long fence_find(const char *path, const char *job)
     return -1;
 }
 
-static int fence_get(const char *path, const char *job, int64_t *epoch)
+int sq_fence_get(const char *path, const char *job, int64_t *epoch)
 {
     pthread_mutex_lock(&fences_lock);
     long i = fence_find(path, job);
@@ -104,7 +84,7 @@ static int fence_get(const char *path, const char *job, int64_t *epoch)
     return i >= 0;
 }
 
-static int fence_put(const char *path, const char *job, int64_t epoch)
+int sq_fence_put(const char *path, const char *job, int64_t epoch)
 {
     int rc = SYNC_OK;
     pthread_mutex_lock(&fences_lock);
@@ -129,7 +109,7 @@ static int fence_put(const char *path, const char *job, int64_t epoch)
     return rc;
 }
 
-static void fence_drop(const char *path, const char *job)
+void sq_fence_drop(const char *path, const char *job)
 {
     pthread_mutex_lock(&fences_lock);
     long i = fence_find(path, job);
@@ -249,7 +229,7 @@ static int add_progress(sq_sink *in, const char *job, size_t n, const sync_write
 static int fence_check(sq_sink *in, const char *job)
 {
     int64_t mine;
-    if (!job || !fence_get(in->set.path, job, &mine))
+    if (!job || !sq_fence_get(in->set.path, job, &mine))
         return SYNC_OK;
     int st;
     sqlite3_stmt *s = sq_prepare(&in->conn, "SELECT epoch, host, pid, released FROM " SQ_LEASES_TABLE " WHERE job = ?1",
@@ -349,7 +329,7 @@ int sq_sink_lease_acquire(void *instance, const char *job, int *acquired)
     }
     if ((rc = sq_commit(&in->conn)) != SYNC_OK)
         return rc;
-    if ((rc = fence_put(in->set.path, job, epoch)) != SYNC_OK)
+    if ((rc = sq_fence_put(in->set.path, job, epoch)) != SYNC_OK)
         return rc;
     *acquired = 1;
     return SYNC_OK;
@@ -359,9 +339,9 @@ void sq_sink_lease_release(void *instance, const char *job)
 {
     sq_sink *in = instance;
     int64_t mine;
-    if (!fence_get(in->set.path, job, &mine))
+    if (!sq_fence_get(in->set.path, job, &mine))
         return;
-    fence_drop(in->set.path, job);
+    sq_fence_drop(in->set.path, job);
     if (sq_begin_write(&in->conn) != SYNC_OK)
         return; /* the row says who held it; the holder's exit frees it */
     int st;
@@ -391,7 +371,7 @@ int sq_sink_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
         return rc;
     }
     if (!read_only)
-        rc = sq_exec(&in->conn, STATE_DDL);
+        rc = sq_exec(&in->conn, sq_state_ddl);
     if (rc != SYNC_OK) {
         sq_sink_close(in);
         return rc;
@@ -400,7 +380,7 @@ int sq_sink_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
     return SYNC_OK;
 }
 
-static void target_free(sq_target *t)
+void sq_target_free(sq_target *t)
 {
     if (!t)
         return;
@@ -437,7 +417,7 @@ void sq_sink_close(void *instance)
     if (!in)
         return;
     for (size_t i = 0; i < in->n_targets; i++)
-        target_free(in->targets[i]);
+        sq_target_free(in->targets[i]);
     free(in->targets);
     sq_conn_close(&in->conn);
     sq_settings_free(&in->set);
@@ -458,6 +438,11 @@ static const char *opt_where(const sync_config *cfg, const char *name, const cha
  * conflict key and its unique index, the soft-delete assignments.  t receives
  * what write needs.  Returns SYNC_OK or the first problem's status.
  */
+static int file_has_unique(void *arg, const sq_table *tb, const char *const *keys, size_t n_keys)
+{
+    return sq_table_has_unique(arg, tb, keys, n_keys);
+}
+
 static int target_resolve(sq_sink *in, const char *table, const sync_column *columns, size_t n_columns,
                           const char *const *column_where, const char *stream_where, const sync_config *opts,
                           sq_problems *p, sq_target *t)
@@ -470,9 +455,21 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
     }
     if (rc != SYNC_OK)
         return rc;
+    rc = sq_target_resolve(&tb, in->set.path, file_has_unique, &in->conn, table, columns, n_columns, column_where,
+                           stream_where, opts, p, t);
+    sq_table_free(&tb);
+    return rc;
+}
+
+int sq_target_resolve(const sq_table *tbl, const char *where_db, sq_unique_fn has_unique, void *arg,
+                      const char *table, const sync_column *columns, size_t n_columns,
+                      const char *const *column_where, const char *stream_where, const sync_config *opts,
+                      sq_problems *p, sq_target *t)
+{
+    sq_table tb = *tbl;
     if (tb.is_view)
         sq_problem(p, SYNC_E_SCHEMA, stream_where, "target \"%s\" in %s is a view; the sink writes tables", table,
-                   in->set.path);
+                   where_db);
     t->n = n_columns;
     t->cols = calloc(n_columns + 1, sizeof(char *));
     t->aff = calloc(n_columns + 1, sizeof(sq_affinity));
@@ -481,14 +478,13 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
     t->compare = calloc(n_columns + 1, sizeof(int));
     t->table = strdup(tb.name);
     if (!t->cols || !t->aff || !t->kind || !t->is_key || !t->compare || !t->table) {
-        sq_table_free(&tb);
         return SYNC_E_NOMEM;
     }
     for (size_t i = 0; i < n_columns; i++) {
         long c = sq_table_find(&tb, columns[i].name);
         if (c < 0) {
             sq_problem(p, SYNC_E_SCHEMA, column_where && column_where[i] ? column_where[i] : stream_where,
-                       "column \"%s\" does not exist in table \"%s\" of %s", columns[i].name, table, in->set.path);
+                       "column \"%s\" does not exist in table \"%s\" of %s", columns[i].name, table, where_db);
             t->cols[i] = strdup(columns[i].name);
         } else {
             t->cols[i] = strdup(tb.cols[c]);
@@ -497,7 +493,6 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
         }
         t->compare[i] = 1;
         if (!t->cols[i]) {
-            sq_table_free(&tb);
             return SYNC_E_NOMEM;
         }
     }
@@ -506,7 +501,6 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
     t->keys = calloc(nk ? nk : tb.n + 1, sizeof(char *));
     t->key_idx = calloc(nk ? nk : tb.n + 1, sizeof(size_t));
     if (!t->keys || !t->key_idx) {
-        sq_table_free(&tb);
         return SYNC_E_NOMEM;
     }
     if (nk) {
@@ -523,7 +517,6 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
     }
     for (size_t k = 0; k < t->n_keys; k++) {
         if (!t->keys[k]) {
-            sq_table_free(&tb);
             return SYNC_E_NOMEM;
         }
         size_t i = 0;
@@ -537,7 +530,7 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
         t->key_idx[k] = i;
         t->is_key[i] = 1;
     }
-    if (t->n_keys && p->n == 0 && !sq_table_has_unique(&in->conn, &tb, (const char *const *)t->keys, t->n_keys))
+    if (t->n_keys && p->n == 0 && !has_unique(arg, &tb, (const char *const *)t->keys, t->n_keys))
         sq_problem(p, SYNC_E_SCHEMA, opt_where(opts, "conflict_key", stream_where),
                    "no primary key or unique index of table \"%s\" is exactly the conflict key; "
                    "ON CONFLICT needs one (a partial index cannot serve)", table);
@@ -565,7 +558,6 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
         t->soft_cols = calloc(ns, sizeof(char *));
         t->soft_vals = calloc(ns, sizeof(char *));
         if (!t->soft_cols || !t->soft_vals) {
-            sq_table_free(&tb);
             return SYNC_E_NOMEM;
         }
         for (size_t i = 0; i < ns; i++) {
@@ -583,7 +575,6 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
             t->soft_vals[t->n_soft++] = r;
         }
     }
-    sq_table_free(&tb);
     return p->n ? p->status : SYNC_OK;
 }
 
@@ -618,7 +609,7 @@ int sq_sink_prepare(void *instance, const sync_target *target, void **target_sta
     if (rc == SYNC_OK && !grown)
         rc = SYNC_E_NOMEM;
     if (rc != SYNC_OK) {
-        target_free(t);
+        sq_target_free(t);
         return rc;
     }
     in->targets = grown;
@@ -881,7 +872,7 @@ static void bind_run_field(sqlite3_stmt *s, int idx, const char *f, const sync_r
     else if (strcmp(f, "sync_type") == 0)
         sqlite3_bind_text(s, idx, run->full_refresh ? "full" : "incremental", -1, SQLITE_STATIC);
     else if (strcmp(f, "status") == 0)
-        sqlite3_bind_text(s, idx, run_status_name(run->status), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, idx, sq_run_status_name(run->status), -1, SQLITE_STATIC);
     else if (strcmp(f, "started_at") == 0 || strcmp(f, "completed_at") == 0) {
         sq_format_timestamp(f[0] == 's' ? run->started_at : run->finished_at, buf, sizeof(buf));
         sqlite3_bind_text(s, idx, buf, -1, SQLITE_TRANSIENT);
@@ -1038,7 +1029,7 @@ int sq_sink_finish(void *instance, const sync_run_info *run)
         goto fail;
     }
     sqlite3_bind_text(s, 1, run->run_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, run_status_name(run->status), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, sq_run_status_name(run->status), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, run->finished_at);
     int64_t counts[] = {run->processed, run->inserted, run->updated, run->unchanged, run->deleted, run->failed};
     for (int i = 0; i < 6; i++)
@@ -1084,7 +1075,7 @@ int sq_sink_runs(void *instance, const char *job, int max, void (*each)(const sy
         const char *status = (const char *)sqlite3_column_text(s, 2);
         r.status = SYNC_RUN_FAILED;
         for (int i = 0; i < 5; i++)
-            if (status && strcmp(status, RUN_STATUS[i]) == 0)
+            if (status && strcmp(status, sq_run_status[i]) == 0)
                 r.status = (sync_run_status)i;
         r.full_refresh = sqlite3_column_int(s, 3);
         r.started_at = sqlite3_column_int64(s, 4);
@@ -1105,10 +1096,10 @@ int sq_sink_runs(void *instance, const char *job, int max, void (*each)(const sy
 int sq_sink_setup(sync_ctx *ctx, const sync_config *cfg, int apply, char **ddl_out)
 {
     if (ddl_out) {
-        *ddl_out = sq_host->alloc(sizeof(STATE_DDL));
+        *ddl_out = sq_host->alloc(sizeof(sq_state_ddl));
         if (!*ddl_out)
             return SYNC_E_NOMEM;
-        memcpy(*ddl_out, STATE_DDL, sizeof(STATE_DDL));
+        memcpy(*ddl_out, sq_state_ddl, sizeof(sq_state_ddl));
     }
     if (!apply)
         return SYNC_OK;
@@ -1117,7 +1108,7 @@ int sq_sink_setup(sync_ctx *ctx, const sync_config *cfg, int apply, char **ddl_o
     int rc = sq_conn_open_config(&c, &set, ctx, cfg, 0);
     if (rc != SYNC_OK)
         return rc;
-    rc = sq_exec(&c, STATE_DDL);
+    rc = sq_exec(&c, sq_state_ddl);
     sq_conn_close(&c);
     sq_settings_free(&set);
     return rc;
@@ -1154,7 +1145,7 @@ int sq_sink_probe(void *instance, const sync_check *chk)
         return SYNC_E_NOMEM;
     int rc = target_resolve(in, chk->object, chk->columns, chk->n_columns, chk->column_where, chk->stream_where,
                             chk->stream_options, &p, t);
-    target_free(t);
+    sq_target_free(t);
     if (p.n)
         return SYNC_E_CONFIG;
     return rc;

@@ -14,6 +14,61 @@
 
 #include <sync/sync.h>
 
+#include "sq_conn.h"
+
+enum { DEL_IGNORE = 0, DEL_SOFT = 1, DEL_HARD = 2 };
+
+/* A resolved target: what a batch of one stream writes, shared by the file and the D1 backend. */
+typedef struct sq_target {
+    char *table;
+    char *job, *stream;
+    size_t n;               /* mapped columns, in the records' order */
+    char **cols;            /* as the table spells them */
+    sq_affinity *aff;
+    sq_kind *kind;
+    int *is_key, *compare;
+    size_t n_keys;
+    char **keys;
+    size_t *key_idx;        /* position of each key column among the mapped columns */
+    int delete_mode;
+    size_t n_soft;
+    char **soft_cols, **soft_vals;
+    sq_unit unit;
+    sqlite3_stmt *upsert, *exists, *del, *soft; /* the file backend's prepared statements */
+    int warned_ignored;
+} sq_target;
+
+/* Non-zero when tb has a primary key or full unique index on exactly keys (see sq_table_has_unique). */
+typedef int (*sq_unique_fn)(void *arg, const sq_table *tb, const char *const *keys, size_t n_keys);
+
+/*
+ * Resolves a target against its table's columns tb (loaded by the caller):
+ * the mapped columns, the conflict key and its unique index (has_unique), the
+ * soft-delete assignments.  where_db names the database in messages (a file
+ * path, or "D1 database ID").  Problems go to p; returns SYNC_OK or the first
+ * problem's status.
+ */
+int sq_target_resolve(const sq_table *tb, const char *where_db, sq_unique_fn has_unique, void *arg,
+                      const char *table, const sync_column *columns, size_t n_columns,
+                      const char *const *column_where, const char *stream_where, const sync_config *opts,
+                      sq_problems *p, sq_target *t);
+void sq_target_free(sq_target *t);
+
+/* The engine's tables in the database (CREATE ... IF NOT EXISTS, ";"-separated). */
+extern const char sq_state_ddl[];
+/* Names of sync_run_status values as the runs table stores them ("running", "success", ...). */
+extern const char *const sq_run_status[5];
+const char *sq_run_status_name(sync_run_status s);
+
+/*
+ * The lease epoch this process holds per (database, job), where database is a
+ * file path or "d1:<database id>": every instance writing the job checks it
+ * in each batch.  get: 1 and *epoch when held.
+ */
+int sq_fence_get(const char *db, const char *job, int64_t *epoch);
+int sq_fence_put(const char *db, const char *job, int64_t epoch);
+void sq_fence_drop(const char *db, const char *job);
+
 int sq_sink_open(sync_ctx *ctx, const sync_config *cfg, void **instance);
 int sq_sink_begin(void *instance, const sync_run_info *run);
 int sq_sink_prepare(void *instance, const sync_target *target, void **target_state);

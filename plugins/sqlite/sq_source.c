@@ -26,28 +26,13 @@
 #include "sq_sql.h"
 
 typedef struct sq_source {
+    int d1; /* 0: the SQLite file backend (see sq_role) */
     sync_ctx *ctx;
     sq_settings set;
     sq_conn conn;
 } sq_source;
 
-/* What one stream reads: the selected columns and the options that steer the read. */
-typedef struct plan {
-    sq_table tb;
-    size_t n;
-    const char **cols;      /* selected columns (borrowed from tb) */
-    sq_kind *kind;
-    long key_i, cur_i, soft_i;
-    const char *key;
-    const char *cursor_col;
-    const char *where;
-    char *soft_col, *soft_val; /* soft_val NULL: any value but NULL, 0, '' or false means deleted */
-    int change_log;
-    int64_t settle_ms;
-    sq_unit unit;
-} plan;
-
-static void plan_free(plan *pl)
+void sq_plan_free(sq_plan *pl)
 {
     sq_table_free(&pl->tb);
     free(pl->cols);
@@ -57,7 +42,7 @@ static void plan_free(plan *pl)
     memset(pl, 0, sizeof(*pl));
 }
 
-static long add_col(plan *pl, long tbi)
+static long add_col(sq_plan *pl, long tbi)
 {
     for (size_t i = 0; i < pl->n; i++)
         if (pl->cols[i] == pl->tb.cols[tbi])
@@ -69,7 +54,7 @@ static long add_col(plan *pl, long tbi)
 
 static int plan_build(sq_source *in, const char *table, const sync_config *opts, const char *const *fields,
                       size_t n_fields, const char *const *field_where, const char *stream_where, sq_problems *p,
-                      plan *pl)
+                      sq_plan *pl)
 {
     memset(pl, 0, sizeof(*pl));
     int rc = sq_table_load(&in->conn, table, &pl->tb);
@@ -79,6 +64,13 @@ static int plan_build(sq_source *in, const char *table, const sync_config *opts,
     }
     if (rc != SYNC_OK)
         return rc;
+    return sq_plan_build(pl, in->set.path, table, opts, fields, n_fields, field_where, stream_where, p);
+}
+
+int sq_plan_build(sq_plan *pl, const char *where_db, const char *table, const sync_config *opts,
+                  const char *const *fields, size_t n_fields, const char *const *field_where,
+                  const char *stream_where, sq_problems *p)
+{
     pl->cols = calloc(pl->tb.n + 1, sizeof(char *));
     pl->kind = calloc(pl->tb.n + 1, sizeof(sq_kind));
     if (!pl->cols || !pl->kind)
@@ -136,7 +128,7 @@ static int plan_build(sq_source *in, const char *table, const sync_config *opts,
             long c = sq_table_find(&pl->tb, fields[i]);
             if (c < 0)
                 sq_problem(p, SYNC_E_SCHEMA, field_where && field_where[i] ? field_where[i] : stream_where,
-                           "field \"%s\" is not a column of \"%s\" in %s", fields[i], table, in->set.path);
+                           "field \"%s\" is not a column of \"%s\" in %s", fields[i], table, where_db);
             else
                 add_col(pl, c);
         }
@@ -180,7 +172,7 @@ void sq_source_close(void *instance)
     free(in);
 }
 
-static sync_type kind_type(sq_kind k, const char *decl)
+sync_type sq_kind_type(sq_kind k, const char *decl)
 {
     switch (k) {
     case SQ_KIND_BOOL: return SYNC_TYPE_BOOL;
@@ -214,7 +206,7 @@ int sq_source_discover(void *instance, sync_catalog *cat)
             break;
         rc = sq_host->catalog_add_stream(cat, name);
         for (size_t i = 0; rc == SYNC_OK && i < tb.n; i++)
-            rc = sq_host->catalog_add_field(cat, name, tb.cols[i], kind_type(sq_decl_kind(tb.decl[i]), tb.decl[i]));
+            rc = sq_host->catalog_add_field(cat, name, tb.cols[i], sq_kind_type(sq_decl_kind(tb.decl[i]), tb.decl[i]));
         sq_table_free(&tb);
     }
     sqlite3_finalize(s);
@@ -261,7 +253,7 @@ static void bind_val(sqlite3_stmt *s, int idx, const sq_val *v)
 }
 
 /* The record key: the key column's value as text. */
-static int key_text(const sq_val *v, char *buf, size_t size, const char **out, size_t *len)
+int sq_key_text(const sq_val *v, char *buf, size_t size, const char **out, size_t *len)
 {
     switch (v->type) {
     case SQ_V_INT: *len = (size_t)snprintf(buf, size, "%" PRId64, v->i); *out = buf; return 0;
@@ -273,7 +265,7 @@ static int key_text(const sq_val *v, char *buf, size_t size, const char **out, s
 }
 
 /* Is the row soft-deleted? */
-static int soft_deleted(const plan *pl, sqlite3_stmt *s)
+static int soft_deleted(const sq_plan *pl, sqlite3_stmt *s)
 {
     if (pl->soft_i < 0)
         return 0;
@@ -288,7 +280,7 @@ static int soft_deleted(const plan *pl, sqlite3_stmt *s)
     return v && *v && strcasecmp(v, "false") != 0 && strcmp(v, "0") != 0 && strcasecmp(v, "f") != 0;
 }
 
-static int set_field(sq_source *in, const plan *pl, sync_record *rec, sqlite3_stmt *s, int i)
+static int set_field(sq_source *in, const sq_plan *pl, sync_record *rec, sqlite3_stmt *s, int i)
 {
     const char *f = pl->cols[i];
     int t = sqlite3_column_type(s, i);
@@ -340,13 +332,13 @@ static int set_field(sq_source *in, const plan *pl, sync_record *rec, sqlite3_st
 }
 
 /* One row of s into a record (a delete when soft-deleted).  *key receives the key value. */
-static int row_record(sq_source *in, const plan *pl, sqlite3_stmt *s, sync_emitter *em, sq_val *key)
+static int row_record(sq_source *in, const sq_plan *pl, sqlite3_stmt *s, sync_emitter *em, sq_val *key)
 {
     val_from_column(s, (int)pl->key_i, key);
     char buf[64];
     const char *k;
     size_t klen;
-    if (key_text(key, buf, sizeof(buf), &k, &klen) < 0) {
+    if (sq_key_text(key, buf, sizeof(buf), &k, &klen) < 0) {
         sq_host->log(in->ctx, SYNC_LOG_WARN, "\"%s\": a row with a NULL key \"%s\" is skipped", pl->tb.name, pl->key);
         return SYNC_OK;
     }
@@ -361,7 +353,7 @@ static int row_record(sq_source *in, const plan *pl, sqlite3_stmt *s, sync_emitt
     return SYNC_OK;
 }
 
-static int emit_cursor(sync_emitter *em, const sq_cursor *c)
+int sq_emit_cursor(sync_emitter *em, const sq_cursor *c)
 {
     char *text = sq_cursor_text(c);
     if (!text)
@@ -376,7 +368,7 @@ static int emit_cursor(sync_emitter *em, const sq_cursor *c)
  * already), the last row's key into cur->key and, when value is not NULL, its
  * cursor column into value.  *rows receives the rows read; s is left reset.
  */
-static int read_page(sq_source *in, const plan *pl, sqlite3_stmt *s, sync_emitter *em, sq_cursor *cur,
+static int read_page(sq_source *in, const sq_plan *pl, sqlite3_stmt *s, sync_emitter *em, sq_cursor *cur,
                      sq_val *value, size_t *rows)
 {
     *rows = 0;
@@ -414,7 +406,7 @@ static int has_leading_index(sq_source *in, const char *table, const char *colum
     return found;
 }
 
-static int read_keyset(sq_source *in, const plan *pl, const sync_stream_request *req, sq_cursor *cur,
+static int read_keyset(sq_source *in, const sq_plan *pl, const sync_stream_request *req, sq_cursor *cur,
                        sync_emitter *em, size_t batch)
 {
     char *sql_first = sq_sql_keyset_page(pl->tb.name, pl->cols, pl->n, pl->cursor_col, pl->key, pl->where, 0);
@@ -456,7 +448,7 @@ static int read_keyset(sq_source *in, const plan *pl, const sync_stream_request 
         if ((rc = read_page(in, pl, s, em, cur, &cur->value, &rows)) != SYNC_OK || rows == 0)
             break;
         have = 1;
-        if ((rc = emit_cursor(em, cur)) != SYNC_OK || rows < batch)
+        if ((rc = sq_emit_cursor(em, cur)) != SYNC_OK || rows < batch)
             break;
     }
     (void)req;
@@ -468,7 +460,7 @@ static int read_keyset(sq_source *in, const plan *pl, const sync_stream_request 
 /* ------------------------------------------------------------ change-log mode */
 
 /* The change-log table and this table's triggers (idempotent, one short write transaction). */
-static int install_change_log(sq_source *in, const plan *pl)
+static int install_change_log(sq_source *in, const sq_plan *pl)
 {
     char *trig = sq_sql_change_triggers(pl->tb.name, pl->key);
     if (!trig)
@@ -499,7 +491,7 @@ static int change_log_max(sq_source *in, int64_t *seq)
 }
 
 /* The first full read of a change-log stream, in key order, resumable from cur->key. */
-static int scan_table(sq_source *in, const plan *pl, sq_cursor *cur, sync_emitter *em, size_t batch)
+static int scan_table(sq_source *in, const sq_plan *pl, sq_cursor *cur, sync_emitter *em, size_t batch)
 {
     char *sql = sq_sql_key_page(pl->tb.name, pl->cols, pl->n, pl->key, pl->where, 1);
     char *sql0 = sq_sql_key_page(pl->tb.name, pl->cols, pl->n, pl->key, pl->where, 0);
@@ -527,7 +519,7 @@ static int scan_table(sq_source *in, const plan *pl, sq_cursor *cur, sync_emitte
         cur->scanning = rows == batch; /* a short page is the last one */
         if (!cur->scanning)
             sq_val_clear(&cur->key);
-        if ((rc = emit_cursor(em, cur)) != SYNC_OK || !cur->scanning)
+        if ((rc = sq_emit_cursor(em, cur)) != SYNC_OK || !cur->scanning)
             break;
     }
     sqlite3_finalize(first);
@@ -536,7 +528,7 @@ static int scan_table(sq_source *in, const plan *pl, sq_cursor *cur, sync_emitte
 }
 
 /* Changes after cur->seq: each changed key once per page, as its row now is (or a delete when it is gone). */
-static int read_changes(sq_source *in, const plan *pl, sq_cursor *cur, sync_emitter *em, size_t batch)
+static int read_changes(sq_source *in, const sq_plan *pl, sq_cursor *cur, sync_emitter *em, size_t batch)
 {
     int rc;
     char *by_key = sq_sql_by_key(pl->tb.name, pl->cols, pl->n, pl->key, pl->where);
@@ -596,7 +588,7 @@ static int read_changes(sq_source *in, const plan *pl, sq_cursor *cur, sync_emit
                 char buf[64];
                 const char *kt;
                 size_t klen;
-                key_text(&keys[i], buf, sizeof(buf), &kt, &klen);
+                sq_key_text(&keys[i], buf, sizeof(buf), &kt, &klen);
                 sync_record *rec = sq_host->record_new(em, kt, klen, SYNC_OP_DELETE);
                 if (!rec)
                     rc = SYNC_E_NOMEM;
@@ -618,7 +610,7 @@ static int read_changes(sq_source *in, const plan *pl, sq_cursor *cur, sync_emit
         if (rc != SYNC_OK || n == 0)
             break;
         cur->seq = last;
-        if ((rc = emit_cursor(em, cur)) != SYNC_OK || n < batch)
+        if ((rc = sq_emit_cursor(em, cur)) != SYNC_OK || n < batch)
             break;
     }
     free(keys);
@@ -628,7 +620,7 @@ static int read_changes(sq_source *in, const plan *pl, sq_cursor *cur, sync_emit
 }
 
 /* Forgets changes this stream has read (the change log serves one reader per table). */
-static int prune_changes(sq_source *in, const plan *pl, int64_t upto)
+static int prune_changes(sq_source *in, const sq_plan *pl, int64_t upto)
 {
     if (upto <= 0)
         return SYNC_OK;
@@ -650,11 +642,11 @@ int sq_source_read(void *instance, const sync_stream_request *req, sync_emitter 
 {
     sq_source *in = instance;
     sq_problems p = {.ctx = in->ctx};
-    plan pl;
+    sq_plan pl;
     int rc = plan_build(in, req->stream, req->options, req->fields, req->n_fields, NULL,
                         req->options ? sq_host->config_where(req->options, "cursor_column") : in->set.path, &p, &pl);
     if (rc != SYNC_OK) {
-        plan_free(&pl);
+        sq_plan_free(&pl);
         return rc;
     }
     size_t batch = req->batch_size ? req->batch_size : 1000;
@@ -666,7 +658,7 @@ int sq_source_read(void *instance, const sync_stream_request *req, sync_emitter 
                                         "(was source.change_log changed?); run a full refresh",
                                req->cursor, req->stream, pl.change_log ? "change-log" : "keyset");
             sq_cursor_clear(&cur);
-            plan_free(&pl);
+            sq_plan_free(&pl);
             return SYNC_E_DATA;
         }
     }
@@ -687,7 +679,7 @@ int sq_source_read(void *instance, const sync_stream_request *req, sync_emitter 
             rc = read_changes(in, &pl, &cur, em, batch);
     }
     sq_cursor_clear(&cur);
-    plan_free(&pl);
+    sq_plan_free(&pl);
     return rc;
 }
 
@@ -697,10 +689,10 @@ int sq_source_probe(void *instance, const sync_check *chk)
     if (!chk->stream)
         return SYNC_OK;
     sq_problems p = {.ctx = in->ctx, .chk = chk};
-    plan pl;
+    sq_plan pl;
     int rc = plan_build(in, chk->object, chk->stream_options, chk->fields, chk->n_fields, NULL, chk->stream_where, &p,
                         &pl);
-    plan_free(&pl);
+    sq_plan_free(&pl);
     if (p.n)
         return SYNC_E_CONFIG;
     return rc;

@@ -15,6 +15,41 @@
 
 #include <sync/sync.h>
 
+#include "sq_conn.h"
+
+/* What one stream reads: the selected columns and the options that steer the read. */
+typedef struct sq_plan {
+    sq_table tb;
+    size_t n;
+    const char **cols;      /* selected columns (borrowed from tb) */
+    sq_kind *kind;
+    long key_i, cur_i, soft_i;
+    const char *key;
+    const char *cursor_col;
+    const char *where;
+    char *soft_col, *soft_val; /* soft_val NULL: any value but NULL, 0, '' or false means deleted */
+    int change_log;
+    int64_t settle_ms;
+    sq_unit unit;
+} sq_plan;
+
+/*
+ * Resolves what a stream reads against the columns of its table or view,
+ * pl->tb (loaded by the caller): key, cursor column, soft-delete column,
+ * selected fields.  where_db names the database in messages.  Problems go to
+ * p; returns SYNC_OK or the first problem's status.
+ */
+int sq_plan_build(sq_plan *pl, const char *where_db, const char *table, const sync_config *opts,
+                  const char *const *fields, size_t n_fields, const char *const *field_where,
+                  const char *stream_where, sq_problems *p);
+void sq_plan_free(sq_plan *pl);
+/* The record type a column of declared type decl (kind k) is discovered as. */
+sync_type sq_kind_type(sq_kind k, const char *decl);
+/* The record key of a key value as text (into buf when it is a number); -1 for NULL. */
+int sq_key_text(const sq_val *v, char *buf, size_t size, const char **out, size_t *len);
+/* Emits the text of cursor c. */
+int sq_emit_cursor(sync_emitter *em, const sq_cursor *c);
+
 int sq_source_open(sync_ctx *ctx, const sync_config *cfg, void **instance);
 int sq_source_discover(void *instance, sync_catalog *cat);
 int sq_source_read(void *instance, const sync_stream_request *req, sync_emitter *em);

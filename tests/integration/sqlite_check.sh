@@ -100,7 +100,7 @@ expect no_unique_key connect 'is exactly the conflict key' '^sink.conflict_key' 
 
 note "plugins --describe sqlite"
 $SYNCENGINE plugins --describe sqlite >"$T/out" 2>&1 || { cat "$T/out" >&2; die "describe failed"; }
-for want in "provides: source sink" "capabilities: incremental deletes state lease run-log" "path (string, required)" \
+for want in "provides: source sink" "capabilities: incremental deletes state lease run-log" "path (string)" "d1_database_id (string)" "d1_api_token (string, secret)" \
     "source.cursor_column" "source.settle" "source.change_log" "sink.conflict_key" "sink.soft_delete_set" "busy_timeout"; do
     grep -qF -- "$want" "$T/out" || { cat "$T/out" >&2; die "describe lacks '$want'"; }
 done
