@@ -1,7 +1,8 @@
 #!/bin/sh
 # fault_pg_restart.sh - PostgreSQL restarts (fast shutdown: every session is
-# terminated) while a run is writing.  The sink reconnects with backoff and
-# retries the batch that was not committed; the run ends with a completed
+# terminated) while a run is writing.  The sink returns the batch that was
+# not committed as retryable, the engine tries it again after its backoff
+# (job option write_attempts) and the retried call reconnects; the run ends with a completed
 # run-log row and the next run leaves nothing missing.  The advisory-lock
 # lease went with the old session: the run must not lose data for it.
 # docs/faults.md, row "PostgreSQL restarted mid-run".
