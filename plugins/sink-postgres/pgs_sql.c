@@ -401,6 +401,18 @@ static int copy_json_without_nul(pgs_buf *b, const char *s, size_t n, const pgs_
     return changed;
 }
 
+/* The shortest text that reads back as the same double: 0.1 is written as
+ * 0.1, not 0.10000000000000001, so a numeric column gets the value the source
+ * meant (%.17g is exact but shows the binary approximation). */
+static void pgs_format_double(double d, char *out, size_t size)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, size, "%.*g", prec, d);
+        if (strtod(out, NULL) == d)
+            return;
+    }
+}
+
 int pgs_copy_value_nul(pgs_buf *b, const sync_value *v, const pgs_nul_policy *nul, const char **why)
 {
     char tmp[64];
@@ -420,7 +432,7 @@ int pgs_copy_value_nul(pgs_buf *b, const sync_value *v, const pgs_nul_policy *nu
         else if (isinf(v->u.f))
             snprintf(tmp, sizeof(tmp), "%sInfinity", v->u.f < 0 ? "-" : "");
         else
-            snprintf(tmp, sizeof(tmp), "%.17g", v->u.f);
+            pgs_format_double(v->u.f, tmp, sizeof(tmp));
         break;
     case SYNC_TYPE_TIMESTAMP:
         pgs_format_timestamp(v->u.ts, tmp, sizeof(tmp));

@@ -92,7 +92,13 @@ static void put_value(buf *b, const sync_value *v)
             puts_(b, "null");
             return;
         }
-        snprintf(tmp, sizeof(tmp), "%.17g", v->u.f);
+        /* the shortest text that reads back as the same double (0.1, not
+         * 0.10000000000000001) */
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(tmp, sizeof(tmp), "%.*g", prec, v->u.f);
+            if (strtod(tmp, NULL) == v->u.f)
+                break;
+        }
         puts_(b, tmp);
         return;
     case SYNC_TYPE_STRING: put_str(b, v->u.str.ptr, v->u.str.len); return;

@@ -148,7 +148,13 @@ static void test_copy_escaping(void **st)
     assert_string_equal(copy_text(&v), "-9223372036854775808");
     v.type = SYNC_TYPE_FLOAT;
     v.u.f = 0.1;
-    assert_string_equal(copy_text(&v), "0.10000000000000001");
+    assert_string_equal(copy_text(&v), "0.1"); /* the shortest text that reads back the same */
+    v.u.f = 0.1 + 0.2;
+    assert_string_equal(copy_text(&v), "0.30000000000000004");
+    v.u.f = 1.0 / 3;
+    assert_string_equal(copy_text(&v), "0.3333333333333333");
+    v.u.f = 1e300;
+    assert_string_equal(copy_text(&v), "1e+300");
     v.u.f = NAN;
     assert_string_equal(copy_text(&v), "NaN");
     v.u.f = -INFINITY;
