@@ -565,6 +565,18 @@ static int build_item(write_ctx *w, const sync_record *rec, sf_wop *op, sf_item 
                    ts->ext_field ? " and no external id" : "");
             return -1;
         }
+        if (id == NULL) {
+            /* looked up by SOQL: a value SOQL cannot express is refused here, not in the query */
+            sf_buf probe = SF_BUF_INIT;
+            int qrc = sf_soql_quote(&probe, ext, strlen(ext), 0);
+            sf_buf_free(&probe);
+            if (qrc != SYNC_OK) {
+                reject(w, rec, "cannot delete from %s: the external id holds characters a query cannot express",
+                       ts->object);
+                free(ext);
+                return -1;
+            }
+        }
         it->id = id;
         it->ext = id == NULL ? ext : (free(ext), NULL);
         return 0;

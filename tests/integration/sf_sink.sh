@@ -97,13 +97,17 @@ sf_ctl POST /__stub/stats/reset >/dev/null
 sf_run "$T/sink.ini" 0
 [ "$(sf_calls collections)" = 0 ] || die "an idle run wrote: $(sf_calls collections) calls"
 
-note "update: 10 changed rows, in place"
+note "update: 10 changed rows, in place (the session expires on the way: one re-login)"
 q "UPDATE people SET title = 'Changed ' || id, updated_at = '2024-02-01T00:00:00.000Z' WHERE id < 'p010'"
+sf_ctl POST /__stub/faults '{"faults": [{"match": "collections", "kind": "expire_token"}]}' >/dev/null
 sf_ctl POST /__stub/stats/reset >/dev/null
 sf_run "$T/sink.ini" 0 --log-level debug
+sf_ctl DELETE /__stub/faults >/dev/null
 [ "$(done_line people)" = "10 read, 0 inserted, 10 updated, 0 unchanged, 0 deleted, 0 failed" ] \
     || die "counts: $(done_line people)"
-[ "$(sf_calls collections)" = 1 ] || die "$(sf_calls collections) calls for 10 updates"
+# the run's own login, then one re-login
+[ "$(sf_calls collections)" = 2 ] && [ "$(sf_calls token)" = 2 ] \
+    || die "$(sf_calls collections) calls and $(sf_calls token) token calls for 10 updates after an expired session"
 grep -q "record p003 stored as [0-9A-Za-z]* (updated)" "$T/out.log" || die "the updated Id was not reported"
 same_contacts "after the update"
 
