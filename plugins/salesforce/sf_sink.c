@@ -552,7 +552,15 @@ static int build_item(write_ctx *w, const sync_record *rec, sf_wop *op, sf_item 
 
     if (sf_host->record_op(rec) == SYNC_OP_DELETE) {
         *op = SF_WOP_DELETE;
-        if (id == NULL && ext == NULL && ts->ext_field == NULL && ts->id_col < 0 && key != NULL)
+        /*
+         * A delete often carries its key alone (its mapped columns null):
+         * then the key is the external id when there is one, else the Id
+         * when it looks like one.
+         */
+        if (id == NULL && ext == NULL && ts->ext_field != NULL && key != NULL)
+            ext = strdup(key);
+        if (id == NULL && ext == NULL && ts->ext_field == NULL && key != NULL &&
+            (ts->id_col < 0 || sf_coll_is_id(key)))
             id = strdup(key);
         if (id != NULL && !sf_coll_is_id(id)) {
             reject(w, rec, "cannot delete from %s: '%.40s' is not a salesforce Id", ts->object, id);

@@ -175,5 +175,33 @@ want = sorted([("Deal one", "Prospecting", 1250.5, "2024-09-30", a1), ("Deal two
                ("Deal three", "Qualification", None, "2025-01-15", a3)])
 assert opps == want, opps
 PY
+note "a hard delete (the change log: the key alone) deletes by external id"
+q "CREATE TABLE leads_tbl (id TEXT PRIMARY KEY, last TEXT, updated_at TEXT);
+   INSERT INTO leads_tbl VALUES ('h1', 'Hard one', '2024-01-01T00:00:00Z'), ('h2', 'Hard two', '2024-01-01T00:00:00Z');"
+cat >>"$T/sink.ini" <<INI
+
+[job hard]
+source = edge
+sink = sf
+
+[stream hard.rows]
+object = leads_tbl
+target = Contact
+source.settle = 0s
+source.change_log = on
+sink.external_id = Ext_Id__c
+
+[map hard.rows]
+Ext_Id__c = id
+LastName = last
+INI
+sf_run "$T/sink.ini" 0
+[ "$(done_line rows)" = "2 read, 2 inserted, 0 updated, 0 unchanged, 0 deleted, 0 failed" ] || die "rows: $(done_line rows)"
+q "DELETE FROM leads_tbl WHERE id = 'h1'"
+sf_run "$T/sink.ini" 0
+[ "$(done_line rows)" = "1 read, 0 inserted, 0 updated, 0 unchanged, 1 deleted, 0 failed" ] || die "rows: $(done_line rows)"
+[ "$(sf_truth Contact | python3 -c 'import json,sys; print(sorted(r["Ext_Id__c"] for r in json.load(sys.stdin)["records"] if r["Ext_Id__c"].startswith("h")))')" \
+  = "['h2']" ] || die "the hard-deleted row's contact is still there, or the other one is gone"
+
 assert_no_secrets test-refresh-token test-client-secret Bearer
 echo ok
