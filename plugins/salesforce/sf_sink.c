@@ -711,6 +711,9 @@ static int send_call(write_ctx *w, sf_wop op, sf_item *items, size_t n)
     }
     if (rc != SYNC_OK) {
         json_decref(answer);
+        /* a field gone since the describe (a cached one, say): the next run describes again */
+        if (strcmp(inst->api_error_code, "INVALID_FIELD") == 0)
+            sf_describe_forget(inst);
         if (op == SF_WOP_CREATE && maybe_applied) {
             w->created_any = 1;
             sf_host->log(inst->ctx, SYNC_LOG_WARN, "the answer to the create of %zu %s record(s) was lost (%s); "
