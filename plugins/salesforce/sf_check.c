@@ -21,6 +21,7 @@
 #include "sf_check.h"
 #include "sf_describe.h"
 #include "sf_http.h"
+#include "sf_sink.h"
 #include "sf_soql.h"
 #include "sf_source.h"
 
@@ -66,34 +67,37 @@ static const char *const not_datetime[] = {
 static int check_instance(const sync_check *chk)
 {
     const sync_config *cfg = chk->config;
+    const char *role = chk->is_source ? "source" : "sink"; /* the plugin serves both */
     int bad = 0;
     const char *url = sf_host->config_get_string(cfg, "login_url");
     char why[256];
     if (!empty(url) && sf_http_url_allowed(url, why, sizeof why) != SYNC_OK) {
-        problem(chk, cfg, "login_url", "[source %s]: option 'login_url': %s", chk->instance, why);
+        problem(chk, cfg, "login_url", "[%s %s]: option 'login_url': %s", role, chk->instance, why);
         bad = 1;
     }
     const char *iurl = sf_host->config_get_string(cfg, "instance_url");
     if (!empty(iurl) && sf_http_url_allowed(iurl, why, sizeof why) != SYNC_OK) {
-        problem(chk, cfg, "instance_url", "[source %s]: option 'instance_url': %s", chk->instance, why);
+        problem(chk, cfg, "instance_url", "[%s %s]: option 'instance_url': %s", role, chk->instance,
+                why);
         bad = 1;
     }
     const char *v = sf_host->config_get_string(cfg, "api_version");
     if (!empty(v) && !sf_api_version_ok(v)) {
-        problem(chk, cfg, "api_version", "[source %s]: option 'api_version': \"%s\" is not a version like \"61.0\"",
-                chk->instance, v);
+        problem(chk, cfg, "api_version", "[%s %s]: option 'api_version': \"%s\" is not a version like \"61.0\"",
+                role, chk->instance, v);
         bad = 1;
     }
     const char *grant = sf_host->config_get_string(cfg, "grant_type");
     int cc = grant != NULL && strcmp(grant, "client_credentials") == 0;
     if (!cc && empty(sf_host->config_get_string(cfg, "refresh_token"))) {
         problem(chk, cfg, "refresh_token",
-                "[source %s]: option 'refresh_token' is required with grant_type = refresh_token", chk->instance);
+                "[%s %s]: option 'refresh_token' is required with grant_type = refresh_token", role,
+                chk->instance);
         bad = 1;
     }
     if (cc && empty(sf_host->config_get_string(cfg, "client_secret"))) {
         problem(chk, cfg, "client_secret",
-                "[source %s]: option 'client_secret' is required with grant_type = client_credentials",
+                "[%s %s]: option 'client_secret' is required with grant_type = client_credentials", role,
                 chk->instance);
         bad = 1;
     }
@@ -154,7 +158,7 @@ static int check_stream(const sync_check *chk)
 int sf_check(const sync_check *chk)
 {
     if (!chk->is_source)
-        return SYNC_OK;
+        return chk->job == NULL ? check_instance(chk) : sf_sink_check(chk);
     if (chk->job == NULL)
         return check_instance(chk);
     if (chk->stream != NULL)
@@ -165,7 +169,9 @@ int sf_check(const sync_check *chk)
 int sf_probe(void *instance, const sync_check *chk)
 {
     sf_instance *inst = instance;
-    if (!chk->is_source || chk->stream == NULL || chk->object == NULL)
+    if (!chk->is_source)
+        return sf_sink_probe(inst, chk);
+    if (chk->stream == NULL || chk->object == NULL)
         return SYNC_OK;
     const sf_object_desc *d = NULL;
     int rc = sf_describe_get(inst, chk->object, &d);
