@@ -129,9 +129,9 @@ read_count() { # JOB STREAM: records read by the last run
 note "types, as JSON lines of the stdout sink (which prints milliseconds and round-trip doubles)"
 $SYNCENGINE run show -c "$T/a.ini" >"$T/show.out" 2>"$T/show.err" || { cat "$T/show.err" >&2; die "show failed"; }
 cat >"$T/want" <<'OUT'
-{"_stream":"leads","_key":"00000000-0000-0000-0000-000000000001","_op":"upsert","id":"00000000-0000-0000-0000-000000000001","name":"Ann","amount":"12.50","big":"12345678901234567890.0123456789","score":0.10000000000000001,"n":7,"active":true,"meta":{"a": [1, 2.50, null]},"raw":{"x":1},"tags":["red","gr een"],"born":"2024-02-29","seen_at":"2024-05-01T08:00:00.123Z","updated_at":"2024-01-01T00:00:00.000Z"}
+{"_stream":"leads","_key":"00000000-0000-0000-0000-000000000001","_op":"upsert","id":"00000000-0000-0000-0000-000000000001","name":"Ann","amount":"12.50","big":"12345678901234567890.0123456789","score":0.1,"n":7,"active":true,"meta":{"a": [1, 2.50, null]},"raw":{"x":1},"tags":["red","gr een"],"born":"2024-02-29","seen_at":"2024-05-01T08:00:00.123Z","updated_at":"2024-01-01T00:00:00.000Z"}
 {"_stream":"leads","_key":"00000000-0000-0000-0000-000000000002","_op":"upsert","id":"00000000-0000-0000-0000-000000000002","name":null,"amount":null,"big":null,"score":null,"n":null,"active":false,"meta":null,"raw":null,"tags":[],"born":null,"seen_at":null,"updated_at":"2024-01-01T00:00:01.000Z"}
-{"_stream":"leads","_key":"00000000-0000-0000-0000-000000000003","_op":"upsert","id":"00000000-0000-0000-0000-000000000003","name":"Cy \"q\" é","amount":"-0.01","big":"1.0000000000","score":-2.4999999999999999e-07,"n":-3,"active":null,"meta":[],"raw":"s","tags":null,"born":"1999-12-31","seen_at":"1970-01-01T00:00:00.000Z","updated_at":"2024-01-01T00:00:02.000Z"}
+{"_stream":"leads","_key":"00000000-0000-0000-0000-000000000003","_op":"upsert","id":"00000000-0000-0000-0000-000000000003","name":"Cy \"q\" é","amount":"-0.01","big":"1.0000000000","score":-2.5e-07,"n":-3,"active":null,"meta":[],"raw":"s","tags":null,"born":"1999-12-31","seen_at":"1970-01-01T00:00:00.000Z","updated_at":"2024-01-01T00:00:02.000Z"}
 OUT
 diff -u "$T/want" "$T/show.out" || die "JSON lines differ"
 
