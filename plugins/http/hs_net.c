@@ -629,7 +629,6 @@ static int judge(hs_net *n, xfer *x, CURLcode cc, int *auth_retry, int64_t *dela
         hint = retry_after_ms(x->retry_after);
         excerpt(x->body ? x->body : "", x->len, ex, sizeof ex);
         snprintf(cause, sizeof cause, "HTTP %ld%s%s", status, ex[0] ? ": " : "", ex);
-        hs_host->counter_add(n->ctx, status == 429 ? "retries_http_429" : "retries_http_5xx", 0);
     } else if (status == 401 && c->auth == HS_AUTH_OAUTH && !x->refreshed) {
         *auth_retry = 1;
         return 1;

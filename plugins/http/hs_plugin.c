@@ -73,6 +73,9 @@ static const sync_option hs_options[] = {
      "({name}: the listed record's member)"},
     {"detail_records", SYNC_OPT_STRING, "", 0, 0, 0, NULL,
      "JSON pointer to the object to merge in the detail answer (empty: the whole body)"},
+    {"detail_skip_unchanged", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "ask for a record's detail (and emit it) only when its listed fields changed since the last stored read; "
+     "right when the list shows every change of the detail (e.g. a message count)"},
     {"detail_concurrency", SYNC_OPT_INT, "4", 0, 1, 32, NULL, "detail requests in flight at once"},
     {"children", SYNC_OPT_LIST, NULL, 0, 0, 0, NULL,
      "JSON pointers to arrays of a record (after the detail) emitted as streams of their own, named by the "
@@ -197,6 +200,7 @@ static int conf_read(const sync_config *cfg, const char *section, hs_conf **out)
     c->window_format = enum_index(str(cfg, "window_format"), fmt_values);
     c->lookback_ms = num(cfg, "lookback");
     hs_host->config_get_bool(cfg, "sorted", &c->sorted);
+    hs_host->config_get_bool(cfg, "detail_skip_unchanged", &c->skip_unchanged);
     c->timeout_ms = num(cfg, "timeout");
     c->connect_timeout_ms = num(cfg, "connect_timeout");
     c->max_attempts = num(cfg, "max_attempts");

@@ -451,12 +451,25 @@ static int fetch_details(hs_source *s, json_t **items, char **keys, size_t n)
     return rc;
 }
 
+/* FNV-1a of the listed item's canonical JSON, as hex. */
+static void fingerprint(json_t *it, char out[32])
+{
+    char *text = json_dumps(it, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        h ^= *p;
+        h *= UINT64_C(1099511628211);
+    }
+    free(text);
+    snprintf(out, 32, "%016llx", (unsigned long long)h);
+}
+
 /*
  * Reads the list from the position in `in`.  stream_idx 0 emits the main
  * records (and caches the children when cache is set), 1.. that child stream.
  */
-static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cache, int64_t *n_out,
-                int64_t *pages_out)
+static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cache, json_t *prior, json_t *fresh,
+                int64_t *n_out, int64_t *pages_out)
 {
     const hs_conf *c = s->c;
     char *token = NULL, *next = NULL;
@@ -511,6 +524,17 @@ static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cac
             }
             if (*key != '\0')
                 json_object_set_new(seen, key, json_true());
+            if (fresh != NULL && *key != '\0') {
+                char fp[32];
+                fingerprint(it, fp);
+                json_object_set_new(fresh, key, json_string(fp));
+                const char *old = json_string_value(json_object_get(prior, key));
+                if (old != NULL && strcmp(old, fp) == 0) {
+                    hs_host->counter_add(s->ctx, "unchanged_skipped", 1);
+                    free(key);
+                    continue;
+                }
+            }
             items[nk] = json_is_object(it) ? json_deep_copy(it) : json_pack("{sO}", "value", it);
             keys[nk++] = key;
         }
@@ -687,10 +711,47 @@ int hs_source_read(hs_source *s, const sync_stream_request *req, sync_emitter *e
             return SYNC_E_NOMEM;
         }
     }
+    /*
+     * detail_skip_unchanged: the fingerprints of the items the last complete
+     * read listed, tagged with the cursor it ended with.  They are trusted
+     * only when this read starts from exactly that cursor: then the engine
+     * stored everything that read emitted (and, for the children, the child
+     * stream starts there too, or it reads on its own without skipping).
+     */
+    json_t *prior = NULL, *fresh = NULL;
+    char fpkey[600];
+    snprintf(fpkey, sizeof fpkey, "fingerprints:%s:%s", hs_host->ctx_job ? hs_host->ctx_job(s->ctx) : "",
+             req->stream);
+    if (idx == 0 && c->skip_unchanged && c->detail_path != NULL) {
+        fresh = json_object();
+        char *saved = NULL;
+        if (cursor != NULL && hs_host->state_get(s->ctx, fpkey, &saved) == SYNC_OK && saved != NULL) {
+            json_t *js = json_loads(saved, 0, NULL);
+            const char *tag = json_string_value(json_object_get(js, "tag"));
+            if (tag != NULL && strcmp(tag, cursor) == 0)
+                prior = json_incref(json_object_get(js, "fp"));
+            json_decref(js);
+        }
+        if (saved != NULL)
+            hs_host->free(saved);
+    }
     int64_t calls0 = hs_net_calls(s->net), n = 0, pages = 0;
-    rc = walk(s, idx, &in, em, cache, &n, &pages);
+    rc = walk(s, idx, &in, em, cache, prior, fresh, &n, &pages);
     if (rc == SYNC_OK && cache)
         s->cache_valid = 1;
+    if (rc == SYNC_OK && fresh != NULL) {
+        char *end = inc_cursor(c, &in, 1);
+        json_t *js = end ? json_pack("{sssO}", "tag", end, "fp", fresh) : NULL;
+        char *text = js ? json_dumps(js, JSON_COMPACT) : NULL;
+        if (text != NULL && hs_host->state_put(s->ctx, fpkey, text) != SYNC_OK)
+            hs_host->log(s->ctx, SYNC_LOG_WARN, "cannot keep the fingerprints of stream %s; the next run asks "
+                         "for every detail again", req->stream);
+        free(text);
+        json_decref(js);
+        free(end);
+    }
+    json_decref(prior);
+    json_decref(fresh);
     if (rc == SYNC_OK)
         hs_host->log(s->ctx, SYNC_LOG_INFO, "stream %s: %lld record(s) from %lld page(s), %lld request(s)",
                      req->stream, (long long)n, (long long)pages, (long long)(hs_net_calls(s->net) - calls0));
