@@ -26,10 +26,13 @@ stub_start() {
     eval "export ${_name}_URL"
 }
 
-stub_ctl() { sfstub_ctl "$@"; }
+stub_ctl() {
+    curl -sS --fail -X "$2" -H 'Content-Type: application/json' ${4:+--data-binary "$4"} "$1$3" ||
+        die "stand-in control request $2 $3 failed"
+}
 
 stub_stat() {
-    stub_ctl "$1" GET /__stub/stats | python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+    stub_ctl "$1" GET /__stub/stats | sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p"
 }
 
 hs_run() {
@@ -38,6 +41,7 @@ hs_run() {
     _code=0
     $SYNCENGINE --once -c "$_ini" "$@" >"$T/out.log" 2>&1 || _code=$?
     cat "$T/out.log" >>"$T/engine.log"
+    [ -z "${HS_TIMING:-}" ] || { grep -o "run [a-z]* in [0-9]* ms" "$T/out.log"; date +%s.%N; } >&2
     [ "$_code" = "$_want" ] || { tail -n 20 "$T/out.log" >&2; die "exit code $_code, expected $_want"; }
 }
 
