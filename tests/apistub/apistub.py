@@ -23,7 +23,7 @@ updated_since timestamp.  Python standard library only.
 
 Control API: POST /__stub/mutate [{"op": "update", "id": N, "set": {...},
 "stamp": ISO} | {"op": "insert", "count": N, "stamp": ISO}], POST
-/__stub/expire_tokens, GET /__stub/stats, POST /__stub/stats/reset,
+/__stub/expire_tokens [{"at_list": N}], GET /__stub/stats, POST /__stub/stats/reset,
 GET /__stub/truth.
 """
 import argparse
@@ -85,6 +85,9 @@ class Handler(BaseHTTPRequestHandler):
             STATE["stats"]["requests"] += 1
             if u.path != "/api/issues":
                 return self.send_json(404, {"message": "Not Found"})
+            STATE["seen_lists"] += 1
+            if STATE["expire_at"] and STATE["seen_lists"] == STATE["expire_at"]:
+                STATE["issued"].clear()
             if not self.authorized():
                 STATE["stats"]["unauthorized"] += 1
                 return self.send_json(401, {"message": "Bad credentials"})
@@ -134,7 +137,12 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["refresh"] = {rt}
                 return self.send_json(200, {"access_token": at, "token_type": "bearer", "refresh_token": rt})
             if u.path == "/__stub/expire_tokens":
-                STATE["issued"].clear()
+                # {"at_list": N}: when the N-th list request from now arrives; otherwise at once
+                n = json.loads(raw or b"{}").get("at_list")
+                if n:
+                    STATE["seen_lists"], STATE["expire_at"] = 0, n
+                else:
+                    STATE["issued"].clear()
                 return self.send_json(200, {})
             if u.path == "/__stub/stats/reset":
                 STATE["stats"] = {"requests": 0, "list": 0, "token": 0, "unauthorized": 0}
@@ -161,7 +169,7 @@ def main():
     ap.add_argument("--refresh-token", default="rt-initial")
     a = ap.parse_args()
     STATE.update(issues={i: make(i) for i in range(1, a.issues + 1)}, token=a.token, issued=set(),
-                 refresh={a.refresh_token}, stats={"requests": 0, "list": 0, "token": 0, "unauthorized": 0})
+                 refresh={a.refresh_token}, seen_lists=0, expire_at=0, stats={"requests": 0, "list": 0, "token": 0, "unauthorized": 0})
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     if a.port_file:
