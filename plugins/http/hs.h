@@ -123,6 +123,8 @@ void hs_req_clear(hs_req *r);
 char *hs_net_join(const char *base, const char *path);
 /* 0 when url may be used (https, or http to a loopback host), else why. */
 int hs_net_url_allowed(const char *url, char *why, size_t why_size);
+/* 1 when url has the scheme, host and port of base (a next-page URL may not take the token elsewhere). */
+int hs_net_same_origin(const char *base, const char *url);
 /* Requests made by this handle so far. */
 int64_t hs_net_calls(const hs_net *n);
 

@@ -115,6 +115,33 @@ out:
     return rc;
 }
 
+static int origin(const char *url, char *out, size_t size)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int ok = u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+    if (ok) {
+        snprintf(out, size, "%s://%s:%s", scheme, host, port);
+        for (char *p = out; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+int hs_net_same_origin(const char *base, const char *url)
+{
+    char a[512], b[512];
+    return origin(base, a, sizeof a) && origin(url, b, sizeof b) && strcmp(a, b) == 0;
+}
+
 char *hs_net_join(const char *base, const char *path)
 {
     if (path == NULL)

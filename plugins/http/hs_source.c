@@ -640,6 +640,14 @@ static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cac
         hs_req_clear(&r);
         if (rc == SYNC_OK && more && url == NULL)
             rc = SYNC_E_NOMEM;
+        if (rc == SYNC_OK && more && !hs_net_same_origin(c->base_url, url)) {
+            /* the token goes with every request: never to another host than base_url's */
+            char why[64];
+            snprintf(why, sizeof why, "%s", c->paginate == HS_PAGE_LINK ? "the Link header" : "next_url");
+            hs_host->set_error(s->ctx, "the next page's URL (from %s, page %lld) is not on base_url's host; "
+                               "refusing to send the credentials there", why, (long long)pages);
+            rc = SYNC_E_PROTOCOL;
+        }
         if (rc == SYNC_OK && more && c->max_pages > 0 && pages >= c->max_pages) {
             hs_host->set_error(s->ctx, "the list has more than max_pages (%lld) pages", (long long)c->max_pages);
             rc = SYNC_E_PROTOCOL;

@@ -23,7 +23,8 @@ updated_since timestamp.  Python standard library only.
 
 Control API: POST /__stub/mutate [{"op": "update", "id": N, "set": {...},
 "stamp": ISO} | {"op": "insert", "count": N, "stamp": ISO}], POST
-/__stub/expire_tokens [{"at_list": N}], GET /__stub/stats, POST /__stub/stats/reset,
+/__stub/expire_tokens [{"at_list": N}], POST
+/__stub/foreign_next (the body's next URLs name another host from then on), GET /__stub/stats, POST /__stub/stats/reset,
 GET /__stub/truth.
 """
 import argparse
@@ -122,6 +123,8 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 nq["page"] = str(page + 1)
             nxt = "/api/issues?" + urllib.parse.urlencode(nq) if more else None
+            if nxt and STATE.get("foreign"):
+                nxt = "http://127.0.0.2:9" + nxt  # a next page on another host
             hdrs = {}
             if more and offset is None:
                 host = self.headers.get("Host", "127.0.0.1")
@@ -143,6 +146,9 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["issued"].add(at)
                 STATE["refresh"] = {rt}
                 return self.send_json(200, {"access_token": at, "token_type": "bearer", "refresh_token": rt})
+            if u.path == "/__stub/foreign_next":
+                STATE["foreign"] = True
+                return self.send_json(200, {})
             if u.path == "/__stub/expire_tokens":
                 # {"at_list": N}: when the N-th list request from now arrives; otherwise at once
                 n = json.loads(raw or b"{}").get("at_list")

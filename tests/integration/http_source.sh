@@ -8,7 +8,8 @@
 #     replayed from the conversations' read, no request of its own;
 #   - the issues API (tests/apistub) read with each other paging style: page numbers,
 #     offsets, a next URL in the body and the Link header, bearer authentication:
-#     23 issues in pages of 5 each time, exact rows, 1 + 5 list requests per style.
+#     23 issues in pages of 5 each time, exact rows, 1 + 5 list requests per style;
+#   - a next URL that names another host is refused (the token would go there): exit 5.
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
@@ -97,4 +98,12 @@ for style in page offset next_url link; do
 done
 [ "$(stub_stat "$API_URL" list)" = 24 ] || die "list requests: $(stub_stat "$API_URL" list), expected 4 x (1 + 5)"
 [ "$(stub_stat "$API_URL" unauthorized)" = 0 ] || die "a request went without the token"
+note "a next URL on another host is not followed with the token"
+stub_ctl "$API_URL" POST /__stub/foreign_next >/dev/null
+code=0
+$SYNCENGINE --once -c "$T/issues.ini" --full-refresh >"$T/out.log" 2>&1 || code=$?
+[ "$code" = 5 ] || die "a foreign next URL: exit $code, expected 5"
+grep -q "job=j_next_url .*the next page's URL (from next_url, page 1) is not on base_url's host; refusing to send the credentials there" \
+    "$T/out.log" || die "a foreign next URL: $(grep -i error "$T/out.log" | head -n 3)"
+grep -q "job=j_page .*run success" "$T/out.log" || die "the other jobs did not complete: $(grep 'run ' "$T/out.log")"
 echo "ok: http source"
