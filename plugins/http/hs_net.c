@@ -15,6 +15,7 @@
  * secrets travel in both.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,10 +52,50 @@ struct hs_net {
     int n_retired;
     char *access_token;
     char *refresh_token;
-    int64_t next_slot_us;
     uint64_t rng;
     int64_t calls;
 };
+
+/*
+ * rate_limit is per [source] section: the instances of one section in this
+ * process (parallel streams, the probe's, several jobs) share the next free
+ * slot.  A few sections at most; the list lives as long as the process.
+ */
+typedef struct rate_slot {
+    struct rate_slot *next;
+    char *section;
+    int64_t next_us;
+} rate_slot;
+static rate_slot *rate_slots;
+static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Takes the next request slot of the section: 0 when a request may start now, else when it may. */
+static int64_t rate_take(const char *section, int64_t now, int64_t interval)
+{
+    pthread_mutex_lock(&rate_lock);
+    rate_slot *s = rate_slots;
+    while (s != NULL && strcmp(s->section, section) != 0)
+        s = s->next;
+    if (s == NULL && (s = calloc(1, sizeof *s)) != NULL) {
+        s->section = strdup(section);
+        if (s->section == NULL) {
+            free(s);
+            s = NULL;
+        } else {
+            s->next = rate_slots;
+            rate_slots = s;
+        }
+    }
+    int64_t wait = 0;
+    if (s != NULL) {
+        if (s->next_us > now)
+            wait = s->next_us;
+        else
+            s->next_us = now + interval;
+    }
+    pthread_mutex_unlock(&rate_lock);
+    return wait;
+}
 
 static int64_t now_us(void)
 {
@@ -823,10 +864,13 @@ int hs_net_fetch(hs_net *n, hs_req **reqs, size_t nreq, int concurrency, int all
                     wake = x->not_before;
                 continue;
             }
-            if (interval_us > 0 && n->next_slot_us > now) {
-                if (n->next_slot_us < wake)
-                    wake = n->next_slot_us;
-                break;
+            if (interval_us > 0) {
+                int64_t at = rate_take(c->section, now, interval_us);
+                if (at > 0) {
+                    if (at < wake)
+                        wake = at;
+                    break;
+                }
             }
             int s = take_slot(n);
             if (s < 0) {
@@ -851,8 +895,6 @@ int hs_net_fetch(hs_net *n, hs_req **reqs, size_t nreq, int concurrency, int all
             running++;
             n->calls++;
             hs_host->counter_add(n->ctx, "api_calls", 1);
-            if (interval_us > 0)
-                n->next_slot_us = (n->next_slot_us > now ? n->next_slot_us : now) + interval_us;
             if (hs_host->log_enabled(n->ctx, SYNC_LOG_TRACE)) {
                 char path[512];
                 url_path(x->r->url, path, sizeof path);

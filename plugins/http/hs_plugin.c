@@ -109,7 +109,7 @@ static const sync_option hs_options[] = {
     {"retry_base", SYNC_OPT_DURATION, "1s", 0, 1, 3600000, NULL, "first backoff step; doubles per attempt"},
     {"retry_max", SYNC_OPT_DURATION, "60s", 0, 1, 3600000, NULL,
      "longest backoff step; a longer Retry-After ends the attempts"},
-    {"rate_limit", SYNC_OPT_DOUBLE, "0", 0, 0, 0, NULL, "requests per second at most (0 = no limit)"},
+    {"rate_limit", SYNC_OPT_DOUBLE, "0", 0, 0, 0, NULL, "requests per second at most, for every use of this section in the process together (0 = no limit)"},
     {"verify_tls", SYNC_OPT_BOOL, "true", 0, 0, 0, NULL,
      "verify server certificates and host names (turning this off logs a warning)"},
     {"ca_bundle", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL, "CA certificates file instead of the system store"},

@@ -24,7 +24,8 @@ updated_since timestamp.  Python standard library only.
 Control API: POST /__stub/mutate [{"op": "update", "id": N, "set": {...},
 "stamp": ISO} | {"op": "insert", "count": N, "stamp": ISO}], POST
 /__stub/expire_tokens [{"at_list": N}], POST
-/__stub/foreign_next (the body's next URLs name another host from then on), GET /__stub/stats, POST /__stub/stats/reset,
+/__stub/foreign_next (the body's next URLs name another host from then on), GET /__stub/stats (min_gap_ms: the shortest time between two list
+requests since the last reset), POST /__stub/stats/reset,
 GET /__stub/truth.
 """
 import argparse
@@ -34,6 +35,7 @@ import secrets
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -100,6 +102,11 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["stats"]["unauthorized"] += 1
                 return self.send_json(401, {"message": "Bad credentials"})
             STATE["stats"]["list"] += 1
+            now = time.monotonic()
+            if STATE["last_list"] is not None:
+                gap = int((now - STATE["last_list"]) * 1000)
+                STATE["stats"]["min_gap_ms"] = min(STATE["stats"].get("min_gap_ms", gap), gap)
+            STATE["last_list"] = now
             q = {k: v[-1] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
             try:
                 per = int(q.get("per_page", 10))
@@ -159,6 +166,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {})
             if u.path == "/__stub/stats/reset":
                 STATE["stats"] = {"requests": 0, "list": 0, "token": 0, "unauthorized": 0}
+                STATE["last_list"] = None
                 return self.send_json(200, {})
             if u.path == "/__stub/mutate":
                 for op in json.loads(raw or b"[]"):
@@ -182,7 +190,7 @@ def main():
     ap.add_argument("--refresh-token", default="rt-initial")
     a = ap.parse_args()
     STATE.update(issues={i: make(i) for i in range(1, a.issues + 1)}, token=a.token, issued=set(),
-                 refresh={a.refresh_token}, seen_lists=0, expire_at=0, stats={"requests": 0, "list": 0, "token": 0, "unauthorized": 0})
+                 refresh={a.refresh_token}, last_list=None, seen_lists=0, expire_at=0, stats={"requests": 0, "list": 0, "token": 0, "unauthorized": 0})
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     if a.port_file:

@@ -38,7 +38,8 @@ Control API for tests (no authentication):
                                                  before it is answered
       {"op": "set_nul", "conversation_id": ID, "position": P}
                                                  put a NUL character in a message
-  GET    /__stub/stats   {"requests", "list", "detail", "unauthorized", "faulted"}
+  GET    /__stub/stats   {"requests", "list", "detail", "unauthorized", "faulted",
+                          "max_inflight": most detail requests answered at once}
   POST   /__stub/stats/reset
   GET    /__stub/truth   every conversation with its transcript
 """
@@ -79,7 +80,9 @@ class World:
         self.reset_stats()
 
     def reset_stats(self):
-        self.stats = {"requests": 0, "list": 0, "detail": 0, "unauthorized": 0, "faulted": 0}
+        self.stats = {"requests": 0, "list": 0, "detail": 0, "unauthorized": 0, "faulted": 0,
+                      "max_inflight": 0}
+        self.inflight = 0
 
     def _add(self, start):
         cid = "conv_%06d" % self.next_id
@@ -298,6 +301,17 @@ class Handler(BaseHTTPRequestHandler):
     def get_one(self, cid):
         with LOCK:
             WORLD.stats["detail"] += 1
+            WORLD.inflight += 1
+            WORLD.stats["max_inflight"] = max(WORLD.stats["max_inflight"], WORLD.inflight)
+        try:
+            time.sleep(self.server.detail_delay)
+            self.answer_one(cid)
+        finally:
+            with LOCK:
+                WORLD.inflight -= 1
+
+    def answer_one(self, cid):
+        with LOCK:
             c = WORLD.convs.get(cid)
             obj = WORLD.detail(c) if c else None
         if obj is None:
@@ -379,12 +393,14 @@ def main():
     ap.add_argument("--agents", default="agent_a,agent_b")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--detail-delay", type=float, default=0.0, help="seconds each detail answer takes")
     a = ap.parse_args()
     WORLD = World(a.conversations, a.messages, a.spread, a.seed, a.agents.split(","), time.time())
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     srv.api_key = a.api_key
     srv.verbose = a.verbose
+    srv.detail_delay = a.detail_delay
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
             f.write(str(srv.server_address[1]))

@@ -4,11 +4,13 @@
 #     the cursor in the body, one detail request each (4 at a time), the transcript
 #     as a second stream (parent key + position): the tables equal the stand-in, typed
 #     (unix seconds -> timestamptz, numbers, JSON -> jsonb, a flattened member), and
-#     the requests are exactly 1 (probe) + 5 pages + 45 details: the events stream is
-#     replayed from the conversations' read, no request of its own;
+#     the requests are exactly 1 (probe) + 5 pages + 45 details, 4 of them and no more
+#     in flight at once; the events stream is replayed from the conversations' read,
+#     no request of its own;
 #   - the issues API (tests/apistub) read with each other paging style: page numbers,
 #     offsets, a next URL in the body and the Link header, bearer authentication:
-#     23 issues in pages of 5 each time, exact rows, 1 + 5 list requests per style;
+#     23 issues in pages of 5 each time, exact rows, 1 + 5 list requests per style; with
+#     rate_limit = 5 no two requests come closer than 200 ms;
 #   - a next URL that names another host is refused (the token would go there): exit 5.
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
@@ -17,7 +19,7 @@ set -eu
 [ -f "$O/plugins/http.so" ] || skip "http plugin not built"
 pg_start || exit $?
 el_schema
-stub_start EL tests/elstub/elstub.py --conversations 45 --messages 4
+stub_start EL tests/elstub/elstub.py --conversations 45 --messages 4 --detail-delay 0.05
 export ELEVENLABS_API_KEY=xi-test-key
 
 note "ElevenLabs: list (cursor paging), details, transcript stream"
@@ -28,6 +30,7 @@ hs_run "$T/el.ini" 0
 elstub_check conversations conversation_events
 [ "$(stub_stat "$EL_URL" list)" = 6 ] || die "list requests: $(stub_stat "$EL_URL" list), expected 1 probe + 5 pages"
 [ "$(stub_stat "$EL_URL" detail)" = 45 ] || die "detail requests: $(stub_stat "$EL_URL" detail), expected 45"
+[ "$(stub_stat "$EL_URL" max_inflight)" = 4 ] || die "details in flight at once: $(stub_stat "$EL_URL" max_inflight), expected 4"
 row=$(pg_psql -c "SELECT agent_name, duration_secs, metadata->>'termination_reason', cost, call_successful,
                          started_at = to_timestamp((metadata->>'start_time_unix_secs')::bigint)
                   FROM conversations WHERE conversation_id = 'conv_000007'")
@@ -98,6 +101,14 @@ for style in page offset next_url link; do
 done
 [ "$(stub_stat "$API_URL" list)" = 24 ] || die "list requests: $(stub_stat "$API_URL" list), expected 4 x (1 + 5)"
 [ "$(stub_stat "$API_URL" unauthorized)" = 0 ] || die "a request went without the token"
+note "rate_limit = 5: list requests at least 200 ms apart"
+sed 's/^param = per_page=5$/&\nrate_limit = 5/' "$T/issues.ini" >"$T/rate.ini"
+stub_ctl "$API_URL" POST /__stub/stats/reset >/dev/null
+$SYNCENGINE run j_page -c "$T/rate.ini" --full-refresh >"$T/out.log" 2>&1 || die "rate-limited run failed"
+[ "$(stub_stat "$API_URL" list)" = 6 ] || die "rate-limited list requests: $(stub_stat "$API_URL" list)"
+gap=$(stub_stat "$API_URL" min_gap_ms)
+[ "$gap" -ge 195 ] || die "two list requests $gap ms apart with rate_limit = 5"
+
 note "a next URL on another host is not followed with the token"
 stub_ctl "$API_URL" POST /__stub/foreign_next >/dev/null
 code=0
