@@ -404,8 +404,8 @@ static int replay(hs_source *s, int child, sync_emitter *em)
     return SYNC_OK;
 }
 
-/* Fetches the details of items[0..n) (concurrently) and merges each into its item. */
-static int fetch_details(hs_source *s, json_t **items, char **keys, size_t n)
+/* Fetches the details of items[0..n) (concurrently) and merges each into its item; gone[i]: a 404. */
+static int fetch_details(hs_source *s, json_t **items, char **keys, size_t n, unsigned char *gone)
 {
     const hs_conf *c = s->c;
     if (n == 0)
@@ -431,9 +431,10 @@ static int fetch_details(hs_source *s, json_t **items, char **keys, size_t n)
         rc = hs_net_fetch(s->net, ptrs, n, (int)c->detail_concurrency, 1);
     for (size_t i = 0; rc == SYNC_OK && i < n; i++) {
         if (reqs[i].rc == SYNC_E_NOTFOUND) {
-            hs_host->log(s->ctx, SYNC_LOG_WARN, "record \"%s\": its detail answered 404 (gone since it was "
-                         "listed); the listed fields are used", keys[i]);
+            hs_host->log(s->ctx, SYNC_LOG_WARN, "record \"%s\" skipped: its detail answered 404 (gone since it "
+                         "was listed); what was stored of it stays as it is", keys[i]);
             hs_host->counter_add(s->ctx, "detail_not_found", 1);
+            gone[i] = 1;
             continue;
         }
         json_t *d = hs_ptr_get(reqs[i].json, c->detail_ptr);
@@ -545,17 +546,31 @@ static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cac
             size_t nd = 0;
             json_t **ditems = calloc(nk ? nk : 1, sizeof *ditems);
             char **dkeys = calloc(nk ? nk : 1, sizeof *dkeys);
-            if (ditems == NULL || dkeys == NULL)
+            size_t *where = calloc(nk ? nk : 1, sizeof *where);
+            unsigned char *gone = calloc(nk ? nk : 1, 1);
+            if (ditems == NULL || dkeys == NULL || where == NULL || gone == NULL)
                 rc = SYNC_E_NOMEM;
             for (size_t i = 0; rc == SYNC_OK && i < nk; i++)
                 if (*keys[i] != '\0') {
                     ditems[nd] = items[i];
+                    where[nd] = i;
                     dkeys[nd++] = keys[i];
                 }
             if (rc == SYNC_OK)
-                rc = fetch_details(s, ditems, dkeys, nd);
+                rc = fetch_details(s, ditems, dkeys, nd, gone);
+            /* a record gone since it was listed is not emitted, nor remembered as read */
+            for (size_t d = 0; rc == SYNC_OK && d < nd; d++) {
+                if (!gone[d])
+                    continue;
+                if (fresh != NULL)
+                    json_object_del(fresh, keys[where[d]]);
+                json_decref(items[where[d]]);
+                items[where[d]] = NULL;
+            }
             free(ditems);
             free(dkeys);
+            free(where);
+            free(gone);
         }
         json_t *page_children = NULL;
         if (rc == SYNC_OK && cache && c->n_children > 0) {
@@ -566,6 +581,8 @@ static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cac
                 rc = SYNC_E_NOMEM;
         }
         for (size_t i = 0; rc == SYNC_OK && i < nk; i++) {
+            if (items[i] == NULL)
+                continue;
             if (stream_idx == 0) {
                 sync_record *rec = hs_host->record_new(em, keys[i], strlen(keys[i]), SYNC_OP_UPSERT);
                 rc = rec ? hs_record_fill(c, rec, items[i]) : SYNC_E_NOMEM;

@@ -6,6 +6,8 @@
 #   - 429 on a list page, 503 without Retry-After, connection resets, bodies cut off
 #     mid-way, a 200 that is an HTML page, a detail slower than the timeout: each
 #     retried with backoff, exactly as often as the fault fired, nothing lost;
+#   - a detail answering 404 (gone since it was listed): that record and its events are left
+#     as stored, with a warning naming it; the others are read;
 #   - a persistent 503: every failing request is tried max_attempts (4) times, the
 #     run fails (exit 5) without moving the cursor, and the next run completes;
 #   - a Retry-After longer than retry_max ends the attempts at once (rate limited);
@@ -62,6 +64,17 @@ row "a detail slower than the timeout" \
     '[{"match": "detail", "after": 2, "times": 1, "kind": "slow", "delay": 3}]' 1 'transport error: Timeout'
 
 elstub_check conversations conversation_events
+
+note "a detail that answers 404 (deleted since it was listed)"
+stub_ctl "$EL_URL" POST /__stub/faults '{"faults": [{"match": "detail", "after": 3, "times": 1, "kind": "status", "status": 404}]}' >/dev/null
+hs_run "$T/el.ini" 0 --full-refresh
+gone=$(sed -n 's/.*record "\(conv_[0-9]*\)" skipped: its detail answered 404 (gone since it was listed).*/\1/p' "$T/out.log")
+[ -n "$gone" ] || die "404 detail: no warning naming the record"
+[ "$(hs_done conversations)" = "29 0 0 29" ] || die "404 detail: conversations $(hs_done conversations)"
+n=$(pg_psql -c "SELECT count(*) FROM conversation_events WHERE conversation_id <> '$gone'")
+[ "$(hs_done events)" = "$n 0 0 $n" ] || die "404 detail: events $(hs_done events), expected $n unchanged"
+elstub_check conversations conversation_events
+stub_ctl "$EL_URL" DELETE /__stub/faults >/dev/null
 
 note "persistent 503: max_attempts per request, the run fails, the next run completes"
 stub_ctl "$EL_URL" POST /__stub/mutate '[{"op": "add_messages", "conversation_id": "conv_000020", "count": 2}]' >/dev/null
