@@ -38,6 +38,7 @@ typedef struct xfer {
     int state; /* 0 waiting, 1 running, 2 done */
     int64_t not_before;
     int refreshed;
+    int64_t token_gen; /* the access token it was sent with */
     CURL *easy;
 } xfer;
 
@@ -52,6 +53,7 @@ struct hs_net {
     int n_retired;
     char *access_token;
     char *refresh_token;
+    int64_t token_gen; /* bumped with every new access token */
     uint64_t rng;
     int64_t calls;
 };
@@ -657,6 +659,7 @@ static int oauth_refresh(hs_net *n)
                 if (rc == SYNC_OK) {
                     free(n->access_token);
                     n->access_token = strdup(at);
+                    n->token_gen++;
                     if (nrt != NULL && *nrt) {
                         free(n->refresh_token);
                         n->refresh_token = strdup(nrt);
@@ -891,6 +894,7 @@ int hs_net_fetch(hs_net *n, hs_req **reqs, size_t nreq, int concurrency, int all
             curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
             curl_multi_add_handle(n->multi, x->easy);
             x->state = 1;
+            x->token_gen = n->token_gen;
             x->r->attempts++;
             running++;
             n->calls++;
@@ -923,8 +927,12 @@ int hs_net_fetch(hs_net *n, hs_req **reqs, size_t nreq, int concurrency, int all
             if (auth_retry) {
                 x->refreshed = 1;
                 x->r->attempts--;
-                hs_host->log(n->ctx, SYNC_LOG_INFO, "access token refused (HTTP 401): asking for a new one");
-                int arc = oauth_refresh(n);
+                /* requests in flight with the same old token: one new token serves them all */
+                int arc = SYNC_OK;
+                if (x->token_gen == n->token_gen) {
+                    hs_host->log(n->ctx, SYNC_LOG_INFO, "access token refused (HTTP 401): asking for a new one");
+                    arc = oauth_refresh(n);
+                }
                 if (arc != SYNC_OK) {
                     x->r->rc = arc;
                     x->state = 2;
