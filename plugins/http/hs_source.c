@@ -10,7 +10,8 @@
  * A read walks the list page by page (cursor in the body, next URL, page
  * number, offset or Link header), fetches the kept items' details several at
  * a time, and emits one batch per page.  Items seen earlier in the same read
- * (a page that shifted under an insert at its head) are skipped.
+ * (a page that shifted under an insert at its head) are skipped, unless their
+ * cursor value grew since.
  *
  * Cursors (JSON text, committed by the engine with the data):
  *  - cursor_field: {"v": VALUE, "k": [KEYS]}: the greatest cursor value
@@ -20,7 +21,10 @@
  *    a smaller value, and those with VALUE whose key is listed.  Ties across
  *    pages and runs are therefore neither lost nor repeated.  Unless `sorted`
  *    says the API lists in ascending cursor order, the cursor only moves at
- *    the end of a complete read.
+ *    the end of a complete read.  With `sorted`, the cursor moves with every
+ *    page and the next page is asked for afresh from the greatest value read
+ *    (keyset paging), so a record updated while the read pages (and so moved
+ *    to the end) does not shift another one past the reader.
  *  - time_window: {"t": UNIX_SECONDS}: when the last complete read started.
  *    The next read sends window_param = t - lookback, so every run re-reads
  *    the lookback window (a sink that compares rows writes nothing for what
@@ -158,7 +162,8 @@ static void qb_param(qbuf *q, const char *name, const char *value)
 }
 
 /* The list URL with its query: configured params, the incremental parameter, page size and position. */
-static char *list_url(const hs_conf *c, const inc *in, const char *page_token, int64_t page_no, int64_t offset)
+static char *list_url(const hs_conf *c, const inc *in, const char *filter_v, const char *page_token,
+                      int64_t page_no, int64_t offset)
 {
     qbuf q = {0};
     char *base = hs_net_join(c->base_url, c->path);
@@ -175,8 +180,8 @@ static char *list_url(const hs_conf *c, const inc *in, const char *page_token, i
         qb_param(&q, name, eq + 1);
     }
     char num[64];
-    if (c->incremental == HS_INC_CURSOR_FIELD && in->saved_v != NULL && c->cursor_param && *c->cursor_param)
-        qb_param(&q, c->cursor_param, in->saved_v);
+    if (c->incremental == HS_INC_CURSOR_FIELD && filter_v != NULL && c->cursor_param && *c->cursor_param)
+        qb_param(&q, c->cursor_param, filter_v);
     if (c->incremental == HS_INC_TIME_WINDOW && in->window_t >= 0 && c->window_param && *c->window_param) {
         int64_t from = in->window_t - c->lookback_ms / 1000;
         if (c->window_format == HS_FMT_UNIX_MILLIS) {
@@ -478,7 +483,8 @@ static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cac
     int64_t page_no = c->page_start, offset = 0, pages = 0, emitted = 0;
     json_t *seen = json_object();
     int rc = seen ? SYNC_OK : SYNC_E_NOMEM;
-    char *url = rc == SYNC_OK ? list_url(c, in, NULL, page_no, 0) : NULL;
+    char *filter = in->saved_v ? strdup(in->saved_v) : NULL; /* the cursor_param of the listing being paged */
+    char *url = rc == SYNC_OK ? list_url(c, in, filter, NULL, page_no, 0) : NULL;
     if (rc == SYNC_OK && url == NULL)
         rc = SYNC_E_NOMEM;
     while (rc == SYNC_OK) {
@@ -503,7 +509,7 @@ static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cac
         size_t nl = json_array_size(list);
         json_t **items = calloc(nl ? nl : 1, sizeof *items);
         char **keys = calloc(nl ? nl : 1, sizeof *keys);
-        size_t nk = 0;
+        size_t nk = 0, page_new = 0;
         if (items == NULL || keys == NULL)
             rc = SYNC_E_NOMEM;
         for (size_t i = 0; rc == SYNC_OK && i < nl; i++) {
@@ -515,18 +521,30 @@ static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cac
                 rc = SYNC_E_NOMEM;
                 break;
             }
-            if (*key != '\0' && json_object_get(seen, key) != NULL) {
+            /*
+             * Listed before in this read: skipped, unless its cursor value grew
+             * (it changed while the read paged: the position may move past
+             * that new value, so it is read again now).
+             */
+            char *val = c->incremental == HS_INC_CURSOR_FIELD ? hs_scalar_text(hs_ptr_get(it, c->cursor_field_ptr))
+                                                              : NULL;
+            const char *was = *key != '\0' ? json_string_value(json_object_get(seen, key)) : NULL;
+            if (was != NULL && (val == NULL || *was == '\0' || hs_value_cmp(val, was) <= 0)) {
                 hs_host->counter_add(s->ctx, "duplicates_skipped", 1);
                 s->dups++;
+                free(val);
                 free(key);
                 continue;
             }
             if (!inc_keep(c, in, it, key)) {
+                free(val);
                 free(key);
                 continue;
             }
             if (*key != '\0')
-                json_object_set_new(seen, key, json_true());
+                json_object_set_new(seen, key, json_string(val ? val : ""));
+            free(val);
+            page_new++;
             if (fresh != NULL && *key != '\0') {
                 char fp[32];
                 fingerprint(it, fp);
@@ -628,7 +646,7 @@ static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cac
             if (more && rc == SYNC_OK) {
                 free(token);
                 token = strdup(next);
-                url = list_url(c, in, token, page_no, offset);
+                url = list_url(c, in, filter, token, page_no, offset);
             }
             break;
         }
@@ -649,12 +667,31 @@ static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cac
             page_no++;
             offset += (int64_t)nl;
             if (more)
-                url = list_url(c, in, NULL, page_no, offset);
+                url = list_url(c, in, filter, NULL, page_no, offset);
             break;
         default:
             break;
         }
         hs_req_clear(&r);
+        /*
+         * Keyset paging (cursor_field, sorted): the next page is asked for
+         * afresh from the greatest value read (inclusive; what was read at it
+         * is dropped), so records that move while the read pages (updated,
+         * and so sorted to the end) cannot shift one past it.  Only when the
+         * greatest value grew: within a run of ties longer than a page the
+         * API's own paging goes on, which always progresses.
+         */
+        if (rc == SYNC_OK && more && c->incremental == HS_INC_CURSOR_FIELD && c->sorted && page_new > 0 &&
+            in->max_v != NULL && (filter == NULL || hs_value_cmp(in->max_v, filter) > 0)) {
+            free(url);
+            free(token);
+            token = NULL;
+            free(filter);
+            filter = strdup(in->max_v);
+            page_no = c->page_start;
+            offset = 0;
+            url = filter ? list_url(c, in, filter, NULL, page_no, offset) : NULL;
+        }
         if (rc == SYNC_OK && more && url == NULL)
             rc = SYNC_E_NOMEM;
         if (rc == SYNC_OK && more && !hs_net_same_origin(c->base_url, url)) {
@@ -703,6 +740,7 @@ static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cac
     free(url);
     free(token);
     free(next);
+    free(filter);
     json_decref(seen);
     *n_out = emitted;
     *pages_out = pages;
@@ -782,7 +820,7 @@ int hs_source_read(hs_source *s, const sync_stream_request *req, sync_emitter *e
     json_decref(fresh);
     if (rc == SYNC_OK)
         hs_host->log(s->ctx, SYNC_LOG_INFO, "stream %s: %lld record(s) from %lld page(s), %lld request(s), "
-                     "%lld listed again on a shifted page and skipped", req->stream, (long long)n, (long long)pages,
+                     "%lld listed again and skipped", req->stream, (long long)n, (long long)pages,
                      (long long)(hs_net_calls(s->net) - calls0), (long long)s->dups);
     inc_free(&in);
     return rc;
@@ -796,7 +834,7 @@ int hs_source_probe(hs_source *s, char *detail, size_t detail_size)
     hs_req r = {0};
     hs_req *rp = &r;
     detail[0] = '\0';
-    if (rc == SYNC_OK && (r.url = list_url(c, &in, NULL, c->page_start, 0)) == NULL)
+    if (rc == SYNC_OK && (r.url = list_url(c, &in, NULL, NULL, c->page_start, 0)) == NULL)
         rc = SYNC_E_NOMEM;
     if (rc == SYNC_OK)
         rc = hs_net_fetch(s->net, &rp, 1, 1, 0);

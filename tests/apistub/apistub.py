@@ -22,7 +22,9 @@ updated_since timestamp.  Python standard library only.
       otherwise 401 {"message": "Bad credentials"}
 
 Control API: POST /__stub/mutate [{"op": "update", "id": N, "set": {...},
-"stamp": ISO} | {"op": "insert", "count": N, "stamp": ISO}], POST
+"stamp": ISO} | {"op": "insert", "count": N, "stamp": ISO} | {"op": "update_on_list",
+"after": K, "id": N, "set": {...}, "stamp": ISO}: the update happens when the K-th list request
+from now arrives, before it is answered], POST
 /__stub/expire_tokens [{"at_list": N}], POST
 /__stub/foreign_next (the body's next URLs name another host from then on), GET /__stub/stats (min_gap_ms: the shortest time between two list
 requests since the last reset), POST /__stub/stats/reset,
@@ -96,6 +98,12 @@ class Handler(BaseHTTPRequestHandler):
             if u.path != "/api/issues":
                 return self.send_json(404, {"message": "Not Found"})
             STATE["seen_lists"] += 1
+            for t in list(STATE["triggers"]):
+                t["after"] -= 1
+                if t["after"] <= 0:
+                    STATE["issues"][t["id"]].update(t.get("set", {}))
+                    STATE["issues"][t["id"]]["updated_at"] = t["stamp"]
+                    STATE["triggers"].remove(t)
             if STATE["expire_at"] and STATE["seen_lists"] == STATE["expire_at"]:
                 STATE["issued"].clear()
             if not self.authorized():
@@ -173,6 +181,8 @@ class Handler(BaseHTTPRequestHandler):
                     if op["op"] == "update":
                         STATE["issues"][op["id"]].update(op.get("set", {}))
                         STATE["issues"][op["id"]]["updated_at"] = op["stamp"]
+                    elif op["op"] == "update_on_list":
+                        STATE["triggers"].append(dict(op))
                     elif op["op"] == "insert":
                         for _ in range(op.get("count", 1)):
                             i = max(STATE["issues"]) + 1
@@ -190,7 +200,7 @@ def main():
     ap.add_argument("--refresh-token", default="rt-initial")
     a = ap.parse_args()
     STATE.update(issues={i: make(i) for i in range(1, a.issues + 1)}, token=a.token, issued=set(),
-                 refresh={a.refresh_token}, last_list=None, seen_lists=0, expire_at=0, stats={"requests": 0, "list": 0, "token": 0, "unauthorized": 0})
+                 refresh={a.refresh_token}, triggers=[], last_list=None, seen_lists=0, expire_at=0, stats={"requests": 0, "list": 0, "token": 0, "unauthorized": 0})
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     if a.port_file:

@@ -4,7 +4,9 @@
 #     timestamp): ties split across pages are all read; a second run reads nothing
 #     (the boundary's keys are kept with the cursor); issues updated to one new stamp,
 #     then more created with the very same stamp in a later run: each run reads
-#     exactly the new ones, none lost, none repeated;
+#     exactly the new ones, none lost, none repeated; an issue updated while a read pages
+#     (sorted to the end, shifting the later pages) makes no other issue slip past: the
+#     next page is asked for from the greatest value read (keyset), not by its number;
 #   - time_window (ElevenLabs, call_start_after_unix, lookback 2h): every run re-reads
 #     the window and PostgreSQL rewrites nothing; a conversation that gains two messages
 #     gets exactly those two events inserted; a conversation inserted at the head while
@@ -81,6 +83,17 @@ same_issues "after ties across runs"
 hs_run "$T/issues.ini" 0
 [ "$(hs_done issues)" = "0 0 0 0" ] || die "the boundary was read again: $(hs_done issues)"
 
+note "cursor_field: an issue updated while a full read pages moves to the end; nothing shifts past the reader"
+# list request 1 is the probe, 2 the first page: issue 1 (first on it) moves before page 2 is asked for
+stub_ctl "$API_URL" POST /__stub/mutate '[{"op": "update_on_list", "after": 3, "id": 1, "set": {"title": "one"},
+    "stamp": "2024-03-05T00:00:00Z"}]' >/dev/null
+hs_run "$T/issues.ini" 0 --full-refresh
+# 30 issues, issue 1 twice (before and after its update); page numbers alone would miss the sixth
+[ "$(hs_done issues)" = "31 0 1 30" ] || die "full read with an issue moving: $(hs_done issues)"
+same_issues "after an issue moved during the read"
+hs_run "$T/issues.ini" 0
+[ "$(hs_done issues)" = "0 0 0 0" ] || die "after the moving issue: $(hs_done issues)"
+
 note "time_window: lookback re-reads write nothing"
 el_schema
 stub_start EL tests/elstub/elstub.py --conversations 12 --messages 4 --spread 3600
@@ -111,7 +124,7 @@ note "pages that shift while a full read pages through them"
 stub_ctl "$EL_URL" POST /__stub/mutate '[{"op": "insert_on_list", "after": 3, "count": 1}]' >/dev/null
 hs_run "$T/el.ini" 0 --full-refresh
 [ "$(hs_done conversations)" = "12 0 0 12" ] || die "a shifted page lost or repeated one: $(hs_done conversations)"
-grep -q "stream conversations: 12 record(s) from 3 page(s), .* 1 listed again on a shifted page" "$T/out.log" ||
+grep -q "stream conversations: 12 record(s) from 3 page(s), .* 1 listed again and skipped" "$T/out.log" ||
     die "the shifted page's repeat was not skipped: $(grep 'record(s) from' "$T/out.log")"
 [ "$(pg_psql -c "SELECT count(*) FROM conversations")" = 12 ] || die "rows after the shifted read"
 hs_run "$T/el.ini" 0
