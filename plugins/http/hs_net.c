@@ -54,6 +54,7 @@ struct hs_net {
     char *access_token;
     char *refresh_token;
     int64_t token_gen; /* bumped with every new access token */
+    int64_t rate_next_us; /* when the section has no shared slot */
     uint64_t rng;
     int64_t calls;
 };
@@ -61,40 +62,39 @@ struct hs_net {
 /*
  * rate_limit is per [source] section: the instances of one section in this
  * process (parallel streams, the probe's, several jobs) share the next free
- * slot.  A few sections at most; the list lives as long as the process.
+ * slot.  A fixed table, no heap: nothing to free when the engine unloads the
+ * plugin.  Sections beyond it (or with longer names) get a slot each.
  */
-typedef struct rate_slot {
-    struct rate_slot *next;
-    char *section;
+#define HS_RATE_SLOTS 64
+static struct {
+    char section[120];
     int64_t next_us;
-} rate_slot;
-static rate_slot *rate_slots;
+} rate_slots[HS_RATE_SLOTS];
 static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Takes the next request slot of the section: 0 when a request may start now, else when it may. */
-static int64_t rate_take(const char *section, int64_t now, int64_t interval)
+static int64_t rate_take(const char *section, int64_t now, int64_t interval, int64_t *own)
 {
+    int64_t *next = own;
     pthread_mutex_lock(&rate_lock);
-    rate_slot *s = rate_slots;
-    while (s != NULL && strcmp(s->section, section) != 0)
-        s = s->next;
-    if (s == NULL && (s = calloc(1, sizeof *s)) != NULL) {
-        s->section = strdup(section);
-        if (s->section == NULL) {
-            free(s);
-            s = NULL;
-        } else {
-            s->next = rate_slots;
-            rate_slots = s;
+    if (strlen(section) < sizeof rate_slots[0].section) {
+        for (int i = 0; i < HS_RATE_SLOTS; i++) {
+            if (strcmp(rate_slots[i].section, section) == 0) {
+                next = &rate_slots[i].next_us;
+                break;
+            }
+            if (rate_slots[i].section[0] == '\0') {
+                snprintf(rate_slots[i].section, sizeof rate_slots[i].section, "%s", section);
+                next = &rate_slots[i].next_us;
+                break;
+            }
         }
     }
     int64_t wait = 0;
-    if (s != NULL) {
-        if (s->next_us > now)
-            wait = s->next_us;
-        else
-            s->next_us = now + interval;
-    }
+    if (*next > now)
+        wait = *next;
+    else
+        *next = now + interval;
     pthread_mutex_unlock(&rate_lock);
     return wait;
 }
@@ -868,7 +868,7 @@ int hs_net_fetch(hs_net *n, hs_req **reqs, size_t nreq, int concurrency, int all
                 continue;
             }
             if (interval_us > 0) {
-                int64_t at = rate_take(c->section, now, interval_us);
+                int64_t at = rate_take(c->section, now, interval_us, &n->rate_next_us);
                 if (at > 0) {
                     if (at < wake)
                         wake = at;
