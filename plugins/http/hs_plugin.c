@@ -155,7 +155,7 @@ static void conf_free(hs_conf *c)
     free(c);
 }
 
-/* Reads the section into c; problems (the first per option) go to why. */
+/* Reads the validated section into *out (check_section judges the values, offline). */
 static int conf_read(const sync_config *cfg, const char *section, hs_conf **out)
 {
     hs_conf *c = calloc(1, sizeof *c);
