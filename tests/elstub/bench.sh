@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/elstub/bench.sh - throughput of the http source: N conversations of M messages from the
 # ElevenLabs stand-in into PostgreSQL (pages of 100, details 4 at a time), then an idle run.
-# Prints conversations/s, events/s and the requests of each run.  Not part of the test suite.
+# Prints conversations/s, events/s and the requests of each run (and of an idle run that asks for
+# every detail again, without detail_skip_unchanged).  Not part of the test suite.
 #   tests/elstub/bench.sh [N] [M]        (default 2000 20)
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
@@ -15,10 +16,13 @@ export ELEVENLABS_API_KEY=xi-test-key
 el_conf "$T/el.ini" "page_size = 100" "detail_concurrency = 4" "incremental = time_window" \
     "window_param = call_start_after_unix" "lookback = 48h" "detail_skip_unchanged = true"
 sed -i 's/^sink = pg/&\nbatch_size = 2000/' "$T/el.ini"
-for run in full idle; do
+sed '/^detail_skip_unchanged/d' "$T/el.ini" >"$T/noskip.ini"
+for run in full idle idle-without-detail_skip_unchanged; do
+    ini=$T/el.ini
+    [ "$run" = idle ] || [ "$run" = full ] || ini=$T/noskip.ini
     stub_ctl "$EL_URL" POST /__stub/stats/reset >/dev/null
     t0=$(date +%s.%N)
-    hs_run "$T/el.ini" 0
+    hs_run "$ini" 0
     t1=$(date +%s.%N)
     python3 - "$run" "$t0" "$t1" "$(hs_done conversations)" "$(hs_done events)" "$(stub_stat "$EL_URL" list)" \
         "$(stub_stat "$EL_URL" detail)" <<'PY'
