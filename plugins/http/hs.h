@@ -137,6 +137,8 @@ void hs_source_free(hs_source *s);
 int hs_source_read(hs_source *s, const sync_stream_request *req, sync_emitter *em);
 /* One request of the list's first page (check --connect); problems via set_error. */
 int hs_source_probe(hs_source *s, char *detail, size_t detail_size);
+/* Streams, and the fields of the first listed record (one list and at most one detail request). */
+int hs_source_discover(hs_source *s, sync_catalog *cat);
 /* Index of a stream name: 0 the main stream, 1.. the children; -1 unknown. */
 int hs_conf_stream_index(const hs_conf *c, const char *stream);
 

@@ -477,10 +477,7 @@ static int hs_read(void *instance, const sync_stream_request *req, sync_emitter 
 static int hs_discover(void *instance, sync_catalog *cat)
 {
     hs_inst *in = instance;
-    int rc = hs_host->catalog_add_stream(cat, in->conf->stream);
-    for (size_t i = 0; rc == SYNC_OK && i < in->conf->n_children; i++)
-        rc = hs_host->catalog_add_stream(cat, in->conf->child_names[i]);
-    return rc;
+    return hs_source_discover(in->src, cat);
 }
 
 static int hs_probe(void *instance, const sync_check *chk)

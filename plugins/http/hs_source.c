@@ -853,3 +853,104 @@ int hs_source_probe(hs_source *s, char *detail, size_t detail_size)
     inc_free(&in);
     return rc;
 }
+
+/* The type a field of value v gets in records (field_type first). */
+static sync_type field_type_of(const hs_conf *c, const char *name, json_t *v)
+{
+    for (size_t i = 0; i < c->n_ftypes; i++) {
+        if (strcmp(c->ftypes[i].name, name) != 0)
+            continue;
+        switch (c->ftypes[i].type) {
+        case HS_T_UNIX_SECONDS:
+        case HS_T_UNIX_MILLIS:
+        case HS_T_TIMESTAMP:
+            return SYNC_TYPE_TIMESTAMP;
+        case HS_T_DATE:
+            return SYNC_TYPE_DATE;
+        case HS_T_STRING:
+            return SYNC_TYPE_STRING;
+        case HS_T_JSON:
+            return SYNC_TYPE_JSON;
+        default:
+            break;
+        }
+    }
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return SYNC_TYPE_STRING;
+    case JSON_INTEGER:
+        return SYNC_TYPE_INT;
+    case JSON_REAL:
+        return SYNC_TYPE_FLOAT;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return SYNC_TYPE_BOOL;
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        return SYNC_TYPE_JSON;
+    default:
+        return SYNC_TYPE_NULL;
+    }
+}
+
+static int add_fields(const hs_conf *c, sync_catalog *cat, const char *stream, const char *prefix, json_t *obj,
+                      int depth)
+{
+    const char *k;
+    json_t *v;
+    char name[512];
+    json_object_foreach (obj, k, v) {
+        snprintf(name, sizeof name, "%s%s%s", prefix ? prefix : "", prefix ? "." : "", k);
+        int rc = hs_host->catalog_add_field(cat, stream, name, field_type_of(c, name, v));
+        if (rc == SYNC_OK && json_is_object(v) && depth < 3)
+            rc = add_fields(c, cat, stream, name, v, depth + 1);
+        if (rc != SYNC_OK)
+            return rc;
+    }
+    return SYNC_OK;
+}
+
+int hs_source_discover(hs_source *s, sync_catalog *cat)
+{
+    const hs_conf *c = s->c;
+    inc in;
+    int rc = inc_load(c, NULL, &in, s->ctx);
+    hs_req r = {0};
+    hs_req *rp = &r;
+    json_t *first = NULL;
+    if (rc == SYNC_OK && (r.url = list_url(c, &in, NULL, NULL, c->page_start, 0)) == NULL)
+        rc = SYNC_E_NOMEM;
+    if (rc == SYNC_OK)
+        rc = hs_net_fetch(s->net, &rp, 1, 1, 0);
+    if (rc == SYNC_OK) {
+        json_t *list = hs_ptr_get(r.json, c->records_ptr);
+        json_t *it = json_array_get(list, 0);
+        if (json_is_object(it))
+            first = json_deep_copy(it);
+    }
+    char *key = first ? hs_scalar_text(hs_ptr_get(first, c->key_ptr)) : NULL;
+    unsigned char gone = 0;
+    if (rc == SYNC_OK && first != NULL && key != NULL && c->detail_path != NULL && *c->detail_path)
+        rc = fetch_details(s, &first, &key, 1, &gone);
+    /* streams and the fields the first record (with its detail) shows */
+    if (rc == SYNC_OK)
+        rc = hs_host->catalog_add_stream(cat, c->stream);
+    if (rc == SYNC_OK && first != NULL)
+        rc = add_fields(c, cat, c->stream, NULL, first, 0);
+    for (size_t j = 0; rc == SYNC_OK && j < c->n_children; j++) {
+        const char *cs = c->child_names[j];
+        rc = hs_host->catalog_add_stream(cat, cs);
+        json_t *kid = first ? json_array_get(hs_ptr_get(first, c->children[j]), 0) : NULL;
+        if (rc == SYNC_OK && json_is_object(kid))
+            rc = add_fields(c, cat, cs, NULL, kid, 0);
+        if (rc == SYNC_OK)
+            rc = hs_host->catalog_add_field(cat, cs, c->parent_key_field, SYNC_TYPE_STRING);
+        if (rc == SYNC_OK)
+            rc = hs_host->catalog_add_field(cat, cs, c->position_field, SYNC_TYPE_INT);
+    }
+    free(key);
+    json_decref(first);
+    hs_req_clear(&r);
+    inc_free(&in);
+    return rc;
+}

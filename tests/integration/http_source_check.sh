@@ -8,6 +8,8 @@
 #     not a JSON pointer, plain http to a remote host, auth = header without auth_token,
 #     cursor_field missing for incremental = cursor_field, an unknown field_type, a lookback
 #     without a time window, a stream object the source does not provide;
+#   - discover lists both streams with the first record's fields and their types (one list and
+#     one detail request);
 #   - --connect makes exactly one request; a wrong API key is refused with the server's words
 #     and without the key; a records pointer that is not an array in the answer is reported
 #     against the option (exit 3).
@@ -66,6 +68,18 @@ note "--connect: one request"
 stub_ctl "$EL_URL" POST /__stub/stats/reset >/dev/null
 $SYNCENGINE check --connect -c "$T/good.ini" >"$T/out" 2>&1 || { cat "$T/out" >&2; die "check --connect failed"; }
 [ "$(stub_stat "$EL_URL" requests)" = 1 ] || die "check --connect made $(stub_stat "$EL_URL" requests) requests, expected 1"
+
+note "discover: the streams and the first record's fields, typed, from 2 requests"
+stub_ctl "$EL_URL" POST /__stub/stats/reset >/dev/null
+$SYNCENGINE discover elevenlabs -c "$T/good.ini" >"$T/out" 2>&1 || { cat "$T/out" >&2; die "discover failed"; }
+tr '\t' ' ' <"$T/out" >"$T/disc"
+for want in "^conversations$" "^    start_time_unix_secs timestamp$" "^    message_count integer$" "^    metadata json$" \
+    "^    metadata.cost integer$" "^transcript$" "^    time_in_call_secs float$" "^    conversation_id string$" \
+    "^    position integer$"; do
+    grep -q "$want" "$T/disc" || die "discover lacks '$want': $(cat "$T/out")"
+done
+[ "$(stub_stat "$EL_URL" list)/$(stub_stat "$EL_URL" detail)" = 1/1 ] ||
+    die "discover made $(stub_stat "$EL_URL" list) list and $(stub_stat "$EL_URL" detail) detail requests, expected 1/1"
 
 note "--connect: a wrong key"
 code=0
