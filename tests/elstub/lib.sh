@@ -41,7 +41,6 @@ hs_run() {
     _code=0
     $SYNCENGINE --once -c "$_ini" "$@" >"$T/out.log" 2>&1 || _code=$?
     cat "$T/out.log" >>"$T/engine.log"
-    [ -z "${HS_TIMING:-}" ] || { grep -o "run [a-z]* in [0-9]* ms" "$T/out.log"; date +%s.%N; } >&2
     [ "$_code" = "$_want" ] || { tail -n 20 "$T/out.log" >&2; die "exit code $_code, expected $_want"; }
 }
 

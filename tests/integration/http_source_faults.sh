@@ -40,7 +40,7 @@ row() {
     stub_ctl "$EL_URL" POST /__stub/faults "{\"faults\": $2}" >/dev/null
     hs_run "$T/el.ini" 0 --full-refresh
     [ "$(fired)" = "$3" ] || die "$1: the fault fired $(fired) times, expected $3"
-    grep -Eq -- "$4" "$T/out.log" || { cp "$T/out.log" /tmp/hs/fail.log; die "$1: no line matching '$4' in the log"; }
+    grep -Eq -- "$4" "$T/out.log" || die "$1: no line matching '$4' in the log: $(grep -c . "$T/out.log") lines"
     [ "$(hs_done conversations)" = "30 0 1 29" ] || die "$1: conversations $(hs_done conversations)"
     [ "$(hs_done events)" = "$((90 + grow)) 1 0 $((89 + grow))" ] || die "$1: events $(hs_done events)"
     stub_ctl "$EL_URL" DELETE /__stub/faults >/dev/null
