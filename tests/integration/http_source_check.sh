@@ -12,7 +12,8 @@
 #     one detail request);
 #   - --connect makes exactly one request; a wrong API key is refused with the server's words
 #     and without the key; a records pointer that is not an array in the answer is reported
-#     against the option (exit 3).
+#     against the option (exit 3); a parameter the API refuses (422) is reported with the
+#     API's words.
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/elstub/lib.sh"
@@ -95,4 +96,10 @@ $SYNCENGINE check --connect -c "$T/items.ini" >"$T/out" 2>&1 || code=$?
 [ "$code" = 3 ] || die "records pointer: exit $code, expected 3: $(cat "$T/out")"
 grep -q "option 'records': /items is not an array in the answer of the list request" "$T/out" ||
     die "records pointer: $(cat "$T/out")"
+note "--connect: a parameter the API refuses (422) is reported with the API's words"
+sed 's|^page_size = 5|page_size = 500|' "$T/good.ini" >"$T/big.ini"
+code=0
+$SYNCENGINE check --connect -c "$T/big.ini" >"$T/out" 2>&1 || code=$?
+[ "$code" != 0 ] || die "a page_size the API refuses passed check --connect"
+grep -q "HTTP 422: .*ensure this value is between 1 and 100" "$T/out" || die "422: $(cat "$T/out")"
 echo "ok: http source check"
