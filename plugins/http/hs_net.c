@@ -53,7 +53,8 @@ struct hs_net {
     int n_retired;
     char *access_token;
     char *refresh_token;
-    int64_t token_gen; /* bumped with every new access token */
+    int64_t token_gen;   /* bumped with every new access token */
+    int64_t session_gen; /* the shared session's generation this instance's token came from */
     int64_t rate_next_us; /* when the section has no shared slot */
     uint64_t rng;
     int64_t calls;
@@ -569,7 +570,8 @@ static void keep_rotated(hs_net *n, const char *token)
     free(v);
 }
 
-static int oauth_refresh(hs_net *n)
+/* One token request with n's refresh token; the new tokens become n's. */
+static int oauth_request(hs_net *n)
 {
     const hs_conf *c = n->c;
     char why[256];
@@ -688,6 +690,115 @@ out:
     free(id);
     free(sec);
     free(rt);
+    return rc;
+}
+
+/*
+ * One OAuth session per grant (token URL, client id, configured refresh
+ * token) in the process: the instances of a section (parallel streams, the
+ * probe's) share the access token and, above all, a rotated refresh token,
+ * which the server accepts only once.  Refreshes are serialized; an instance
+ * whose token is older than the session's adopts the session's instead of
+ * asking again.  Freed when the plugin is unloaded.
+ */
+#define HS_SESSIONS 32
+static struct hs_session {
+    char id[17];
+    char *access, *refresh;
+    int64_t gen;
+} sessions[HS_SESSIONS];
+static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
+
+__attribute__((destructor)) static void sessions_free(void)
+{
+    for (int i = 0; i < HS_SESSIONS; i++) {
+        if (sessions[i].access != NULL)
+            memset(sessions[i].access, 0, strlen(sessions[i].access));
+        if (sessions[i].refresh != NULL)
+            memset(sessions[i].refresh, 0, strlen(sessions[i].refresh));
+        free(sessions[i].access);
+        free(sessions[i].refresh);
+        memset(&sessions[i], 0, sizeof sessions[i]);
+    }
+}
+
+static struct hs_session *session_of(const hs_conf *c)
+{
+    char id[17], *key;
+    size_t len = strlen(c->token_url ? c->token_url : "") + strlen(c->client_id ? c->client_id : "") +
+                 strlen(c->refresh_token ? c->refresh_token : "") + 3;
+    if ((key = malloc(len)) == NULL)
+        return NULL;
+    snprintf(key, len, "%s\n%s\n%s", c->token_url ? c->token_url : "", c->client_id ? c->client_id : "",
+             c->refresh_token ? c->refresh_token : "");
+    token_fp(key, id);
+    memset(key, 0, len);
+    free(key);
+    for (int i = 0; i < HS_SESSIONS; i++)
+        if (strcmp(sessions[i].id, id) == 0)
+            return &sessions[i];
+    for (int i = 0; i < HS_SESSIONS; i++)
+        if (sessions[i].id[0] == '\0') {
+            memcpy(sessions[i].id, id, sizeof id);
+            return &sessions[i];
+        }
+    return NULL; /* a full table: the instance refreshes on its own */
+}
+
+static int take_token(hs_net *n, const char *access, const char *refresh)
+{
+    char *a = strdup(access), *r = refresh ? strdup(refresh) : NULL;
+    if (a == NULL || (refresh != NULL && r == NULL)) {
+        free(a);
+        free(r);
+        return SYNC_E_NOMEM;
+    }
+    hs_host->log_add_secret(n->ctx, a);
+    free(n->access_token);
+    n->access_token = a;
+    if (r != NULL) {
+        hs_host->log_add_secret(n->ctx, r);
+        free(n->refresh_token);
+        n->refresh_token = r;
+    }
+    n->token_gen++;
+    return rebuild_headers(n);
+}
+
+/* A new access token: the session's when it is newer than this instance's, else a token request. */
+static int oauth_refresh(hs_net *n)
+{
+    pthread_mutex_lock(&session_lock);
+    struct hs_session *ses = session_of(n->c);
+    int rc;
+    if (ses != NULL && ses->access != NULL && ses->gen > n->session_gen) {
+        rc = take_token(n, ses->access, ses->refresh);
+        n->session_gen = ses->gen;
+    } else {
+        if (ses != NULL && ses->refresh != NULL &&
+            (n->refresh_token == NULL || strcmp(ses->refresh, n->refresh_token) != 0)) {
+            char *r = strdup(ses->refresh);
+            if (r != NULL) {
+                free(n->refresh_token);
+                n->refresh_token = r;
+            }
+        }
+        rc = oauth_request(n);
+        if (rc == SYNC_OK && ses != NULL) {
+            char *a = strdup(n->access_token), *r = n->refresh_token ? strdup(n->refresh_token) : NULL;
+            if (a != NULL) {
+                free(ses->access);
+                free(ses->refresh);
+                ses->access = a;
+                ses->refresh = r;
+                ses->gen++;
+                n->session_gen = ses->gen;
+            } else {
+                free(r);
+            }
+        }
+    }
+    pthread_mutex_unlock(&session_lock);
     return rc;
 }
 

@@ -41,7 +41,7 @@ hs_run() {
     _code=0
     $SYNCENGINE --once -c "$_ini" "$@" >"$T/out.log" 2>&1 || _code=$?
     cat "$T/out.log" >>"$T/engine.log"
-    [ "$_code" = "$_want" ] || { tail -n 20 "$T/out.log" >&2; die "exit code $_code, expected $_want"; }
+    [ "$_code" = "$_want" ] || { grep -v " info " "$T/out.log" | tail -n 20 >&2; die "exit code $_code, expected $_want"; }
 }
 
 hs_done() {

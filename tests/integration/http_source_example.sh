@@ -7,7 +7,8 @@
 #   - the same file switched to auth = oauth_refresh: the first request gets a token, a token
 #     the API stops accepting (401) is replaced once and the read goes on; the rotated refresh
 #     token (the API accepts only the latest) is kept in the state store and used by the next
-#     process; no token reaches the log.
+#     process; two jobs on that source running at once share one session (one token request);
+#     no token reaches the log.
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
@@ -64,5 +65,27 @@ hs_run "$T/oauth.ini" 0 --full-refresh
 [ "$(stub_stat "$API_URL" token)" = 2 ] || die "token requests: $(stub_stat "$API_URL" token), expected 2"
 grep -q "access token refused (HTTP 401): asking for a new one" "$T/out.log" || die "no token refresh logged"
 same "after the OAuth runs"
+
+note "two jobs on the same OAuth source at once share one session (the API accepts a refresh token once)"
+pg_psql -c "CREATE TABLE issues_copy (id bigint PRIMARY KEY, title text)"
+sed 's/^\[engine\]$/&\nmax_jobs = 2/' "$T/oauth.ini" >"$T/two.ini"
+cat >>"$T/two.ini" <<'INI'
+
+[job copy]
+source = issues
+sink = db
+
+[stream copy.issues]
+object = issues
+target = issues_copy
+
+[map copy.issues]
+id = id
+title = title
+INI
+stub_ctl "$API_URL" POST /__stub/stats/reset >/dev/null
+hs_run "$T/two.ini" 0
+[ "$(pg_psql -c "SELECT count(*) FROM issues_copy")" = 122 ] || die "the second job's copy is incomplete"
+[ "$(stub_stat "$API_URL" token)" = 1 ] || die "two jobs made $(stub_stat "$API_URL" token) token requests, expected 1"
 assert_no_secrets rt-first "at-[0-9a-f]\{16\}" "rt-[0-9a-f]\{16\}" issues-test-token
 echo "ok: http source example"
