@@ -62,6 +62,9 @@ endif
 LIBS_stdout         = -lm
 LIBS_salesforce     = $(shell $(PKG_CONFIG) --libs libcurl jansson) -lm
 CFLAGS_salesforce   = $(shell $(PKG_CONFIG) --cflags libcurl jansson)
+# plugins/http includes the public headers only (<sync/sync.h>), as a third-party connector does
+LIBS_http           = $(shell $(PKG_CONFIG) --libs libcurl jansson) -lm
+CFLAGS_http         = $(shell $(PKG_CONFIG) --cflags libcurl jansson)
 LIBS_sink-postgres   = $(shell $(PKG_CONFIG) --libs libpq) -lm
 CFLAGS_sink-postgres = $(shell $(PKG_CONFIG) --cflags libpq)
 LIBS_sqlite          = $(shell $(PKG_CONFIG) --libs sqlite3) -lpthread
@@ -322,7 +325,7 @@ demo:
 # docs/plugins/NAME.md from the plugins' option tables (followed by plugins/NAME/docs.md, the written part,
 # where a plugin has one), and the man pages from the same tables and the
 # command line's help (tests/integration/docs_current.sh and man_current.sh keep them current).
-DOC_PLUGINS := salesforce postgres sqlite generate stdout null
+DOC_PLUGINS := salesforce postgres sqlite generate stdout null http
 MAN_PAGES   := syncengine.1 syncengine.ini.5 syncengine-plugin.3
 docs: all
 	$(Q)mkdir -p docs/plugins docs/man
