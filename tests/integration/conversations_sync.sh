@@ -5,8 +5,9 @@
 # outcome of each rule over the user's messages only (the agent saying
 # "donate" is no donation; the first rule that matches wins; a typographic
 # apostrophe matches), the row the calling side created updated in place
-# (same id, no duplicate, its events under that id), the run in sync_logs,
-# and no API key in the log.
+# (same id, no duplicate, its events under that id), ELEVENLABS_AGENT_ID
+# reading one agent's calls only, the runs in sync_logs, and no API key in
+# the log.
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/conversations.sh"
@@ -26,7 +27,19 @@ pre=aaaaaaaa-0000-4000-8000-00000000000a
 conv_sql "INSERT INTO conversations (id, elevenlabs_conversation_id, status, updated_at)
           VALUES ('$pre', '$a', 'initiated', '2020-01-01')" >/dev/null
 
-note "one run"
+engine check -c "$top/conf/henk-conversations.ini" >"$T/check.out" 2>&1 \
+    || die "check refused the shipped configuration: $(cat "$T/check.out")"
+
+note "agent_a's calls only"
+ELEVENLABS_AGENT_ID=agent_a conv_run; rc=$?
+[ $rc = 0 ] || die "the run for agent_a exited $rc (log: $(tail -n 5 "$T/engine.log"))"
+got=$(conv_sql "SELECT elevenlabs_conversation_id, coalesce(agent_id, '-'), status FROM conversations ORDER BY 1")
+[ "$got" = "$a|-|initiated
+$b|agent_a|done
+$d|agent_a|done
+$f|agent_a|done" ] || die "after the run for agent_a: $got"
+
+note "every agent's calls"
 conv_run; rc=$?
 [ $rc = 0 ] || die "the run exited $rc (log: $(tail -n 5 "$T/engine.log"))"
 
@@ -73,10 +86,13 @@ $want"
 [ "$(conv_sql "SELECT count(*) FROM conversation_events WHERE conversation_id = '$pre'")" = 2 ] \
     || die "a's events are not under the id its row had"
 
-# 6 conversations + 12 events, one run-log row for the business and its integration
+# a run-log row per run for the business and its integration: agent_a's 3
+# conversations and 4 events; then agent_b's 3 (a's row updated) and 8 events
+# (agent_a's, listed unchanged, are not asked for again)
 got=$(conv_sql "SELECT sync_status, records_processed, records_created, records_updated, records_failed,
-                       business_id, integration_id, sync_type FROM sync_logs")
-[ "$got" = "success|18|17|1|0|$BIZ|$INT|incremental" ] || die "sync_logs: $got"
+                       business_id, integration_id, sync_type FROM sync_logs ORDER BY started_at")
+[ "$got" = "success|7|7|0|0|$BIZ|$INT|incremental
+success|11|10|1|0|$BIZ|$INT|incremental" ] || die "sync_logs: $got"
 conv_sql "SELECT last_sync_at IS NOT NULL FROM integrations WHERE id = '$INT'" | grep -qx t \
     || die "integrations.last_sync_at was not set"
 assert_no_secrets xi-test-key
