@@ -13,10 +13,11 @@
 #include "expr_ast.h"
 
 #include <jansson.h>
-#include "record.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "record.h"
 
 static const sync_value *argv_of(syncc_xeval *ev, const syncc_xnode *n)
 {
