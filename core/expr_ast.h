@@ -7,9 +7,11 @@
  * type when it can be known at compile time (SYNCC_XT_ANY otherwise), and the
  * byte offset of its text for error messages.  Constant subtrees are folded at
  * compile time, so per-record evaluation only walks what depends on the
- * record.  Evaluation never allocates: string results live in a scratch
- * buffer (syncc_xscratch) that is emptied once per record, and every call
- * node owns a fixed slice of a value array for its evaluated arguments.
+ * record.  Evaluation does not allocate (except in the functions that parse
+ * JSON, and for a regular expression computed per record): string results
+ * live in a scratch buffer (syncc_xscratch) that is emptied once per record,
+ * and every call node owns a fixed slice of a value array for its evaluated
+ * arguments.
  */
 #ifndef SYNCC_EXPR_AST_H
 #define SYNCC_EXPR_AST_H
