@@ -170,7 +170,7 @@ static int pointer_get(syncc_xeval *ev, const char *fname, json_t *j, const char
         }
         tok[t] = '\0';
         if (json_is_object(cur)) {
-            cur = json_object_getn(cur, tok, t);
+            cur = json_object_get(cur, tok);
         } else if (json_is_array(cur)) {
             char *end;
             if (t == 0 || (t > 1 && tok[0] == '0') || tok[0] < '0' || tok[0] > '9')
@@ -197,7 +197,19 @@ static int field_of(syncc_xeval *ev, const char *fname, json_t *e, const char *f
 {
     if (fl > 0 && f[0] == '/')
         return pointer_get(ev, fname, e, f, fl, out);
-    *out = json_is_object(e) ? json_object_getn(e, f, fl) : NULL;
+    *out = NULL;
+    if (!json_is_object(e))
+        return 0;
+    char buf[256];
+    char *name = fl < sizeof(buf) ? buf : malloc(fl + 1);
+    if (name == NULL)
+        return syncc_xerr(ev, "out of memory");
+    memcpy(name, f, fl);
+    name[fl] = '\0';
+    /* a name holding a NUL character finds the member named by its part before it */
+    *out = json_object_get(e, name);
+    if (name != buf)
+        free(name);
     return 0;
 }
 
