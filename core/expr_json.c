@@ -200,13 +200,14 @@ static int field_of(syncc_xeval *ev, const char *fname, json_t *e, const char *f
     *out = NULL;
     if (!json_is_object(e))
         return 0;
+    if (memchr(f, '\0', fl) != NULL)
+        return 0; /* jansson looks members up by C string: such a name finds none */
     char buf[256];
     char *name = fl < sizeof(buf) ? buf : malloc(fl + 1);
     if (name == NULL)
         return syncc_xerr(ev, "out of memory");
     memcpy(name, f, fl);
     name[fl] = '\0';
-    /* a name holding a NUL character finds the member named by its part before it */
     *out = json_object_get(e, name);
     if (name != buf)
         free(name);
