@@ -303,6 +303,8 @@ static void configure(hs_net *n, CURL *e)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 }
 
+static void load_rotated(hs_net *n);
+
 int hs_net_new(sync_ctx *ctx, const hs_conf *conf, hs_net **out)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -320,6 +322,8 @@ int hs_net_new(sync_ctx *ctx, const hs_conf *conf, hs_net **out)
         hs_net_free(n);
         return SYNC_E_NOMEM;
     }
+    if (conf->auth == HS_AUTH_OAUTH)
+        load_rotated(n);
     if (n->multi == NULL || rebuild_headers(n) != SYNC_OK) {
         hs_net_free(n);
         return SYNC_E_NOMEM;
@@ -446,6 +450,55 @@ static void excerpt(const char *body, size_t len, char *out, size_t size)
 
 /* ---- the OAuth refresh grant (blocking, its own handle) */
 
+#define HS_STATE_REFRESH "refresh_token"
+
+/* FNV-1a of the configured refresh token: a rotated token stored for another one is ignored. */
+static void token_fp(const char *t, char out[17])
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (const unsigned char *p = (const unsigned char *)(t ? t : ""); *p; p++) {
+        h ^= *p;
+        h *= UINT64_C(1099511628211);
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* The refresh token to use: one rotated earlier for the configured token, from the state store. */
+static void load_rotated(hs_net *n)
+{
+    char *stored = NULL, fp[17];
+    if (hs_host->state_get(n->ctx, HS_STATE_REFRESH, &stored) != SYNC_OK || stored == NULL)
+        return;
+    token_fp(n->c->refresh_token, fp);
+    if (strlen(stored) > 17 && strncmp(stored, fp, 16) == 0 && stored[16] == ':') {
+        char *t = strdup(stored + 17);
+        if (t != NULL) {
+            free(n->refresh_token);
+            n->refresh_token = t;
+            hs_host->log_add_secret(n->ctx, t);
+        }
+    }
+    memset(stored, 0, strlen(stored));
+    hs_host->free(stored);
+}
+
+/* Keeps a rotated refresh token in the state store, tagged with the configured one's fingerprint. */
+static void keep_rotated(hs_net *n, const char *token)
+{
+    char fp[17];
+    token_fp(n->c->refresh_token, fp);
+    size_t len = strlen(token) + 18;
+    char *v = malloc(len);
+    if (v == NULL)
+        return;
+    snprintf(v, len, "%s:%s", fp, token);
+    if (hs_host->state_put(n->ctx, HS_STATE_REFRESH, v) != SYNC_OK)
+        hs_host->log(n->ctx, SYNC_LOG_WARN, "could not store the rotated refresh token; the next run may need "
+                     "a new one");
+    memset(v, 0, len);
+    free(v);
+}
+
 static int oauth_refresh(hs_net *n)
 {
     const hs_conf *c = n->c;
@@ -518,15 +571,21 @@ static int oauth_refresh(hs_net *n)
                 if (nrt != NULL && *nrt)
                     hs_host->log_add_secret(n->ctx, nrt);
                 rc = SYNC_OK;
+                int crc = SYNC_E_UNSUPPORTED;
                 if (SYNC_HOST_HAS(hs_host, credentials_changed)) {
                     const char *names[2] = {"access_token", "refresh_token"};
                     const char *vals[2] = {at, nrt};
-                    int crc = hs_host->credentials_changed(n->ctx, names, vals, nrt && *nrt ? 2 : 1);
+                    crc = hs_host->credentials_changed(n->ctx, names, vals, nrt && *nrt ? 2 : 1);
                     if (crc != SYNC_OK && crc != SYNC_E_UNSUPPORTED) {
-                        hs_host->set_error(n->ctx, "new credentials could not be stored");
+                        hs_host->set_error(n->ctx, "the credentials just issued could not be stored; the run "
+                                           "stops before using them");
                         rc = crc;
                     }
                 }
+                /* nothing else keeps a rotated refresh token: the state store does */
+                if (rc == SYNC_OK && crc == SYNC_E_UNSUPPORTED && nrt != NULL && *nrt &&
+                    (n->refresh_token == NULL || strcmp(nrt, n->refresh_token) != 0))
+                    keep_rotated(n, nrt);
                 if (rc == SYNC_OK) {
                     free(n->access_token);
                     n->access_token = strdup(at);

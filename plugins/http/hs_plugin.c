@@ -414,10 +414,16 @@ static int hs_check(const sync_check *chk)
         if (same)
             return SYNC_OK;
     }
-    char msg[600];
-    snprintf(msg, sizeof msg, "[stream %s.%s]: object \"%s\" is not a stream of [source %s] (its streams: %s%s)",
-             chk->job, chk->stream, chk->object, chk->instance, stream ? stream : "records",
-             hs_host->config_list_count(chk->config, "children") ? " and the children's names" : "");
+    char names[400];
+    size_t o = (size_t)snprintf(names, sizeof names, "%s", stream ? stream : "records");
+    for (size_t i = 0; i < hs_host->config_list_count(chk->config, "children") && o < sizeof names; i++) {
+        char *name = hs_ptr_last(hs_host->config_list_item(chk->config, "children", i));
+        o += (size_t)snprintf(names + o, sizeof names - o, ", %s", name ? name : "?");
+        free(name);
+    }
+    char msg[900];
+    snprintf(msg, sizeof msg, "[stream %s.%s]: object \"%s\" is not a stream of [source %s] (its streams: %s)",
+             chk->job, chk->stream, chk->object, chk->instance, names);
     chk->report(chk, chk->stream_where, msg);
     return SYNC_E_CONFIG;
 }

@@ -52,6 +52,7 @@ struct hs_source {
     char *cache_start; /* the cursor that read started from (NULL: none) */
     cache_page *pages;
     size_t n_pages, cap_pages;
+    int64_t dups; /* items listed twice in the current read */
 };
 
 /* Position state of an incremental read. */
@@ -515,6 +516,7 @@ static int walk(hs_source *s, int stream_idx, inc *in, sync_emitter *em, int cac
             }
             if (*key != '\0' && json_object_get(seen, key) != NULL) {
                 hs_host->counter_add(s->ctx, "duplicates_skipped", 1);
+                s->dups++;
                 free(key);
                 continue;
             }
@@ -736,6 +738,7 @@ int hs_source_read(hs_source *s, const sync_stream_request *req, sync_emitter *e
             hs_host->free(saved);
     }
     int64_t calls0 = hs_net_calls(s->net), n = 0, pages = 0;
+    s->dups = 0;
     rc = walk(s, idx, &in, em, cache, prior, fresh, &n, &pages);
     if (rc == SYNC_OK && cache)
         s->cache_valid = 1;
@@ -753,8 +756,9 @@ int hs_source_read(hs_source *s, const sync_stream_request *req, sync_emitter *e
     json_decref(prior);
     json_decref(fresh);
     if (rc == SYNC_OK)
-        hs_host->log(s->ctx, SYNC_LOG_INFO, "stream %s: %lld record(s) from %lld page(s), %lld request(s)",
-                     req->stream, (long long)n, (long long)pages, (long long)(hs_net_calls(s->net) - calls0));
+        hs_host->log(s->ctx, SYNC_LOG_INFO, "stream %s: %lld record(s) from %lld page(s), %lld request(s), "
+                     "%lld listed again on a shifted page and skipped", req->stream, (long long)n, (long long)pages,
+                     (long long)(hs_net_calls(s->net) - calls0), (long long)s->dups);
     inc_free(&in);
     return rc;
 }

@@ -186,6 +186,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(st, {"detail": {"status": "service_unavailable", "message": "try again"}}, hdrs)
             return True
         if k == "reset":
+            # the status line arrives, then the connection is reset (RST): a client cannot
+            # mistake it for a stale kept-alive connection and silently send it again
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+            self.wfile.flush()
+            time.sleep(0.05)
             s = self.connection
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
