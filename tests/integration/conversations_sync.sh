@@ -6,8 +6,10 @@
 # "donate" is no donation; the first rule that matches wins; a typographic
 # apostrophe matches), the row the calling side created updated in place
 # (same id, no duplicate, its events under that id), ELEVENLABS_AGENT_ID
-# reading one agent's calls only, the runs in sync_logs, and no API key in
-# the log.
+# reading one agent's calls only, the runs in sync_logs, a conversation the
+# database refuses (rejected with its events, each named, the run partial, the
+# others stored; stored by a full re-read once the database takes it), and no
+# API key in the log.
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/conversations.sh"
@@ -95,5 +97,34 @@ got=$(conv_sql "SELECT sync_status, records_processed, records_created, records_
 success|11|10|1|0|$BIZ|$INT|incremental" ] || die "sync_logs: $got"
 conv_sql "SELECT last_sync_at IS NOT NULL FROM integrations WHERE id = '$INT'" | grep -qx t \
     || die "integrations.last_sync_at was not set"
+
+note "a conversation the database refuses: it and its events are rejected, named, the rest stored"
+g=$(conv_add $((now - 200)) "Hello from the food bank." "I will pledge ten.")
+h=$(conv_add $((now - 100)) "Hello from the food bank." "Not interested.")
+conv_sql "ALTER TABLE conversations ADD CONSTRAINT test_refuse CHECK (elevenlabs_conversation_id <> '$g')" >/dev/null
+conv_run; rc=$?
+[ $rc = 6 ] || die "a run with rejected records exited $rc, not 6 (partial)"
+got=$(conv_sql "SELECT sync_status, records_processed, records_created, records_failed FROM sync_logs
+                ORDER BY started_at DESC LIMIT 1")
+[ "$got" = "partial|6|3|3" ] || die "sync_logs after the refused conversation: $got"
+for k in "$g" "$g/0" "$g/1"; do
+    grep -q "record $k rejected" "$T/engine.log" || die "record $k is not named as rejected"
+done
+grep -q "record $g/0 rejected.*conversation_events_conversation_id_fkey" "$T/engine.log" \
+    || die "the orphaned event's reason is not the foreign key"
+[ "$(conv_sql "SELECT count(*) FROM conversations WHERE elevenlabs_conversation_id = '$g'")" = 0 ] \
+    || die "the refused conversation was stored"
+got=$(conv_sql "SELECT c.outcome, count(e.*) FROM conversations c JOIN conversation_events e ON e.conversation_id = c.id
+                WHERE c.elevenlabs_conversation_id = '$h' GROUP BY 1")
+[ "$got" = "not_interested|2" ] || die "the conversation after the refused one: $got"
+
+note "once the database takes it, a full re-read stores it"
+conv_sql "ALTER TABLE conversations DROP CONSTRAINT test_refuse" >/dev/null
+conv_run --full-refresh; rc=$?
+[ $rc = 0 ] || die "the full re-read exited $rc"
+got=$(conv_sql "SELECT c.outcome, count(e.*) FROM conversations c JOIN conversation_events e ON e.conversation_id = c.id
+                WHERE c.elevenlabs_conversation_id = '$g' GROUP BY 1")
+[ "$got" = "pledged|2" ] || die "the once refused conversation: $got"
+[ "$(conv_sql "SELECT count(*) FROM conversations")" = 8 ] || die "conversations duplicated"
 assert_no_secrets xi-test-key
 echo ok
