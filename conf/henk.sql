@@ -1,8 +1,9 @@
 -- conf/henk.sql - the Henk platform's tables, for plain PostgreSQL 15.
 --
--- The schema the Henk sync (conf/henk.ini) writes into: businesses,
--- integrations, leads, lead_lists, lead_list_members and sync_logs, as the
--- platform defines them, without the hosted platform's auth.users references
+-- The schema the Henk syncs write into: businesses, integrations, leads,
+-- lead_lists, lead_list_members and sync_logs (the lead sync, conf/henk.ini),
+-- conversations and conversation_events (the conversation sync,
+-- conf/henk-conversations.ini), as the platform defines them, without the hosted platform's auth.users references
 -- (created_by / updated_by stay as plain uuid columns).  Safe to run again:
 -- every object is created only if it is missing, nothing is dropped.
 --
@@ -154,6 +155,68 @@ CREATE TABLE IF NOT EXISTS sync_logs (
 
     created_at timestamptz DEFAULT now()
 );
+
+-- Voice-agent calls.  The calling side creates a row when it places a call
+-- (elevenlabs_conversation_id set); the conversation sync fills in the rest
+-- from ElevenLabs, updating that row in place (or creating one for a call it
+-- has not seen), and adds one conversation_events row per message.
+CREATE TABLE IF NOT EXISTS conversations (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    elevenlabs_conversation_id text UNIQUE NOT NULL,
+    agent_id text,
+    status text,
+    started_at timestamptz,
+    duration_secs integer,
+    message_count integer,
+    outcome text,                        -- 'pledged', 'donated', 'not_interested' or null
+    sentiment_score numeric,
+    key_points jsonb,
+    metadata jsonb,
+    updated_at timestamptz
+);
+
+CREATE TABLE IF NOT EXISTS conversation_events (
+    conversation_id uuid NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    position integer NOT NULL,           -- the message's 0-based place in the transcript
+    role text,                           -- 'user' or 'agent'
+    message text,
+    time_in_call_secs numeric,
+    PRIMARY KEY (conversation_id, position)
+);
+
+-- The sync knows a conversation by its ElevenLabs id, not by the uuid the
+-- calling side gave its row.  It writes an event's conversation_id as
+-- md5(elevenlabs_conversation_id)::uuid (its mapping's md5(), the same
+-- digest); this trigger replaces that by the id of the conversations row
+-- before the row is stored, so the primary key, the foreign key and the
+-- sync's ON CONFLICT all see the real id.  An event whose conversation_id
+-- already is a conversations id is left as it is; one whose conversation has
+-- no row stays unresolved and the foreign key rejects it (the sync reports
+-- it with its key and keeps the other events).
+CREATE INDEX IF NOT EXISTS idx_conversations_elevenlabs_md5
+    ON conversations ((md5(elevenlabs_conversation_id)::uuid));
+
+CREATE OR REPLACE FUNCTION conversation_events_resolve() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    real_id uuid;
+BEGIN
+    IF NEW.conversation_id IS NULL
+       OR EXISTS (SELECT 1 FROM conversations c WHERE c.id = NEW.conversation_id) THEN
+        RETURN NEW;
+    END IF;
+    SELECT c.id INTO real_id FROM conversations c
+     WHERE md5(c.elevenlabs_conversation_id)::uuid = NEW.conversation_id;
+    IF real_id IS NOT NULL THEN
+        NEW.conversation_id := real_id;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER conversation_events_resolve
+    BEFORE INSERT ON conversation_events
+    FOR EACH ROW EXECUTE FUNCTION conversation_events_resolve();
 
 -- Lookups the platform and the sync's hooks make.  The foreign keys of the
 -- membership table need their own indexes for ON DELETE CASCADE to be cheap.

@@ -7,9 +7,11 @@
  * type when it can be known at compile time (SYNCC_XT_ANY otherwise), and the
  * byte offset of its text for error messages.  Constant subtrees are folded at
  * compile time, so per-record evaluation only walks what depends on the
- * record.  Evaluation never allocates: string results live in a scratch
- * buffer (syncc_xscratch) that is emptied once per record, and every call
- * node owns a fixed slice of a value array for its evaluated arguments.
+ * record.  Evaluation does not allocate (except in the functions that parse
+ * JSON, and for a regular expression computed per record): string results
+ * live in a scratch buffer (syncc_xscratch) that is emptied once per record,
+ * and every call node owns a fixed slice of a value array for its evaluated
+ * arguments.
  */
 #ifndef SYNCC_EXPR_AST_H
 #define SYNCC_EXPR_AST_H
@@ -74,6 +76,9 @@ struct syncc_xnode {
     size_t nargs;
     size_t voff;            /* CALL: offset of its argument values in syncc_xeval.vals */
     int height;             /* longest path to a leaf (bounds evaluation recursion) */
+    void *aux;              /* CALL: what the function prepared at compile time (a compiled
+                               regular expression), freed with the node by aux_free */
+    void (*aux_free)(void *aux);
 };
 
 /* ---- scratch memory for values produced during one evaluation ---------- */
@@ -185,6 +190,37 @@ struct syncc_xfunc {
     syncc_xfn_infer infer;
     const char *signature;  /* for messages and docs */
 };
+
+/* Text and JSON functions (expr_text.c, expr_json.c), listed in expr_func.c's table. */
+#define SYNCC_XFUNC_DECL(name) int name(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
+#define SYNCC_XINFER_DECL(name) int name(syncc_xnode *n, char *err, size_t errlen, size_t *pos)
+SYNCC_XFUNC_DECL(syncc_xf_contains_any);
+SYNCC_XFUNC_DECL(syncc_xf_count_matches);
+SYNCC_XFUNC_DECL(syncc_xf_matches);
+SYNCC_XFUNC_DECL(syncc_xf_choose);
+SYNCC_XFUNC_DECL(syncc_xf_md5);
+SYNCC_XFUNC_DECL(syncc_xf_json_get);
+SYNCC_XFUNC_DECL(syncc_xf_json_filter);
+SYNCC_XFUNC_DECL(syncc_xf_json_pluck);
+SYNCC_XFUNC_DECL(syncc_xf_json_grep);
+SYNCC_XFUNC_DECL(syncc_xf_json_length);
+SYNCC_XFUNC_DECL(syncc_xf_join);
+SYNCC_XINFER_DECL(syncc_xi_matches);
+SYNCC_XINFER_DECL(syncc_xi_choose);
+
+/* Shared by the function files. */
+void syncc_xset_null(sync_value *out);
+/* Decodes one UTF-8 sequence into *n bytes; 0xFFFFFFFF for an invalid byte (*n = 1). */
+uint32_t syncc_xutf8_next(const unsigned char *s, size_t len, size_t *n);
+/* Simple case mapping (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic). */
+uint32_t syncc_xcase_map(uint32_t c, int upper);
+/* Whether text h holds any of the n phrases (case-insensitive, as contains_any). */
+int syncc_xtext_contains_any(const char *h, size_t hl, const char *const *phrases, const size_t *lens,
+                             size_t n);
+/* The MD5 digest of p as 32 lower-case hex digits and a NUL. */
+void syncc_xmd5_hex(const char *p, size_t len, char hex[33]);
+/* A string as a JSON string literal (escaped, invalid UTF-8 as U+FFFD). */
+void syncc_xjson_string(syncc_xbuf *b, const char *p, size_t len);
 
 /* Case-insensitive lookup; NULL if unknown. */
 const syncc_xfunc *syncc_xfunc_find(const char *name, size_t len);

@@ -32,6 +32,11 @@ static void set_null(sync_value *out)
     out->type = SYNC_TYPE_NULL;
 }
 
+void syncc_xset_null(sync_value *out)
+{
+    set_null(out);
+}
+
 static int oom(syncc_xeval *ev)
 {
     return syncc_xerr(ev, "out of memory");
@@ -82,6 +87,7 @@ FIXED_TYPE(infer_float, SYNC_TYPE_FLOAT)
 FIXED_TYPE(infer_timestamp, SYNC_TYPE_TIMESTAMP)
 FIXED_TYPE(infer_date, SYNC_TYPE_DATE)
 FIXED_TYPE(infer_json, SYNC_TYPE_JSON)
+FIXED_TYPE(infer_any, SYNCC_XT_ANY)
 
 static int infer_all(syncc_xnode *n, char *err, size_t errlen, size_t *pos)
 {
@@ -243,6 +249,16 @@ static uint32_t case_map(uint32_t c, int upper)
             return c + 1;
     }
     return c;
+}
+
+uint32_t syncc_xutf8_next(const unsigned char *s, size_t len, size_t *n)
+{
+    return utf8_next(s, len, n);
+}
+
+uint32_t syncc_xcase_map(uint32_t c, int upper)
+{
+    return case_map(c, upper);
 }
 
 static void utf8_put(syncc_xbuf *b, uint32_t cp)
@@ -819,6 +835,11 @@ static void json_string(syncc_xbuf *b, const char *p, size_t len)
     syncc_xbuf_addc(b, '"');
 }
 
+void syncc_xjson_string(syncc_xbuf *b, const char *p, size_t len)
+{
+    json_string(b, p, len);
+}
+
 static void json_value(syncc_xbuf *b, const sync_value *v)
 {
     char tmp[64];
@@ -913,19 +934,32 @@ static int f_json_array(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 
 static const syncc_xfunc funcs[] = {
     {"bool", 1, 1, 1, 0, f_bool, infer_bool, "bool(x)"},
+    {"choose", 2, -1, 1, 1, syncc_xf_choose, syncc_xi_choose,
+     "choose(condition1, value1, condition2, value2, ..., [else])"},
     {"coalesce", 1, -1, 1, 1, f_coalesce, infer_all, "coalesce(a, b, ...)"},
     {"concat", 1, -1, 1, 0, f_concat, infer_string, "concat(a, b, ...)"},
+    {"contains_any", 2, -1, 1, 0, syncc_xf_contains_any, infer_bool, "contains_any(text, 'phrase1', 'phrase2', ...)"},
+    {"count_matches", 2, -1, 1, 0, syncc_xf_count_matches, infer_int,
+     "count_matches(text, 'phrase1', 'phrase2', ...)"},
     {"date", 1, 1, 1, 0, f_date, infer_date, "date(x)"},
     {"default", 2, 2, 1, 1, f_default, infer_all, "default(a, b)"},
     {"float", 1, 1, 1, 0, f_float, infer_float, "float(x)"},
     {"if", 2, 3, 1, 1, f_if, infer_if, "if(condition, then, else)"},
     {"int", 1, 1, 1, 0, f_int, infer_int, "int(x)"},
     {"is_null", 1, 1, 1, 0, f_is_null, infer_bool, "is_null(x)"},
+    {"join", 2, 2, 1, 0, syncc_xf_join, infer_string, "join(array, separator)"},
     {"json_array", 0, -1, 1, 0, f_json_array, infer_json, "json_array(v1, v2, ...)"},
+    {"json_filter", 3, 3, 1, 0, syncc_xf_json_filter, infer_json, "json_filter(array, 'field', value)"},
+    {"json_get", 2, 2, 1, 0, syncc_xf_json_get, infer_any, "json_get(json, '/pointer')"},
+    {"json_grep", 2, -1, 1, 0, syncc_xf_json_grep, infer_json, "json_grep(array, 'phrase1', 'phrase2', ...)"},
+    {"json_length", 1, 1, 1, 0, syncc_xf_json_length, infer_int, "json_length(json)"},
     {"json_object", 0, -1, 1, 0, f_json_object, infer_json_object, "json_object('key', value, ...)"},
+    {"json_pluck", 2, 2, 1, 0, syncc_xf_json_pluck, infer_json, "json_pluck(array, 'field')"},
     {"length", 1, 1, 1, 0, f_length, infer_int, "length(s)"},
     {"lookup", 3, -1, 1, 1, f_lookup, infer_lookup, "lookup(x, key1, value1, key2, value2, ..., [default])"},
     {"lower", 1, 1, 1, 0, f_lower, infer_string, "lower(s)"},
+    {"matches", 2, 3, 1, 0, syncc_xf_matches, syncc_xi_matches, "matches(text, 'regex', ['c'])"},
+    {"md5", 1, 1, 1, 0, syncc_xf_md5, infer_string, "md5(s)"},
     {"now", 0, 0, 0, 0, f_now, infer_timestamp, "now()"},
     {"nullif", 2, 2, 1, 0, f_nullif, infer_first, "nullif(a, b)"},
     {"replace", 3, 3, 1, 0, f_replace, infer_string, "replace(s, from, to)"},

@@ -443,6 +443,8 @@ void syncc_xnode_free(syncc_xnode *n)
         syncc_xnode_free(n->args[i]);
     free(n->args);
     free(n->owned);
+    if (n->aux_free)
+        n->aux_free(n->aux);
     free(n);
 }
 
@@ -524,6 +526,10 @@ static int fold(parser *p, syncc_xnode *n)
         n->args = NULL;
         n->nargs = 0;
         n->fn = NULL;
+        if (n->aux_free)
+            n->aux_free(n->aux);
+        n->aux = NULL;
+        n->aux_free = NULL;
         n->kind = SYNCC_XN_CONST;
         n->height = 0;
         free(n->owned);

@@ -875,7 +875,8 @@ static int judge(hs_net *n, xfer *x, CURLcode cc, int *auth_retry, int64_t *dela
         return 1;
     } else if (status >= 200 && status < 300) {
         json_error_t jerr;
-        json_t *js = x->body ? json_loadb(x->body, x->len, 0, &jerr) : NULL;
+        /* \u0000 is valid JSON: a string holding it is read whole (the sink's text_nul decides) */
+        json_t *js = x->body ? json_loadb(x->body, x->len, JSON_ALLOW_NUL, &jerr) : NULL;
         if (js == NULL) {
             r->rc = SYNC_E_PROTOCOL;
             retry = 1;

@@ -695,6 +695,241 @@ static void test_eval_errors(void **state)
     syncc_mapping_free(m);
 }
 
+/* ---- text matching, choice, JSON aggregation (conversation outcomes) ---- */
+
+static void set_json_field(sync_record *r, const char *f, const char *text)
+{
+    sync_value v = {.type = SYNC_TYPE_JSON};
+    v.u.str.ptr = text;
+    v.u.str.len = strlen(text);
+    assert_int_equal(syncc_record_set(r, f, &v), SYNC_OK);
+}
+
+/* Evaluates expr on in and expects a per-record error containing msg. */
+static void eval_fails(const char *expr, sync_record *in, const char *msg)
+{
+    syncc_mapping *m = compile1(expr);
+    if (m == NULL)
+        fail_msg("compile failed for %s: %s", expr, g_err);
+    sync_record *o = syncc_batch_add(g_out, in->key, strlen(in->key), SYNC_OP_UPSERT);
+    assert_int_equal(syncc_mapping_eval(m, in, o, g_err, sizeof(g_err)), SYNC_E_DATA);
+    assert_contains(g_err, msg);
+    syncc_mapping_free(m);
+}
+
+static void test_contains_any(void **state)
+{
+    (void)state;
+    assert_bool_val(ev("contains_any('Yes, COUNT me IN!', 'I will pledge', 'count me in')"), 1);
+    assert_bool_val(ev("contains_any('no, maybe later', 'I will pledge', 'count me in')"), 0);
+    /* inside words, as the phrase lists expect: 'donate' matches 'donated' */
+    assert_bool_val(ev("contains_any('I already donated', 'donate')"), 1);
+    /* typographic apostrophes read as ' ; non-ASCII letters fold too */
+    assert_bool_val(ev("contains_any('Sure, I\xE2\x80\x99ll pledge fifty', \"I'll pledge\")"), 1);
+    assert_bool_val(ev("contains_any('\xC3\x89" "COLE', '\xC3\xA9" "cole')"), 1);
+    assert_bool_val(ev("contains_any('abc', '')"), 1); /* an empty phrase is in every text */
+    assert_bool_val(ev("contains_any('', 'x')"), 0);
+    assert_bool_val(ev("contains_any(12345, '234')"), 1); /* any value's text */
+    /* nulls like other functions */
+    assert_null_val(ev("contains_any(null, 'a')"));
+    assert_null_val(ev("contains_any('a', null)"));
+    assert_non_null(compile_error("contains_any('a')"));
+    assert_int_val(ev("count_matches('No thanks. no THANKS, not right now', 'no thanks', 'not right now')"), 3);
+    assert_int_val(ev("count_matches('aaaa', 'aa')"), 2); /* non-overlapping */
+    assert_int_val(ev("count_matches('nothing here', 'pledge')"), 0);
+    assert_null_val(ev("count_matches(null, 'x')"));
+
+    /* on a record: not folded */
+    sync_record *in = new_in("c1");
+    set_str(in, "Text", "Not interested, sorry");
+    assert_bool_val(eval_on("contains_any(Text, 'not interested', 'no thanks')", in), 1);
+    assert_int_val(eval_on("count_matches(Text, 'S')", in), 2);
+}
+
+static void test_matches(void **state)
+{
+    (void)state;
+    assert_bool_val(ev("matches('I will PLEDGE 50', 'pledge [0-9]+')"), 1);
+    assert_bool_val(ev("matches('I will PLEDGE 50', 'pledge [0-9]+', 'c')"), 0);
+    assert_bool_val(ev("matches('I will pledge 50', 'pledge [0-9]+', 'c')"), 1);
+    assert_bool_val(ev("matches('I will pledge 50', '^pledge')"), 0);
+    assert_bool_val(ev("matches('donation', '(^|[^a-z])donate([^a-z]|$)')"), 0);
+    assert_null_val(ev("matches(null, 'x')"));
+    /* a bad literal pattern or flag is a compile error naming the map line */
+    assert_string_equal(compile_error("matches(Text, 'a(b')"),
+                        "test.ini:10:19: column 'v': matches(): invalid regular expression 'a(b': "
+                        "Unmatched ( or \\(");
+    assert_contains(compile_error("matches(Text, 'ab', 'x')"), "test.ini:10:25: column 'v': matches(): flags must be");
+
+    sync_record *in = new_in("m1");
+    set_str(in, "Text", "call me back at 5");
+    set_str(in, "Pat", "back at [0-9]");
+    set_str(in, "Bad", "[z-a]");
+    assert_bool_val(eval_on("matches(Text, 'CALL ME')", in), 1);
+    assert_bool_val(eval_on("matches(Text, Pat)", in), 1); /* compiled per record */
+    eval_fails("matches(Text, Bad)", in, "column 'v': matches(): invalid regular expression '[z-a]'");
+    /* text holding a NUL character is matched as a whole */
+    sync_value nul = {.type = SYNC_TYPE_STRING};
+    nul.u.str.ptr = "a\0pledge";
+    nul.u.str.len = 8;
+    assert_int_equal(syncc_record_set(in, "Nul", &nul), SYNC_OK);
+    assert_bool_val(eval_on("matches(Nul, 'pledge$')", in), 1);
+    assert_bool_val(eval_on("contains_any(Nul, 'PLEDGE')", in), 1);
+}
+
+static void test_choose(void **state)
+{
+    (void)state;
+    assert_str_val(ev("choose(false, 'a', true, 'b', true, 'c')"), "b"); /* first match wins */
+    assert_str_val(ev("choose(false, 'a', 'else')"), "else");
+    assert_null_val(ev("choose(false, 'a', null, 'b')"));   /* a null condition is not true */
+    assert_int_val(ev("choose(1 = 1, 1, 2)"), 1);
+    /* only the branch taken is evaluated */
+    sync_record *in = new_in("ch");
+    set_str(in, "X", "x");
+    assert_int_val(eval_on("choose(true, 1, false, int(X))", in), 1);
+    assert_int_val(eval_on("choose(X = 'x', 1, int(X))", in), 1);
+    assert_non_null(compile_error("choose(true)"));
+    assert_string_equal(compile_error("choose(now(), 'a')"),
+                        "test.ini:10:12: column 'v': choose(): condition 1 is a timestamp, not a truth value");
+    syncc_mapping *m = compile1("choose(X > 1, 1, X > 0, 2.5)");
+    assert_non_null(m);
+    assert_int_equal(syncc_mapping_column_type(m, 0), SYNC_TYPE_FLOAT);
+    syncc_mapping_free(m);
+    m = compile1("choose(X > 1, 'a', 'b')");
+    assert_int_equal(syncc_mapping_column_type(m, 0), SYNC_TYPE_STRING);
+    syncc_mapping_free(m);
+}
+
+static void test_md5(void **state)
+{
+    (void)state;
+    assert_str_val(ev("md5('')"), "d41d8cd98f00b204e9800998ecf8427e");
+    assert_str_val(ev("md5('abc')"), "900150983cd24fb0d6963f7d28e17f72");
+    /* 56..64 bytes: the padding takes a second block */
+    assert_str_val(ev("md5('12345678901234567890123456789012345678901234567890123456789012345678901234567890')"),
+                   "57edf4a22be3c955ac49da2e2107b67a");
+    assert_str_val(ev("md5(42)"), "a1d0c6e83f027327d8461063f4ac58a6");
+    assert_null_val(ev("md5(null)"));
+}
+
+static const char transcript[] =
+    "[{\"role\":\"agent\",\"message\":\"Hi! Would you like to donate today?\",\"time_in_call_secs\":0},"
+    "{\"role\":\"user\",\"message\":\"Hmm, tell me more.\",\"time_in_call_secs\":4.5},"
+    "{\"role\":\"agent\",\"message\":\"It funds clean water.\",\"time_in_call_secs\":9},"
+    "{\"role\":\"user\",\"message\":\"OK, count me in.\",\"time_in_call_secs\":15},"
+    "{\"role\":\"user\",\"message\":null},"
+    "{\"role\":\"agent\"}]";
+
+static void test_json_aggregate(void **state)
+{
+    (void)state;
+    sync_record *in = new_in("conv_1");
+    set_json_field(in, "transcript", transcript);
+    set_json_field(in, "analysis", "{\"call_successful\":\"success\",\"n\":3,\"f\":2.5,\"ok\":true,"
+                                   "\"list\":[1,{\"a/b\":\"slash\",\"t~\":\"tilde\"}],\"none\":null}");
+    set_str(in, "Text", "[\"x\",1]");
+
+    /* the user's messages, joined */
+    assert_str_val(eval_on("join(json_pluck(json_filter(transcript, 'role', 'user'), 'message'), ' | ')", in),
+                   "Hmm, tell me more. | OK, count me in.");
+    sync_value v = eval_on("json_filter(transcript, 'role', 'user')", in);
+    json_t *j = json_of(v);
+    assert_int_equal(json_array_size(j), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "message")), "Hmm, tell me more.");
+    json_decref(j);
+    /* compact JSON, numbers as they were */
+    assert_string_equal(eval_on("json_pluck(transcript, 'time_in_call_secs')", in).u.str.ptr, "[0,4.5,9,15]");
+    assert_int_val(eval_on("json_length(json_filter(transcript, 'role', 'agent'))", in), 3);
+    assert_int_val(eval_on("json_length(transcript)", in), 6);
+    /* the agent saying "donate" does not count: only the user's messages are searched */
+    assert_bool_val(eval_on("contains_any(join(json_pluck(json_filter(transcript, 'role', 'user'), 'message'), "
+                            "'\\n'), 'donate')",
+                            in),
+                    0);
+    assert_string_equal(eval_on("json_grep(json_pluck(transcript, 'message'), 'donate', 'count me in')", in).u.str.ptr,
+                        "[\"Hi! Would you like to donate today?\",\"OK, count me in.\"]");
+    assert_string_equal(eval_on("json_grep(json_pluck(transcript, 'message'), 'pledge')", in).u.str.ptr, "[]");
+    /* a field given as a JSON pointer; filter values compare like = */
+    assert_int_val(eval_on("json_length(json_filter(transcript, '/time_in_call_secs', 9.0))", in), 1);
+    assert_int_val(eval_on("json_length(json_filter(transcript, 'time_in_call_secs', '15'))", in), 1);
+
+    /* json_get: typed results, RFC 6901 escapes, absent is null */
+    assert_str_val(eval_on("json_get(analysis, '/call_successful')", in), "success");
+    assert_int_val(eval_on("json_get(analysis, '/n')", in), 3);
+    assert_float_val(eval_on("json_get(analysis, '/f')", in), 2.5);
+    assert_bool_val(eval_on("json_get(analysis, '/ok')", in), 1);
+    assert_null_val(eval_on("json_get(analysis, '/none')", in));
+    assert_null_val(eval_on("json_get(analysis, '/missing/deeper')", in));
+    assert_null_val(eval_on("json_get(analysis, '/list/7')", in));
+    assert_str_val(eval_on("json_get(analysis, '/list/1/a~1b')", in), "slash");
+    assert_str_val(eval_on("json_get(analysis, '/list/1/t~0')", in), "tilde");
+    v = eval_on("json_get(analysis, '/list')", in);
+    assert_int_equal(v.type, SYNC_TYPE_JSON);
+    assert_memory_equal(v.u.str.ptr, "[1,{\"a/b\":\"slash\",\"t~\":\"tilde\"}]", v.u.str.len);
+    assert_int_val(eval_on("json_get(Text, '/1')", in), 1); /* a string holding JSON is read too */
+    assert_str_val(eval_on("join(Text, '-')", in), "x-1");
+    assert_str_val(ev("join(json_array(), ',')"), "");
+    assert_str_val(ev("join(json_array('a', null, true, 2.5, json_object('k', 1)), ',')"), "a,true,2.5,{\"k\":1}");
+
+    /* nulls */
+    assert_null_val(eval_on("json_filter(Missing, 'role', 'user')", in));
+    assert_null_val(eval_on("json_get(analysis, null)", in));
+    assert_null_val(eval_on("join(Missing, ',')", in));
+
+    /* errors are the record's */
+    eval_fails("json_pluck(analysis, 'x')", in, "column 'v': json_pluck(): ");
+    eval_fails("json_pluck(analysis, 'x')", in, "is not a JSON array");
+    eval_fails("json_get(Text || '{oops', '/a')", in, "json_get(): invalid JSON '[\"x\",1]{oops'");
+    /* constant arguments are evaluated at compile time: their errors are the configuration's */
+    assert_contains(compile_error("json_get('{oops', '/a')"), "test.ini:10:5: column 'v': json_get(): invalid JSON '{oops'");
+    eval_fails("json_get(analysis, 'n')", in, "json_get(): JSON pointer 'n' does not start with '/'");
+    set_str(in, "Scalar", "5");
+    eval_fails("json_length(Scalar)", in, "json_length(): '5' is not a JSON array or object");
+    eval_fails("json_length(json_get(analysis, '/n'))", in, "json_length(): integer 3 is not JSON");
+    assert_contains(compile_error("json_get(5, '/a')"), "json_get(): integer 5 is not JSON");
+}
+
+/* Henk's conversation outcome (conf/henk-conversations.ini), rule by rule. */
+static void test_henk_outcome(void **state)
+{
+    (void)state;
+#define USER_TEXT "join(json_pluck(json_filter(transcript, 'role', 'user'), 'message'), '\\n')"
+    const char *expr = "choose(contains_any(" USER_TEXT ", 'I will pledge', \"I'll pledge\", 'count me in'), "
+                       "'pledged', contains_any(" USER_TEXT ", 'donate', \"I'll donate\", 'I will donate'), "
+                       "'donated', contains_any(" USER_TEXT ", 'not interested', 'no thanks', 'not right now'), "
+                       "'not_interested')";
+    static const struct {
+        const char *transcript;
+        const char *outcome;
+    } cases[] = {
+        {"[{\"role\":\"user\",\"message\":\"I'll PLEDGE twenty\"}]", "pledged"},
+        {"[{\"role\":\"user\",\"message\":\"I will donate, no thanks needed\"}]", "donated"},
+        /* pledged wins over not_interested (first rule that matches) */
+        {"[{\"role\":\"user\",\"message\":\"not right now\"},{\"role\":\"user\",\"message\":\"ok count me in\"}]",
+         "pledged"},
+        {"[{\"role\":\"user\",\"message\":\"No thanks.\"}]", "not_interested"},
+        /* the agent's words do not count */
+        {"[{\"role\":\"agent\",\"message\":\"Will you donate? count me in!\"},{\"role\":\"user\",\"message\":\"bye\"}]",
+         NULL},
+        {"[]", NULL},
+    };
+    syncc_mapping *m = compile1(expr);
+    if (m == NULL)
+        fail_msg("%s", g_err);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sync_record *in = new_in("conv");
+        set_json_field(in, "transcript", cases[i].transcript);
+        sync_record *o = map_ok(m, in);
+        if (cases[i].outcome)
+            assert_str_val(o->fields[0].value, cases[i].outcome);
+        else
+            assert_null_val(o->fields[0].value);
+    }
+    syncc_mapping_free(m);
+#undef USER_TEXT
+}
+
 static void test_strict(void **state)
 {
     (void)state;
@@ -1116,6 +1351,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_henk_contact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contains_any, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_matches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_choose, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_md5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_aggregate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_henk_outcome, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
