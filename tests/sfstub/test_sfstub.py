@@ -1035,7 +1035,8 @@ class OrgTests(unittest.TestCase):
                                                           "api_limit": 3})
             self.assertEqual(status, 200, added)
             self.assertEqual(added["name"], "rt-new")
-            self.assertEqual(added["records"], {"account": 1, "contact": 3, "lead": 3, "opportunity": 0})
+            self.assertEqual(added["records"], {"account": 1, "contact": 3, "lead": 3, "opportunity": 0,
+                                                "campaign": 0, "campaignmember": 0, "task": 0})
             self.assertEqual(stub.control("POST", "orgs", {"refresh_token": "rt-new"})[0], 400)
             ids, urls = {}, {}
             for name in ("org-0001", "org-0002", "rt-new"):
