@@ -359,6 +359,18 @@ typedef struct sync_plugin {
      * refused) is returned as its status without a report.
      */
     int (*probe)(void *instance, const sync_check *chk);
+
+    /* ---- ABI 1.3 members; append below, never above -------------------- */
+
+    /*
+     * Optional (ABI 1.3).  `syncengine describe`: what the servers say about
+     * object (a Salesforce sObject, a table), or, with object NULL, which
+     * objects there are, on an instance opened by the role is_source names.
+     * Writes nothing.  *json_out receives a JSON document from host->alloc
+     * that the engine frees (shape: docs/plugin-abi.md, "ABI 1.3").
+     * SYNC_E_NOTFOUND (with set_error) when there is no such object.
+     */
+    int (*describe)(void *instance, int is_source, const char *object, char **json_out);
 } sync_plugin;
 
 #define SYNC_PLUGIN_HEAD \

@@ -1292,7 +1292,7 @@ class App:
             text = f.type not in soap
             fields.append({
                 "name": f.name, "type": f.type, "label": f.label, "nillable": f.nillable,
-                "length": f.length if text else 0,
+                "length": f.length if text or f.type in ("id", "reference") else 0,
                 "byteLength": f.length * 3 if text else (18 if f.type in ("id", "reference")
                                                          else 0),
                 "digits": 9 if f.type == "int" else 0,
