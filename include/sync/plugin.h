@@ -301,7 +301,13 @@ typedef struct sync_check {
     const char *const *column_where;   /* sink: "file:line" of each column's mapping, or NULL */
     void (*report)(const struct sync_check *chk, const char *where, const char *message);
     void *payload;                     /* the core's */
+    /* ---- ABI 1.3 members; read them only when struct_size covers them */
+    const char *const *column_constants; /* sink: the text of each column whose expression is one string
+                                            literal ('Email'), else NULL; the array itself may be NULL */
 } sync_check;
+
+/* True if chk (from the engine) carries member m. */
+#define SYNC_CHECK_HAS(chk, m) ((chk)->struct_size >= offsetof(sync_check, m) + sizeof((chk)->m))
 
 /* ------------------------------------------------------------------ plugins */
 
