@@ -162,12 +162,14 @@ static void print_fields(const json_t *doc, FILE *out)
         snprintf(type, sizeof type, "%s", jstr(json_object_get(f, "type")));
         if (json_array_size(refs) > 0) {
             /* reference(Account) / reference(Contact|Lead) */
-            size_t k, used = strlen(type);
+            size_t k;
             const json_t *r;
-            json_array_foreach(refs, k, r) used += (size_t)snprintf(type + used, used < sizeof type ? sizeof type - used : 0,
-                                                                   "%s%s", k ? "|" : "(", jstr(r));
-            if (used + 1 < sizeof type)
-                strcat(type, ")");
+            json_array_foreach(refs, k, r) {
+                size_t used = strlen(type);
+                snprintf(type + used, sizeof type - used, "%s%s", k ? "|" : "(", jstr(r));
+            }
+            size_t used = strlen(type);
+            snprintf(type + used, sizeof type - used, ")");
         }
         char *pl = NULL;
         size_t plen = 0;
@@ -175,8 +177,9 @@ static void print_fields(const json_t *doc, FILE *out)
         if (m != NULL) {
             size_t k;
             const json_t *v;
-            json_array_foreach(json_object_get(f, "picklist"), k, v) fprintf(m, "%s%s", k ? "; " : "",
-                                                                             jstr(v));
+            json_array_foreach(json_object_get(f, "picklist"), k, v) {
+                fprintf(m, "%s%s", k ? "; " : "", jstr(v));
+            }
             if (json_array_size(json_object_get(f, "picklist")) > 0 &&
                 json_is_true(json_object_get(f, "restricted_picklist")))
                 fprintf(m, " (restricted)");

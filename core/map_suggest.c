@@ -147,7 +147,10 @@ static int other_columns(syncc_engine *e, const syncc_instance *in, const char *
         size_t i;
         const json_t *f;
         *cols = calloc(json_array_size(json_object_get(doc, "fields")) + 1, sizeof(char *));
-        json_array_foreach(json_object_get(doc, "fields"), i, f) if (*cols) (*cols)[(*n)++] = strdup(jstr(f, "name"));
+        json_array_foreach(json_object_get(doc, "fields"), i, f) {
+            if (*cols != NULL)
+                (*cols)[(*n)++] = strdup(jstr(f, "name"));
+        }
         json_decref(doc);
         return *cols ? SYNC_OK : SYNC_E_NOMEM;
     }
@@ -248,8 +251,11 @@ static void describe_hint(const json_t *f, char *buf, size_t size)
                                  json_is_true(json_object_get(f, "restricted_picklist")) ? "only" : "e.g.");
         size_t k;
         const json_t *v;
-        json_array_foreach(pl, k, v) if (used < size) used += (size_t)snprintf(buf + used, size - used, "%s%s",
-                                                                              k ? ", " : "", json_string_value(v));
+        json_array_foreach(pl, k, v) {
+            const char *val = json_string_value(v);
+            if (used < size)
+                used += (size_t)snprintf(buf + used, size - used, "%s%s", k ? ", " : "", val ? val : "");
+        }
     }
 }
 
@@ -276,7 +282,9 @@ static void suggest_into(const syncc_job *job, const syncc_stream *st, const jso
             continue;
         size_t i;
         const json_t *x;
-        json_array_foreach(json_object_get(desc, "fields"), i, x) if (x == f && col_of[i] == NULL) {
+        json_array_foreach(json_object_get(desc, "fields"), i, x) {
+            if (x != f || col_of[i] != NULL)
+                continue; /* a field takes the first column that pairs with it */
             col_of[i] = cols[c];
             used[c] = 1;
             if (strlen(jstr(f, "name")) > w)
@@ -303,9 +311,10 @@ static void suggest_into(const syncc_job *job, const syncc_stream *st, const jso
     }
     head = 0;
     const char *ext = NULL;
-    json_array_foreach(json_object_get(desc, "fields"), i, f) if (ext == NULL &&
-                                                                   json_is_true(json_object_get(f, "external_id")))
-        ext = jstr(f, "name");
+    json_array_foreach(json_object_get(desc, "fields"), i, f) {
+        if (ext == NULL && json_is_true(json_object_get(f, "external_id")))
+            ext = jstr(f, "name");
+    }
     for (size_t c = 0; c < n; c++) {
         if (used[c])
             continue;

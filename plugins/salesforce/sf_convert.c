@@ -295,7 +295,8 @@ static json_t *convert(const sf_fit *fit, const sync_value *v, char *why, size_t
         if (len == 0)
             return json_null(); /* '' is null for salesforce: written as null, so an update clears the field */
         if (t == SF_FT_BOOL) {
-            static const char *const yes[] = {"true", "t", "yes", "y", "1"}, *const no[] = {"false", "f", "no", "n", "0"};
+            static const char *const yes[] = {"true", "t", "yes", "y", "1"};
+            static const char *const no[] = {"false", "f", "no", "n", "0"};
             for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
                 if (len == strlen(yes[i]) && strncasecmp(s, yes[i], len) == 0)
                     return json_true();
