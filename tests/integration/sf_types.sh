@@ -9,7 +9,8 @@
 #     record, field and reason; the others commit (exit 6);
 #   - check --connect refuses a type that cannot convert and a constant outside
 #     a restricted picklist, naming file:line (exit 3);
-#   - read back from Salesforce into SQLite: the same values.
+#   - read back from Salesforce into SQLite: the same values, a multi-select
+#     picklist also as a JSON array (split()).
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/sf_sink.sh" --custom-fields
@@ -136,13 +137,15 @@ target = back
 [map pull.c]
 id = Ext_Id__c
 interests = Interests__c
+interests_list = split(Interests__c, ';')
 score = Score__c
 newsletter = Newsletter__c
 signup = Signup_Date__c
 last_open = Last_Open__c
 INI
-q "CREATE TABLE back (id TEXT PRIMARY KEY, interests TEXT, score REAL, newsletter INTEGER, signup TEXT, last_open TEXT)"
+q "CREATE TABLE back (id TEXT PRIMARY KEY, interests TEXT, interests_list TEXT, score REAL, newsletter INTEGER,
+                      signup TEXT, last_open TEXT)"
 sf_run "$T/r.ini" 0
-[ "$(q "SELECT id, interests, score, newsletter, signup, last_open FROM back ORDER BY id")" = "r1||4.5|1|2024-03-01|2024-03-01T08:30:00.000000Z
-r2|Offers|7.0|0|2024-02-29|2024-03-01T08:30:00.000000Z" ] || die "read back: $(q "SELECT * FROM back ORDER BY id")"
+[ "$(q "SELECT id, interests, interests_list, score, newsletter, signup, last_open FROM back ORDER BY id")" = "r1|||4.5|1|2024-03-01|2024-03-01T08:30:00.000000Z
+r2|Offers|[\"Offers\"]|7.0|0|2024-02-29|2024-03-01T08:30:00.000000Z" ] || die "read back: $(q "SELECT * FROM back ORDER BY id")"
 echo ok
