@@ -165,22 +165,62 @@ static const char **mapped_fields(const syncc_mapping *m, size_t *n)
     return f;
 }
 
-/* "file:line" of each mapped column, in the mapping's order (one [map] entry per column). */
+/* The text of an expression that is one string literal ('Email', 'it''s'), else NULL. */
+static char *literal_text(const char *expr)
+{
+    while (*expr == ' ' || *expr == '\t' || *expr == '\n')
+        expr++;
+    if (*expr != '\'')
+        return NULL;
+    char *out = malloc(strlen(expr)), *o = out;
+    const char *p = expr + 1;
+    for (; out != NULL && *p; p++) {
+        if (*p == '\'' && p[1] == '\'') {
+            *o++ = *p++;
+        } else if (*p == '\'') {
+            break;
+        } else {
+            *o++ = *p;
+        }
+    }
+    if (out == NULL || *p != '\'')
+        goto no;
+    for (p++; *p == ' ' || *p == '\t' || *p == '\n'; p++)
+        ;
+    if (*p != '\0')
+        goto no;
+    *o = '\0';
+    return out;
+no:
+    free(out);
+    return NULL;
+}
+
+/*
+ * "file:line" of each mapped column, in the mapping's order (one [map] entry
+ * per column), a NULL, then each column's literal text (ABI 1.3
+ * column_constants) or NULL: 2n + 1 entries.
+ */
 static const char **column_wheres(const syncc_stream *st, size_t n)
 {
     if (st->map == NULL || n == 0 || n > st->n_map)
         return NULL;
-    char **w = calloc(n + 1, sizeof(*w));
-    for (size_t i = 0; w && i < n; i++)
+    char **w = calloc(2 * n + 1, sizeof(*w));
+    for (size_t i = 0; w && i < n; i++) {
         if (asprintf(&w[i], "%s:%d", st->map[i].file, st->map[i].line) < 0)
             w[i] = NULL;
+        w[n + 1 + i] = literal_text(st->map[i].expr);
+    }
     return (const char **)w;
 }
 
 static void free_wheres(const char **w)
 {
-    for (size_t i = 0; w && w[i]; i++)
-        free((char *)w[i]);
+    size_t n = 0;
+    for (; w && w[n]; n++)
+        free((char *)w[n]);
+    for (size_t i = 0; w && i < n; i++)
+        free((char *)w[n + 1 + i]);
     free((void *)w);
 }
 
@@ -215,6 +255,7 @@ static void fill_check(sync_check *chk, const syncc_instance *in, const syncc_jo
             /* owned through *fields, which a sink does not otherwise use */
             *fields = column_wheres(st, chk->n_columns);
             chk->column_where = *fields;
+            chk->column_constants = *fields ? *fields + chk->n_columns + 1 : NULL;
         }
     }
     snprintf(where, wsize, "%s:%d", sec->file, sec->line);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "conf_priv.h"
+#include "map_templates.h"
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", "trace", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
@@ -772,6 +773,14 @@ static int resolve_maps(syncc_conf *conf, char *err, size_t errlen)
         if (sec->n_kv == 0) {
             syncc_conf_errf(err, errlen, "%s:%d: [map %s] has no entries", sec->file, sec->line, sec->name);
             return -1;
+        }
+        int templated = 0;
+        for (size_t k = 0; k < sec->n_kv; k++)
+            templated |= strcmp(sec->kv[k].key, "template") == 0;
+        if (templated) { /* core/map_templates.c */
+            if (syncc_map_template_apply((syncc_section *)sec, st, err, errlen) < 0)
+                return -1;
+            continue;
         }
         st->map = calloc(sec->n_kv, sizeof(*st->map));
         if (!st->map)

@@ -930,6 +930,46 @@ static int f_json_array(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
     return set_text(ev, &b, SYNC_TYPE_JSON, out);
 }
 
+/*
+ * split(s, sep): the parts of s between occurrences of sep as a JSON array of
+ * strings, blanks around each part trimmed and empty parts left out; a
+ * Salesforce multi-select picklist "a;b" becomes ["a","b"].  Null if s is.
+ */
+static int f_split(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
+{
+    const sync_value *a = argv_of(ev, n);
+    if (a[0].type == SYNC_TYPE_NULL || a[1].type == SYNC_TYPE_NULL) {
+        set_null(out);
+        return 0;
+    }
+    const char *s, *sep;
+    size_t ls, lsep;
+    if (text_of(ev, &a[0], &s, &ls) != 0 || text_of(ev, &a[1], &sep, &lsep) != 0)
+        return -1;
+    syncc_xbuf b;
+    syncc_xbuf_begin(&b, &ev->scratch);
+    syncc_xbuf_addc(&b, '[');
+    size_t i = 0, parts = 0;
+    while (i <= ls) {
+        size_t e = i;
+        while (e < ls && !(lsep > 0 && e + lsep <= ls && memcmp(s + e, sep, lsep) == 0))
+            e++;
+        size_t from = i, to = e;
+        while (from < to && (s[from] == ' ' || s[from] == '\t'))
+            from++;
+        while (to > from && (s[to - 1] == ' ' || s[to - 1] == '\t'))
+            to--;
+        if (to > from) {
+            if (parts++)
+                syncc_xbuf_addc(&b, ',');
+            json_string(&b, s + from, to - from);
+        }
+        i = e + (lsep > 0 ? lsep : 1);
+    }
+    syncc_xbuf_addc(&b, ']');
+    return set_text(ev, &b, SYNC_TYPE_JSON, out);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static const syncc_xfunc funcs[] = {
@@ -963,6 +1003,7 @@ static const syncc_xfunc funcs[] = {
     {"now", 0, 0, 0, 0, f_now, infer_timestamp, "now()"},
     {"nullif", 2, 2, 1, 0, f_nullif, infer_first, "nullif(a, b)"},
     {"replace", 3, 3, 1, 0, f_replace, infer_string, "replace(s, from, to)"},
+    {"split", 2, 2, 1, 0, f_split, infer_json, "split(s, separator)"},
     {"string", 1, 1, 1, 0, f_string, infer_string, "string(x)"},
     {"substr", 2, 3, 1, 0, f_substr, infer_substr, "substr(s, start, [length])"},
     {"timestamp", 1, 1, 1, 0, f_timestamp, infer_timestamp, "timestamp(x)"},

@@ -252,7 +252,7 @@ typedef struct cmd_help {
     const char *opts;       /* the options it takes, by letter (see option_letter) */
 } cmd_help;
 
-/* Letters of options_help[], in order: c once F R P S l f D M j C T p V h */
+/* Letters of options_help[], in order: c once F R P S l f D M j C T p G V h */
 static const opt_help options_help[] = {
     {"-c, --config FILE", "The configuration file (INI); see syncengine.ini(5)."},
     {"--once", "Run every enabled job once, then exit with the worst job's exit code."},
@@ -268,10 +268,11 @@ static const opt_help options_help[] = {
     {"--connect", "check: also ask the servers (describe the objects, prepare the statements); writes nothing."},
     {"--state STATE", "status: only the jobs (tenants) whose last run is ok, failing, late or never."},
     {"--print", "setup: print the statements instead of running them."},
+    {"--suggest", "map: propose a [map] section from the servers' describe and the stream's fields."},
     {"-V, --version", "Print the version and the plugin ABI version, and exit."},
     {"-h, --help", "Print help (of the command given before it) and exit."},
 };
-static const char option_letters[] = "coFRPSlfDMjCTpVh";
+static const char option_letters[] = "coFRPSlfDMjCTpGVh";
 
 static const cmd_help commands_help[] = {
     {NULL, "syncengine -c FILE [--once] [--full-refresh] [--run-at-start] [options]", "run jobs on their schedule",
@@ -319,6 +320,27 @@ static const cmd_help commands_help[] = {
      "Opens the [source SOURCE] instance and prints the streams it offers and the fields of each, with their "
      "types.",
      "cPSlfh"},
+    {"describe", "syncengine describe -c FILE INSTANCE [OBJECT] [--json] [options]",
+     "show an object's fields as the servers describe them",
+     "Opens the [source INSTANCE] or [sink INSTANCE] section's plugin and prints the fields of OBJECT (a "
+     "Salesforce object such as Contact): name, label, type, length, whether a create needs it, whether it can "
+     "be created and updated, external id, custom, and the picklist values (restricted or not). Without OBJECT, "
+     "prints the objects there are. --json prints the plugin's document instead (docs/user-guide.md). Nothing is "
+     "written. A plugin without describe says so (exit 4).",
+     "cjPSlfh"},
+    {"map", "syncengine map --suggest -c FILE STREAM [options]", "propose a mapping for a stream",
+     "Proposes a [map JOB.STREAM] section for STREAM (JOB.STREAM, or STREAM when one job has it) from the "
+     "describe of the side that can describe and the fields of the other: names equal ignoring case and "
+     "underscores (first_name, FirstName), then known synonyms (company, Company or Account.Name; zip, "
+     "MailingPostalCode). Fields it could not pair and required fields left unmapped are listed as comments. It "
+     "prints the section for you to edit and paste; it never writes a file.",
+     "cGPSlfh"},
+    {"templates", "syncengine templates [NAME]", "list the shipped mapping templates, or print one",
+     "Lists the mapping templates (contact, lead, account, opportunity, campaign, task) with the object each "
+     "writes and the table it expects, or prints template NAME as a [map] section. A [map JOB.STREAM] section "
+     "uses one with template = NAME; its own lines replace the template's line of the same column, an empty "
+     "value drops it, others are added (docs/mapping.md).",
+     "h"},
     {"plugins", "syncengine plugins [--describe NAME [--markdown]] [--plugin-dir DIR]",
      "list plugins, or document one",
      "Lists the plugins found in the plugin directories, or documents one from its option tables.", "PDMh"},

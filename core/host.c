@@ -377,6 +377,16 @@ void syncc_catalog_print(const sync_catalog *cat, FILE *out)
     }
 }
 
+size_t syncc_catalog_size(const sync_catalog *cat)
+{
+    return cat->n;
+}
+
+const char *syncc_catalog_line(const sync_catalog *cat, size_t i)
+{
+    return i < cat->n ? cat->lines[i] : NULL;
+}
+
 void syncc_catalog_free(sync_catalog *cat)
 {
     if (cat == NULL)

@@ -86,5 +86,8 @@ struct sync_emitter {
 sync_catalog *syncc_catalog_new(void);
 void syncc_catalog_print(const sync_catalog *cat, FILE *out);
 void syncc_catalog_free(sync_catalog *cat);
+/* Its lines in order: "stream", or "stream\tfield\ttype" for each field of the stream before. */
+size_t syncc_catalog_size(const sync_catalog *cat);
+const char *syncc_catalog_line(const sync_catalog *cat, size_t i);
 
 #endif /* SYNCC_HOSTAPI_H */

@@ -9,6 +9,9 @@
  *   syncengine help [COMMAND]                       help (also COMMAND --help)
  *   syncengine discover SOURCE -c FILE              streams and fields a source offers
  *   syncengine setup -c FILE [--print]              create (or print) the sinks' own tables and what sources need
+ *   syncengine describe -c FILE INSTANCE [OBJECT]   an object's fields (or the objects) as the servers say
+ *   syncengine map --suggest -c FILE STREAM         a proposed [map] section for a stream
+ *   syncengine templates [NAME]                     the shipped mapping templates
  *
  * Exit codes are listed in engine.h and docs/user-guide.md.
  */
@@ -22,11 +25,13 @@
 #include <jansson.h>
 
 #include "check.h"
+#include "describe_cmd.h"
 #include "engine.h"
 #include "help.h"
 #include "history.h"
 #include "hostapi.h"
 #include "log.h"
+#include "map_templates.h"
 #include "status.h"
 #include "status_cmd.h"
 #include "timeutil.h"
@@ -168,7 +173,7 @@ typedef struct cli {
     const char *config, *state_dir, *describe;
     const char *plugin_dirs[9];
     size_t n_dirs;
-    int once, full_refresh, run_at_start, markdown, print, connect;
+    int once, full_refresh, run_at_start, markdown, print, connect, suggest;
 } cli;
 
 /*
@@ -187,6 +192,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         {"print", no_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},             {"man", required_argument, NULL, 'N'},
         {"connect", no_argument, NULL, 'C'},          {"state", required_argument, NULL, 'T'},
+        {"suggest", no_argument, NULL, 'G'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
@@ -207,6 +213,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         case 'N': o->man = optarg; break;
         case 'C': o->connect = 1; break;
         case 'T': o->state_filter = optarg; break;
+        case 'G': o->suggest = 1; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -257,9 +264,21 @@ int main(int argc, char **argv)
            n_jobs < sizeof(jobs) / sizeof(jobs[0]))
         jobs[n_jobs++] = argv[optind++];
     o.cmd = cmd;
-    rc = parse_options(&o, argc, argv, "c:l:Vh");
-    if (rc >= 0)
-        return rc;
+    /* describe INSTANCE [OBJECT], map STREAM, templates [NAME]: operands and options in any order */
+    const char *pos[2] = {NULL, NULL};
+    size_t n_pos = 0, max_pos = 0;
+    if (cmd != NULL)
+        max_pos = strcmp(cmd, "describe") == 0 ? 2 : strcmp(cmd, "map") == 0 || strcmp(cmd, "templates") == 0 ? 1 : 0;
+    for (;;) {
+        while (max_pos > 0 && optind < argc && argv[optind][0] != '-' && n_pos < max_pos)
+            pos[n_pos++] = argv[optind++];
+        int before = optind;
+        rc = parse_options(&o, argc, argv, "c:l:Vh");
+        if (rc >= 0)
+            return rc;
+        if (max_pos == 0 || optind == before || optind >= argc)
+            break;
+    }
     while (cmd != NULL && strcmp(cmd, "status") == 0 && optind < argc && n_jobs < sizeof(jobs) / sizeof(jobs[0]))
         jobs[n_jobs++] = argv[optind++]; /* job names after the options */
     const char *config = o.config, *state_dir = o.state_dir, *describe = o.describe;
@@ -273,12 +292,23 @@ int main(int argc, char **argv)
     }
     if (cmd != NULL && strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "plugins") != 0 &&
         strcmp(cmd, "status") != 0 && strcmp(cmd, "discover") != 0 && strcmp(cmd, "help") != 0 &&
-        strcmp(cmd, "setup") != 0) {
+        strcmp(cmd, "setup") != 0 && strcmp(cmd, "describe") != 0 && strcmp(cmd, "map") != 0 &&
+        strcmp(cmd, "templates") != 0) {
         fprintf(stderr, "syncengine: unknown command '%s'\n", cmd);
         usage(stderr);
         return SYNCC_EXIT_USAGE;
     }
 
+    if (cmd != NULL && strcmp(cmd, "templates") == 0)
+        return syncc_templates_command(stdout, pos[0]);
+    if (cmd != NULL && strcmp(cmd, "describe") == 0 && pos[0] == NULL) {
+        fprintf(stderr, "syncengine: describe needs a [source NAME] or [sink NAME] name\n");
+        return SYNCC_EXIT_USAGE;
+    }
+    if (cmd != NULL && strcmp(cmd, "map") == 0 && (!o.suggest || pos[0] == NULL)) {
+        fprintf(stderr, "syncengine: map needs --suggest and a stream name (map --suggest -c FILE STREAM)\n");
+        return SYNCC_EXIT_USAGE;
+    }
     if (cmd != NULL && strcmp(cmd, "help") == 0)
         return o.man ? syncc_help_man(o.man, plugin_dirs, n_dirs) : syncc_help_command(stdout, arg);
 
@@ -355,6 +385,10 @@ int main(int argc, char **argv)
         code = cmd_setup(e, o.print);
     } else if (cmd != NULL && strcmp(cmd, "discover") == 0) {
         code = cmd_discover(e, arg);
+    } else if (cmd != NULL && strcmp(cmd, "describe") == 0) {
+        code = syncc_describe_command(e, pos[0], pos[1], o.json);
+    } else if (cmd != NULL && strcmp(cmd, "map") == 0) {
+        code = syncc_map_suggest_command(e, pos[0]);
     } else if (cmd != NULL && strcmp(cmd, "run") == 0) {
         /* JOB@KEY: one tenant of a template job; a template: every tenant once */
         char tname[512];

@@ -318,7 +318,13 @@ typedef struct sync_check {
     const char *const *column_where;   /* sink: "file:line" of each column's mapping, or NULL */
     void (*report)(const struct sync_check *chk, const char *where, const char *message);
     void *payload;                     /* the core's */
+    /* ---- ABI 1.3 members; read them only when struct_size covers them */
+    const char *const *column_constants; /* sink: the text of each column whose expression is one string
+                                            literal ('Email'), else NULL; the array itself may be NULL */
 } sync_check;
+
+/* True if chk (from the engine) carries member m. */
+#define SYNC_CHECK_HAS(chk, m) ((chk)->struct_size >= offsetof(sync_check, m) + sizeof((chk)->m))
 
 /* ------------------------------------------------------------------ plugins */
 
@@ -376,6 +382,18 @@ typedef struct sync_plugin {
      * refused) is returned as its status without a report.
      */
     int (*probe)(void *instance, const sync_check *chk);
+
+    /* ---- ABI 1.3 members; append below, never above -------------------- */
+
+    /*
+     * Optional (ABI 1.3).  `syncengine describe`: what the servers say about
+     * object (a Salesforce sObject, a table), or, with object NULL, which
+     * objects there are, on an instance opened by the role is_source names.
+     * Writes nothing.  *json_out receives a JSON document from host->alloc
+     * that the engine frees (shape: docs/plugin-abi.md, "ABI 1.3").
+     * SYNC_E_NOTFOUND (with set_error) when there is no such object.
+     */
+    int (*describe)(void *instance, int is_source, const char *object, char **json_out);
 } sync_plugin;
 
 #define SYNC_PLUGIN_HEAD \

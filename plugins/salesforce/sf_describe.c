@@ -72,9 +72,14 @@ void sf_describe_free(sf_object_desc *d)
         for (size_t j = 0; j < f->n_refs; j++)
             free(f->refs[j]);
         free(f->refs);
+        free(f->label);
+        for (size_t j = 0; j < f->n_picklist; j++)
+            free(f->picklist[j]);
+        free(f->picklist);
     }
     free(d->fields);
     free(d->name);
+    free(d->label);
     free(d);
 }
 
@@ -90,6 +95,8 @@ int sf_describe_parse(const json_t *root, sf_object_desc **out)
         return SYNC_E_NOMEM;
     d->name = strdup(name);
     d->queryable = json_object_get(root, "queryable") ? json_is_true(json_object_get(root, "queryable")) : 1;
+    d->label = dup_or_null(json_string_value(json_object_get(root, "label")));
+    d->custom = json_is_true(json_object_get(root, "custom"));
     d->fields = calloc(json_array_size(fields) + 1, sizeof *d->fields);
     if (d->name == NULL || d->fields == NULL)
         goto nomem;
@@ -111,8 +118,27 @@ int sf_describe_parse(const json_t *root, sf_object_desc **out)
         f->updateable = json_is_true(json_object_get(jf, "updateable"));
         f->external_id = json_is_true(json_object_get(jf, "externalId"));
         f->defaulted = json_is_true(json_object_get(jf, "defaultedOnCreate"));
+        f->meta_known = json_object_get(jf, "label") != NULL;
+        f->label = dup_or_null(json_string_value(json_object_get(jf, "label")));
+        f->length = (long)json_integer_value(json_object_get(jf, "length"));
+        f->custom = json_is_true(json_object_get(jf, "custom"));
+        f->restricted = json_is_true(json_object_get(jf, "restrictedPicklist"));
         if (f->name == NULL || f->sf_type == NULL)
             goto nomem;
+        const json_t *pl = json_object_get(jf, "picklistValues");
+        if (json_is_array(pl) && json_array_size(pl) > 0) {
+            if ((f->picklist = calloc(json_array_size(pl), sizeof *f->picklist)) == NULL)
+                goto nomem;
+            size_t j;
+            const json_t *jv;
+            json_array_foreach(pl, j, jv) {
+                const char *val = json_string_value(json_object_get(jv, "value"));
+                const json_t *active = json_object_get(jv, "active");
+                if (val != NULL && (active == NULL || json_is_true(active)) &&
+                    (f->picklist[f->n_picklist] = strdup(val)) != NULL)
+                    f->n_picklist++;
+            }
+        }
         const json_t *refs = json_object_get(jf, "referenceTo");
         if (json_is_array(refs) && json_array_size(refs) > 0) {
             f->refs = calloc(json_array_size(refs), sizeof *f->refs);
@@ -221,19 +247,35 @@ static void store_in_state(sf_instance *inst, const char *object, const json_t *
     if (inst->set.describe_cache_ms <= 0)
         return;
     json_t *slim = json_object(), *fields = json_array();
-    json_object_set(slim, "name", json_object_get(root, "name"));
-    if (json_object_get(root, "queryable"))
-        json_object_set(slim, "queryable", json_object_get(root, "queryable"));
+    static const char *const keep_obj[] = {"name", "queryable", "label", "custom"};
+    for (size_t k = 0; k < sizeof keep_obj / sizeof keep_obj[0]; k++)
+        if (json_object_get(root, keep_obj[k]) != NULL)
+            json_object_set(slim, keep_obj[k], json_object_get(root, keep_obj[k]));
     json_object_set_new(slim, "fields", fields);
     size_t i;
     const json_t *f;
     json_array_foreach(json_object_get(root, "fields"), i, f) {
         json_t *o = json_object();
         static const char *const keep[] = {"name", "type", "relationshipName", "nillable", "referenceTo",
-                                           "createable", "updateable", "externalId", "defaultedOnCreate"};
+                                           "createable", "updateable", "externalId", "defaultedOnCreate",
+                                           "label", "length", "custom", "restrictedPicklist"};
         for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
             if (json_object_get(f, keep[k]) != NULL && !json_is_null(json_object_get(f, keep[k])))
                 json_object_set(o, keep[k], json_object_get(f, keep[k]));
+        /* picklist values: only the value and whether it is active */
+        const json_t *pl = json_object_get(f, "picklistValues");
+        if (json_is_array(pl) && json_array_size(pl) > 0) {
+            json_t *vals = json_array();
+            size_t j;
+            const json_t *pv;
+            json_array_foreach(pl, j, pv) {
+                json_t *e = json_object();
+                json_object_set(e, "value", json_object_get(pv, "value"));
+                json_object_set(e, "active", json_object_get(pv, "active"));
+                json_array_append_new(vals, e);
+            }
+            json_object_set_new(o, "picklistValues", vals);
+        }
         json_array_append_new(fields, o);
     }
     char *text = json_dumps(slim, JSON_COMPACT);
@@ -371,4 +413,122 @@ int sf_describe_resolve(sf_instance *inst, const sf_object_desc *d, const char *
         out->canon = sf_buf_take(&canon);
     sf_buf_free(&canon);
     return rc;
+}
+
+int sf_describe_required(const sf_field_desc *f)
+{
+    return !f->nillable && f->createable && !f->defaulted && strcmp(f->sf_type, "boolean") != 0;
+}
+
+/* ------------------------------------------------- `syncengine describe` */
+
+static char *to_host_string(json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (text == NULL)
+        return NULL;
+    size_t n = strlen(text) + 1;
+    char *out = sf_host->alloc(n);
+    if (out != NULL)
+        memcpy(out, text, n);
+    free(text);
+    return out;
+}
+
+static json_t *bool_of(int b)
+{
+    return json_boolean(b);
+}
+
+static int list_objects(sf_instance *inst, char **json_out)
+{
+    sf_buf path = SF_BUF_INIT;
+    sf_buf_printf(&path, "/services/data/v%s/sobjects", inst->set.api_version);
+    if (sf_buf_ok(&path) != SYNC_OK)
+        return SYNC_E_NOMEM;
+    json_t *js = NULL;
+    int rc = sf_api_get(inst, path.ptr, 0, &js);
+    sf_buf_free(&path);
+    if (rc != SYNC_OK)
+        return rc;
+    const json_t *objs = json_object_get(js, "sobjects");
+    if (!json_is_array(objs)) {
+        json_decref(js);
+        sf_host->set_error(inst->ctx, "the list of objects has no \"sobjects\" array");
+        return SYNC_E_PROTOCOL;
+    }
+    json_t *doc = json_object(), *arr = json_array();
+    json_object_set_new(doc, "objects", arr);
+    size_t i;
+    const json_t *o;
+    json_array_foreach(objs, i, o) {
+        const char *name = json_string_value(json_object_get(o, "name"));
+        if (name == NULL)
+            continue;
+        const char *label = json_string_value(json_object_get(o, "label"));
+        json_t *e = json_object();
+        json_object_set_new(e, "name", json_string(name));
+        json_object_set_new(e, "label", label ? json_string(label) : json_null());
+        json_object_set_new(e, "custom", bool_of(json_is_true(json_object_get(o, "custom"))));
+        json_object_set_new(e, "queryable", bool_of(json_is_true(json_object_get(o, "queryable"))));
+        json_object_set_new(e, "createable", bool_of(json_is_true(json_object_get(o, "createable"))));
+        json_object_set_new(e, "updateable", bool_of(json_is_true(json_object_get(o, "updateable"))));
+        json_array_append_new(arr, e);
+    }
+    json_decref(js);
+    *json_out = to_host_string(doc);
+    return *json_out != NULL ? SYNC_OK : SYNC_E_NOMEM;
+}
+
+int sf_describe_op(void *instance, int is_source, const char *object, char **json_out)
+{
+    sf_instance *inst = instance;
+    (void)is_source;
+    *json_out = NULL;
+    if (object == NULL)
+        return list_objects(inst, json_out);
+    const sf_object_desc *d = NULL;
+    int rc = sf_describe_get(inst, object, &d);
+    if (rc == SYNC_OK && d->from_state) {
+        /* a description cached by an older version lacks labels and lengths */
+        int stale = 0;
+        for (size_t i = 0; i < d->n_fields && !stale; i++)
+            stale = !d->fields[i].meta_known;
+        if (stale) {
+            sf_describe_forget(inst);
+            rc = sf_describe_get(inst, object, &d);
+        }
+    }
+    if (rc != SYNC_OK)
+        return rc;
+    json_t *doc = json_object(), *fields = json_array();
+    json_object_set_new(doc, "object", json_string(d->name));
+    json_object_set_new(doc, "label", d->label ? json_string(d->label) : json_null());
+    json_object_set_new(doc, "custom", bool_of(d->custom));
+    json_object_set_new(doc, "fields", fields);
+    for (size_t i = 0; i < d->n_fields; i++) {
+        const sf_field_desc *f = &d->fields[i];
+        json_t *e = json_object(), *pl = json_array(), *refs = json_array();
+        json_object_set_new(e, "name", json_string(f->name));
+        json_object_set_new(e, "label", f->label ? json_string(f->label) : json_null());
+        json_object_set_new(e, "type", json_string(f->sf_type));
+        json_object_set_new(e, "length", json_integer(f->length));
+        json_object_set_new(e, "required", bool_of(sf_describe_required(f)));
+        json_object_set_new(e, "nillable", bool_of(f->nillable));
+        json_object_set_new(e, "createable", bool_of(f->createable));
+        json_object_set_new(e, "updateable", bool_of(f->updateable));
+        json_object_set_new(e, "external_id", bool_of(f->external_id));
+        json_object_set_new(e, "custom", bool_of(f->custom));
+        for (size_t j = 0; j < f->n_picklist; j++)
+            json_array_append_new(pl, json_string(f->picklist[j]));
+        json_object_set_new(e, "picklist", pl);
+        json_object_set_new(e, "restricted_picklist", bool_of(f->restricted));
+        for (size_t j = 0; j < f->n_refs; j++)
+            json_array_append_new(refs, json_string(f->refs[j]));
+        json_object_set_new(e, "references", refs);
+        json_array_append_new(fields, e);
+    }
+    *json_out = to_host_string(doc);
+    return *json_out != NULL ? SYNC_OK : SYNC_E_NOMEM;
 }

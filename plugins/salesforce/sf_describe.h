@@ -40,6 +40,15 @@ typedef struct sf_field_desc {
     int updateable;
     int external_id;
     int defaulted;       /* defaultedOnCreate: may be left out of a create */
+    /* What a value must be to fit (check --connect, write); meta_known is 0
+     * for a description cached by an older version that did not keep them. */
+    int meta_known;
+    char *label;
+    long length;         /* characters of a text field; 0: no limit known */
+    int custom;
+    int restricted;      /* restrictedPicklist */
+    char **picklist;     /* active picklist values, or NULL */
+    size_t n_picklist;
 } sf_field_desc;
 
 typedef struct sf_object_desc {
@@ -48,12 +57,23 @@ typedef struct sf_object_desc {
     sf_field_desc *fields;
     size_t n_fields;
     int from_state;  /* came from the describe cache of an earlier run */
+    char *label;
+    int custom;
 } sf_object_desc;
 
 /* Maps a Salesforce field type ("double", "datetime", ...) to sf_ftype. */
 SF_HIDDEN sf_ftype sf_describe_map_type(const char *sf_type);
 /* The sync_type a field of that kind carries (SYNC_TYPE_NULL for AUTO). */
 SF_HIDDEN sync_type sf_describe_sync_type(sf_ftype t);
+
+/* A field must be given on create: not nillable, createable, not defaulted (not a boolean). */
+SF_HIDDEN int sf_describe_required(const sf_field_desc *f);
+
+/*
+ * The ABI 1.3 describe op: object's fields as a JSON document (or, object
+ * NULL, the org's objects), a string from host->alloc.
+ */
+SF_HIDDEN int sf_describe_op(void *instance, int is_source, const char *object, char **json_out);
 
 /* Builds a description from a describe JSON body.  SYNC_E_PROTOCOL if it is not one. */
 SF_HIDDEN int sf_describe_parse(const json_t *root, sf_object_desc **out);

@@ -339,6 +339,7 @@ static const sync_plugin sf_plugin = {
     .sink = &sf_sink_ops,
     .check = sf_check,
     .probe = sf_probe,
+    .describe = sf_describe_op,
 };
 
 SYNC_PLUGIN_DEFINE(sf_plugin, sf_host)

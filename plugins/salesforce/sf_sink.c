@@ -21,6 +21,7 @@
 #include "sf_api.h"
 #include "sf_buf.h"
 #include "sf_collections.h"
+#include "sf_convert.h"
 #include "sf_describe.h"
 #include "sf_soql.h"
 
@@ -36,6 +37,7 @@ typedef struct sf_col {
     char *name;      /* the field's API name as the describe spells it */
     sf_ftype type;
     int is_id;       /* the column Id: the record's Salesforce Id, never sent as a field */
+    sf_fit fit;      /* what the field accepts (type, length, picklist) */
 } sf_col;
 
 typedef struct sf_target_state {
@@ -139,7 +141,7 @@ static void check_options(reporter *r, const char *stream, const sync_config *op
  */
 static int check_against(sf_instance *inst, reporter *r, const sf_object_desc *d, const char *stream,
                          const sync_config *opts, const sync_column *cols, size_t n_cols,
-                         const char *const *col_where, sf_target_state *ts)
+                         const char *const *col_where, const char *const *consts, sf_target_state *ts)
 {
     sf_mode mode = mode_of(opt(opts, "operation"));
     const char *ext = opt(opts, "external_id");
@@ -184,6 +186,28 @@ static int check_against(sf_instance *inst, reporter *r, const sf_object_desc *d
                     "itself or it is read-only for this user); leave it out of the mapping%s", stream, name,
                     f->name, d->name, mode == SF_MODE_AUTO || mode == SF_MODE_UPSERT
                     ? ", or set sink.operation = create" : "");
+        /* what the mapping writes must fit the field: its type, a constant's value */
+        sf_fit fit;
+        if (sf_fit_from(&fit, f) != SYNC_OK) {
+            problem(r, where, "out of memory");
+            continue;
+        }
+        static const char *const tnames[] = {"null", "bool", "integer", "float", "string", "timestamp", "date",
+                                             "json"};
+        char why[300];
+        if (!sf_type_converts(cols[i].type, &fit))
+            problem(r, where, "stream '%s': column '%s': the mapping gives %s values, which field %s of %s (%s) "
+                    "cannot take", stream, name, (unsigned)cols[i].type < 8 ? tnames[cols[i].type] : "?", f->name,
+                    d->name, f->sf_type);
+        else if (consts != NULL && consts[i] != NULL && consts[i][0] != '\0' && f->type == SF_FT_STRING &&
+                 !sf_text_fits(&fit, consts[i], why, sizeof why))
+            problem(r, where, "stream '%s': column '%s': the constant '%s' does not fit field %s of %s: %s", stream,
+                    name, consts[i], f->name, d->name, why);
+        if (ts != NULL) {
+            ts->cols[i].fit = fit;
+        } else {
+            sf_fit_free(&fit);
+        }
         if (ts != NULL) {
             ts->cols[i].name = strdup(f->name);
             ts->cols[i].type = f->type;
@@ -207,7 +231,8 @@ static int describe_for_write(sf_instance *inst, const char *object, const sync_
     for (size_t i = 0; i <= n_cols && !stale; i++) {
         const char *name = i < n_cols ? cols[i].name : ext;
         const sf_field_desc *f = name != NULL ? sf_describe_field(*out, name) : NULL;
-        if ((*out)->from_state && (f == NULL ? name != NULL && strcasecmp(name, "Id") != 0 : !f->write_known))
+        if ((*out)->from_state &&
+            (f == NULL ? name != NULL && strcasecmp(name, "Id") != 0 : !f->write_known || !f->meta_known))
             stale = 1;
     }
     if (stale) {
@@ -246,7 +271,7 @@ int sf_sink_probe(sf_instance *inst, const sync_check *chk)
         return rc;
     reporter r = {report_chk, (void *)chk, 0};
     check_against(inst, &r, d, chk->stream, chk->stream_options, chk->columns, chk->n_columns, chk->column_where,
-                  NULL);
+                  SYNC_CHECK_HAS(chk, column_constants) ? chk->column_constants : NULL, NULL);
     return r.problems ? SYNC_E_CONFIG : SYNC_OK;
 }
 
@@ -256,8 +281,10 @@ static void free_state(sf_target_state *ts)
 {
     if (ts == NULL)
         return;
-    for (size_t i = 0; i < ts->n_cols; i++)
+    for (size_t i = 0; i < ts->n_cols; i++) {
         free(ts->cols[i].name);
+        sf_fit_free(&ts->cols[i].fit);
+    }
     free(ts->cols);
     free(ts->object);
     free(ts->stream);
@@ -320,7 +347,7 @@ int sf_sink_prepare(void *instance, const sync_target *target, void **target_sta
     if (target->options != NULL && sf_host->config_get_int(target->options, "records_per_call", &per_call) != SYNC_OK)
         per_call = SF_COLL_MAX;
     ts->per_call = per_call >= 1 && per_call <= SF_COLL_MAX ? (size_t)per_call : SF_COLL_MAX;
-    if (check_against(inst, &r, d, stream, target->options, target->columns, target->n_columns, NULL, ts) > 0) {
+    if (check_against(inst, &r, d, stream, target->options, target->columns, target->n_columns, NULL, NULL, ts) > 0) {
         sf_host->set_error(inst->ctx, "%s", fp.text);
         free_state(ts);
         return SYNC_E_CONFIG;
@@ -348,145 +375,6 @@ int sf_sink_prepare(void *instance, const sync_target *target, void **target_sta
 }
 
 /* ----------------------------------------------------------------- values */
-
-static void ymd(int64_t days, char *buf, size_t size)
-{
-    /* civil_from_days (Howard Hinnant) */
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    snprintf(buf, size, "%04" PRId64 "-%02" PRId64 "-%02" PRId64, y + (m <= 2), m, d);
-}
-
-static int is_number_field(sf_ftype t)
-{
-    return t == SF_FT_INT || t == SF_FT_FLOAT;
-}
-
-/*
- * The JSON value of v for column c.  NULL with why filled when the value
- * cannot be one of that field (a record to reject).
- */
-static json_t *value_json(const sf_col *c, const sync_value *v, char *why, size_t why_size)
-{
-    char buf[64];
-    switch (v->type) {
-    case SYNC_TYPE_NULL:
-        return json_null();
-    case SYNC_TYPE_BOOL:
-        if (c->type == SF_FT_BOOL)
-            return json_boolean(v->u.b);
-        if (c->type == SF_FT_STRING)
-            return json_string(v->u.b ? "true" : "false");
-        break;
-    case SYNC_TYPE_INT:
-        if (c->type == SF_FT_BOOL && (v->u.i == 0 || v->u.i == 1))
-            return json_boolean(v->u.i);
-        if (is_number_field(c->type) || c->type == SF_FT_AUTO)
-            return json_integer(v->u.i);
-        if (c->type == SF_FT_STRING) {
-            snprintf(buf, sizeof buf, "%" PRId64, v->u.i);
-            return json_string(buf);
-        }
-        break;
-    case SYNC_TYPE_FLOAT:
-        if (!isfinite(v->u.f)) {
-            snprintf(why, why_size, "%g is not a number salesforce can store", v->u.f);
-            return NULL;
-        }
-        if (is_number_field(c->type) || c->type == SF_FT_AUTO) {
-            if (c->type == SF_FT_INT) {
-                if (v->u.f != floor(v->u.f) || fabs(v->u.f) > 9.2e18) {
-                    snprintf(why, why_size, "%.17g is not an integer", v->u.f);
-                    return NULL;
-                }
-                return json_integer((json_int_t)v->u.f);
-            }
-            return json_real(v->u.f);
-        }
-        if (c->type == SF_FT_STRING) {
-            snprintf(buf, sizeof buf, "%.17g", v->u.f);
-            return json_string(buf);
-        }
-        break;
-    case SYNC_TYPE_TIMESTAMP:
-        if (c->type == SF_FT_DATE) {
-            int64_t days = v->u.ts >= 0 ? v->u.ts / 86400000000LL : -((-v->u.ts + 86399999999LL) / 86400000000LL);
-            ymd(days, buf, sizeof buf);
-            return json_string(buf);
-        }
-        if (c->type == SF_FT_DATETIME || c->type == SF_FT_STRING || c->type == SF_FT_AUTO) {
-            if (sf_host->time_format(v->u.ts, buf, sizeof buf) != SYNC_OK) {
-                snprintf(why, why_size, "timestamp out of range");
-                return NULL;
-            }
-            return json_string(buf);
-        }
-        break;
-    case SYNC_TYPE_DATE:
-        if (c->type == SF_FT_DATE || c->type == SF_FT_STRING || c->type == SF_FT_AUTO) {
-            ymd(v->u.ts, buf, sizeof buf);
-            return json_string(buf);
-        }
-        if (c->type == SF_FT_DATETIME) {
-            ymd(v->u.ts, buf, sizeof buf);
-            strcat(buf, "T00:00:00.000Z");
-            return json_string(buf);
-        }
-        break;
-    case SYNC_TYPE_JSON:
-        if (c->type == SF_FT_STRING || c->type == SF_FT_AUTO) {
-            json_t *s = json_stringn(v->u.str.ptr, v->u.str.len);
-            if (s == NULL)
-                snprintf(why, why_size, "the value is not valid UTF-8");
-            return s;
-        }
-        break;
-    case SYNC_TYPE_STRING: {
-        const char *s = v->u.str.ptr;
-        size_t len = v->u.str.len;
-        if (c->type == SF_FT_BOOL) {
-            if (len == 4 && strncasecmp(s, "true", 4) == 0)
-                return json_true();
-            if (len == 5 && strncasecmp(s, "false", 5) == 0)
-                return json_false();
-            if (len == 1 && (s[0] == '0' || s[0] == '1'))
-                return json_boolean(s[0] == '1');
-            snprintf(why, why_size, "'%.40s' is not a boolean", s);
-            return NULL;
-        }
-        if (is_number_field(c->type)) {
-            char *end;
-            errno = 0;
-            if (c->type == SF_FT_INT) {
-                long long n = strtoll(s, &end, 10);
-                if (len > 0 && end == s + len && errno == 0)
-                    return json_integer(n);
-            } else {
-                double d = strtod(s, &end);
-                if (len > 0 && end == s + len && errno == 0 && isfinite(d))
-                    return json_real(d);
-            }
-            snprintf(why, why_size, "'%.40s' is not a number", s);
-            return NULL;
-        }
-        json_t *j = json_stringn(s, len);
-        if (j == NULL)
-            snprintf(why, why_size, "the value is not valid UTF-8");
-        return j;
-    }
-    }
-    static const char *const tnames[] = {"null", "bool", "integer", "float", "string", "timestamp", "date", "json"};
-    snprintf(why, why_size, "a %s value cannot be written to a field of this type",
-             (unsigned)v->type < 8 ? tnames[v->type] : "?");
-    return NULL;
-}
 
 /* The text of a string value (an Id or external id); NULL if null or not text-like. */
 static char *value_text(const sync_value *v)
@@ -628,7 +516,7 @@ static int build_item(write_ctx *w, const sync_record *rec, sf_wop *op, sf_item 
         if (sf_host->record_field_at(rec, i, &fname, &v) != SYNC_OK)
             continue;
         char why[200] = "";
-        json_t *jv = value_json(&ts->cols[i], &v, why, sizeof why);
+        json_t *jv = sf_value_json(&ts->cols[i].fit, &v, why, sizeof why);
         if (jv == NULL || json_object_set_new(o, ts->cols[i].name, jv) != 0) {
             reject(w, rec, "column '%s': %s", ts->cols[i].name, why[0] ? why : "out of memory");
             json_decref(o);

@@ -30,11 +30,11 @@ class Field:
 
     __slots__ = ("name", "type", "label", "nillable", "length", "relationship_name",
                  "reference_to", "picklist", "filterable", "sortable", "index", "external_id",
-                 "defaulted")
+                 "defaulted", "restricted")
 
     def __init__(self, name, ftype, label=None, nillable=True, length=0,
                  relationship_name=None, reference_to=None, picklist=None, external_id=False,
-                 defaulted=False):
+                 defaulted=False, restricted=True):
         self.name = name
         self.type = ftype
         self.label = label or _label(name)
@@ -52,6 +52,8 @@ class Field:
         self.external_id = external_id
         # the API fills it on create when it is missing (OwnerId: the caller)
         self.defaulted = defaulted
+        # restrictedPicklist: only the listed values are accepted
+        self.restricted = restricted and ftype in ("picklist", "multipicklist")
 
 
 def _label(name):
@@ -108,7 +110,33 @@ INDUSTRIES = ["Agriculture", "Banking", "Biotechnology", "Construction", "Educat
               "Electronics", "Energy", "Healthcare", "Manufacturing", "Retail", "Technology"]
 
 
-def build_schemas():
+CAMPAIGN_TYPES = ["Conference", "Webinar", "Trade Show", "Public Relations", "Partners",
+                  "Referral Program", "Advertisement", "Banner Ads", "Direct Mail", "Email",
+                  "Telemarketing", "Other"]
+CAMPAIGN_STATUSES = ["Planned", "In Progress", "Completed", "Aborted"]
+MEMBER_STATUSES = ["Sent", "Responded"]
+TASK_STATUSES = ["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"]
+TASK_PRIORITIES = ["High", "Normal", "Low"]
+TASK_SUBTYPES = ["Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"]
+INTERESTS = ["Product News", "Events", "Webinars", "Offers"]
+SEGMENTS = ["Enterprise", "Mid-Market", "Small Business"]
+
+# --custom-fields: custom fields an org's administrator added to Contact, one
+# of each kind a mapping has to convert (appended after Ext_Id__c)
+CONTACT_CUSTOM = [
+    ("Interests__c", "multipicklist", dict(label="Interests", length=4099, picklist=INTERESTS)),
+    ("Segment__c", "picklist", dict(label="Segment", length=255, picklist=SEGMENTS)),
+    ("Score__c", "double", dict(label="Lead Score")),
+    ("Discount__c", "percent", dict(label="Discount")),
+    ("Newsletter__c", "boolean", dict(label="Newsletter")),
+    ("Signup_Date__c", "date", dict(label="Signup Date")),
+    ("Last_Open__c", "datetime", dict(label="Last Email Open")),
+    ("Nickname__c", "string", dict(label="Nickname", length=20)),
+    ("Tags__c", "picklist", dict(label="Tag", length=255, picklist=["a", "b"], restricted=False)),
+]
+
+
+def build_schemas(custom_fields=False):
     """Fresh schema objects keyed by lower-case object name."""
     user = SObject("User", "User", "Users", "005", [
         Field("Id", "id", nillable=False, length=18),
@@ -166,7 +194,7 @@ def build_schemas():
     ] + _audit() + [
         # a custom external-id field: integrations keep their own row id here
         Field("Ext_Id__c", "string", label="External ID", length=255, external_id=True),
-    ])
+    ] + ([Field(n, t, **kw) for n, t, kw in CONTACT_CUSTOM] if custom_fields else []))
     lead = SObject("Lead", "Lead", "Leads", "00Q", [
         Field("Id", "id", nillable=False, length=18),
         Field("IsDeleted", "boolean", label="Deleted"),
@@ -211,7 +239,65 @@ def build_schemas():
         Field("OwnerId", "reference", label="Owner ID", nillable=False, length=18,
               relationship_name="Owner", reference_to=["User"], defaulted=True),
     ] + _audit())
-    return {o.name.lower(): o for o in (user, account, contact, lead, opportunity)}
+    # Campaign, CampaignMember and Task: their describe as Salesforce documents
+    # it (the object reference); no records are generated
+    campaign = SObject("Campaign", "Campaign", "Campaigns", "701", [
+        Field("Id", "id", nillable=False, length=18),
+        Field("IsDeleted", "boolean", label="Deleted"),
+        Field("Name", "string", label="Campaign Name", nillable=False, length=80),
+        Field("ParentId", "reference", label="Parent Campaign ID", length=18,
+              relationship_name="Parent", reference_to=["Campaign"]),
+        Field("Type", "picklist", length=255, picklist=CAMPAIGN_TYPES),
+        Field("Status", "picklist", length=255, picklist=CAMPAIGN_STATUSES),
+        Field("StartDate", "date"),
+        Field("EndDate", "date"),
+        Field("ExpectedRevenue", "currency", label="Expected Revenue in Campaign"),
+        Field("BudgetedCost", "currency", label="Budgeted Cost in Campaign"),
+        Field("ActualCost", "currency", label="Actual Cost in Campaign"),
+        Field("ExpectedResponse", "percent", label="Expected Response (%)"),
+        Field("NumberSent", "double", label="Num Sent in Campaign"),
+        Field("IsActive", "boolean", label="Active"),
+        Field("Description", "textarea", length=32000),
+        Field("OwnerId", "reference", label="Owner ID", nillable=False, length=18,
+              relationship_name="Owner", reference_to=["User"], defaulted=True),
+    ] + _audit())
+    member = SObject("CampaignMember", "Campaign Member", "Campaign Members", "00v", [
+        Field("Id", "id", nillable=False, length=18),
+        Field("IsDeleted", "boolean", label="Deleted"),
+        Field("CampaignId", "reference", label="Campaign ID", nillable=False, length=18,
+              relationship_name="Campaign", reference_to=["Campaign"]),
+        Field("LeadId", "reference", label="Lead ID", length=18,
+              relationship_name="Lead", reference_to=["Lead"]),
+        Field("ContactId", "reference", label="Contact ID", length=18,
+              relationship_name="Contact", reference_to=["Contact"]),
+        Field("Status", "picklist", length=40, picklist=MEMBER_STATUSES, restricted=False,
+              defaulted=True),
+        Field("HasResponded", "boolean", label="Responded"),
+        Field("FirstRespondedDate", "date", label="First Responded Date"),
+    ] + _audit())
+    task = SObject("Task", "Task", "Tasks", "00T", [
+        Field("Id", "id", nillable=False, length=18),
+        Field("IsDeleted", "boolean", label="Deleted"),
+        Field("WhoId", "reference", label="Name ID", length=18,
+              relationship_name="Who", reference_to=["Contact", "Lead"]),
+        Field("WhatId", "reference", label="Related To ID", length=18,
+              relationship_name="What", reference_to=["Account", "Opportunity", "Campaign"]),
+        Field("Subject", "combobox", length=255),
+        Field("ActivityDate", "date", label="Due Date Only"),
+        Field("Status", "picklist", nillable=False, length=40, picklist=TASK_STATUSES,
+              defaulted=True),
+        Field("Priority", "picklist", nillable=False, length=40, picklist=TASK_PRIORITIES,
+              defaulted=True),
+        Field("TaskSubtype", "picklist", label="Task Subtype", length=40,
+              picklist=TASK_SUBTYPES),
+        Field("Description", "textarea", label="Comments", length=32000),
+        Field("CompletedDateTime", "datetime", label="Completed Date/Time"),
+        Field("IsClosed", "boolean", label="Closed"),
+        Field("OwnerId", "reference", label="Assigned To ID", nillable=False, length=18,
+              relationship_name="Owner", reference_to=["User"], defaulted=True),
+    ] + _audit())
+    return {o.name.lower(): o for o in (user, account, contact, lead, opportunity, campaign,
+                                         member, task)}
 
 
 # ---- ids ------------------------------------------------------------------
@@ -502,7 +588,8 @@ class Generator:
         out["account"] = self._gen_accounts(accounts)
         out["contact"] = self._gen_people("contact", contacts, same_modstamp, 0)
         out["lead"] = self._gen_people("lead", leads, same_modstamp, 0)
-        out["opportunity"] = []  # none generated: created through the API
+        for name in ("opportunity", "campaign", "campaignmember", "task"):
+            out[name] = []  # none generated: created through the API
         return out
 
     def _gen_users(self, n):
@@ -591,9 +678,13 @@ class Generator:
         account = self.accounts[r % len(self.accounts)] if self.accounts and r % 7 else None
         r //= 7
         dept = None if r % 4 == 0 else DEPARTMENTS[(r >> 2) % len(DEPARTMENTS)]
-        return (cid, False, account, last, first, name, street, city, state, postal, country,
-                phone, mobile, email, title, dept, source, desc, owner,
-                r % 13 == 0, r % 10 == 1, created, lastmod, modstamp, None)
+        row = (cid, False, account, last, first, name, street, city, state, postal, country,
+               phone, mobile, email, title, dept, source, desc, owner,
+               r % 13 == 0, r % 10 == 1, created, lastmod, modstamp, None)
+        extra = self.schemas["contact"].fields[len(row):]
+        if extra:  # --custom-fields: empty (booleans false, as Salesforce keeps them)
+            row += tuple(False if f.type == "boolean" else None for f in extra)
+        return row
 
     def lead_row(self, lid, rng, modstamp, i):
         (r, first, last, name, email, phone, mobile, street, city, state, postal, country,

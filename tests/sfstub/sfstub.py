@@ -1013,7 +1013,7 @@ def _season(v):
 class App:
     def __init__(self, args):
         self.args = args
-        self.schemas = data.build_schemas()
+        self.schemas = data.build_schemas(custom_fields=args.custom_fields)
         self.clock = Clock()
         default = Org("default", 0, seed=args.seed, accounts=args.accounts,
                       contacts=args.contacts, leads=args.leads,
@@ -1286,18 +1286,18 @@ class App:
             return cached
         soap = {"id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean",
                 "datetime": "xsd:dateTime", "date": "xsd:date", "double": "xsd:double",
-                "currency": "xsd:double", "int": "xsd:int"}
+                "currency": "xsd:double", "percent": "xsd:double", "int": "xsd:int"}
         fields = []
         for f in obj.fields:
             text = f.type not in soap
             fields.append({
                 "name": f.name, "type": f.type, "label": f.label, "nillable": f.nillable,
-                "length": f.length if text else 0,
+                "length": f.length if text or f.type in ("id", "reference") else 0,
                 "byteLength": f.length * 3 if text else (18 if f.type in ("id", "reference")
                                                          else 0),
                 "digits": 9 if f.type == "int" else 0,
-                "precision": 18 if f.type in ("double", "currency") else 0,
-                "scale": 2 if f.type in ("double", "currency") else 0,
+                "precision": 18 if f.type in ("double", "currency", "percent") else 0,
+                "scale": 2 if f.type in ("double", "currency", "percent") else 0,
                 "soapType": soap.get(f.type, "xsd:string"),
                 "relationshipName": f.relationship_name, "referenceTo": f.reference_to,
                 "picklistValues": [{"active": True, "defaultValue": False, "label": v,
@@ -1308,7 +1308,7 @@ class App:
                 "createable": writes.createable(obj, f),
                 "updateable": writes.updateable(obj, f),
                 "defaultedOnCreate": f.defaulted or f.type == "boolean",
-                "restrictedPicklist": f.type == "picklist",
+                "restrictedPicklist": f.restricted,
                 "idLookup": f.type == "id" or f.type == "email" or f.external_id,
                 "unique": f.external_id, "externalId": f.external_id,
                 "caseSensitive": False,
@@ -1785,6 +1785,9 @@ def parse_args(argv=None):
     p.add_argument("--org-rotate", action="store_true",
                    help="those orgs rotate their refresh token on every refresh")
     p.add_argument("--log", help="append one line per request here (never tokens)")
+    p.add_argument("--custom-fields", action="store_true",
+                   help="Contact carries custom fields of every kind (multipicklist, "
+                        "percent, double, date, datetime, boolean, short text)")
     p.add_argument("--no-render-cache", action="store_true",
                    help="render every record of every page anew (default: keep each "
                         "record's JSON text until the record changes)")

@@ -471,6 +471,34 @@ class WriteTests(unittest.TestCase):
             self.w.create(self.body([{"attributes": {"type": "Account"}, "Nmae": "A"}]))
         self.assertEqual(cm.exception.code, "INVALID_FIELD")
 
+    def test_custom_fields_and_picklists(self):
+        store = sfstub.Store(3, 3, 5, 0, 0, schemas=data.build_schemas(custom_fields=True))
+        w = writes.Writer(store)
+        c = store.schemas["contact"]
+        self.assertEqual([f.name for f in c.fields[-9:]], [n for n, _, _ in data.CONTACT_CUSTOM])
+        # generated rows are as wide as the schema, custom booleans false
+        row = next(iter(store.tables["contact"].values()))
+        self.assertEqual(len(row), len(c.fields))
+        self.assertIs(row[c.idx("Newsletter__c")], False)
+        res = w.create(self.body([
+            {"attributes": {"type": "Contact"}, "LastName": "A", "Interests__c": "Events;Offers",
+             "Tags__c": "anything", "Discount__c": 12.5},
+            {"attributes": {"type": "Contact"}, "LastName": "B", "Interests__c": "Events;Golf"},
+            {"attributes": {"type": "Contact"}, "LastName": "C", "Segment__c": "Gold"},
+            {"attributes": {"type": "Contact"}, "LastName": "D", "Nickname__c": "n" * 21},
+        ]))
+        self.assertTrue(res[0]["success"], res[0])
+        self.assertEqual([r["errors"][0]["statusCode"] for r in res[1:]],
+                         ["INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"] * 2 + ["STRING_TOO_LONG"])
+        self.assertEqual(res[1]["errors"][0]["message"],
+                         "Interests: bad value for restricted picklist field: Golf")
+        # the new objects, described and empty
+        for name in ("campaign", "campaignmember", "task"):
+            self.assertEqual(store.tables[name], {})
+        who = store.schemas["task"].field("WhoId")
+        self.assertEqual((who.reference_to, who.relationship_name), (["Contact", "Lead"], "Who"))
+        self.assertFalse(store.schemas["campaignmember"].field("Status").restricted)
+
 
 class ServerTests(unittest.TestCase):
     N_CONTACTS = 2500
@@ -1035,7 +1063,8 @@ class OrgTests(unittest.TestCase):
                                                           "api_limit": 3})
             self.assertEqual(status, 200, added)
             self.assertEqual(added["name"], "rt-new")
-            self.assertEqual(added["records"], {"account": 1, "contact": 3, "lead": 3, "opportunity": 0})
+            self.assertEqual(added["records"], {"account": 1, "contact": 3, "lead": 3, "opportunity": 0,
+                                                "campaign": 0, "campaignmember": 0, "task": 0})
             self.assertEqual(stub.control("POST", "orgs", {"refresh_token": "rt-new"})[0], 400)
             ids, urls = {}, {}
             for name in ("org-0001", "org-0002", "rt-new"):

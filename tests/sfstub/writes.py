@@ -143,7 +143,13 @@ def _convert(obj, f, v, view):
     if t == "email" and v != "" and not EMAIL_RE.match(v):
         raise RecordError("INVALID_EMAIL_ADDRESS", "%s: invalid email address: %s" % (_label(f), v),
                           [f.name])
-    if t == "picklist" and v not in f.picklist:
+    if t == "multipicklist" and f.restricted and v != "":
+        for part in v.split(";"):
+            if part not in f.picklist:
+                raise RecordError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                                  "%s: bad value for restricted picklist field: %s" % (_label(f), part),
+                                  [f.name])
+    if t == "picklist" and f.restricted and v not in f.picklist:
         raise RecordError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                           "%s: bad value for restricted picklist field: %s" % (_label(f), v), [f.name])
     return v

@@ -491,6 +491,23 @@ static void test_json(void **state)
     assert_int_equal(v.u.str.len, strlen("[1,\"a\",null,[],{\"k\":\"v\"}]"));
     assert_memory_equal(v.u.str.ptr, "[1,\"a\",null,[],{\"k\":\"v\"}]", v.u.str.len);
 
+    /* split(): a multi-select picklist's "a;b" as a JSON array */
+    const char *const splits[][2] = {
+        {"split('Events;Webinars', ';')", "[\"Events\",\"Webinars\"]"},
+        {"split(' a ; ;b;', ';')", "[\"a\",\"b\"]"},
+        {"split('', ';')", "[]"},
+        {"split('a--b', '--')", "[\"a\",\"b\"]"},
+        {"split('a;b', '')", "[\"a;b\"]"},
+        {"split('say \"hi\";x', ';')", "[\"say \\\"hi\\\"\",\"x\"]"},
+    };
+    for (size_t i = 0; i < sizeof splits / sizeof splits[0]; i++) {
+        v = ev(splits[i][0]);
+        assert_int_equal(v.type, SYNC_TYPE_JSON);
+        assert_int_equal(v.u.str.len, strlen(splits[i][1]));
+        assert_memory_equal(v.u.str.ptr, splits[i][1], v.u.str.len);
+    }
+    assert_null_val(ev("split(null, ';')"));
+
     /* invalid UTF-8 is replaced so the result stays valid JSON */
     in = new_in("k2");
     set_str(in, "Bad", "a\xff" "b");
