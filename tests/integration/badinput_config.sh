@@ -50,7 +50,7 @@ fk_refused bad-schedule 's/^schedule = .*/schedule = every fifteen minutes/' '^s
 fk_refused mapping-syntax 's/^lead_score = 50/lead_score = lookup(Rating,/' '^lead_score = lookup' "column 'lead_score'" "expected an expression"
 fk_refused mapping-function 's/^lead_score = 50/lead_score = frobnicate(Rating)/' '^lead_score = frob' "column 'lead_score'" "unknown function 'frobnicate'"
 fk_refused mapping-twice 's/^lead_score = 50/lead_score = 50\nlead_score = 51/' '^lead_score = 51' "column 'lead_score' is mapped twice in [map salesforce.contacts]"
-fk_refused plugin-wrong-role '0,/^plugin = salesforce/s//plugin = postgres/' '^plugin = postgres' "plugin 'postgres' does not provide a source" "[source salesforce]"
+fk_refused plugin-wrong-role '0,/^plugin = salesforce/s//plugin = null/' '^plugin = null' "plugin 'null' does not provide a source" "[source salesforce]"
 
 note "unset environment variables"
 (
