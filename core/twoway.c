@@ -551,7 +551,8 @@ static int load_resolutions(tw_stream *ts, json_t **out)
     json_t *rows = NULL, *r;
     size_t i;
     int rc = pgq(ts->tw,
-                 "SELECT db_key, keep FROM syncengine.sync_conflicts WHERE job = $1 AND stream = $2 "
+                 "SELECT db_key, keep, sf_id, sf_version, (extract(epoch FROM sf_modified) * 1000000)::bigint AS sm "
+                 "FROM syncengine.sync_conflicts WHERE job = $1 AND stream = $2 "
                  "AND outcome = 'open' AND resolved_at IS NULL AND keep IS NOT NULL AND db_key IS NOT NULL",
                  params, 2, &rows);
     if (rc != SYNC_OK)
@@ -560,7 +561,7 @@ static int load_resolutions(tw_stream *ts, json_t **out)
     json_array_foreach(rows, i, r) {
         const char *k = json_string_value(json_object_get(r, "db_key"));
         if (k)
-            json_object_set(*out, k, json_object_get(r, "keep"));
+            json_object_set(*out, k, r);
     }
     json_decref(rows);
     return SYNC_OK;
@@ -750,6 +751,8 @@ static int run_stream(tw_run *tw, size_t s)
     char *db_cursor = NULL, *sf_cursor = NULL, *db_upper = NULL;
     json_t *sf_changes = NULL, *db_changes = NULL, *db_rows = NULL, *unlinked_db = NULL, *resolutions = NULL;
     json_t *inserted = NULL;
+    json_t *pairs = NULL, *consumed = NULL, *creates_db = NULL, *creates_sf = NULL, *sf_unlinked = NULL;
+    json_t *db_unlinked_changed = NULL, *by_match = NULL;
     pending_sf *pend = NULL;
     size_t n_pend = 0, cap_pend = 0;
     int rc;
@@ -825,7 +828,8 @@ static int run_stream(tw_run *tw, size_t s)
     ts.n_db_read = (int64_t)json_object_size(db_changes);
 
     /* match candidates: unlinked rows (only when some Salesforce record has no link) */
-    json_t *sf_unlinked = json_object(), *db_unlinked_changed = json_object();
+    sf_unlinked = json_object();
+    db_unlinked_changed = json_object();
     json_object_foreach(sf_changes, k, v)
         if (!json_object_get(ts.by_sf, k) && !json_is_true(json_object_get(v, "del")))
             json_object_set(sf_unlinked, k, v);
@@ -843,11 +847,8 @@ static int run_stream(tw_run *tw, size_t s)
                  "SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]'::jsonb) AS rows FROM %s t WHERE %s NOT EXISTS "
                  "(SELECT 1 FROM syncengine.sync_links l WHERE l.job = $1 AND l.stream = $2 AND l.db_key = t.%s::text)",
                  ts.table, ts.has_deleted_at ? "t.deleted_at IS NULL AND" : "", key);
-        if ((rc = pgq(tw, sql, params, 2, &rows)) != SYNC_OK) {
-            json_decref(sf_unlinked);
-            json_decref(db_unlinked_changed);
-            goto out;
-        }
+        if ((rc = pgq(tw, sql, params, 2, &rows)) != SYNC_OK)
+            goto out_pairs;
         unlinked_db = json_object();
         json_array_foreach(first_value(rows, "rows"), i, v) {
             json_t *key2 = canon_json(json_object_get(v, ts.st->key));
@@ -861,7 +862,7 @@ static int run_stream(tw_run *tw, size_t s)
     }
 
     /* pairs: db_key -> {sf_id, sf (record) or null, db (row) or null, base or null} */
-    json_t *pairs = json_object();
+    pairs = json_object();
     json_object_foreach(sf_changes, k, v) {
         json_t *dbk = json_object_get(ts.by_sf, k);
         if (!dbk)
@@ -883,8 +884,46 @@ static int run_stream(tw_run *tw, size_t s)
         json_object_set(p, "db", v);
     }
 
+    /* conflicts settled by `conflicts resolve`: decided again, with Salesforce's version as recorded
+     * (unless it changed since, then as read) and the row as it is now */
+    if (json_object_size(resolutions) > 0) {
+        json_t *keys = json_array(), *rows = NULL;
+        json_object_foreach(resolutions, k, v)
+            if (json_object_get(ts.links, k))
+                json_array_append_new(keys, json_string(k));
+        char *keys_text = json_dumps(keys, JSON_COMPACT);
+        char sql[1024], key[300];
+        const char *params[1] = {keys_text};
+        quote_ident(ts.st->key, key, sizeof(key));
+        snprintf(sql, sizeof(sql), "SELECT coalesce(jsonb_agg(to_jsonb(t)), '[]'::jsonb) AS rows FROM %s t "
+                 "WHERE t.%s::text IN (SELECT jsonb_array_elements_text($1::jsonb))", ts.table, key);
+        rc = json_array_size(keys) > 0 ? pgq(tw, sql, params, 1, &rows) : SYNC_OK;
+        free(keys_text);
+        json_decref(keys);
+        if (rc != SYNC_OK)
+            goto out_pairs;
+        json_array_foreach(first_value(rows, "rows"), i, v) {
+            json_t *kv = canon_json(json_object_get(v, ts.st->key));
+            const char *rk = json_string_value(kv);
+            json_t *res = rk ? json_object_get(resolutions, rk) : NULL;
+            json_t *p = rk ? json_object_get(pairs, rk) : NULL;
+            if (res && !p) {
+                p = json_object();
+                json_object_set(p, "sf_id", json_object_get(json_object_get(ts.links, rk), "id"));
+                json_object_set_new(pairs, rk, p);
+            }
+            if (p && !json_object_get(p, "db"))
+                json_object_set(p, "db", v);
+            if (p && !json_object_get(p, "sf") && json_is_object(json_object_get(res, "sf_version")))
+                json_object_set_new(p, "sf", json_pack("{s:O, s:O, s:b}", "v", json_object_get(res, "sf_version"),
+                                                       "m", json_object_get(res, "sm"), "del", 0));
+            json_decref(kv);
+        }
+        json_decref(rows);
+    }
+
     /* matching: Salesforce records without a link */
-    json_t *by_match = json_object(); /* match value -> [db keys] of unlinked rows */
+    by_match = json_object(); /* match value -> [db keys] of unlinked rows */
     size_t mc = ts.map->match_col;
     if (mc != (size_t)-1) {
         json_object_foreach(unlinked_db, k, v) {
@@ -902,8 +941,8 @@ static int run_stream(tw_run *tw, size_t s)
             free(mk);
         }
     }
-    json_t *consumed = json_object(); /* db keys paired by matching */
-    json_t *creates_db = json_array(); /* Salesforce records to insert as rows */
+    consumed = json_object();   /* db keys paired by matching */
+    creates_db = json_array();  /* Salesforce records to insert as rows */
     json_object_foreach(sf_unlinked, k, v) {
         json_t *lst = NULL;
         if (mc != (size_t)-1) {
@@ -945,10 +984,9 @@ static int run_stream(tw_run *tw, size_t s)
         json_t *c = json_pack("{s:s, s:O}", "sf_id", k, "rec", v);
         json_array_append_new(creates_db, c);
     }
-    json_decref(by_match);
 
     /* matching the other way: changed rows without a link against unlinked Salesforce records */
-    json_t *creates_sf = json_array(); /* db keys to create in Salesforce */
+    creates_sf = json_array(); /* db keys to create in Salesforce */
     {
         json_t *sf_by_match = json_object();
         if (mc != (size_t)-1)
@@ -1004,7 +1042,7 @@ static int run_stream(tw_run *tw, size_t s)
         json_t *sfv = rec ? json_object_get(rec, "v") : NULL;
         int sf_deleted = rec && json_is_true(json_object_get(rec, "del"));
         int db_deleted = row && json_object_get(row, "deleted_at") && !json_is_null(json_object_get(row, "deleted_at"));
-        json_t *keep = json_object_get(resolutions, k);
+        json_t *keep = json_object_get(json_object_get(resolutions, k), "keep");
 
         if (link && json_is_true(json_object_get(link, "d"))) {
             json_decref(dbv);
@@ -1062,6 +1100,10 @@ static int run_stream(tw_run *tw, size_t s)
         if (json_array_size(r.conflicting) > 0) {
             add_conflict(&ts, k, sf_id, r.conflicting, base, dbv, sfv, db_mod, sf_mod,
                          syncc_tw_outcome_name(r.outcome));
+        } else if (keep) {
+            /* settled by the sides themselves since: the open conflict closes with the side kept */
+            add_conflict(&ts, k, sf_id, r.conflicting, base, dbv, sfv, db_mod, sf_mod,
+                         in.keep == SYNCC_TW_SALESFORCE_WINS ? "salesforce_won" : "database_won");
         }
         if (r.outcome == SYNCC_TW_OPEN) {
             add_op(&ts, "s", k, NULL, NULL, NULL, 0, 0, "conflict",
@@ -1250,6 +1292,7 @@ static int run_stream(tw_run *tw, size_t s)
         snprintf(tw->err + strlen(tw->err), sizeof(tw->err) - strlen(tw->err), " (saving the stream's position)");
 
 out_pairs:
+    json_decref(by_match);
     json_decref(pairs);
     json_decref(consumed);
     json_decref(creates_db);
