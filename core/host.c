@@ -279,6 +279,21 @@ static int h_record_get(const sync_record *r, const char *field, sync_value *val
     return SYNC_OK;
 }
 
+static void h_record_written(sync_ctx *ctx, const sync_record *rec, const char *remote_id, int created)
+{
+    if (ctx == NULL || remote_id == NULL)
+        return;
+    pthread_mutex_lock(&ctx->lock);
+    ctx->n_written_ids++;
+    pthread_mutex_unlock(&ctx->lock);
+    if (ctx->on_written != NULL) {
+        ctx->on_written(ctx->on_written_payload, rec, remote_id, created);
+        return;
+    }
+    h_log(ctx, SYNC_LOG_DEBUG, "record %s stored as %s (%s)", rec && rec->key ? rec->key : "(no key)",
+          remote_id, created ? "created" : "updated");
+}
+
 static void h_record_reject(sync_ctx *ctx, const sync_record *rec, const char *fmt, ...)
 {
     if (ctx == NULL)
@@ -527,6 +542,7 @@ static const sync_host host_table = {
     .ctx_instance = h_ctx_instance,
     .ctx_read_only = h_ctx_read_only,
     .credentials_changed = h_credentials_changed,
+    .record_written = h_record_written,
 };
 
 const sync_host *syncc_host(void) { return &host_table; }

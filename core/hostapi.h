@@ -50,6 +50,11 @@ struct sync_ctx {
     int64_t n_rejected;     /* all rejected records */
     int read_only;          /* opened only to read (status): the plugin must create nothing */
     struct syncc_tenant_ref *tenant; /* a tenant's run (core/tenant.c): credentials go to its row; else NULL */
+    /* Where host->record_written goes (ABI 1.3): set by whoever drives the
+     * writes and wants the ids (two-way jobs); NULL logs them at debug level. */
+    void (*on_written)(void *payload, const sync_record *rec, const char *remote_id, int created);
+    void *on_written_payload;
+    int64_t n_written_ids;  /* records reported through record_written */
 };
 
 sync_ctx *syncc_ctx_new(const char *job, const char *instance, const char *plugin);

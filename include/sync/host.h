@@ -245,6 +245,18 @@ typedef struct sync_host {
      * SYNC_HOST_HAS.  Values are secrets: never logged.
      */
     int (*credentials_changed)(sync_ctx *ctx, const char *const *names, const char *const *values, size_t n);
+
+    /*
+     * ABI 1.3: a sink tells the engine what the target calls a record it
+     * has just stored: remote_id is the id the target gave it (a Salesforce
+     * Id), created is non-zero when this write created it.  Called during
+     * write(), on the writing thread, at most once per stored record of the
+     * batch (rec is one of the batch's records); everything is borrowed for
+     * the call.  A record the sink rejects is never reported here.  Two-way
+     * jobs learn the ids to write back from it; otherwise the engine logs it
+     * at debug level.  Test with SYNC_HOST_HAS.
+     */
+    void (*record_written)(sync_ctx *ctx, const sync_record *rec, const char *remote_id, int created);
 } sync_host;
 
 /*

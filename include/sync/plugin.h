@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define SYNC_ABI_MAJOR 1
-#define SYNC_ABI_MINOR 2
+#define SYNC_ABI_MINOR 3
 
 /* ------------------------------------------------------------------ options */
 

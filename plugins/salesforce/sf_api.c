@@ -99,9 +99,10 @@ int sf_api_ready(sf_instance *inst)
     return SYNC_OK;
 }
 
-/* GET path; the answer as a tree (out) or as checked text (body, len). */
-static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out, char **body,
-                   size_t *len)
+/* One call; the answer as a tree (out) or as checked text (body, len). */
+static int api_call(sf_instance *inst, const char *method, const char *path, const char *send,
+                    size_t send_len, unsigned flags, json_t **out, char **body, size_t *len,
+                    int *maybe_applied)
 {
     int rc;
     int relogged = 0;
@@ -135,11 +136,14 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
             sf_buf_free(&opts);
             return SYNC_E_NOMEM;
         }
-        const char *headers[] = {auth.ptr, "Accept: application/json", opts.ptr};
-        sf_http_request req = {"GET", url.ptr, headers, (flags & SF_API_QUERY) ? 3 : 2, NULL, 0,
-                               "api_calls", body != NULL};
+        const char *headers[] = {auth.ptr, "Accept: application/json",
+                                 send != NULL ? "Content-Type: application/json" : opts.ptr};
+        sf_http_request req = {method, url.ptr, headers, (flags & SF_API_QUERY) || send != NULL ? 3 : 2,
+                               send, send_len, "api_calls", body != NULL, (flags & SF_API_NO_REPLAY) != 0};
         sf_http_response resp;
         rc = sf_http_send(inst->http, &req, &resp);
+        if (maybe_applied != NULL)
+            *maybe_applied = resp.maybe_applied;
         sf_buf_free(&url);
         sf_buf_free(&opts);
         memset(auth.ptr, 0, auth.len);
@@ -192,10 +196,18 @@ static int api_get(sf_instance *inst, const char *path, unsigned flags, json_t *
 
 int sf_api_get(sf_instance *inst, const char *path, unsigned flags, json_t **out)
 {
-    return api_get(inst, path, flags, out, NULL, NULL);
+    return api_call(inst, "GET", path, NULL, 0, flags, out, NULL, NULL, NULL);
 }
 
 int sf_api_get_text(sf_instance *inst, const char *path, unsigned flags, char **body, size_t *len)
 {
-    return api_get(inst, path, flags, NULL, body, len);
+    return api_call(inst, "GET", path, NULL, 0, flags, NULL, body, len, NULL);
+}
+
+int sf_api_send(sf_instance *inst, const char *method, const char *path, const char *body, size_t len,
+                unsigned flags, json_t **out, int *maybe_applied)
+{
+    if (maybe_applied != NULL)
+        *maybe_applied = 0;
+    return api_call(inst, method, path, body, len, flags, out, NULL, NULL, maybe_applied);
 }

@@ -15,6 +15,7 @@
 /* Flags for sf_api_get. */
 #define SF_API_QUERY 1u /* a query call: send Sforce-Query-Options: batchSize */
 #define SF_API_NO_RESERVE 2u /* the /limits call that learns the usage (sf_limits.c) */
+#define SF_API_NO_REPLAY 4u  /* not idempotent (sf_api_send of a create): see sf_http_request */
 
 /*
  * GETs path (starting with "/services/data/", as nextRecordsUrl does) from
@@ -41,6 +42,16 @@ SF_HIDDEN int sf_api_ready(sf_instance *inst);
  */
 SF_HIDDEN int sf_api_get_text(sf_instance *inst, const char *path, unsigned flags, char **body,
                               size_t *len);
+
+/*
+ * The same for a write: method ("POST", "PATCH", "DELETE") with a JSON body
+ * (or NULL), under the same session, allowance reserve, re-login on 401 and
+ * retries.  *out gets the 2xx answer.  With SF_API_NO_REPLAY the request is
+ * repeated only when the server cannot have acted on it, and *maybe_applied
+ * (when not NULL) says whether a failure may still have been carried out.
+ */
+SF_HIDDEN int sf_api_send(sf_instance *inst, const char *method, const char *path, const char *body,
+                          size_t len, unsigned flags, json_t **out, int *maybe_applied);
 
 /*
  * Parses "api-usage=used/max" out of a Sforce-Limit-Info value (which may

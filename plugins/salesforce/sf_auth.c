@@ -212,7 +212,7 @@ int sf_auth_login(sf_instance *inst)
 
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
                              "Accept: application/json"};
-    sf_http_request req = {"POST", url.ptr, headers, 2, body.ptr, body.len, "token_calls", 0};
+    sf_http_request req = {"POST", url.ptr, headers, 2, body.ptr, body.len, "token_calls", 0, 0};
     sf_http_response resp;
     rc = sf_http_send(inst->http, &req, &resp);
     if (rc == SYNC_OK && (resp.status < 200 || resp.status >= 300))

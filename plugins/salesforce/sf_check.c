@@ -21,6 +21,7 @@
 #include "sf_check.h"
 #include "sf_describe.h"
 #include "sf_http.h"
+#include "sf_sink.h"
 #include "sf_soql.h"
 #include "sf_source.h"
 
@@ -154,7 +155,7 @@ static int check_stream(const sync_check *chk)
 int sf_check(const sync_check *chk)
 {
     if (!chk->is_source)
-        return SYNC_OK;
+        return chk->job == NULL ? check_instance(chk) : sf_sink_check(chk);
     if (chk->job == NULL)
         return check_instance(chk);
     if (chk->stream != NULL)
@@ -165,7 +166,9 @@ int sf_check(const sync_check *chk)
 int sf_probe(void *instance, const sync_check *chk)
 {
     sf_instance *inst = instance;
-    if (!chk->is_source || chk->stream == NULL || chk->object == NULL)
+    if (!chk->is_source)
+        return sf_sink_probe(inst, chk);
+    if (chk->stream == NULL || chk->object == NULL)
         return SYNC_OK;
     const sf_object_desc *d = NULL;
     int rc = sf_describe_get(inst, chk->object, &d);

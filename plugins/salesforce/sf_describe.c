@@ -106,6 +106,11 @@ int sf_describe_parse(const json_t *root, sf_object_desc **out)
         f->type = sf_describe_map_type(ftype);
         f->rel_name = dup_or_null(json_string_value(json_object_get(jf, "relationshipName")));
         f->nillable = json_is_true(json_object_get(jf, "nillable"));
+        f->write_known = json_object_get(jf, "createable") != NULL && json_object_get(jf, "updateable") != NULL;
+        f->createable = json_is_true(json_object_get(jf, "createable"));
+        f->updateable = json_is_true(json_object_get(jf, "updateable"));
+        f->external_id = json_is_true(json_object_get(jf, "externalId"));
+        f->defaulted = json_is_true(json_object_get(jf, "defaultedOnCreate"));
         if (f->name == NULL || f->sf_type == NULL)
             goto nomem;
         const json_t *refs = json_object_get(jf, "referenceTo");
@@ -224,7 +229,8 @@ static void store_in_state(sf_instance *inst, const char *object, const json_t *
     const json_t *f;
     json_array_foreach(json_object_get(root, "fields"), i, f) {
         json_t *o = json_object();
-        static const char *const keep[] = {"name", "type", "relationshipName", "nillable", "referenceTo"};
+        static const char *const keep[] = {"name", "type", "relationshipName", "nillable", "referenceTo",
+                                           "createable", "updateable", "externalId", "defaultedOnCreate"};
         for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
             if (json_object_get(f, keep[k]) != NULL && !json_is_null(json_object_get(f, keep[k])))
                 json_object_set(o, keep[k], json_object_get(f, keep[k]));

@@ -33,6 +33,13 @@ typedef struct sf_field_desc {
     char **refs;         /* referenceTo */
     size_t n_refs;
     int nillable;
+    /* Write flags of the describe (the sink); write_known is 0 for a
+     * description cached by an older version that did not keep them. */
+    int write_known;
+    int createable;
+    int updateable;
+    int external_id;
+    int defaulted;       /* defaultedOnCreate: may be left out of a create */
 } sf_field_desc;
 
 typedef struct sf_object_desc {

@@ -380,13 +380,16 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
     CURL *c = h->curl;
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    if (strcmp(req->method, "POST") == 0) {
+    if (strcmp(req->method, "GET") != 0 && (strcmp(req->method, "DELETE") != 0 || req->body != NULL)) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
     } else {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     }
+    /* PATCH and DELETE keep POST's or GET's body handling under their own name */
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+                     strcmp(req->method, "GET") == 0 || strcmp(req->method, "POST") == 0 ? NULL : req->method);
 
     int max_attempts = h->set.max_attempts > 0 ? (int)h->set.max_attempts : 1;
     rc = SYNC_ERROR;
@@ -420,6 +423,7 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
                 sf_host->set_error(h->ctx, "%s %s: response body larger than %u bytes",
                                    req->method, req->url, SF_HTTP_MAX_BODY);
                 rc = SYNC_E_PROTOCOL;
+                resp->maybe_applied = 1;
                 break;
             }
             rc = curl_status(cc);
@@ -469,6 +473,18 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
             }
         }
 
+        /*
+         * A request that is not idempotent is repeated only when the server
+         * cannot have acted on it: no connection was made, or it answered
+         * 429 or 503 (refused before any work).  Otherwise a lost answer may
+         * hide a committed write, and the caller must find out, not resend.
+         */
+        int not_sent = cc == CURLE_COULDNT_RESOLVE_HOST || cc == CURLE_COULDNT_CONNECT ||
+                       (cc == CURLE_OK && (status == 429 || status == 503));
+        resp->maybe_applied = rc != SYNC_OK && !not_sent && (cc != CURLE_OK || status >= 500 ||
+                                                               (status >= 200 && status < 300));
+        if (req->no_replay && !not_sent)
+            retry = 0;
         if (rc == SYNC_OK || !retry || attempt >= max_attempts) {
             resp->status = status;
             break;
@@ -507,6 +523,7 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
         }
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
     curl_slist_free_all(hdrs);
 
     /* Hand the last body and headers over, whatever the outcome. */

@@ -22,15 +22,18 @@
 #include "sf_internal.h"
 
 typedef struct sf_http_request {
-    const char *method;          /* "GET" or "POST" */
+    const char *method;          /* "GET", "POST", "PATCH" or "DELETE" */
     const char *url;             /* absolute */
     const char *const *headers;  /* "Name: value" lines, may be NULL */
     size_t n_headers;
-    const char *body;            /* POST body (form-encoded), or NULL */
+    const char *body;            /* POST/PATCH body (form-encoded or JSON), or NULL */
     size_t body_len;
     const char *counter;         /* run counter bumped per attempt ("api_calls") */
     int body_text;               /* a 2xx body is only checked to be JSON, and left
                                     unparsed (resp.json NULL): query pages */
+    int no_replay;               /* not idempotent (a create): repeated only when the
+                                    server cannot have acted on it (no connection,
+                                    429, 503) */
 } sf_http_request;
 
 typedef struct sf_http_response {
@@ -40,6 +43,9 @@ typedef struct sf_http_response {
     json_t *json;          /* body parsed, when it is JSON */
     char *limit_info;      /* Sforce-Limit-Info header, or NULL */
     int attempts;
+    int maybe_applied;     /* the final failure may have reached the server and been
+                              acted on (cut off after sending, timeout, a 2xx body
+                              that is not JSON, a 5xx other than 503) */
 } sf_http_response;
 
 /* Creates the transport.  Returns SYNC_OK, SYNC_E_NOMEM or SYNC_E_CONFIG. */

@@ -85,6 +85,8 @@ typedef struct sf_instance {
     char api_error_code[64];
 
     sf_desc_cache *descs; /* describe results, fetched once per run */
+
+    struct sf_target_state *sink_targets; /* the sink's prepared targets (sf_sink.c) */
 } sf_instance;
 
 #endif /* SF_INTERNAL_H */

@@ -3,8 +3,8 @@
  * entry point, and the instance lifecycle (open reads and checks the
  * section's options; the first network call happens on read or discover).
  *
- * The plugin provides a source today.  Write-back will add a sink ops table
- * and target options here, sharing the instance, transport and auth.
+ * The plugin is a source and a sink (sf_sink.h): both roles share the
+ * instance, transport, session, allowance reserve and describes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 #include "sf_http.h"
 #include "sf_internal.h"
 #include "sf_session.h"
+#include "sf_sink.h"
 #include "sf_source.h"
 
 const sync_host *sf_host;
@@ -85,6 +86,18 @@ static const sync_option sf_stream_options[] = {
      "datetime field that orders changes (SystemModstamp, LastModifiedDate)"},
     {"include_deleted", SYNC_OPT_BOOL, "true", 0, 0, 0, NULL,
      "read through queryAll so deleted records become deletes"},
+    SYNC_OPTION_END,
+};
+
+static const sync_option sf_target_options[] = {
+    {"operation", SYNC_OPT_ENUM, "auto", 0, 0, 0, sf_sink_operations,
+     "what a record becomes: upsert (by sink.external_id), create, update (by Id), or auto: upsert when "
+     "sink.external_id is set, else update a record with an Id and create one without"},
+    {"external_id", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "external-id field of the object that upserts match records by (e.g. Ext_Id__c); its value is the "
+     "mapped column of that name, else the record key; makes every write safe to repeat"},
+    {"records_per_call", SYNC_OPT_INT, "200", 0, 1, 200, NULL,
+     "records per sObject Collections call (at most 200, Salesforce's limit)"},
     SYNC_OPTION_END,
 };
 
@@ -243,6 +256,7 @@ static void sf_close(void *instance)
     sf_instance *inst = instance;
     if (inst == NULL)
         return;
+    sf_sink_release(inst);
     sf_describe_cache_free(inst);
     sf_session_release(inst);
     sf_http_free(inst->http);
@@ -301,18 +315,28 @@ static const sync_source_ops sf_source_ops = {
     .close = sf_close,
 };
 
+static const sync_sink_ops sf_sink_ops = {
+    .struct_size = sizeof(sync_sink_ops),
+    .open = sf_open,
+    .prepare = sf_sink_prepare,
+    .write = sf_sink_write,
+    .finish = sf_sink_finish,
+    .close = sf_close,
+};
+
 static const sync_plugin sf_plugin = {
     SYNC_PLUGIN_HEAD,
     .name = "salesforce",
     .version = SYNCENGINE_VERSION,
-    .description = "Salesforce REST API: sObjects as streams, incremental by SystemModstamp, deletes via queryAll",
-    .provides = SYNC_PROVIDES_SOURCE,
+    .description = "Salesforce REST API: sObjects as streams, incremental by SystemModstamp, deletes via queryAll; "
+                   "as a sink, creates, updates, upserts and deletes through sObject Collections",
+    .provides = SYNC_PROVIDES_SOURCE | SYNC_PROVIDES_SINK,
     .caps = SYNC_CAP_INCREMENTAL | SYNC_CAP_DELETES,
     .options = sf_options,
     .stream_options = sf_stream_options,
-    .target_options = NULL,
+    .target_options = sf_target_options,
     .source = &sf_source_ops,
-    .sink = NULL,
+    .sink = &sf_sink_ops,
     .check = sf_check,
     .probe = sf_probe,
 };

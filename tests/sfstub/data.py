@@ -29,10 +29,12 @@ class Field:
     """One describe() field.  `length` is the character limit for text types."""
 
     __slots__ = ("name", "type", "label", "nillable", "length", "relationship_name",
-                 "reference_to", "picklist", "filterable", "sortable", "index")
+                 "reference_to", "picklist", "filterable", "sortable", "index", "external_id",
+                 "defaulted")
 
     def __init__(self, name, ftype, label=None, nillable=True, length=0,
-                 relationship_name=None, reference_to=None, picklist=None):
+                 relationship_name=None, reference_to=None, picklist=None, external_id=False,
+                 defaulted=False):
         self.name = name
         self.type = ftype
         self.label = label or _label(name)
@@ -46,6 +48,10 @@ class Field:
         self.filterable = not long_text
         self.sortable = not long_text
         self.index = -1
+        # an external id (unique, case-insensitive): the key of upserts
+        self.external_id = external_id
+        # the API fills it on create when it is missing (OwnerId: the caller)
+        self.defaulted = defaulted
 
 
 def _label(name):
@@ -96,6 +102,8 @@ LEAD_SOURCES = ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "O
 LEAD_STATUSES = ["Open - Not Contacted", "Working - Contacted", "Closed - Converted",
                  "Closed - Not Converted"]
 RATINGS = ["Hot", "Warm", "Cold"]
+OPPORTUNITY_STAGES = ["Prospecting", "Qualification", "Needs Analysis", "Proposal/Price Quote",
+                      "Negotiation/Review", "Closed Won", "Closed Lost"]
 INDUSTRIES = ["Agriculture", "Banking", "Biotechnology", "Construction", "Education",
               "Electronics", "Energy", "Healthcare", "Manufacturing", "Retail", "Technology"]
 
@@ -129,7 +137,7 @@ def build_schemas():
         Field("NumberOfEmployees", "int"),
         Field("Description", "textarea", length=32000),
         Field("OwnerId", "reference", label="Owner ID", nillable=False, length=18,
-              relationship_name="Owner", reference_to=["User"]),
+              relationship_name="Owner", reference_to=["User"], defaulted=True),
     ] + _audit())
     contact = SObject("Contact", "Contact", "Contacts", "003", [
         Field("Id", "id", nillable=False, length=18),
@@ -152,10 +160,13 @@ def build_schemas():
         Field("LeadSource", "picklist", length=255, picklist=LEAD_SOURCES),
         Field("Description", "textarea", label="Contact Description", length=32000),
         Field("OwnerId", "reference", label="Owner ID", nillable=False, length=18,
-              relationship_name="Owner", reference_to=["User"]),
+              relationship_name="Owner", reference_to=["User"], defaulted=True),
         Field("DoNotCall", "boolean"),
         Field("HasOptedOutOfEmail", "boolean", label="Email Opt Out"),
-    ] + _audit())
+    ] + _audit() + [
+        # a custom external-id field: integrations keep their own row id here
+        Field("Ext_Id__c", "string", label="External ID", length=255, external_id=True),
+    ])
     lead = SObject("Lead", "Lead", "Leads", "00Q", [
         Field("Id", "id", nillable=False, length=18),
         Field("IsDeleted", "boolean", label="Deleted"),
@@ -177,7 +188,7 @@ def build_schemas():
         Field("Status", "picklist", nillable=False, length=255, picklist=LEAD_STATUSES),
         Field("Rating", "picklist", length=255, picklist=RATINGS),
         Field("OwnerId", "reference", label="Owner ID", nillable=False, length=18,
-              relationship_name="Owner", reference_to=["User"]),
+              relationship_name="Owner", reference_to=["User"], defaulted=True),
         Field("DoNotCall", "boolean"),
         Field("HasOptedOutOfEmail", "boolean", label="Email Opt Out"),
         Field("IsConverted", "boolean", label="Converted"),
@@ -187,7 +198,20 @@ def build_schemas():
         Field("ConvertedContactId", "reference", label="Converted Contact ID", length=18,
               relationship_name="ConvertedContact", reference_to=["Contact"]),
     ] + _audit())
-    return {o.name.lower(): o for o in (user, account, contact, lead)}
+    opportunity = SObject("Opportunity", "Opportunity", "Opportunities", "006", [
+        Field("Id", "id", nillable=False, length=18),
+        Field("IsDeleted", "boolean", label="Deleted"),
+        Field("AccountId", "reference", label="Account ID", length=18,
+              relationship_name="Account", reference_to=["Account"]),
+        Field("Name", "string", nillable=False, length=120),
+        Field("StageName", "picklist", label="Stage", nillable=False, length=255,
+              picklist=OPPORTUNITY_STAGES),
+        Field("Amount", "currency"),
+        Field("CloseDate", "date", nillable=False),
+        Field("OwnerId", "reference", label="Owner ID", nillable=False, length=18,
+              relationship_name="Owner", reference_to=["User"], defaulted=True),
+    ] + _audit())
+    return {o.name.lower(): o for o in (user, account, contact, lead, opportunity)}
 
 
 # ---- ids ------------------------------------------------------------------
@@ -478,6 +502,7 @@ class Generator:
         out["account"] = self._gen_accounts(accounts)
         out["contact"] = self._gen_people("contact", contacts, same_modstamp, 0)
         out["lead"] = self._gen_people("lead", leads, same_modstamp, 0)
+        out["opportunity"] = []  # none generated: created through the API
         return out
 
     def _gen_users(self, n):
@@ -568,7 +593,7 @@ class Generator:
         dept = None if r % 4 == 0 else DEPARTMENTS[(r >> 2) % len(DEPARTMENTS)]
         return (cid, False, account, last, first, name, street, city, state, postal, country,
                 phone, mobile, email, title, dept, source, desc, owner,
-                r % 13 == 0, r % 10 == 1, created, lastmod, modstamp)
+                r % 13 == 0, r % 10 == 1, created, lastmod, modstamp, None)
 
     def lead_row(self, lid, rng, modstamp, i):
         (r, first, last, name, email, phone, mobile, street, city, state, postal, country,

@@ -39,6 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import data  # noqa: E402
 import soql  # noqa: E402
+import writes  # noqa: E402
 
 JSON_TYPE = "application/json;charset=UTF-8"
 ORG_ID = "00D5g000004XyZ1EAK"
@@ -153,6 +154,8 @@ class Store:
         self.deleted_log = {}
         self.deleted_earliest = data.GEN_START_MS
         self.deleted_refused = set()
+        # records written through sObject Collections (successful results)
+        self.records_written = 0
 
     def view(self):
         with self.lock:
@@ -635,7 +638,7 @@ class Auth:
 
 # ---- faults, limits, stats, locators --------------------------------------
 
-FAULT_MATCHES = ("query", "queryAll", "next", "token", "describe", "any")
+FAULT_MATCHES = ("query", "queryAll", "next", "token", "describe", "collections", "any")
 FAULT_KINDS = ("status", "reset", "truncate", "nonjson", "slow", "expire_token",
                "revoke_refresh", "limit_exceeded", "lose_locator")
 SIDE_EFFECT_KINDS = ("slow", "expire_token", "revoke_refresh", "limit_exceeded", "lose_locator")
@@ -657,6 +660,14 @@ class Fault:
         self.body = spec.get("body")
         self.retry_after = spec.get("retry_after")
         self.delay = spec.get("delay", 5)
+        # only requests of this HTTP method (collections: POST create, PATCH update/upsert, DELETE)
+        self.method = spec.get("method")
+        if self.method is not None and self.method not in ("GET", "POST", "PATCH", "DELETE"):
+            raise BadControl("fault method must be GET, POST, PATCH or DELETE")
+        # the request is carried out first, then its answer is lost (reset,
+        # truncate) or replaced (status, nonjson): a write that committed
+        # although the client never learned it
+        self.commit = bool(spec.get("commit", False))
         # fire on every Nth matching request only (after `after`), e.g. every third queryMore
         self.every = spec.get("every", 1)
         # only queries of this object (FROM <object> in q): streams read in parallel
@@ -682,6 +693,7 @@ class Fault:
 
     def describe(self):
         return {"match": self.match, "object": self.object, "org": self.org, "kind": self.kind,
+                "method": self.method, "commit": self.commit,
                 "after": self.after,
                 "times": self.times, "every": self.every, "status": self.status, "seen": self.seen,
                 "fired": self.fired}
@@ -697,12 +709,14 @@ class Faults:
         with self.lock:
             self.items = items
 
-    def fire(self, kind, soql=None, org=None):
+    def fire(self, kind, soql=None, org=None, method=None):
         """Advance every matching fault's counter; return those that fire now."""
         out = []
         with self.lock:
             for f in self.items:
                 if f.match != "any" and f.match != kind:
+                    continue
+                if f.method is not None and f.method != method:
                     continue
                 if f.org is not None and f.org != org:
                     continue
@@ -1118,6 +1132,8 @@ class App:
             return "next"
         if rest.startswith("/sobjects") and (rest.count("/") <= 2 or rest.endswith("/describe")):
             return "describe"
+        if rest == "/composite/sobjects" or rest.startswith("/composite/sobjects/"):
+            return "collections"
         return "other"
 
     # -- Salesforce endpoints --
@@ -1139,6 +1155,8 @@ class App:
                            [("WWW-Authenticate", "Token")])
         if not org.limits.take():
             raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        if rest == "/composite/sobjects" or rest.startswith("/composite/sobjects/"):
+            return self.collections(org, method, rest, query, body)
         if method != "GET":
             raise ApiError(405, "METHOD_NOT_ALLOWED",
                            "HTTP Method '%s' not allowed. Allowed are GET,HEAD" % method)
@@ -1159,6 +1177,26 @@ class App:
         if parts and parts[0] == "sobjects":
             return self.sobjects(org, version, parts[1:], query)
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def collections(self, org, method, rest, query, body):
+        """sObject Collections (writes.py): create, update, upsert, delete."""
+        w = writes.Writer(org.store)
+        parts = rest.split("/")[3:]  # after /composite/sobjects
+        try:
+            if not parts and method == "POST":
+                res = w.create(body)
+            elif not parts and method == "PATCH":
+                res = w.update(body)
+            elif not parts and method == "DELETE":
+                res = w.delete(query)
+            elif len(parts) == 2 and method == "PATCH":
+                res = w.upsert(parts[0], parts[1], body)
+            else:
+                raise ApiError(405, "METHOD_NOT_ALLOWED",
+                               "HTTP Method '%s' not allowed. Allowed are POST,PATCH,DELETE" % method)
+        except writes.RequestError as e:
+            raise ApiError(e.status, e.code, e.message) from None
+        return 200, [], dumps(res).encode(), JSON_TYPE
 
     def token(self, org, method, headers, body):
         if method != "POST":
@@ -1265,14 +1303,15 @@ class App:
                 "picklistValues": [{"active": True, "defaultValue": False, "label": v,
                                     "validFor": None, "value": v} for v in f.picklist],
                 "filterable": f.filterable, "sortable": f.sortable, "groupable": f.sortable,
-                "custom": False, "calculated": f.name == "Name" and f.type == "string"
+                "custom": f.name.endswith("__c"), "calculated": f.name == "Name" and f.type == "string"
                 and obj.field("FirstName") is not None,
-                "createable": f.name not in ("Id", "IsDeleted", "CreatedDate",
-                                             "LastModifiedDate", "SystemModstamp"),
-                "updateable": f.name not in ("Id", "IsDeleted", "CreatedDate",
-                                             "LastModifiedDate", "SystemModstamp"),
-                "idLookup": f.type == "id" or f.type == "email",
-                "unique": False, "externalId": False,
+                "createable": writes.createable(obj, f),
+                "updateable": writes.updateable(obj, f),
+                "defaultedOnCreate": f.defaulted or f.type == "boolean",
+                "restrictedPicklist": f.type == "picklist",
+                "idLookup": f.type == "id" or f.type == "email" or f.external_id,
+                "unique": f.external_id, "externalId": f.external_id,
+                "caseSensitive": False,
             })
         res = self._object_summary(obj, version)
         res.update({"fields": fields, "childRelationships": [], "recordTypeInfos": []})
@@ -1395,6 +1434,8 @@ class App:
         if route == "/stats/reset" and method == "POST":
             with org.stats.lock:
                 org.stats.reset()
+            with org.store.lock:
+                org.store.records_written = 0
             with org.limits.lock:
                 org.limits.used = 0
             return 200, self.stats_json(org)
@@ -1470,6 +1511,7 @@ class App:
             s = {"token_calls": org.stats.token_calls, "api_calls": org.stats.api_calls,
                  "by_kind": dict(org.stats.by_kind), "faults_fired": org.stats.faults_fired,
                  "records_served": org.stats.records_served}
+        s["records_written"] = org.store.records_written
         s["api_usage"] = org.limits.used
         s["daily_limit"] = org.limits.max
         with org.locators.lock:
@@ -1576,7 +1618,7 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "token":
             org = app.org_for_token_request(body)
         org.stats.note(kind)
-        firing = app.faults.fire(kind, query.get("q"), org.name)
+        firing = app.faults.fire(kind, query.get("q"), org.name, method)
         terminal = None
         for f in firing:
             with org.stats.lock:
@@ -1600,6 +1642,12 @@ class Handler(BaseHTTPRequestHandler):
             elif terminal is None:
                 terminal = f
         logpath = split.path if kind == "token" else self.path
+        if terminal is not None and terminal.commit:
+            # the request takes effect; the client never learns it
+            try:
+                app.api(org, method, path, query, self.headers, body)
+            except ApiError:
+                pass
         if terminal is not None and terminal.kind == "reset":
             app.log("%s %s reset (fault)" % (method, logpath))
             self.abort(rst=True)

@@ -29,6 +29,7 @@ sys.path.insert(0, HERE)
 import data  # noqa: E402
 import sfstub  # noqa: E402
 import soql  # noqa: E402
+import writes  # noqa: E402
 
 CONTACT_Q = ("SELECT Id, FirstName, LastName, Email, Account.Name, SystemModstamp, DoNotCall "
              "FROM Contact")
@@ -405,6 +406,71 @@ class SoqlTests(unittest.TestCase):
 
 
 # ---- the server --------------------------------------------------------------
+
+# ---- sObject Collections, in process -----------------------------------------
+
+class WriteTests(unittest.TestCase):
+    def setUp(self):
+        self.store = sfstub.Store(3, 3, 5, 0, 0)
+        self.w = writes.Writer(self.store)
+
+    @staticmethod
+    def body(records, all_or_none=False):
+        return json.dumps({"allOrNone": all_or_none, "records": records}).encode()
+
+    def test_create_partial_and_stamps(self):
+        before = self.store.clock.now()
+        res = self.w.create(self.body([
+            {"attributes": {"type": "Contact"}, "LastName": "Ok", "Email": "ok@example.com"},
+            {"attributes": {"type": "Contact"}, "FirstName": "No last name"},
+            {"attributes": {"type": "Contact"}, "LastName": "L", "Email": "not an address"},
+            {"attributes": {"type": "Contact"}, "LastName": "x" * 81},
+            {"attributes": {"type": "Opportunity"}, "Name": "O", "StageName": "Won?",
+             "CloseDate": "2024-05-01"},
+        ]))
+        self.assertTrue(res[0]["success"])
+        self.assertEqual([r["errors"][0]["statusCode"] for r in res[1:]],
+                         ["REQUIRED_FIELD_MISSING", "INVALID_EMAIL_ADDRESS", "STRING_TOO_LONG",
+                          "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"])
+        self.assertEqual(res[1]["errors"][0]["fields"], ["LastName"])
+        rec = self.store.tables["contact"][res[0]["id"]]
+        c = self.store.schemas["contact"]
+        self.assertGreaterEqual(rec[c.idx("SystemModstamp")], before)
+        self.assertEqual(rec[c.idx("Name")], "Ok")
+        self.assertEqual(self.store.records_written, 1)
+
+    def test_upsert_update_delete(self):
+        up = lambda recs: self.w.upsert("Contact", "Ext_Id__c", self.body(recs))  # noqa: E731
+        r1 = up([{"attributes": {"type": "Contact"}, "LastName": "A", "Ext_Id__c": "row-1"}])
+        self.assertTrue(r1[0]["created"])
+        r2 = up([{"attributes": {"type": "Contact"}, "LastName": "B", "Ext_Id__c": "ROW-1"}])
+        self.assertEqual((r2[0]["id"], r2[0]["created"]), (r1[0]["id"], False))
+        dup = up([{"LastName": "C", "Ext_Id__c": "x"}, {"LastName": "D", "Ext_Id__c": "X"}])
+        self.assertEqual([r["errors"][0]["statusCode"] for r in dup], ["DUPLICATE_VALUE"] * 2)
+        with self.assertRaises(writes.RequestError) as cm:
+            self.w.upsert("Contact", "Email", self.body([{"LastName": "E", "Email": "e@example.com"}]))
+        self.assertEqual(cm.exception.code, "INVALID_FIELD")
+        u = self.w.update(self.body([{"attributes": {"type": "Contact"}, "Id": r1[0]["id"], "Title": "CTO"}]))
+        self.assertTrue(u[0]["success"])
+        d = self.w.delete({"ids": r1[0]["id"]})
+        self.assertTrue(d[0]["success"])
+        again = self.w.delete({"ids": r1[0]["id"]})
+        self.assertEqual(again[0]["errors"][0]["statusCode"], "ENTITY_IS_DELETED")
+        u2 = self.w.update(self.body([{"attributes": {"type": "Contact"}, "Id": r1[0]["id"], "Title": "x"}]))
+        self.assertEqual(u2[0]["errors"][0]["statusCode"], "ENTITY_IS_DELETED")
+
+    def test_all_or_none_and_limits(self):
+        res = self.w.create(self.body([{"attributes": {"type": "Account"}, "Name": "A"},
+                                       {"attributes": {"type": "Account"}}], True))
+        self.assertEqual(res[0]["errors"][0]["statusCode"], "ALL_OR_NONE_OPERATION_ROLLED_BACK")
+        self.assertEqual(self.store.records_written, 0)
+        with self.assertRaises(writes.RequestError) as cm:
+            self.w.create(self.body([{"attributes": {"type": "Account"}, "Name": "A"}] * 201))
+        self.assertEqual(cm.exception.code, "EXCEEDED_ID_LIMIT")
+        with self.assertRaises(writes.RequestError) as cm:
+            self.w.create(self.body([{"attributes": {"type": "Account"}, "Nmae": "A"}]))
+        self.assertEqual(cm.exception.code, "INVALID_FIELD")
+
 
 class ServerTests(unittest.TestCase):
     N_CONTACTS = 2500
@@ -969,7 +1035,7 @@ class OrgTests(unittest.TestCase):
                                                           "api_limit": 3})
             self.assertEqual(status, 200, added)
             self.assertEqual(added["name"], "rt-new")
-            self.assertEqual(added["records"], {"account": 1, "contact": 3, "lead": 3})
+            self.assertEqual(added["records"], {"account": 1, "contact": 3, "lead": 3, "opportunity": 0})
             self.assertEqual(stub.control("POST", "orgs", {"refresh_token": "rt-new"})[0], 400)
             ids, urls = {}, {}
             for name in ("org-0001", "org-0002", "rt-new"):
