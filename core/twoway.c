@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "hostapi.h"
 #include "log.h"
 #include "status.h"
@@ -54,6 +55,8 @@ typedef struct tw_run {
     char err[1024];
     syncc_run_result *res;
     json_t *streams_json;
+    sync_config **opts;       /* target options of the Salesforce sink's prepared targets */
+    size_t n_opts;
 } tw_run;
 
 /* One stream's working set. */
@@ -445,20 +448,302 @@ typedef struct tw_sf_op {
 
 enum { TW_SF_CREATE = 0, TW_SF_UPDATE = 1, TW_SF_DELETE = 2 };
 
+/* A canonical value as a typed value for Salesforce, by the table column's type; strings live in arena. */
+static void typed_value(const json_t *v, const char *coltype, sync_value *out)
+{
+    const char *s = json_string_value(v);
+    memset(out, 0, sizeof(*out));
+    if (s == NULL) {
+        out->type = SYNC_TYPE_NULL;
+        return;
+    }
+    if (coltype && (strncmp(coltype, "numeric", 7) == 0 || strcmp(coltype, "double precision") == 0 ||
+                    strcmp(coltype, "real") == 0)) {
+        char *end;
+        double d = strtod(s, &end);
+        if (*end == '\0') {
+            out->type = SYNC_TYPE_FLOAT;
+            out->u.f = d;
+            return;
+        }
+    } else if (coltype && (strcmp(coltype, "integer") == 0 || strcmp(coltype, "bigint") == 0 ||
+                           strcmp(coltype, "smallint") == 0)) {
+        char *end;
+        long long i = strtoll(s, &end, 10);
+        if (*end == '\0') {
+            out->type = SYNC_TYPE_INT;
+            out->u.i = i;
+            return;
+        }
+    } else if (coltype && strcmp(coltype, "boolean") == 0) {
+        out->type = SYNC_TYPE_BOOL;
+        out->u.b = strcmp(s, "true") == 0;
+        return;
+    } else if (coltype && (strcmp(coltype, "date") == 0 || strncmp(coltype, "timestamp", 9) == 0)) {
+        int64_t us;
+        int date_only = 0;
+        if (syncc_time_parse(s, strlen(s), &us, &date_only) == 0) {
+            if (strcmp(coltype, "date") == 0) {
+                out->type = SYNC_TYPE_DATE;
+                out->u.ts = us >= 0 ? us / (86400 * INT64_C(1000000))
+                                    : -((-us + 86400 * INT64_C(1000000) - 1) / (86400 * INT64_C(1000000)));
+            } else {
+                out->type = SYNC_TYPE_TIMESTAMP;
+                out->u.ts = us;
+            }
+            return;
+        }
+    }
+    out->type = SYNC_TYPE_STRING;
+    out->u.str.ptr = s;
+    out->u.str.len = strlen(s);
+}
+
+/* What the Salesforce sink reports about the records of one call. */
+typedef struct sfw_call {
+    tw_sf_op *ops;
+    json_t *index;   /* record key -> op index */
+} sfw_call;
+
+static void on_written(void *payload, const sync_record *rec, const char *remote_id, int created)
+{
+    sfw_call *c = payload;
+    json_t *i = rec && rec->key ? json_object_get(c->index, rec->key) : NULL;
+    (void)created;
+    if (i == NULL)
+        return;
+    tw_sf_op *op = &c->ops[json_integer_value(i)];
+    op->ok = 1;
+    snprintf(op->new_id, sizeof(op->new_id), "%s", remote_id);
+}
+
+enum { TW_T_UPDATE = 0, TW_T_CREATE = 1, TW_T_DELETE = 2, TW_T_EXTID = 3, TW_T_N = 4 };
+
+/* The Salesforce sink's prepared targets of a stream, by kind (lazily). */
+typedef struct sfw_targets {
+    void *state[TW_T_N];
+    char **cols[TW_T_N];   /* column names, NULL-terminated */
+    size_t n_cols[TW_T_N];
+} sfw_targets;
+
+static int sfw_open(tw_run *tw)
+{
+    syncc_job_rt *rt = tw->rt;
+    const syncc_instance *in = rt->conf->source;
+    int rc;
+    if (tw->sfw_inst != NULL)
+        return SYNC_OK;
+    if (tw->sfw_open_failed)
+        return SYNC_E_UNSUPPORTED;
+    if (!(rt->source->def.provides & SYNC_PROVIDES_SINK) || rt->source->sink.open == NULL) {
+        snprintf(tw->err, sizeof(tw->err), "plugin '%s' of [source %s] cannot write (it provides no sink)",
+                 rt->source->def.name, in->name);
+        tw->sfw_open_failed = 1;
+        return SYNC_E_UNSUPPORTED;
+    }
+    tw->sfw_ctx = syncc_ctx_new(rt->conf->name, in->name, in->plugin_name);
+    if (tw->sfw_ctx == NULL)
+        return SYNC_E_NOMEM;
+    tw->sfw_ctx->run_id = strdup(tw->run_id);
+    tw->sfw_ctx->cancel = &tw->e->stop;
+    tw->sfw_ctx->state = rt->plugin_state ? rt->plugin_state : tw->e->state;
+    rc = rt->source->sink.open(tw->sfw_ctx, in->config, &tw->sfw_inst);
+    if (rc != SYNC_OK) {
+        snprintf(tw->err, sizeof(tw->err), "salesforce '%s' failed to open for writing: %s%s%s", in->name,
+                 syncc_strerror(rc), tw->sfw_ctx->errbuf[0] ? ": " : "", tw->sfw_ctx->errbuf);
+        tw->sfw_inst = NULL;
+        tw->sfw_open_failed = 1;
+    }
+    return rc;
+}
+
+/* Prepares target kind of stream ts on the Salesforce sink. */
+static int sfw_prepare(tw_stream *ts, sfw_targets *t, int kind)
+{
+    tw_run *tw = ts->tw;
+    const char *op = kind == TW_T_CREATE ? (ts->st->external_id ? "upsert" : "create") : "update";
+    const char *kv[7] = {"operation", op, NULL, NULL, NULL, NULL, NULL};
+    char where[300], cerr[512];
+    size_t n = 0;
+    sync_config *opts;
+    sync_column *cols;
+    int rc;
+
+    if (t->state[kind] != NULL)
+        return SYNC_OK;
+    t->cols[kind] = calloc(ts->map->n_cols + 3, sizeof(char *));
+    if (!t->cols[kind])
+        return SYNC_E_NOMEM;
+    if (kind != TW_T_CREATE)
+        t->cols[kind][n++] = strdup("Id");
+    if (kind == TW_T_CREATE || kind == TW_T_UPDATE) {
+        for (size_t i = 0; i < ts->map->n_cols; i++) {
+            const syncc_tw_col *c = &ts->map->cols[i];
+            int dup = 0;
+            if (c->dir == SYNCC_TW_PULL)
+                continue;
+            for (size_t k = 0; k < n; k++)
+                dup |= strcmp(t->cols[kind][k], c->sf_field) == 0;
+            if (!dup)
+                t->cols[kind][n++] = strdup(c->sf_field);
+        }
+    }
+    if ((kind == TW_T_CREATE || kind == TW_T_EXTID) && ts->st->external_id)
+        t->cols[kind][n++] = strdup(ts->st->external_id);
+    t->n_cols[kind] = n;
+    if (kind == TW_T_CREATE && ts->st->external_id) {
+        kv[2] = "external_id";
+        kv[3] = ts->st->external_id;
+    }
+    snprintf(where, sizeof(where), "%s:%d", ts->st->section->file, ts->st->section->line);
+    opts = syncc_config_from_pairs(tw->rt->source->def.target_options, kv, where, cerr, sizeof(cerr));
+    if (opts == NULL) {
+        snprintf(tw->err, sizeof(tw->err), "stream '%s': %s", ts->st->name, cerr);
+        return SYNC_E_CONFIG;
+    }
+    cols = calloc(n + 1, sizeof(*cols));
+    for (size_t i = 0; cols && i < n; i++)
+        cols[i].name = t->cols[kind][i];
+    sync_target target = {.struct_size = sizeof(target), .job = tw->rt->conf->name, .stream = ts->st->name,
+                          .name = ts->st->object, .columns = cols, .n_columns = n, .options = opts,
+                          .run_id = tw->run_id};
+    tw->sfw_ctx->errbuf[0] = '\0';
+    syncc_ctx_set_stream(tw->sfw_ctx, ts->st->name);
+    rc = cols ? tw->rt->source->sink.prepare(tw->sfw_inst, &target, &t->state[kind]) : SYNC_E_NOMEM;
+    if (rc != SYNC_OK)
+        snprintf(tw->err, sizeof(tw->err), "stream '%s': Salesforce %s refused the fields to write: %s%s%s",
+                 ts->st->name, ts->st->object, syncc_strerror(rc), tw->sfw_ctx->errbuf[0] ? ": " : "",
+                 tw->sfw_ctx->errbuf);
+    free(cols);
+    /* the sink keeps what it needs of the options: they live as long as the run */
+    if (rc == SYNC_OK) {
+        if (ts->tw->n_opts % 8 == 0)
+            ts->tw->opts = realloc(ts->tw->opts, (ts->tw->n_opts + 8) * sizeof(*ts->tw->opts));
+        ts->tw->opts[ts->tw->n_opts++] = opts;
+    } else {
+        syncc_config_free(opts);
+    }
+    return rc;
+}
+
+static void sfw_targets_free(sfw_targets *t)
+{
+    for (int k = 0; k < TW_T_N; k++) {
+        for (size_t i = 0; t->cols[k] && i < t->n_cols[k]; i++)
+            free(t->cols[k][i]);
+        free(t->cols[k]);
+    }
+}
+
 /*
- * Writes ops to Salesforce through the Salesforce plugin's sink.  Per-record
- * failures are in each op; a return other than SYNC_OK means nothing of the
- * call can be trusted (the run stops; the next run re-reads both sides).
+ * Writes ops to Salesforce through the Salesforce plugin's sink, one batch of
+ * up to 200 records per target kind and chunk.  Per-record failures are in
+ * each op; a return other than SYNC_OK means nothing of the call can be
+ * trusted (the run stops; the next run reads both sides again).
  */
 static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
 {
     tw_run *tw = ts->tw;
-    (void)ops;
+    sfw_targets t;
+    int rc = SYNC_OK;
+
     if (n == 0)
         return SYNC_OK;
-    snprintf(tw->err, sizeof(tw->err), "stream '%s': %zu record(s) must be written to Salesforce, but plugin '%s' "
-             "provides no sink", ts->st->name, n, tw->rt->source->def.name);
-    return SYNC_E_UNSUPPORTED;
+    if ((rc = sfw_open(tw)) != SYNC_OK) {
+        if (rc == SYNC_E_UNSUPPORTED && strstr(tw->err, "provides no sink") == NULL)
+            snprintf(tw->err, sizeof(tw->err), "stream '%s': %zu record(s) must be written to Salesforce, but "
+                     "plugin '%s' cannot write", ts->st->name, n, tw->rt->source->def.name);
+        return rc;
+    }
+    memset(&t, 0, sizeof(t));
+    for (int kind = 0; kind < TW_T_N && rc == SYNC_OK; kind++) {
+        size_t i = 0;
+        while (i < n && rc == SYNC_OK) {
+            sync_batch *b = syncc_batch_new();
+            sfw_call call = {ops, json_object()};
+            size_t taken = 0;
+            if (!b || !call.index) {
+                syncc_batch_free(b);
+                json_decref(call.index);
+                rc = SYNC_E_NOMEM;
+                break;
+            }
+            for (; i < n && taken < 200; i++) {
+                tw_sf_op *op = &ops[i];
+                int k = op->kind == TW_SF_CREATE ? TW_T_CREATE : op->kind == TW_SF_DELETE ? TW_T_DELETE
+                        : json_object_size(op->fields) == 1 && ts->st->external_id &&
+                                  json_object_get(op->fields, ts->st->external_id) ? TW_T_EXTID : TW_T_UPDATE;
+                if (k != kind)
+                    continue;
+                if (taken == 0 && (rc = sfw_prepare(ts, &t, kind)) != SYNC_OK)
+                    break;
+                const char *key = op->db_key ? op->db_key : op->sf_id;
+                sync_record *rec = syncc_batch_add(b, key, strlen(key), kind == TW_T_DELETE ? SYNC_OP_DELETE
+                                                                                             : SYNC_OP_UPSERT);
+                json_object_set_new(call.index, key, json_integer((json_int_t)i));
+                for (size_t c = 0; rec && c < t.n_cols[kind]; c++) {
+                    const char *f = t.cols[kind][c];
+                    sync_value v;
+                    if (strcmp(f, "Id") == 0) {
+                        v.type = SYNC_TYPE_STRING;
+                        v.u.str.ptr = op->sf_id;
+                        v.u.str.len = strlen(op->sf_id);
+                    } else if (kind == TW_T_CREATE && ts->st->external_id && strcmp(f, ts->st->external_id) == 0) {
+                        v.type = SYNC_TYPE_STRING;
+                        v.u.str.ptr = op->db_key;
+                        v.u.str.len = strlen(op->db_key);
+                    } else {
+                        typed_value(json_object_get(op->fields, f),
+                                    json_string_value(json_object_get(op->types, f)), &v);
+                    }
+                    syncc_record_set(rec, f, &v);
+                }
+                taken++;
+            }
+            if (rc == SYNC_OK && taken > 0) {
+                sync_write_result wr;
+                memset(&wr, 0, sizeof(wr));
+                tw->sfw_ctx->on_written = on_written;
+                tw->sfw_ctx->on_written_payload = &call;
+                tw->sfw_ctx->errbuf[0] = '\0';
+                rc = tw->rt->source->sink.write(tw->sfw_inst, t.state[kind], b, NULL, &wr);
+                tw->sfw_ctx->on_written = NULL;
+                if (rc != SYNC_OK)
+                    snprintf(tw->err, sizeof(tw->err), "stream '%s': writing %s to Salesforce: %s%s%s",
+                             ts->st->name, ts->st->object, syncc_strerror(rc), tw->sfw_ctx->errbuf[0] ? ": " : "",
+                             tw->sfw_ctx->errbuf);
+                /* deletes are not reported as written: what was not refused went through */
+                pthread_mutex_lock(&tw->sfw_ctx->lock);
+                for (size_t r = 0; r < b->n_records; r++) {
+                    json_t *ix = json_object_get(call.index, b->records[r]->key);
+                    tw_sf_op *op = &ops[json_integer_value(ix)];
+                    const char *msg = NULL;
+                    for (size_t j = 0; j < tw->sfw_ctx->n_rejects; j++)
+                        if (strcmp(tw->sfw_ctx->rejects[j].key, b->records[r]->key) == 0)
+                            msg = tw->sfw_ctx->rejects[j].message;
+                    if (kind == TW_T_DELETE && rc == SYNC_OK && msg == NULL &&
+                        tw->sfw_ctx->n_rejected <= SYNCC_MAX_REJECT_DETAILS)
+                        op->ok = 1;
+                    if (!op->ok)
+                        snprintf(op->error, sizeof(op->error), "%s", msg ? msg : "refused by Salesforce");
+                }
+                for (size_t j = 0; j < tw->sfw_ctx->n_rejects; j++) {
+                    free(tw->sfw_ctx->rejects[j].key);
+                    free(tw->sfw_ctx->rejects[j].stream);
+                    free(tw->sfw_ctx->rejects[j].message);
+                }
+                tw->sfw_ctx->n_rejects = 0;
+                tw->sfw_ctx->n_rejected = 0;
+                pthread_mutex_unlock(&tw->sfw_ctx->lock);
+            }
+            syncc_batch_free(b);
+            json_decref(call.index);
+            if (taken == 0)
+                break;
+        }
+    }
+    sfw_targets_free(&t);
+    return rc;
 }
 
 /* ------------------------------------------------------------- decisions */
@@ -1115,7 +1400,8 @@ static int run_stream(tw_run *tw, size_t s)
             }
             pending_sf *p = &pend[n_pend++];
             memset(p, 0, sizeof(*p));
-            p->fields = sf_fields_of(&ts, r.to_sf, &p->types);
+            /* every written column with its value after the sync: the sink sends whole rows */
+            p->fields = sf_fields_of(&ts, r.new_base, &p->types);
             p->op.kind = TW_SF_UPDATE;
             p->op.sf_id = sf_id;
             p->op.fields = p->fields;
@@ -1398,8 +1684,20 @@ int syncc_twoway_run(syncc_engine *e, syncc_job_rt *rt, const char *run_id, void
         rc = SYNC_E_CANCELLED;
         snprintf(res->error, sizeof(res->error), "stopped by signal");
     }
-    if (tw.sfw_inst != NULL)
+    if (tw.sfw_inst != NULL) {
+        sync_run_info info;
+        memset(&info, 0, sizeof(info));
+        info.struct_size = sizeof(info);
+        info.job = job->name;
+        info.run_id = run_id;
+        info.status = rc == SYNC_OK ? SYNC_RUN_SUCCESS : SYNC_RUN_FAILED;
+        info.finished_at = syncc_time_now();
+        rt->source->sink.finish(tw.sfw_inst, &info);
         rt->source->sink.close(tw.sfw_inst);
+    }
+    for (size_t i = 0; i < tw.n_opts; i++)
+        syncc_config_free(tw.opts[i]);
+    free(tw.opts);
     syncc_ctx_free(tw.sfw_ctx);
     return rc;
 }

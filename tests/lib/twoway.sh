@@ -16,6 +16,7 @@ twoway_setup() {
     [ $_rc -eq 0 ] || exit $_rc
     pg_psql -f "$top/conf/crm.sql" >/dev/null || die "conf/crm.sql does not load"
     sfstub_start org "$@"
+    export SF_SECRET=test-client-secret SF_TOKEN=test-refresh-token
 }
 
 sql() { pg_psql -c "$1"; }
@@ -32,8 +33,8 @@ state_dir = $T/state
 plugin = salesforce
 login_url = $SF_org_URL
 client_id = test-client-id
-client_secret = test-client-secret
-refresh_token = test-refresh-token
+client_secret = \${SF_SECRET}
+refresh_token = \${SF_TOKEN}
 lag = 0s
 lookback = 0s
 
