@@ -836,9 +836,9 @@ static int load_resolutions(tw_stream *ts, json_t **out)
     json_t *rows = NULL, *r;
     size_t i;
     int rc = pgq(ts->tw,
-                 "SELECT db_key, keep, sf_id, sf_version, (extract(epoch FROM sf_modified) * 1000000)::bigint AS sm "
+                 "SELECT db_key, keep, sf_id, sf_version, fields, (extract(epoch FROM sf_modified) * 1000000)::bigint AS sm "
                  "FROM syncengine.sync_conflicts WHERE job = $1 AND stream = $2 "
-                 "AND outcome = 'open' AND resolved_at IS NULL AND keep IS NOT NULL AND db_key IS NOT NULL",
+                 "AND outcome = 'open' AND resolved_at IS NULL AND db_key IS NOT NULL",
                  params, 2, &rows);
     if (rc != SYNC_OK)
         return rc;
@@ -941,8 +941,9 @@ static char *write_sql(tw_stream *ts)
     /* conflicts: recorded once; a conflict still open for the pair is brought up to date */
     APP("cin AS (SELECT c.* FROM jsonb_to_recordset($4::jsonb) AS c(k text, sf text, f jsonb, b jsonb, dv jsonb, "
         "sv jsonb, dm timestamptz, sm timestamptz, o text)), "
-        "cup AS (UPDATE syncengine.sync_conflicts x SET fields = c.f, db_version = c.dv, sf_version = c.sv, "
-        "db_modified = c.dm, sf_modified = c.sm, outcome = CASE WHEN c.o = 'open' THEN 'open' ELSE c.o END, "
+        "cup AS (UPDATE syncengine.sync_conflicts x SET fields = c.f, db_version = coalesce(c.dv, x.db_version), "
+        "sf_version = coalesce(c.sv, x.sf_version), db_modified = coalesce(c.dm, x.db_modified), "
+        "sf_modified = coalesce(c.sm, x.sf_modified), outcome = CASE WHEN c.o = 'open' THEN 'open' ELSE c.o END, "
         "resolved_at = CASE WHEN c.o = 'open' THEN NULL ELSE now() END FROM cin c WHERE x.job = $1 AND x.stream = $2 "
         "AND x.outcome = 'open' AND x.resolved_at IS NULL AND x.db_key IS NOT DISTINCT FROM c.k "
         "AND x.sf_id IS NOT DISTINCT FROM c.sf RETURNING x.db_key, x.sf_id), "
@@ -1174,7 +1175,7 @@ static int run_stream(tw_run *tw, size_t s)
     if (json_object_size(resolutions) > 0) {
         json_t *keys = json_array(), *rows = NULL;
         json_object_foreach(resolutions, k, v)
-            if (json_object_get(ts.links, k))
+            if (json_object_get(ts.links, k) && json_is_string(json_object_get(v, "keep")))
                 json_array_append_new(keys, json_string(k));
         char *keys_text = json_dumps(keys, JSON_COMPACT);
         char sql[1024], key[300];
@@ -1192,6 +1193,8 @@ static int run_stream(tw_run *tw, size_t s)
             const char *rk = json_string_value(kv);
             json_t *res = rk ? json_object_get(resolutions, rk) : NULL;
             json_t *p = rk ? json_object_get(pairs, rk) : NULL;
+            if (res && !json_is_string(json_object_get(res, "keep")))
+                res = NULL;
             if (res && !p) {
                 p = json_object();
                 json_object_set(p, "sf_id", json_object_get(json_object_get(ts.links, rk), "id"));
@@ -1327,11 +1330,21 @@ static int run_stream(tw_run *tw, size_t s)
         json_t *sfv = rec ? json_object_get(rec, "v") : NULL;
         int sf_deleted = rec && json_is_true(json_object_get(rec, "del"));
         int db_deleted = row && json_object_get(row, "deleted_at") && !json_is_null(json_object_get(row, "deleted_at"));
-        json_t *keep = json_object_get(json_object_get(resolutions, k), "keep");
+        json_t *open = json_object_get(resolutions, k);
+        json_t *keep = json_object_get(open, "keep");
 
         if (link && json_is_true(json_object_get(link, "d"))) {
             json_decref(dbv);
             continue; /* a pair deleted on one side stays apart */
+        }
+        if (open && !json_is_string(keep)) {
+            /* an open conflict waits for `conflicts resolve`: nothing is written, its versions follow the sides */
+            json_t *fields = json_incref(json_object_get(open, "fields"));
+            add_conflict(&ts, k, sf_id, fields ? fields : json_array(), NULL, dbv, sfv, db_mod, sf_mod, "open");
+            ts.n_conflicts--; /* not a new one */
+            json_decref(fields);
+            json_decref(dbv);
+            continue;
         }
         if (sf_deleted) {
             if (tw->pull) {
