@@ -30,12 +30,16 @@ sf_set() {
 }
 # db_set N COLUMN VALUE: the application edits contact N
 db_set() { sql "UPDATE contacts SET $2 = '$3' WHERE email = 'p$1@example.com'"; }
-sf_get() {
+# snap: Salesforce's contacts once, as "Id|Title|FirstName|Phone" lines; sf_get N FIELD reads them
+snap() {
     sf GET "/__stub/truth?object=Contact" | python3 -c '
 import json, sys
 for r in json.load(sys.stdin)["records"]:
-    if r["Id"] == sys.argv[1]:
-        print(r[sys.argv[2]])' "$(sfid "$1")" "$2"
+    print("|".join(r[f] or "" for f in ("Id", "Title", "FirstName", "Phone")))' >"$T/snap"
+}
+sf_get() {
+    _col=$(case $2 in Title) echo 2 ;; FirstName) echo 3 ;; Phone) echo 4 ;; esac)
+    grep "^$(sfid "$1")|" "$T/snap" | cut -d'|' -f"$_col"
 }
 db_get() { sql "SELECT $2 FROM contacts WHERE email = 'p$1@example.com'"; }
 outcome() { sql "SELECT outcome FROM syncengine.sync_conflicts WHERE db_key = (SELECT id::text FROM contacts WHERE email = 'p$1@example.com') ORDER BY id DESC LIMIT 1"; }
@@ -43,6 +47,7 @@ run_ok() {
     sfstub_settle "$SF_org_URL"
     twoway_run "$ini"
     [ $rc -eq 0 ] || { cat "$T/run.log"; die "$1: run exited $rc"; }
+    snap
 }
 
 policy newest_wins
