@@ -174,16 +174,22 @@ int syncc_conflicts_resolve(syncc_engine *e, const char *id, const char *keep)
             continue;
         any = 1;
         if (job_query(e, rt,
-                      "UPDATE syncengine.sync_conflicts SET keep = $3 WHERE job = $1 AND id = $2::bigint "
-                      "AND outcome = 'open' AND resolved_at IS NULL AND db_key IS NOT NULL RETURNING id, stream, db_key",
+                      "UPDATE syncengine.sync_conflicts SET keep = $3, resolved_at = CASE WHEN outcome = "
+                      "'ambiguous_match' THEN now() END WHERE job = $1 AND id = $2::bigint AND resolved_at IS NULL "
+                      "AND ((outcome = 'open' AND db_key IS NOT NULL) OR outcome = 'ambiguous_match') "
+                      "RETURNING id, stream, coalesce(db_key, sf_id) AS db_key, outcome",
                       params, 3, &rows, err, sizeof(err)) != SYNC_OK) {
             fprintf(stderr, "syncengine: job '%s': %s\n", rt->conf->name, err);
             return SYNCC_EXIT_FAILED;
         }
         if (json_array_size(rows) == 1) {
             json_t *r = json_array_get(rows, 0);
-            printf("conflict %s (%s.%s, row %s): the %s version is kept at the next run\n", id, rt->conf->name,
-                   str(r, "stream"), str(r, "db_key"), keep);
+            if (strcmp(str(r, "outcome"), "ambiguous_match") == 0)
+                printf("conflict %s (%s.%s, %s): closed; the next change of the record is matched or created "
+                       "again\n", id, rt->conf->name, str(r, "stream"), str(r, "db_key"));
+            else
+                printf("conflict %s (%s.%s, row %s): the %s version is kept at the next run\n", id, rt->conf->name,
+                       str(r, "stream"), str(r, "db_key"), keep);
             json_decref(rows);
             return SYNCC_EXIT_OK;
         }
@@ -194,6 +200,6 @@ int syncc_conflicts_resolve(syncc_engine *e, const char *id, const char *keep)
         return SYNCC_EXIT_CONFIG;
     }
     fprintf(stderr, "syncengine: there is no open conflict %s (see syncengine conflicts); a conflict settled by "
-            "its policy, or an ambiguous match, is not resolved this way\n", id);
+            "its policy is not resolved again\n", id);
     return SYNCC_EXIT_CONFIG;
 }

@@ -830,23 +830,33 @@ static void add_conflict(tw_stream *ts, const char *key, const char *sf_id, cons
 }
 
 /* Conflicts settled by `syncengine conflicts resolve`, not yet applied: db_key -> keep. */
-static int load_resolutions(tw_stream *ts, json_t **out)
+static int load_resolutions(tw_stream *ts, json_t **out, json_t **blocked)
 {
     const char *params[2] = {ts->tw->rt->conf->name, ts->st->name};
     json_t *rows = NULL, *r;
     size_t i;
     int rc = pgq(ts->tw,
-                 "SELECT db_key, keep, sf_id, sf_version, fields, (extract(epoch FROM sf_modified) * 1000000)::bigint AS sm "
+                 "SELECT db_key, keep, sf_id, sf_version, fields, outcome, "
+                 "(extract(epoch FROM sf_modified) * 1000000)::bigint AS sm "
                  "FROM syncengine.sync_conflicts WHERE job = $1 AND stream = $2 "
-                 "AND outcome = 'open' AND resolved_at IS NULL AND db_key IS NOT NULL",
+                 "AND outcome IN ('open', 'ambiguous_match') AND resolved_at IS NULL",
                  params, 2, &rows);
     if (rc != SYNC_OK)
         return rc;
     *out = json_object();
+    *blocked = json_object();
     json_array_foreach(rows, i, r) {
         const char *k = json_string_value(json_object_get(r, "db_key"));
-        if (k)
+        const char *id = json_string_value(json_object_get(r, "sf_id"));
+        if (strcmp(json_string_value(json_object_get(r, "outcome")), "ambiguous_match") == 0) {
+            /* an unsettled ambiguous match holds its row and its record: neither is created again */
+            if (k)
+                json_object_set_new(*blocked, k, json_true());
+            if (id)
+                json_object_set_new(*blocked, id, json_true());
+        } else if (k) {
             json_object_set(*out, k, r);
+        }
     }
     json_decref(rows);
     return SYNC_OK;
@@ -1038,7 +1048,7 @@ static int run_stream(tw_run *tw, size_t s)
     json_t *sf_changes = NULL, *db_changes = NULL, *db_rows = NULL, *unlinked_db = NULL, *resolutions = NULL;
     json_t *inserted = NULL;
     json_t *pairs = NULL, *consumed = NULL, *creates_db = NULL, *creates_sf = NULL, *sf_unlinked = NULL;
-    json_t *db_unlinked_changed = NULL, *by_match = NULL;
+    json_t *db_unlinked_changed = NULL, *by_match = NULL, *blocked = NULL;
     pending_sf *pend = NULL;
     size_t n_pend = 0, cap_pend = 0;
     int rc;
@@ -1063,7 +1073,7 @@ static int run_stream(tw_run *tw, size_t s)
     }
     if ((rc = load_catalog(&ts)) != SYNC_OK || (rc = load_state(&ts, &db_cursor, &sf_cursor)) != SYNC_OK ||
         (rc = load_links(tw, ts.st->name, &ts.links, &ts.by_sf)) != SYNC_OK ||
-        (rc = load_resolutions(&ts, &resolutions)) != SYNC_OK)
+        (rc = load_resolutions(&ts, &resolutions, &blocked)) != SYNC_OK)
         goto out;
     for (i = 0; i < ts.map->n_cols; i++) {
         const syncc_tw_col *col = &ts.map->cols[i];
@@ -1229,53 +1239,11 @@ static int run_stream(tw_run *tw, size_t s)
             free(mk);
         }
     }
-    consumed = json_object();   /* db keys paired by matching */
+    consumed = json_object();   /* db keys paired by matching or held by an ambiguous match */
     creates_db = json_array();  /* Salesforce records to insert as rows */
-    json_object_foreach(sf_unlinked, k, v) {
-        json_t *lst = NULL;
-        if (mc != (size_t)-1) {
-            char *mk = match_key(json_object_get(json_object_get(v, "v"), ts.map->cols[mc].column));
-            lst = mk ? json_object_get(by_match, mk) : NULL;
-            free(mk);
-        }
-        if (lst && json_array_size(lst) > 1) {
-            json_t *cands = json_array();
-            size_t j;
-            json_t *e;
-            json_array_foreach(lst, j, e)
-                json_array_append_new(cands, row_values(&ts, json_object_get(unlinked_db, json_string_value(e))));
-            json_t *f = json_pack("[s]", ts.map->cols[mc].column);
-            add_conflict(&ts, NULL, k, f, NULL, cands, json_object_get(v, "v"), 0,
-                         json_integer_value(json_object_get(v, "m")), "ambiguous_match");
-            json_decref(f);
-            json_decref(cands);
-            json_array_foreach(lst, j, e)
-                json_object_set_new(consumed, json_string_value(e), json_true());
-            continue;
-        }
-        if (lst && json_array_size(lst) == 1) {
-            const char *dbk = json_string_value(json_array_get(lst, 0));
-            if (json_object_get(consumed, dbk)) {
-                /* a second record for the same row: ambiguous the other way round */
-                json_t *f = json_pack("[s]", ts.map->cols[mc].column);
-                add_conflict(&ts, dbk, k, f, NULL, NULL, json_object_get(v, "v"), 0,
-                             json_integer_value(json_object_get(v, "m")), "ambiguous_match");
-                json_decref(f);
-                continue;
-            }
-            json_object_set_new(consumed, dbk, json_true());
-            json_t *p = json_pack("{s:s, s:O, s:O, s:b}", "sf_id", k, "sf", v, "db",
-                                  json_object_get(unlinked_db, dbk), "new", 1);
-            json_object_set_new(pairs, dbk, p);
-            continue;
-        }
-        json_t *c = json_pack("{s:s, s:O}", "sf_id", k, "rec", v);
-        json_array_append_new(creates_db, c);
-    }
-
-    /* matching the other way: changed rows without a link against unlinked Salesforce records */
-    creates_sf = json_array(); /* db keys to create in Salesforce */
+    creates_sf = json_array();  /* db keys to create in Salesforce */
     {
+        /* Salesforce's unlinked records by match value; one on each side pairs, more is never guessed */
         json_t *sf_by_match = json_object();
         if (mc != (size_t)-1)
             json_object_foreach(sf_unlinked, k, v) {
@@ -1290,30 +1258,62 @@ static int run_stream(tw_run *tw, size_t s)
                 json_array_append_new(lst, json_string(k));
                 free(mk);
             }
-        json_object_foreach(db_unlinked_changed, k, v) {
-            if (json_object_get(consumed, k))
+        json_t *sf_done = json_object(); /* sf ids paired or held */
+        const char *mk;
+        json_t *sfl;
+        json_object_foreach(sf_by_match, mk, sfl) {
+            json_t *dbl = json_object_get(by_match, mk);
+            size_t j;
+            json_t *e;
+            if (dbl == NULL)
                 continue;
-            json_t *lst = NULL;
-            if (mc != (size_t)-1) {
-                json_t *cv = canon_json(json_object_get(v, ts.map->cols[mc].column));
-                char *mk = match_key(cv);
-                json_decref(cv);
-                lst = mk ? json_object_get(sf_by_match, mk) : NULL;
-                free(mk);
+            if (json_array_size(dbl) == 1 && json_array_size(sfl) == 1) {
+                const char *dbk = json_string_value(json_array_get(dbl, 0));
+                const char *sid = json_string_value(json_array_get(sfl, 0));
+                if (json_object_get(blocked, dbk) || json_object_get(blocked, sid))
+                    goto held;
+                json_t *p = json_pack("{s:s, s:O, s:O, s:b}", "sf_id", sid, "sf", json_object_get(sf_unlinked, sid),
+                                      "db", json_object_get(unlinked_db, dbk), "new", 1);
+                json_object_set_new(pairs, dbk, p);
+                json_object_set_new(consumed, dbk, json_true());
+                json_object_set_new(sf_done, sid, json_true());
+                continue;
             }
-            if (lst && json_array_size(lst) > 1) {
+            /* two candidates (or more) for one record: recorded, nothing linked or created */
+            {
                 json_t *f = json_pack("[s]", ts.map->cols[mc].column);
-                json_t *rv = row_values(&ts, v);
-                add_conflict(&ts, k, NULL, f, NULL, rv, lst, parse_ts(json_object_get(v, "updated_at")), 0,
-                             "ambiguous_match");
-                json_decref(rv);
+                json_t *dv = json_array(), *sv = json_array();
+                json_array_foreach(dbl, j, e)
+                    json_array_append_new(dv, row_values(&ts, json_object_get(unlinked_db, json_string_value(e))));
+                json_array_foreach(sfl, j, e)
+                    json_array_append(sv, json_object_get(json_object_get(sf_unlinked, json_string_value(e)), "v"));
+                json_array_foreach(dbl, j, e)
+                    if (!json_object_get(blocked, json_string_value(e)))
+                        add_conflict(&ts, json_string_value(e), NULL, f, NULL, dv, sv, 0, 0, "ambiguous_match");
+                json_array_foreach(sfl, j, e)
+                    if (!json_object_get(blocked, json_string_value(e)))
+                        add_conflict(&ts, NULL, json_string_value(e), f, NULL, dv, sv, 0, 0, "ambiguous_match");
                 json_decref(f);
-                continue;
+                json_decref(dv);
+                json_decref(sv);
             }
-            /* a single candidate was paired above (it had no other row); none: create */
-            if (!lst)
-                json_array_append_new(creates_sf, json_string(k));
+        held:
+            json_array_foreach(dbl, j, e)
+                json_object_set_new(consumed, json_string_value(e), json_true());
+            json_array_foreach(sfl, j, e)
+                json_object_set_new(sf_done, json_string_value(e), json_true());
         }
+        json_object_foreach(sf_unlinked, k, v) {
+            if (json_object_get(sf_done, k) || json_object_get(blocked, k))
+                continue;
+            json_array_append_new(creates_db, json_pack("{s:s, s:O}", "sf_id", k, "rec", v));
+        }
+        json_object_foreach(db_unlinked_changed, k, v) {
+            if (json_object_get(consumed, k) || json_object_get(blocked, k))
+                continue;
+            json_array_append_new(creates_sf, json_string(k));
+        }
+        json_decref(sf_done);
         json_decref(sf_by_match);
     }
 
@@ -1505,7 +1505,7 @@ static int run_stream(tw_run *tw, size_t s)
                 continue;
             }
             add_op(&ts, json_object_size(p->to_db) > 0 ? "u" : "l", p->key, json_incref(p->to_db),
-                   p->op.kind == TW_SF_CREATE ? ops[i].new_id : NULL, json_incref(p->new_base), p->db_mod,
+                   p->op.kind == TW_SF_CREATE ? ops[i].new_id : p->sf_id, json_incref(p->new_base), p->db_mod,
                    p->sf_mod, "synced", NULL);
             if (p->op.kind == TW_SF_CREATE) {
                 /* the link needs the Id before the row has it */
@@ -1652,6 +1652,7 @@ out:
     json_decref(db_rows);
     json_decref(unlinked_db);
     json_decref(resolutions);
+    json_decref(blocked);
     json_decref(inserted);
     free(ts.sf_cursor);
     free(db_cursor);

@@ -98,6 +98,12 @@ int syncc_tw_decide(const syncc_tw_input *in, syncc_tw_result *res)
         int dc = new_pair ? !same(d, s) : !same(d, b);
         int sc = new_pair ? !same(d, s) : !same(s, b);
 
+        /* a new pair: a value on one side only fills the other side's gap, it does not conflict */
+        if (new_pair && dc && (json_is_null(d) || json_is_null(s))) {
+            dc = !json_is_null(d);
+            sc = !json_is_null(s);
+        }
+
         switch (in->fields[i].dir) {
         case SYNCC_TW_PULL:
             if (!same(s, d) && (sc || new_pair))
@@ -189,10 +195,10 @@ int syncc_tw_decide(const syncc_tw_input *in, syncc_tw_result *res)
                 goto oom;
             break;
         case SYNCC_TW_BOTH:
-            if (in_conflict ? winner_sf : (!same(s, b) && !new_pair)) {
+            if (in_conflict ? winner_sf : new_pair ? json_is_null(d) : !same(s, b)) {
                 if (put(res->to_db, c, s) < 0 || put(res->new_base, c, s) < 0)
                     goto oom;
-            } else if (in_conflict || !same(d, b)) {
+            } else if (in_conflict || new_pair || !same(d, b)) {
                 if (put(res->to_sf, c, d) < 0 || put(res->new_base, c, d) < 0)
                     goto oom;
             }

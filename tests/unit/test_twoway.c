@@ -191,6 +191,11 @@ static void new_pair(void **state)
     run(NULL, db, sf, SYNCC_TW_NEWEST_WINS, 1, 9, 1, &x);
     expect same = {SYNCC_TW_NOTHING, "{}", "{}", NULL, "[]"};
     run(NULL, BASE, BASE, SYNCC_TW_MANUAL, 1, 9, 1, &same);
+    /* a value on one side only fills the other side's gap, even under manual */
+    const char *gap = "{\"first_name\":null,\"last_name\":\"Lee\",\"email\":\"a@x.nl\",\"score\":\"1\",\"notes\":\"n\"}";
+    const char *gap2 = "{\"first_name\":\"Ann\",\"last_name\":\"Lee\",\"email\":null,\"score\":\"1\",\"notes\":\"n\"}";
+    expect fill = {SYNCC_TW_MERGED, "{\"first_name\":\"Ann\"}", "{\"email\":\"a@x.nl\"}", BASE_SORTED, "[]"};
+    run(NULL, gap, gap2, SYNCC_TW_MANUAL, 1, 9, 1, &fill);
 }
 
 static void policy_names(void **state)
