@@ -387,6 +387,13 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
     } else {
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     }
+    /*
+     * libcurl silently sends a request again on a new connection when a
+     * reused one dies before any answer: for a request that is not
+     * idempotent that is a second create.  Such a request gets a connection
+     * of its own, which libcurl never repeats that way.
+     */
+    curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, req->no_replay ? 1L : 0L);
     /* PATCH and DELETE keep POST's or GET's body handling under their own name */
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
                      strcmp(req->method, "GET") == 0 || strcmp(req->method, "POST") == 0 ? NULL : req->method);
@@ -524,6 +531,7 @@ int sf_http_send(sf_http *h, const sf_http_request *req, sf_http_response *resp)
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 0L);
     curl_slist_free_all(hdrs);
 
     /* Hand the last body and headers over, whatever the outcome. */

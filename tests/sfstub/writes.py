@@ -164,6 +164,34 @@ class View:
         self.store = store
         self.schemas = store.schemas
         self.work = {}
+        self.indexes = {}
+
+    def ext_index(self, obj, f):
+        """{lower-case value: set of Ids} of external-id field f over live records,
+        built once per request and kept current by note_ext (a call of 200
+        upserts must not scan a large table 200 times)."""
+        key = (obj.name.lower(), f.index)
+        idx = self.indexes.get(key)
+        if idx is None:
+            idx = {}
+            i_del = obj.idx("IsDeleted") if obj.field("IsDeleted") else None
+            for rid, rec in self.table(obj.name.lower()).items():
+                v = rec[f.index]
+                if isinstance(v, str) and (i_del is None or not rec[i_del]):
+                    idx.setdefault(v.lower(), set()).add(rid)
+            self.indexes[key] = idx
+        return idx
+
+    def note_ext(self, obj, old, new):
+        """Keeps the built indexes of obj current after a record changed (old or new may be None)."""
+        for (name, fi), idx in self.indexes.items():
+            if name != obj.name.lower():
+                continue
+            if old is not None and isinstance(old[fi], str):
+                idx.get(old[fi].lower(), set()).discard(old[0])
+            if new is not None and isinstance(new[fi], str) and \
+                    not (obj.field("IsDeleted") and new[obj.idx("IsDeleted")]):
+                idx.setdefault(new[fi].lower(), set()).add(new[0])
 
     def table(self, name):
         if name not in self.work:
@@ -333,8 +361,8 @@ class Writer:
         for f in obj.fields:
             v = lst[f.index]
             if f.external_id and v is not None:
-                for rid, rec in view.table(obj.name.lower()).items():
-                    if rid != own_id and isinstance(rec[f.index], str) and rec[f.index].lower() == v.lower():
+                for rid in sorted(view.ext_index(obj, f).get(v.lower(), ())):
+                    if rid != own_id:
                         raise RecordError("DUPLICATE_VALUE", "duplicate value found: %s duplicates value "
                                           "on record with id: %s" % (f.name, rid), [f.name])
 
@@ -364,6 +392,7 @@ class Writer:
             lst[obj.idx(f)] = ms
         self._derive(obj, lst)
         view.writable(name)[rid] = tuple(lst)
+        view.note_ext(obj, None, view.table(name)[rid])
         return rid
 
     def _live(self, view, obj, rid):
@@ -385,6 +414,7 @@ class Writer:
         lst[obj.idx("LastModifiedDate")] = ms
         lst[obj.idx("SystemModstamp")] = ms
         view.writable(obj.name.lower())[rec[0]] = tuple(lst)
+        view.note_ext(obj, rec, view.table(obj.name.lower())[rec[0]])
 
     def _object_of_id(self, rid):
         for obj in self.store.schemas.values():
@@ -433,10 +463,7 @@ class Writer:
                 raise RecordError("INVALID_FIELD", "Only external ids are supported in an upsert, "
                                   "not Id", ["Id"])
         tbl = view.table(obj.name.lower())
-        i_del = obj.idx("IsDeleted") if obj.field("IsDeleted") else None
-        matches = [rec for rec in tbl.values()
-                   if isinstance(rec[ext.index], str) and rec[ext.index].lower() == value.lower()
-                   and (i_del is None or not rec[i_del])]
+        matches = [tbl[rid] for rid in sorted(view.ext_index(obj, ext).get(value.lower(), ()))]
         if len(matches) > 1:
             raise RecordError("DUPLICATE_EXTERNAL_ID", "%s: more than one record found for external "
                               "id field: %s" % (ext.name, [m[0] for m in matches]), [ext.name])
@@ -463,4 +490,5 @@ class Writer:
         lst[obj.idx("LastModifiedDate")] = ms
         lst[obj.idx("SystemModstamp")] = ms
         view.writable(obj.name.lower())[rid] = tuple(lst)
+        view.note_ext(obj, rec, view.table(obj.name.lower())[rid])
         return {"id": rid, "success": True, "errors": [], "_log": [(obj.name.lower(), rid, ms)]}

@@ -132,6 +132,7 @@ static void test_table_and_has(void **state)
     HAS(record_field_at); HAS(record_get); HAS(record_reject); HAS(catalog_add_stream);
     HAS(catalog_add_field); HAS(state_get); HAS(state_put); HAS(cancelled); HAS(counter_add);
     HAS(time_parse); HAS(time_format); HAS(time_now); HAS(ctx_job); HAS(ctx_instance);
+    HAS(record_written);
 #undef HAS
 
     /* an older, smaller table: members past its size read as absent */
@@ -348,6 +349,54 @@ static void test_record_reject(void **state)
     assert_int_equal(ctx2->n_rejected, 1);
     assert_null(ctx2->rejects[0].stream);
     syncc_ctx_free(ctx2);
+    syncc_batch_free(b);
+    syncc_ctx_free(ctx);
+}
+
+/* ABI 1.3: ids a sink reports go to the ctx's on_written, or to the debug log. */
+typedef struct written {
+    char key[32], id[32];
+    int created, calls;
+} written;
+
+static void on_written(void *payload, const sync_record *rec, const char *remote_id, int created)
+{
+    written *w = payload;
+    snprintf(w->key, sizeof w->key, "%s", H->record_key(rec));
+    snprintf(w->id, sizeof w->id, "%s", remote_id);
+    w->created = created;
+    w->calls++;
+}
+
+static void test_record_written(void **state)
+{
+    (void)state;
+    sync_ctx *ctx = syncc_ctx_new("crm", "sf", "salesforce");
+    syncc_ctx_set_stream(ctx, "crm.contacts");
+    sync_batch *b = syncc_batch_new();
+    sync_record *r = syncc_batch_add(b, "row-7", 5, SYNC_OP_UPSERT);
+
+    syncc_log_set_level(SYNC_LOG_DEBUG);
+    capture_begin();
+    H->record_written(ctx, r, "0035g00003H1h2wAAB", 1);
+    H->record_written(ctx, r, NULL, 0); /* nothing to report */
+    char *log = capture_end();
+    assert_non_null(strstr(log, "[job=crm stream=crm.contacts plugin=salesforce:sf] record row-7 stored as "
+                                "0035g00003H1h2wAAB (created)\n"));
+    free(log);
+    assert_int_equal(ctx->n_written_ids, 1);
+
+    written w = {{0}, {0}, 0, 0};
+    ctx->on_written = on_written;
+    ctx->on_written_payload = &w;
+    H->record_written(ctx, r, "0035g00003H1h2xAAB", 0);
+    assert_int_equal(w.calls, 1);
+    assert_string_equal(w.key, "row-7");
+    assert_string_equal(w.id, "0035g00003H1h2xAAB");
+    assert_int_equal(w.created, 0);
+    assert_int_equal(ctx->n_written_ids, 2);
+    H->record_written(NULL, r, "x", 1); /* no context: ignored */
+    assert_int_equal(w.calls, 1);
     syncc_batch_free(b);
     syncc_ctx_free(ctx);
 }
@@ -742,6 +791,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_records_through_emitter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_emit_cancelled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_reject, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctx_error_clears, setup, teardown),
