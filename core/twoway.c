@@ -1369,6 +1369,9 @@ static int run_stream(tw_run *tw, size_t s)
                 p->sf_id = sf_id;
                 p->new_base = json_deep_copy(base ? base : json_object());
                 p->db_mod = db_mod;
+            } else if (tw->push) {
+                /* not pushed: the pair is apart for good (turning push_deletes on later does not reach back) */
+                add_op(&ts, "d", k, NULL, NULL, json_deep_copy(base ? base : json_object()), db_mod, 0, NULL, NULL);
             }
             json_decref(dbv);
             continue;
