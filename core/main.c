@@ -242,8 +242,12 @@ int main(int argc, char **argv)
         return rc;
     while (cmd != NULL && strcmp(cmd, "status") == 0 && optind < argc && n_jobs < sizeof(jobs) / sizeof(jobs[0]))
         jobs[n_jobs++] = argv[optind++]; /* job names after the options */
-    if (resolve && resolve_id == NULL && optind < argc)
-        resolve_id = argv[optind++]; /* conflicts resolve -c FILE ID */
+    if (resolve && resolve_id == NULL && optind < argc && argv[optind][0] != '-') {
+        resolve_id = argv[optind++]; /* conflicts resolve -c FILE ID [--keep SIDE] */
+        rc = parse_options(&o, argc, argv, "c:l:Vh");
+        if (rc >= 0)
+            return rc;
+    }
     const char *config = o.config, *state_dir = o.state_dir, *describe = o.describe;
     const char *const *plugin_dirs = o.plugin_dirs;
     size_t n_dirs = o.n_dirs;
