@@ -1440,6 +1440,9 @@ static int run_stream(tw_run *tw, size_t s)
         } else if (json_object_size(r.to_db) > 0 || is_new || keep) {
             add_op(&ts, "u", k, json_incref(r.to_db), is_new ? sf_id : NULL, json_incref(r.new_base), db_mod,
                    sf_mod, "synced", NULL);
+        } else if (base && !json_equal(r.new_base, base)) {
+            /* both sides already agree on a new value (a run stopped between its two writes): the link follows */
+            add_op(&ts, "l", k, NULL, NULL, json_incref(r.new_base), db_mod, sf_mod, "synced", NULL);
         }
         syncc_tw_result_clear(&r);
         json_decref(dbv);
