@@ -465,7 +465,8 @@ static void test_job_options(void **state)
     expect_load_error(text,
                       "%s:8: unknown option 'retries' in [job j]; valid options: batch_size, conflict_policy, "
                       "direction, enabled, full_refresh, like, merge_fields, parallel_streams, push_deletes, "
-                      "queue_depth, schedule, sink, sink.*, source, tenants, var.*",
+                      "queue_depth, schedule, sink, sink.*, source, tenants, var.*, "
+                      "write_attempts",
                       m);
     snprintf(text, sizeof(text), "%s[job j]\nsource = src\nsink = dst\nsource.where = x\n", src);
     expect_load_error(text,
@@ -683,7 +684,8 @@ static void test_includes(void **state)
     expect_load_error("include = bad.ini\n" BASE,
                       "%s:4: unknown option 'foo' in [job q]; valid options: batch_size, conflict_policy, "
                       "direction, enabled, full_refresh, like, merge_fields, parallel_streams, push_deletes, "
-                      "queue_depth, schedule, sink, sink.*, source, tenants, var.*",
+                      "queue_depth, schedule, sink, sink.*, source, tenants, var.*, "
+                      "write_attempts",
                       P("bad.ini"));
 
     /* no includes from memory when asked */
