@@ -1227,6 +1227,33 @@ static int run_stream(tw_run *tw, size_t s)
         json_decref(rows);
     }
 
+    /* rows that name their record already (salesforce_id set, no link: filled by hand or by an older sync):
+     * paired with it, whatever the match column says */
+    if (ts.has_sfid) {
+        json_t *rows = json_object_size(sf_unlinked) > 0 ? unlinked_db : db_unlinked_changed;
+        json_t *taken = json_array();
+        json_object_foreach(rows, k, v) {
+            const char *id = json_string_value(json_object_get(v, "salesforce_id"));
+            if (id == NULL || *id == '\0' || json_object_get(ts.by_sf, id) || json_object_get(blocked, k) ||
+                (json_object_get(v, "deleted_at") && !json_is_null(json_object_get(v, "deleted_at"))))
+                continue;
+            json_t *p = json_pack("{s:s, s:O, s:b}", "sf_id", id, "db", v, "new", 1);
+            if (json_object_get(sf_unlinked, id))
+                json_object_set(p, "sf", json_object_get(sf_unlinked, id));
+            json_object_set_new(pairs, k, p);
+            json_array_append_new(taken, json_pack("[s, s]", k, id));
+        }
+        size_t j;
+        json_t *e;
+        json_array_foreach(taken, j, e) {
+            const char *dbk = json_string_value(json_array_get(e, 0)), *id = json_string_value(json_array_get(e, 1));
+            json_object_del(db_unlinked_changed, dbk);
+            json_object_del(unlinked_db, dbk);
+            json_object_del(sf_unlinked, id);
+        }
+        json_decref(taken);
+    }
+
     /* matching: Salesforce records without a link */
     by_match = json_object(); /* match value -> [db keys] of unlinked rows */
     size_t mc = ts.map->match_col;
@@ -1383,6 +1410,29 @@ static int run_stream(tw_run *tw, size_t s)
             json_decref(dbv);
             continue;
         }
+        if (is_new && rec == NULL && dbv != NULL && tw->push) {
+            /* a row that names a record not read this run: the row's values go to it */
+            if (n_pend == cap_pend) {
+                cap_pend = cap_pend ? 2 * cap_pend : 64;
+                pend = realloc(pend, cap_pend * sizeof(*pend));
+            }
+            pending_sf *p = &pend[n_pend++];
+            memset(p, 0, sizeof(*p));
+            p->fields = sf_fields_of(&ts, dbv, &p->types);
+            p->op.kind = TW_SF_UPDATE;
+            p->op.sf_id = sf_id;
+            p->op.fields = p->fields;
+            p->op.types = p->types;
+            p->key = strdup(k);
+            p->sf_id = sf_id;
+            p->to_db = json_object();
+            p->new_base = json_incref(dbv);
+            p->old_base = NULL; /* no link until Salesforce took it */
+            p->to_sf_cols = json_incref(dbv);
+            p->db_mod = db_mod;
+            json_decref(dbv);
+            continue;
+        }
         syncc_tw_input in;
         memset(&in, 0, sizeof(in));
         in.fields = ts.map->fields;
@@ -1433,7 +1483,7 @@ static int run_stream(tw_run *tw, size_t s)
             p->sf_id = sf_id;
             p->to_db = json_incref(r.to_db);
             p->new_base = json_incref(r.new_base);
-            p->old_base = base ? json_deep_copy(base) : json_object();
+            p->old_base = base ? json_deep_copy(base) : NULL; /* NULL: a new pair, no link until written */
             p->to_sf_cols = json_incref(r.to_sf);
             p->db_mod = db_mod;
             p->sf_mod = sf_mod;
