@@ -1724,6 +1724,54 @@ out:
     return rc;
 }
 
+/* The bookkeeping tables, as conf/crm.sql creates them; made here only when missing. */
+static const char *const bookkeeping_ddl[] = {
+    "CREATE SCHEMA IF NOT EXISTS syncengine",
+    "CREATE TABLE IF NOT EXISTS syncengine.sync_links (job text NOT NULL, stream text NOT NULL, db_key text NOT NULL, "
+    "sf_id text, synced jsonb NOT NULL DEFAULT '{}'::jsonb, db_modified timestamptz, sf_modified timestamptz, "
+    "deleted boolean NOT NULL DEFAULT false, synced_at timestamptz NOT NULL DEFAULT now(), "
+    "PRIMARY KEY (job, stream, db_key))",
+    "CREATE UNIQUE INDEX IF NOT EXISTS sync_links_sf ON syncengine.sync_links (job, stream, sf_id)",
+    "CREATE TABLE IF NOT EXISTS syncengine.sync_conflicts (id bigserial PRIMARY KEY, job text NOT NULL, "
+    "stream text NOT NULL, db_key text, sf_id text, fields jsonb NOT NULL DEFAULT '[]'::jsonb, base jsonb, "
+    "db_version jsonb, sf_version jsonb, db_modified timestamptz, sf_modified timestamptz, policy text NOT NULL, "
+    "outcome text NOT NULL, keep text CHECK (keep IN ('salesforce', 'database')), "
+    "opened_at timestamptz NOT NULL DEFAULT now(), resolved_at timestamptz)",
+    "CREATE INDEX IF NOT EXISTS sync_conflicts_open ON syncengine.sync_conflicts (job, stream) "
+    "WHERE resolved_at IS NULL",
+    "CREATE TABLE IF NOT EXISTS syncengine.sync_twoway_state (job text NOT NULL, stream text NOT NULL, "
+    "db_cursor text, sf_cursor text, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (job, stream))",
+    NULL};
+
+static int ensure_bookkeeping(tw_run *tw)
+{
+    json_t *rows = NULL;
+    int rc = pgq(tw,
+                 "SELECT to_regclass('syncengine.sync_links') IS NOT NULL AND "
+                 "to_regclass('syncengine.sync_conflicts') IS NOT NULL AND "
+                 "to_regclass('syncengine.sync_twoway_state') IS NOT NULL AS ok",
+                 NULL, 0, &rows);
+    if (rc != SYNC_OK)
+        return rc;
+    int ok = json_is_true(first_value(rows, "ok")) ||
+             (json_is_string(first_value(rows, "ok")) && strcmp(json_string_value(first_value(rows, "ok")), "t") == 0);
+    json_decref(rows);
+    if (ok)
+        return SYNC_OK;
+    for (size_t i = 0; bookkeeping_ddl[i] && rc == SYNC_OK; i++)
+        rc = pgq(tw, bookkeeping_ddl[i], NULL, 0, NULL);
+    if (rc != SYNC_OK) {
+        char e2[sizeof(tw->err)];
+        snprintf(e2, sizeof(e2), "the two-way tables in schema \"syncengine\" are missing and could not be created "
+                 "(%s); create them as the database owner (conf/crm.sql has them)", tw->err);
+        snprintf(tw->err, sizeof(tw->err), "%s", e2);
+        return rc;
+    }
+    syncc_log(SYNC_LOG_INFO, &(syncc_log_ctx){.job = tw->rt->conf->name, .run_id = tw->run_id},
+              "created the two-way tables in schema \"syncengine\" (sync_links, sync_conflicts, sync_twoway_state)");
+    return SYNC_OK;
+}
+
 int syncc_twoway_run(syncc_engine *e, syncc_job_rt *rt, const char *run_id, void *src_inst, sync_ctx *src_ctx,
                      void *snk_inst, sync_ctx *snk_ctx, json_t *streams_json, syncc_run_result *res)
 {
@@ -1750,6 +1798,11 @@ int syncc_twoway_run(syncc_engine *e, syncc_job_rt *rt, const char *run_id, void
         snprintf(res->error, sizeof(res->error), "job '%s' is two-way, but the plugin '%s' of its sink cannot run "
                  "statements (it has no query operation)", job->name, rt->sink->def.name);
         return SYNC_E_UNSUPPORTED;
+    }
+    rc = ensure_bookkeeping(&tw);
+    if (rc != SYNC_OK) {
+        snprintf(res->error, sizeof(res->error), "%s", tw.err);
+        return rc;
     }
     for (size_t s = 0; s < rt->n_streams && !e->stop; s++) {
         rc = run_stream(&tw, s);
