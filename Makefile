@@ -81,7 +81,7 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: FORCE build-clang test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick bench-tenants bench-edge soak fuzz fuzz-quick docs check-docs
+.PHONY: FORCE build-clang test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo demo-crm bench bench-quick bench-tenants bench-crm bench-edge soak fuzz fuzz-quick docs check-docs
 
 # core/SUBSYSTEM/*.c (core/http/: the daemon's HTTP API over libmicrohttpd) join the core library
 CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c core/*/*.c))
@@ -348,6 +348,14 @@ bench-edge: all
 # 1,000 tenants of 40 records on one daemon: a full and an idle cycle (bench/tenants.sh).
 bench-tenants: all
 	$(Q)O=$(O) bench/tenants.sh
+
+# The two-way CRM job's figures: push 10,000 new contacts, read them back unchanged (bench/crm_push.sh).
+bench-crm: all
+	$(Q)O=$(O) sh bench/crm_push.sh
+
+# The two-way CRM job on a terminal: rows pushed, an edit pulled, a conflict under each policy, an idle run.
+demo-crm: all
+	$(Q)O=$(O) sh tests/demo/demo_crm.sh
 
 # Long reliability runs: 200 SIGKILL trials over 300k records, every fault test repeated.
 soak: all $(TEST_BINS)

@@ -7,6 +7,7 @@
  * Problems are collected, never returned early, so one `check` lists them all.
  */
 #include "check.h"
+#include "twoway_map.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,7 +247,14 @@ static void fill_check(sync_check *chk, const syncc_instance *in, const syncc_jo
         chk->stream = st->name;
         chk->object = in->is_source ? st->object : st->target;
         chk->stream_options = in->is_source ? st->source_options : st->sink_options;
-        if (in->is_source) {
+        if (in->is_source && srt->twoway) {
+            /* a two-way stream reads the fields of its arrows (core/twoway_map.h) */
+            chk->n_fields = srt->twoway->n_sf_fields;
+            *fields = calloc(chk->n_fields + 1, sizeof(**fields));
+            for (size_t i = 0; *fields && i < chk->n_fields; i++)
+                (*fields)[i] = srt->twoway->sf_fields[i];
+            chk->fields = *fields;
+        } else if (in->is_source) {
             *fields = mapped_fields(srt->mapping, &chk->n_fields);
             chk->fields = *fields;
         } else {
@@ -266,6 +274,9 @@ static void check_plugin(const syncc_plugin *p, const syncc_instance *in, const 
                          const syncc_stream_rt *srt, check_payload *cp)
 {
     if (p == NULL || p->def.check == NULL)
+        return;
+    /* a two-way stream's table is checked by the run itself (core/twoway.c): it is no sink target */
+    if (srt != NULL && srt->twoway != NULL && !in->is_source)
         return;
     sync_check chk;
     char where[300];
@@ -400,6 +411,8 @@ static int probe_with(syncc_engine *e, syncc_job_rt *rt, int source, void *inst,
         return SYNC_OK;
     for (size_t s = 0; s <= rt->n_streams && rc == SYNC_OK; s++) {
         const syncc_stream_rt *srt = s == 0 ? NULL : &rt->streams[s - 1];
+        if (srt != NULL && srt->twoway != NULL && !source)
+            continue;
         sync_check chk;
         char where[300];
         sync_column *cols;

@@ -88,9 +88,9 @@ static const char *const engine_keys =
     "http_insecure, http_listen, http_tls_cert, http_tls_key, http_token, http_token_file, include, log_format, "
     "log_level, max_jobs, plugin_dir, state_dir";
 static const char *const job_keys =
-    "batch_size, enabled, full_refresh, like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, "
-    "var.*, write_attempts";
-static const char *const stream_keys = "object, sink.*, source.*, target";
+    "batch_size, conflict_policy, direction, enabled, full_refresh, like, merge_fields, parallel_streams, "
+    "push_deletes, queue_depth, schedule, sink, sink.*, source, tenants, var.*, write_attempts";
+static const char *const stream_keys = "external_id, key, match, object, sink.*, source.*, target";
 static const char *const section_kinds =
     "[engine], [source NAME], [sink NAME], [tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]";
 
@@ -414,8 +414,9 @@ static int check_engine_key(parse_state *st, const syncc_section *sec, const cha
                                          "include", "http_listen", "http_token", "http_token_file",
                                          "http_insecure", "http_tls_cert", "http_tls_key", NULL};
     static const char *const job[] = {"source", "sink", "schedule", "enabled", "batch_size", "queue_depth",
-                                      "parallel_streams", "full_refresh", "like", "tenants", "write_attempts", NULL};
-    static const char *const stream[] = {"object", "target", NULL};
+                                      "parallel_streams", "full_refresh", "like", "tenants", "direction",
+                                      "conflict_policy", "merge_fields", "push_deletes", "write_attempts", NULL};
+    static const char *const stream[] = {"object", "target", "match", "key", "external_id", NULL};
     const char *const *known;
     const char *list;
     char desc[300];
@@ -946,6 +947,8 @@ void syncc_conf_free(syncc_conf *conf)
         free(job->name);
         free(job->schedule);
         free(job->like);
+        free(job->direction);
+        free(job->conflict_policy);
         free_kv_list(job->vars, job->n_vars);
         free_kv_list(job->sink_kv, job->n_sink_kv);
         syncc_config_free(job->sink_options);
@@ -954,6 +957,9 @@ void syncc_conf_free(syncc_conf *conf)
             free(st->name);
             free(st->object);
             free(st->target);
+            free(st->match);
+            free(st->key);
+            free(st->external_id);
             free_kv_list(st->source_kv, st->n_source_kv);
             free_kv_list(st->sink_kv, st->n_sink_kv);
             for (size_t m = 0; m < st->n_map; m++) {

@@ -97,6 +97,10 @@ typedef struct syncc_stream {
     size_t n_map;
     sync_config *source_options; /* set by syncc_conf_bind */
     sync_config *sink_options;
+    /* two-way streams (docs/two-way.md) */
+    char *match;                /* column paired with a field before creating (match = email), or NULL */
+    char *key;                  /* the table's key column (default id) */
+    char *external_id;          /* the Salesforce field holding the row's key (upsert), or NULL */
 } syncc_stream;
 
 /*
@@ -143,6 +147,11 @@ typedef struct syncc_job {
     syncc_stream *streams;      /* in file order */
     size_t n_streams;
     syncc_tenant_set *tenants;  /* tenants = NAME: a template, run once per tenant as JOB@KEY */
+    /* two-way jobs (docs/two-way.md); direction NULL: a one-way job as always */
+    char *direction;            /* both | to_database | to_salesforce */
+    char *conflict_policy;      /* newest_wins | salesforce_wins | database_wins | crm_wins | manual */
+    int merge_fields;           /* changes to different fields of one record merge (default on) */
+    int push_deletes;           /* soft deletes in the table delete the Salesforce record (default off) */
 } syncc_job;
 
 typedef struct syncc_engine_conf {

@@ -43,6 +43,10 @@ static const sync_option engine_options[] = {
     {"http_tls_key", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL, "PEM private key file of http_tls_cert."},
     SYNC_OPTION_END};
 
+static const char *const twoway_directions[] = {"both", "to_database", "to_salesforce", NULL};
+static const char *const twoway_policies[] = {"newest_wins", "salesforce_wins", "database_wins", "crm_wins",
+                                              "manual", NULL};
+
 static const sync_option job_options[] = {
     {"source", SYNC_OPT_STRING, NULL, SYNC_OPT_REQUIRED, 0, 0, NULL, "The [source NAME] section to read from."},
     {"sink", SYNC_OPT_STRING, NULL, SYNC_OPT_REQUIRED, 0, 0, NULL, "The [sink NAME] section to write to."},
@@ -61,6 +65,15 @@ static const sync_option job_options[] = {
     {"tenants", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
      "A [tenants NAME] section: the job is a template, run once per tenant as JOB@KEY with ${tenant.COLUMN} "
      "taken from the tenant's row."},
+    {"direction", SYNC_OPT_ENUM, NULL, 0, 0, 0, twoway_directions,
+     "Makes the job two-way (docs/two-way.md): both, to_database or to_salesforce; unset: a one-way job."},
+    {"conflict_policy", SYNC_OPT_ENUM, "newest_wins", 0, 0, 0, twoway_policies,
+     "Two-way: who wins a field changed on both sides; manual writes neither side and waits for `conflicts "
+     "resolve`."},
+    {"merge_fields", SYNC_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Two-way: changes to different fields of one record on each side merge without a conflict."},
+    {"push_deletes", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Two-way: a row soft-deleted in the table deletes its Salesforce record."},
     SYNC_OPTION_END};
 
 static const sync_option tenants_options[] = {
@@ -99,6 +112,12 @@ const sync_option *syncc_conf_tenants_options(void)
 static const sync_option stream_options[] = {
     {"object", SYNC_OPT_STRING, NULL, SYNC_OPT_REQUIRED, 0, 0, NULL, "The source's stream (e.g. Contact)."},
     {"target", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL, "The sink's target (e.g. a table); default: the stream name."},
+    {"match", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Two-way: the column whose mapped field pairs records on both sides before anything is created (email is "
+     "compared trimmed and case-insensitive)."},
+    {"key", SYNC_OPT_STRING, "id", 0, 0, 0, NULL, "Two-way: the table's key column."},
+    {"external_id", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Two-way: the Salesforce external-id field that holds the row's key (records are upserted by it)."},
     SYNC_OPTION_END};
 
 const sync_option *syncc_conf_engine_options(void)
@@ -538,6 +557,21 @@ static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
         job->write_attempts = v;
         syncc_config_get_int(cfg, "parallel_streams", &v);
         job->parallel_streams = v;
+        const char *dir = syncc_config_get_string(cfg, "direction");
+        if (dir != NULL) {
+            job->direction = strdup(dir);
+            job->conflict_policy = strdup(syncc_config_get_string(cfg, "conflict_policy"));
+            b = 1;
+            syncc_config_get_bool(cfg, "merge_fields", &b);
+            job->merge_fields = b;
+            b = 0;
+            syncc_config_get_bool(cfg, "push_deletes", &b);
+            job->push_deletes = b;
+            if (!job->direction || !job->conflict_policy) {
+                syncc_config_free(cfg);
+                goto nomem;
+            }
+        }
         syncc_config_free(cfg);
         if (!job->schedule)
             goto nomem;
@@ -603,8 +637,13 @@ static int resolve_streams(syncc_conf *conf, char *err, size_t errlen)
         }
         st->object = strdup(object);
         st->target = strdup(target ? target : st->name);
+        const char *match = syncc_config_get_string(cfg, "match");
+        const char *ext = syncc_config_get_string(cfg, "external_id");
+        st->key = strdup(syncc_config_get_string(cfg, "key"));
+        st->match = match ? strdup(match) : NULL;
+        st->external_id = ext ? strdup(ext) : NULL;
         syncc_config_free(cfg);
-        if (!st->object || !st->target)
+        if (!st->object || !st->target || !st->key || (match && !st->match) || (ext && !st->external_id))
             goto nomem;
 
         for (size_t k = 0; k < sec->n_kv; k++) {

@@ -7,6 +7,7 @@
  * parse.  Errors name the file and line.
  */
 #include "engine.h"
+#include "twoway_map.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -108,6 +109,21 @@ int syncc_engine_compile_job(syncc_engine *e, syncc_job_rt *rt, char *err, size_
     for (size_t s = 0; s < job->n_streams; s++) {
         syncc_stream *st = &job->streams[s];
         rt->streams[s].conf = st;
+        if (job->direction != NULL) {
+            /* a two-way job: arrows, not expressions (core/twoway_map.c) */
+            if (job->tenants != NULL) {
+                snprintf(err, errlen, "%s:%d: job '%s': a two-way job (direction) cannot be a tenants template",
+                         job->section->file, job->section->line, job->name);
+                free(vars);
+                return SYNCC_EXIT_CONFIG;
+            }
+            rt->streams[s].twoway = syncc_tw_map_parse(job, s, err, errlen);
+            if (rt->streams[s].twoway == NULL) {
+                free(vars);
+                return SYNCC_EXIT_CONFIG;
+            }
+            continue;
+        }
         if (st->map == NULL)
             continue;
         syncc_map_src *src = calloc(st->n_map ? st->n_map : 1, sizeof(*src));
@@ -256,8 +272,10 @@ void syncc_engine_close(syncc_engine *e)
     if (e == NULL)
         return;
     for (size_t j = 0; j < e->n_jobs; j++) {
-        for (size_t s = 0; s < e->jobs[j].n_streams; s++)
+        for (size_t s = 0; s < e->jobs[j].n_streams; s++) {
             syncc_mapping_free(e->jobs[j].streams[s].mapping);
+            syncc_tw_map_free(e->jobs[j].streams[s].twoway);
+        }
         free(e->jobs[j].streams);
     }
     free(e->jobs);

@@ -34,6 +34,7 @@ enum {
 typedef struct syncc_stream_rt {
     syncc_stream *conf;
     syncc_mapping *mapping;   /* NULL: records pass through unmapped */
+    struct syncc_tw_stream *twoway; /* a two-way job's stream (core/twoway_map.h), else NULL */
 } syncc_stream_rt;
 
 typedef struct syncc_job_rt {

@@ -252,7 +252,7 @@ typedef struct cmd_help {
     const char *opts;       /* the options it takes, by letter (see option_letter) */
 } cmd_help;
 
-/* Letters of options_help[], in order: c once F R P S l f D M j C T p G V h */
+/* Letters of options_help[], in order: c once F R P S l f D M j C T p G K V h */
 static const opt_help options_help[] = {
     {"-c, --config FILE", "The configuration file (INI); see syncengine.ini(5)."},
     {"--once", "Run every enabled job once, then exit with the worst job's exit code."},
@@ -269,10 +269,11 @@ static const opt_help options_help[] = {
     {"--state STATE", "status: only the jobs (tenants) whose last run is ok, failing, late or never."},
     {"--print", "setup: print the statements instead of running them."},
     {"--suggest", "map: propose a [map] section from the servers' describe and the stream's fields."},
+    {"--keep SIDE", "conflicts resolve: the version kept, salesforce or database."},
     {"-V, --version", "Print the version and the plugin ABI version, and exit."},
     {"-h, --help", "Print help (of the command given before it) and exit."},
 };
-static const char option_letters[] = "coFRPSlfDMjCTpGVh";
+static const char option_letters[] = "coFRPSlfDMjCTpGKVh";
 
 static const cmd_help commands_help[] = {
     {NULL, "syncengine -c FILE [--once] [--full-refresh] [--run-at-start] [options]", "run jobs on their schedule",
@@ -307,6 +308,16 @@ static const cmd_help commands_help[] = {
      "of the worst last run: 5 failed, 6 finished with rejected records, 7 stopped at the API limit; 3 for a JOB "
      "that is not defined.",
      "cPSlfjTh"},
+    {"conflicts", "syncengine conflicts [resolve ID --keep salesforce|database] -c FILE [--json] [options]",
+     "list the conflicts of two-way jobs, or settle one",
+     "Lists every conflict of the configuration's two-way jobs (direction = ...), oldest first: a record changed "
+     "on both sides since its last sync (the fields, both versions, the policy and its outcome), or a record "
+     "that matched two candidates on a first sync (ambiguous_match). Conflicts settled by the policy are listed "
+     "as resolved; under conflict_policy = manual they stay open and neither side is written.\n\n"
+     "conflicts resolve ID --keep salesforce|database settles open conflict ID: the next run writes the kept "
+     "version to the other side and closes it. Exit status: 0; 3 for an ID that is not an open conflict or a "
+     "configuration without two-way jobs; 5 when the database could not be asked.",
+     "cPSlfjKh"},
     {"setup", "syncengine setup -c FILE [--print] [options]",
      "create (or print) the sinks' own tables and what sources need",
      "Has every sink that keeps tables of its own (cursors, run log, leases, progress) create them if missing, "

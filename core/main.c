@@ -34,6 +34,7 @@
 #include "map_templates.h"
 #include "status.h"
 #include "status_cmd.h"
+#include "conflicts_cmd.h"
 #include "timeutil.h"
 
 static volatile int *stop_flag;
@@ -170,6 +171,7 @@ typedef struct cli {
     const char *man;         /* help --man PAGE */
     int json;                /* status --json */
     const char *state_filter; /* status --state STATE */
+    const char *keep;        /* conflicts resolve --keep SIDE */
     const char *config, *state_dir, *describe;
     const char *plugin_dirs[9];
     size_t n_dirs;
@@ -193,6 +195,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         {"json", no_argument, NULL, 'j'},             {"man", required_argument, NULL, 'N'},
         {"connect", no_argument, NULL, 'C'},          {"state", required_argument, NULL, 'T'},
         {"suggest", no_argument, NULL, 'G'},
+        {"keep", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
@@ -214,6 +217,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         case 'C': o->connect = 1; break;
         case 'T': o->state_filter = optarg; break;
         case 'G': o->suggest = 1; break;
+        case 'K': o->keep = optarg; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -257,6 +261,15 @@ int main(int argc, char **argv)
     if (cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0 || strcmp(cmd, "help") == 0) &&
         optind < argc && argv[optind][0] != '-')
         arg = argv[optind++];
+    /* conflicts resolve ID */
+    const char *resolve_id = NULL;
+    int resolve = 0;
+    if (cmd != NULL && strcmp(cmd, "conflicts") == 0 && optind < argc && strcmp(argv[optind], "resolve") == 0) {
+        resolve = 1;
+        optind++;
+        if (optind < argc && argv[optind][0] != '-')
+            resolve_id = argv[optind++];
+    }
     /* status JOB...: the job names, up to the first option */
     const char *jobs[32];
     size_t n_jobs = 0;
@@ -281,6 +294,12 @@ int main(int argc, char **argv)
     }
     while (cmd != NULL && strcmp(cmd, "status") == 0 && optind < argc && n_jobs < sizeof(jobs) / sizeof(jobs[0]))
         jobs[n_jobs++] = argv[optind++]; /* job names after the options */
+    if (resolve && resolve_id == NULL && optind < argc && argv[optind][0] != '-') {
+        resolve_id = argv[optind++]; /* conflicts resolve -c FILE ID [--keep SIDE] */
+        rc = parse_options(&o, argc, argv, "c:l:Vh");
+        if (rc >= 0)
+            return rc;
+    }
     const char *config = o.config, *state_dir = o.state_dir, *describe = o.describe;
     const char *const *plugin_dirs = o.plugin_dirs;
     size_t n_dirs = o.n_dirs;
@@ -293,7 +312,7 @@ int main(int argc, char **argv)
     if (cmd != NULL && strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "plugins") != 0 &&
         strcmp(cmd, "status") != 0 && strcmp(cmd, "discover") != 0 && strcmp(cmd, "help") != 0 &&
         strcmp(cmd, "setup") != 0 && strcmp(cmd, "describe") != 0 && strcmp(cmd, "map") != 0 &&
-        strcmp(cmd, "templates") != 0) {
+        strcmp(cmd, "templates") != 0 && strcmp(cmd, "conflicts") != 0) {
         fprintf(stderr, "syncengine: unknown command '%s'\n", cmd);
         usage(stderr);
         return SYNCC_EXIT_USAGE;
@@ -381,6 +400,8 @@ int main(int argc, char **argv)
                    o.connect ? " against the servers" : "", e->n_jobs, n_streams, e->conf->n_instances);
     } else if (cmd != NULL && strcmp(cmd, "status") == 0) {
         code = syncc_status_command_state(e, jobs, n_jobs, o.json, o.state_filter);
+    } else if (cmd != NULL && strcmp(cmd, "conflicts") == 0) {
+        code = resolve ? syncc_conflicts_resolve(e, resolve_id, o.keep) : syncc_conflicts_command(e, o.json);
     } else if (cmd != NULL && strcmp(cmd, "setup") == 0) {
         code = cmd_setup(e, o.print);
     } else if (cmd != NULL && strcmp(cmd, "discover") == 0) {

@@ -25,6 +25,7 @@
 #include "progress.h"
 #include "pipeline.h"
 #include "status.h"
+#include "twoway.h"
 #include "timeutil.h"
 
 void syncc_run_id_new(char out[37])
@@ -549,6 +550,18 @@ int syncc_job_run(syncc_engine *e, syncc_job_rt *rt, syncc_run_result *res)
         goto finish;
     }
 
+    if (job->direction != NULL) {
+        /* a two-way job: its own loop over the streams (core/twoway.c) */
+        rc = syncc_twoway_run(e, rt, run_id, src_inst, src_ctx, snk_inst, snk_ctx, streams_json, res);
+        if (rc != SYNC_OK)
+            res->status = rc == SYNC_E_RATELIMIT ? SYNC_RUN_RATE_LIMITED : SYNC_RUN_FAILED;
+        else
+            res->status = res->failed > 0 ? SYNC_RUN_PARTIAL : SYNC_RUN_SUCCESS;
+        if (res->status == SYNC_RUN_PARTIAL && !res->error[0])
+            snprintf(res->error, sizeof(res->error), "%lld record(s) could not be written (see the rows' "
+                     "salesforce_sync_error)", (long long)res->failed);
+        goto finish;
+    }
     run_shared sh;
     memset(&sh, 0, sizeof(sh));
     pthread_mutex_init(&sh.lock, NULL);

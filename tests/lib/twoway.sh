@@ -1,0 +1,84 @@
+# tests/lib/twoway.sh - shared set-up of the two-way tests: a throwaway
+# PostgreSQL cluster with conf/crm.sql, a Salesforce stand-in, and a
+# configuration file for a two-way job over companies and contacts.
+#
+#   twoway_setup [sfstub options]      cluster + schema + stand-in "org"
+#   twoway_ini FILE [job lines...]     writes a configuration (job crm)
+#   twoway_run FILE [args]             one run; exit code in $rc, output in $T/run.log
+#   sql "SELECT ..."                   one value from the database
+#   sf METHOD PATH [JSON]              the stand-in's control API
+
+. "$top/tests/lib/pgcluster.sh"
+
+twoway_setup() {
+    pg_start
+    _rc=$?
+    [ $_rc -eq 0 ] || exit $_rc
+    pg_psql -f "$top/conf/crm.sql" >/dev/null || die "conf/crm.sql does not load"
+    sfstub_start org "$@"
+    export SF_SECRET=test-client-secret SF_TOKEN=test-refresh-token
+}
+
+sql() { pg_psql -c "$1"; }
+sf() { sfstub_ctl "$SF_org_URL" "$@"; }
+
+twoway_ini() {
+    _ini=$1
+    shift
+    cat >"$_ini" <<INI
+[engine]
+state_dir = $T/state
+
+[source salesforce]
+plugin = salesforce
+login_url = $SF_org_URL
+client_id = test-client-id
+client_secret = \${SF_SECRET}
+refresh_token = \${SF_TOKEN}
+lag = 0s
+lookback = 0s
+
+[sink crm]
+plugin = postgres
+conninfo = \${DATABASE_URL}
+
+[job crm]
+source = salesforce
+sink = crm
+$(printf '%s\n' "$@")
+
+[stream crm.companies]
+object = Account
+target = companies
+match = name
+
+[map crm.companies]
+name = <-> Name
+industry = <-> Industry
+phone = <-> Phone
+website = <-> Website
+city = <-> BillingCity
+
+[stream crm.contacts]
+object = Contact
+target = contacts
+match = email
+${TW_CONTACTS_EXTRA:-}
+
+[map crm.contacts]
+first_name = <-> FirstName
+last_name = <-> LastName
+email = <-> Email
+phone = <-> Phone
+title = <-> Title
+company_id = <-> AccountId via companies
+INI
+}
+
+twoway_run() {
+    _ini=$1
+    shift
+    $SYNCENGINE --once -c "$_ini" "$@" >"$T/run.log" 2>&1
+    rc=$?
+    cat "$T/run.log" >>"$T/engine.log"
+}
