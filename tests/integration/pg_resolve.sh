@@ -122,7 +122,8 @@ $got"
 [ "$(pg_psql -c "SELECT n, xmin FROM contacts c WHERE c.account_id IN (SELECT id FROM app.accounts WHERE ext <> 'Z')
                  ORDER BY account_id, n")" = "$before" ] || die "the full re-read rewrote stored contacts"
 
-note "check --connect: a key column that is not unique, a table that does not exist"
+note "check --connect: the good configuration passes (its statements prepared); a key column that is not unique, a table that does not exist"
+$SYNCENGINE check --connect -c "$T/crm.ini" >"$T/check0.out" 2>&1 || die "check --connect refused crm.ini: $(cat "$T/check0.out")"
 conf "account_id: app.accounts.id by name" >"$T/bad1.ini"
 code=0; $SYNCENGINE check --connect -c "$T/bad1.ini" >"$T/check1.out" 2>&1 || code=$?
 [ $code = 3 ] || die "check --connect of a non-unique key exited $code: $(cat "$T/check1.out")"
