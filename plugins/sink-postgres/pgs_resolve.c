@@ -12,8 +12,10 @@
  * transaction, before duplicates are dropped and the upsert runs:
  *
  *   1. one DELETE ... USING (staging LEFT JOIN parent) takes out the staged
- *      rows whose natural key has no parent row and returns them, so each is
- *      rejected with its key and the missing value (never dropped silently);
+ *      upserts whose natural key has no parent row and returns them, so each
+ *      is rejected with its key and the missing value (never dropped
+ *      silently); a delete of such a row finds nothing to delete (its key
+ *      stays NULL) and is counted unchanged, as any delete of an absent row;
  *   2. one UPDATE ... FROM (staging LEFT JOIN parent) writes the parents' ids
  *      into the target's column.
  *
@@ -191,7 +193,7 @@ char *pgs_sql_resolve_missing(const char *stage, const pgs_sqlres *r, size_t n)
     stage_ref(&b, stage);
     pgs_buf_puts(&b, " AS s USING (SELECT x.\"" PGS_SEQ_COL "\"");
     for (size_t i = 0; i < n; i++) {
-        pgs_buf_puts(&b, ", CASE WHEN x.");
+        pgs_buf_puts(&b, ", CASE WHEN x.\"" PGS_OP_COL "\" = 0 AND x.");
         pgs_quote_ident(&b, r[i].stage_col);
         pgs_buf_printf(&b, " IS NOT NULL AND p%zu.", i);
         pgs_quote_ident(&b, r[i].by_col);

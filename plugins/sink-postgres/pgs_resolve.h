@@ -44,8 +44,8 @@ typedef struct pgs_sqlres {
 int pgs_resolve_parse(const char *item, char **column, char **table, char **id, char **by, const char **why);
 
 /*
- * DELETE of the staged rows (any op) whose natural key is not NULL and has no
- * parent row, one anti-join per resolved column; each returned row is
+ * DELETE of the staged upserts whose natural key is not NULL and has no
+ * parent row (a staged delete is left: it finds nothing to delete), one anti-join per resolved column; each returned row is
  * (seq, then per resolved column the natural key as text when that one has no
  * parent, else NULL).
  */

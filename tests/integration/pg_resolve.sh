@@ -11,6 +11,9 @@
 #     log), not a query per record;
 #   - once the account exists, a full re-read stores the contact and rewrites
 #     none of the others;
+#   - deletes (delete_mode = hard): a contact deleted at the source goes; the
+#     delete of a contact whose account never had a row finds nothing to
+#     delete (unchanged, not rejected);
 #   - check --connect refuses a key column without a unique index of its own
 #     and a missing parent table, naming the option's file:line.
 set -eu
@@ -27,9 +30,10 @@ CREATE TABLE contacts (account_id uuid NOT NULL REFERENCES app.accounts (id), n 
 INSERT INTO app.accounts (id, ext, name) VALUES ('$A_ID', 'A', 'made by the application');
 ALTER ROLE postgres SET log_statement = 'all';"
 q "CREATE TABLE accounts (ext TEXT PRIMARY KEY, name TEXT, updated_at TIMESTAMP);
-   CREATE TABLE contacts (id TEXT PRIMARY KEY, account TEXT, n INTEGER, name TEXT, updated_at TIMESTAMP);
+   CREATE TABLE contacts (id TEXT PRIMARY KEY, account TEXT, n INTEGER, name TEXT, updated_at TIMESTAMP,
+                          deleted INTEGER NOT NULL DEFAULT 0);
    INSERT INTO accounts VALUES ('A', 'Ann Inc', '2024-01-01T00:00:00Z'), ('B', 'Bob Ltd', '2024-01-01T00:00:01Z');
-   INSERT INTO contacts VALUES ('c1', 'A', 1, 'Ann', '2024-01-01T00:00:00Z'),
+   INSERT INTO contacts (id, account, n, name, updated_at) VALUES ('c1', 'A', 1, 'Ann', '2024-01-01T00:00:00Z'),
                                ('c2', 'A', 2, 'Al', '2024-01-01T00:00:01Z'),
                                ('c3', 'B', 1, 'Bob', '2024-01-01T00:00:02Z'),
                                ('c4', 'Z', 1, 'Zed', '2024-01-01T00:00:03Z');"
@@ -63,6 +67,8 @@ name = name
 object = contacts
 target = contacts
 sink.resolve = $1
+sink.delete_mode = hard
+source.soft_delete = deleted
 
 [map crm.contacts]
 account_id = account
@@ -121,6 +127,22 @@ $got"
 [ "$(runs)" = "t|success|7|2|0|5|0" ] || die "the run log after the full re-read: $(runs)"
 [ "$(pg_psql -c "SELECT n, xmin FROM contacts c WHERE c.account_id IN (SELECT id FROM app.accounts WHERE ext <> 'Z')
                  ORDER BY account_id, n")" = "$before" ] || die "the full re-read rewrote stored contacts"
+
+note "deletes: one stored contact, one whose account never had a row"
+q "UPDATE contacts SET deleted = 1, updated_at = '2024-01-02T00:00:00Z' WHERE id = 'c3';
+   INSERT INTO contacts VALUES ('c5', 'Q', 1, 'Quinn', '2024-01-02T00:00:01Z', 1)"
+sqlite_run "$T/crm.ini" 0
+got=$(contacts)
+want="A|1|Ann|t
+A|2|Al|t
+Z|1|Zed|f"
+[ "$got" = "$want" ] || die "contacts after the deletes:
+$got"
+# c3 deleted, c5 nothing to delete
+got=$(pg_psql -c "SELECT status, processed, deleted, unchanged, failed FROM syncengine.sync_runs
+                  ORDER BY started_at DESC LIMIT 1")
+[ "$got" = "success|2|1|1|0" ] || die "the run log after the deletes: $got"
+[ "$(grep -c "record .* rejected:" "$T/engine.log")" = 1 ] || die "a delete was rejected: $(grep rejected "$T/engine.log")"
 
 note "check --connect: the good configuration passes (its statements prepared); a key column that is not unique, a table that does not exist"
 $SYNCENGINE check --connect -c "$T/crm.ini" >"$T/check0.out" 2>&1 || die "check --connect refused crm.ini: $(cat "$T/check0.out")"

@@ -75,7 +75,7 @@ static void test_statements(void **st)
     char *sql = pgs_sql_resolve_missing("sync_stage_1", r, 1);
     assert_non_null(sql);
     assert_string_equal(sql,
-        "DELETE FROM pg_temp.\"sync_stage_1\" AS s USING (SELECT x.\"_sync_seq\", CASE WHEN x.\"_sync_r0\" IS NOT NULL"
+        "DELETE FROM pg_temp.\"sync_stage_1\" AS s USING (SELECT x.\"_sync_seq\", CASE WHEN x.\"_sync_op\" = 0 AND x.\"_sync_r0\" IS NOT NULL"
         " AND p0.\"elevenlabs_conversation_id\" IS NULL THEN x.\"_sync_r0\"::text END AS \"_sync_m0\""
         " FROM pg_temp.\"sync_stage_1\" AS x LEFT JOIN \"public\".\"conversations\" AS p0"
         " ON p0.\"elevenlabs_conversation_id\" = x.\"_sync_r0\") AS m"
