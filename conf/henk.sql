@@ -185,38 +185,10 @@ CREATE TABLE IF NOT EXISTS conversation_events (
 );
 
 -- The sync knows a conversation by its ElevenLabs id, not by the uuid the
--- calling side gave its row.  It writes an event's conversation_id as
--- md5(elevenlabs_conversation_id)::uuid (its mapping's md5(), the same
--- digest); this trigger replaces that by the id of the conversations row
--- before the row is stored, so the primary key, the foreign key and the
--- sync's ON CONFLICT all see the real id.  An event whose conversation_id
--- already is a conversations id is left as it is; one whose conversation has
--- no row stays unresolved and the foreign key rejects it (the sync reports
--- it with its key and keeps the other events).
-CREATE INDEX IF NOT EXISTS idx_conversations_elevenlabs_md5
-    ON conversations ((md5(elevenlabs_conversation_id)::uuid));
-
-CREATE OR REPLACE FUNCTION conversation_events_resolve() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    real_id uuid;
-BEGIN
-    IF NEW.conversation_id IS NULL
-       OR EXISTS (SELECT 1 FROM conversations c WHERE c.id = NEW.conversation_id) THEN
-        RETURN NEW;
-    END IF;
-    SELECT c.id INTO real_id FROM conversations c
-     WHERE md5(c.elevenlabs_conversation_id)::uuid = NEW.conversation_id;
-    IF real_id IS NOT NULL THEN
-        NEW.conversation_id := real_id;
-    END IF;
-    RETURN NEW;
-END
-$$;
-
-CREATE OR REPLACE TRIGGER conversation_events_resolve
-    BEFORE INSERT ON conversation_events
-    FOR EACH ROW EXECUTE FUNCTION conversation_events_resolve();
+-- calling side gave its row: conf/henk-conversations.ini's sink.resolve looks
+-- the id up in conversations (by elevenlabs_conversation_id, unique above)
+-- for each batch of events; an event whose conversation has no row is
+-- rejected with its key.
 
 -- Lookups the platform and the sync's hooks make.  The foreign keys of the
 -- membership table need their own indexes for ON DELETE CASCADE to be cheap.

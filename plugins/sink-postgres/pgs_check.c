@@ -325,12 +325,14 @@ static int probe_target(pgs_instance *in, const sync_check *chk)
         if (rc != SYNC_OK)
             rc = pgs_fail(in->ctx, &err);
     }
-    const char *const writes[] = {t->sql_upsert, t->sql_delete};
-    for (size_t i = 0; rc == SYNC_OK && i < 2; i++) {
+    /* with sink.resolve, its two statements too (pgs_resolve.c) */
+    const char *const writes[] = {t->sql_upsert, t->sql_delete, t->resolve.sql_missing, t->resolve.sql_set};
+    static const char *const write_names[] = {"the upsert statement", "the delete statement",
+                                              "the sink.resolve lookup", "the sink.resolve update"};
+    for (size_t i = 0; rc == SYNC_OK && i < 4; i++) {
         if (writes[i] == NULL)
             continue;
-        int r = try_sql(in, chk, NULL, NULL, i ? "the delete statement" : "the upsert statement", writes[i], 1,
-                        0, NULL);
+        int r = try_sql(in, chk, NULL, NULL, write_names[i], writes[i], 1, 0, NULL);
         if (r != SYNC_OK && r != SYNC_E_CONFIG)
             rc = r;
         else if (r != SYNC_OK)

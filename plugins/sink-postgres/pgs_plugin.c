@@ -105,6 +105,11 @@ static const sync_option pgs_target_options[] = {
      "table's generated id (read by RETURNING; for unchanged rows by a lookup on the key)"},
     {"after_run_sql", SYNC_OPT_STRING, NULL, SYNC_OPT_MULTI, 0, 0, NULL,
      "statement run when a run ends, in the transaction that closes the run-log row"},
+    {"resolve", SYNC_OPT_STRING, NULL, SYNC_OPT_MULTI, 0, 0, NULL,
+     "column: table.id by key_column -- the mapped value of column is the key_column value of a row of "
+     "table (a column with a unique index of its own); the row gets that row's id, found by a join in "
+     "each batch; a record whose parent row is missing is rejected with its key; may be given several "
+     "times"},
     {"purge_scope", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
      "SQL condition on the target's columns selecting the rows this stream owns (sql_params as $1..$n); "
      "a complete full refresh then applies delete_mode to the rows in it whose records it did not read "

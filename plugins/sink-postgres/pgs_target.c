@@ -432,6 +432,50 @@ static int affected_setup(pgs_target *t, const sync_target *st, const intro *x)
     return SYNC_OK;
 }
 
+/*
+ * sink.resolve: the staging table gets a column more per resolved column
+ * (typed like the parent's key), and COPY fills it instead of the target's
+ * column, which the resolve statements set in the batch (pgs_resolve.c).
+ */
+static int resolve_sql(pgs_target *t, const char *stage)
+{
+    size_t n = t->n_cols;
+    const char **names = calloc(n ? n : 1, sizeof(char *));
+    const char **types = calloc(n ? n : 1, sizeof(char *));
+    int rc = names && types ? SYNC_OK : SYNC_E_NOMEM;
+    for (size_t i = 0; rc == SYNC_OK && i < n; i++) {
+        names[i] = t->cols[i].attname;
+        types[i] = t->cols[i].type;
+    }
+    if (rc == SYNC_OK)
+        rc = pgs_resolve_prepare(t->inst, t->options, t->display, names, types, n, stage, &t->resolve);
+    free(names);
+    free(types);
+    if (rc != SYNC_OK)
+        return rc;
+    const pgs_resolve_set *rs = &t->resolve;
+    pgs_sqlcol *staged = calloc(n + rs->n, sizeof(*staged));
+    pgs_sqlcol *copied = calloc(n ? n : 1, sizeof(*copied));
+    if (!staged || !copied) {
+        free(staged);
+        free(copied);
+        return SYNC_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        staged[i] = copied[i] = t->sqlcols[i];
+        copied[i].attname = pgs_resolve_copy_name(rs, i, t->sqlcols[i].attname);
+    }
+    for (size_t k = 0; k < rs->n; k++) {
+        staged[n + k].attname = rs->r[k].stage_col;
+        staged[n + k].type = rs->r[k].stage_type;
+    }
+    t->sql_stage_create = pgs_sql_stage_create(stage, staged, n + rs->n);
+    t->sql_copy = pgs_sql_copy(stage, copied, n);
+    free(staged);
+    free(copied);
+    return SYNC_OK;
+}
+
 static int build_sql(pgs_target *t)
 {
     char stage[48];
@@ -439,8 +483,9 @@ static int build_sql(pgs_target *t)
     const pgs_affected *aff = t->n_after_batch > 0 ? &t->aff : NULL;
     const pgs_sqlcol *c = t->sqlcols;
     size_t n = t->n_cols;
-    t->sql_stage_create = pgs_sql_stage_create(stage, c, n);
-    t->sql_copy = pgs_sql_copy(stage, c, n);
+    int rc = resolve_sql(t, stage);
+    if (rc != SYNC_OK)
+        return rc;
     t->sql_dedupe = pgs_sql_dedupe(stage, c, n);
     t->sql_upsert = pgs_sql_upsert(t->table_q, stage, c, n, aff, 0);
     t->sql_upsert_pre = pgs_sql_upsert(t->table_q, stage, c, n, aff, 1);
@@ -658,6 +703,7 @@ void pgs_target_free(pgs_target *t)
     }
     free(t->aff_extra);
     free(t->sql_unstage);
+    pgs_resolve_free(&t->resolve);
     /* the full-refresh sweep's (pgs_purge.c) */
     free(t->seen_q);
     free(t->purge_run);

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "pgs_resolve.h"
 #include "pgs_session.h"
 
 typedef struct pgs_target pgs_target;
@@ -48,6 +49,7 @@ struct pgs_target {
     pgs_sqlcol *aff_extra;     /* affected_columns, as aff.extra points to them */
     size_t n_aff_extra;
     const sync_config *options;
+    pgs_resolve_set resolve;   /* sink.resolve: columns written from a parent table (pgs_resolve.c) */
     /* SQL built once at prepare */
     char *sql_stage_create;
     char *sql_copy;

@@ -9,7 +9,9 @@
  *      transaction and dropped at its end (ON COMMIT DROP: nothing outlives
  *      the transaction, so a transaction-mode pooler may hand each batch to
  *      any server session), so the server converts and checks every value;
- *   3. superseded rows go (a key seen twice in a batch keeps its last row);
+ *   3. with sink.resolve, rows whose parent row is missing are set aside and
+ *      the others get their parents' ids (pgs_resolve.c, two joins);
+ *      superseded rows go (a key seen twice in a batch keeps its last row);
  *   4. one INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE (columns)
  *      IS DISTINCT FROM (new values) RETURNING (xmax = 0): unchanged rows
  *      are not rewritten, and inserted / updated are counted exactly;
@@ -304,6 +306,17 @@ static int apply_range(wctx *w, size_t lo, size_t hi, pgs_err *err)
     return rc == SYNC_OK ? apply_range(w, mid + 1, hi, err) : rc;
 }
 
+/* A staged record whose parent row is missing (sink.resolve): set aside like a refused one. */
+static int resolve_reject(void *arg, size_t seq, const char *why)
+{
+    wctx *w = arg;
+    if (seq >= w->n)
+        return SYNC_OK;
+    free(w->db_rej[seq]);
+    w->db_rej[seq] = strdup(why);
+    return w->db_rej[seq] ? SYNC_OK : SYNC_E_NOMEM;
+}
+
 /* ------------------------------------------------------------ one attempt */
 
 /*
@@ -354,6 +367,8 @@ static int attempt(wctx *w, const sync_cursor *cursor, pgs_err *err)
     free(extra);
     if (rc == SYNC_OK && w->n)
         rc = stage_range(w, 0, w->n - 1, err);
+    if (rc == SYNC_OK && w->n)
+        rc = pgs_resolve_stage(&w->in->conn, &t->resolve, t->display, resolve_reject, w, err);
     if (rc == SYNC_OK && w->n)
         rc = cmd(w, t->sql_dedupe, err);
     if (rc == SYNC_OK && w->n)

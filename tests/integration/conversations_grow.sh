@@ -19,8 +19,8 @@ run() {
     [ $rc = 0 ] || die "the run exited $rc (log: $(tail -n 5 "$T/engine.log"))"
 }
 last_log() {
-    conv_sql "SELECT sync_type, sync_status, records_processed, records_created, records_updated, records_failed
-              FROM sync_logs ORDER BY started_at DESC LIMIT 1"
+    conv_sql "SELECT CASE WHEN full_refresh THEN 'full' ELSE 'incremental' END, status, processed, inserted,
+                     updated, failed FROM syncengine.sync_runs ORDER BY started_at DESC LIMIT 1"
 }
 events() {
     conv_sql "SELECT c.elevenlabs_conversation_id, e.position, e.role, e.message, e.time_in_call_secs

@@ -42,7 +42,7 @@ $o|2|not_interested|[\"No thanks.\"]"
 $got
 --- want
 $want"
-got=$(conv_sql "SELECT sync_status, records_processed, records_created, records_failed FROM sync_logs")
-[ "$got" = "success|8|8|0" ] || die "sync_logs: $got"
+got=$(conv_sql "SELECT status, processed, inserted, failed FROM syncengine.sync_runs")
+[ "$got" = "success|8|8|0" ] || die "the run log: $got"
 grep -q "NUL characters stored with them stripped" "$T/engine.log" || die "the stripped values are not logged"
 echo ok

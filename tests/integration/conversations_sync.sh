@@ -6,10 +6,14 @@
 # "donate" is no donation; the first rule that matches wins; a typographic
 # apostrophe matches), the row the calling side created updated in place
 # (same id, no duplicate, its events under that id), ELEVENLABS_AGENT_ID
-# reading one agent's calls only, the runs in sync_logs, a conversation the
-# database refuses (rejected with its events, each named, the run partial, the
-# others stored; stored by a full re-read once the database takes it), and no
-# API key in the log.
+# reading one agent's calls only, from the environment alone (no business,
+# integration or tenant row; the runs in the engine's run log and
+# `syncengine status`, nothing in sync_logs), each event's conversation_id
+# resolved by the sink (sink.resolve) to the conversations row's id, a
+# conversation the database refuses (rejected, and its events rejected as
+# having no conversation row, each named, the run partial, the others stored;
+# stored by a full re-read once the database takes it), and no API key in the
+# log.
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/conversations.sh"
@@ -88,15 +92,26 @@ $want"
 [ "$(conv_sql "SELECT count(*) FROM conversation_events WHERE conversation_id = '$pre'")" = 2 ] \
     || die "a's events are not under the id its row had"
 
-# a run-log row per run for the business and its integration: agent_a's 3
+# a row of the engine's run log per run of the one job: agent_a's 3
 # conversations and 4 events; then agent_b's 3 (a's row updated) and 8 events
 # (agent_a's, listed unchanged, are not asked for again)
-got=$(conv_sql "SELECT sync_status, records_processed, records_created, records_updated, records_failed,
-                       business_id, integration_id, sync_type FROM sync_logs ORDER BY started_at")
-[ "$got" = "success|7|7|0|0|$BIZ|$INT|incremental
-success|11|10|1|0|$BIZ|$INT|incremental" ] || die "sync_logs: $got"
-conv_sql "SELECT last_sync_at IS NOT NULL FROM integrations WHERE id = '$INT'" | grep -qx t \
-    || die "integrations.last_sync_at was not set"
+got=$(conv_sql "SELECT job, status, processed, inserted, updated, failed, full_refresh
+                FROM syncengine.sync_runs ORDER BY started_at")
+[ "$got" = "conversations|success|7|7|0|0|f
+conversations|success|11|10|1|0|f" ] || die "the run log: $got"
+[ "$(conv_sql "SELECT count(*) FROM sync_logs")" = 0 ] || die "the sync wrote sync_logs"
+[ "$(conv_sql "SELECT count(*) FROM businesses") $(conv_sql "SELECT count(*) FROM integrations")" = "0 0" ] \
+    || die "the test database is meant to have no business and no integration"
+env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE \
+    $SYNCENGINE status -c "$top/conf/henk-conversations.ini" --json >"$T/status.json" 2>>"$T/engine.log" \
+    || die "status exited $? (log: $(tail -n 3 "$T/engine.log"))"
+got=$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+jobs = d["jobs"] if isinstance(d, dict) else d
+print(" ".join("%s:%s:%s:%d:%s" % (j["name"], j["last_run"]["status"], j["last_run"]["processed"],
+                                   len(j["recent_runs"]), j["runs_from"]) for j in jobs))' "$T/status.json") \
+    || die "status --json: $(cat "$T/status.json")"
+[ "$got" = "conversations:success:11:2:sink" ] || die "status: $got"
 
 note "a conversation the database refuses: it and its events are rejected, named, the rest stored"
 g=$(conv_add $((now - 200)) "Hello from the food bank." "I will pledge ten.")
@@ -104,14 +119,16 @@ h=$(conv_add $((now - 100)) "Hello from the food bank." "Not interested.")
 conv_sql "ALTER TABLE conversations ADD CONSTRAINT test_refuse CHECK (elevenlabs_conversation_id <> '$g')" >/dev/null
 conv_run; rc=$?
 [ $rc = 6 ] || die "a run with rejected records exited $rc, not 6 (partial)"
-got=$(conv_sql "SELECT sync_status, records_processed, records_created, records_failed FROM sync_logs
+got=$(conv_sql "SELECT status, processed, inserted, failed FROM syncengine.sync_runs
                 ORDER BY started_at DESC LIMIT 1")
-[ "$got" = "partial|6|3|3" ] || die "sync_logs after the refused conversation: $got"
+[ "$got" = "partial|6|3|3" ] || die "the run log after the refused conversation: $got"
 for k in "$g" "$g/0" "$g/1"; do
     grep -q "record $k rejected" "$T/engine.log" || die "record $k is not named as rejected"
 done
-grep -q "record $g/0 rejected.*conversation_events_conversation_id_fkey" "$T/engine.log" \
-    || die "the orphaned event's reason is not the foreign key"
+for k in "$g/0" "$g/1"; do
+    grep -q "record $k rejected.*column conversation_id: no row of public.conversations has elevenlabs_conversation_id = '$g' (sink.resolve)" "$T/engine.log" \
+        || die "the orphaned event $k's reason is not its missing conversation row"
+done
 [ "$(conv_sql "SELECT count(*) FROM conversations WHERE elevenlabs_conversation_id = '$g'")" = 0 ] \
     || die "the refused conversation was stored"
 got=$(conv_sql "SELECT c.outcome, count(e.*) FROM conversations c JOIN conversation_events e ON e.conversation_id = c.id

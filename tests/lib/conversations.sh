@@ -1,14 +1,19 @@
 # tests/lib/conversations.sh - Henk's conversation sync (conf/henk-conversations.ini)
 # against a throwaway PostgreSQL and the ElevenLabs stand-in (tests/elstub/).
 #
-# conv_setup [elstub options]: the Henk schema, business $BIZ with its
-#   ElevenLabs integration $INT, a stand-in with no conversations ($EL_URL),
-#   the environment the configuration reads, a private state directory.
+# conv_setup [elstub options]: the Henk schema (no business, no integration:
+#   the sync needs none), a stand-in with no conversations ($EL_URL), the
+#   environment the configuration reads, a private state directory.
 # conv_add START 'agent text' 'user text' ...: a conversation that started at
 #   START (unix seconds) with these messages (the stand-in's roles alternate,
 #   agent first); prints its id.
 # conv_grow ID 'text' ...: more messages for conversation ID.
-# conv_run [engine options]: one run of the shipped configuration; its exit code.
+# conv_run [engine options]: one run of the shipped configuration with only
+#   DATABASE_URL, ELEVENLABS_API_KEY, ELEVENLABS_API_URL, ELEVENLABS_AGENT_ID and
+#   CONVERSATION_LOOKBACK (when set) of the conversation sync's variables, and
+#   no PG* variable (libpq would fill gaps of the URL from them); its exit code.
+# conv_runs: "full status processed inserted updated unchanged failed" of every
+#   run in the engine's run log (syncengine.sync_runs), oldest first.
 # conv_sql SQL: one query, unaligned.
 # conv_writes TABLE: "inserts updates" the server counted for TABLE so far.
 # el_ctl METHOD PATH [JSON]: the stand-in's control API.
@@ -17,14 +22,7 @@
 conv_setup() {
     pg_start || exit $?
     at_exit pg_stop
-    BIZ=11111111-1111-4111-8111-111111111111
-    INT=33333333-3333-4333-8333-333333333333
     psql -X -q -v ON_ERROR_STOP=1 -f "$top/conf/henk.sql" >/dev/null || die "schema"
-    psql -X -q -v ON_ERROR_STOP=1 <<SQL >/dev/null || die "business"
-INSERT INTO businesses (id, name) VALUES ('$BIZ', 'Food bank');
-INSERT INTO integrations (id, business_id, name, type, status)
-VALUES ('$INT', '$BIZ', 'ElevenLabs', 'voice', 'active');
-SQL
     _pf="$T/elstub.port"
     python3 "$top/tests/elstub/elstub.py" --port 0 --port-file "$_pf" --conversations 0 --messages 0 "$@" \
         >"$T/elstub.log" 2>&1 &
@@ -73,7 +71,13 @@ PY
 }
 
 conv_run() {
-    engine -c "$top/conf/henk-conversations.ini" --once "$@"
+    env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE \
+        $SYNCENGINE -c "$top/conf/henk-conversations.ini" --once "$@" 2>>"$T/engine.log"
+}
+
+conv_runs() {
+    conv_sql "SELECT full_refresh, status, processed, inserted, updated, unchanged, failed
+              FROM syncengine.sync_runs ORDER BY started_at"
 }
 
 conv_sql() {
