@@ -233,7 +233,8 @@ build-clang:
 	$(Q)$(MAKE) --no-print-directory O=build-clang CC=clang all tests-built
 
 # Unit and integration tests on the normal build.
-# Integration tests mostly wait on servers and sleeps: three at a time keep two cores busy.
+# Tests mostly wait on servers and sleeps: three at a time keep two cores busy
+# (the sanitizer stage too; valgrind's engines are busier: two at a time).
 SUITE_JOBS ?= 3
 test-suite: all $(TEST_BINS)
 	$(Q)O=$(O) JOBS=$(SUITE_JOBS) tests/run.sh
@@ -262,7 +263,7 @@ SANITIZER_TESTS ?= unit/ henk_e2e henk_daemon henk_multi henk_parallel henk_seco
 test-sanitizers:
 	$(Q)$(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" all tests-built
 	$(Q)echo "== under AddressSanitizer + UndefinedBehaviorSanitizer"
-	$(Q)O=build-asan LSAN_OPTIONS=$(LSAN_OPTS) TESTS="$(SANITIZER_TESTS)" tests/run.sh
+	$(Q)O=build-asan LSAN_OPTIONS=$(LSAN_OPTS) JOBS=$(SUITE_JOBS) TESTS="$(SANITIZER_TESTS)" tests/run.sh
 
 # The whole suite under ASan + UBSan.
 test-asan:
@@ -274,7 +275,7 @@ VALGRIND_TESTS ?= unit/ henk_daemon fault_token_expired fault_rate_limit badinpu
                   status_cli plugins_tryout http_tls http_dashboard sqlite_check
 test-valgrind valgrind: all $(TEST_BINS)
 	$(Q)echo "== under valgrind memcheck"
-	$(Q)O=$(O) SYNC_TEST_VALGRIND=1 TESTS="$(VALGRIND_TESTS)" tests/run.sh
+	$(Q)O=$(O) SYNC_TEST_VALGRIND=1 JOBS=2 TESTS="$(VALGRIND_TESTS)" tests/run.sh
 
 tests-built: $(TEST_BINS)
 

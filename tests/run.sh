@@ -5,12 +5,13 @@
 #   tests/run.sh unit         unit tests only (build/tests/test_* and build/tests/*/test_*)
 #   tests/run.sh integration  integration scripts only (tests/integration/*.sh)
 #   TESTS="a b" tests/run.sh  only tests whose name contains one of the words
-#   JOBS=N tests/run.sh       integration tests N at a time (default 2)
+#   JOBS=N tests/run.sh       N tests at a time (default 2)
 #
 # A unit test is a cmocka program; an integration test is a script that
 # exits 0 (pass), 77 (skipped, with the reason on stderr) or anything else
-# (fail).  Integration tests are independent (each starts its own database and
-# stand-in on free ports), so they run in parallel.  Output of each test goes
+# (fail).  Tests are independent (each integration test starts its own
+# database and stand-in on free ports), so they run in parallel, the long ones
+# first.  Output of each test goes
 # to $O/test-logs/NAME.log and is shown when the test fails.
 # SYNC_TEST_VALGRIND=1 runs every unit test and engine process under valgrind
 # memcheck (see tests/lib/common.sh).
@@ -59,29 +60,49 @@ if [ "${SYNC_TEST_VALGRIND:-0}" = 1 ]; then
     vg="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --track-origins=yes"
 fi
 
+# Every test is independent: unit and integration tests share one pool of
+# $JOBS.  Tests whose script says "# runs long" (and the slowest unit tests)
+# start first, so that the pool does not end waiting on one of them alone.
+queue_first=""
+queue_rest=""
+add() { # name, command (one word)
+    if [ "${3:-}" = long ]; then
+        queue_first="$queue_first $1=$2"
+    else
+        queue_rest="$queue_rest $1=$2"
+    fi
+}
 if [ "$what" = all ] || [ "$what" = unit ]; then
     for t in $(find "$O/tests" -type f -name 'test_*' ! -name '*.o' ! -name '*.d' 2>/dev/null | sort); do
         [ -x "$t" ] || continue
         name="unit/${t#$O/tests/}"
         selected "$name" || continue
-        run_one "$name" $vg "$t"
+        case "$name" in unit/salesforce/test_stub|unit/test_state) add "$name" "$t" long ;; *) add "$name" "$t" ;; esac
     done
 fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
-    running=0
     for t in tests/integration/*.sh; do
         [ -x "$t" ] || continue
         name="integration/$(basename "$t" .sh)"
         selected "$name" || continue
-        if [ "$running" -ge "$JOBS" ]; then
-            wait -n
-            running=$((running - 1))
-        fi
-        run_one "$name" env O="$O" "$t" &
-        running=$((running + 1))
+        if grep -q '^# runs long' "$t"; then add "$name" "$t" long; else add "$name" "$t"; fi
     done
-    wait
 fi
+running=0
+for item in $queue_first $queue_rest; do
+    name=${item%%=*}
+    cmd=${item#*=}
+    if [ "$running" -ge "$JOBS" ]; then
+        wait -n
+        running=$((running - 1))
+    fi
+    case "$name" in
+        unit/*) run_one "$name" $vg "$cmd" & ;;
+        *) run_one "$name" env O="$O" "$cmd" & ;;
+    esac
+    running=$((running + 1))
+done
+wait
 
 pass=$(grep -c '^PASS' "$results")
 fail=$(grep -c '^FAIL' "$results")

@@ -6,6 +6,7 @@
 # checked with `syncengine check` and most also with `--once`, whose
 # Salesforce and database are unreachable on purpose: a run that got past
 # the configuration would exit 5, not 3.
+# runs long: started first by tests/run.sh
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/faultkit.sh"
 henk_env http://127.0.0.1:9 $FK_BIZ $FK_INT

@@ -6,6 +6,7 @@
 # configuration file:line and section that asked for the plugin, the
 # directories searched, and the file refused with the loader's reason
 # (tests/abi/README.md).  Nothing is run.
+# runs long: started first by tests/run.sh
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/faultkit.sh"
 abi=$O/tests/abi

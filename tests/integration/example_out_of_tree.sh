@@ -17,6 +17,7 @@
 # stores none), and a run with no new input must add nothing.
 #
 # Exit 0 pass, 77 skip (no pkg-config or jansson), anything else fail.
+# runs long: started first by tests/run.sh
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 root=$top

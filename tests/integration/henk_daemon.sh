@@ -5,6 +5,7 @@
 # boundary (exit 0, run-log row closed as failed "stopped by signal", cursor
 # never ahead of the data), the next run completes the work, and `status`
 # reports the last run (with no error: the interrupted run's is history).
+# runs long: started first by tests/run.sh
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/henk.sh"

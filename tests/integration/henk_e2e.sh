@@ -6,6 +6,7 @@
 # the lists, sync_logs and integrations.last_sync_at must match the stand-in's
 # ground truth exactly (tests/lib/henk_check.py).  50,000 contacts, 2,500 of
 # them sharing one SystemModstamp.  No token may reach the log.
+# runs long: started first by tests/run.sh
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/henk.sh"

@@ -6,6 +6,7 @@
 #    a job never runs on two engines at the same time (PostgreSQL advisory
 #    locks), every job runs, and the data matches each org exactly;
 #  - a business whose org is down fails alone: the others succeed.
+# runs long: started first by tests/run.sh
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/henk.sh"

@@ -9,6 +9,7 @@
 #     before a row that commits earlier and is read first.  With settle = 5s
 #     the run waits for it and the copy gets both; the same job with settle =
 #     0s skips the late row for ever (which is what the window is for).
+# runs long: started first by tests/run.sh
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"

@@ -4,6 +4,7 @@
 # salesforce@<id>: every tenant is served, no tenant's runs overlap, every
 # daemon does its share; a daemon killed with SIGKILL loses nothing and the
 # other two serve its tenants in the next cycle.
+# runs long: started first by tests/run.sh
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/tenants.sh"

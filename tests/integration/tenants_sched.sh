@@ -11,6 +11,7 @@
 #     3-second slots (no run queued for the end of the long one, no burst of
 #     catch-up runs for the missed slots).
 # Prints the order of the starts and the gaps between tenant 4's runs.
+# runs long: started first by tests/run.sh
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
 . "$top/tests/lib/tenants.sh"

@@ -11,6 +11,7 @@
 #     conflicts` lists it open (text and --json); `conflicts resolve ID --keep
 #     database` settles it on the next run.
 # Exit 0 pass, 77 skip, anything else fail.
+# runs long: started first by tests/run.sh
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/twoway.sh"
