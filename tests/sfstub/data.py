@@ -30,11 +30,11 @@ class Field:
 
     __slots__ = ("name", "type", "label", "nillable", "length", "relationship_name",
                  "reference_to", "picklist", "filterable", "sortable", "index", "external_id",
-                 "defaulted")
+                 "defaulted", "default", "create_only")
 
     def __init__(self, name, ftype, label=None, nillable=True, length=0,
                  relationship_name=None, reference_to=None, picklist=None, external_id=False,
-                 defaulted=False):
+                 defaulted=False, default=None, create_only=False):
         self.name = name
         self.type = ftype
         self.label = label or _label(name)
@@ -51,7 +51,11 @@ class Field:
         # an external id (unique, case-insensitive): the key of upserts
         self.external_id = external_id
         # the API fills it on create when it is missing (OwnerId: the caller)
-        self.defaulted = defaulted
+        self.defaulted = defaulted or default is not None
+        # the value the API fills in on create when the field is missing
+        self.default = default
+        # createable, not updateable (CampaignMember.CampaignId, Task.TaskSubtype)
+        self.create_only = create_only
 
 
 def _label(name):
@@ -104,6 +108,15 @@ LEAD_STATUSES = ["Open - Not Contacted", "Working - Contacted", "Closed - Conver
 RATINGS = ["Hot", "Warm", "Cold"]
 OPPORTUNITY_STAGES = ["Prospecting", "Qualification", "Needs Analysis", "Proposal/Price Quote",
                       "Negotiation/Review", "Closed Won", "Closed Lost"]
+CAMPAIGN_TYPES = ["Conference", "Webinar", "Trade Show", "Public Relations", "Partners",
+                  "Referral Program", "Advertisement", "Banner Ads", "Direct Mail", "Email",
+                  "Telemarketing", "Other"]
+CAMPAIGN_STATUSES = ["Planned", "In Progress", "Completed", "Aborted"]
+MEMBER_STATUSES = ["Planned", "Received", "Responded", "Sent"]
+TASK_STATUSES = ["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"]
+TASK_PRIORITIES = ["High", "Normal", "Low"]
+TASK_TYPES = ["Call", "Email", "Meeting", "Other"]
+TASK_SUBTYPES = ["Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"]
 INDUSTRIES = ["Agriculture", "Banking", "Biotechnology", "Construction", "Education",
               "Electronics", "Energy", "Healthcare", "Manufacturing", "Retail", "Technology"]
 
@@ -211,7 +224,61 @@ def build_schemas():
         Field("OwnerId", "reference", label="Owner ID", nillable=False, length=18,
               relationship_name="Owner", reference_to=["User"], defaulted=True),
     ] + _audit())
-    return {o.name.lower(): o for o in (user, account, contact, lead, opportunity)}
+    # Campaign, CampaignMember and Task as the SOAP API developer guide describes them
+    campaign = SObject("Campaign", "Campaign", "Campaigns", "701", [
+        Field("Id", "id", nillable=False, length=18),
+        Field("IsDeleted", "boolean", label="Deleted"),
+        Field("Name", "string", label="Campaign Name", nillable=False, length=80),
+        Field("Type", "picklist", length=255, picklist=CAMPAIGN_TYPES),
+        Field("Status", "picklist", length=255, picklist=CAMPAIGN_STATUSES),
+        Field("Description", "textarea", length=32000),
+        Field("IsActive", "boolean", label="Active"),
+        Field("StartDate", "date"),
+        Field("EndDate", "date"),
+        Field("OwnerId", "reference", label="Owner ID", nillable=False, length=18,
+              relationship_name="Owner", reference_to=["User"], defaulted=True),
+    ] + _audit())
+    member = SObject("CampaignMember", "Campaign Member", "Campaign Members", "00v", [
+        Field("Id", "id", nillable=False, length=18),
+        Field("IsDeleted", "boolean", label="Deleted"),
+        Field("CampaignId", "reference", label="Campaign ID", nillable=False, length=18,
+              relationship_name="Campaign", reference_to=["Campaign"], create_only=True),
+        Field("ContactId", "reference", label="Contact ID", length=18,
+              relationship_name="Contact", reference_to=["Contact"], create_only=True),
+        Field("LeadId", "reference", label="Lead ID", length=18,
+              relationship_name="Lead", reference_to=["Lead"], create_only=True),
+        Field("Status", "picklist", length=40, picklist=MEMBER_STATUSES, default="Sent"),
+        Field("HasResponded", "boolean", label="Responded"),
+    ] + _audit())
+    task = SObject("Task", "Task", "Tasks", "00T", [
+        Field("Id", "id", nillable=False, length=18),
+        Field("IsDeleted", "boolean", label="Deleted"),
+        # polymorphic: a Contact or a Lead
+        Field("WhoId", "reference", label="Name ID", length=18, relationship_name="Who",
+              reference_to=["Contact", "Lead"]),
+        # polymorphic: what the task is about
+        Field("WhatId", "reference", label="Related To ID", length=18, relationship_name="What",
+              reference_to=["Account", "Opportunity", "Campaign"]),
+        Field("Subject", "combobox", length=255),
+        Field("ActivityDate", "date", label="Due Date Only"),
+        Field("Status", "picklist", nillable=False, length=40, picklist=TASK_STATUSES,
+              default="Not Started"),
+        Field("Priority", "picklist", nillable=False, length=40, picklist=TASK_PRIORITIES,
+              default="Normal"),
+        Field("Type", "picklist", length=40, picklist=TASK_TYPES),
+        Field("TaskSubtype", "picklist", label="Task Subtype", length=40, picklist=TASK_SUBTYPES,
+              default="Task", create_only=True),
+        Field("Description", "textarea", label="Comments", length=32000),
+        Field("OwnerId", "reference", label="Assigned To ID", nillable=False, length=18,
+              relationship_name="Owner", reference_to=["User"], defaulted=True),
+    ] + _audit() + [
+        # a custom external-id field: an integration's event id, so that a retried upsert
+        # never creates a second task
+        Field("MarkMail_Event_Id__c", "string", label="MarkMail Event ID", length=255,
+              external_id=True),
+    ])
+    return {o.name.lower(): o for o in (user, account, contact, lead, opportunity, campaign, member,
+                                         task)}
 
 
 # ---- ids ------------------------------------------------------------------
@@ -503,6 +570,8 @@ class Generator:
         out["contact"] = self._gen_people("contact", contacts, same_modstamp, 0)
         out["lead"] = self._gen_people("lead", leads, same_modstamp, 0)
         out["opportunity"] = []  # none generated: created through the API
+        for name in ("campaign", "campaignmember", "task"):
+            out[name] = []
         return out
 
     def _gen_users(self, n):
