@@ -89,7 +89,7 @@ static const char *const engine_keys =
     "log_level, max_jobs, plugin_dir, state_dir";
 static const char *const job_keys =
     "batch_size, conflict_policy, direction, enabled, full_refresh, like, merge_fields, parallel_streams, "
-    "push_deletes, queue_depth, schedule, sink, sink.*, source, tenants, var.*";
+    "push_deletes, queue_depth, schedule, sink, sink.*, source, tenants, var.*, write_attempts";
 static const char *const stream_keys =
     "external_id, horizon, key, match, mode, object, order, sink.*, source.*, target";
 static const char *const section_kinds =
@@ -416,7 +416,7 @@ static int check_engine_key(parse_state *st, const syncc_section *sec, const cha
                                          "http_insecure", "http_tls_cert", "http_tls_key", NULL};
     static const char *const job[] = {"source", "sink", "schedule", "enabled", "batch_size", "queue_depth",
                                       "parallel_streams", "full_refresh", "like", "tenants", "direction",
-                                      "conflict_policy", "merge_fields", "push_deletes", NULL};
+                                      "conflict_policy", "merge_fields", "push_deletes", "write_attempts", NULL};
     static const char *const stream[] = {"object", "target", "match", "key", "external_id", "mode", "order",
                                          "horizon", NULL};
     const char *const *known;

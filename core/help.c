@@ -317,11 +317,14 @@ static const cmd_help commands_help[] = {
      "version to the other side and closes it. Exit status: 0; 3 for an ID that is not an open conflict or a "
      "configuration without two-way jobs; 5 when the database could not be asked.",
      "cPSlfjKh"},
-    {"setup", "syncengine setup -c FILE [--print] [options]", "create (or print) the sinks' own tables",
+    {"setup", "syncengine setup -c FILE [--print] [options]",
+     "create (or print) the sinks' own tables and what sources need",
      "Has every sink that keeps tables of its own (cursors, run log, leases, progress) create them if missing, "
-     "connected with the configured credentials: run it once as a role that may create them (the owner), then "
-     "run jobs as a role with only the grants listed in docs/security.md. Running it twice changes nothing. "
-     "With --print, prints the statements without connecting anywhere.",
+     "and every source that needs something on its server for a stream (the postgres source's change-log "
+     "trigger) install it, connected with the configured credentials: run it once as a role that may create "
+     "them (the owner), then run jobs as a role with only the grants listed in docs/security.md. Running it "
+     "twice changes nothing. With --print, prints the statements without changing anything (sinks connect "
+     "nowhere; a source may read its catalog).",
      "cpPSlfh"},
     {"discover", "syncengine discover SOURCE -c FILE [options]", "list the streams and fields a source offers",
      "Opens the [source SOURCE] instance and prints the streams it offers and the fields of each, with their "

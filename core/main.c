@@ -8,7 +8,7 @@
  *   syncengine status [JOB...] -c FILE [--json]     last runs of every job
  *   syncengine help [COMMAND]                       help (also COMMAND --help)
  *   syncengine discover SOURCE -c FILE              streams and fields a source offers
- *   syncengine setup -c FILE [--print]              create (or print) the sinks' own tables
+ *   syncengine setup -c FILE [--print]              create (or print) the sinks' own tables and what sources need
  *
  * Exit codes are listed in engine.h and docs/user-guide.md.
  */
@@ -19,7 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "check.h"
@@ -87,9 +86,10 @@ static int cmd_discover(syncc_engine *e, const char *source_name)
 /* --------------------------------------------------------------- setup */
 
 /*
- * Creates (or prints) the tables each sink keeps of its own, with the role of
- * its configured connection: run once as the owner, so that the engine can
- * then run as a role with row privileges only.
+ * Creates (or prints) the tables each sink keeps of its own, and what each
+ * source needs for a stream (a change-log trigger), with the role of its
+ * configured connection: run once as the owner, so that the engine can then
+ * run as a role with row privileges only.
  */
 static int cmd_setup(syncc_engine *e, int print)
 {
@@ -120,8 +120,41 @@ static int cmd_setup(syncc_engine *e, int print)
         free(ddl);
         syncc_ctx_free(ctx);
     }
+    /* ABI 1.3: what a source needs on its server for each stream it serves (a change-log trigger) */
+    for (size_t j = 0; j < e->conf->n_jobs; j++) {
+        const syncc_job *job = &e->conf->jobs[j];
+        const syncc_instance *in = job->source;
+        const syncc_plugin *p = in ? syncc_registry_find(&e->registry, in->plugin_name) : NULL;
+        if (p == NULL || p->source.setup_stream == NULL)
+            continue;
+        for (size_t k = 0; k < job->n_streams; k++) {
+            const syncc_stream *st = &job->streams[k];
+            sync_ctx *ctx = syncc_ctx_new("setup", in->name, in->plugin_name);
+            if (ctx == NULL)
+                return SYNCC_EXIT_INTERNAL;
+            ctx->cancel = &e->stop;
+            char *ddl = NULL;
+            int rc = p->source.setup_stream(ctx, in->config, st->object, st->source_options, !print, &ddl);
+            if (rc != SYNC_OK) {
+                fprintf(stderr, "syncengine: setup of source '%s' (%s) for stream %s.%s failed: %s%s%s\n", in->name,
+                        p->def.name, job->name, st->name, syncc_strerror(rc), ctx->errbuf[0] ? ": " : "",
+                        ctx->errbuf);
+                code = SYNCC_EXIT_FAILED;
+            } else if (ddl != NULL) {
+                any = 1;
+                if (print)
+                    printf("-- source '%s' (%s), stream %s.%s\n%s", in->name, p->def.name, job->name, st->name, ddl);
+                else
+                    printf("source '%s' (%s): stream %s.%s is set up\n", in->name, p->def.name, job->name,
+                           st->name);
+            }
+            free(ddl);
+            syncc_ctx_free(ctx);
+        }
+    }
     if (!any)
-        printf("%s: no sink keeps tables of its own; nothing to set up\n", e->conf->path);
+        printf("%s: no sink keeps tables of its own and no source needs anything; nothing to set up\n",
+               e->conf->path);
     return code;
 }
 
@@ -268,23 +301,18 @@ int main(int argc, char **argv)
     if (cmd != NULL && strcmp(cmd, "help") == 0)
         return o.man ? syncc_help_man(o.man, plugin_dirs, n_dirs) : syncc_help_command(stdout, arg);
 
-    /* libcurl's global state must be set up once, before any thread or plugin uses it */
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     int code;
     if (cmd != NULL && strcmp(cmd, "plugins") == 0) {
         code = syncc_help_plugins(plugin_dirs, n_dirs, describe, markdown);
-        curl_global_cleanup();
         return code;
     }
     if (config == NULL) {
         fprintf(stderr, "syncengine: no configuration file given (-c FILE)\n");
         usage(stderr);
-        curl_global_cleanup();
         return SYNCC_EXIT_USAGE;
     }
     if ((cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0)) && arg == NULL) {
         fprintf(stderr, "syncengine: %s needs a %s name\n", cmd, strcmp(cmd, "run") == 0 ? "job" : "source");
-        curl_global_cleanup();
         return SYNCC_EXIT_USAGE;
     }
 
@@ -297,7 +325,6 @@ int main(int argc, char **argv)
     if (e == NULL) {
         syncc_log_redact(err, sizeof(err));
         fprintf(stderr, "syncengine: %s\n", err);
-        curl_global_cleanup();
         return code;
     }
     e->full_refresh = full_refresh;
@@ -380,6 +407,5 @@ int main(int argc, char **argv)
     stop_flag = NULL;
     syncc_engine_close(e);
     syncc_log_clear_secrets();
-    curl_global_cleanup();
     return code;
 }

@@ -56,6 +56,7 @@ typedef struct tw_run {
     char err[1024];
     syncc_run_result *res;
     json_t *streams_json;
+    int full_refresh;         /* read both sides from the beginning (--full-refresh, full_refresh = true) */
     sync_config **opts;       /* target options of the Salesforce sink's prepared targets */
     size_t n_opts;
 } tw_run;
@@ -1076,6 +1077,12 @@ static int run_stream(tw_run *tw, size_t s)
         (rc = load_links(tw, ts.st->name, &ts.links, &ts.by_sf)) != SYNC_OK ||
         (rc = load_resolutions(&ts, &resolutions, &blocked)) != SYNC_OK)
         goto out;
+    if (tw->full_refresh) {
+        /* both sides from the beginning: what equals its link is still written nowhere */
+        free(db_cursor);
+        free(sf_cursor);
+        db_cursor = sf_cursor = NULL;
+    }
     for (i = 0; i < ts.map->n_cols; i++) {
         const syncc_tw_col *col = &ts.map->cols[i];
         if (!col->via)
@@ -1434,6 +1441,9 @@ static int run_stream(tw_run *tw, size_t s)
         } else if (json_object_size(r.to_db) > 0 || is_new || keep) {
             add_op(&ts, "u", k, json_incref(r.to_db), is_new ? sf_id : NULL, json_incref(r.new_base), db_mod,
                    sf_mod, "synced", NULL);
+        } else if (base && !json_equal(r.new_base, base)) {
+            /* both sides already agree on a new value (a run stopped between its two writes): the link follows */
+            add_op(&ts, "l", k, NULL, NULL, json_incref(r.new_base), db_mod, sf_mod, "synced", NULL);
         }
         syncc_tw_result_clear(&r);
         json_decref(dbv);
@@ -1685,6 +1695,7 @@ int syncc_twoway_run(syncc_engine *e, syncc_job_rt *rt, const char *run_id, void
     tw.push = strcmp(job->direction, "to_database") != 0;
     if (syncc_tw_policy_parse(job->conflict_policy, &tw.policy) != 0)
         tw.policy = SYNCC_TW_NEWEST_WINS;
+    tw.full_refresh = e->full_refresh || job->full_refresh;
     tw.streams_json = streams_json;
     if (rt->sink->sink.query == NULL) {
         snprintf(res->error, sizeof(res->error), "job '%s' is two-way, but the plugin '%s' of its sink cannot run "

@@ -1,21 +1,21 @@
 /*
  * pgs_plugin.c - the PostgreSQL connector's plugin definition.
  *
- * Declares the option tables (the [sink NAME] section and the sink.* keys of
- * jobs and streams), the sink callbacks and the entry point.  The callbacks
- * here only unpack the instance and hand over to the file that does the work.
- * The connector is a sink today; the definition is laid out so a source can be
- * added beside it (provides |= SYNC_PROVIDES_SOURCE, a second ops table)
- * without disturbing it.
+ * Declares the option tables (the [sink NAME] / [source NAME] section, the
+ * source.* keys of streams and the sink.* keys of jobs and streams), the sink
+ * callbacks and the entry point.  The callbacks here only unpack the instance
+ * and hand over to the file that does the work.  The source role lives in
+ * pgs_source.c, beside the sink on the same connection layer.
  */
-#include "pgs.h"
-
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-const sync_host *pgs_host;
+#include "pgs_check.h"
+#include "pgs_purge.h"
+#include "pgs_query.h"
+#include "pgs_runlog.h"
+#include "pgs_session.h"
+#include "pgs_source.h"
+#include "pgs_state.h"
+#include "pgs_target.h"
+#include "pgs_write.h"
 
 static const char *const delete_modes[] = {"ignore", "soft", "hard", NULL};
 static const char *const nul_modes[] = {"reject", "strip", "replace", NULL};
@@ -30,8 +30,9 @@ static const sync_option pgs_options[] = {
      "longest a single statement may run before the server cancels it (0 = no limit)"},
     {"connect_timeout", SYNC_OPT_DURATION, "10s", 0, 1000, 600000, NULL,
      "longest wait for a connection to be established"},
-    {"reconnect_attempts", SYNC_OPT_INT, "5", 0, 0, 100, NULL,
-     "reconnect attempts, with exponential backoff, before a lost connection fails the batch as retryable"},
+    {"reconnect_attempts", SYNC_OPT_INT, "5", SYNC_OPT_DEPRECATED, 0, 100, NULL,
+     "ignored: the engine alone retries a batch that failed for a passing reason (job option write_attempts); "
+     "the sink reconnects once when a call finds its connection broken"},
     {"state_schema", SYNC_OPT_STRING, "syncengine", 0, 0, 0, NULL,
      "schema of the engine's own tables (cursors, runs, leases, run progress), created if missing (or by "
      "`syncengine setup`); user tables are never altered"},
@@ -52,6 +53,28 @@ static const sync_option pgs_options[] = {
     {"text_nul_replacement", SYNC_OPT_STRING, "\xEF\xBF\xBD", 0, 0, 0, NULL,
      "what each NUL character becomes with text_nul = replace (default U+FFFD, the replacement "
      "character; may be empty)"},
+    SYNC_OPTION_END,
+};
+
+/* source.* keys of a [stream ...] section whose job reads from PostgreSQL (pgs_source.c). */
+static const sync_option pgs_stream_options[] = {
+    {"key", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "column identifying a row (default: the table's one-column primary key; required for views)"},
+    {"cursor_column", SYNC_OPT_STRING, "updated_at", 0, 0, 0, NULL,
+     "column every write sets (a timestamp, kept by a trigger): rows are read in (cursor_column, key) order "
+     "after the saved cursor"},
+    {"settle", SYNC_OPT_DURATION, "10s", 0, 0, 86400000, NULL,
+     "rows whose cursor_column is newer than the database's now() minus settle wait for the next run, so a "
+     "transaction committing that much later than its timestamp is not missed"},
+    {"soft_delete", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "column (or column=value) marking deleted rows: such rows are read as deletes; without a value any "
+     "value but NULL, false, 0 and '' marks one"},
+    {"change_log", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "read changes from state_schema.sync_changes, filled by a trigger on the table (installed by "
+     "`syncengine setup`, or by the first run when the role may): catches hard deletes and writes that "
+     "leave cursor_column alone; one reading job per table"},
+    {"where", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "SQL condition rows must also meet, added with AND in parentheses"},
     SYNC_OPTION_END,
 };
 
@@ -104,178 +127,20 @@ static const sync_option pgs_target_options[] = {
     SYNC_OPTION_END,
 };
 
-/* ------------------------------------------------------------ shared helpers */
-
-const char *pgs_opt_string(const sync_config *cfg, const char *name)
-{
-    return cfg ? pgs_host->config_get_string(cfg, name) : NULL;
-}
-
-size_t pgs_opt_count(const sync_config *cfg, const char *name)
-{
-    return cfg ? pgs_host->config_list_count(cfg, name) : 0;
-}
-
-const char *pgs_opt_item(const sync_config *cfg, const char *name, size_t i)
-{
-    return cfg ? pgs_host->config_list_item(cfg, name, i) : NULL;
-}
-
-int pgs_fail(sync_ctx *ctx, const pgs_err *err)
-{
-    if (err->sqlstate[0])
-        pgs_host->set_error(ctx, "%s (SQLSTATE %s)", err->message, err->sqlstate);
-    else
-        pgs_host->set_error(ctx, "%s", err->message);
-    return err->status ? err->status : SYNC_ERROR;
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 /* ------------------------------------------------------------ callbacks */
-
-static void pgs_close(void *instance);
-
-/* "schema"."table", each part quoted; NULL without memory. */
-static char *qualified(const char *schema, const char *table)
-{
-    char *s = pgs_quote_ident_dup(schema), *t = pgs_quote_ident_dup(table), *out = NULL;
-    if (s && t && (out = malloc(strlen(s) + strlen(t) + 2)) != NULL)
-        sprintf(out, "%s.%s", s, t);
-    free(s);
-    free(t);
-    return out;
-}
-
-/* The instance as the configuration describes it, not connected yet. */
-static int instance_from_config(sync_ctx *ctx, const sync_config *cfg, pgs_instance **instance)
-{
-    pgs_instance *in = calloc(1, sizeof(*in));
-    if (!in)
-        return SYNC_E_NOMEM;
-    in->ctx = ctx;
-    in->conn.ctx = ctx;
-    in->conn.conninfo = dup_or_null(pgs_host->config_get_string(cfg, "conninfo"));
-    in->conn.application_name = dup_or_null(pgs_host->config_get_string(cfg, "application_name"));
-    in->state_schema = dup_or_null(pgs_host->config_get_string(cfg, "state_schema"));
-    pgs_host->config_get_int(cfg, "statement_timeout", &in->conn.statement_timeout_ms);
-    pgs_host->config_get_int(cfg, "connect_timeout", &in->conn.connect_timeout_ms);
-    pgs_host->config_get_int(cfg, "reconnect_attempts", &in->conn.reconnect_attempts);
-    in->lease_ttl_ms = 120000;
-    pgs_host->config_get_int(cfg, "lease_ttl", &in->lease_ttl_ms);
-    const char *nul = pgs_host->config_get_string(cfg, "text_nul");
-    in->nul.mode = !nul || strcmp(nul, "reject") == 0 ? PGS_NUL_REJECT
-                   : strcmp(nul, "strip") == 0        ? PGS_NUL_STRIP
-                                                      : PGS_NUL_REPLACE;
-    const char *repl = pgs_host->config_get_string(cfg, "text_nul_replacement");
-    in->nul_repl = strdup(repl ? repl : "");
-    in->nul.repl = in->nul_repl;
-    in->nul.repl_len = in->nul_repl ? strlen(in->nul_repl) : 0;
-    if (!in->conn.conninfo || !*in->conn.conninfo) {
-        pgs_host->set_error(ctx, "option \"conninfo\" is empty (%s)",
-                            pgs_host->config_where(cfg, "conninfo"));
-        pgs_close(in);
-        return SYNC_E_CONFIG;
-    }
-    if (!in->conn.application_name || !in->state_schema || !in->nul_repl) {
-        pgs_close(in);
-        return SYNC_E_NOMEM;
-    }
-    static const char *const names[] = {"state_schema", "state_table", "runs_table"};
-    char **vals[] = {&in->state_schema, &in->cursor_table, &in->runs_table};
-    for (size_t i = 0; i < 3; i++) {
-        if (i > 0 && !(*vals[i] = dup_or_null(pgs_host->config_get_string(cfg, names[i])))) {
-            pgs_close(in);
-            return SYNC_E_NOMEM;
-        }
-        if (!**vals[i]) {
-            pgs_host->set_error(ctx, "option \"%s\" is empty (%s)", names[i],
-                                pgs_host->config_where(cfg, names[i]));
-            pgs_close(in);
-            return SYNC_E_CONFIG;
-        }
-    }
-    if (strcmp(in->cursor_table, in->runs_table) == 0) {
-        pgs_host->set_error(ctx, "options \"state_table\" and \"runs_table\" name the same table \"%s\" (%s)",
-                            in->runs_table, pgs_host->config_where(cfg, "runs_table"));
-        pgs_close(in);
-        return SYNC_E_CONFIG;
-    }
-    for (size_t i = 1; i < 3; i++)
-        if (strcmp(*vals[i], PGS_LEASES_TABLE) == 0 || strcmp(*vals[i], PGS_PROGRESS_TABLE) == 0 ||
-            strcmp(*vals[i], PGS_SEEN_TABLE) == 0) {
-            pgs_host->set_error(ctx, "option \"%s\" names the engine's table \"%s\" (%s)", names[i], *vals[i],
-                                pgs_host->config_where(cfg, names[i]));
-            pgs_close(in);
-            return SYNC_E_CONFIG;
-        }
-    in->state_schema_q = pgs_quote_ident_dup(in->state_schema);
-    in->cursor_table_q = qualified(in->state_schema, in->cursor_table);
-    in->runs_table_q = qualified(in->state_schema, in->runs_table);
-    in->leases_table_q = qualified(in->state_schema, PGS_LEASES_TABLE);
-    in->progress_table_q = qualified(in->state_schema, PGS_PROGRESS_TABLE);
-    in->seen_table_q = qualified(in->state_schema, PGS_SEEN_TABLE);
-    if (!in->state_schema_q || !in->cursor_table_q || !in->runs_table_q || !in->leases_table_q ||
-        !in->progress_table_q || !in->seen_table_q) {
-        pgs_close(in);
-        return SYNC_E_NOMEM;
-    }
-    *instance = in;
-    return SYNC_OK;
-}
 
 static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
 {
     pgs_instance *in = NULL;
-    int rc = instance_from_config(ctx, cfg, &in);
-    if (rc != SYNC_OK)
-        return rc;
-    rc = pgs_conn_open(&in->conn);
-    /* opened only to read (status, ABI 1.2): tables that do not exist yet are not created */
-    int read_only = SYNC_HOST_HAS(pgs_host, ctx_read_only) && pgs_host->ctx_read_only(ctx);
+    int rc = pgs_state_open(ctx, cfg, &in);
     if (rc == SYNC_OK)
-        rc = read_only ? pgs_state_probe(in) : pgs_state_bootstrap(in);
-    if (rc != SYNC_OK) {
-        pgs_close(in);
-        return rc;
-    }
-    *instance = in;
-    return SYNC_OK;
+        *instance = in;
+    return rc;
 }
 
-/* `syncengine setup`: the DDL of the engine's tables, applied as the configured role unless only printed. */
 static int pgs_setup(sync_ctx *ctx, const sync_config *cfg, int apply, char **ddl_out)
 {
-    pgs_instance *in = NULL;
-    if (ddl_out)
-        *ddl_out = NULL;
-    int rc = instance_from_config(ctx, cfg, &in);
-    if (rc != SYNC_OK)
-        return rc;
-    char *ddl = pgs_state_ddl(in);
-    if (!ddl) {
-        pgs_close(in);
-        return SYNC_E_NOMEM;
-    }
-    if (apply) {
-        rc = pgs_conn_open(&in->conn);
-        if (rc == SYNC_OK)
-            rc = pgs_state_setup(in);
-    }
-    if (rc == SYNC_OK && ddl_out) {
-        size_t n = strlen(ddl);
-        *ddl_out = pgs_host->alloc(n + 1);
-        if (*ddl_out)
-            memcpy(*ddl_out, ddl, n + 1);
-        else
-            rc = SYNC_E_NOMEM;
-    }
-    free(ddl);
-    pgs_close(in);
-    return rc;
+    return pgs_state_setup_section(ctx, cfg, apply, ddl_out);
 }
 
 static int pgs_begin(void *instance, const sync_run_info *run)
@@ -288,15 +153,14 @@ static int pgs_prepare(void *instance, const sync_target *target, void **target_
     pgs_instance *in = instance;
     pgs_target *t = NULL;
     int rc = pgs_target_prepare(in, target, &t);
-    if (rc != SYNC_OK)
-        return rc;
-    pgs_target **grown = realloc(in->targets, (in->n_targets + 1) * sizeof(*grown));
-    if (!grown) {
+    if (rc == SYNC_OK)
+        rc = pgs_purge_prepare(in, t, target);
+    if (rc == SYNC_OK)
+        rc = pgs_target_keep(in, t);
+    if (rc != SYNC_OK) {
         pgs_target_free(t);
-        return SYNC_E_NOMEM;
+        return rc;
     }
-    in->targets = grown;
-    in->targets[in->n_targets++] = t;
     *target_state = t;
     return SYNC_OK;
 }
@@ -322,26 +186,9 @@ static void pgs_close(void *instance)
     pgs_instance *in = instance;
     if (!in)
         return;
-    for (size_t i = 0; i < in->n_targets; i++)
-        pgs_target_free(in->targets[i]);
-    free(in->targets);
+    pgs_target_free_all(in);
     pgs_run_free(in);
-    /* a lease still held is given back (the engine releases before close) */
-    pgs_lease_free_all(in);
-    pgs_conn_close(&in->conn);
-    free(in->conn.conninfo);
-    free(in->conn.application_name);
-    free(in->nul_repl);
-    free(in->state_schema);
-    free(in->state_schema_q);
-    free(in->cursor_table);
-    free(in->runs_table);
-    free(in->cursor_table_q);
-    free(in->runs_table_q);
-    free(in->leases_table_q);
-    free(in->progress_table_q);
-    free(in->seen_table_q);
-    free(in);
+    pgs_session_free(in);
 }
 
 static int pgs_state_load_cb(void *instance, const char *job, const char *stream, char **cursor_out)
@@ -394,21 +241,42 @@ static const sync_sink_ops pgs_sink_ops = {
     .query = pgs_query_cb,
 };
 
+static const sync_source_ops pgs_source_ops = {
+    .struct_size = sizeof(sync_source_ops),
+    .open = pgs_source_open,
+    .discover = pgs_source_discover,
+    .read = pgs_source_read,
+    .close = pgs_source_close,
+    .setup_stream = pgs_source_setup,
+};
+
+static int pgs_check_cb(const sync_check *chk)
+{
+    return chk->is_source ? pgs_source_check(chk) : pgs_check(chk);
+}
+
+static int pgs_probe_cb(void *instance, const sync_check *chk)
+{
+    return chk->is_source ? pgs_source_probe(instance, chk) : pgs_probe(instance, chk);
+}
+
 static const sync_plugin pgs_plugin = {
     SYNC_PLUGIN_HEAD,
     .name = "postgres",
     .version = "0.1.0",
-    .description = "PostgreSQL: set-based upserts via COPY staging, cursors stored with the data, "
-                   "leases fenced by an epoch in every transaction, a run log",
-    .provides = SYNC_PROVIDES_SINK,
-    .caps = SYNC_CAP_STATE | SYNC_CAP_LEASE | SYNC_CAP_RUN_LOG | SYNC_CAP_DELETES,
+    .description = "PostgreSQL: a table or view as a source (tie-safe keyset cursor with a settle window on "
+                   "the database's clock, or a trigger-filled change log) and as a sink (set-based upserts via "
+                   "COPY staging, cursors stored with the data, leases fenced by an epoch in every transaction, "
+                   "a run log)",
+    .provides = SYNC_PROVIDES_SOURCE | SYNC_PROVIDES_SINK,
+    .caps = SYNC_CAP_INCREMENTAL | SYNC_CAP_STATE | SYNC_CAP_LEASE | SYNC_CAP_RUN_LOG | SYNC_CAP_DELETES,
     .options = pgs_options,
-    .stream_options = NULL,
+    .stream_options = pgs_stream_options,
     .target_options = pgs_target_options,
-    .source = NULL,
+    .source = &pgs_source_ops,
     .sink = &pgs_sink_ops,
-    .check = pgs_check,
-    .probe = pgs_probe,
+    .check = pgs_check_cb,
+    .probe = pgs_probe_cb,
 };
 
 SYNC_PLUGIN_DEFINE(pgs_plugin, pgs_host)

@@ -6,7 +6,8 @@
 # then two idle runs: each reads the engine's own writes back (Salesforce's
 # SystemModstamps moved, rows inside the settle window) and writes nothing
 # on either side -- the stand-in's write counter, pg_stat_user_tables'
-# inserted and updated tuples, and the links stay as they were.
+# inserted and updated tuples, and the links stay as they were; nor does a
+# --full-refresh run, which reads every record and row again.
 # Exit 0 pass, 77 skip, anything else fail.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
@@ -56,4 +57,12 @@ for i in 1 2; do
 done
 after=$(counters)
 [ "$after" = "$before" ] || die "idle runs wrote: before '$before', after '$after'"
+
+note "a full refresh reads everything on both sides again and writes nothing"
+twoway_run "$ini" --full-refresh
+[ $rc -eq 0 ] || { cat "$T/run.log"; die "full refresh exited $rc"; }
+grep -q "stream=contacts.*done: 30 read from Salesforce, 30 from the table; 0 written to the table, 0 to Salesforce" "$T/run.log" ||
+    { cat "$T/run.log"; die "the full refresh did not read everything, or wrote"; }
+after=$(counters)
+[ "$after" = "$before" ] || die "the full refresh wrote: before '$before', after '$after'"
 echo "ok"

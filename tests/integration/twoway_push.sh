@@ -6,7 +6,10 @@
 #     the company's Account (parents first);
 #   - each row gets its Salesforce Id, sync state 'synced' and a link;
 #   - the run after writes nothing on either side (the stand-in's write
-#     counter, n_tup_upd), although it reads the pushed records back.
+#     counter, n_tup_upd), although it reads the pushed records back;
+#   - a row Salesforce refuses (an invalid email) shows 'error' with
+#     Salesforce's code and message, the run is partial (exit 6); once the
+#     application fixes the row, the next run pushes it.
 # Exit 0 pass, 77 skip, anything else fail.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
@@ -63,5 +66,21 @@ upd1=$(sql "SELECT sum(n_tup_upd + n_tup_ins) FROM pg_stat_user_tables WHERE rel
 [ "$upd1" = "$upd0" ] || die "the second run wrote $((upd1 - upd0)) rows"
 grep -q "stream=contacts.*done: 6 read from Salesforce, [0-9]* from the table; 0 written to the table, 0 to Salesforce" \
     "$T/run.log" || { cat "$T/run.log"; die "the second run did not read the pushed contacts back as echoes"; }
+
+note "a refused row shows the error; fixed, it is pushed"
+sql "INSERT INTO contacts (first_name, last_name, email) VALUES ('Bad', 'Mail', 'not-an-email')"
+twoway_run "$ini"
+[ $rc -eq 6 ] || { cat "$T/run.log"; die "a run with a refused record exited $rc, not 6"; }
+bad=$(sql "SELECT salesforce_sync_status || '|' || (salesforce_id IS NULL) || '|' || salesforce_sync_error FROM contacts WHERE last_name = 'Mail'")
+case "$bad" in
+error\|true\|*INVALID_EMAIL_ADDRESS*) ;;
+*) die "the refused row shows: $bad" ;;
+esac
+grep -q "row .*: Salesforce refused the create: .*INVALID_EMAIL_ADDRESS" "$T/run.log" || { cat "$T/run.log"; die "the refusal is not logged"; }
+sql "UPDATE contacts SET email = 'bad.mail@example.com' WHERE last_name = 'Mail'"
+twoway_run "$ini"
+[ $rc -eq 0 ] || { cat "$T/run.log"; die "the run after the fix exited $rc"; }
+[ "$(sql "SELECT salesforce_sync_status || '|' || (salesforce_id IS NOT NULL) || '|' || coalesce(salesforce_sync_error, '')
+          FROM contacts WHERE last_name = 'Mail'")" = "synced|true|" ] || die "the fixed row was not pushed"
 [ -n "${TW_VERBOSE:-}" ] && cat "$T/engine.log"
 echo "ok"

@@ -463,8 +463,10 @@ static void test_job_options(void **state)
 
     snprintf(text, sizeof(text), "%s[job j]\nsource = src\nsink = dst\nretries = 3\n", src);
     expect_load_error(text,
-                      "%s:8: unknown option 'retries' in [job j]; valid options: batch_size, enabled, full_refresh, "
-                      "like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, var.*",
+                      "%s:8: unknown option 'retries' in [job j]; valid options: batch_size, conflict_policy, "
+                      "direction, enabled, full_refresh, like, merge_fields, parallel_streams, push_deletes, "
+                      "queue_depth, schedule, sink, sink.*, source, tenants, var.*, "
+                      "write_attempts",
                       m);
     snprintf(text, sizeof(text), "%s[job j]\nsource = src\nsink = dst\nsource.where = x\n", src);
     expect_load_error(text,
@@ -512,10 +514,12 @@ static void test_stream_and_map(void **state)
     snprintf(m, sizeof(m), "%s/main.ini", g_dir);
     expect_load_error(BASE "[stream k.s]\nobject = x\n", "%s:10: [stream k.s]: there is no [job k] section", m);
     expect_load_error(BASE "colour = red\n",
-                      "%s:10: unknown option 'colour' in [stream j.s]; valid options: object, sink.*, source.*, target",
+                      "%s:10: unknown option 'colour' in [stream j.s]; valid options: external_id, key, match, object, "
+                      "sink.*, source.*, target",
                       m);
     expect_load_error(BASE "sink. = x\n",
-                      "%s:10: unknown option 'sink.' in [stream j.s]; valid options: object, sink.*, source.*, target",
+                      "%s:10: unknown option 'sink.' in [stream j.s]; valid options: external_id, key, match, object, "
+                      "sink.*, source.*, target",
                       m);
     expect_load_error(BASE "[stream j.t]\ntarget = x\n", "%s:10: missing required option 'object' in [stream j.t]", m);
     expect_load_error(BASE "[stream j.t]\nobject =\n", "%s:11: option 'object' must not be empty", m);
@@ -678,8 +682,10 @@ static void test_includes(void **state)
     /* included files' errors name the included file */
     write_file("bad.ini", "[job q]\nsource = src\nsink = dst\nfoo = 1\n", 0600);
     expect_load_error("include = bad.ini\n" BASE,
-                      "%s:4: unknown option 'foo' in [job q]; valid options: batch_size, enabled, full_refresh, "
-                      "like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, var.*",
+                      "%s:4: unknown option 'foo' in [job q]; valid options: batch_size, conflict_policy, "
+                      "direction, enabled, full_refresh, like, merge_fields, parallel_streams, push_deletes, "
+                      "queue_depth, schedule, sink, sink.*, source, tenants, var.*, "
+                      "write_attempts",
                       P("bad.ini"));
 
     /* no includes from memory when asked */
