@@ -16,6 +16,13 @@ markmail_setup --accounts 2 --contacts 6 --leads 0
 
 note "check"
 $SYNCENGINE check -c "$top/conf/markmail.ini" >"$T/check.log" 2>&1 || { cat "$T/check.log"; die "check failed"; }
+sed 's/^mode = append/mode = push/' "$top/conf/markmail.ini" >"$T/bad.ini"
+$SYNCENGINE check -c "$T/bad.ini" >"$T/check.log" 2>&1 && die "check accepted order without mode = append"
+line=$(grep -n '^order = occurred_at' "$T/bad.ini" | cut -d: -f1)
+grep -q "bad.ini:$line: option 'order' needs mode = append" "$T/check.log" || { cat "$T/check.log"; die "order without append: message"; }
+sed 's/^mode = append/mode = sometimes/' "$top/conf/markmail.ini" >"$T/bad.ini"
+$SYNCENGINE check -c "$T/bad.ini" >"$T/check.log" 2>&1 && die "check accepted mode = sometimes"
+grep -q "mode" "$T/check.log" || { cat "$T/check.log"; die "mode = sometimes: message"; }
 
 note "a Salesforce contact with the email of an application contact"
 sf POST /__stub/mutate '[{"op": "create", "object": "Contact", "records": [{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@markmail.example"}]}]' >/dev/null
