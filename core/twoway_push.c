@@ -641,8 +641,11 @@ static int lookup_existing(pp *p, pp_op **ops, size_t n)
             len += (size_t)snprintf(where + len, cap - len, "%s%s IN (", f ? " AND " : "", fields[f]);
             for (size_t i = start; i < end; i++) {
                 const char *v = json_string_value(json_object_get(ops[i]->fields, fields[f]));
-                /* references are Salesforce Ids: letters and digits only */
-                len += (size_t)snprintf(where + len, cap - len, "%s'%.18s'", i > start ? "," : "", v ? v : "");
+                /* references are Salesforce Ids: letters and digits only, anything else is left out */
+                int ok = v != NULL && *v != '\0' && strlen(v) <= 18;
+                for (const char *c = v; ok && *c; c++)
+                    ok = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z');
+                len += (size_t)snprintf(where + len, cap - len, "%s'%s'", i > start ? "," : "", ok ? v : "");
             }
             len += (size_t)snprintf(where + len, cap - len, ")");
         }
