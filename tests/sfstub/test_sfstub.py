@@ -502,8 +502,17 @@ class WriteTests(unittest.TestCase):
         up = lambda recs: self.w.upsert("Task", "MarkMail_Event_Id__c", self.body(recs))  # noqa: E731
         t = {"attributes": {"type": "Task"}, "MarkMail_Event_Id__c": "ev-1", "WhoId": lead,
              "WhatId": cid, "Subject": "Email: Hello", "TaskSubtype": "Email", "Status": "Completed"}
-        r1, r2 = up([t]), up([t])
-        self.assertEqual((r1[0]["created"], r2[0]["created"], r2[0]["id"]), (True, False, r1[0]["id"]))
+        r1 = up([t])
+        self.assertTrue(r1[0]["created"])
+        # TaskSubtype is createable only: an upsert that finds the task cannot set it
+        r2 = up([t])
+        self.assertEqual(r2[0]["errors"][0]["statusCode"], "INVALID_FIELD_FOR_INSERT_UPDATE")
+        r3 = up([{k: v for k, v in t.items() if k != "TaskSubtype"}])
+        self.assertEqual((r3[0]["created"], r3[0]["id"]), (False, r1[0]["id"]))
+        # a second create with the same external id names the task that has it
+        r4 = self.w.create(self.body([t]))
+        self.assertEqual(r4[0]["errors"][0]["statusCode"], "DUPLICATE_VALUE")
+        self.assertIn("record with id: " + r1[0]["id"], r4[0]["errors"][0]["message"])
         task = self.store.schemas["task"]
         rec = self.store.tables["task"][r1[0]["id"]]
         self.assertEqual((rec[task.idx("Priority")], rec[task.idx("TaskSubtype")], rec[task.idx("WhoId")]),
