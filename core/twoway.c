@@ -1228,6 +1228,33 @@ static int run_stream(tw_run *tw, size_t s)
         json_decref(rows);
     }
 
+    /* rows that name their record already (salesforce_id set, no link: filled by hand or by an older sync):
+     * paired with it, whatever the match column says */
+    if (ts.has_sfid) {
+        json_t *rows = json_object_size(sf_unlinked) > 0 ? unlinked_db : db_unlinked_changed;
+        json_t *taken = json_array();
+        json_object_foreach(rows, k, v) {
+            const char *id = json_string_value(json_object_get(v, "salesforce_id"));
+            if (id == NULL || *id == '\0' || json_object_get(ts.by_sf, id) || json_object_get(blocked, k) ||
+                (json_object_get(v, "deleted_at") && !json_is_null(json_object_get(v, "deleted_at"))))
+                continue;
+            json_t *p = json_pack("{s:s, s:O, s:b}", "sf_id", id, "db", v, "new", 1);
+            if (json_object_get(sf_unlinked, id))
+                json_object_set(p, "sf", json_object_get(sf_unlinked, id));
+            json_object_set_new(pairs, k, p);
+            json_array_append_new(taken, json_pack("[s, s]", k, id));
+        }
+        size_t j;
+        json_t *e;
+        json_array_foreach(taken, j, e) {
+            const char *dbk = json_string_value(json_array_get(e, 0)), *id = json_string_value(json_array_get(e, 1));
+            json_object_del(db_unlinked_changed, dbk);
+            json_object_del(unlinked_db, dbk);
+            json_object_del(sf_unlinked, id);
+        }
+        json_decref(taken);
+    }
+
     /* matching: Salesforce records without a link */
     by_match = json_object(); /* match value -> [db keys] of unlinked rows */
     size_t mc = ts.map->match_col;
@@ -1384,6 +1411,29 @@ static int run_stream(tw_run *tw, size_t s)
             json_decref(dbv);
             continue;
         }
+        if (is_new && rec == NULL && dbv != NULL && tw->push) {
+            /* a row that names a record not read this run: the row's values go to it */
+            if (n_pend == cap_pend) {
+                cap_pend = cap_pend ? 2 * cap_pend : 64;
+                pend = realloc(pend, cap_pend * sizeof(*pend));
+            }
+            pending_sf *p = &pend[n_pend++];
+            memset(p, 0, sizeof(*p));
+            p->fields = sf_fields_of(&ts, dbv, &p->types);
+            p->op.kind = TW_SF_UPDATE;
+            p->op.sf_id = sf_id;
+            p->op.fields = p->fields;
+            p->op.types = p->types;
+            p->key = strdup(k);
+            p->sf_id = sf_id;
+            p->to_db = json_object();
+            p->new_base = json_incref(dbv);
+            p->old_base = NULL; /* no link until Salesforce took it */
+            p->to_sf_cols = json_incref(dbv);
+            p->db_mod = db_mod;
+            json_decref(dbv);
+            continue;
+        }
         syncc_tw_input in;
         memset(&in, 0, sizeof(in));
         in.fields = ts.map->fields;
@@ -1434,7 +1484,7 @@ static int run_stream(tw_run *tw, size_t s)
             p->sf_id = sf_id;
             p->to_db = json_incref(r.to_db);
             p->new_base = json_incref(r.new_base);
-            p->old_base = base ? json_deep_copy(base) : json_object();
+            p->old_base = base ? json_deep_copy(base) : NULL; /* NULL: a new pair, no link until written */
             p->to_sf_cols = json_incref(r.to_sf);
             p->db_mod = db_mod;
             p->sf_mod = sf_mod;
@@ -1675,6 +1725,54 @@ out:
     return rc;
 }
 
+/* The bookkeeping tables, as conf/crm.sql creates them; made here only when missing. */
+static const char *const bookkeeping_ddl[] = {
+    "CREATE SCHEMA IF NOT EXISTS syncengine",
+    "CREATE TABLE IF NOT EXISTS syncengine.sync_links (job text NOT NULL, stream text NOT NULL, db_key text NOT NULL, "
+    "sf_id text, synced jsonb NOT NULL DEFAULT '{}'::jsonb, db_modified timestamptz, sf_modified timestamptz, "
+    "deleted boolean NOT NULL DEFAULT false, synced_at timestamptz NOT NULL DEFAULT now(), "
+    "PRIMARY KEY (job, stream, db_key))",
+    "CREATE UNIQUE INDEX IF NOT EXISTS sync_links_sf ON syncengine.sync_links (job, stream, sf_id)",
+    "CREATE TABLE IF NOT EXISTS syncengine.sync_conflicts (id bigserial PRIMARY KEY, job text NOT NULL, "
+    "stream text NOT NULL, db_key text, sf_id text, fields jsonb NOT NULL DEFAULT '[]'::jsonb, base jsonb, "
+    "db_version jsonb, sf_version jsonb, db_modified timestamptz, sf_modified timestamptz, policy text NOT NULL, "
+    "outcome text NOT NULL, keep text CHECK (keep IN ('salesforce', 'database')), "
+    "opened_at timestamptz NOT NULL DEFAULT now(), resolved_at timestamptz)",
+    "CREATE INDEX IF NOT EXISTS sync_conflicts_open ON syncengine.sync_conflicts (job, stream) "
+    "WHERE resolved_at IS NULL",
+    "CREATE TABLE IF NOT EXISTS syncengine.sync_twoway_state (job text NOT NULL, stream text NOT NULL, "
+    "db_cursor text, sf_cursor text, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (job, stream))",
+    NULL};
+
+static int ensure_bookkeeping(tw_run *tw)
+{
+    json_t *rows = NULL;
+    int rc = pgq(tw,
+                 "SELECT to_regclass('syncengine.sync_links') IS NOT NULL AND "
+                 "to_regclass('syncengine.sync_conflicts') IS NOT NULL AND "
+                 "to_regclass('syncengine.sync_twoway_state') IS NOT NULL AS ok",
+                 NULL, 0, &rows);
+    if (rc != SYNC_OK)
+        return rc;
+    int ok = json_is_true(first_value(rows, "ok")) ||
+             (json_is_string(first_value(rows, "ok")) && strcmp(json_string_value(first_value(rows, "ok")), "t") == 0);
+    json_decref(rows);
+    if (ok)
+        return SYNC_OK;
+    for (size_t i = 0; bookkeeping_ddl[i] && rc == SYNC_OK; i++)
+        rc = pgq(tw, bookkeeping_ddl[i], NULL, 0, NULL);
+    if (rc != SYNC_OK) {
+        char e2[sizeof(tw->err)];
+        snprintf(e2, sizeof(e2), "the two-way tables in schema \"syncengine\" are missing and could not be created "
+                 "(%s); create them as the database owner (conf/crm.sql has them)", tw->err);
+        snprintf(tw->err, sizeof(tw->err), "%s", e2);
+        return rc;
+    }
+    syncc_log(SYNC_LOG_INFO, &(syncc_log_ctx){.job = tw->rt->conf->name, .run_id = tw->run_id},
+              "created the two-way tables in schema \"syncengine\" (sync_links, sync_conflicts, sync_twoway_state)");
+    return SYNC_OK;
+}
+
 int syncc_twoway_run(syncc_engine *e, syncc_job_rt *rt, const char *run_id, void *src_inst, sync_ctx *src_ctx,
                      void *snk_inst, sync_ctx *snk_ctx, json_t *streams_json, syncc_run_result *res)
 {
@@ -1701,6 +1799,11 @@ int syncc_twoway_run(syncc_engine *e, syncc_job_rt *rt, const char *run_id, void
         snprintf(res->error, sizeof(res->error), "job '%s' is two-way, but the plugin '%s' of its sink cannot run "
                  "statements (it has no query operation)", job->name, rt->sink->def.name);
         return SYNC_E_UNSUPPORTED;
+    }
+    rc = ensure_bookkeeping(&tw);
+    if (rc != SYNC_OK) {
+        snprintf(res->error, sizeof(res->error), "%s", tw.err);
+        return rc;
     }
     syncc_tw_push_run pr;
     memset(&pr, 0, sizeof(pr));

@@ -67,34 +67,37 @@ static const char *const not_datetime[] = {
 static int check_instance(const sync_check *chk)
 {
     const sync_config *cfg = chk->config;
+    const char *role = chk->is_source ? "source" : "sink"; /* the plugin serves both */
     int bad = 0;
     const char *url = sf_host->config_get_string(cfg, "login_url");
     char why[256];
     if (!empty(url) && sf_http_url_allowed(url, why, sizeof why) != SYNC_OK) {
-        problem(chk, cfg, "login_url", "[source %s]: option 'login_url': %s", chk->instance, why);
+        problem(chk, cfg, "login_url", "[%s %s]: option 'login_url': %s", role, chk->instance, why);
         bad = 1;
     }
     const char *iurl = sf_host->config_get_string(cfg, "instance_url");
     if (!empty(iurl) && sf_http_url_allowed(iurl, why, sizeof why) != SYNC_OK) {
-        problem(chk, cfg, "instance_url", "[source %s]: option 'instance_url': %s", chk->instance, why);
+        problem(chk, cfg, "instance_url", "[%s %s]: option 'instance_url': %s", role, chk->instance,
+                why);
         bad = 1;
     }
     const char *v = sf_host->config_get_string(cfg, "api_version");
     if (!empty(v) && !sf_api_version_ok(v)) {
-        problem(chk, cfg, "api_version", "[source %s]: option 'api_version': \"%s\" is not a version like \"61.0\"",
-                chk->instance, v);
+        problem(chk, cfg, "api_version", "[%s %s]: option 'api_version': \"%s\" is not a version like \"61.0\"",
+                role, chk->instance, v);
         bad = 1;
     }
     const char *grant = sf_host->config_get_string(cfg, "grant_type");
     int cc = grant != NULL && strcmp(grant, "client_credentials") == 0;
     if (!cc && empty(sf_host->config_get_string(cfg, "refresh_token"))) {
         problem(chk, cfg, "refresh_token",
-                "[source %s]: option 'refresh_token' is required with grant_type = refresh_token", chk->instance);
+                "[%s %s]: option 'refresh_token' is required with grant_type = refresh_token", role,
+                chk->instance);
         bad = 1;
     }
     if (cc && empty(sf_host->config_get_string(cfg, "client_secret"))) {
         problem(chk, cfg, "client_secret",
-                "[source %s]: option 'client_secret' is required with grant_type = client_credentials",
+                "[%s %s]: option 'client_secret' is required with grant_type = client_credentials", role,
                 chk->instance);
         bad = 1;
     }

@@ -552,7 +552,15 @@ static int build_item(write_ctx *w, const sync_record *rec, sf_wop *op, sf_item 
 
     if (sf_host->record_op(rec) == SYNC_OP_DELETE) {
         *op = SF_WOP_DELETE;
-        if (id == NULL && ext == NULL && ts->ext_field == NULL && ts->id_col < 0 && key != NULL)
+        /*
+         * A delete often carries its key alone (its mapped columns null):
+         * then the key is the external id when there is one, else the Id
+         * when it looks like one.
+         */
+        if (id == NULL && ext == NULL && ts->ext_field != NULL && key != NULL)
+            ext = strdup(key);
+        if (id == NULL && ext == NULL && ts->ext_field == NULL && key != NULL &&
+            (ts->id_col < 0 || sf_coll_is_id(key)))
             id = strdup(key);
         if (id != NULL && !sf_coll_is_id(id)) {
             reject(w, rec, "cannot delete from %s: '%.40s' is not a salesforce Id", ts->object, id);
@@ -564,6 +572,18 @@ static int build_item(write_ctx *w, const sync_record *rec, sf_wop *op, sf_item 
             reject(w, rec, "cannot delete from %s: the record has no salesforce Id%s", ts->object,
                    ts->ext_field ? " and no external id" : "");
             return -1;
+        }
+        if (id == NULL) {
+            /* looked up by SOQL: a value SOQL cannot express is refused here, not in the query */
+            sf_buf probe = SF_BUF_INIT;
+            int qrc = sf_soql_quote(&probe, ext, strlen(ext), 0);
+            sf_buf_free(&probe);
+            if (qrc != SYNC_OK) {
+                reject(w, rec, "cannot delete from %s: the external id holds characters a query cannot express",
+                       ts->object);
+                free(ext);
+                return -1;
+            }
         }
         it->id = id;
         it->ext = id == NULL ? ext : (free(ext), NULL);
@@ -691,6 +711,9 @@ static int send_call(write_ctx *w, sf_wop op, sf_item *items, size_t n)
     }
     if (rc != SYNC_OK) {
         json_decref(answer);
+        /* a field gone since the describe (a cached one, say): the next run describes again */
+        if (strcmp(inst->api_error_code, "INVALID_FIELD") == 0)
+            sf_describe_forget(inst);
         if (op == SF_WOP_CREATE && maybe_applied) {
             w->created_any = 1;
             sf_host->log(inst->ctx, SYNC_LOG_WARN, "the answer to the create of %zu %s record(s) was lost (%s); "

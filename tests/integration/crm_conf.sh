@@ -1,7 +1,7 @@
 #!/bin/sh
 # crm_conf.sh - the shipped CRM job, conf/crm.ini with conf/crm.sql, from the
 # environment only, against the Salesforce stand-in:
-#   - `check` accepts it;
+#   - `check` and `check --connect` accept it;
 #   - the first run with an empty database pulls every Account, Contact and
 #     Opportunity, references resolved (company_id), one sync_logs row;
 #   - rows the application inserts with plain SQL are pushed (Ids written
@@ -25,6 +25,10 @@ crm() { $SYNCENGINE --once -c "$ini" --state-dir "$T/state" "$@" >"$T/run.log" 2
 
 note "check"
 $SYNCENGINE check -c "$ini" >"$T/check.log" 2>&1 || { cat "$T/check.log"; die "check failed"; }
+
+$SYNCENGINE check --connect -c "$ini" --state-dir "$T/state" >"$T/check.log" 2>&1 ||
+    { cat "$T/check.log"; die "check --connect failed"; }
+grep -q "configuration OK against the servers" "$T/check.log" || { cat "$T/check.log"; die "check --connect: $(cat "$T/check.log")"; }
 
 note "the first run pulls everything"
 sfstub_settle "$SF_org_URL"

@@ -97,13 +97,17 @@ sf_ctl POST /__stub/stats/reset >/dev/null
 sf_run "$T/sink.ini" 0
 [ "$(sf_calls collections)" = 0 ] || die "an idle run wrote: $(sf_calls collections) calls"
 
-note "update: 10 changed rows, in place"
+note "update: 10 changed rows, in place (the session expires on the way: one re-login)"
 q "UPDATE people SET title = 'Changed ' || id, updated_at = '2024-02-01T00:00:00.000Z' WHERE id < 'p010'"
+sf_ctl POST /__stub/faults '{"faults": [{"match": "collections", "kind": "expire_token"}]}' >/dev/null
 sf_ctl POST /__stub/stats/reset >/dev/null
 sf_run "$T/sink.ini" 0 --log-level debug
+sf_ctl DELETE /__stub/faults >/dev/null
 [ "$(done_line people)" = "10 read, 0 inserted, 10 updated, 0 unchanged, 0 deleted, 0 failed" ] \
     || die "counts: $(done_line people)"
-[ "$(sf_calls collections)" = 1 ] || die "$(sf_calls collections) calls for 10 updates"
+# the run's own login, then one re-login
+[ "$(sf_calls collections)" = 2 ] && [ "$(sf_calls token)" = 2 ] \
+    || die "$(sf_calls collections) calls and $(sf_calls token) token calls for 10 updates after an expired session"
 grep -q "record p003 stored as [0-9A-Za-z]* (updated)" "$T/out.log" || die "the updated Id was not reported"
 same_contacts "after the update"
 
@@ -171,5 +175,33 @@ want = sorted([("Deal one", "Prospecting", 1250.5, "2024-09-30", a1), ("Deal two
                ("Deal three", "Qualification", None, "2025-01-15", a3)])
 assert opps == want, opps
 PY
+note "a hard delete (the change log: the key alone) deletes by external id"
+q "CREATE TABLE leads_tbl (id TEXT PRIMARY KEY, last TEXT, updated_at TEXT);
+   INSERT INTO leads_tbl VALUES ('h1', 'Hard one', '2024-01-01T00:00:00Z'), ('h2', 'Hard two', '2024-01-01T00:00:00Z');"
+cat >>"$T/sink.ini" <<INI
+
+[job hard]
+source = edge
+sink = sf
+
+[stream hard.rows]
+object = leads_tbl
+target = Contact
+source.settle = 0s
+source.change_log = on
+sink.external_id = Ext_Id__c
+
+[map hard.rows]
+Ext_Id__c = id
+LastName = last
+INI
+sf_run "$T/sink.ini" 0
+[ "$(done_line rows)" = "2 read, 2 inserted, 0 updated, 0 unchanged, 0 deleted, 0 failed" ] || die "rows: $(done_line rows)"
+q "DELETE FROM leads_tbl WHERE id = 'h1'"
+sf_run "$T/sink.ini" 0
+[ "$(done_line rows)" = "1 read, 0 inserted, 0 updated, 0 unchanged, 1 deleted, 0 failed" ] || die "rows: $(done_line rows)"
+[ "$(sf_truth Contact | python3 -c 'import json,sys; print(sorted(r["Ext_Id__c"] for r in json.load(sys.stdin)["records"] if r["Ext_Id__c"].startswith("h")))')" \
+  = "['h2']" ] || die "the hard-deleted row's contact is still there, or the other one is gone"
+
 assert_no_secrets test-refresh-token test-client-secret Bearer
 echo ok

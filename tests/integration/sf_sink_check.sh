@@ -1,8 +1,9 @@
 #!/bin/bash
 # sf_sink_check.sh - what the Salesforce sink cannot write is a configuration
 # error naming it, before anything is written:
-#   - offline (`check`): sink.operation = upsert without sink.external_id, a
-#     column that is no field name;
+#   - offline (`check`): a malformed api_version in the [sink] section,
+#     sink.operation = upsert without sink.external_id, a column that is no
+#     field name;
 #   - against the describe (`check --connect`, and every run before it writes):
 #     a field that is not createable (Contact.Name, CreatedDate), a field the
 #     object does not have, an external_id that is not an external id; each
@@ -50,8 +51,10 @@ says() { grep -qF -- "$1" "$T/check.log" || die "the check does not say '$1': $(
 note "offline: upsert without external_id, a column that is no field name"
 write_ini 'sink.operation = upsert' 'LastName = last
 `Last Name` = last'
+sed -i 's/^plugin = salesforce$/&\napi_version = 61/' "$T/sink.ini"
 sf_ctl POST /__stub/stats/reset >/dev/null
 check 3
+says "$(at api_version): [sink sf]: option 'api_version': \"61\" is not a version like \"61.0\""
 says "$(at sink.operation): stream 'people': sink.operation = upsert needs sink.external_id"
 says "$(at '`Last'): stream 'people': column '\`Last Name\`' is not a salesforce field name"
 [ "$(sf_calls token)" = 0 ] || die "the offline check used the network"

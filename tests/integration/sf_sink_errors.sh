@@ -56,6 +56,7 @@ object = deals
 target = Opportunity
 source.settle = 0s
 sink.operation = create
+sink.records_per_call = 1
 
 [map push.deals]
 Name = name
@@ -73,13 +74,13 @@ Id = id
 Phone = phone
 INI
 
-note "one call per stream; the refused records are rejected, the others commit"
+note "one call per stream (two for deals: one record a call, the third is refused before sending); the refused records are rejected, the others commit"
 sf_ctl POST /__stub/stats/reset >/dev/null
 sf_run "$T/sink.ini" 6
 [ "$(done_line people)" = "6 read, 3 inserted, 0 updated, 0 unchanged, 0 deleted, 3 failed" ] || die "people: $(done_line people)"
 [ "$(done_line deals)" = "3 read, 1 inserted, 0 updated, 0 unchanged, 0 deleted, 2 failed" ] || die "deals: $(done_line deals)"
 [ "$(done_line phones)" = "2 read, 0 inserted, 1 updated, 0 unchanged, 0 deleted, 1 failed" ] || die "phones: $(done_line phones)"
-[ "$(sf_calls collections)" = 3 ] || die "$(sf_calls collections) calls, expected one per stream"
+[ "$(sf_calls collections)" = 4 ] || die "$(sf_calls collections) calls, expected 1 + 2 + 1"
 grep -q 'run partial' "$T/out.log" || die "the run is not partial"
 expect() { # KEY TEXT: the rejection of KEY says TEXT
     grep -F "record $1 rejected: " "$T/out.log" | grep -qF -- "$2" \

@@ -1,6 +1,8 @@
 #!/bin/sh
 # twoway_pull.sh - a two-way job's pull side against the Salesforce stand-in
 # and a throwaway PostgreSQL with conf/crm.sql:
+#   - the two-way tables (links, conflicts, positions), when missing, are
+#     created by the first run;
 #   - the first run with an empty database creates one row per Account and
 #     Contact, references resolved through the links (contacts.company_id is
 #     the row of the contact's Account), salesforce_id and the sync state set;
@@ -16,10 +18,12 @@ twoway_setup --accounts 5 --contacts 30 --leads 0
 
 ini="$T/crm.ini"
 twoway_ini "$ini" "direction = to_database"
+sql "DROP TABLE syncengine.sync_links, syncengine.sync_conflicts, syncengine.sync_twoway_state"
 
 note "first run: everything is pulled"
 twoway_run "$ini"
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "first run exited $rc"; }
+grep -q 'created the two-way tables in schema "syncengine"' "$T/run.log" || { cat "$T/run.log"; die "tables not created"; }
 [ "$(sql "SELECT count(*) FROM companies")" = 5 ] || die "companies: $(sql "SELECT count(*) FROM companies")"
 [ "$(sql "SELECT count(*) FROM contacts")" = 30 ] || die "contacts: $(sql "SELECT count(*) FROM contacts")"
 [ "$(sql "SELECT count(*) FROM contacts WHERE salesforce_id IS NULL OR salesforce_sync_status <> 'synced'")" = 0 ] ||
