@@ -31,6 +31,7 @@ existing=$(sf POST /__stub/mutate "[{\"op\": \"create\", \"object\": \"CampaignM
     python3 -c 'import json, sys; print(json.load(sys.stdin)["ids"][0])')
 sql "INSERT INTO contacts (email, first_name, last_name) VALUES ('c4@markmail.example', 'Four', 'Fourth')"
 sql "INSERT INTO list_members (list_id, contact_id) SELECT l.id, c.id FROM lists l, contacts c WHERE c.email <> 'c3@markmail.example'"
+# the look-up of an existing member reads up to the source's lag behind Salesforce's clock, as every read
 sfstub_settle "$SF_org_URL"
 mm
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "membership run exited $rc"; }
@@ -45,7 +46,6 @@ sf_dump CampaignMember 'r["CampaignId"] + "|" + r["ContactId"]' >"$T/got"
 note "c1's membership is deleted in the application"
 sql "DELETE FROM list_members WHERE contact_id = (SELECT id FROM contacts WHERE email = 'c1@markmail.example')"
 c1=$(sql "SELECT salesforce_id FROM contacts WHERE email = 'c1@markmail.example'")
-sfstub_settle "$SF_org_URL"
 mm
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "delete run exited $rc"; }
 grep -q "CampaignMember 0 created, 0 updated, 1 deleted" "$T/run.log" || { cat "$T/run.log"; die "no delete reported"; }
@@ -56,7 +56,6 @@ grep -q "CampaignMember 0 created, 0 updated, 1 deleted" "$T/run.log" || { cat "
 note "a click makes c4 Responded"
 sql "INSERT INTO email_events (contact_id, list_id, type, occurred_at, subject)
      SELECT c.id, l.id, 'clicked', now(), 'Join us' FROM contacts c, lists l WHERE c.email = 'c4@markmail.example'"
-sfstub_settle "$SF_org_URL"
 mm
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "status run exited $rc"; }
 c4=$(sql "SELECT salesforce_id FROM contacts WHERE email = 'c4@markmail.example'")
@@ -66,7 +65,6 @@ c4=$(sql "SELECT salesforce_id FROM contacts WHERE email = 'c4@markmail.example'
 note "the answer to c3's membership create is lost"
 sql "INSERT INTO list_members (list_id, contact_id) SELECT l.id, c.id FROM lists l, contacts c WHERE c.email = 'c3@markmail.example'"
 sf POST /__stub/faults '{"faults": [{"match": "collections", "method": "POST", "commit": true, "kind": "reset"}]}' >/dev/null
-sfstub_settle "$SF_org_URL"
 mm
 [ $rc -eq 6 ] || { cat "$T/run.log"; die "the run with a lost answer exited $rc, expected 6 (partial)"; }
 c3=$(sql "SELECT salesforce_id FROM contacts WHERE email = 'c3@markmail.example'")
@@ -84,4 +82,5 @@ sf POST /__stub/stats/reset >/dev/null
 mm
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "idle run exited $rc"; }
 [ "$(sf_stat 's["records_written"]')" = 0 ] || die "the idle run wrote $(sf_stat 's["records_written"]') records"
+assert_no_secrets test-client-secret test-refresh-token
 echo "ok"
