@@ -931,9 +931,13 @@ static int run(pp *p)
         op->fields = fields;
         op->types = types;
         op->synced = synced;
-        if (ops_push(&all, &n_all, &cap_all, op) < 0 || ops_push(&by_kind[kind], &n_kind[kind], &cap_kind[kind], op) < 0) {
+        if (ops_push(&all, &n_all, &cap_all, op) < 0) {
             op_free(op);
             rc = SYNC_E_NOMEM;
+            goto out;
+        }
+        if (ops_push(&by_kind[kind], &n_kind[kind], &cap_kind[kind], op) < 0) {
+            rc = SYNC_E_NOMEM; /* op is freed with all */
             goto out;
         }
     }
@@ -958,10 +962,13 @@ static int run(pp *p)
                 continue;
             }
             op->kind = PP_DELETE;
-            if (ops_push(&all, &n_all, &cap_all, op) < 0 ||
-                ops_push(&by_kind[PP_DELETE], &n_kind[PP_DELETE], &cap_kind[PP_DELETE], op) < 0) {
+            if (ops_push(&all, &n_all, &cap_all, op) < 0) {
                 op_free(op);
                 rc = SYNC_E_NOMEM;
+                goto out;
+            }
+            if (ops_push(&by_kind[PP_DELETE], &n_kind[PP_DELETE], &cap_kind[PP_DELETE], op) < 0) {
+                rc = SYNC_E_NOMEM; /* op is freed with all */
                 goto out;
             }
         }

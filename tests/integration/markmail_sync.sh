@@ -23,6 +23,8 @@ grep -q "bad.ini:$line: option 'order' needs mode = append" "$T/check.log" || { 
 sed 's/^mode = append/mode = sometimes/' "$top/conf/markmail.ini" >"$T/bad.ini"
 $SYNCENGINE check -c "$T/bad.ini" >"$T/check.log" 2>&1 && die "check accepted mode = sometimes"
 grep -q "mode" "$T/check.log" || { cat "$T/check.log"; die "mode = sometimes: message"; }
+$SYNCENGINE check --connect -c "$top/conf/markmail.ini" --state-dir "$T/state" >"$T/check.log" 2>&1 ||
+    { cat "$T/check.log"; die "check --connect failed"; }
 
 note "a Salesforce contact with the email of an application contact"
 sf POST /__stub/mutate '[{"op": "create", "object": "Contact", "records": [{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@markmail.example"}]}]' >/dev/null
