@@ -287,9 +287,11 @@ static int load_links(pp *p, const char *stream, int full, json_t **out)
     const char *params[2] = {p->rt->conf->name, stream};
     json_t *rows = NULL;
     int rc = pq(p, full ? "SELECT coalesce(jsonb_object_agg(db_key, jsonb_build_object('id', sf_id, 's', synced)), "
-                          "'{}'::jsonb) AS links FROM syncengine.sync_links WHERE job = $1 AND stream = $2 AND NOT deleted"
+                          "'{}'::jsonb) AS links FROM syncengine.sync_links "
+                          "WHERE job = $1 AND stream = $2 AND NOT deleted"
                         : "SELECT coalesce(jsonb_object_agg(db_key, sf_id), '{}'::jsonb) AS links "
-                          "FROM syncengine.sync_links WHERE job = $1 AND stream = $2 AND sf_id IS NOT NULL AND NOT deleted",
+                          "FROM syncengine.sync_links "
+                          "WHERE job = $1 AND stream = $2 AND sf_id IS NOT NULL AND NOT deleted",
                    params, 2, &rows);
     if (rc != SYNC_OK)
         return rc;
@@ -808,7 +810,8 @@ static int read_rows(pp *p, json_t **rows_out, char **cutoff_out, int *first_out
         snprintf(interval, sizeof(interval), "%lld milliseconds", (long long)p->st->horizon_ms);
         const char *params[3] = {p->rt->conf->name, p->st->name, interval};
         snprintf(sql, sizeof(sql),
-                 "SELECT to_char((now() - $3::interval) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS cutoff, "
+                 "SELECT to_char((now() - $3::interval) AT TIME ZONE 'UTC', "
+                 "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS cutoff, "
                  "(SELECT count(*) FROM %s t WHERE t.%s < now() - $3::interval AND NOT EXISTS (SELECT 1 FROM "
                  "syncengine.sync_links l WHERE l.job = $1 AND l.stream = $2 AND l.db_key = %s)) AS skipped",
                  p->table, order, keyexpr);
