@@ -10,6 +10,8 @@
 #     are DUPLICATE_VALUE on MarkMail_Event_Id__c and are linked, no task twice;
 #   - events of a contact with no Salesforce record yet wait (not failed),
 #     and are created, in order, by the run after the contact got one;
+#   - an event Salesforce refuses (STRING_TOO_LONG) is rejected with its key,
+#     the other one of the call is written, and it is not sent again;
 #   - an idle run writes nothing.
 # Exit 0 pass, 77 skip, anything else fail.
 set -u
@@ -101,10 +103,22 @@ mm
 grep -q "Task 3 created, 0 updated, 0 deleted, 0 linked to records that existed, 0 waiting" "$T/run.log" || { cat "$T/run.log"; die "waiting events not created"; }
 check_order c5@markmail.example
 
-note "an idle run writes nothing"
+note "an event Salesforce refuses is rejected with its key and reason, the other is written"
+bad=$(sql "INSERT INTO email_events (contact_id, type, occurred_at, subject, message_id)
+           SELECT id, 'sent', now(), 'Too long', repeat('x', 33000) FROM contacts WHERE email = 'c1@markmail.example' RETURNING id")
+sql "INSERT INTO email_events (contact_id, type, occurred_at, subject) SELECT id, 'sent', now(), 'Fine' FROM contacts WHERE email = 'c1@markmail.example'"
+mm
+[ $rc -eq 6 ] || { cat "$T/run.log"; die "the run with a refused event exited $rc, expected 6"; }
+grep -q "row $bad: salesforce refused to create the Task record: STRING_TOO_LONG" "$T/run.log" || { cat "$T/run.log"; die "the refusal is not reported with its key"; }
+grep -q "Task 1 created, 0 updated, 0 deleted, 0 linked to records that existed, 0 waiting, 0 skipped (horizon), 1 failed" "$T/run.log" ||
+    { cat "$T/run.log"; die "counts with a refused event"; }
+[ "$(sf_count Task 'r["Subject"] == "Email sent: Fine"')" = 1 ] || die "the good event was not written"
+
+note "an idle run writes nothing (the refused event is not sent again)"
 sf POST /__stub/stats/reset >/dev/null
 mm
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "idle run exited $rc"; }
 [ "$(sf_stat 's["records_written"]')" = 0 ] || die "the idle run wrote $(sf_stat 's["records_written"]') records"
-[ "$(sf_count Task)" = 470 ] || die "tasks: $(sf_count Task)"
+[ "$(sf_stat 's["by_kind"].get("collections", 0)')" = 0 ] || die "the idle run made write calls"
+[ "$(sf_count Task)" = 471 ] || die "tasks: $(sf_count Task)"
 echo "ok"
