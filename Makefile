@@ -81,7 +81,7 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: FORCE build-clang test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo demo-crm bench bench-quick bench-tenants bench-crm bench-edge soak fuzz fuzz-quick docs check-docs
+.PHONY: FORCE build-clang test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo demo-crm demo-markmail bench bench-quick bench-tenants bench-crm bench-edge soak fuzz fuzz-quick docs check-docs
 
 # core/SUBSYSTEM/*.c (core/http/: the daemon's HTTP API over libmicrohttpd) join the core library
 CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c core/*/*.c))
@@ -354,9 +354,17 @@ bench-tenants: all
 bench-crm: all
 	$(Q)O=$(O) sh bench/crm_push.sh
 
+# The MarkMail job's figures: 10,000 new contacts, 100,000 email events, an idle run (bench/markmail.sh).
+bench-markmail: all
+	$(Q)O=$(O) sh bench/markmail.sh
+
 # The two-way CRM job on a terminal: rows pushed, an edit pulled, a conflict under each policy, an idle run.
 demo-crm: all
 	$(Q)O=$(O) sh tests/demo/demo_crm.sh
+
+# MarkMail (conf/markmail.ini): contacts, a list as a campaign with members, 1,000 events as tasks, an idle run.
+demo-markmail: all
+	$(Q)O=$(O) sh tests/demo/demo_markmail.sh
 
 # Long reliability runs: 200 SIGKILL trials over 300k records, every fault test repeated.
 soak: all $(TEST_BINS)

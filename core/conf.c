@@ -90,7 +90,8 @@ static const char *const engine_keys =
 static const char *const job_keys =
     "batch_size, conflict_policy, direction, enabled, full_refresh, like, merge_fields, parallel_streams, "
     "push_deletes, queue_depth, schedule, sink, sink.*, source, tenants, var.*, write_attempts";
-static const char *const stream_keys = "external_id, key, match, object, sink.*, source.*, target";
+static const char *const stream_keys =
+    "external_id, horizon, key, match, mode, object, order, sink.*, source.*, target";
 static const char *const section_kinds =
     "[engine], [source NAME], [sink NAME], [tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]";
 
@@ -416,7 +417,8 @@ static int check_engine_key(parse_state *st, const syncc_section *sec, const cha
     static const char *const job[] = {"source", "sink", "schedule", "enabled", "batch_size", "queue_depth",
                                       "parallel_streams", "full_refresh", "like", "tenants", "direction",
                                       "conflict_policy", "merge_fields", "push_deletes", "write_attempts", NULL};
-    static const char *const stream[] = {"object", "target", "match", "key", "external_id", NULL};
+    static const char *const stream[] = {"object", "target", "match", "key", "external_id", "mode", "order",
+                                         "horizon", NULL};
     const char *const *known;
     const char *list;
     char desc[300];
@@ -960,6 +962,8 @@ void syncc_conf_free(syncc_conf *conf)
             free(st->match);
             free(st->key);
             free(st->external_id);
+            free(st->mode);
+            free(st->order);
             free_kv_list(st->source_kv, st->n_source_kv);
             free_kv_list(st->sink_kv, st->n_sink_kv);
             for (size_t m = 0; m < st->n_map; m++) {

@@ -101,6 +101,9 @@ typedef struct syncc_stream {
     char *match;                /* column paired with a field before creating (match = email), or NULL */
     char *key;                  /* the table's key column (default id) */
     char *external_id;          /* the Salesforce field holding the row's key (upsert), or NULL */
+    char *mode;                 /* both (default), push or append (core/twoway_push.c) */
+    char *order;                /* append: the column rows are pushed in the order of, or NULL */
+    int64_t horizon_ms;         /* append: rows older than this on a first sync are skipped; 0: none */
 } syncc_stream;
 
 /*

@@ -43,6 +43,7 @@ static const sync_option engine_options[] = {
     {"http_tls_key", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL, "PEM private key file of http_tls_cert."},
     SYNC_OPTION_END};
 
+static const char *const stream_modes[] = {"both", "push", "append", NULL};
 static const char *const twoway_directions[] = {"both", "to_database", "to_salesforce", NULL};
 static const char *const twoway_policies[] = {"newest_wins", "salesforce_wins", "database_wins", "crm_wins",
                                               "manual", NULL};
@@ -117,7 +118,17 @@ static const sync_option stream_options[] = {
      "compared trimmed and case-insensitive)."},
     {"key", SYNC_OPT_STRING, "id", 0, 0, 0, NULL, "Two-way: the table's key column."},
     {"external_id", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
-     "Two-way: the Salesforce external-id field that holds the row's key (records are upserted by it)."},
+     "Two-way: the Salesforce external-id field that holds the row's key (records are upserted by it; with mode "
+     "append, created with it, a duplicate value meaning the record exists)."},
+    {"mode", SYNC_OPT_ENUM, "both", 0, 0, 0, stream_modes,
+     "Two-way: both (the job's direction), push (rows pushed only: created, updated, and deleted in Salesforce when "
+     "the row is deleted) or append (rows of an append-only table created once each, never updated)."},
+    {"order", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Two-way, mode append: the column whose order rows are created in (e.g. occurred_at), and the one horizon "
+     "compares."},
+    {"horizon", SYNC_OPT_DURATION, "0", 0, 0, 0, NULL,
+     "Two-way, mode append: on a first sync, rows whose order column is older than this are skipped and counted "
+     "(e.g. 90d); 0: none skipped."},
     SYNC_OPTION_END};
 
 const sync_option *syncc_conf_engine_options(void)
@@ -642,8 +653,26 @@ static int resolve_streams(syncc_conf *conf, char *err, size_t errlen)
         st->key = strdup(syncc_config_get_string(cfg, "key"));
         st->match = match ? strdup(match) : NULL;
         st->external_id = ext ? strdup(ext) : NULL;
+        const char *mode = syncc_config_get_string(cfg, "mode");
+        const char *order = syncc_config_get_string(cfg, "order");
+        st->mode = strdup(mode ? mode : "both");
+        st->order = order ? strdup(order) : NULL;
+        syncc_config_get_int(cfg, "horizon", &st->horizon_ms);
+        if (st->mode && strcmp(st->mode, "append") != 0 && (order || st->horizon_ms > 0)) {
+            const char *k = order ? "order" : "horizon";
+            syncc_conf_errf(err, errlen, "%s: option '%s' needs mode = append", syncc_config_where(cfg, k), k);
+            syncc_config_free(cfg);
+            return -1;
+        }
+        if (st->mode && strcmp(st->mode, "append") == 0 && st->horizon_ms > 0 && !order) {
+            syncc_conf_errf(err, errlen, "%s: option 'horizon' needs option 'order' (the column it compares)",
+                            syncc_config_where(cfg, "horizon"));
+            syncc_config_free(cfg);
+            return -1;
+        }
         syncc_config_free(cfg);
-        if (!st->object || !st->target || !st->key || (match && !st->match) || (ext && !st->external_id))
+        if (!st->object || !st->target || !st->key || (match && !st->match) || (ext && !st->external_id) ||
+            !st->mode || (order && !st->order))
             goto nomem;
 
         for (size_t k = 0; k < sec->n_kv; k++) {

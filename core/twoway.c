@@ -37,6 +37,7 @@
 #include "timeutil.h"
 #include "twoway_map.h"
 #include "twoway_merge.h"
+#include "twoway_push.h"
 
 #define TW_CHUNK 500          /* records per write statement */
 #define TW_SETTLE "10 seconds" /* the table's changes are read again this far behind the position */
@@ -1804,8 +1805,17 @@ int syncc_twoway_run(syncc_engine *e, syncc_job_rt *rt, const char *run_id, void
         snprintf(res->error, sizeof(res->error), "%s", tw.err);
         return rc;
     }
+    syncc_tw_push_run pr;
+    memset(&pr, 0, sizeof(pr));
     for (size_t s = 0; s < rt->n_streams && !e->stop; s++) {
-        rc = run_stream(&tw, s);
+        if (syncc_tw_push_is(rt, s)) {
+            /* mode push / append (core/twoway_push.c): only when the job pushes */
+            if (tw.push)
+                rc = syncc_tw_push_stream(e, rt, s, run_id, &pr, src_inst, src_ctx, snk_inst, snk_ctx, streams_json,
+                                          res, tw.err, sizeof(tw.err));
+        } else {
+            rc = run_stream(&tw, s);
+        }
         if (rc != SYNC_OK) {
             snprintf(res->error, sizeof(res->error), "stream '%s': %s", rt->streams[s].conf->name, tw.err);
             break;
@@ -1815,6 +1825,7 @@ int syncc_twoway_run(syncc_engine *e, syncc_job_rt *rt, const char *run_id, void
         rc = SYNC_E_CANCELLED;
         snprintf(res->error, sizeof(res->error), "stopped by signal");
     }
+    syncc_tw_push_finish(rt, &pr, run_id, rc);
     if (tw.sfw_inst != NULL) {
         sync_run_info info;
         memset(&info, 0, sizeof(info));

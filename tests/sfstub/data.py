@@ -30,11 +30,11 @@ class Field:
 
     __slots__ = ("name", "type", "label", "nillable", "length", "relationship_name",
                  "reference_to", "picklist", "filterable", "sortable", "index", "external_id",
-                 "defaulted", "restricted")
+                 "defaulted", "restricted", "default", "create_only")
 
     def __init__(self, name, ftype, label=None, nillable=True, length=0,
                  relationship_name=None, reference_to=None, picklist=None, external_id=False,
-                 defaulted=False, restricted=True):
+                 defaulted=False, restricted=True, default=None, create_only=False):
         self.name = name
         self.type = ftype
         self.label = label or _label(name)
@@ -51,9 +51,13 @@ class Field:
         # an external id (unique, case-insensitive): the key of upserts
         self.external_id = external_id
         # the API fills it on create when it is missing (OwnerId: the caller)
-        self.defaulted = defaulted
+        self.defaulted = defaulted or default is not None
         # restrictedPicklist: only the listed values are accepted
         self.restricted = restricted and ftype in ("picklist", "multipicklist")
+        # the value the API fills in on create when the field is missing
+        self.default = default
+        # createable, not updateable (CampaignMember.CampaignId, Task.TaskSubtype)
+        self.create_only = create_only
 
 
 def _label(name):
@@ -106,6 +110,15 @@ LEAD_STATUSES = ["Open - Not Contacted", "Working - Contacted", "Closed - Conver
 RATINGS = ["Hot", "Warm", "Cold"]
 OPPORTUNITY_STAGES = ["Prospecting", "Qualification", "Needs Analysis", "Proposal/Price Quote",
                       "Negotiation/Review", "Closed Won", "Closed Lost"]
+CAMPAIGN_TYPES = ["Conference", "Webinar", "Trade Show", "Public Relations", "Partners",
+                  "Referral Program", "Advertisement", "Banner Ads", "Direct Mail", "Email",
+                  "Telemarketing", "Other"]
+CAMPAIGN_STATUSES = ["Planned", "In Progress", "Completed", "Aborted"]
+MEMBER_STATUSES = ["Planned", "Received", "Responded", "Sent"]
+TASK_STATUSES = ["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"]
+TASK_PRIORITIES = ["High", "Normal", "Low"]
+TASK_TYPES = ["Call", "Email", "Meeting", "Other"]
+TASK_SUBTYPES = ["Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"]
 INDUSTRIES = ["Agriculture", "Banking", "Biotechnology", "Construction", "Education",
               "Electronics", "Energy", "Healthcare", "Manufacturing", "Retail", "Technology"]
 
@@ -265,39 +278,47 @@ def build_schemas(custom_fields=False):
         Field("Id", "id", nillable=False, length=18),
         Field("IsDeleted", "boolean", label="Deleted"),
         Field("CampaignId", "reference", label="Campaign ID", nillable=False, length=18,
-              relationship_name="Campaign", reference_to=["Campaign"]),
+              relationship_name="Campaign", reference_to=["Campaign"], create_only=True),
         Field("LeadId", "reference", label="Lead ID", length=18,
-              relationship_name="Lead", reference_to=["Lead"]),
+              relationship_name="Lead", reference_to=["Lead"], create_only=True),
         Field("ContactId", "reference", label="Contact ID", length=18,
-              relationship_name="Contact", reference_to=["Contact"]),
+              relationship_name="Contact", reference_to=["Contact"], create_only=True),
         Field("Status", "picklist", length=40, picklist=MEMBER_STATUSES, restricted=False,
-              defaulted=True),
+              default="Sent"),
         Field("HasResponded", "boolean", label="Responded"),
         Field("FirstRespondedDate", "date", label="First Responded Date"),
     ] + _audit())
     task = SObject("Task", "Task", "Tasks", "00T", [
         Field("Id", "id", nillable=False, length=18),
         Field("IsDeleted", "boolean", label="Deleted"),
-        Field("WhoId", "reference", label="Name ID", length=18,
-              relationship_name="Who", reference_to=["Contact", "Lead"]),
-        Field("WhatId", "reference", label="Related To ID", length=18,
-              relationship_name="What", reference_to=["Account", "Opportunity", "Campaign"]),
+        # polymorphic: a Contact or a Lead
+        Field("WhoId", "reference", label="Name ID", length=18, relationship_name="Who",
+              reference_to=["Contact", "Lead"]),
+        # polymorphic: what the task is about
+        Field("WhatId", "reference", label="Related To ID", length=18, relationship_name="What",
+              reference_to=["Account", "Opportunity", "Campaign"]),
         Field("Subject", "combobox", length=255),
         Field("ActivityDate", "date", label="Due Date Only"),
         Field("Status", "picklist", nillable=False, length=40, picklist=TASK_STATUSES,
-              defaulted=True),
+              default="Not Started"),
         Field("Priority", "picklist", nillable=False, length=40, picklist=TASK_PRIORITIES,
-              defaulted=True),
-        Field("TaskSubtype", "picklist", label="Task Subtype", length=40,
-              picklist=TASK_SUBTYPES),
+              default="Normal"),
+        Field("Type", "picklist", length=40, picklist=TASK_TYPES),
+        Field("TaskSubtype", "picklist", label="Task Subtype", length=40, picklist=TASK_SUBTYPES,
+              default="Task", create_only=True),
         Field("Description", "textarea", label="Comments", length=32000),
         Field("CompletedDateTime", "datetime", label="Completed Date/Time"),
         Field("IsClosed", "boolean", label="Closed"),
         Field("OwnerId", "reference", label="Assigned To ID", nillable=False, length=18,
               relationship_name="Owner", reference_to=["User"], defaulted=True),
-    ] + _audit())
-    return {o.name.lower(): o for o in (user, account, contact, lead, opportunity, campaign,
-                                         member, task)}
+    ] + _audit() + [
+        # a custom external-id field: an integration's event id, so that a retried upsert
+        # never creates a second task
+        Field("MarkMail_Event_Id__c", "string", label="MarkMail Event ID", length=255,
+              external_id=True),
+    ])
+    return {o.name.lower(): o for o in (user, account, contact, lead, opportunity, campaign, member,
+                                         task)}
 
 
 # ---- ids ------------------------------------------------------------------

@@ -369,6 +369,17 @@ class Store:
         name = obj.name.lower()
         builders = {"account": self.gen.account_row, "contact": self.gen.contact_row,
                     "lead": self.gen.lead_row}
+        if name in ("campaign", "campaignmember", "task"):
+            # no generated values: the record has what "records"/"set" give, and the defaults
+            def blank(rid, rng, ms, seq):
+                lst = [None] * len(obj.fields)
+                for f in obj.fields:
+                    lst[f.index] = False if f.type == "boolean" else f.default
+                lst[0] = rid
+                if obj.field("OwnerId") is not None:
+                    lst[obj.idx("OwnerId")] = next(iter(self.tables["user"]))
+                return lst
+            builders[name] = blank
         if name not in builders:
             raise BadControl("%s records cannot be created" % obj.name)
         if "records" in op:

@@ -499,6 +499,58 @@ class WriteTests(unittest.TestCase):
         self.assertEqual((who.reference_to, who.relationship_name), (["Contact", "Lead"], "Who"))
         self.assertFalse(store.schemas["campaignmember"].field("Status").restricted)
 
+    def test_campaign_member_task(self):
+        self.store = sfstub.Store(3, 3, 5, 2, 0)
+        self.w = writes.Writer(self.store)
+        camp = self.w.create(self.body([{"attributes": {"type": "Campaign"}, "Name": "Spring"},
+                                        {"attributes": {"type": "Campaign"}, "Type": "Email"}]))
+        self.assertTrue(camp[0]["success"])
+        self.assertTrue(camp[0]["id"].startswith("701"))
+        self.assertEqual(camp[1]["errors"][0]["fields"], ["Name"])
+        cid = camp[0]["id"]
+        con = next(iter(self.store.tables["contact"]))
+        lead = next(iter(self.store.tables["lead"]))
+        m = lambda **kw: dict({"attributes": {"type": "CampaignMember"}}, **kw)  # noqa: E731
+        res = self.w.create(self.body([m(CampaignId=cid, ContactId=con), m(CampaignId=cid, LeadId=lead),
+                                       m(CampaignId=cid, ContactId=con), m(CampaignId=cid),
+                                       m(ContactId=con), m(CampaignId=cid, ContactId=lead)]))
+        self.assertTrue(res[0]["success"] and res[1]["success"])
+        self.assertTrue(res[0]["id"].startswith("00v"))
+        self.assertEqual([r["errors"][0]["statusCode"] for r in res[2:]],
+                         ["DUPLICATE_VALUE", "REQUIRED_FIELD_MISSING", "REQUIRED_FIELD_MISSING",
+                          "MALFORMED_ID"])
+        cm = self.store.schemas["campaignmember"]
+        self.assertEqual(self.store.tables["campaignmember"][res[0]["id"]][cm.idx("Status")], "Sent")
+        # CampaignId and ContactId are set on create only
+        u = self.w.update(self.body([m(Id=res[0]["id"], ContactId=con)]))
+        self.assertEqual(u[0]["errors"][0]["statusCode"], "INVALID_FIELD_FOR_INSERT_UPDATE")
+        # deleted, the contact can join again
+        self.assertTrue(self.w.delete({"ids": res[0]["id"]})[0]["success"])
+        self.assertTrue(self.w.create(self.body([m(CampaignId=cid, ContactId=con)]))[0]["success"])
+        up = lambda recs: self.w.upsert("Task", "MarkMail_Event_Id__c", self.body(recs))  # noqa: E731
+        t = {"attributes": {"type": "Task"}, "MarkMail_Event_Id__c": "ev-1", "WhoId": lead,
+             "WhatId": cid, "Subject": "Email: Hello", "TaskSubtype": "Email", "Status": "Completed"}
+        r1 = up([t])
+        self.assertTrue(r1[0]["created"])
+        # TaskSubtype is createable only: an upsert that finds the task cannot set it
+        r2 = up([t])
+        self.assertEqual(r2[0]["errors"][0]["statusCode"], "INVALID_FIELD_FOR_INSERT_UPDATE")
+        r3 = up([{k: v for k, v in t.items() if k != "TaskSubtype"}])
+        self.assertEqual((r3[0]["created"], r3[0]["id"]), (False, r1[0]["id"]))
+        # a second create with the same external id names the task that has it
+        r4 = self.w.create(self.body([t]))
+        self.assertEqual(r4[0]["errors"][0]["statusCode"], "DUPLICATE_VALUE")
+        self.assertIn("record with id: " + r1[0]["id"], r4[0]["errors"][0]["message"])
+        task = self.store.schemas["task"]
+        rec = self.store.tables["task"][r1[0]["id"]]
+        self.assertEqual((rec[task.idx("Priority")], rec[task.idx("TaskSubtype")], rec[task.idx("WhoId")]),
+                         ("Normal", "Email", lead))
+        bad = up([dict(t, MarkMail_Event_Id__c="ev-2", WhoId=cid), dict(t, MarkMail_Event_Id__c="ev-3",
+                                                                         Status="Done")])
+        self.assertEqual([r["errors"][0]["statusCode"] for r in bad],
+                         ["MALFORMED_ID", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"])
+        self.assertEqual(len(self.store.tables["task"]), 1)
+
 
 class ServerTests(unittest.TestCase):
     N_CONTACTS = 2500

@@ -72,7 +72,7 @@ def createable(obj, f):
 
 
 def updateable(obj, f):
-    return createable(obj, f)
+    return createable(obj, f) and not f.create_only
 
 
 def _label(f):
@@ -372,6 +372,21 @@ class Writer:
                         raise RecordError("DUPLICATE_VALUE", "duplicate value found: %s duplicates value "
                                           "on record with id: %s" % (f.name, rid), [f.name])
 
+    @staticmethod
+    def _check_member(view, obj, lst):
+        """A campaign member is a Contact or a Lead, at most once per campaign."""
+        i_camp, i_con, i_lead = obj.idx("CampaignId"), obj.idx("ContactId"), obj.idx("LeadId")
+        if lst[i_con] is None and lst[i_lead] is None:
+            raise RecordError("REQUIRED_FIELD_MISSING", "Required fields are missing: [ContactId, LeadId]",
+                              ["ContactId", "LeadId"])
+        i_del = obj.idx("IsDeleted")
+        for rec in view.table("campaignmember").values():
+            if rec[i_del] or rec[i_camp] != lst[i_camp]:
+                continue
+            if (lst[i_con] is not None and rec[i_con] == lst[i_con]) or \
+                    (lst[i_lead] is not None and rec[i_lead] == lst[i_lead]):
+                raise RecordError("DUPLICATE_VALUE", "Already a campaign member.", [])
+
     def _derive(self, obj, lst):
         if obj.field("FirstName") is not None and obj.field("Name") is not None:
             first, last = lst[obj.idx("FirstName")], lst[obj.idx("LastName")]
@@ -383,11 +398,17 @@ class Writer:
         for f in obj.fields:
             if f.type == "boolean":
                 lst[f.index] = False
-        lst[obj.idx("OwnerId")] = next(iter(view.table("user")))
+        if obj.field("OwnerId") is not None:
+            lst[obj.idx("OwnerId")] = next(iter(view.table("user")))
         for f, v in fields:
             lst[f.index] = v
+        for f in obj.fields:
+            if f.default is not None and lst[f.index] is None:
+                lst[f.index] = f.default
         self._check_required(obj, lst)
         self._check_unique(view, obj, lst, None)
+        if obj.name == "CampaignMember":
+            self._check_member(view, obj, lst)
         store = self.store
         seq = store.next_seq[name]
         store.next_seq[name] = seq + 1

@@ -514,12 +514,12 @@ static void test_stream_and_map(void **state)
     snprintf(m, sizeof(m), "%s/main.ini", g_dir);
     expect_load_error(BASE "[stream k.s]\nobject = x\n", "%s:10: [stream k.s]: there is no [job k] section", m);
     expect_load_error(BASE "colour = red\n",
-                      "%s:10: unknown option 'colour' in [stream j.s]; valid options: external_id, key, match, object, "
-                      "sink.*, source.*, target",
+                      "%s:10: unknown option 'colour' in [stream j.s]; valid options: external_id, horizon, key, match, "
+                      "mode, object, order, sink.*, source.*, target",
                       m);
     expect_load_error(BASE "sink. = x\n",
-                      "%s:10: unknown option 'sink.' in [stream j.s]; valid options: external_id, key, match, object, "
-                      "sink.*, source.*, target",
+                      "%s:10: unknown option 'sink.' in [stream j.s]; valid options: external_id, horizon, key, match, "
+                      "mode, object, order, sink.*, source.*, target",
                       m);
     expect_load_error(BASE "[stream j.t]\ntarget = x\n", "%s:10: missing required option 'object' in [stream j.t]", m);
     expect_load_error(BASE "[stream j.t]\nobject =\n", "%s:11: option 'object' must not be empty", m);
