@@ -28,7 +28,8 @@ enum {
     SYNCC_EXIT_PLUGIN = 4,      /* a plugin is missing or failed to load */
     SYNCC_EXIT_FAILED = 5,      /* a job run failed */
     SYNCC_EXIT_PARTIAL = 6,     /* a job run finished but rejected some records */
-    SYNCC_EXIT_RATELIMIT = 7    /* a job stopped at the API allowance; the next run resumes */
+    SYNCC_EXIT_RATELIMIT = 7,   /* a job stopped at the API allowance; the next run resumes */
+    SYNCC_EXIT_DIFFERENT = 8    /* verify: the source and the target of a stream differ */
 };
 
 typedef struct syncc_stream_rt {

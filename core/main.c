@@ -9,6 +9,7 @@
  *   syncengine help [COMMAND]                       help (also COMMAND --help)
  *   syncengine discover SOURCE -c FILE              streams and fields a source offers
  *   syncengine setup -c FILE [--print]              create (or print) the sinks' own tables
+ *   syncengine verify [JOB] -c FILE [--json]        compare each stream's source and target
  *
  * Exit codes are listed in engine.h and docs/user-guide.md.
  */
@@ -31,6 +32,7 @@
 #include "status.h"
 #include "status_cmd.h"
 #include "timeutil.h"
+#include "verify.h"
 
 static volatile int *stop_flag;
 
@@ -136,6 +138,7 @@ typedef struct cli {
     const char *plugin_dirs[9];
     size_t n_dirs;
     int once, full_refresh, run_at_start, markdown, print, connect;
+    int history;             /* verify --history */
 } cli;
 
 /*
@@ -154,6 +157,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         {"print", no_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},             {"man", required_argument, NULL, 'N'},
         {"connect", no_argument, NULL, 'C'},          {"state", required_argument, NULL, 'T'},
+        {"history", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
@@ -174,6 +178,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         case 'N': o->man = optarg; break;
         case 'C': o->connect = 1; break;
         case 'T': o->state_filter = optarg; break;
+        case 'H': o->history = 1; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -214,7 +219,8 @@ int main(int argc, char **argv)
         return rc;
     const char *cmd = optind < argc ? argv[optind++] : NULL;
     const char *arg = NULL;
-    if (cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0 || strcmp(cmd, "help") == 0) &&
+    if (cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0 || strcmp(cmd, "help") == 0 ||
+                        strcmp(cmd, "verify") == 0) &&
         optind < argc && argv[optind][0] != '-')
         arg = argv[optind++];
     /* status JOB...: the job names, up to the first option */
@@ -229,6 +235,12 @@ int main(int argc, char **argv)
         return rc;
     while (cmd != NULL && strcmp(cmd, "status") == 0 && optind < argc && n_jobs < sizeof(jobs) / sizeof(jobs[0]))
         jobs[n_jobs++] = argv[optind++]; /* job names after the options */
+    if (cmd != NULL && strcmp(cmd, "verify") == 0 && arg == NULL && optind < argc) {
+        arg = argv[optind++]; /* verify -c FILE JOB [options] */
+        rc = parse_options(&o, argc, argv, "c:l:Vh");
+        if (rc >= 0)
+            return rc;
+    }
     const char *config = o.config, *state_dir = o.state_dir, *describe = o.describe;
     const char *const *plugin_dirs = o.plugin_dirs;
     size_t n_dirs = o.n_dirs;
@@ -240,7 +252,7 @@ int main(int argc, char **argv)
     }
     if (cmd != NULL && strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "plugins") != 0 &&
         strcmp(cmd, "status") != 0 && strcmp(cmd, "discover") != 0 && strcmp(cmd, "help") != 0 &&
-        strcmp(cmd, "setup") != 0) {
+        strcmp(cmd, "setup") != 0 && strcmp(cmd, "verify") != 0) {
         fprintf(stderr, "syncengine: unknown command '%s'\n", cmd);
         usage(stderr);
         return SYNCC_EXIT_USAGE;
@@ -324,6 +336,8 @@ int main(int argc, char **argv)
                    o.connect ? " against the servers" : "", e->n_jobs, n_streams, e->conf->n_instances);
     } else if (cmd != NULL && strcmp(cmd, "status") == 0) {
         code = syncc_status_command_state(e, jobs, n_jobs, o.json, o.state_filter);
+    } else if (cmd != NULL && strcmp(cmd, "verify") == 0) {
+        code = syncc_verify_command(e, arg, o.json, o.history);
     } else if (cmd != NULL && strcmp(cmd, "setup") == 0) {
         code = cmd_setup(e, o.print);
     } else if (cmd != NULL && strcmp(cmd, "discover") == 0) {

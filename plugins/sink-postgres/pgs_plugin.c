@@ -9,6 +9,7 @@
  * without disturbing it.
  */
 #include "pgs.h"
+#include "pgs_compare.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -409,6 +410,7 @@ static const sync_plugin pgs_plugin = {
     .sink = &pgs_sink_ops,
     .check = pgs_check,
     .probe = pgs_probe,
+    .compare = &pgs_compare_ops,
 };
 
 SYNC_PLUGIN_DEFINE(pgs_plugin, pgs_host)

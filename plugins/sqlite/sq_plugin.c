@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sq_compare.h"
 #include "sq_conn.h"
 #include "sq_sink.h"
 #include "sq_source.h"
@@ -190,6 +191,7 @@ static const sync_plugin sq_plugin = {
     .sink = &sq_sink_ops,
     .check = sq_check,
     .probe = sq_probe,
+    .compare = &sq_compare_ops,
 };
 
 SYNC_PLUGIN_DEFINE(sq_plugin, sq_host)

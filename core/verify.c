@@ -1,0 +1,715 @@
+/*
+ * core/verify.c - `syncengine verify` (verify.h): pairs each stream's source
+ * and target columns through the mapping, then compares the two tables by
+ * key-range summaries computed in each database, bisecting only the ranges
+ * that differ, and lists the rows that do.
+ */
+#include "verify.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hostapi.h"
+#include "log.h"
+#include "status.h"
+#include "timeutil.h"
+
+/* ------------------------------------------------------------ one side */
+
+typedef struct vside {
+    const syncc_instance *in;
+    const syncc_plugin *p;
+    sync_ctx *ctx;
+    void *inst;
+    int is_source;
+} vside;
+
+static int side_open(vside *s, const syncc_instance *in, const syncc_plugin *p, int is_source, syncc_engine *e,
+                     const char *job)
+{
+    memset(s, 0, sizeof(*s));
+    s->in = in;
+    s->p = p;
+    s->is_source = is_source;
+    if (p == NULL || p->def.compare == NULL)
+        return SYNC_E_UNSUPPORTED;
+    s->ctx = syncc_ctx_new(job, in->name, in->plugin_name);
+    if (s->ctx == NULL)
+        return SYNC_E_NOMEM;
+    s->ctx->cancel = &e->stop;
+    s->ctx->read_only = is_source;
+    return p->compare.open(s->ctx, in->config, is_source, &s->inst);
+}
+
+static void side_close(vside *s)
+{
+    if (s->inst)
+        s->p->compare.close(s->inst);
+    s->inst = NULL;
+    syncc_ctx_free(s->ctx);
+    s->ctx = NULL;
+}
+
+static const char *side_error(vside *s, int rc)
+{
+    static __thread char buf[1200];
+    const char *d = s->ctx ? syncc_ctx_error(s->ctx) : "";
+    snprintf(buf, sizeof(buf), "%s %s '%s': %s%s%s", s->is_source ? "source" : "sink", s->in->plugin_name,
+             s->in->name, syncc_strerror(rc), d[0] ? ": " : "", d);
+    syncc_log_redact(buf, sizeof(buf));
+    return buf;
+}
+
+/* ------------------------------------------------------------ one stream */
+
+typedef struct vrow {
+    char **v; /* key first */
+} vrow;
+
+typedef struct vrows {
+    vrow *r;
+    size_t n, cap;
+    size_t width;
+    int oom;
+} vrows;
+
+typedef struct vstream {
+    vside *src, *dst;
+    void *sts, *dts;             /* table states */
+    sync_type *kinds;            /* agreed, key first */
+    size_t width;                /* key + columns */
+    const char **tcols;          /* target column names, key first */
+    int key_int;
+    int64_t summaries, rows_fetched, ranges_fetched;
+    int64_t n_missing, n_extra, n_different;
+    json_t *missing, *extra, *different;
+    int rc;
+    const char *err;
+} vstream;
+
+static void rows_add(void *payload, const char *const *values)
+{
+    vrows *rs = payload;
+    if (rs->oom)
+        return;
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? rs->cap * 2 : 64;
+        vrow *nr = realloc(rs->r, cap * sizeof(*nr));
+        if (!nr) {
+            rs->oom = 1;
+            return;
+        }
+        rs->r = nr;
+        rs->cap = cap;
+    }
+    vrow *row = &rs->r[rs->n];
+    row->v = calloc(rs->width, sizeof(char *));
+    if (!row->v) {
+        rs->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < rs->width; i++)
+        if (values[i] && !(row->v[i] = strdup(values[i])))
+            rs->oom = 1;
+    rs->n++;
+}
+
+static void rows_free(vrows *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        for (size_t k = 0; k < rs->width; k++)
+            free(rs->r[i].v[k]);
+        free(rs->r[i].v);
+    }
+    free(rs->r);
+}
+
+static int key_cmp(const vstream *vs, const char *a, const char *b)
+{
+    if (vs->key_int) {
+        long long x = strtoll(a, NULL, 10), y = strtoll(b, NULL, 10);
+        return x < y ? -1 : x > y;
+    }
+    int c = strcmp(a, b);
+    return c < 0 ? -1 : c > 0;
+}
+
+static void note_key(vstream *vs, json_t *list, int64_t *count, const char *key)
+{
+    (*count)++;
+    if (json_array_size(list) < SYNCC_VERIFY_MAX_LISTED)
+        json_array_append_new(list, json_string(key));
+}
+
+/* Fetches both sides' rows of [lo, hi) and lists what differs. */
+static int diff_rows(vstream *vs, const char *lo, const char *hi)
+{
+    vrows a = {.width = vs->width}, b = {.width = vs->width};
+    int rc = vs->src->p->compare.fetch(vs->src->inst, vs->sts, vs->kinds, lo, hi, rows_add, &a);
+    if (rc != SYNC_OK) {
+        vs->err = side_error(vs->src, rc);
+    } else {
+        rc = vs->dst->p->compare.fetch(vs->dst->inst, vs->dts, vs->kinds, lo, hi, rows_add, &b);
+        if (rc != SYNC_OK)
+            vs->err = side_error(vs->dst, rc);
+    }
+    if (rc == SYNC_OK && (a.oom || b.oom))
+        rc = SYNC_E_NOMEM;
+    vs->ranges_fetched++;
+    vs->rows_fetched += (int64_t)(a.n + b.n);
+    size_t i = 0, j = 0;
+    while (rc == SYNC_OK && (i < a.n || j < b.n)) {
+        int c = i >= a.n ? 1 : j >= b.n ? -1 : key_cmp(vs, a.r[i].v[0], b.r[j].v[0]);
+        if (c < 0) {
+            note_key(vs, vs->missing, &vs->n_missing, a.r[i++].v[0]);
+        } else if (c > 0) {
+            note_key(vs, vs->extra, &vs->n_extra, b.r[j++].v[0]);
+        } else {
+            json_t *cols = json_array();
+            for (size_t k = 1; k < vs->width; k++) {
+                const char *x = a.r[i].v[k], *y = b.r[j].v[k];
+                if ((x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0))
+                    json_array_append_new(cols, json_string(vs->tcols[k]));
+            }
+            if (json_array_size(cols) > 0) {
+                vs->n_different++;
+                if (json_array_size(vs->different) < SYNCC_VERIFY_MAX_LISTED)
+                    json_array_append_new(vs->different, json_pack("{s:s, s:o}", "key", a.r[i].v[0], "columns", cols));
+                else
+                    json_decref(cols);
+            } else {
+                json_decref(cols);
+            }
+            i++;
+            j++;
+        }
+    }
+    rows_free(&a);
+    rows_free(&b);
+    return rc;
+}
+
+typedef struct vsum {
+    int64_t count;
+    uint64_t hash;
+} vsum;
+
+static int summarize(vstream *vs, const char *lo, const char *hi, vsum *s, vsum *d)
+{
+    vs->summaries++;
+    int rc = vs->src->p->compare.summary(vs->src->inst, vs->sts, vs->kinds, lo, hi, &s->count, &s->hash);
+    if (rc != SYNC_OK) {
+        vs->err = side_error(vs->src, rc);
+        return rc;
+    }
+    rc = vs->dst->p->compare.summary(vs->dst->inst, vs->dts, vs->kinds, lo, hi, &d->count, &d->hash);
+    if (rc != SYNC_OK)
+        vs->err = side_error(vs->dst, rc);
+    return rc;
+}
+
+typedef struct vkeys {
+    char **k;
+    size_t n, cap;
+    int oom;
+} vkeys;
+
+static void keys_add(void *payload, const char *key)
+{
+    vkeys *ks = payload;
+    if (ks->oom)
+        return;
+    if (ks->n == ks->cap) {
+        size_t cap = ks->cap ? ks->cap * 2 : 32;
+        char **nk = realloc(ks->k, cap * sizeof(*nk));
+        if (!nk) {
+            ks->oom = 1;
+            return;
+        }
+        ks->k = nk;
+        ks->cap = cap;
+    }
+    if (!(ks->k[ks->n++] = strdup(key ? key : "")))
+        ks->oom = 1;
+}
+
+/* Compares [lo, hi) whose summaries s (source) and d (target) are known. */
+static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s, const vsum *d, int depth)
+{
+    if (s->count == d->count && s->hash == d->hash)
+        return SYNC_OK;
+    int64_t larger = s->count > d->count ? s->count : d->count;
+    if (larger <= SYNCC_VERIFY_FETCH_ROWS || depth > 40)
+        return diff_rows(vs, lo, hi);
+    vside *by = s->count >= d->count ? vs->src : vs->dst;
+    void *ts = by == vs->src ? vs->sts : vs->dts;
+    int64_t step = (larger + SYNCC_VERIFY_FACTOR - 1) / SYNCC_VERIFY_FACTOR;
+    vkeys ks = {0};
+    int rc = by->p->compare.split(by->inst, ts, lo, hi, step, keys_add, &ks);
+    if (rc != SYNC_OK)
+        vs->err = side_error(by, rc);
+    else if (ks.oom)
+        rc = SYNC_E_NOMEM;
+    for (size_t i = 0; rc == SYNC_OK && i <= ks.n; i++) {
+        const char *a = i == 0 ? lo : ks.k[i - 1], *b = i == ks.n ? hi : ks.k[i];
+        vsum ss, dd;
+        rc = summarize(vs, a, b, &ss, &dd);
+        if (rc == SYNC_OK)
+            rc = diff_range(vs, a, b, &ss, &dd, depth + 1);
+        if (rc == SYNC_OK && syncc_host()->cancelled(vs->src->ctx))
+            rc = SYNC_E_CANCELLED;
+    }
+    for (size_t i = 0; i < ks.n; i++)
+        free(ks.k[i]);
+    free(ks.k);
+    return rc;
+}
+
+/* The kind both sides write a column in: their natural kinds, reconciled. */
+static sync_type agree_kind(sync_type a, sync_type b)
+{
+    if (a == b)
+        return a;
+#define PAIR(x, y) ((a == (x) && b == (y)) || (a == (y) && b == (x)))
+    if (PAIR(SYNC_TYPE_INT, SYNC_TYPE_BOOL) || PAIR(SYNC_TYPE_FLOAT, SYNC_TYPE_BOOL))
+        return SYNC_TYPE_BOOL;
+    if (PAIR(SYNC_TYPE_INT, SYNC_TYPE_FLOAT))
+        return SYNC_TYPE_FLOAT;
+    if (a == SYNC_TYPE_TIMESTAMP || b == SYNC_TYPE_TIMESTAMP)
+        return SYNC_TYPE_TIMESTAMP;
+    if (PAIR(SYNC_TYPE_DATE, SYNC_TYPE_STRING))
+        return SYNC_TYPE_DATE;
+    if (PAIR(SYNC_TYPE_JSON, SYNC_TYPE_STRING))
+        return SYNC_TYPE_JSON;
+#undef PAIR
+    return SYNC_TYPE_STRING;
+}
+
+/* Non-zero when expr is a plain field reference (a rename), not a computation. */
+static int plain_field(const char *expr, char *out, size_t size)
+{
+    while (isspace((unsigned char)*expr))
+        expr++;
+    size_t n = strlen(expr);
+    while (n && isspace((unsigned char)expr[n - 1]))
+        n--;
+    if (n == 0 || n >= size || !(isalpha((unsigned char)expr[0]) || expr[0] == '_'))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)expr[i]) || expr[i] == '_'))
+            return 0;
+    memcpy(out, expr, n);
+    out[n] = '\0';
+    static const char *const words[] = {"true", "false", "null", "now", NULL};
+    for (size_t i = 0; words[i]; i++)
+        if (strcasecmp(out, words[i]) == 0)
+            return 0;
+    return 1;
+}
+
+/* Verifies one stream into the JSON object st. */
+static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vside *dst, json_t *st)
+{
+    syncc_stream *sc = srt->conf;
+    json_t *not_compared = json_array();
+    json_object_set_new(st, "not_compared", not_compared);
+    if (sc->map == NULL) {
+        json_object_set_new(st, "status", json_string("skipped"));
+        json_object_set_new(st, "reason", json_string("the stream has no [map] section: verify compares mapped columns"));
+        return SYNC_OK;
+    }
+    sync_compare_table tt = {.struct_size = sizeof(tt), .job = job->conf->name, .stream = sc->name,
+                             .object = sc->target, .options = sc->sink_options};
+    sync_type kkind[1];
+    const char *tkey = NULL;
+    void *dts = NULL;
+    /* first the target's key alone, to learn which column it is */
+    int rc = dst->p->compare.table(dst->inst, &tt, kkind, &tkey, &dts);
+    if (rc != SYNC_OK) {
+        json_object_set_new(st, "status", json_string("failed"));
+        json_object_set_new(st, "error", json_string(side_error(dst, rc)));
+        return rc;
+    }
+    char field[256], key_field[256] = "";
+    size_t n = sc->n_map;
+    const char **scols = calloc(n + 1, sizeof(char *)), **tcols = calloc(n + 1, sizeof(char *));
+    char **owned = calloc(n + 1, sizeof(char *));
+    size_t nc = 0;
+    for (size_t i = 0; scols && tcols && owned && i < n; i++) {
+        const syncc_map_entry *m = &sc->map[i];
+        int plain = plain_field(m->expr, field, sizeof(field));
+        if (strcmp(m->column, tkey) == 0) {
+            if (plain)
+                snprintf(key_field, sizeof(key_field), "%s", field);
+            continue;
+        }
+        if (!plain) {
+            json_array_append_new(not_compared, json_string(m->column));
+            continue;
+        }
+        owned[nc] = strdup(field);
+        scols[nc] = owned[nc];
+        tcols[nc + 1] = m->column;
+        nc++;
+    }
+    vstream vs = {.src = src, .dst = dst, .width = nc + 1, .tcols = tcols};
+    if (!scols || !tcols || !owned) {
+        rc = SYNC_E_NOMEM;
+        goto out;
+    }
+    tcols[0] = tkey;
+    if (!key_field[0]) {
+        json_object_set_new(st, "status", json_string("skipped"));
+        char why[512];
+        snprintf(why, sizeof(why), "the target's key column \"%s\" is not a plain copy of a source field in [map %s.%s]",
+                 tkey, job->conf->name, sc->name);
+        json_object_set_new(st, "reason", json_string(why));
+        goto out;
+    }
+    sync_type *dk = calloc(nc + 1, sizeof(sync_type)), *sk = calloc(nc + 1, sizeof(sync_type));
+    vs.kinds = calloc(nc + 1, sizeof(sync_type));
+    if (!dk || !sk || !vs.kinds) {
+        free(dk);
+        free(sk);
+        rc = SYNC_E_NOMEM;
+        goto out;
+    }
+    const char *dkey = NULL, *skey = NULL;
+    tt.key = tkey;
+    tt.columns = tcols + 1;
+    tt.n_columns = nc;
+    rc = dst->p->compare.table(dst->inst, &tt, dk, &dkey, &vs.dts);
+    if (rc != SYNC_OK) {
+        vs.err = side_error(dst, rc);
+    } else {
+        sync_compare_table ts = {.struct_size = sizeof(ts), .job = job->conf->name, .stream = sc->name,
+                                 .object = sc->object, .options = sc->source_options, .key = key_field,
+                                 .columns = scols, .n_columns = nc};
+        rc = src->p->compare.table(src->inst, &ts, sk, &skey, &vs.sts);
+        if (rc != SYNC_OK)
+            vs.err = side_error(src, rc);
+    }
+    if (rc == SYNC_OK && sk[0] != dk[0]) {
+        json_object_set_new(st, "status", json_string("skipped"));
+        json_object_set_new(st, "reason", json_string("the key is an integer on one side and text on the other: "
+                                                      "the two sides cannot order it alike"));
+        free(dk);
+        free(sk);
+        goto out;
+    }
+    for (size_t i = 0; rc == SYNC_OK && i <= nc; i++)
+        vs.kinds[i] = agree_kind(sk[i], dk[i]);
+    free(dk);
+    free(sk);
+    vs.key_int = vs.kinds[0] == SYNC_TYPE_INT;
+    vs.missing = json_array();
+    vs.extra = json_array();
+    vs.different = json_array();
+    vsum s = {0}, d = {0};
+    if (rc == SYNC_OK)
+        rc = summarize(&vs, NULL, NULL, &s, &d);
+    if (rc == SYNC_OK)
+        rc = diff_range(&vs, NULL, NULL, &s, &d, 0);
+    json_object_set_new(st, "key", json_string(tkey));
+    json_t *cols = json_array();
+    for (size_t i = 1; i <= nc; i++)
+        json_array_append_new(cols, json_string(tcols[i]));
+    json_object_set_new(st, "columns", cols);
+    json_object_set_new(st, "source_rows", json_integer(s.count));
+    json_object_set_new(st, "target_rows", json_integer(d.count));
+    json_object_set_new(st, "n_missing", json_integer(vs.n_missing));
+    json_object_set_new(st, "n_extra", json_integer(vs.n_extra));
+    json_object_set_new(st, "n_different", json_integer(vs.n_different));
+    json_object_set_new(st, "missing", vs.missing);
+    json_object_set_new(st, "extra", vs.extra);
+    json_object_set_new(st, "different", vs.different);
+    json_object_set_new(st, "ranges_summed", json_integer(vs.summaries));
+    json_object_set_new(st, "ranges_fetched", json_integer(vs.ranges_fetched));
+    json_object_set_new(st, "rows_fetched", json_integer(vs.rows_fetched));
+    if (rc != SYNC_OK) {
+        json_object_set_new(st, "status", json_string("failed"));
+        json_object_set_new(st, "error", json_string(vs.err ? vs.err : syncc_strerror(rc)));
+    } else {
+        int differ = vs.n_missing || vs.n_extra || vs.n_different || s.count != d.count;
+        json_object_set_new(st, "status", json_string(differ ? "different" : "agree"));
+    }
+out:
+    free(vs.kinds);
+    for (size_t i = 0; owned && i < nc; i++)
+        free(owned[i]);
+    free(owned);
+    free(scols);
+    free(tcols);
+    return rc;
+}
+
+/* ------------------------------------------------------------ a job */
+
+/* The worse of two verify exit codes: a failure beats a difference, which beats agreement. */
+static int vworse(int a, int b)
+{
+    int ra = a == SYNCC_EXIT_OK ? 0 : a == SYNCC_EXIT_DIFFERENT ? 1 : 2;
+    int rb = b == SYNCC_EXIT_OK ? 0 : b == SYNCC_EXIT_DIFFERENT ? 1 : 2;
+    return rb > ra ? b : a;
+}
+
+int syncc_verify_job(syncc_engine *e, syncc_job_rt *job, json_t **report)
+{
+    char run_id[37];
+    syncc_run_id_new(run_id);
+    int64_t started = syncc_time_now();
+    json_t *r = json_object();
+    json_t *streams = json_array();
+    json_object_set_new(r, "job", json_string(job->conf->name));
+    json_object_set_new(r, "run_id", json_string(run_id));
+    vside src, dst;
+    int src_rc = side_open(&src, job->conf->source, job->source, 1, e, job->conf->name);
+    int dst_rc = side_open(&dst, job->conf->sink, job->sink, 0, e, job->conf->name);
+    int any_diff = 0, any_fail = 0;
+    for (size_t i = 0; i < job->n_streams; i++) {
+        syncc_stream_rt *srt = &job->streams[i];
+        json_t *st = json_object();
+        json_object_set_new(st, "stream", json_string(srt->conf->name));
+        json_object_set_new(st, "source", json_string(srt->conf->object ? srt->conf->object : ""));
+        json_object_set_new(st, "target", json_string(srt->conf->target ? srt->conf->target : ""));
+        json_array_append_new(streams, st);
+        vside *bad = src_rc != SYNC_OK ? &src : dst_rc != SYNC_OK ? &dst : NULL;
+        if (bad != NULL) {
+            int brc = bad == &src ? src_rc : dst_rc;
+            if (brc == SYNC_E_UNSUPPORTED) {
+                char why[512];
+                snprintf(why, sizeof(why), "the %s plugin '%s' cannot compare tables (it has no compare operations)",
+                         bad->is_source ? "source" : "sink", bad->in->plugin_name);
+                json_object_set_new(st, "status", json_string("skipped"));
+                json_object_set_new(st, "reason", json_string(why));
+            } else {
+                json_object_set_new(st, "status", json_string("failed"));
+                json_object_set_new(st, "error", json_string(side_error(bad, brc)));
+                any_fail = 1;
+            }
+            continue;
+        }
+        verify_stream(job, srt, &src, &dst, st);
+        const char *s = json_string_value(json_object_get(st, "status"));
+        if (s && strcmp(s, "different") == 0)
+            any_diff = 1;
+        if (s && strcmp(s, "failed") == 0)
+            any_fail = 1;
+    }
+    const char *status = any_fail ? "failed" : any_diff ? "different" : "agree";
+    int64_t finished = syncc_time_now();
+    json_object_set_new(r, "status", json_string(status));
+    char ts[40];
+    syncc_time_format(started, ts, sizeof(ts));
+    json_object_set_new(r, "started_at", json_string(ts));
+    syncc_time_format(finished, ts, sizeof(ts));
+    json_object_set_new(r, "finished_at", json_string(ts));
+    json_object_set_new(r, "duration_ms", json_integer((finished - started) / 1000));
+    json_object_set_new(r, "streams", streams);
+    /* the result is kept in the sink's database, when it keeps verify runs */
+    if (dst_rc == SYNC_OK && dst.p->compare.history_add != NULL) {
+        char *text = json_dumps(r, JSON_COMPACT);
+        int hrc = text ? dst.p->compare.history_add(dst.inst, job->conf->name, run_id, started, finished, status, text)
+                       : SYNC_E_NOMEM;
+        if (hrc != SYNC_OK)
+            syncc_log(SYNC_LOG_WARN, &(syncc_log_ctx){.job = job->conf->name},
+                      "the verify run is not recorded: %s", side_error(&dst, hrc));
+        free(text);
+    }
+    side_close(&src);
+    side_close(&dst);
+    *report = r;
+    return any_fail ? SYNCC_EXIT_FAILED : any_diff ? SYNCC_EXIT_DIFFERENT : SYNCC_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ reports */
+
+static void print_keys(FILE *out, const char *what, const json_t *list, json_int_t total)
+{
+    if (total <= 0)
+        return;
+    fprintf(out, "  %s (%lld):", what, (long long)total);
+    size_t i;
+    json_t *k;
+    json_array_foreach(list, i, k) {
+        if (i >= 20) {
+            fprintf(out, " ...");
+            break;
+        }
+        fprintf(out, " %s", json_string_value(k));
+    }
+    fputc('\n', out);
+}
+
+void syncc_verify_print(FILE *out, const json_t *report)
+{
+    const char *job = json_string_value(json_object_get(report, "job"));
+    size_t i;
+    json_t *st;
+    json_array_foreach(json_object_get(report, "streams"), i, st) {
+        const char *name = json_string_value(json_object_get(st, "stream"));
+        const char *status = json_string_value(json_object_get(st, "status"));
+        if (strcmp(status, "skipped") == 0 || (strcmp(status, "failed") == 0 && !json_object_get(st, "source_rows"))) {
+            const char *why = json_string_value(json_object_get(st, strcmp(status, "skipped") == 0 ? "reason" : "error"));
+            fprintf(out, "%s.%s: %s: %s\n", job, name, status, why ? why : "");
+            continue;
+        }
+        fprintf(out, "%s.%s: %s: source %lld rows, target %lld rows", job, name, status,
+                (long long)json_integer_value(json_object_get(st, "source_rows")),
+                (long long)json_integer_value(json_object_get(st, "target_rows")));
+        if (strcmp(status, "different") == 0)
+            fprintf(out, "; %lld missing, %lld extra, %lld different",
+                    (long long)json_integer_value(json_object_get(st, "n_missing")),
+                    (long long)json_integer_value(json_object_get(st, "n_extra")),
+                    (long long)json_integer_value(json_object_get(st, "n_different")));
+        fprintf(out, " (%lld ranges summed, %lld rows fetched)\n",
+                (long long)json_integer_value(json_object_get(st, "ranges_summed")),
+                (long long)json_integer_value(json_object_get(st, "rows_fetched")));
+        if (strcmp(status, "failed") == 0)
+            fprintf(out, "  error: %s\n", json_string_value(json_object_get(st, "error")));
+        print_keys(out, "missing in the target", json_object_get(st, "missing"),
+                   json_integer_value(json_object_get(st, "n_missing")));
+        print_keys(out, "extra in the target", json_object_get(st, "extra"),
+                   json_integer_value(json_object_get(st, "n_extra")));
+        json_t *d;
+        size_t k;
+        json_array_foreach(json_object_get(st, "different"), k, d) {
+            if (k >= 20) {
+                fprintf(out, "  ...\n");
+                break;
+            }
+            fprintf(out, "  different %s:", json_string_value(json_object_get(d, "key")));
+            size_t c;
+            json_t *col;
+            json_array_foreach(json_object_get(d, "columns"), c, col)
+                fprintf(out, "%s %s", c ? "," : "", json_string_value(col));
+            fputc('\n', out);
+        }
+        json_t *nc = json_object_get(st, "not_compared");
+        if (json_array_size(nc) > 0) {
+            fprintf(out, "  not compared (computed by the mapping):");
+            json_t *col;
+            json_array_foreach(nc, k, col)
+                fprintf(out, " %s", json_string_value(col));
+            fputc('\n', out);
+        }
+    }
+    fprintf(out, "verify %s: %s\n", job, json_string_value(json_object_get(report, "status")));
+}
+
+typedef struct hist_acc {
+    json_t *list;
+} hist_acc;
+
+static void hist_each(void *payload, const char *run_id, int64_t started_at, int64_t finished_at, const char *status,
+                      const char *report_json)
+{
+    hist_acc *h = payload;
+    (void)run_id;
+    (void)started_at;
+    (void)finished_at;
+    (void)status;
+    json_error_t jerr;
+    json_t *r = json_loads(report_json, 0, &jerr);
+    if (r)
+        json_array_append_new(h->list, r);
+}
+
+static int history_job(syncc_engine *e, syncc_job_rt *job, int json, json_t *all)
+{
+    vside dst;
+    int rc = side_open(&dst, job->conf->sink, job->sink, 0, e, job->conf->name);
+    if (rc == SYNC_OK && dst.p->compare.history == NULL)
+        rc = SYNC_E_UNSUPPORTED;
+    hist_acc h = {json_array()};
+    if (rc == SYNC_OK)
+        rc = dst.p->compare.history(dst.inst, job->conf->name, 20, hist_each, &h);
+    if (rc != SYNC_OK) {
+        fprintf(stderr, "syncengine: verify --history: job '%s': %s\n", job->conf->name,
+                rc == SYNC_E_UNSUPPORTED ? "the sink keeps no verify history" : side_error(&dst, rc));
+        side_close(&dst);
+        json_decref(h.list);
+        return SYNCC_EXIT_FAILED;
+    }
+    side_close(&dst);
+    size_t i;
+    json_t *r;
+    if (json) {
+        json_array_foreach(h.list, i, r)
+            json_array_append(all, r);
+    } else {
+        if (json_array_size(h.list) == 0)
+            printf("%s: no verify runs recorded\n", job->conf->name);
+        json_array_foreach(h.list, i, r) {
+            long long diffs = 0;
+            size_t k;
+            json_t *st;
+            json_array_foreach(json_object_get(r, "streams"), k, st)
+                diffs += json_integer_value(json_object_get(st, "n_missing")) +
+                         json_integer_value(json_object_get(st, "n_extra")) +
+                         json_integer_value(json_object_get(st, "n_different"));
+            printf("%-20s %-36s %-24s %-9s %lld difference(s)\n", job->conf->name,
+                   json_string_value(json_object_get(r, "run_id")),
+                   json_string_value(json_object_get(r, "started_at")),
+                   json_string_value(json_object_get(r, "status")), diffs);
+        }
+    }
+    json_decref(h.list);
+    return SYNCC_EXIT_OK;
+}
+
+int syncc_verify_command(syncc_engine *e, const char *job_name, int json, int history)
+{
+    int code = SYNCC_EXIT_OK, any = 0;
+    json_t *all = json_array();
+    for (size_t j = 0; j < e->n_jobs; j++) {
+        syncc_job_rt *job = &e->jobs[j];
+        if (job_name != NULL && strcmp(job->conf->name, job_name) != 0)
+            continue;
+        if (job->conf->tenants != NULL) {
+            if (job_name != NULL)
+                fprintf(stderr, "syncengine: verify: job '%s' is a tenant template: verify its tenants' databases "
+                        "with a job of their own\n", job->conf->name);
+            continue;
+        }
+        any = 1;
+        if (history) {
+            code = vworse(code, history_job(e, job, json, all));
+            continue;
+        }
+        json_t *report = NULL;
+        int rc = syncc_verify_job(e, job, &report);
+        code = vworse(code, rc);
+        if (json)
+            json_array_append(all, report);
+        else
+            syncc_verify_print(stdout, report);
+        json_decref(report);
+        if (e->stop)
+            break;
+    }
+    if (!any) {
+        if (job_name != NULL)
+            fprintf(stderr, "syncengine: no job '%s' in %s\n", job_name, e->conf->path);
+        json_decref(all);
+        return job_name != NULL ? SYNCC_EXIT_CONFIG : SYNCC_EXIT_OK;
+    }
+    if (json) {
+        json_t *top = history ? json_pack("{s:o}", "runs", all)
+                              : json_pack("{s:s, s:o}", "status",
+                                          code == SYNCC_EXIT_OK ? "agree" : code == SYNCC_EXIT_DIFFERENT ? "different"
+                                                                                                         : "failed",
+                                          "jobs", all);
+        char *text = json_dumps(top, JSON_INDENT(2));
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(top);
+    } else {
+        json_decref(all);
+    }
+    return code;
+}
