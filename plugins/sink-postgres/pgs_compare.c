@@ -525,6 +525,7 @@ static int pgc_fetch(void *instance, void *ts, const sync_type *kinds, const cha
         if (i)
             cb_puts(&b, ", ");
         canon_expr(&b, &t->cols[i], kinds[i]);
+        cb_printf(&b, " AS c%zu", i); /* not the column's name: ORDER BY must see the column, not this text */
     }
     cb_puts(&b, " FROM ");
     cb_puts(&b, t->regclass);

@@ -1024,7 +1024,7 @@ static int sqc_fetch(void *instance, void *ts, const sync_type *kinds, const cha
     for (size_t i = 0; i < t->n; i++) {
         sq_buf_printf(&b, "%sse_canon(%d, %lld, ", i ? ", " : "", (int)kinds[i], (long long)t->unit_usec);
         sq_buf_ident(&b, t->cols[i]);
-        sq_buf_puts(&b, ")");
+        sq_buf_printf(&b, ") AS c%zu", i);
     }
     sq_buf_puts(&b, " FROM ");
     sq_buf_ident(&b, t->table);
