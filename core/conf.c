@@ -92,7 +92,8 @@ static const char *const job_keys =
     "var.*";
 static const char *const stream_keys = "object, sink.*, source.*, target";
 static const char *const section_kinds =
-    "[engine], [source NAME], [sink NAME], [tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]";
+    "[engine], [source NAME], [sink NAME], [tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME], "
+    "[verify JOB.NAME]";
 
 static int fail(parse_state *st, const char *fmt, ...) SYNCC_CONF_PRINTF(2, 3);
 
@@ -230,7 +231,7 @@ static int open_section(parse_state *st, const char *p, size_t n)
     int is_engine = strcmp(kind, "engine") == 0;
     int simple = strcmp(kind, "source") == 0 || strcmp(kind, "sink") == 0 || strcmp(kind, "job") == 0 ||
                  strcmp(kind, "tenants") == 0;
-    int dotted = strcmp(kind, "stream") == 0 || strcmp(kind, "map") == 0;
+    int dotted = strcmp(kind, "stream") == 0 || strcmp(kind, "map") == 0 || strcmp(kind, "verify") == 0;
     if (!is_engine && !simple && !dotted)
         return fail(st, "%s:%d: unknown section [%s]; valid sections: %s", st->file, st->line, words,
                     section_kinds);

@@ -97,6 +97,7 @@ typedef struct syncc_stream {
     size_t n_map;
     sync_config *source_options; /* set by syncc_conf_bind */
     sync_config *sink_options;
+    const syncc_section *verify; /* [verify JOB.STREAM]: integrity rules (core/verify_rules.c), or NULL */
 } syncc_stream;
 
 /*

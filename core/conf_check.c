@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "conf_priv.h"
+#include "verify_rules.h"
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", "trace", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
@@ -799,7 +800,8 @@ int syncc_conf_resolve(syncc_conf *conf, char *err, size_t errlen)
 {
     if (resolve_engine(conf, err, errlen) < 0 || resolve_instances(conf, err, errlen) < 0 ||
         resolve_tenants(conf, err, errlen) < 0 || resolve_jobs(conf, err, errlen) < 0 || resolve_streams(conf, err, errlen) < 0 ||
-        resolve_maps(conf, err, errlen) < 0 || resolve_likes(conf, err, errlen) < 0 ||
+        resolve_maps(conf, err, errlen) < 0 || syncc_verify_rules_resolve(conf, err, errlen) < 0 ||
+        resolve_likes(conf, err, errlen) < 0 ||
         merge_job_sink_keys(conf, err, errlen) < 0)
         return -1;
     for (size_t j = 0; j < conf->n_jobs; j++) {

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "status.h"
 #include "timeutil.h"
+#include "verify_rules.h"
 
 /* ------------------------------------------------------------ one side */
 
@@ -446,6 +447,93 @@ out:
     return rc;
 }
 
+
+/* ------------------------------------------------------------ integrity rules */
+
+typedef struct vq {
+    json_t *rows;
+    int64_t count;
+    int unique;
+} vq;
+
+static void rule_row(void *payload, size_t n, const char *const *values)
+{
+    vq *q = payload;
+    if (n < 2)
+        return;
+    if (q->unique)
+        json_array_append_new(q->rows, json_pack("{s:s?, s:I}", "value", values[0], "rows",
+                                                 (json_int_t)strtoll(values[1] ? values[1] : "0", NULL, 10)));
+    else
+        json_array_append_new(q->rows, values[1] ? json_pack("{s:s?, s:s}", "key", values[0], "value", values[1])
+                                                 : json_pack("{s:s?}", "key", values[0]));
+}
+
+static void rule_count(void *payload, size_t n, const char *const *values)
+{
+    vq *q = payload;
+    if (n >= 1 && values[0])
+        q->count = strtoll(values[0], NULL, 10);
+}
+
+/*
+ * Runs the stream's [verify] rules on the side they name; adds "rules" to st.
+ * Returns the number of violations, or -1 when a rule could not run.
+ */
+static int64_t run_rules(syncc_job_rt *job, syncc_stream *sc, vside *src, vside *dst, json_t *st)
+{
+    char err[600];
+    syncc_vrules rules;
+    if (sc->verify == NULL || syncc_vrules_parse(sc->verify, &rules, err, sizeof(err)) < 0)
+        return 0;
+    vside *side = rules.on_source ? src : dst;
+    const char *table = rules.on_source ? sc->object : sc->target;
+    json_t *list = json_array();
+    json_object_set_new(st, "rules", list);
+    int64_t total = 0;
+    int failed = 0;
+    const char *key = NULL;
+    void *ts = NULL;
+    sync_type kind;
+    sync_compare_table t = {.struct_size = sizeof(t), .job = job->conf->name, .stream = sc->name, .object = table,
+                            .options = rules.on_source ? sc->source_options : sc->sink_options};
+    int rc = side->inst == NULL ? SYNC_E_UNSUPPORTED
+             : side->p->compare.query == NULL ? SYNC_E_UNSUPPORTED
+                                              : side->p->compare.table(side->inst, &t, &kind, &key, &ts);
+    for (size_t i = 0; i < rules.n; i++) {
+        const syncc_vrule *r = &rules.r[i];
+        json_t *o = json_pack("{s:s, s:s, s:s}", "rule", r->name, "side", rules.on_source ? "source" : "target",
+                              "where", r->where);
+        json_array_append_new(list, o);
+        if (rc != SYNC_OK) {
+            json_object_set_new(o, "error", json_string(rc == SYNC_E_UNSUPPORTED && side->inst
+                                                            ? "the plugin cannot run queries"
+                                                            : side_error(side, rc)));
+            failed = 1;
+            continue;
+        }
+        vq q = {json_array(), 0, r->kind == SYNCC_VRULE_UNIQUE};
+        char *sql = syncc_vrule_sql(r, table, key, SYNCC_VERIFY_MAX_LISTED);
+        char *csql = syncc_vrule_count_sql(r, table, key);
+        int qrc = sql && csql ? side->p->compare.query(side->inst, csql, NULL, 0, rule_count, &q) : SYNC_E_NOMEM;
+        if (qrc == SYNC_OK && q.count > 0)
+            qrc = side->p->compare.query(side->inst, sql, NULL, 0, rule_row, &q);
+        free(sql);
+        free(csql);
+        if (qrc != SYNC_OK) {
+            json_object_set_new(o, "error", json_string(side_error(side, qrc)));
+            json_decref(q.rows);
+            failed = 1;
+            continue;
+        }
+        json_object_set_new(o, "violations", json_integer(q.count));
+        json_object_set_new(o, q.unique ? "values" : "rows", q.rows);
+        total += q.count;
+    }
+    syncc_vrules_free(&rules);
+    return failed ? -1 : total;
+}
+
 /* ------------------------------------------------------------ a job */
 
 /* The worse of two verify exit codes: a failure beats a difference, which beats agreement. */
@@ -493,6 +581,15 @@ int syncc_verify_job(syncc_engine *e, syncc_job_rt *job, json_t **report)
             continue;
         }
         verify_stream(job, srt, &src, &dst, st);
+        int64_t violations = run_rules(job, srt->conf, &src, &dst, st);
+        if (violations != 0 && json_object_get(st, "rules") != NULL) {
+            const char *was = json_string_value(json_object_get(st, "status"));
+            json_object_set_new(st, "n_violations", json_integer(violations < 0 ? 0 : violations));
+            if (violations < 0)
+                json_object_set_new(st, "status", json_string("failed"));
+            else if (was && (strcmp(was, "agree") == 0 || strcmp(was, "skipped") == 0))
+                json_object_set_new(st, "status", json_string("different"));
+        }
         const char *s = json_string_value(json_object_get(st, "status"));
         if (s && strcmp(s, "different") == 0)
             any_diff = 1;
@@ -544,6 +641,53 @@ static void print_keys(FILE *out, const char *what, const json_t *list, json_int
     fputc('\n', out);
 }
 
+static void print_rules(FILE *out, const json_t *st)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(st, "rules"), i, r) {
+        const char *err = json_string_value(json_object_get(r, "error"));
+        fprintf(out, "  %s (%s): ", json_string_value(json_object_get(r, "rule")),
+                json_string_value(json_object_get(r, "side")));
+        if (err) {
+            fprintf(out, "failed: %s\n", err);
+            continue;
+        }
+        json_int_t n = json_integer_value(json_object_get(r, "violations"));
+        if (n == 0) {
+            fprintf(out, "none\n");
+            continue;
+        }
+        fprintf(out, "%lld", (long long)n);
+        json_t *vals = json_object_get(r, "values"), *rows = json_object_get(r, "rows"), *x;
+        size_t k;
+        if (vals) {
+            fprintf(out, " duplicated value(s):");
+            json_array_foreach(vals, k, x) {
+                if (k >= 20) {
+                    fprintf(out, " ...");
+                    break;
+                }
+                fprintf(out, " %s (%lld rows)", json_string_value(json_object_get(x, "value")),
+                        (long long)json_integer_value(json_object_get(x, "rows")));
+            }
+        } else {
+            fprintf(out, " row(s):");
+            json_array_foreach(rows, k, x) {
+                if (k >= 20) {
+                    fprintf(out, " ...");
+                    break;
+                }
+                const char *v = json_string_value(json_object_get(x, "value"));
+                fprintf(out, " %s", json_string_value(json_object_get(x, "key")));
+                if (v)
+                    fprintf(out, " (%s)", v);
+            }
+        }
+        fputc('\n', out);
+    }
+}
+
 void syncc_verify_print(FILE *out, const json_t *report)
 {
     const char *job = json_string_value(json_object_get(report, "job"));
@@ -555,6 +699,7 @@ void syncc_verify_print(FILE *out, const json_t *report)
         if (strcmp(status, "skipped") == 0 || (strcmp(status, "failed") == 0 && !json_object_get(st, "source_rows"))) {
             const char *why = json_string_value(json_object_get(st, strcmp(status, "skipped") == 0 ? "reason" : "error"));
             fprintf(out, "%s.%s: %s: %s\n", job, name, status, why ? why : "");
+            print_rules(out, st);
             continue;
         }
         fprintf(out, "%s.%s: %s: source %lld rows, target %lld rows", job, name, status,
@@ -588,6 +733,7 @@ void syncc_verify_print(FILE *out, const json_t *report)
                 fprintf(out, "%s %s", c ? "," : "", json_string_value(col));
             fputc('\n', out);
         }
+        print_rules(out, st);
         json_t *nc = json_object_get(st, "not_compared");
         if (json_array_size(nc) > 0) {
             fprintf(out, "  not compared (computed by the mapping):");
