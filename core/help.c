@@ -252,7 +252,7 @@ typedef struct cmd_help {
     const char *opts;       /* the options it takes, by letter (see option_letter) */
 } cmd_help;
 
-/* Letters of options_help[], in order: c once F R P S l f D M j C T p H V h */
+/* Letters of options_help[], in order: c once F R P S l f D M j C T p H X V h */
 static const opt_help options_help[] = {
     {"-c, --config FILE", "The configuration file (INI); see syncengine.ini(5)."},
     {"--once", "Run every enabled job once, then exit with the worst job's exit code."},
@@ -269,10 +269,11 @@ static const opt_help options_help[] = {
     {"--state STATE", "status: only the jobs (tenants) whose last run is ok, failing, late or never."},
     {"--print", "setup: print the statements instead of running them."},
     {"--history", "verify: list the latest verify runs kept in each job's sink instead of verifying."},
+    {"--fix", "verify: write the differing rows again through the job's own sink, then verify again."},
     {"-V, --version", "Print the version and the plugin ABI version, and exit."},
     {"-h, --help", "Print help (of the command given before it) and exit."},
 };
-static const char option_letters[] = "coFRPSlfDMjCTpHVh";
+static const char option_letters[] = "coFRPSlfDMjCTpHXVh";
 
 static const cmd_help commands_help[] = {
     {NULL, "syncengine -c FILE [--once] [--full-refresh] [--run-at-start] [options]", "run jobs on their schedule",
@@ -313,7 +314,7 @@ static const cmd_help commands_help[] = {
      "run jobs as a role with only the grants listed in docs/security.md. Running it twice changes nothing. "
      "With --print, prints the statements without connecting anywhere.",
      "cpPSlfh"},
-    {"verify", "syncengine verify [JOB] -c FILE [--json] [--history] [options]",
+    {"verify", "syncengine verify [JOB] -c FILE [--json] [--fix] [--history] [options]",
      "compare each stream's source and target",
      "Compares the source and the target of every stream of every job (or of JOB) without trusting the "
      "engine's cursors: the row counts, then hashes of key ranges computed inside each database, splitting only "
@@ -324,9 +325,13 @@ static const cmd_help commands_help[] = {
      "stream whose plugins do not is reported as skipped.\n\n"
      "Each run is kept in the sink's database (syncengine.verify_runs, or _syncengine_verify_runs in a "
      "SQLite file); --history lists the latest ones. --json prints the reports as JSON.\n\n"
+     "With --fix, the rows found missing or different are fetched from the source, mapped and written through "
+     "the job's own sink (upserts), and the extra rows are handed to the sink as deletes (applied by its "
+     "sink.delete_mode); orphans too with orphans_policy = delete. No cursor moves. The stream is then "
+     "verified again and its final state decides the exit status.\n\n"
      "Exit status: 0 when every compared stream agrees, 8 when some differ, 5 when a side could not be read, "
      "3 for a JOB that is not defined.",
-     "cjHPSlfh"},
+     "cjXHPSlfh"},
     {"discover", "syncengine discover SOURCE -c FILE [options]", "list the streams and fields a source offers",
      "Opens the [source SOURCE] instance and prints the streams it offers and the fields of each, with their "
      "types.",

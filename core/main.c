@@ -9,7 +9,7 @@
  *   syncengine help [COMMAND]                       help (also COMMAND --help)
  *   syncengine discover SOURCE -c FILE              streams and fields a source offers
  *   syncengine setup -c FILE [--print]              create (or print) the sinks' own tables
- *   syncengine verify [JOB] -c FILE [--json]        compare each stream's source and target
+ *   syncengine verify [JOB] -c FILE [--json] [--fix] compare (and repair) each stream's source and target
  *
  * Exit codes are listed in engine.h and docs/user-guide.md.
  */
@@ -139,6 +139,7 @@ typedef struct cli {
     size_t n_dirs;
     int once, full_refresh, run_at_start, markdown, print, connect;
     int history;             /* verify --history */
+    int fix;                 /* verify --fix */
 } cli;
 
 /*
@@ -157,7 +158,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         {"print", no_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},             {"man", required_argument, NULL, 'N'},
         {"connect", no_argument, NULL, 'C'},          {"state", required_argument, NULL, 'T'},
-        {"history", no_argument, NULL, 'H'},
+        {"history", no_argument, NULL, 'H'},          {"fix", no_argument, NULL, 'X'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
@@ -179,6 +180,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         case 'C': o->connect = 1; break;
         case 'T': o->state_filter = optarg; break;
         case 'H': o->history = 1; break;
+        case 'X': o->fix = 1; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -337,7 +339,7 @@ int main(int argc, char **argv)
     } else if (cmd != NULL && strcmp(cmd, "status") == 0) {
         code = syncc_status_command_state(e, jobs, n_jobs, o.json, o.state_filter);
     } else if (cmd != NULL && strcmp(cmd, "verify") == 0) {
-        code = syncc_verify_command(e, arg, o.json, o.history);
+        code = syncc_verify_command(e, arg, o.json, o.history, o.fix);
     } else if (cmd != NULL && strcmp(cmd, "setup") == 0) {
         code = cmd_setup(e, o.print);
     } else if (cmd != NULL && strcmp(cmd, "discover") == 0) {

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "status.h"
 #include "timeutil.h"
+#include "verify_fix.h"
 #include "verify_rules.h"
 
 /* ------------------------------------------------------------ one side */
@@ -87,6 +88,7 @@ typedef struct vstream {
     int64_t summaries, rows_fetched, ranges_fetched;
     int64_t n_missing, n_extra, n_different;
     json_t *missing, *extra, *different;
+    syncc_fix_keys *up, *del;    /* every missing or different key, every extra key (for --fix) */
     int rc;
     const char *err;
 } vstream;
@@ -165,8 +167,10 @@ static int diff_rows(vstream *vs, const char *lo, const char *hi)
     while (rc == SYNC_OK && (i < a.n || j < b.n)) {
         int c = i >= a.n ? 1 : j >= b.n ? -1 : key_cmp(vs, a.r[i].v[0], b.r[j].v[0]);
         if (c < 0) {
+            syncc_fix_keys_add(vs->up, a.r[i].v[0]);
             note_key(vs, vs->missing, &vs->n_missing, a.r[i++].v[0]);
         } else if (c > 0) {
+            syncc_fix_keys_add(vs->del, b.r[j].v[0]);
             note_key(vs, vs->extra, &vs->n_extra, b.r[j++].v[0]);
         } else {
             json_t *cols = json_array();
@@ -176,6 +180,7 @@ static int diff_rows(vstream *vs, const char *lo, const char *hi)
                     json_array_append_new(cols, json_string(vs->tcols[k]));
             }
             if (json_array_size(cols) > 0) {
+                syncc_fix_keys_add(vs->up, a.r[i].v[0]);
                 vs->n_different++;
                 if (json_array_size(vs->different) < SYNCC_VERIFY_MAX_LISTED)
                     json_array_append_new(vs->different, json_pack("{s:s, s:o}", "key", a.r[i].v[0], "columns", cols));
@@ -312,7 +317,8 @@ static int plain_field(const char *expr, char *out, size_t size)
 }
 
 /* Verifies one stream into the JSON object st. */
-static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vside *dst, json_t *st)
+static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vside *dst, json_t *st,
+                         syncc_fix_keys *up, syncc_fix_keys *del, char *key_out, size_t key_size, int *key_int)
 {
     syncc_stream *sc = srt->conf;
     json_t *not_compared = json_array();
@@ -356,7 +362,7 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
         tcols[nc + 1] = m->column;
         nc++;
     }
-    vstream vs = {.src = src, .dst = dst, .width = nc + 1, .tcols = tcols};
+    vstream vs = {.src = src, .dst = dst, .width = nc + 1, .tcols = tcols, .up = up, .del = del};
     if (!scols || !tcols || !owned) {
         rc = SYNC_E_NOMEM;
         goto out;
@@ -406,6 +412,8 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
     free(dk);
     free(sk);
     vs.key_int = vs.kinds[0] == SYNC_TYPE_INT;
+    *key_int = vs.key_int;
+    snprintf(key_out, key_size, "%s", key_field);
     vs.missing = json_array();
     vs.extra = json_array();
     vs.different = json_array();
@@ -544,7 +552,81 @@ static int vworse(int a, int b)
     return rb > ra ? b : a;
 }
 
-int syncc_verify_job(syncc_engine *e, syncc_job_rt *job, json_t **report)
+/* Collects the keys of the orphans a rule found (for orphans_policy = delete). */
+static void orphan_keys(const json_t *st, syncc_fix_keys *del)
+{
+    size_t i, k;
+    json_t *r, *row;
+    json_array_foreach(json_object_get(st, "rules"), i, r) {
+        const char *name = json_string_value(json_object_get(r, "rule"));
+        if (!name || strncmp(name, "orphans ", 8) != 0 || strcmp(json_string_value(json_object_get(r, "side")), "target") != 0)
+            continue;
+        json_array_foreach(json_object_get(r, "rows"), k, row)
+            syncc_fix_keys_add(del, json_string_value(json_object_get(row, "key")));
+    }
+}
+
+/* Verifies one stream; with fix, repairs what differs and verifies it again. */
+static void verify_one(syncc_engine *e, syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vside *dst, json_t *st,
+                       int fix)
+{
+    syncc_fix_keys up = {0}, del = {0};
+    char key_field[256] = "";
+    int key_int = 0;
+    verify_stream(job, srt, src, dst, st, &up, &del, key_field, sizeof(key_field), &key_int);
+    int64_t violations = run_rules(job, srt->conf, src, dst, st);
+    if (violations != 0 && json_object_get(st, "rules") != NULL) {
+        const char *was = json_string_value(json_object_get(st, "status"));
+        json_object_set_new(st, "n_violations", json_integer(violations < 0 ? 0 : violations));
+        if (violations < 0)
+            json_object_set_new(st, "status", json_string("failed"));
+        else if (was && (strcmp(was, "agree") == 0 || strcmp(was, "skipped") == 0))
+            json_object_set_new(st, "status", json_string("different"));
+    }
+    const char *status = json_string_value(json_object_get(st, "status"));
+    syncc_vrules rules = {0};
+    char err[1024];
+    int policy_delete = 0;
+    if (srt->conf->verify && syncc_vrules_parse(srt->conf->verify, &rules, err, sizeof(err)) == 0) {
+        policy_delete = rules.policy == SYNCC_ORPHANS_DELETE;
+        syncc_vrules_free(&rules);
+    }
+    if (policy_delete)
+        orphan_keys(st, &del);
+    if (fix && status && strcmp(status, "different") == 0 && key_field[0] && (up.n > 0 || del.n > 0)) {
+        json_t *fx = json_object();
+        json_object_set_new(st, "fix", fx);
+        syncc_fix_side fs = {src->p, src->inst, src->ctx};
+        int rc = up.oom || del.oom ? SYNC_E_NOMEM
+                                   : syncc_fix_stream(e, job, srt, &fs, key_field, key_int, &up, &del, fx, err,
+                                                      sizeof(err));
+        if (rc != SYNC_OK)
+            json_object_set_new(fx, "error", json_string(err));
+        /* what the tables look like now */
+        json_t *after = json_object();
+        syncc_fix_keys u2 = {0}, d2 = {0};
+        char k2[256];
+        int ki2;
+        verify_stream(job, srt, src, dst, after, &u2, &d2, k2, sizeof(k2), &ki2);
+        int64_t v2 = run_rules(job, srt->conf, src, dst, after);
+        const char *s2 = json_string_value(json_object_get(after, "status"));
+        if (v2 > 0 && s2 && strcmp(s2, "agree") == 0)
+            json_object_set_new(after, "status", json_string("different"));
+        else if (v2 < 0)
+            json_object_set_new(after, "status", json_string("failed"));
+        json_object_set_new(fx, "status_after", json_string(json_string_value(json_object_get(after, "status"))));
+        json_object_set_new(fx, "after", after);
+        json_object_set_new(st, "status_before", json_string(status));
+        json_object_set_new(st, "status", json_string(rc != SYNC_OK ? "failed"
+                                                      : json_string_value(json_object_get(after, "status"))));
+        syncc_fix_keys_free(&u2);
+        syncc_fix_keys_free(&d2);
+    }
+    syncc_fix_keys_free(&up);
+    syncc_fix_keys_free(&del);
+}
+
+int syncc_verify_job(syncc_engine *e, syncc_job_rt *job, int fix, json_t **report)
 {
     char run_id[37];
     syncc_run_id_new(run_id);
@@ -553,6 +635,7 @@ int syncc_verify_job(syncc_engine *e, syncc_job_rt *job, json_t **report)
     json_t *streams = json_array();
     json_object_set_new(r, "job", json_string(job->conf->name));
     json_object_set_new(r, "run_id", json_string(run_id));
+    json_object_set_new(r, "fix", json_boolean(fix));
     vside src, dst;
     int src_rc = side_open(&src, job->conf->source, job->source, 1, e, job->conf->name);
     int dst_rc = side_open(&dst, job->conf->sink, job->sink, 0, e, job->conf->name);
@@ -580,16 +663,7 @@ int syncc_verify_job(syncc_engine *e, syncc_job_rt *job, json_t **report)
             }
             continue;
         }
-        verify_stream(job, srt, &src, &dst, st);
-        int64_t violations = run_rules(job, srt->conf, &src, &dst, st);
-        if (violations != 0 && json_object_get(st, "rules") != NULL) {
-            const char *was = json_string_value(json_object_get(st, "status"));
-            json_object_set_new(st, "n_violations", json_integer(violations < 0 ? 0 : violations));
-            if (violations < 0)
-                json_object_set_new(st, "status", json_string("failed"));
-            else if (was && (strcmp(was, "agree") == 0 || strcmp(was, "skipped") == 0))
-                json_object_set_new(st, "status", json_string("different"));
-        }
+        verify_one(e, job, srt, &src, &dst, st, fix);
         const char *s = json_string_value(json_object_get(st, "status"));
         if (s && strcmp(s, "different") == 0)
             any_diff = 1;
@@ -734,6 +808,15 @@ void syncc_verify_print(FILE *out, const json_t *report)
             fputc('\n', out);
         }
         print_rules(out, st);
+        json_t *fx = json_object_get(st, "fix");
+        if (fx != NULL) {
+            const char *ferr = json_string_value(json_object_get(fx, "error"));
+            fprintf(out, "  fixed: %lld upserted, %lld deleted, %lld failed%s%s; now %s\n",
+                    (long long)json_integer_value(json_object_get(fx, "upserted")),
+                    (long long)json_integer_value(json_object_get(fx, "deleted")),
+                    (long long)json_integer_value(json_object_get(fx, "failed")), ferr ? ": " : "", ferr ? ferr : "",
+                    json_string_value(json_object_get(fx, "status_after")));
+        }
         json_t *nc = json_object_get(st, "not_compared");
         if (json_array_size(nc) > 0) {
             fprintf(out, "  not compared (computed by the mapping):");
@@ -807,7 +890,7 @@ static int history_job(syncc_engine *e, syncc_job_rt *job, int json, json_t *all
     return SYNCC_EXIT_OK;
 }
 
-int syncc_verify_command(syncc_engine *e, const char *job_name, int json, int history)
+int syncc_verify_command(syncc_engine *e, const char *job_name, int json, int history, int fix)
 {
     int code = SYNCC_EXIT_OK, any = 0;
     json_t *all = json_array();
@@ -827,7 +910,7 @@ int syncc_verify_command(syncc_engine *e, const char *job_name, int json, int hi
             continue;
         }
         json_t *report = NULL;
-        int rc = syncc_verify_job(e, job, &report);
+        int rc = syncc_verify_job(e, job, fix, &report);
         code = vworse(code, rc);
         if (json)
             json_array_append(all, report);

@@ -25,22 +25,23 @@
 #define SYNCC_VERIFY_MAX_LISTED 1000
 
 /*
- * Verifies one job.  *report receives a JSON object (job, run_id, status
+ * Verifies one job; with fix, writes the differing rows again through the
+ * job's own sink (verify_fix.h) and verifies the stream once more.  *report receives a JSON object (job, run_id, status
  * "agree" / "different" / "failed", started_at, finished_at, streams[...]),
  * which is also recorded in the sink's verify history when it keeps one.
  * Returns SYNCC_EXIT_OK when every compared stream agrees,
  * SYNCC_EXIT_DIFFERENT when some differ, SYNCC_EXIT_FAILED when a side
  * could not be read.
  */
-int syncc_verify_job(syncc_engine *e, syncc_job_rt *job, json_t **report);
+int syncc_verify_job(syncc_engine *e, syncc_job_rt *job, int fix, json_t **report);
 
 /* Prints a job's report as text. */
 void syncc_verify_print(FILE *out, const json_t *report);
 
 /*
  * `syncengine verify [JOB] [--json]`: every job (or JOB), reports on stdout.
- * `--history`: the latest recorded verify runs instead.
+ * `--history`: the latest recorded verify runs instead; `--fix`: repair.
  */
-int syncc_verify_command(syncc_engine *e, const char *job, int json, int history);
+int syncc_verify_command(syncc_engine *e, const char *job, int json, int history, int fix);
 
 #endif /* SYNCC_VERIFY_H */
