@@ -776,6 +776,8 @@ void syncc_verify_print(FILE *out, const json_t *report)
             print_rules(out, st);
             continue;
         }
+        if (json_object_get(st, "status_before") != NULL) /* --fix: the rows as found; the fix line says the rest */
+            status = json_string_value(json_object_get(st, "status_before"));
         fprintf(out, "%s.%s: %s: source %lld rows, target %lld rows", job, name, status,
                 (long long)json_integer_value(json_object_get(st, "source_rows")),
                 (long long)json_integer_value(json_object_get(st, "target_rows")));
