@@ -143,6 +143,8 @@ typedef struct syncc_job {
     syncc_stream *streams;      /* in file order */
     size_t n_streams;
     syncc_tenant_set *tenants;  /* tenants = NAME: a template, run once per tenant as JOB@KEY */
+    char *verify_schedule;      /* verify_schedule = cron: `verify` on its own schedule (core/verify.c); NULL: never */
+    int verify_fix;             /* verify_fix = on: the scheduled verify also repairs */
 } syncc_job;
 
 typedef struct syncc_engine_conf {

@@ -58,6 +58,10 @@ static const sync_option job_options[] = {
     {"tenants", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
      "A [tenants NAME] section: the job is a template, run once per tenant as JOB@KEY with ${tenant.COLUMN} "
      "taken from the tenant's row."},
+    {"verify_schedule", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "When the daemon runs `syncengine verify` on the job, as a cron expression; a disagreement is a failed run."},
+    {"verify_fix", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "The scheduled verify also repairs what it finds, as `verify --fix` does."},
     SYNC_OPTION_END};
 
 static const sync_option tenants_options[] = {
@@ -533,6 +537,14 @@ static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
         job->queue_depth = v;
         syncc_config_get_int(cfg, "parallel_streams", &v);
         job->parallel_streams = v;
+        const char *vs = syncc_config_get_string(cfg, "verify_schedule");
+        if (vs != NULL && (job->verify_schedule = strdup(vs)) == NULL) {
+            syncc_config_free(cfg);
+            goto nomem;
+        }
+        b = 0;
+        syncc_config_get_bool(cfg, "verify_fix", &b);
+        job->verify_fix = b;
         syncc_config_free(cfg);
         if (!job->schedule)
             goto nomem;

@@ -58,6 +58,11 @@ typedef struct syncc_job_rt {
     char skip_reason[512];    /* why the last run was skipped (who holds the lease), "" when unknown */
     syncc_tenant_ref *tenant;   /* a tenant's instance of a template job (core/tenant.c), else NULL */
     syncc_state *plugin_state;  /* a tenant's own store of its plugins' state; NULL: the engine's */
+    /* verify_schedule (core/verify.c), guarded by the engine lock like the above */
+    int has_verify;           /* verify_schedule is set */
+    syncc_cron verify_cron;
+    int64_t verify_due;       /* next scheduled verify; -1: none */
+    int verify_now;           /* the run being started is a verify */
 } syncc_job_rt;
 
 /* How far a run got, for a manual trigger that waits to learn whether it took the lease. */

@@ -696,6 +696,98 @@ int syncc_verify_job(syncc_engine *e, syncc_job_rt *job, int fix, json_t **repor
     return any_fail ? SYNCC_EXIT_FAILED : any_diff ? SYNCC_EXIT_DIFFERENT : SYNCC_EXIT_OK;
 }
 
+/* ------------------------------------------------------------ scheduled */
+
+/* "3 differences in emails (2 missing, ...)" for the run's error, from the report. */
+static void summary_text(const json_t *report, char *buf, size_t size)
+{
+    size_t i, o = 0;
+    json_t *st;
+    buf[0] = '\0';
+    json_array_foreach(json_object_get(report, "streams"), i, st) {
+        const char *status = json_string_value(json_object_get(st, "status"));
+        if (!status || strcmp(status, "agree") == 0 || strcmp(status, "skipped") == 0 || o + 2 >= size)
+            continue;
+        const char *name = json_string_value(json_object_get(st, "stream"));
+        int n;
+        if (strcmp(status, "failed") == 0)
+            n = snprintf(buf + o, size - o, "%sstream %s could not be verified: %s", o ? "; " : "", name,
+                         json_string_value(json_object_get(st, "error")) ? json_string_value(json_object_get(st, "error"))
+                                                                        : "a rule failed");
+        else
+            n = snprintf(buf + o, size - o, "%sstream %s differs: %lld missing, %lld extra, %lld different, %lld rule "
+                         "violations", o ? "; " : "", name,
+                         (long long)json_integer_value(json_object_get(st, "n_missing")),
+                         (long long)json_integer_value(json_object_get(st, "n_extra")),
+                         (long long)json_integer_value(json_object_get(st, "n_different")),
+                         (long long)json_integer_value(json_object_get(st, "n_violations")));
+        if (n < 0 || (size_t)n >= size - o)
+            break;
+        o += (size_t)n;
+    }
+}
+
+int syncc_verify_scheduled(syncc_engine *e, syncc_job_rt *job)
+{
+    syncc_log_ctx lc = {.job = job->conf->name};
+    syncc_log(SYNC_LOG_INFO, &lc, "verify started (its verify_schedule)%s", job->conf->verify_fix ? ", fixing" : "");
+    int64_t started = syncc_time_now();
+    json_t *report = NULL;
+    int code = syncc_verify_job(e, job, job->conf->verify_fix, &report);
+    const char *run_id = json_string_value(json_object_get(report, "run_id"));
+    lc.run_id = run_id;
+    char why[1024];
+    summary_text(report, why, sizeof(why));
+    json_t *details = json_pack("{s:s, s:O}", "kind", "verify", "verify", report);
+    char *details_text = details ? json_dumps(details, JSON_COMPACT) : NULL;
+    json_decref(details);
+    sync_run_status status = code == SYNCC_EXIT_OK ? SYNC_RUN_SUCCESS : SYNC_RUN_FAILED;
+    if (code != SYNCC_EXIT_OK)
+        syncc_log(SYNC_LOG_ERROR, &lc, "verify: %s", why[0] ? why : "the sides differ");
+    else
+        syncc_log(SYNC_LOG_INFO, &lc, "verify: source and target agree");
+    /* the run log of the sink: a run like the others, failed when the sides disagree */
+    syncc_run_result res;
+    memset(&res, 0, sizeof(res));
+    res.status = status;
+    res.duration_ms = (syncc_time_now() - started) / 1000;
+    snprintf(res.error, sizeof(res.error), "%s%s", code != SYNCC_EXIT_OK ? "verify: " : "",
+             code != SYNCC_EXIT_OK ? (why[0] ? why : "the sides differ") : "");
+    sync_ctx *ctx = syncc_ctx_new(job->conf->name, job->conf->sink->name, job->conf->sink->plugin_name);
+    void *snk = NULL;
+    int rc = ctx ? job->sink->sink.open(ctx, job->conf->sink->config, &snk) : SYNC_E_NOMEM;
+    if (ctx)
+        ctx->run_id = strdup(run_id ? run_id : "");
+    if (rc == SYNC_OK && job->sink->sink.begin != NULL) {
+        sync_run_info info;
+        memset(&info, 0, sizeof(info));
+        info.struct_size = sizeof(info);
+        info.job = job->conf->name;
+        info.run_id = run_id;
+        info.started_at = started;
+        info.options = job->conf->sink_options;
+        info.status = SYNC_RUN_RUNNING;
+        rc = job->sink->sink.begin(snk, &info);
+        if (rc == SYNC_OK) {
+            info.status = status;
+            info.finished_at = syncc_time_now();
+            info.error = res.error[0] ? res.error : NULL;
+            info.details_json = details_text;
+            rc = job->sink->sink.finish(snk, &info);
+        }
+    }
+    if (rc != SYNC_OK)
+        syncc_log(SYNC_LOG_WARN, &lc, "the verify run is not in the sink's run log: %s%s%s", syncc_strerror(rc),
+                  ctx && ctx->errbuf[0] ? ": " : "", ctx ? ctx->errbuf : "");
+    if (snk)
+        job->sink->sink.close(snk);
+    syncc_ctx_free(ctx);
+    syncc_job_record(e, job->conf->name, &res);
+    free(details_text);
+    json_decref(report);
+    return code == SYNCC_EXIT_OK ? SYNCC_EXIT_OK : SYNCC_EXIT_FAILED;
+}
+
 /* ------------------------------------------------------------ reports */
 
 static void print_keys(FILE *out, const char *what, const json_t *list, json_int_t total)

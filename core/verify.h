@@ -35,6 +35,14 @@
  */
 int syncc_verify_job(syncc_engine *e, syncc_job_rt *job, int fix, json_t **report);
 
+/*
+ * A verify on the job's verify_schedule (verify_fix: with --fix): recorded
+ * as a run of the job, in the sink's run log when it keeps one and in the
+ * engine's history, with the report as its details; differences (or a side
+ * that could not be read) make it a failed run.  Returns the exit code.
+ */
+int syncc_verify_scheduled(syncc_engine *e, syncc_job_rt *job);
+
 /* Prints a job's report as text. */
 void syncc_verify_print(FILE *out, const json_t *report);
 
