@@ -53,7 +53,8 @@ ifneq ($(FUZZ),)
 ALL_CFLAGS  += -fsanitize=fuzzer-no-link
 endif
 
-CORE_LIBS    = $(shell $(PKG_CONFIG) --libs jansson inih libcurl libmicrohttpd) -ldl -lpthread -lm
+# libcurl is not among them: the Salesforce plugin links and initializes it itself
+CORE_LIBS    = $(shell $(PKG_CONFIG) --libs jansson inih libmicrohttpd) -ldl -lpthread -lm
 # sd_notify (Type=notify, the watchdog) when libsystemd is there; without it the calls do nothing
 ifeq ($(shell $(PKG_CONFIG) --exists libsystemd && echo y),y)
 CORE_LIBS   += $(shell $(PKG_CONFIG) --libs libsystemd)
@@ -118,7 +119,7 @@ $(PATHS_STAMP): FORCE
 $(O)/core/%.o: core/%.c | $(PATHS_H)
 	@mkdir -p $(dir $@)
 	$(quiet) CC $@
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih libcurl libmicrohttpd) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson inih libmicrohttpd) -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJ)
 	$(quiet) AR $@

@@ -89,7 +89,7 @@ static const char *const engine_keys =
     "log_level, max_jobs, plugin_dir, state_dir";
 static const char *const job_keys =
     "batch_size, enabled, full_refresh, like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, "
-    "var.*, verify_fix, verify_schedule";
+    "var.*, verify_fix, verify_schedule, write_attempts";
 static const char *const stream_keys = "object, sink.*, source.*, target";
 static const char *const section_kinds =
     "[engine], [source NAME], [sink NAME], [tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME], "
@@ -415,8 +415,8 @@ static int check_engine_key(parse_state *st, const syncc_section *sec, const cha
                                          "include", "http_listen", "http_token", "http_token_file",
                                          "http_insecure", "http_tls_cert", "http_tls_key", NULL};
     static const char *const job[] = {"source", "sink", "schedule", "enabled", "batch_size", "queue_depth",
-                                      "parallel_streams", "full_refresh", "like", "tenants", "verify_schedule",
-                                      "verify_fix", NULL};
+                                      "parallel_streams", "full_refresh", "like", "tenants", "write_attempts",
+                                      "verify_schedule", "verify_fix", NULL};
     static const char *const stream[] = {"object", "target", NULL};
     const char *const *known;
     const char *list;

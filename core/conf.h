@@ -131,6 +131,7 @@ typedef struct syncc_job {
     int enabled;
     int64_t batch_size;         /* records per batch, default 2000 */
     int64_t queue_depth;        /* batches in flight between reader and writer, default 2 */
+    int64_t write_attempts;     /* tries of a failed batch write, default 6 (core/pipeline.c) */
     int64_t parallel_streams;   /* streams of a run worked on at the same time, default 1 */
     int full_refresh;           /* full_refresh = true: ignore cursors on every run */
     const syncc_section *section;

@@ -50,6 +50,9 @@ static const sync_option job_options[] = {
     {"enabled", SYNC_OPT_BOOL, "true", 0, 0, 0, NULL, "Whether the scheduler runs the job."},
     {"batch_size", SYNC_OPT_INT, "2000", 0, 1, 100000, NULL, "Records per batch written to the sink."},
     {"queue_depth", SYNC_OPT_INT, "2", 0, 1, 64, NULL, "Batches in flight between reader and writer."},
+    {"write_attempts", SYNC_OPT_INT, "6", 0, 1, 100, NULL,
+     "Tries of a batch write that fails for a passing reason (database restarting, connection lost, deadlock), "
+     "0.5 s apart doubling up to 8 s; the engine is the only one that retries."},
     {"parallel_streams", SYNC_OPT_INT, "1", 0, 1, 16, NULL,
      "Streams of one run read and written at the same time, each with its own source and sink instance."},
     {"full_refresh", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL, "Ignore saved cursors and read everything every run."},
@@ -535,6 +538,8 @@ static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
         job->batch_size = v;
         syncc_config_get_int(cfg, "queue_depth", &v);
         job->queue_depth = v;
+        syncc_config_get_int(cfg, "write_attempts", &v);
+        job->write_attempts = v;
         syncc_config_get_int(cfg, "parallel_streams", &v);
         job->parallel_streams = v;
         const char *vs = syncc_config_get_string(cfg, "verify_schedule");

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "check.h"
@@ -263,23 +262,18 @@ int main(int argc, char **argv)
     if (cmd != NULL && strcmp(cmd, "help") == 0)
         return o.man ? syncc_help_man(o.man, plugin_dirs, n_dirs) : syncc_help_command(stdout, arg);
 
-    /* libcurl's global state must be set up once, before any thread or plugin uses it */
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     int code;
     if (cmd != NULL && strcmp(cmd, "plugins") == 0) {
         code = syncc_help_plugins(plugin_dirs, n_dirs, describe, markdown);
-        curl_global_cleanup();
         return code;
     }
     if (config == NULL) {
         fprintf(stderr, "syncengine: no configuration file given (-c FILE)\n");
         usage(stderr);
-        curl_global_cleanup();
         return SYNCC_EXIT_USAGE;
     }
     if ((cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0)) && arg == NULL) {
         fprintf(stderr, "syncengine: %s needs a %s name\n", cmd, strcmp(cmd, "run") == 0 ? "job" : "source");
-        curl_global_cleanup();
         return SYNCC_EXIT_USAGE;
     }
 
@@ -292,7 +286,6 @@ int main(int argc, char **argv)
     if (e == NULL) {
         syncc_log_redact(err, sizeof(err));
         fprintf(stderr, "syncengine: %s\n", err);
-        curl_global_cleanup();
         return code;
     }
     e->full_refresh = full_refresh;
@@ -375,6 +368,5 @@ int main(int argc, char **argv)
     stop_flag = NULL;
     syncc_engine_close(e);
     syncc_log_clear_secrets();
-    curl_global_cleanup();
     return code;
 }

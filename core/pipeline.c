@@ -167,6 +167,29 @@ static void map_batch(syncc_stream_run *r, const sync_batch *in, sync_batch *out
     }
 }
 
+/*
+ * The engine owns the retry policy of sink calls that store data: a sink
+ * classifies a failure (retryable statuses: syncc_status_is_retryable) and
+ * returns; it does not loop.  Before each further attempt the writer
+ * waits 0.5 s doubling up to 8 s, waking every 100 ms to notice a stop.
+ * Returns 0 when the call should be tried again, -1 when not: the status is
+ * permanent, the job's write_attempts are spent, or the engine is stopping.
+ */
+static int retry_wait(syncc_stream_run *r, int rc, int attempt, const char *what)
+{
+    int attempts = r->write_attempts > 0 ? r->write_attempts : 1;
+    if (!syncc_status_is_retryable(rc) || attempt >= attempts || stopping(r))
+        return -1;
+    int64_t delay_ms = SYNCC_WRITE_RETRY_BASE_MS << (attempt - 1 < 5 ? attempt - 1 : 5);
+    if (delay_ms > SYNCC_WRITE_RETRY_MAX_MS)
+        delay_ms = SYNCC_WRITE_RETRY_MAX_MS;
+    syncc_log(SYNC_LOG_WARN, &r->logctx, "%s failed (%s: %s); retrying in %lld ms (attempt %d of %d)", what,
+              syncc_strerror(rc), r->snk_ctx->errbuf, (long long)delay_ms, attempt + 1, attempts);
+    for (int64_t waited = 0; waited < delay_ms && !stopping(r); waited += 100)
+        usleep(100000);
+    return stopping(r) ? -1 : 0;
+}
+
 static int write_with_retry(syncc_stream_run *r, sync_batch *out, const char *cursor)
 {
     sync_cursor cur = {r->job_name, r->stream_name, cursor};
@@ -187,12 +210,8 @@ static int write_with_retry(syncc_stream_run *r, sync_batch *out, const char *cu
             r->write_failed += wr.failed > rej ? wr.failed : rej;
             break;
         }
-        if (!syncc_status_is_retryable(rc) || attempt >= r->write_attempts || stopping(r))
+        if (retry_wait(r, rc, attempt, "sink write") != 0)
             break;
-        syncc_log(SYNC_LOG_WARN, &r->logctx, "sink write failed (%s: %s); retrying (attempt %d of %d)",
-                  syncc_strerror(rc), r->snk_ctx->errbuf, attempt + 1, r->write_attempts);
-        for (int i = 0; i < (1 << (attempt - 1)) * 10 && !stopping(r); i++)
-            usleep(100000);
     }
     if (rc != SYNC_OK) {
         snprintf(r->error, sizeof(r->error), "sink '%s' (%s) write failed: %s%s%s", r->snk_ctx->instance,
@@ -231,8 +250,14 @@ static int full_read_done(syncc_stream_run *r)
         return SYNC_OK;
     }
     sync_write_result wr = {0};
-    r->snk_ctx->errbuf[0] = '\0';
-    int rc = r->snk->sink.full_read_done(r->snk_inst, r->target_state, &wr);
+    int rc;
+    for (int attempt = 1;; attempt++) {
+        memset(&wr, 0, sizeof(wr));
+        r->snk_ctx->errbuf[0] = '\0';
+        rc = r->snk->sink.full_read_done(r->snk_inst, r->target_state, &wr);
+        if (rc == SYNC_OK || retry_wait(r, rc, attempt, "completing the full refresh") != 0)
+            break;
+    }
     if (rc != SYNC_OK) {
         snprintf(r->error, sizeof(r->error), "sink '%s' (%s) failed to complete the full refresh: %s%s%s",
                  r->snk_ctx->instance, r->snk->def.name, syncc_strerror(rc), r->snk_ctx->errbuf[0] ? ": " : "",

@@ -35,7 +35,7 @@ typedef struct syncc_stream_run {
     int full_refresh;
     int64_t batch_size;
     int64_t queue_depth;
-    int write_attempts;
+    int write_attempts;           /* tries of a sink write (job option write_attempts); see retry_wait */
     volatile int *stop;
     int show_progress;            /* on the terminal's progress line (core/progress.h) */
     syncc_log_ctx logctx;
@@ -47,6 +47,10 @@ typedef struct syncc_stream_run {
     /* internal */
     int64_t started;
 } syncc_stream_run;
+
+/* The backoff between tries of a failed sink write: doubling from the base, at most the max. */
+#define SYNCC_WRITE_RETRY_BASE_MS 500
+#define SYNCC_WRITE_RETRY_MAX_MS 8000
 
 /* Runs the stream to its end, an error or a stop. Returns r->rc. */
 int syncc_pipeline_run(syncc_stream_run *r);

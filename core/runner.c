@@ -322,7 +322,7 @@ static void run_stream(stream_worker *w, size_t s)
     r.full_refresh = sh->full_refresh;
     r.batch_size = job->batch_size;
     r.queue_depth = job->queue_depth;
-    r.write_attempts = 3;
+    r.write_attempts = (int)job->write_attempts;
     r.stop = &e->stop;
     r.show_progress = sh->show_progress;
     r.logctx = slc;

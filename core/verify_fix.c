@@ -318,7 +318,7 @@ int syncc_fix_stream(syncc_engine *e, syncc_job_rt *job, syncc_stream_rt *srt, c
         r.source_options = sc->source_options;
         r.batch_size = job->conf->batch_size;
         r.queue_depth = job->conf->queue_depth;
-        r.write_attempts = 3;
+        r.write_attempts = (int)job->conf->write_attempts;
         r.stop = &e->stop;
         r.logctx = (syncc_log_ctx){.job = job->conf->name, .stream = sc->name, .run_id = run_id};
         rc = syncc_pipeline_run(&r);

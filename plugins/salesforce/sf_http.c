@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,27 @@
 
 #include "sf_buf.h"
 #include "sf_json.h"
+
+/*
+ * libcurl's global state belongs to this plugin (the engine does not link
+ * libcurl): set up once per load of the shared object, whichever engine
+ * thread opens the first instance (pthread_once: safe whatever libcurl's own
+ * thread-safety of curl_global_init), and torn down when the plugin is
+ * unloaded, so instances opened and closed run after run never cycle it.
+ */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+__attribute__((destructor)) static void curl_fini(void)
+{
+    if (curl_init_rc == CURLE_OK)
+        curl_global_cleanup();
+}
 
 /* Bodies beyond this are refused rather than buffered (a page is a few MB). */
 #define SF_HTTP_MAX_BODY (256u * 1024u * 1024u)
@@ -162,14 +184,11 @@ out:
 
 int sf_http_new(sync_ctx *ctx, const sf_http_settings *set, sf_http **out)
 {
-    /* Reference-counted, paired with the cleanup in sf_http_free(). */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (pthread_once(&curl_once, curl_init_once) != 0 || curl_init_rc != CURLE_OK)
         return SYNC_E_NOMEM;
     sf_http *h = calloc(1, sizeof *h);
-    if (h == NULL) {
-        curl_global_cleanup();
+    if (h == NULL)
         return SYNC_E_NOMEM;
-    }
     h->ctx = ctx;
     h->set = *set;
     h->set.ca_bundle = NULL; /* owned by the settings; only used while configuring */
@@ -179,7 +198,6 @@ int sf_http_new(sync_ctx *ctx, const sf_http_settings *set, sf_http **out)
     h->curl = curl_easy_init();
     if (h->curl == NULL) {
         free(h);
-        curl_global_cleanup();
         return SYNC_E_NOMEM;
     }
     CURL *c = h->curl;
@@ -213,7 +231,6 @@ void sf_http_free(sf_http *h)
     sf_buf_free(&h->body);
     clear_headers(h);
     free(h);
-    curl_global_cleanup();
 }
 
 void sf_http_response_clear(sf_http_response *resp)

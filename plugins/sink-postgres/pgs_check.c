@@ -19,7 +19,11 @@
  * prepared; the run log's table and columns are resolved.  Nothing is
  * written.
  */
-#include "pgs.h"
+#include "pgs_check.h"
+
+#include "pgs_hooks.h"
+#include "pgs_runlog.h"
+#include "pgs_target.h"
 
 #include <ctype.h>
 #include <stdarg.h>

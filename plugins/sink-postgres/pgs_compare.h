@@ -10,8 +10,7 @@
 
 #include <sync/sync.h>
 
-/* The host table, set by sync_plugin_entry before any callback runs. */
-extern const sync_host *pgs_host;
+#include "pgs_host.h"
 
 extern const sync_compare_ops pgs_compare_ops;
 

@@ -3,8 +3,11 @@
  *
  * One connection per instance.  It is opened once at open() (a server that is
  * down then is SYNC_E_UNAVAILABLE: the engine retries the run later) and
- * re-established with exponential backoff when it breaks between or during
- * batches, so a database restart costs a retried batch, not a failed run.
+ * re-established, once per call, by the first call that finds it broken
+ * (pgs_conn_ensure).  Nothing here loops or sleeps: a failure is classified
+ * (SQLSTATE or connection state into a sync status) and returned, and the
+ * engine, which owns the retry policy, tries the batch again after its
+ * backoff -- so a database restart costs a retried batch, not a failed run.
  * Every session gets the configured application_name (visible in
  * pg_stat_activity); statement_timeout is set per transaction (SET LOCAL in
  * pgs_tx_begin), and nothing else of a session is relied upon by a later
@@ -17,13 +20,11 @@
  * inside it.  Server errors are classified by SQLSTATE into sync statuses
  * here, in one place.
  */
-#include "pgs.h"
+#include "pgs_conn.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Server notices (e.g. "relation exists, skipping") go to the debug log, not stderr. */
 static void notice_to_log(void *arg, const char *message)
@@ -155,45 +156,32 @@ int pgs_conn_lost(const pgs_conn *c)
     return !c->pg || PQstatus(c->pg) != CONNECTION_OK;
 }
 
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
+/*
+ * One connect when the connection is found broken: no loop and no sleep
+ * here.  The engine owns the retry policy (job option write_attempts, its
+ * backoff in core/pipeline.c): a failure is classified and returned, and the
+ * engine calls again after its wait.
+ */
 int pgs_conn_ensure(pgs_conn *c, pgs_err *errp)
 {
     if (!pgs_conn_lost(c))
         return SYNC_OK;
-    pgs_err err;
-    pgs_err_set(&err, SYNC_E_UNAVAILABLE, "database connection lost");
-    int64_t delay = 250;
-    for (int64_t attempt = 1; attempt <= c->reconnect_attempts; attempt++) {
-        if (pgs_host->cancelled(c->ctx)) {
-            pgs_err_set(errp, SYNC_E_CANCELLED, "cancelled while reconnecting to the database");
-            return SYNC_E_CANCELLED;
-        }
-        int rc = connect_once(c, &err);
-        if (rc == SYNC_OK) {
-            pgs_host->log(c->ctx, SYNC_LOG_INFO, "reconnected to the database (attempt %lld)",
-                          (long long)attempt);
-            pgs_host->counter_add(c->ctx, "db_reconnects", 1);
-            return SYNC_OK;
-        }
-        pgs_host->log(c->ctx, SYNC_LOG_WARN, "reconnect attempt %lld of %lld failed: %s",
-                      (long long)attempt, (long long)c->reconnect_attempts, err.message);
-        if (rc != SYNC_E_UNAVAILABLE)
-            break;
-        if (attempt < c->reconnect_attempts) {
-            sleep_ms(delay);
-            delay = delay * 2 > 8000 ? 8000 : delay * 2;
-        }
+    if (pgs_host->cancelled(c->ctx)) {
+        pgs_err_set(errp, SYNC_E_CANCELLED, "cancelled while reconnecting to the database");
+        return SYNC_E_CANCELLED;
     }
-    /* a down database is retryable whatever the last attempt said; a
-     * rejected login or a wrong database name is not */
-    if (err.status != SYNC_E_AUTH && err.status != SYNC_E_CONFIG)
+    pgs_err err;
+    int rc = connect_once(c, &err);
+    if (rc == SYNC_OK) {
+        pgs_host->log(c->ctx, SYNC_LOG_INFO, "reconnected to the database");
+        pgs_host->counter_add(c->ctx, "db_reconnects", 1);
+        return SYNC_OK;
+    }
+    /* a down database is retryable whatever libpq said; a rejected login or
+     * a wrong database name is not */
+    if (err.status != SYNC_E_AUTH && err.status != SYNC_E_CONFIG && err.status != SYNC_E_NOMEM)
         err.status = SYNC_E_UNAVAILABLE;
+    pgs_err_prefix(&err, "database connection lost; reconnecting failed: ");
     *errp = err;
     return err.status;
 }

@@ -10,7 +10,7 @@
  * bound parameter's type, so only $1..$max of the statement are bound, and
  * a position the statement skips is bound as text.
  */
-#include "pgs.h"
+#include "pgs_hooks.h"
 
 #include <stdio.h>
 #include <stdlib.h>

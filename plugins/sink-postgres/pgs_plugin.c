@@ -8,15 +8,15 @@
  * added beside it (provides |= SYNC_PROVIDES_SOURCE, a second ops table)
  * without disturbing it.
  */
-#include "pgs.h"
+#include "pgs_check.h"
 #include "pgs_compare.h"
-
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-const sync_host *pgs_host;
+#include "pgs_purge.h"
+#include "pgs_query.h"
+#include "pgs_runlog.h"
+#include "pgs_session.h"
+#include "pgs_state.h"
+#include "pgs_target.h"
+#include "pgs_write.h"
 
 static const char *const delete_modes[] = {"ignore", "soft", "hard", NULL};
 static const char *const nul_modes[] = {"reject", "strip", "replace", NULL};
@@ -31,8 +31,9 @@ static const sync_option pgs_options[] = {
      "longest a single statement may run before the server cancels it (0 = no limit)"},
     {"connect_timeout", SYNC_OPT_DURATION, "10s", 0, 1000, 600000, NULL,
      "longest wait for a connection to be established"},
-    {"reconnect_attempts", SYNC_OPT_INT, "5", 0, 0, 100, NULL,
-     "reconnect attempts, with exponential backoff, before a lost connection fails the batch as retryable"},
+    {"reconnect_attempts", SYNC_OPT_INT, "5", SYNC_OPT_DEPRECATED, 0, 100, NULL,
+     "ignored: the engine alone retries a batch that failed for a passing reason (job option write_attempts); "
+     "the sink reconnects once when a call finds its connection broken"},
     {"state_schema", SYNC_OPT_STRING, "syncengine", 0, 0, 0, NULL,
      "schema of the engine's own tables (cursors, runs, leases, run progress), created if missing (or by "
      "`syncengine setup`); user tables are never altered"},
@@ -105,178 +106,20 @@ static const sync_option pgs_target_options[] = {
     SYNC_OPTION_END,
 };
 
-/* ------------------------------------------------------------ shared helpers */
-
-const char *pgs_opt_string(const sync_config *cfg, const char *name)
-{
-    return cfg ? pgs_host->config_get_string(cfg, name) : NULL;
-}
-
-size_t pgs_opt_count(const sync_config *cfg, const char *name)
-{
-    return cfg ? pgs_host->config_list_count(cfg, name) : 0;
-}
-
-const char *pgs_opt_item(const sync_config *cfg, const char *name, size_t i)
-{
-    return cfg ? pgs_host->config_list_item(cfg, name, i) : NULL;
-}
-
-int pgs_fail(sync_ctx *ctx, const pgs_err *err)
-{
-    if (err->sqlstate[0])
-        pgs_host->set_error(ctx, "%s (SQLSTATE %s)", err->message, err->sqlstate);
-    else
-        pgs_host->set_error(ctx, "%s", err->message);
-    return err->status ? err->status : SYNC_ERROR;
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 /* ------------------------------------------------------------ callbacks */
-
-static void pgs_close(void *instance);
-
-/* "schema"."table", each part quoted; NULL without memory. */
-static char *qualified(const char *schema, const char *table)
-{
-    char *s = pgs_quote_ident_dup(schema), *t = pgs_quote_ident_dup(table), *out = NULL;
-    if (s && t && (out = malloc(strlen(s) + strlen(t) + 2)) != NULL)
-        sprintf(out, "%s.%s", s, t);
-    free(s);
-    free(t);
-    return out;
-}
-
-/* The instance as the configuration describes it, not connected yet. */
-static int instance_from_config(sync_ctx *ctx, const sync_config *cfg, pgs_instance **instance)
-{
-    pgs_instance *in = calloc(1, sizeof(*in));
-    if (!in)
-        return SYNC_E_NOMEM;
-    in->ctx = ctx;
-    in->conn.ctx = ctx;
-    in->conn.conninfo = dup_or_null(pgs_host->config_get_string(cfg, "conninfo"));
-    in->conn.application_name = dup_or_null(pgs_host->config_get_string(cfg, "application_name"));
-    in->state_schema = dup_or_null(pgs_host->config_get_string(cfg, "state_schema"));
-    pgs_host->config_get_int(cfg, "statement_timeout", &in->conn.statement_timeout_ms);
-    pgs_host->config_get_int(cfg, "connect_timeout", &in->conn.connect_timeout_ms);
-    pgs_host->config_get_int(cfg, "reconnect_attempts", &in->conn.reconnect_attempts);
-    in->lease_ttl_ms = 120000;
-    pgs_host->config_get_int(cfg, "lease_ttl", &in->lease_ttl_ms);
-    const char *nul = pgs_host->config_get_string(cfg, "text_nul");
-    in->nul.mode = !nul || strcmp(nul, "reject") == 0 ? PGS_NUL_REJECT
-                   : strcmp(nul, "strip") == 0        ? PGS_NUL_STRIP
-                                                      : PGS_NUL_REPLACE;
-    const char *repl = pgs_host->config_get_string(cfg, "text_nul_replacement");
-    in->nul_repl = strdup(repl ? repl : "");
-    in->nul.repl = in->nul_repl;
-    in->nul.repl_len = in->nul_repl ? strlen(in->nul_repl) : 0;
-    if (!in->conn.conninfo || !*in->conn.conninfo) {
-        pgs_host->set_error(ctx, "option \"conninfo\" is empty (%s)",
-                            pgs_host->config_where(cfg, "conninfo"));
-        pgs_close(in);
-        return SYNC_E_CONFIG;
-    }
-    if (!in->conn.application_name || !in->state_schema || !in->nul_repl) {
-        pgs_close(in);
-        return SYNC_E_NOMEM;
-    }
-    static const char *const names[] = {"state_schema", "state_table", "runs_table"};
-    char **vals[] = {&in->state_schema, &in->cursor_table, &in->runs_table};
-    for (size_t i = 0; i < 3; i++) {
-        if (i > 0 && !(*vals[i] = dup_or_null(pgs_host->config_get_string(cfg, names[i])))) {
-            pgs_close(in);
-            return SYNC_E_NOMEM;
-        }
-        if (!**vals[i]) {
-            pgs_host->set_error(ctx, "option \"%s\" is empty (%s)", names[i],
-                                pgs_host->config_where(cfg, names[i]));
-            pgs_close(in);
-            return SYNC_E_CONFIG;
-        }
-    }
-    if (strcmp(in->cursor_table, in->runs_table) == 0) {
-        pgs_host->set_error(ctx, "options \"state_table\" and \"runs_table\" name the same table \"%s\" (%s)",
-                            in->runs_table, pgs_host->config_where(cfg, "runs_table"));
-        pgs_close(in);
-        return SYNC_E_CONFIG;
-    }
-    for (size_t i = 1; i < 3; i++)
-        if (strcmp(*vals[i], PGS_LEASES_TABLE) == 0 || strcmp(*vals[i], PGS_PROGRESS_TABLE) == 0 ||
-            strcmp(*vals[i], PGS_SEEN_TABLE) == 0) {
-            pgs_host->set_error(ctx, "option \"%s\" names the engine's table \"%s\" (%s)", names[i], *vals[i],
-                                pgs_host->config_where(cfg, names[i]));
-            pgs_close(in);
-            return SYNC_E_CONFIG;
-        }
-    in->state_schema_q = pgs_quote_ident_dup(in->state_schema);
-    in->cursor_table_q = qualified(in->state_schema, in->cursor_table);
-    in->runs_table_q = qualified(in->state_schema, in->runs_table);
-    in->leases_table_q = qualified(in->state_schema, PGS_LEASES_TABLE);
-    in->progress_table_q = qualified(in->state_schema, PGS_PROGRESS_TABLE);
-    in->seen_table_q = qualified(in->state_schema, PGS_SEEN_TABLE);
-    if (!in->state_schema_q || !in->cursor_table_q || !in->runs_table_q || !in->leases_table_q ||
-        !in->progress_table_q || !in->seen_table_q) {
-        pgs_close(in);
-        return SYNC_E_NOMEM;
-    }
-    *instance = in;
-    return SYNC_OK;
-}
 
 static int pgs_open(sync_ctx *ctx, const sync_config *cfg, void **instance)
 {
     pgs_instance *in = NULL;
-    int rc = instance_from_config(ctx, cfg, &in);
-    if (rc != SYNC_OK)
-        return rc;
-    rc = pgs_conn_open(&in->conn);
-    /* opened only to read (status, ABI 1.2): tables that do not exist yet are not created */
-    int read_only = SYNC_HOST_HAS(pgs_host, ctx_read_only) && pgs_host->ctx_read_only(ctx);
+    int rc = pgs_state_open(ctx, cfg, &in);
     if (rc == SYNC_OK)
-        rc = read_only ? pgs_state_probe(in) : pgs_state_bootstrap(in);
-    if (rc != SYNC_OK) {
-        pgs_close(in);
-        return rc;
-    }
-    *instance = in;
-    return SYNC_OK;
+        *instance = in;
+    return rc;
 }
 
-/* `syncengine setup`: the DDL of the engine's tables, applied as the configured role unless only printed. */
 static int pgs_setup(sync_ctx *ctx, const sync_config *cfg, int apply, char **ddl_out)
 {
-    pgs_instance *in = NULL;
-    if (ddl_out)
-        *ddl_out = NULL;
-    int rc = instance_from_config(ctx, cfg, &in);
-    if (rc != SYNC_OK)
-        return rc;
-    char *ddl = pgs_state_ddl(in);
-    if (!ddl) {
-        pgs_close(in);
-        return SYNC_E_NOMEM;
-    }
-    if (apply) {
-        rc = pgs_conn_open(&in->conn);
-        if (rc == SYNC_OK)
-            rc = pgs_state_setup(in);
-    }
-    if (rc == SYNC_OK && ddl_out) {
-        size_t n = strlen(ddl);
-        *ddl_out = pgs_host->alloc(n + 1);
-        if (*ddl_out)
-            memcpy(*ddl_out, ddl, n + 1);
-        else
-            rc = SYNC_E_NOMEM;
-    }
-    free(ddl);
-    pgs_close(in);
-    return rc;
+    return pgs_state_setup_section(ctx, cfg, apply, ddl_out);
 }
 
 static int pgs_begin(void *instance, const sync_run_info *run)
@@ -289,15 +132,14 @@ static int pgs_prepare(void *instance, const sync_target *target, void **target_
     pgs_instance *in = instance;
     pgs_target *t = NULL;
     int rc = pgs_target_prepare(in, target, &t);
-    if (rc != SYNC_OK)
-        return rc;
-    pgs_target **grown = realloc(in->targets, (in->n_targets + 1) * sizeof(*grown));
-    if (!grown) {
+    if (rc == SYNC_OK)
+        rc = pgs_purge_prepare(in, t, target);
+    if (rc == SYNC_OK)
+        rc = pgs_target_keep(in, t);
+    if (rc != SYNC_OK) {
         pgs_target_free(t);
-        return SYNC_E_NOMEM;
+        return rc;
     }
-    in->targets = grown;
-    in->targets[in->n_targets++] = t;
     *target_state = t;
     return SYNC_OK;
 }
@@ -323,26 +165,9 @@ static void pgs_close(void *instance)
     pgs_instance *in = instance;
     if (!in)
         return;
-    for (size_t i = 0; i < in->n_targets; i++)
-        pgs_target_free(in->targets[i]);
-    free(in->targets);
+    pgs_target_free_all(in);
     pgs_run_free(in);
-    /* a lease still held is given back (the engine releases before close) */
-    pgs_lease_free_all(in);
-    pgs_conn_close(&in->conn);
-    free(in->conn.conninfo);
-    free(in->conn.application_name);
-    free(in->nul_repl);
-    free(in->state_schema);
-    free(in->state_schema_q);
-    free(in->cursor_table);
-    free(in->runs_table);
-    free(in->cursor_table_q);
-    free(in->runs_table_q);
-    free(in->leases_table_q);
-    free(in->progress_table_q);
-    free(in->seen_table_q);
-    free(in);
+    pgs_session_free(in);
 }
 
 static int pgs_state_load_cb(void *instance, const char *job, const char *stream, char **cursor_out)

@@ -21,7 +21,9 @@
  * A failed, stopped or partial read never reaches step 2; its keys are
  * cleared by the stream's next full refresh.  Incremental runs do neither.
  */
-#include "pgs.h"
+#include "pgs_purge.h"
+
+#include "pgs_hooks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,15 +161,11 @@ int pgs_purge_sweep(pgs_instance *in, pgs_target *t, sync_write_result *result)
         return SYNC_OK;
     pgs_err err;
     int64_t deleted = 0;
+    /* the seen keys are committed rows: after a lost connection the engine
+     * calls again (it owns the retries) and the sweep simply runs again */
     int rc = pgs_session_ready(in, &err);
-    /* the seen keys are committed rows: after a lost connection the sweep simply runs again */
-    for (int attempt = 1; rc == SYNC_OK; attempt++) {
+    if (rc == SYNC_OK)
         rc = sweep_once(in, t, &deleted, &err);
-        if (rc == SYNC_OK || attempt >= 3 || pgs_err_is_lease_lost(&err) ||
-            !(pgs_conn_lost(&in->conn) || rc == SYNC_E_CONFLICT))
-            break;
-        rc = pgs_session_ready(in, &err);
-    }
     if (rc != SYNC_OK)
         return purge_fail(t, &err, "marking the rows the read did not see failed");
     result->deleted = deleted;
@@ -177,12 +175,4 @@ int pgs_purge_sweep(pgs_instance *in, pgs_target *t, sync_write_result *result)
     free(t->sql_seen);
     t->sql_seen = NULL; /* once per run */
     return SYNC_OK;
-}
-
-void pgs_purge_free(pgs_target *t)
-{
-    free(t->seen_q);
-    free(t->purge_run);
-    free(t->purge_scope);
-    free(t->sql_seen);
 }

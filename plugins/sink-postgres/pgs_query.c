@@ -12,7 +12,7 @@
  * position it skips is bound as text), so values never become SQL text, and
  * they are never logged (they carry tokens).
  */
-#include "pgs.h"
+#include "pgs_query.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,7 +15,9 @@
  * sql_params, or column=literal).  All values are bound as parameters, so the
  * server converts them to each column's type (uuid, integer, jsonb, ...).
  */
-#include "pgs.h"
+#include "pgs_runlog.h"
+
+#include "pgs_hooks.h"
 
 #include <stdarg.h>
 #include <stdio.h>

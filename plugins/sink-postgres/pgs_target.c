@@ -12,7 +12,7 @@
  * exactly, else case-insensitively when that is unambiguous.  On success the
  * statements the write path needs are built once.
  */
-#include "pgs.h"
+#include "pgs_target.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -602,8 +602,6 @@ int pgs_target_prepare(pgs_instance *in, const sync_target *st, pgs_target **out
         }
     }
     rc = build_sql(t);
-    if (rc == SYNC_OK)
-        rc = pgs_purge_prepare(in, t, st);
     if (rc == SYNC_OK) {
         pgs_host->log(in->ctx, SYNC_LOG_DEBUG, "target %s: %zu columns, conflict key of %zu, deletes %s",
                       t->display, t->n_cols, t->n_keys,
@@ -660,6 +658,29 @@ void pgs_target_free(pgs_target *t)
     }
     free(t->aff_extra);
     free(t->sql_unstage);
-    pgs_purge_free(t);
+    /* the full-refresh sweep's (pgs_purge.c) */
+    free(t->seen_q);
+    free(t->purge_run);
+    free(t->purge_scope);
+    free(t->sql_seen);
     free(t);
+}
+
+int pgs_target_keep(pgs_instance *in, pgs_target *t)
+{
+    struct pgs_target **grown = realloc(in->targets, (in->n_targets + 1) * sizeof(*grown));
+    if (!grown)
+        return SYNC_E_NOMEM;
+    in->targets = grown;
+    in->targets[in->n_targets++] = t;
+    return SYNC_OK;
+}
+
+void pgs_target_free_all(pgs_instance *in)
+{
+    for (size_t i = 0; i < in->n_targets; i++)
+        pgs_target_free(in->targets[i]);
+    free(in->targets);
+    in->targets = NULL;
+    in->n_targets = 0;
 }

@@ -25,20 +25,23 @@
  * data (SQLSTATE classes 22 and 23, ...), the range is split in halves until
  * the offending records are alone, those are set aside and the rest is stored.
  * Rejections are reported to the host only after COMMIT, so a retried batch
- * never reports a record twice.  When the connection breaks, the whole batch
- * is retried on a new connection (nothing of it was committed); when that
- * does not come back, write returns SYNC_E_UNAVAILABLE and the engine retries
- * later from the saved cursor.
+ * never reports a record twice.  The write does not retry: when the
+ * connection breaks (nothing of the batch was committed) it returns
+ * SYNC_E_UNAVAILABLE, on a deadlock or serialization failure
+ * SYNC_E_CONFLICT, and the engine -- the one owner of the retry policy --
+ * calls it again after its backoff; the next call reconnects first.
  */
-#include "pgs.h"
+#include "pgs_write.h"
+
+#include "pgs_hooks.h"
+#include "pgs_purge.h"
+#include "pgs_state.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Whole-batch attempts when the connection drops or a serialization conflict occurs. */
-#define PGS_BATCH_ATTEMPTS 3
 
 typedef struct wctx {
     pgs_instance *in;
@@ -416,23 +419,20 @@ int pgs_write(pgs_instance *in, pgs_target *t, const sync_batch *batch, const sy
         return SYNC_E_NOMEM;
     }
 
-    int rc = SYNC_ERROR;
-    for (int a = 1; a <= PGS_BATCH_ATTEMPTS; a++) {
-        rc = pgs_session_ready(in, &err);
-        if (rc != SYNC_OK)
-            break;
+    /* one try: a failure is classified (SYNC_E_UNAVAILABLE for a lost
+     * connection, SYNC_E_CONFLICT for a deadlock or serialization failure,
+     * ...) and returned; the engine owns the retry policy */
+    int rc = pgs_session_ready(in, &err);
+    if (rc == SYNC_OK) {
         rc = attempt(&w, cursor, &err);
-        if (rc == SYNC_OK)
-            break;
-        if (!pgs_conn_lost(&in->conn)) {
+        if (rc != SYNC_OK && !pgs_conn_lost(&in->conn)) {
             pgs_err e2;
             cmd(&w, "ROLLBACK", &e2);
+        } else if (rc != SYNC_OK && rc != SYNC_E_NOMEM) {
+            /* the connection went during the batch: whatever the step said,
+             * nothing is known to be committed, and a new try may succeed */
+            rc = err.status = SYNC_E_UNAVAILABLE;
         }
-        int again = (rc == SYNC_E_UNAVAILABLE && pgs_conn_lost(&in->conn)) || rc == SYNC_E_CONFLICT;
-        if (!again || a == PGS_BATCH_ATTEMPTS)
-            break;
-        pgs_host->log(in->ctx, SYNC_LOG_WARN, "batch for %s failed (%s), retrying (attempt %d of %d)",
-                      t->display, err.message, a + 1, PGS_BATCH_ATTEMPTS);
     }
     if (rc != SYNC_OK) {
         if (err.status == SYNC_OK)

@@ -10,6 +10,9 @@
 # kept.  Finally `plugins --describe good_both` must show everything its
 # option tables declare.
 #
+# The engine itself links no libcurl (ldd): HTTP belongs to the plugins that
+# speak it, and the Salesforce plugin links and initializes libcurl itself.
+#
 # The engine binary is copied into a scratch directory so that the plugins
 # beside the build's own binary (build/plugins) are not loaded as well.
 #
@@ -36,6 +39,16 @@ fail() {
     echo "FAIL: $*" >&2
     failures=$((failures + 1))
 }
+
+# the engine does not link libcurl; the Salesforce plugin does
+if command -v ldd >/dev/null; then
+    ldd "$O/syncengine" >"$tmp/ldd" || fail "ldd $O/syncengine failed"
+    grep -q "libjansson" "$tmp/ldd" || fail "ldd lists no libjansson for the engine: $(cat "$tmp/ldd")"
+    ! grep -q "libcurl" "$tmp/ldd" || fail "the engine links libcurl: $(grep libcurl "$tmp/ldd")"
+    if [ -f "$O/plugins/salesforce.so" ]; then
+        ldd "$O/plugins/salesforce.so" | grep -q "libcurl" || fail "the Salesforce plugin does not link libcurl"
+    fi
+fi
 
 # plugins_in DIR: runs `syncengine plugins` on DIR; sets out, err, code.
 plugins_in() {

@@ -119,9 +119,8 @@ static sync_config *config(const sync_option *table, const char *const *kv)
 /* Opens an instance; extra: NULL-terminated key/value pairs for the section. */
 static int sink_open_with(sink *s, const char *job, const char *conninfo, const char *const *extra)
 {
-    const char *kv[32] = {"conninfo", conninfo, "state_schema", "pgs_state", "reconnect_attempts", "4",
-                          "application_name", "pgs_test"};
-    size_t n = 8;
+    const char *kv[32] = {"conninfo", conninfo, "state_schema", "pgs_state", "application_name", "pgs_test"};
+    size_t n = 6;
     for (size_t i = 0; extra && extra[i]; i++)
         kv[n++] = extra[i];
     kv[n] = NULL;
@@ -1218,11 +1217,18 @@ static void test_reconnect_between_batches(void **st)
     const char *b1[] = {"1|u|id=#1|v=a", NULL};
     assert_int_equal(write_batch(&s, &tg, b1, "r1", &r), SYNC_OK);
 
-    /* the session is killed (what a failover or restart looks like to the client) */
+    /* the session is killed (what a failover or restart looks like to the client): the write
+     * does not retry by itself (the engine owns the retry policy); it says the failure is
+     * passing, and the engine's next call reconnects once and stores the batch */
     x("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgs_test'");
     const char *b2[] = {"2|u|id=#2|v=b", NULL};
+    int rc = write_batch(&s, &tg, b2, "r2", &r);
+    assert_int_equal(rc, SYNC_E_UNAVAILABLE);
+    assert_true(H->status_is_retryable(rc));
+    assert_string_equal(v1("SELECT count(*) FROM pgs_test.rc"), "1");
     assert_int_equal(write_batch(&s, &tg, b2, "r2", &r), SYNC_OK);
     expect(&r, 1, 0, 0, 0, 0);
+    assert_int_equal(syncc_ctx_counter(s.ctx, "db_reconnects"), 1);
 
     /* a real server restart, when the wrapper script tells us how */
     const char *restart = getenv("PGS_TEST_RESTART_CMD");
@@ -1233,6 +1239,7 @@ static void test_reconnect_between_batches(void **st)
         admin = PQconnectdb(url);
         assert_int_equal(PQstatus(admin), CONNECTION_OK);
         const char *b3[] = {"3|u|id=#3|v=c", "1|u|id=#1|v=a2", NULL};
+        assert_int_equal(write_batch(&s, &tg, b3, "r3", &r), SYNC_E_UNAVAILABLE);
         assert_int_equal(write_batch(&s, &tg, b3, "r3", &r), SYNC_OK);
         expect(&r, 1, 1, 0, 0, 0);
         assert_string_equal(v1("SELECT string_agg(id || v, ',' ORDER BY id) FROM pgs_test.rc"), "1a2,2b,3c");
