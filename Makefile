@@ -78,7 +78,7 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: FORCE build-clang test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick bench-tenants soak fuzz fuzz-quick docs check-docs
+.PHONY: FORCE build-clang test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo bench bench-quick bench-tenants bench-edge soak fuzz fuzz-quick docs check-docs
 
 # core/SUBSYSTEM/*.c (core/http/: the daemon's HTTP API over libmicrohttpd) join the core library
 CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c core/*/*.c))
@@ -337,6 +337,10 @@ bench: all
 
 bench-quick: all
 	$(Q)O=$(O) bench/run.sh --quick
+
+# The edge sync: PostgreSQL -> SQLite initial load of 1,000,000 rows against sqlite3's .import (bench/edge_load.sh).
+bench-edge: all
+	$(Q)O=$(O) bench/edge_load.sh
 
 # 1,000 tenants of 40 records on one daemon: a full and an idle cycle (bench/tenants.sh).
 bench-tenants: all

@@ -308,11 +308,14 @@ static const cmd_help commands_help[] = {
      "of the worst last run: 5 failed, 6 finished with rejected records, 7 stopped at the API limit; 3 for a JOB "
      "that is not defined.",
      "cPSlfjTh"},
-    {"setup", "syncengine setup -c FILE [--print] [options]", "create (or print) the sinks' own tables",
+    {"setup", "syncengine setup -c FILE [--print] [options]",
+     "create (or print) the sinks' own tables and what sources need",
      "Has every sink that keeps tables of its own (cursors, run log, leases, progress) create them if missing, "
-     "connected with the configured credentials: run it once as a role that may create them (the owner), then "
-     "run jobs as a role with only the grants listed in docs/security.md. Running it twice changes nothing. "
-     "With --print, prints the statements without connecting anywhere.",
+     "and every source that needs something on its server for a stream (the postgres source's change-log "
+     "trigger) install it, connected with the configured credentials: run it once as a role that may create "
+     "them (the owner), then run jobs as a role with only the grants listed in docs/security.md. Running it "
+     "twice changes nothing. With --print, prints the statements without changing anything (sinks connect "
+     "nowhere; a source may read its catalog).",
      "cpPSlfh"},
     {"verify", "syncengine verify [JOB] -c FILE [--json] [--fix] [--history] [options]",
      "compare each stream's source and target",

@@ -8,7 +8,7 @@
  *   syncengine status [JOB...] -c FILE [--json]     last runs of every job
  *   syncengine help [COMMAND]                       help (also COMMAND --help)
  *   syncengine discover SOURCE -c FILE              streams and fields a source offers
- *   syncengine setup -c FILE [--print]              create (or print) the sinks' own tables
+ *   syncengine setup -c FILE [--print]              create (or print) the sinks' own tables and what sources need
  *   syncengine verify [JOB] -c FILE [--json] [--fix] compare (and repair) each stream's source and target
  *
  * Exit codes are listed in engine.h and docs/user-guide.md.
@@ -87,9 +87,10 @@ static int cmd_discover(syncc_engine *e, const char *source_name)
 /* --------------------------------------------------------------- setup */
 
 /*
- * Creates (or prints) the tables each sink keeps of its own, with the role of
- * its configured connection: run once as the owner, so that the engine can
- * then run as a role with row privileges only.
+ * Creates (or prints) the tables each sink keeps of its own, and what each
+ * source needs for a stream (a change-log trigger), with the role of its
+ * configured connection: run once as the owner, so that the engine can then
+ * run as a role with row privileges only.
  */
 static int cmd_setup(syncc_engine *e, int print)
 {
@@ -120,8 +121,41 @@ static int cmd_setup(syncc_engine *e, int print)
         free(ddl);
         syncc_ctx_free(ctx);
     }
+    /* ABI 1.3: what a source needs on its server for each stream it serves (a change-log trigger) */
+    for (size_t j = 0; j < e->conf->n_jobs; j++) {
+        const syncc_job *job = &e->conf->jobs[j];
+        const syncc_instance *in = job->source;
+        const syncc_plugin *p = in ? syncc_registry_find(&e->registry, in->plugin_name) : NULL;
+        if (p == NULL || p->source.setup_stream == NULL)
+            continue;
+        for (size_t k = 0; k < job->n_streams; k++) {
+            const syncc_stream *st = &job->streams[k];
+            sync_ctx *ctx = syncc_ctx_new("setup", in->name, in->plugin_name);
+            if (ctx == NULL)
+                return SYNCC_EXIT_INTERNAL;
+            ctx->cancel = &e->stop;
+            char *ddl = NULL;
+            int rc = p->source.setup_stream(ctx, in->config, st->object, st->source_options, !print, &ddl);
+            if (rc != SYNC_OK) {
+                fprintf(stderr, "syncengine: setup of source '%s' (%s) for stream %s.%s failed: %s%s%s\n", in->name,
+                        p->def.name, job->name, st->name, syncc_strerror(rc), ctx->errbuf[0] ? ": " : "",
+                        ctx->errbuf);
+                code = SYNCC_EXIT_FAILED;
+            } else if (ddl != NULL) {
+                any = 1;
+                if (print)
+                    printf("-- source '%s' (%s), stream %s.%s\n%s", in->name, p->def.name, job->name, st->name, ddl);
+                else
+                    printf("source '%s' (%s): stream %s.%s is set up\n", in->name, p->def.name, job->name,
+                           st->name);
+            }
+            free(ddl);
+            syncc_ctx_free(ctx);
+        }
+    }
     if (!any)
-        printf("%s: no sink keeps tables of its own; nothing to set up\n", e->conf->path);
+        printf("%s: no sink keeps tables of its own and no source needs anything; nothing to set up\n",
+               e->conf->path);
     return code;
 }
 

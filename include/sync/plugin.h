@@ -103,6 +103,23 @@ typedef struct sync_source_ops {
 
     /* Required. */
     void (*close)(void *instance);
+
+    /* ---- ABI 1.3 members; append below, never above -------------------- */
+
+    /*
+     * Optional (ABI 1.3).  `syncengine setup` for one stream read from the
+     * source section cfg: what the source needs on its server for that
+     * stream (the PostgreSQL source: the change-log table and the table's
+     * trigger), so that jobs can run as a role that may not create them.
+     * Called without open, once per stream of every job reading from cfg,
+     * with the stream's object and source.* options.  With apply the source
+     * creates what is missing (idempotent); without, it changes nothing (it
+     * may read the server's catalog to describe).  *ddl_out (when not NULL)
+     * receives the statements as text, a string from host->alloc that the
+     * engine frees, or NULL when the stream needs nothing.
+     */
+    int (*setup_stream)(sync_ctx *ctx, const sync_config *cfg, const char *object,
+                        const sync_config *stream_options, int apply, char **ddl_out);
 } sync_source_ops;
 
 /* -------------------------------------------------------------------- sinks */

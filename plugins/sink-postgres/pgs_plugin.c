@@ -1,12 +1,11 @@
 /*
  * pgs_plugin.c - the PostgreSQL connector's plugin definition.
  *
- * Declares the option tables (the [sink NAME] section and the sink.* keys of
- * jobs and streams), the sink callbacks and the entry point.  The callbacks
- * here only unpack the instance and hand over to the file that does the work.
- * The connector is a sink today; the definition is laid out so a source can be
- * added beside it (provides |= SYNC_PROVIDES_SOURCE, a second ops table)
- * without disturbing it.
+ * Declares the option tables (the [sink NAME] / [source NAME] section, the
+ * source.* keys of streams and the sink.* keys of jobs and streams), the sink
+ * callbacks and the entry point.  The callbacks here only unpack the instance
+ * and hand over to the file that does the work.  The source role lives in
+ * pgs_source.c, beside the sink on the same connection layer.
  */
 #include "pgs_check.h"
 #include "pgs_compare.h"
@@ -14,6 +13,7 @@
 #include "pgs_query.h"
 #include "pgs_runlog.h"
 #include "pgs_session.h"
+#include "pgs_source.h"
 #include "pgs_state.h"
 #include "pgs_target.h"
 #include "pgs_write.h"
@@ -54,6 +54,28 @@ static const sync_option pgs_options[] = {
     {"text_nul_replacement", SYNC_OPT_STRING, "\xEF\xBF\xBD", 0, 0, 0, NULL,
      "what each NUL character becomes with text_nul = replace (default U+FFFD, the replacement "
      "character; may be empty)"},
+    SYNC_OPTION_END,
+};
+
+/* source.* keys of a [stream ...] section whose job reads from PostgreSQL (pgs_source.c). */
+static const sync_option pgs_stream_options[] = {
+    {"key", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "column identifying a row (default: the table's one-column primary key; required for views)"},
+    {"cursor_column", SYNC_OPT_STRING, "updated_at", 0, 0, 0, NULL,
+     "column every write sets (a timestamp, kept by a trigger): rows are read in (cursor_column, key) order "
+     "after the saved cursor"},
+    {"settle", SYNC_OPT_DURATION, "10s", 0, 0, 86400000, NULL,
+     "rows whose cursor_column is newer than the database's now() minus settle wait for the next run, so a "
+     "transaction committing that much later than its timestamp is not missed"},
+    {"soft_delete", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "column (or column=value) marking deleted rows: such rows are read as deletes; without a value any "
+     "value but NULL, false, 0 and '' marks one"},
+    {"change_log", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "read changes from state_schema.sync_changes, filled by a trigger on the table (installed by "
+     "`syncengine setup`, or by the first run when the role may): catches hard deletes and writes that "
+     "leave cursor_column alone; one reading job per table"},
+    {"where", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "SQL condition rows must also meet, added with AND in parentheses"},
     SYNC_OPTION_END,
 };
 
@@ -220,21 +242,42 @@ static const sync_sink_ops pgs_sink_ops = {
     .query = pgs_query_cb,
 };
 
+static const sync_source_ops pgs_source_ops = {
+    .struct_size = sizeof(sync_source_ops),
+    .open = pgs_source_open,
+    .discover = pgs_source_discover,
+    .read = pgs_source_read,
+    .close = pgs_source_close,
+    .setup_stream = pgs_source_setup,
+};
+
+static int pgs_check_cb(const sync_check *chk)
+{
+    return chk->is_source ? pgs_source_check(chk) : pgs_check(chk);
+}
+
+static int pgs_probe_cb(void *instance, const sync_check *chk)
+{
+    return chk->is_source ? pgs_source_probe(instance, chk) : pgs_probe(instance, chk);
+}
+
 static const sync_plugin pgs_plugin = {
     SYNC_PLUGIN_HEAD,
     .name = "postgres",
     .version = "0.1.0",
-    .description = "PostgreSQL: set-based upserts via COPY staging, cursors stored with the data, "
-                   "leases fenced by an epoch in every transaction, a run log",
-    .provides = SYNC_PROVIDES_SINK,
-    .caps = SYNC_CAP_STATE | SYNC_CAP_LEASE | SYNC_CAP_RUN_LOG | SYNC_CAP_DELETES,
+    .description = "PostgreSQL: a table or view as a source (tie-safe keyset cursor with a settle window on "
+                   "the database's clock, or a trigger-filled change log) and as a sink (set-based upserts via "
+                   "COPY staging, cursors stored with the data, leases fenced by an epoch in every transaction, "
+                   "a run log)",
+    .provides = SYNC_PROVIDES_SOURCE | SYNC_PROVIDES_SINK,
+    .caps = SYNC_CAP_INCREMENTAL | SYNC_CAP_STATE | SYNC_CAP_LEASE | SYNC_CAP_RUN_LOG | SYNC_CAP_DELETES,
     .options = pgs_options,
-    .stream_options = NULL,
+    .stream_options = pgs_stream_options,
     .target_options = pgs_target_options,
-    .source = NULL,
+    .source = &pgs_source_ops,
     .sink = &pgs_sink_ops,
-    .check = pgs_check,
-    .probe = pgs_probe,
+    .check = pgs_check_cb,
+    .probe = pgs_probe_cb,
     .compare = &pgs_compare_ops,
 };
 
