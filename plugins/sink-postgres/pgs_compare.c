@@ -88,12 +88,14 @@ typedef struct pgc_table {
     char **soft_cols;  /* delete_mode = soft: rows so marked are not live */
     char **soft_vals;
     size_t n_soft;
+    char *filter;      /* source: its where and soft_delete, the rows a run reads; NULL: none */
 } pgc_table;
 
 typedef struct pgc_inst {
     sync_ctx *ctx;
     PGconn *pg;
     char *schema;     /* state_schema */
+    int is_source;
     pgc_table **tables;
     size_t n_tables;
 } pgc_inst;
@@ -123,11 +125,11 @@ static PGresult *run(pgc_inst *in, const char *sql, int n, const char *const *pa
 
 static int pgc_open(sync_ctx *ctx, const sync_config *cfg, int is_source, void **instance)
 {
-    (void)is_source;
     pgc_inst *in = calloc(1, sizeof(*in));
     if (!in)
         return SYNC_E_NOMEM;
     in->ctx = ctx;
+    in->is_source = is_source;
     const char *conninfo = pgs_host->config_get_string(cfg, "conninfo");
     const char *schema = pgs_host->config_get_string(cfg, "state_schema");
     in->schema = strdup(schema ? schema : "syncengine");
@@ -159,6 +161,7 @@ static void table_free(pgc_table *t)
     }
     free(t->soft_cols);
     free(t->soft_vals);
+    free(t->filter);
     free(t->cols);
     free(t->regclass);
     free(t->key);
@@ -256,7 +259,9 @@ static int pgc_table_open(void *instance, const sync_compare_table *ct, sync_typ
     PQclear(res);
     const sync_config *o = ct->options;
     const char *key = ct->key;
-    if (!key && o && pgs_host->config_list_count(o, "conflict_key") == 1)
+    if (!key && o && in->is_source)
+        key = pgs_host->config_get_string(o, "key");
+    if (!key && o && !in->is_source && pgs_host->config_list_count(o, "conflict_key") == 1)
         key = pgs_host->config_list_item(o, "conflict_key", 0);
     char *pk = NULL;
     if (!key) {
@@ -315,8 +320,40 @@ static int pgc_table_open(void *instance, const sync_compare_table *ct, sync_typ
         t->n++;
         PQclear(res);
     }
+    if (in->is_source && o) {
+        /* the rows the source reads: its where, and not soft-deleted */
+        cbuf f = {0};
+        const char *where = pgs_host->config_get_string(o, "where");
+        const char *soft = pgs_host->config_get_string(o, "soft_delete");
+        if (where && *where)
+            cb_printf(&f, "(%s)", where);
+        if (soft && *soft) {
+            char *l = NULL, *r = NULL;
+            if (f.len)
+                cb_puts(&f, " AND ");
+            if (strchr(soft, '=') && split_assign(soft, &l, &r) == 0) {
+                /* the value as a literal: it is the configuration's, compared as text */
+                cb_puts(&f, "(");
+                cb_ident(&f, l);
+                cb_puts(&f, "::text IS DISTINCT FROM ");
+                char *lit = PQescapeLiteral(in->pg, r, strlen(r));
+                cb_puts(&f, lit ? lit : "NULL");
+                PQfreemem(lit);
+                cb_puts(&f, ")");
+            } else {
+                cb_puts(&f, "(");
+                cb_ident(&f, soft);
+                cb_puts(&f, " IS NULL OR ");
+                cb_ident(&f, soft);
+                cb_puts(&f, "::text IN ('0', '', 'false', 'f'))");
+            }
+            free(l);
+            free(r);
+        }
+        t->filter = f.oom ? (free(f.p), NULL) : f.p;
+    }
     /* a soft-deleting sink keeps the rows the source deleted: they are not compared */
-    const char *mode = o ? pgs_host->config_get_string(o, "delete_mode") : NULL;
+    const char *mode = o && !in->is_source ? pgs_host->config_get_string(o, "delete_mode") : NULL;
     size_t ns = o ? pgs_host->config_list_count(o, "soft_delete_set") : 0;
     if (mode && strcmp(mode, "soft") == 0 && ns > 0) {
         t->soft_cols = calloc(ns, sizeof(char *));
@@ -421,6 +458,11 @@ static int range_where(cbuf *b, const pgc_table *t, const char *lo, const char *
             cb_printf(b, " IS NOT DISTINCT FROM $%d", ++n);
         }
         cb_puts(b, ")");
+        sep = " AND ";
+    }
+    if (t->filter) {
+        cb_puts(b, sep);
+        cb_puts(b, t->filter);
         sep = " AND ";
     }
     const char *bounds[2] = {lo, hi};

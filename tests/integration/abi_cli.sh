@@ -97,8 +97,8 @@ loads dup_name_a dup_name source
 loads dup_name_b dup_name source
 
 echo "== broken plugins, one at a time"
-refused wrong_major "plugin ABI version 2.0 is not supported (engine ABI 1.2)"
-refused newer_minor "plugin needs ABI 1.3 but this engine provides 1.2"
+refused wrong_major "plugin ABI version 2.0 is not supported (engine ABI 1.3)"
+refused newer_minor "plugin needs ABI 1.4 but this engine provides 1.3"
 refused too_small "plugin definition is 12 bytes, smaller than the ABI 1.0 size"
 refused no_role "plugin 'no_role' provides neither a source nor a sink"
 refused missing_callback "plugin 'missing_callback': required source callback 'read' is missing"
@@ -138,7 +138,7 @@ code=0
 $engine plugins --plugin-dir "$tmp/one-good_both" --describe good_both >"$tmp/out" 2>"$tmp/err" || code=$?
 [ "$code" -eq 0 ] || fail "--describe good_both: exit code $code ($(cat "$tmp/err"))"
 for want in "good_both 2.3.4 - valid source and sink with every optional part" \
-            "ABI: 1.2" "provides: source sink" \
+            "ABI: 1.3" "provides: source sink" \
             "capabilities: incremental deletes state lease run-log" \
             "endpoint (url, required)" "where the service lives" \
             "token (string, secret)" \

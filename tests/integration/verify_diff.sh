@@ -8,7 +8,8 @@
 #   - canonical values: REAL/numeric, BOOLEAN 0/1/boolean, JSON/jsonb with
 #     other key order and spacing, timestamps in other text forms agree;
 #   - a column the mapping computes is listed as not compared;
-#   - each run is kept in the sink's database: verify --history lists them.
+#   - each run is kept in the sink's database: verify --history lists them;
+#   - PostgreSQL (the postgres source) -> SQLite likewise.
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
@@ -134,6 +135,45 @@ verify 0 to_pg --history
     die "syncengine.verify_runs"
 [ "$(sqlite3 "$T/copy.db" "SELECT group_concat(status, ',') FROM (SELECT status FROM _syncengine_verify_runs ORDER BY rowid)")" = \
   "agree,agree,different" ] || die "_syncengine_verify_runs in the SQLite target"
+
+note "PostgreSQL -> SQLite: the other direction"
+sqlite3 "$T/back.db" "CREATE TABLE items (id TEXT PRIMARY KEY, name TEXT, amount REAL, active BOOLEAN, meta JSON,
+                       updated_at TIMESTAMP)"
+cat >>"$T/v.ini" <<INI
+
+[source app]
+plugin = postgres
+conninfo = \${DATABASE_URL}
+
+$(sqlite_section sink back "$T/back.db")
+
+[job back]
+source = app
+sink = back
+
+[stream back.items]
+object = items
+target = items
+source.settle = 0s
+
+[map back.items]
+id = id
+name = name
+amount = amount
+active = active
+meta = meta
+updated_at = updated_at
+INI
+pg_psql -c "UPDATE items SET updated_at = '2024-02-01' WHERE id = 'zz'" >/dev/null   # a NULL cursor is never read
+sqlite_run "$T/v.ini" 0
+verify 0 back
+grep -qx "back.items: agree: source 39 rows, target 39 rows (1 ranges summed, 0 rows fetched)" "$T/v.out" ||
+    { cat "$T/v.out" >&2; die "back does not agree"; }
+sqlite3 "$T/back.db" "UPDATE items SET meta = '{\"a\": 1}' WHERE id = 'k09'; DELETE FROM items WHERE id = 'zz'"
+verify 8 back
+grep -qx "back.items: different: source 39 rows, target 38 rows; 1 missing, 0 extra, 1 different (1 ranges summed, 77 rows fetched)" "$T/v.out" &&
+    grep -qx "  different k09: meta" "$T/v.out" && grep -qx "  missing in the target (1): zz" "$T/v.out" ||
+    { cat "$T/v.out" >&2; die "back report"; }
 
 note "a plugin without compare operations is named"
 cat >>"$T/v.ini" <<INI

@@ -293,11 +293,11 @@ static void test_sections(void **state)
     snprintf(m, sizeof(m), "%s/main.ini", g_dir);
     expect_load_error("[engine]\n\n[foo]\n",
                       "%s:3: unknown section [foo]; valid sections: [engine], [source NAME], [sink NAME], "
-                      "[tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]",
+                      "[tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME], [verify JOB.NAME]",
                       m);
     expect_load_error("[Job x]\n",
                       "%s:1: unknown section [Job x]; valid sections: [engine], [source NAME], [sink NAME], "
-                      "[tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]",
+                      "[tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME], [verify JOB.NAME]",
                       m);
     expect_load_error("[source]\n", "%s:1: section [source] needs a name: [source NAME]", m);
     expect_load_error("[stream]\n", "%s:1: section [stream] needs a name: [stream JOB.NAME]", m);
@@ -464,7 +464,7 @@ static void test_job_options(void **state)
     snprintf(text, sizeof(text), "%s[job j]\nsource = src\nsink = dst\nretries = 3\n", src);
     expect_load_error(text,
                       "%s:8: unknown option 'retries' in [job j]; valid options: batch_size, enabled, full_refresh, "
-                      "like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, var.*, write_attempts",
+                      "like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, var.*, verify_fix, verify_schedule, write_attempts",
                       m);
     snprintf(text, sizeof(text), "%s[job j]\nsource = src\nsink = dst\nsource.where = x\n", src);
     expect_load_error(text,
@@ -679,7 +679,7 @@ static void test_includes(void **state)
     write_file("bad.ini", "[job q]\nsource = src\nsink = dst\nfoo = 1\n", 0600);
     expect_load_error("include = bad.ini\n" BASE,
                       "%s:4: unknown option 'foo' in [job q]; valid options: batch_size, enabled, full_refresh, "
-                      "like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, var.*, write_attempts",
+                      "like, parallel_streams, queue_depth, schedule, sink, sink.*, source, tenants, var.*, verify_fix, verify_schedule, write_attempts",
                       P("bad.ini"));
 
     /* no includes from memory when asked */
