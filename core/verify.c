@@ -967,17 +967,20 @@ static int history_job(syncc_engine *e, syncc_job_rt *job, int json, json_t *all
         if (json_array_size(h.list) == 0)
             printf("%s: no verify runs recorded\n", job->conf->name);
         json_array_foreach(h.list, i, r) {
-            long long diffs = 0;
+            long long diffs = 0, viol = 0;
             size_t k;
             json_t *st;
-            json_array_foreach(json_object_get(r, "streams"), k, st)
+            json_array_foreach(json_object_get(r, "streams"), k, st) {
                 diffs += json_integer_value(json_object_get(st, "n_missing")) +
                          json_integer_value(json_object_get(st, "n_extra")) +
                          json_integer_value(json_object_get(st, "n_different"));
-            printf("%-20s %-36s %-24s %-9s %lld difference(s)\n", job->conf->name,
+                viol += json_integer_value(json_object_get(st, "n_violations"));
+            }
+            printf("%-20s %-36s %-24s %-9s %lld difference(s), %lld rule violation(s)%s\n", job->conf->name,
                    json_string_value(json_object_get(r, "run_id")),
                    json_string_value(json_object_get(r, "started_at")),
-                   json_string_value(json_object_get(r, "status")), diffs);
+                   json_string_value(json_object_get(r, "status")), diffs, viol,
+                   json_is_true(json_object_get(r, "fix")) ? ", fixed" : "");
         }
     }
     json_decref(h.list);

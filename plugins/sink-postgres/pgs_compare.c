@@ -123,6 +123,12 @@ static PGresult *run(pgc_inst *in, const char *sql, int n, const char *const *pa
     return NULL;
 }
 
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static int pgc_open(sync_ctx *ctx, const sync_config *cfg, int is_source, void **instance)
 {
     pgc_inst *in = calloc(1, sizeof(*in));
@@ -141,6 +147,7 @@ static int pgc_open(sync_ctx *ctx, const sync_config *cfg, int is_source, void *
         free(in);
         return st == SYNC_OK ? SYNC_E_UNAVAILABLE : st;
     }
+    PQsetNoticeProcessor(in->pg, quiet_notice, NULL); /* "already exists, skipping" is not news */
     PGresult *r = PQexec(in->pg, "SET application_name = 'syncengine verify'; SET TIME ZONE 'UTC'");
     PQclear(r);
     *instance = in;
