@@ -20,7 +20,7 @@
 /* Ranges of at most this many rows (on the larger side) are fetched rather than split. */
 #define SYNCC_VERIFY_FETCH_ROWS 256
 /* A differing range is split into this many parts. */
-#define SYNCC_VERIFY_FACTOR 16
+#define SYNCC_VERIFY_FACTOR 64
 /* Differences listed per stream (all are counted). */
 #define SYNCC_VERIFY_MAX_LISTED 1000
 

@@ -501,17 +501,20 @@ static int pgc_summary(void *instance, void *ts, const sync_type *kinds, const c
     pgc_table *t = ts;
     cbuf b = {0};
     cb_puts(&b, "SELECT count(*), (coalesce(sum(h), 0) % 1152921504606846976)::text FROM (SELECT"
-                " ('x' || substr(md5('v' || ");
+                " ('x' || substr(md5(");
+    /* one concat_ws call builds the row's text at once (a function takes at most 100 arguments) */
+    int ws = t->n < 90;
+    cb_puts(&b, ws ? "concat_ws(E'\\x1f', 'v' || " : "'v' || ");
     for (size_t i = 0; i < t->n; i++) {
         if (i) {
-            cb_puts(&b, " || chr(31) || coalesce('v' || ");
+            cb_puts(&b, ws ? ", coalesce('v' || " : " || E'\\x1f' || coalesce('v' || ");
             canon_expr(&b, &t->cols[i], kinds[i]);
             cb_puts(&b, ", 'n')");
         } else {
             canon_expr(&b, &t->cols[i], kinds[i]);
         }
     }
-    cb_puts(&b, "), 1, 15))::bit(60)::bigint AS h FROM ");
+    cb_puts(&b, ws ? ")), 1, 15))::bit(60)::bigint AS h FROM " : "), 1, 15))::bit(60)::bigint AS h FROM ");
     cb_puts(&b, t->regclass);
     const char *params[64];
     int np = range_where(&b, t, lo, hi, params);
