@@ -87,6 +87,7 @@ typedef struct vstream {
     const char **tcols;          /* target column names, key first */
     int key_int;
     int64_t summaries, rows_fetched, ranges_fetched;
+    int64_t src_usec, dst_usec;  /* time each side spent computing summaries */
     int64_t n_missing, n_extra, n_different;
     json_t *missing, *extra, *different;
     syncc_fix_keys *up, *del;    /* every missing or different key, every extra key (for --fix) */
@@ -212,12 +213,15 @@ typedef struct sum_job {
     const char *lo, *hi;
     vsum *out;
     int rc;
+    int64_t usec;
 } sum_job;
 
 static void *sum_thread(void *p)
 {
     sum_job *j = p;
+    int64_t t0 = syncc_time_now();
     j->rc = j->side->p->compare.summary(j->side->inst, j->ts, j->kinds, j->lo, j->hi, &j->out->count, &j->out->hash);
+    j->usec = syncc_time_now() - t0;
     return NULL;
 }
 
@@ -225,8 +229,8 @@ static void *sum_thread(void *p)
 static int summarize(vstream *vs, const char *lo, const char *hi, vsum *s, vsum *d)
 {
     vs->summaries++;
-    sum_job a = {vs->src, vs->sts, vs->kinds, lo, hi, s, SYNC_OK};
-    sum_job b = {vs->dst, vs->dts, vs->kinds, lo, hi, d, SYNC_OK};
+    sum_job a = {vs->src, vs->sts, vs->kinds, lo, hi, s, SYNC_OK, 0};
+    sum_job b = {vs->dst, vs->dts, vs->kinds, lo, hi, d, SYNC_OK, 0};
     pthread_t t;
     int threaded = pthread_create(&t, NULL, sum_thread, &a) == 0;
     if (!threaded)
@@ -234,6 +238,8 @@ static int summarize(vstream *vs, const char *lo, const char *hi, vsum *s, vsum 
     sum_thread(&b);
     if (threaded)
         pthread_join(t, NULL);
+    vs->src_usec += a.usec;
+    vs->dst_usec += b.usec;
     if (a.rc != SYNC_OK) {
         vs->err = side_error(vs->src, a.rc);
         return a.rc;
@@ -278,7 +284,12 @@ static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s
         return diff_rows(vs, lo, hi);
     vside *by = s->count >= d->count ? vs->src : vs->dst;
     void *ts = by == vs->src ? vs->sts : vs->dts;
-    int64_t step = (larger + SYNCC_VERIFY_FACTOR - 1) / SYNCC_VERIFY_FACTOR;
+    int64_t parts = (larger + SYNCC_VERIFY_PART_ROWS - 1) / SYNCC_VERIFY_PART_ROWS;
+    if (parts > SYNCC_VERIFY_FACTOR)
+        parts = SYNCC_VERIFY_FACTOR;
+    if (parts < 2)
+        parts = 2;
+    int64_t step = (larger + parts - 1) / parts;
     vkeys ks = {0};
     int rc = by->p->compare.split(by->inst, ts, lo, hi, step, keys_add, &ks);
     if (rc != SYNC_OK)
@@ -464,6 +475,8 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
     json_object_set_new(st, "ranges_summed", json_integer(vs.summaries));
     json_object_set_new(st, "ranges_fetched", json_integer(vs.ranges_fetched));
     json_object_set_new(st, "rows_fetched", json_integer(vs.rows_fetched));
+    json_object_set_new(st, "source_summary_ms", json_integer(vs.src_usec / 1000));
+    json_object_set_new(st, "target_summary_ms", json_integer(vs.dst_usec / 1000));
     if (rc != SYNC_OK) {
         json_object_set_new(st, "status", json_string("failed"));
         json_object_set_new(st, "error", json_string(vs.err ? vs.err : syncc_strerror(rc)));

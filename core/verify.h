@@ -17,10 +17,16 @@
 
 #include "engine.h"
 
-/* Ranges of at most this many rows (on the larger side) are fetched rather than split. */
-#define SYNCC_VERIFY_FETCH_ROWS 256
-/* A differing range is split into this many parts. */
-#define SYNCC_VERIFY_FACTOR 64
+/*
+ * Ranges of at most this many rows (on the larger side) are fetched rather
+ * than split: below it, reading the rows costs less than the queries that
+ * would narrow them down.
+ */
+#define SYNCC_VERIFY_FETCH_ROWS 8192
+/* A differing range is split into parts of about this many rows ... */
+#define SYNCC_VERIFY_PART_ROWS 4096
+/* ... and into at most this many parts. */
+#define SYNCC_VERIFY_FACTOR 128
 /* Differences listed per stream (all are counted). */
 #define SYNCC_VERIFY_MAX_LISTED 1000
 

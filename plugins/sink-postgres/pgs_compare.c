@@ -96,6 +96,7 @@ typedef struct pgc_inst {
     PGconn *pg;
     char *schema;     /* state_schema */
     int is_source;
+    int seqscan;      /* the session's enable_seqscan: 1 on (the default), 0 off */
     pgc_table **tables;
     size_t n_tables;
 } pgc_inst;
@@ -136,6 +137,7 @@ static int pgc_open(sync_ctx *ctx, const sync_config *cfg, int is_source, void *
         return SYNC_E_NOMEM;
     in->ctx = ctx;
     in->is_source = is_source;
+    in->seqscan = 1;
     const char *conninfo = pgs_host->config_get_string(cfg, "conninfo");
     const char *schema = pgs_host->config_get_string(cfg, "state_schema");
     in->schema = strdup(schema ? schema : "syncengine");
@@ -447,6 +449,23 @@ static void canon_expr(cbuf *b, const pgc_col *c, sync_type kind)
 }
 
 /*
+ * A bounded key range is read through the key's index: with generic bounds
+ * the planner may prefer to scan the whole table for each of a bisection's
+ * many small ranges, which makes the cost grow with the table again.  The
+ * whole table (no bounds) is best read in one sequential scan.
+ */
+static void plan_for(pgc_inst *in, const char *lo, const char *hi)
+{
+    int want = lo == NULL && hi == NULL;
+    if (want == in->seqscan)
+        return;
+    PGresult *r = PQexec(in->pg, want ? "SET enable_seqscan = on" : "SET enable_seqscan = off");
+    if (PQresultStatus(r) == PGRES_COMMAND_OK)
+        in->seqscan = want;
+    PQclear(r);
+}
+
+/*
  * " WHERE <live> AND key >= $a AND key < $b" into b and the parameters into
  * params (soft-delete values first, then the bounds); returns their count.
  */
@@ -524,6 +543,7 @@ static int pgc_summary(void *instance, void *ts, const sync_type *kinds, const c
         return SYNC_E_NOMEM;
     }
     int st = SYNC_OK;
+    plan_for(in, lo, hi);
     PGresult *res = run(in, b.p, np, params, "cannot sum a key range", &st);
     free(b.p);
     if (!res)
@@ -556,6 +576,7 @@ static int pgc_split(void *instance, void *ts, const char *lo, const char *hi, i
         return SYNC_E_NOMEM;
     }
     int st = SYNC_OK;
+    plan_for(in, lo, hi);
     PGresult *res = run(in, b.p, np, params, "cannot split a key range", &st);
     free(b.p);
     if (!res)
@@ -590,6 +611,7 @@ static int pgc_fetch(void *instance, void *ts, const sync_type *kinds, const cha
         return SYNC_E_NOMEM;
     }
     int st = SYNC_OK;
+    plan_for(in, lo, hi);
     PGresult *res = run(in, b.p, np, params, "cannot read a key range", &st);
     free(b.p);
     if (!res)
