@@ -249,6 +249,70 @@ static int summarize(vstream *vs, const char *lo, const char *hi, vsum *s, vsum 
     return b.rc;
 }
 
+/* One side's summaries of the parts of a range (compare.buckets), on a thread of its own. */
+typedef struct bucket_job {
+    vside *side;
+    void *ts;
+    const sync_type *kinds;
+    const char *lo, *hi;
+    const char *const *bounds;
+    size_t n;
+    int64_t *counts;
+    uint64_t *hashes;
+    int rc;
+    int64_t usec;
+} bucket_job;
+
+static void *bucket_thread(void *p)
+{
+    bucket_job *j = p;
+    int64_t t0 = syncc_time_now();
+    j->rc = j->side->p->compare.buckets(j->side->inst, j->ts, j->kinds, j->lo, j->hi, j->bounds, j->n, j->counts,
+                                        j->hashes);
+    j->usec = syncc_time_now() - t0;
+    return NULL;
+}
+
+/* Both sides' summaries of every part of [lo, hi) cut at bounds, each side in one pass. */
+static int summarize_parts(vstream *vs, const char *lo, const char *hi, const char *const *bounds, size_t n, vsum *s,
+                           vsum *d)
+{
+    int64_t *c = calloc(2 * (n + 1), sizeof(int64_t));
+    uint64_t *h = calloc(2 * (n + 1), sizeof(uint64_t));
+    if (!c || !h) {
+        free(c);
+        free(h);
+        return SYNC_E_NOMEM;
+    }
+    vs->summaries += (int64_t)n + 1;
+    bucket_job a = {vs->src, vs->sts, vs->kinds, lo, hi, bounds, n, c, h, SYNC_OK, 0};
+    bucket_job b = {vs->dst, vs->dts, vs->kinds, lo, hi, bounds, n, c + n + 1, h + n + 1, SYNC_OK, 0};
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, bucket_thread, &a) == 0;
+    if (!threaded)
+        bucket_thread(&a);
+    bucket_thread(&b);
+    if (threaded)
+        pthread_join(t, NULL);
+    vs->src_usec += a.usec;
+    vs->dst_usec += b.usec;
+    for (size_t i = 0; i <= n; i++) {
+        s[i].count = c[i];
+        s[i].hash = h[i];
+        d[i].count = c[n + 1 + i];
+        d[i].hash = h[n + 1 + i];
+    }
+    free(c);
+    free(h);
+    if (a.rc != SYNC_OK) {
+        vs->err = side_error(vs->src, a.rc);
+        return a.rc;
+    }
+    if (b.rc != SYNC_OK)
+        vs->err = side_error(vs->dst, b.rc);
+    return b.rc;
+}
+
 typedef struct vkeys {
     char **k;
     size_t n, cap;
@@ -296,15 +360,31 @@ static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s
         vs->err = side_error(by, rc);
     else if (ks.oom)
         rc = SYNC_E_NOMEM;
+    /* every part's summary in one pass per side when both can, else part by part */
+    vsum *ps = NULL, *pd = NULL;
+    int in_one = rc == SYNC_OK && ks.n > 0 && vs->src->p->compare.buckets != NULL &&
+                vs->dst->p->compare.buckets != NULL;
+    if (in_one) {
+        ps = calloc(ks.n + 1, sizeof(vsum));
+        pd = calloc(ks.n + 1, sizeof(vsum));
+        rc = ps && pd ? summarize_parts(vs, lo, hi, (const char *const *)ks.k, ks.n, ps, pd) : SYNC_E_NOMEM;
+    }
     for (size_t i = 0; rc == SYNC_OK && i <= ks.n; i++) {
         const char *a = i == 0 ? lo : ks.k[i - 1], *b = i == ks.n ? hi : ks.k[i];
         vsum ss, dd;
-        rc = summarize(vs, a, b, &ss, &dd);
+        if (in_one) {
+            ss = ps[i];
+            dd = pd[i];
+        } else {
+            rc = summarize(vs, a, b, &ss, &dd);
+        }
         if (rc == SYNC_OK)
             rc = diff_range(vs, a, b, &ss, &dd, depth + 1);
         if (rc == SYNC_OK && syncc_host()->cancelled(vs->src->ctx))
             rc = SYNC_E_CANCELLED;
     }
+    free(ps);
+    free(pd);
     for (size_t i = 0; i < ks.n; i++)
         free(ks.k[i]);
     free(ks.k);

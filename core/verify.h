@@ -22,9 +22,9 @@
  * than split: below it, reading the rows costs less than the queries that
  * would narrow them down.
  */
-#define SYNCC_VERIFY_FETCH_ROWS 8192
+#define SYNCC_VERIFY_FETCH_ROWS 2048
 /* A differing range is split into parts of about this many rows ... */
-#define SYNCC_VERIFY_PART_ROWS 4096
+#define SYNCC_VERIFY_PART_ROWS 1024
 /* ... and into at most this many parts. */
 #define SYNCC_VERIFY_FACTOR 128
 /* Differences listed per stream (all are counted). */

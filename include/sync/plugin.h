@@ -404,6 +404,16 @@ typedef struct sync_compare_ops {
 
     /* Required.  Releases the table states and the instance. */
     void (*close)(void *instance);
+
+    /*
+     * Optional.  summary of each part of [lo, hi) cut at bounds (n sorted
+     * keys): part 0 is [lo, bounds[0]), part i [bounds[i-1], bounds[i]), part
+     * n [bounds[n-1], hi); counts and hashes have n + 1 places.  In one pass
+     * over the range, where a summary per part would read the table's pages
+     * once per part (keys in another order than the rows).
+     */
+    int (*buckets)(void *instance, void *table_state, const sync_type *kinds, const char *lo, const char *hi,
+                   const char *const *bounds, size_t n, int64_t *counts, uint64_t *hashes);
 } sync_compare_ops;
 
 /* ------------------------------------------------------------------ plugins */

@@ -513,27 +513,95 @@ static void order_by(cbuf *b, const pgc_table *t)
         cb_puts(b, " COLLATE \"C\"");
 }
 
+/* A row's 60-bit hash: the first 15 hex digits of the MD5 of its canonical values. */
+static void hash_expr(cbuf *b, const pgc_table *t, const sync_type *kinds)
+{
+    cb_puts(b, "('x' || substr(md5(");
+    /* one concat_ws call builds the row's text at once (a function takes at most 100 arguments) */
+    int ws = t->n < 90;
+    cb_puts(b, ws ? "concat_ws(E'\\x1f', 'v' || " : "'v' || ");
+    for (size_t i = 0; i < t->n; i++) {
+        if (i) {
+            cb_puts(b, ws ? ", coalesce('v' || " : " || E'\\x1f' || coalesce('v' || ");
+            canon_expr(b, &t->cols[i], kinds[i]);
+            cb_puts(b, ", 'n')");
+        } else {
+            canon_expr(b, &t->cols[i], kinds[i]);
+        }
+    }
+    cb_puts(b, ws ? ")), 1, 15))::bit(60)::bigint" : "), 1, 15))::bit(60)::bigint");
+}
+
+static int pgc_buckets(void *instance, void *ts, const sync_type *kinds, const char *lo, const char *hi,
+                       const char *const *bounds, size_t n, int64_t *counts, uint64_t *hashes)
+{
+    pgc_inst *in = instance;
+    pgc_table *t = ts;
+    /* the bounds as one array parameter: {"k1","k2",...} */
+    cbuf arr = {0};
+    cb_puts(&arr, "{");
+    for (size_t i = 0; i < n; i++) {
+        cb_puts(&arr, i ? ",\"" : "\"");
+        for (const char *c = bounds[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                cb_add(&arr, "\\", 1);
+            cb_add(&arr, c, 1);
+        }
+        cb_puts(&arr, "\"");
+    }
+    cb_puts(&arr, "}");
+    cbuf b = {0};
+    cb_puts(&b, "SELECT part, count(*), (coalesce(sum(h), 0) % 1152921504606846976)::text FROM (SELECT width_bucket(");
+    cb_ident(&b, t->key);
+    const char *params[66];
+    int np = 0;
+    /* the range's parameters come first; the array is the last one */
+    cbuf where = {0};
+    np = range_where(&where, t, lo, hi, params);
+    params[np] = arr.p;
+    cb_printf(&b, t->key_int ? "::bigint, $%d::bigint[]) AS part, " : "::text COLLATE \"C\", $%d::text[]) AS part, ", np + 1);
+    hash_expr(&b, t, kinds);
+    cb_puts(&b, " AS h FROM ");
+    cb_puts(&b, t->regclass);
+    cb_puts(&b, where.p ? where.p : "");
+    cb_puts(&b, ") s GROUP BY part");
+    free(where.p);
+    if (b.oom || arr.oom || where.oom) {
+        free(b.p);
+        free(arr.p);
+        return SYNC_E_NOMEM;
+    }
+    int st = SYNC_OK;
+    plan_for(in, NULL, NULL); /* one pass over the range: the table in its own order */
+    PGresult *res = run(in, b.p, np + 1, params, "cannot sum the parts of a key range", &st);
+    free(b.p);
+    free(arr.p);
+    if (!res)
+        return st;
+    for (size_t i = 0; i <= n; i++) {
+        counts[i] = 0;
+        hashes[i] = 0;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        long long part = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+        if (part >= 0 && (size_t)part <= n) {
+            counts[part] = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+            hashes[part] = strtoull(PQgetvalue(res, r, 2), NULL, 10);
+        }
+    }
+    PQclear(res);
+    return SYNC_OK;
+}
+
 static int pgc_summary(void *instance, void *ts, const sync_type *kinds, const char *lo, const char *hi,
                        int64_t *count, uint64_t *hash)
 {
     pgc_inst *in = instance;
     pgc_table *t = ts;
     cbuf b = {0};
-    cb_puts(&b, "SELECT count(*), (coalesce(sum(h), 0) % 1152921504606846976)::text FROM (SELECT"
-                " ('x' || substr(md5(");
-    /* one concat_ws call builds the row's text at once (a function takes at most 100 arguments) */
-    int ws = t->n < 90;
-    cb_puts(&b, ws ? "concat_ws(E'\\x1f', 'v' || " : "'v' || ");
-    for (size_t i = 0; i < t->n; i++) {
-        if (i) {
-            cb_puts(&b, ws ? ", coalesce('v' || " : " || E'\\x1f' || coalesce('v' || ");
-            canon_expr(&b, &t->cols[i], kinds[i]);
-            cb_puts(&b, ", 'n')");
-        } else {
-            canon_expr(&b, &t->cols[i], kinds[i]);
-        }
-    }
-    cb_puts(&b, ws ? ")), 1, 15))::bit(60)::bigint AS h FROM " : "), 1, 15))::bit(60)::bigint AS h FROM ");
+    cb_puts(&b, "SELECT count(*), (coalesce(sum(h), 0) % 1152921504606846976)::text FROM (SELECT ");
+    hash_expr(&b, t, kinds);
+    cb_puts(&b, " AS h FROM ");
     cb_puts(&b, t->regclass);
     const char *params[64];
     int np = range_where(&b, t, lo, hi, params);
@@ -766,4 +834,5 @@ const sync_compare_ops pgs_compare_ops = {
     .history_add = pgc_history_add,
     .history = pgc_history,
     .close = pgc_close,
+    .buckets = pgc_buckets,
 };

@@ -713,6 +713,107 @@ static void fn_hashsum_final(sqlite3_context *c)
     sqlite3_result_int64(c, (sqlite3_int64)((acc ? *acc : 0) & ((UINT64_C(1) << 60) - 1)));
 }
 
+/*
+ * se_bucket(key, key_is_int, bounds): the part of key among bounds, a text of
+ * keys separated by 0x1f (parsed once per statement): the number of bounds
+ * <= key, comparing integers or bytes.
+ */
+typedef struct bucket_bounds {
+    size_t n;
+    char **k;
+    size_t *len;
+    int64_t *i;
+} bucket_bounds;
+
+static void bounds_free(void *p)
+{
+    bucket_bounds *b = p;
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        free(b->k[i]);
+    free(b->k);
+    free(b->len);
+    free(b->i);
+    free(b);
+}
+
+static bucket_bounds *bounds_parse(const char *s, int n_bytes)
+{
+    bucket_bounds *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    size_t cap = 1;
+    for (int i = 0; i < n_bytes; i++)
+        cap += s[i] == '\x1f';
+    b->k = calloc(cap, sizeof(char *));
+    b->len = calloc(cap, sizeof(size_t));
+    b->i = calloc(cap, sizeof(int64_t));
+    if (!b->k || !b->len || !b->i) {
+        bounds_free(b);
+        return NULL;
+    }
+    const char *p = s, *end = s + n_bytes;
+    while (n_bytes > 0 && p <= end) {
+        const char *sep = memchr(p, '\x1f', (size_t)(end - p));
+        size_t l = sep ? (size_t)(sep - p) : (size_t)(end - p);
+        if (!(b->k[b->n] = malloc(l + 1))) {
+            bounds_free(b);
+            return NULL;
+        }
+        memcpy(b->k[b->n], p, l);
+        b->k[b->n][l] = '\0';
+        b->len[b->n] = l;
+        b->i[b->n] = strtoll(b->k[b->n], NULL, 10);
+        b->n++;
+        if (!sep)
+            break;
+        p = sep + 1;
+    }
+    return b;
+}
+
+static void fn_bucket(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    bucket_bounds *b = sqlite3_get_auxdata(c, 2);
+    if (!b) {
+        b = bounds_parse((const char *)sqlite3_value_text(argv[2]), sqlite3_value_bytes(argv[2]));
+        if (!b) {
+            sqlite3_result_error_nomem(c);
+            return;
+        }
+        sqlite3_set_auxdata(c, 2, b, bounds_free);
+        b = sqlite3_get_auxdata(c, 2);
+        if (!b) {
+            sqlite3_result_error_nomem(c);
+            return;
+        }
+    }
+    int is_int = sqlite3_value_int(argv[1]);
+    int64_t ki = is_int ? sqlite3_value_int64(argv[0]) : 0;
+    const char *ks = is_int ? NULL : (const char *)sqlite3_value_text(argv[0]);
+    size_t kl = is_int ? 0 : (size_t)sqlite3_value_bytes(argv[0]);
+    /* the number of bounds <= key: binary search */
+    size_t lo = 0, hi = b->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int le;
+        if (is_int) {
+            le = b->i[mid] <= ki;
+        } else {
+            size_t m = b->len[mid] < kl ? b->len[mid] : kl;
+            int cmp = memcmp(b->k[mid], ks ? ks : "", m);
+            le = cmp < 0 || (cmp == 0 && b->len[mid] <= kl);
+        }
+        if (le)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    sqlite3_result_int64(c, (sqlite3_int64)lo);
+}
+
 /* ------------------------------------------------------------ instance and tables */
 
 typedef struct sqc_table {
@@ -770,6 +871,9 @@ static int sqc_open(sync_ctx *ctx, const sync_config *cfg, int is_source, void *
     if (frc == SQLITE_OK)
         frc = sqlite3_create_function_v2(db, "se_hashsum", 1, SQLITE_UTF8, NULL, NULL, fn_hashsum_step,
                                          fn_hashsum_final, NULL);
+    if (frc == SQLITE_OK)
+        frc = sqlite3_create_function_v2(db, "se_bucket", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fn_bucket,
+                                         NULL, NULL, NULL);
     if (frc != SQLITE_OK) {
         rc = sq_fail(&in->conn, frc, "cannot register the compare functions");
         sq_conn_close(&in->conn);
@@ -985,6 +1089,63 @@ static int sqc_summary(void *instance, void *ts, const sync_type *kinds, const c
     return rc == SQLITE_ROW ? SYNC_OK : sq_fail(&in->conn, rc, "cannot sum a key range");
 }
 
+static int sqc_buckets(void *instance, void *ts, const sync_type *kinds, const char *lo, const char *hi,
+                       const char *const *bounds, size_t n, int64_t *counts, uint64_t *hashes)
+{
+    sqc_inst *in = instance;
+    sqc_table *t = ts;
+    sq_buf b, joined;
+    sq_buf_init(&b);
+    sq_buf_init(&joined);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sq_buf_add(&joined, "\x1f", 1);
+        sq_buf_puts(&joined, bounds[i]);
+    }
+    sq_buf_puts(&b, "SELECT se_bucket(");
+    sq_buf_ident(&b, t->key);
+    sq_buf_printf(&b, ", %d, :bounds) AS part, count(*), se_hashsum(se_rowhash('", t->key_int);
+    for (size_t i = 0; i < t->n; i++)
+        sq_buf_printf(&b, "%c", (char)('0' + kinds[i]));
+    sq_buf_printf(&b, "', %lld", (long long)t->unit_usec);
+    for (size_t i = 0; i < t->n; i++) {
+        sq_buf_puts(&b, ", ");
+        sq_buf_ident(&b, t->cols[i]);
+    }
+    sq_buf_puts(&b, ")) FROM ");
+    sq_buf_ident(&b, t->table);
+    range_where(&b, t, lo, hi);
+    sq_buf_puts(&b, " GROUP BY part");
+    int st;
+    if (joined.oom) {
+        sq_buf_free(&b);
+        sq_buf_free(&joined);
+        return SYNC_E_NOMEM;
+    }
+    sqlite3_stmt *s = prepare_range(in, t, &b, lo, hi, &st);
+    if (!s) {
+        sq_buf_free(&joined);
+        return st;
+    }
+    sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, ":bounds"), joined.p ? joined.p : "", (int)joined.len,
+                      SQLITE_TRANSIENT);
+    sq_buf_free(&joined);
+    for (size_t i = 0; i <= n; i++) {
+        counts[i] = 0;
+        hashes[i] = 0;
+    }
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        sqlite3_int64 part = sqlite3_column_int64(s, 0);
+        if (part >= 0 && (size_t)part <= n) {
+            counts[part] = sqlite3_column_int64(s, 1);
+            hashes[part] = (uint64_t)sqlite3_column_int64(s, 2);
+        }
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? SYNC_OK : sq_fail(&in->conn, rc, "cannot sum the parts of a key range");
+}
+
 static int sqc_split(void *instance, void *ts, const char *lo, const char *hi, int64_t step,
                      void (*key)(void *payload, const char *key), void *payload)
 {
@@ -1166,4 +1327,5 @@ const sync_compare_ops sq_compare_ops = {
     .history_add = sqc_history_add,
     .history = sqc_history,
     .close = sqc_close,
+    .buckets = sqc_buckets,
 };
