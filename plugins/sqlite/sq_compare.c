@@ -529,6 +529,19 @@ char *sq_canon_json(const char *s, size_t len)
 
 /* ------------------------------------------------------------ canonical values */
 
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" exactly (the canonical timestamp, as the sink writes them). */
+static int is_canonical_ts(const char *s, long n)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+    if (n != 27)
+        return 0;
+    for (int i = 0; i < 27; i++) {
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+            return 0;
+    }
+    return 1;
+}
+
 /*
  * The canonical text of v in kind (a sync_type) into *out: either pointing
  * into v / buf, or malloc'd (*owned set).  Returns the length, -1 for NULL.
@@ -594,6 +607,10 @@ static long canon_value(sqlite3_value *v, int kind, int64_t unit_usec, char *buf
         break;
     case SYNC_TYPE_TIMESTAMP: {
         int64_t usec;
+        if (text && is_canonical_ts(text, n)) { /* what the sink writes: already canonical */
+            *out = text;
+            return n;
+        }
         if (t == SQLITE_INTEGER) {
             usec = sqlite3_value_int64(v) * unit_usec;
         } else if (t == SQLITE_FLOAT) {
@@ -661,36 +678,70 @@ static void fn_canon(sqlite3_context *c, int argc, sqlite3_value **argv)
  * value ('0' + sync_type).  The first 60 bits of the MD5 of the values'
  * canonical texts joined by 0x1f, each "v" + text or "n" for NULL.
  */
+/* A row's text: a stack buffer that moves to the heap when it outgrows it. */
+typedef struct rowbuf {
+    char *p;
+    size_t len, cap;
+    int heap, oom;
+} rowbuf;
+
+static void rb_add(rowbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap * 2;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *np = b->heap ? realloc(b->p, cap) : malloc(cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        if (!b->heap)
+            memcpy(np, b->p, b->len);
+        b->p = np;
+        b->cap = cap;
+        b->heap = 1;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
 static void fn_rowhash(sqlite3_context *c, int argc, sqlite3_value **argv)
 {
     const char *kinds = (const char *)sqlite3_value_text(argv[0]);
+    size_t n_kinds = kinds ? strlen(kinds) : 0;
     int64_t unit = sqlite3_value_int64(argv[1]);
-    sq_buf b;
-    sq_buf_init(&b);
+    /* the row's text: on the stack while it fits */
+    char stack[4096];
+    rowbuf b = {stack, 0, sizeof(stack), 0, 0};
     for (int i = 2; i < argc; i++) {
-        int kind = kinds && (size_t)(i - 2) < strlen(kinds) ? kinds[i - 2] - '0' : SYNC_TYPE_STRING;
+        int kind = (size_t)(i - 2) < n_kinds ? kinds[i - 2] - '0' : SYNC_TYPE_STRING;
         char buf[1100];
         const char *out;
         char *owned;
         long n = canon_value(argv[i], kind, unit, buf, sizeof(buf), &out, &owned);
         if (i > 2)
-            sq_buf_add(&b, "\x1f", 1);
+            rb_add(&b, "\x1f", 1);
         if (n < 0) {
-            sq_buf_add(&b, "n", 1);
+            rb_add(&b, "n", 1);
         } else {
-            sq_buf_add(&b, "v", 1);
-            sq_buf_add(&b, out, (size_t)n);
+            rb_add(&b, "v", 1);
+            rb_add(&b, out, (size_t)n);
         }
         free(owned);
     }
     if (b.oom) {
-        sq_buf_free(&b);
+        if (b.heap)
+            free(b.p);
         sqlite3_result_error_nomem(c);
         return;
     }
     unsigned char d[16];
-    sq_md5(b.p ? b.p : "", b.len, d);
-    sq_buf_free(&b);
+    sq_md5(b.p, b.len, d);
+    if (b.heap)
+        free(b.p);
     /* the first 15 hex digits: 60 bits */
     uint64_t h = 0;
     for (int i = 0; i < 8; i++)

@@ -89,6 +89,10 @@ note "canonical forms: the same values written differently still agree"
 pg_psql -c "UPDATE items SET meta = '{ \"a\" : [1, 2.50],\"n\":2 }' WHERE id = 'k02'" >/dev/null
 sqlite3 "$T/copy.db" "UPDATE items SET updated_at = '2024-01-01 00:00:03', amount = '3.750' WHERE id = 'k03';
                       UPDATE items SET active = 'true' WHERE id = 'k05'"
+long=$(head -c 9000 /dev/zero | tr '\0' 'x')   # a row longer than the hashing's stack buffer
+q "UPDATE items SET name = '$long' WHERE id = 'k04'"
+pg_psql -c "UPDATE items SET name = '$long' WHERE id = 'k04'" >/dev/null
+sqlite3 "$T/copy.db" "UPDATE items SET name = '$long' WHERE id = 'k04'"
 verify 0 to_pg
 verify 0 to_copy
 
