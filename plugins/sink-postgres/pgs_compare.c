@@ -644,7 +644,7 @@ static int pgc_split(void *instance, void *ts, const char *lo, const char *hi, i
         return SYNC_E_NOMEM;
     }
     int st = SYNC_OK;
-    plan_for(in, lo, hi);
+    plan_for(in, "", NULL); /* keys in order from the key's index: no sort of the whole range */
     PGresult *res = run(in, b.p, np, params, "cannot split a key range", &st);
     free(b.p);
     if (!res)
