@@ -572,7 +572,7 @@ static int pgc_buckets(void *instance, void *ts, const sync_type *kinds, const c
         return SYNC_E_NOMEM;
     }
     int st = SYNC_OK;
-    plan_for(in, NULL, NULL); /* one pass over the range: the table in its own order */
+    plan_for(in, lo, hi); /* the whole table in one sequential pass, a bounded range through the index */
     PGresult *res = run(in, b.p, np + 1, params, "cannot sum the parts of a key range", &st);
     free(b.p);
     free(arr.p);

@@ -865,6 +865,77 @@ static void fn_bucket(sqlite3_context *c, int argc, sqlite3_value **argv)
     sqlite3_result_int64(c, (sqlite3_int64)lo);
 }
 
+/*
+ * se_partsum(part, hash): per part (a small integer), the count and the sum of
+ * the hashes modulo 2^60, as text "count hash count hash ..." from part 0 on:
+ * one pass without sorting the rows into groups.
+ */
+typedef struct partsum {
+    int64_t *count;
+    uint64_t *hash;
+    size_t n;
+    int oom;
+} partsum;
+
+static void fn_partsum_step(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    partsum *p = sqlite3_aggregate_context(c, sizeof(partsum));
+    if (!p || p->oom)
+        return;
+    sqlite3_int64 part = sqlite3_value_int64(argv[0]);
+    if (part < 0 || part > 1000000)
+        return;
+    if ((size_t)part >= p->n) {
+        size_t n = (size_t)part + 64;
+        int64_t *nc = realloc(p->count, n * sizeof(int64_t));
+        if (nc)
+            p->count = nc;
+        uint64_t *nh = realloc(p->hash, n * sizeof(uint64_t));
+        if (nh)
+            p->hash = nh;
+        if (!nc || !nh) {
+            p->oom = 1;
+            return;
+        }
+        for (size_t i = p->n; i < n; i++) {
+            p->count[i] = 0;
+            p->hash[i] = 0;
+        }
+        p->n = n;
+    }
+    p->count[part]++;
+    p->hash[part] += (uint64_t)sqlite3_value_int64(argv[1]);
+}
+
+static void fn_partsum_final(sqlite3_context *c)
+{
+    partsum *p = sqlite3_aggregate_context(c, 0);
+    if (!p) {
+        sqlite3_result_text(c, "", 0, SQLITE_STATIC);
+        return;
+    }
+    if (p->oom) {
+        free(p->count);
+        free(p->hash);
+        sqlite3_result_error_nomem(c);
+        return;
+    }
+    sq_buf b;
+    sq_buf_init(&b);
+    for (size_t i = 0; i < p->n; i++)
+        sq_buf_printf(&b, "%s%lld %llu", i ? " " : "", (long long)p->count[i],
+                      (unsigned long long)(p->hash[i] & ((UINT64_C(1) << 60) - 1)));
+    free(p->count);
+    free(p->hash);
+    if (b.oom) {
+        sq_buf_free(&b);
+        sqlite3_result_error_nomem(c);
+        return;
+    }
+    sqlite3_result_text(c, b.p ? b.p : "", (int)b.len, free);
+}
+
 /* ------------------------------------------------------------ instance and tables */
 
 typedef struct sqc_table {
@@ -922,6 +993,9 @@ static int sqc_open(sync_ctx *ctx, const sync_config *cfg, int is_source, void *
     if (frc == SQLITE_OK)
         frc = sqlite3_create_function_v2(db, "se_hashsum", 1, SQLITE_UTF8, NULL, NULL, fn_hashsum_step,
                                          fn_hashsum_final, NULL);
+    if (frc == SQLITE_OK)
+        frc = sqlite3_create_function_v2(db, "se_partsum", 2, SQLITE_UTF8, NULL, NULL, fn_partsum_step,
+                                         fn_partsum_final, NULL);
     if (frc == SQLITE_OK)
         frc = sqlite3_create_function_v2(db, "se_bucket", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fn_bucket,
                                          NULL, NULL, NULL);
@@ -1153,9 +1227,9 @@ static int sqc_buckets(void *instance, void *ts, const sync_type *kinds, const c
             sq_buf_add(&joined, "\x1f", 1);
         sq_buf_puts(&joined, bounds[i]);
     }
-    sq_buf_puts(&b, "SELECT se_bucket(");
+    sq_buf_puts(&b, "SELECT se_partsum(se_bucket(");
     sq_buf_ident(&b, t->key);
-    sq_buf_printf(&b, ", %d, :bounds) AS part, count(*), se_hashsum(se_rowhash('", t->key_int);
+    sq_buf_printf(&b, ", %d, :bounds), se_rowhash('", t->key_int);
     for (size_t i = 0; i < t->n; i++)
         sq_buf_printf(&b, "%c", (char)('0' + kinds[i]));
     sq_buf_printf(&b, "', %lld", (long long)t->unit_usec);
@@ -1166,7 +1240,6 @@ static int sqc_buckets(void *instance, void *ts, const sync_type *kinds, const c
     sq_buf_puts(&b, ")) FROM ");
     sq_buf_ident(&b, t->table);
     range_where(&b, t, lo, hi);
-    sq_buf_puts(&b, " GROUP BY part");
     int st;
     if (joined.oom) {
         sq_buf_free(&b);
@@ -1185,13 +1258,18 @@ static int sqc_buckets(void *instance, void *ts, const sync_type *kinds, const c
         counts[i] = 0;
         hashes[i] = 0;
     }
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        sqlite3_int64 part = sqlite3_column_int64(s, 0);
-        if (part >= 0 && (size_t)part <= n) {
-            counts[part] = sqlite3_column_int64(s, 1);
-            hashes[part] = (uint64_t)sqlite3_column_int64(s, 2);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const char *txt = (const char *)sqlite3_column_text(s, 0);
+        char *end;
+        for (size_t part = 0; txt && *txt && part <= n; part++) {
+            counts[part] = strtoll(txt, &end, 10);
+            hashes[part] = strtoull(end, &end, 10);
+            txt = end;
+            while (*txt == ' ')
+                txt++;
         }
+        rc = SQLITE_DONE;
     }
     sqlite3_finalize(s);
     return rc == SQLITE_DONE ? SYNC_OK : sq_fail(&in->conn, rc, "cannot sum the parts of a key range");
