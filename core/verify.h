@@ -26,7 +26,7 @@
 /* A differing range is split into parts of about this many rows ... */
 #define SYNCC_VERIFY_PART_ROWS 1024
 /* ... and into at most this many parts. */
-#define SYNCC_VERIFY_FACTOR 128
+#define SYNCC_VERIFY_FACTOR 512
 /* Differences listed per stream (all are counted). */
 #define SYNCC_VERIFY_MAX_LISTED 1000
 
