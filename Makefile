@@ -81,7 +81,7 @@ quiet = @printf '  %-7s %s\n'
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: FORCE build-clang test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo demo-crm demo-markmail bench bench-quick bench-tenants bench-crm bench-edge soak fuzz fuzz-quick docs check-docs
+.PHONY: FORCE build-clang test-suite test-sanitizers test-valgrind tests-built fuzz-bins fuzz-run deps all test test-unit test-integration test-asan valgrind install uninstall clean demo demo-crm demo-edge demo-markmail bench bench-quick bench-tenants bench-crm bench-edge soak fuzz fuzz-quick docs check-docs
 
 # core/SUBSYSTEM/*.c (core/http/: the daemon's HTTP API over libmicrohttpd) join the core library
 CORE_SRC     := $(filter-out core/main.c,$(wildcard core/*.c core/*/*.c))
@@ -324,6 +324,10 @@ uninstall:
 demo:
 	$(Q)O=$(O) sh tests/demo/demo.sh
 
+# The edge sync (conf/edge.ini) both ways, then verify, rows changed behind its back, and the fix.
+demo-edge:
+	$(Q)O=$(O) sh tests/demo/edge_demo.sh
+
 # docs/plugins/NAME.md from the plugins' option tables (followed by plugins/NAME/docs.md, the written part,
 # where a plugin has one), and the man pages from the same tables and the
 # command line's help (tests/integration/docs_current.sh and man_current.sh keep them current).
@@ -345,6 +349,7 @@ bench-quick: all
 # The edge sync: PostgreSQL -> SQLite initial load of 1,000,000 rows against sqlite3's .import (bench/edge_load.sh).
 bench-edge: all
 	$(Q)O=$(O) bench/edge_load.sh
+	$(Q)O=$(O) bench/edge_verify.sh
 
 # 1,000 tenants of 40 records on one daemon: a full and an idle cycle (bench/tenants.sh).
 bench-tenants: all

@@ -89,11 +89,13 @@ static const char *const engine_keys =
     "log_level, max_jobs, plugin_dir, state_dir";
 static const char *const job_keys =
     "batch_size, conflict_policy, direction, enabled, full_refresh, like, merge_fields, parallel_streams, "
-    "push_deletes, queue_depth, schedule, sink, sink.*, source, tenants, var.*, write_attempts";
+    "push_deletes, queue_depth, schedule, sink, sink.*, source, tenants, var.*, verify_fix, verify_schedule, "
+    "write_attempts";
 static const char *const stream_keys =
     "external_id, horizon, key, match, mode, object, order, sink.*, source.*, target";
 static const char *const section_kinds =
-    "[engine], [source NAME], [sink NAME], [tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]";
+    "[engine], [source NAME], [sink NAME], [tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME], "
+    "[verify JOB.NAME]";
 
 static int fail(parse_state *st, const char *fmt, ...) SYNCC_CONF_PRINTF(2, 3);
 
@@ -231,7 +233,7 @@ static int open_section(parse_state *st, const char *p, size_t n)
     int is_engine = strcmp(kind, "engine") == 0;
     int simple = strcmp(kind, "source") == 0 || strcmp(kind, "sink") == 0 || strcmp(kind, "job") == 0 ||
                  strcmp(kind, "tenants") == 0;
-    int dotted = strcmp(kind, "stream") == 0 || strcmp(kind, "map") == 0;
+    int dotted = strcmp(kind, "stream") == 0 || strcmp(kind, "map") == 0 || strcmp(kind, "verify") == 0;
     if (!is_engine && !simple && !dotted)
         return fail(st, "%s:%d: unknown section [%s]; valid sections: %s", st->file, st->line, words,
                     section_kinds);
@@ -416,7 +418,8 @@ static int check_engine_key(parse_state *st, const syncc_section *sec, const cha
                                          "http_insecure", "http_tls_cert", "http_tls_key", NULL};
     static const char *const job[] = {"source", "sink", "schedule", "enabled", "batch_size", "queue_depth",
                                       "parallel_streams", "full_refresh", "like", "tenants", "direction",
-                                      "conflict_policy", "merge_fields", "push_deletes", "write_attempts", NULL};
+                                      "conflict_policy", "merge_fields", "push_deletes", "write_attempts",
+                                      "verify_schedule", "verify_fix", NULL};
     static const char *const stream[] = {"object", "target", "match", "key", "external_id", "mode", "order",
                                          "horizon", NULL};
     const char *const *known;
@@ -948,6 +951,7 @@ void syncc_conf_free(syncc_conf *conf)
         syncc_job *job = &conf->jobs[j];
         free(job->name);
         free(job->schedule);
+        free(job->verify_schedule);
         free(job->like);
         free(job->direction);
         free(job->conflict_policy);

@@ -104,6 +104,7 @@ typedef struct syncc_stream {
     char *mode;                 /* both (default), push or append (core/twoway_push.c) */
     char *order;                /* append: the column rows are pushed in the order of, or NULL */
     int64_t horizon_ms;         /* append: rows older than this on a first sync are skipped; 0: none */
+    const syncc_section *verify; /* [verify JOB.STREAM]: integrity rules (core/verify_rules.c), or NULL */
 } syncc_stream;
 
 /*
@@ -155,6 +156,8 @@ typedef struct syncc_job {
     char *conflict_policy;      /* newest_wins | salesforce_wins | database_wins | crm_wins | manual */
     int merge_fields;           /* changes to different fields of one record merge (default on) */
     int push_deletes;           /* soft deletes in the table delete the Salesforce record (default off) */
+    char *verify_schedule;      /* verify_schedule = cron: `verify` on its own schedule (core/verify.c); NULL: never */
+    int verify_fix;             /* verify_fix = on: the scheduled verify also repairs */
 } syncc_job;
 
 typedef struct syncc_engine_conf {

@@ -17,6 +17,7 @@
 
 #include "conf_priv.h"
 #include "map_templates.h"
+#include "verify_rules.h"
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", "trace", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
@@ -75,6 +76,10 @@ static const sync_option job_options[] = {
      "Two-way: changes to different fields of one record on each side merge without a conflict."},
     {"push_deletes", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL,
      "Two-way: a row soft-deleted in the table deletes its Salesforce record."},
+    {"verify_schedule", SYNC_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "When the daemon runs `syncengine verify` on the job, as a cron expression; a disagreement is a failed run."},
+    {"verify_fix", SYNC_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "The scheduled verify also repairs what it finds, as `verify --fix` does."},
     SYNC_OPTION_END};
 
 static const sync_option tenants_options[] = {
@@ -583,6 +588,14 @@ static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
                 goto nomem;
             }
         }
+        const char *vs = syncc_config_get_string(cfg, "verify_schedule");
+        if (vs != NULL && (job->verify_schedule = strdup(vs)) == NULL) {
+            syncc_config_free(cfg);
+            goto nomem;
+        }
+        b = 0;
+        syncc_config_get_bool(cfg, "verify_fix", &b);
+        job->verify_fix = b;
         syncc_config_free(cfg);
         if (!job->schedule)
             goto nomem;
@@ -881,7 +894,8 @@ int syncc_conf_resolve(syncc_conf *conf, char *err, size_t errlen)
 {
     if (resolve_engine(conf, err, errlen) < 0 || resolve_instances(conf, err, errlen) < 0 ||
         resolve_tenants(conf, err, errlen) < 0 || resolve_jobs(conf, err, errlen) < 0 || resolve_streams(conf, err, errlen) < 0 ||
-        resolve_maps(conf, err, errlen) < 0 || resolve_likes(conf, err, errlen) < 0 ||
+        resolve_maps(conf, err, errlen) < 0 || syncc_verify_rules_resolve(conf, err, errlen) < 0 ||
+        resolve_likes(conf, err, errlen) < 0 ||
         merge_job_sink_keys(conf, err, errlen) < 0)
         return -1;
     for (size_t j = 0; j < conf->n_jobs; j++) {

@@ -95,6 +95,21 @@ int syncc_engine_compile_job(syncc_engine *e, syncc_job_rt *rt, char *err, size_
         snprintf(err, errlen, "%s:%d: job '%s': option 'schedule': %s", where, line, job->name, cerr);
         return SYNCC_EXIT_CONFIG;
     }
+    if (job->verify_schedule != NULL) {
+        if (syncc_cron_parse(&rt->verify_cron, job->verify_schedule, cerr, sizeof(cerr)) != 0) {
+            const char *where = job->section->file;
+            int line = job->section->line;
+            for (size_t i = 0; i < job->section->n_kv; i++) {
+                if (strcmp(job->section->kv[i].key, "verify_schedule") == 0) {
+                    where = job->section->kv[i].file;
+                    line = job->section->kv[i].line;
+                }
+            }
+            snprintf(err, errlen, "%s:%d: job '%s': option 'verify_schedule': %s", where, line, job->name, cerr);
+            return SYNCC_EXIT_CONFIG;
+        }
+        rt->has_verify = 1;
+    }
     rt->streams = calloc(job->n_streams, sizeof(*rt->streams));
     const char **vars = calloc(job->n_vars * 2 + 1, sizeof(*vars));
     if (rt->streams == NULL || vars == NULL) {

@@ -28,7 +28,8 @@ enum {
     SYNCC_EXIT_PLUGIN = 4,      /* a plugin is missing or failed to load */
     SYNCC_EXIT_FAILED = 5,      /* a job run failed */
     SYNCC_EXIT_PARTIAL = 6,     /* a job run finished but rejected some records */
-    SYNCC_EXIT_RATELIMIT = 7    /* a job stopped at the API allowance; the next run resumes */
+    SYNCC_EXIT_RATELIMIT = 7,   /* a job stopped at the API allowance; the next run resumes */
+    SYNCC_EXIT_DIFFERENT = 8    /* verify: the source and the target of a stream differ */
 };
 
 typedef struct syncc_stream_rt {
@@ -58,6 +59,11 @@ typedef struct syncc_job_rt {
     char skip_reason[512];    /* why the last run was skipped (who holds the lease), "" when unknown */
     syncc_tenant_ref *tenant;   /* a tenant's instance of a template job (core/tenant.c), else NULL */
     syncc_state *plugin_state;  /* a tenant's own store of its plugins' state; NULL: the engine's */
+    /* verify_schedule (core/verify.c), guarded by the engine lock like the above */
+    int has_verify;           /* verify_schedule is set */
+    syncc_cron verify_cron;
+    int64_t verify_due;       /* next scheduled verify; -1: none */
+    int verify_now;           /* the run being started is a verify */
 } syncc_job_rt;
 
 /* How far a run got, for a manual trigger that waits to learn whether it took the lease. */

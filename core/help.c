@@ -252,7 +252,7 @@ typedef struct cmd_help {
     const char *opts;       /* the options it takes, by letter (see option_letter) */
 } cmd_help;
 
-/* Letters of options_help[], in order: c once F R P S l f D M j C T p G K V h */
+/* Letters of options_help[], in order: c once F R P S l f D M j C T p G K H X V h */
 static const opt_help options_help[] = {
     {"-c, --config FILE", "The configuration file (INI); see syncengine.ini(5)."},
     {"--once", "Run every enabled job once, then exit with the worst job's exit code."},
@@ -270,10 +270,12 @@ static const opt_help options_help[] = {
     {"--print", "setup: print the statements instead of running them."},
     {"--suggest", "map: propose a [map] section from the servers' describe and the stream's fields."},
     {"--keep SIDE", "conflicts resolve: the version kept, salesforce or database."},
+    {"--history", "verify: list the latest verify runs kept in each job's sink instead of verifying."},
+    {"--fix", "verify: write the differing rows again through the job's own sink, then verify again."},
     {"-V, --version", "Print the version and the plugin ABI version, and exit."},
     {"-h, --help", "Print help (of the command given before it) and exit."},
 };
-static const char option_letters[] = "coFRPSlfDMjCTpGKVh";
+static const char option_letters[] = "coFRPSlfDMjCTpGKHXVh";
 
 static const cmd_help commands_help[] = {
     {NULL, "syncengine -c FILE [--once] [--full-refresh] [--run-at-start] [options]", "run jobs on their schedule",
@@ -327,6 +329,24 @@ static const cmd_help commands_help[] = {
      "twice changes nothing. With --print, prints the statements without changing anything (sinks connect "
      "nowhere; a source may read its catalog).",
      "cpPSlfh"},
+    {"verify", "syncengine verify [JOB] -c FILE [--json] [--fix] [--history] [options]",
+     "compare each stream's source and target",
+     "Compares the source and the target of every stream of every job (or of JOB) without trusting the "
+     "engine's cursors: the row counts, then hashes of key ranges computed inside each database, splitting only "
+     "the ranges that differ, so that the work grows with the differences, not with the tables. The rows of "
+     "small differing ranges are fetched and listed: missing in the target, extra in the target, and different "
+     "(with the columns that differ). The columns compared are those the mapping copies (a plain field); "
+     "computed ones are listed as not compared. Both plugins must offer the compare operations (ABI 1.3); a "
+     "stream whose plugins do not is reported as skipped.\n\n"
+     "Each run is kept in the sink's database (syncengine.verify_runs, or _syncengine_verify_runs in a "
+     "SQLite file); --history lists the latest ones. --json prints the reports as JSON.\n\n"
+     "With --fix, the rows found missing or different are fetched from the source, mapped and written through "
+     "the job's own sink (upserts), and the extra rows are handed to the sink as deletes (applied by its "
+     "sink.delete_mode); orphans too with orphans_policy = delete. No cursor moves. The stream is then "
+     "verified again and its final state decides the exit status.\n\n"
+     "Exit status: 0 when every compared stream agrees, 8 when some differ, 5 when a side could not be read, "
+     "3 for a JOB that is not defined.",
+     "cjXHPSlfh"},
     {"discover", "syncengine discover SOURCE -c FILE [options]", "list the streams and fields a source offers",
      "Opens the [source SOURCE] instance and prints the streams it offers and the fields of each, with their "
      "types.",
@@ -374,6 +394,7 @@ static const struct {
     {SYNCC_EXIT_FAILED, "a job run failed (status: a job's last run failed)"},
     {SYNCC_EXIT_PARTIAL, "a job run finished but rejected some records"},
     {SYNCC_EXIT_RATELIMIT, "a job stopped at the API allowance; the next run resumes"},
+    {SYNCC_EXIT_DIFFERENT, "verify: the source and the target of a stream differ"},
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))

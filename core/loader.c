@@ -152,9 +152,32 @@ int syncc_plugin_load(const char *path, syncc_plugin *out, char *err, size_t err
         check_options(path, "stream_options", out->def.stream_options, err, errlen) ||
         check_options(path, "target_options", out->def.target_options, err, errlen))
         goto fail;
+    if (out->def.struct_size >= offsetof(sync_plugin, compare) + sizeof(void *) && out->def.compare != NULL) {
+        const sync_compare_ops *c = out->def.compare;
+        if (c->struct_size < offsetof(sync_compare_ops, close) + sizeof(void *)) {
+            snprintf(err, errlen, "%s: plugin '%s': its compare table is smaller than ABI 1.3", path, out->def.name);
+            goto fail;
+        }
+        copy_sized(&out->compare, sizeof(out->compare), c, c->struct_size);
+        const sync_compare_ops *o = &out->compare;
+        const char *missing = !o->open ? "open" : !o->table ? "table" : !o->summary ? "summary"
+                            : !o->split ? "split" : !o->fetch ? "fetch" : !o->close ? "close" : NULL;
+        if (missing != NULL) {
+            snprintf(err, errlen, "%s: plugin '%s': required compare callback '%s' is missing", path,
+                     out->def.name, missing);
+            goto fail;
+        }
+        if ((o->history_add == NULL) != (o->history == NULL)) {
+            snprintf(err, errlen, "%s: plugin '%s': optional group 'history' is incomplete (%s without %s)", path,
+                     out->def.name, o->history_add ? "history_add" : "history",
+                     o->history_add ? "history" : "history_add");
+            goto fail;
+        }
+    }
     /* Point the definition at the normalized tables. */
     out->def.source = (provides & SYNC_PROVIDES_SOURCE) ? &out->source : NULL;
     out->def.sink = (provides & SYNC_PROVIDES_SINK) ? &out->sink : NULL;
+    out->def.compare = out->compare.open != NULL ? &out->compare : NULL;
     out->path = strdup(path);
     out->dl = dl;
     return 0;
@@ -228,6 +251,8 @@ void syncc_registry_add_file(syncc_registry *r, const char *path)
                 r->plugins[i].def.source = &r->plugins[i].source;
             if (r->plugins[i].def.sink)
                 r->plugins[i].def.sink = &r->plugins[i].sink;
+            if (r->plugins[i].def.compare)
+                r->plugins[i].def.compare = &r->plugins[i].compare;
         }
     }
     r->plugins[r->n] = pl;
@@ -235,6 +260,8 @@ void syncc_registry_add_file(syncc_registry *r, const char *path)
         r->plugins[r->n].def.source = &r->plugins[r->n].source;
     if (pl.def.sink)
         r->plugins[r->n].def.sink = &r->plugins[r->n].sink;
+    if (pl.def.compare)
+        r->plugins[r->n].def.compare = &r->plugins[r->n].compare;
     r->n++;
 }
 

@@ -19,6 +19,7 @@ typedef struct syncc_plugin {
     sync_plugin def;          /* normalized copy: members beyond the plugin's size are NULL */
     sync_source_ops source;   /* normalized copies of the ops tables */
     sync_sink_ops sink;
+    sync_compare_ops compare; /* zero when the plugin has none (ABI 1.3) */
 } syncc_plugin;
 
 typedef struct syncc_load_error {

@@ -12,6 +12,7 @@
  *   syncengine describe -c FILE INSTANCE [OBJECT]   an object's fields (or the objects) as the servers say
  *   syncengine map --suggest -c FILE STREAM         a proposed [map] section for a stream
  *   syncengine templates [NAME]                     the shipped mapping templates
+ *   syncengine verify [JOB] -c FILE [--json] [--fix] compare (and repair) each stream's source and target
  *
  * Exit codes are listed in engine.h and docs/user-guide.md.
  */
@@ -36,6 +37,7 @@
 #include "status_cmd.h"
 #include "conflicts_cmd.h"
 #include "timeutil.h"
+#include "verify.h"
 
 static volatile int *stop_flag;
 
@@ -176,6 +178,8 @@ typedef struct cli {
     const char *plugin_dirs[9];
     size_t n_dirs;
     int once, full_refresh, run_at_start, markdown, print, connect, suggest;
+    int history;             /* verify --history */
+    int fix;                 /* verify --fix */
 } cli;
 
 /*
@@ -196,6 +200,7 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         {"connect", no_argument, NULL, 'C'},          {"state", required_argument, NULL, 'T'},
         {"suggest", no_argument, NULL, 'G'},
         {"keep", required_argument, NULL, 'K'},
+        {"history", no_argument, NULL, 'H'},          {"fix", no_argument, NULL, 'X'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
@@ -218,6 +223,8 @@ static int parse_options(cli *o, int argc, char **argv, const char *optstring)
         case 'T': o->state_filter = optarg; break;
         case 'G': o->suggest = 1; break;
         case 'K': o->keep = optarg; break;
+        case 'H': o->history = 1; break;
+        case 'X': o->fix = 1; break;
         case 'l': {
             sync_log_level lvl;
             if (syncc_log_parse_level(optarg, &lvl) != 0) {
@@ -258,7 +265,8 @@ int main(int argc, char **argv)
         return rc;
     const char *cmd = optind < argc ? argv[optind++] : NULL;
     const char *arg = NULL;
-    if (cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0 || strcmp(cmd, "help") == 0) &&
+    if (cmd != NULL && (strcmp(cmd, "run") == 0 || strcmp(cmd, "discover") == 0 || strcmp(cmd, "help") == 0 ||
+                        strcmp(cmd, "verify") == 0) &&
         optind < argc && argv[optind][0] != '-')
         arg = argv[optind++];
     /* conflicts resolve ID */
@@ -294,6 +302,12 @@ int main(int argc, char **argv)
     }
     while (cmd != NULL && strcmp(cmd, "status") == 0 && optind < argc && n_jobs < sizeof(jobs) / sizeof(jobs[0]))
         jobs[n_jobs++] = argv[optind++]; /* job names after the options */
+    if (cmd != NULL && strcmp(cmd, "verify") == 0 && arg == NULL && optind < argc) {
+        arg = argv[optind++]; /* verify -c FILE JOB [options] */
+        rc = parse_options(&o, argc, argv, "c:l:Vh");
+        if (rc >= 0)
+            return rc;
+    }
     if (resolve && resolve_id == NULL && optind < argc && argv[optind][0] != '-') {
         resolve_id = argv[optind++]; /* conflicts resolve -c FILE ID [--keep SIDE] */
         rc = parse_options(&o, argc, argv, "c:l:Vh");
@@ -312,7 +326,7 @@ int main(int argc, char **argv)
     if (cmd != NULL && strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "plugins") != 0 &&
         strcmp(cmd, "status") != 0 && strcmp(cmd, "discover") != 0 && strcmp(cmd, "help") != 0 &&
         strcmp(cmd, "setup") != 0 && strcmp(cmd, "describe") != 0 && strcmp(cmd, "map") != 0 &&
-        strcmp(cmd, "templates") != 0 && strcmp(cmd, "conflicts") != 0) {
+        strcmp(cmd, "templates") != 0 && strcmp(cmd, "conflicts") != 0 && strcmp(cmd, "verify") != 0) {
         fprintf(stderr, "syncengine: unknown command '%s'\n", cmd);
         usage(stderr);
         return SYNCC_EXIT_USAGE;
@@ -402,6 +416,8 @@ int main(int argc, char **argv)
         code = syncc_status_command_state(e, jobs, n_jobs, o.json, o.state_filter);
     } else if (cmd != NULL && strcmp(cmd, "conflicts") == 0) {
         code = resolve ? syncc_conflicts_resolve(e, resolve_id, o.keep) : syncc_conflicts_command(e, o.json);
+    } else if (cmd != NULL && strcmp(cmd, "verify") == 0) {
+        code = syncc_verify_command(e, arg, o.json, o.history, o.fix);
     } else if (cmd != NULL && strcmp(cmd, "setup") == 0) {
         code = cmd_setup(e, o.print);
     } else if (cmd != NULL && strcmp(cmd, "discover") == 0) {

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "notify.h"
 #include "timeutil.h"
+#include "verify.h"
 
 typedef struct job_thread_arg {
     syncc_engine *e;
@@ -32,9 +33,10 @@ static void *job_thread(void *p)
 {
     job_thread_arg *a = p;
     syncc_run_result res;
-    int code = syncc_job_run(a->e, a->job, &res);
+    int code = a->job->verify_now ? syncc_verify_scheduled(a->e, a->job) : syncc_job_run(a->e, a->job, &res);
     pthread_mutex_lock(&a->e->lock);
     a->job->running = 0;
+    a->job->verify_now = 0;
     a->job->phase = a->job->phase == SYNCC_PHASE_SKIPPED ? SYNCC_PHASE_SKIPPED : SYNCC_PHASE_DONE;
     a->job->last_exit = code;
     pthread_cond_broadcast(&a->e->changed);
@@ -225,6 +227,10 @@ static void plan(syncc_engine *e, int64_t now, int right_away)
     for (size_t j = 0; j < e->n_jobs; j++) {
         e->jobs[j].paused = paused_in_state(e, e->jobs[j].conf->name);
         e->jobs[j].next_due = right_away ? now : syncc_cron_next(&e->jobs[j].cron, now);
+        /* --run-at-start: the verify too, once the job's first run is over */
+        e->jobs[j].verify_due = !e->jobs[j].has_verify ? -1
+                                : right_away         ? now
+                                                     : syncc_cron_next(&e->jobs[j].verify_cron, now);
         if (e->jobs[j].conf->tenants != NULL) {
             e->jobs[j].next_due = -1; /* its tenants are planned one by one (core/tenant.c) */
             continue;
@@ -295,6 +301,23 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
             }
             if (job->next_due > 0 && job->next_due < next)
                 next = job->next_due;
+            /* verify_schedule: a verify run once the job is idle (a run going on is waited for) */
+            if (job->verify_due > 0 && job->verify_due <= now) {
+                if (job->running) {
+                    if (now + 1000000 < next)
+                        next = now + 1000000;
+                    continue;
+                } else if (running_count(e) < max) {
+                    job->verify_now = 1;
+                    if (start_job(e, job) != 0) {
+                        job->verify_now = 0;
+                        syncc_log(SYNC_LOG_ERROR, NULL, "cannot start the verify of job '%s'", job->conf->name);
+                    }
+                    job->verify_due = syncc_cron_next(&job->verify_cron, now);
+                }
+            }
+            if (job->verify_due > 0 && job->verify_due < next)
+                next = job->verify_due;
         }
         int idle = running_count(e) == 0;
         pthread_mutex_unlock(&e->lock);

@@ -326,6 +326,102 @@ typedef struct sync_check {
 /* True if chk (from the engine) carries member m. */
 #define SYNC_CHECK_HAS(chk, m) ((chk)->struct_size >= offsetof(sync_check, m) + sizeof((chk)->m))
 
+/* ------------------------------------------------------------------ compare */
+
+/*
+ * ABI 1.3: one table of a stream, as `syncengine verify` compares it.  The
+ * engine pairs the source's columns with the target's through the job's
+ * mapping; each side is asked about its own table with its own names.
+ * Everything is borrowed for the call that receives it.
+ */
+typedef struct sync_compare_table {
+    uint32_t struct_size;
+    const char *job;
+    const char *stream;
+    const char *object;               /* the table: the stream's object (source) or target (sink) */
+    const sync_config *options;       /* the stream's source.* or sink.* options */
+    const char *key;                  /* the key column; NULL: the plugin's own default */
+    const char *const *columns;       /* the compared columns, the key not among them */
+    size_t n_columns;
+} sync_compare_table;
+
+/*
+ * The canonical text both sides hash and return for a value, per kind
+ * (docs/plugin-abi.md, "Canonical values"): SYNC_TYPE_STRING the text;
+ * SYNC_TYPE_INT decimal; SYNC_TYPE_FLOAT a plain decimal without exponent or
+ * trailing zeros; SYNC_TYPE_BOOL "true" / "false"; SYNC_TYPE_TIMESTAMP
+ * "YYYY-MM-DDTHH:MM:SS.ffffffZ" in UTC; SYNC_TYPE_DATE "YYYY-MM-DD";
+ * SYNC_TYPE_JSON the text PostgreSQL's jsonb prints.  A row's hash is the
+ * first 15 hex digits of the MD5 of the values joined by 0x1f, each written
+ * "v" + canonical text, or "n" for NULL, the key first; a range's hash is the
+ * sum of its rows' hashes modulo 2^60.
+ */
+typedef struct sync_compare_ops {
+    uint32_t struct_size;
+
+    /* Required.  An instance on the section cfg, in the role is_source names. */
+    int (*open)(sync_ctx *ctx, const sync_config *cfg, int is_source, void **instance);
+
+    /*
+     * Required.  Resolves table t: kinds[0] receives the natural kind of the
+     * key (SYNC_TYPE_INT or SYNC_TYPE_STRING), kinds[1 + i] that of column i
+     * (a SYNC_TYPE_*), *key_out the key column used (borrowed until close),
+     * *table_state what the calls below take.  SYNC_E_NOTFOUND / SYNC_E_SCHEMA
+     * with the error set when the table or a column does not exist.
+     */
+    int (*table)(void *instance, const sync_compare_table *t, sync_type *kinds, const char **key_out,
+                 void **table_state);
+
+    /*
+     * Required.  Count and hash of the rows whose key k is lo <= k < hi (lo or
+     * hi NULL: unbounded), keys as their canonical text, computed in the
+     * database, each value in the kind kinds[] gives (agreed by both sides).
+     */
+    int (*summary)(void *instance, void *table_state, const sync_type *kinds, const char *lo, const char *hi,
+                   int64_t *count, uint64_t *hash);
+
+    /* Required.  The keys at positions step+1, 2*step+1, ... (1-based, key order) of the range. */
+    int (*split)(void *instance, void *table_state, const char *lo, const char *hi, int64_t step,
+                 void (*key)(void *payload, const char *key), void *payload);
+
+    /* Required.  The rows of the range in key order: values[0] the key, values[1 + i] column i, NULL for NULL. */
+    int (*fetch)(void *instance, void *table_state, const sync_type *kinds, const char *lo, const char *hi,
+                 void (*row)(void *payload, const char *const *values), void *payload);
+
+    /*
+     * Optional.  Runs one read-only statement (integrity rules), with text
+     * parameters ($1.. for PostgreSQL, ?1.. for SQLite), handing each row's
+     * values as text (NULL for NULL).
+     */
+    int (*query)(void *instance, const char *sql, const char *const *params, size_t n_params,
+                 void (*row)(void *payload, size_t n, const char *const *values), void *payload);
+
+    /*
+     * Optional.  Keeps a verify run's result (report, a JSON object) in the
+     * database, and lists the job's latest ones newest first (job NULL:
+     * every job).
+     */
+    int (*history_add)(void *instance, const char *job, const char *run_id, int64_t started_at,
+                       int64_t finished_at, const char *status, const char *report_json);
+    int (*history)(void *instance, const char *job, int max,
+                   void (*each)(void *payload, const char *run_id, int64_t started_at, int64_t finished_at,
+                                const char *status, const char *report_json),
+                   void *payload);
+
+    /* Required.  Releases the table states and the instance. */
+    void (*close)(void *instance);
+
+    /*
+     * Optional.  summary of each part of [lo, hi) cut at bounds (n sorted
+     * keys): part 0 is [lo, bounds[0]), part i [bounds[i-1], bounds[i]), part
+     * n [bounds[n-1], hi); counts and hashes have n + 1 places.  In one pass
+     * over the range, where a summary per part would read the table's pages
+     * once per part (keys in another order than the rows).
+     */
+    int (*buckets)(void *instance, void *table_state, const sync_type *kinds, const char *lo, const char *hi,
+                   const char *const *bounds, size_t n, int64_t *counts, uint64_t *hashes);
+} sync_compare_ops;
+
 /* ------------------------------------------------------------------ plugins */
 
 #define SYNC_PROVIDES_SOURCE (1u << 0)
@@ -394,6 +490,8 @@ typedef struct sync_plugin {
      * SYNC_E_NOTFOUND (with set_error) when there is no such object.
      */
     int (*describe)(void *instance, int is_source, const char *object, char **json_out);
+    /* Optional (ABI 1.3).  Comparing a table with the other side of a stream: `syncengine verify`. */
+    const sync_compare_ops *compare;
 } sync_plugin;
 
 #define SYNC_PLUGIN_HEAD \

@@ -8,6 +8,7 @@
  * pgs_source.c, beside the sink on the same connection layer.
  */
 #include "pgs_check.h"
+#include "pgs_compare.h"
 #include "pgs_purge.h"
 #include "pgs_query.h"
 #include "pgs_runlog.h"
@@ -282,6 +283,7 @@ static const sync_plugin pgs_plugin = {
     .sink = &pgs_sink_ops,
     .check = pgs_check_cb,
     .probe = pgs_probe_cb,
+    .compare = &pgs_compare_ops,
 };
 
 SYNC_PLUGIN_DEFINE(pgs_plugin, pgs_host)

@@ -10,6 +10,7 @@
 
 #include "d1.h"
 #include "d1_conn.h"
+#include "sq_compare.h"
 #include "sq_conn.h"
 #include "sq_sink.h"
 #include "sq_source.h"
@@ -331,6 +332,7 @@ static const sync_plugin sq_plugin = {
     .sink = &sq_sink_ops,
     .check = sq_check,
     .probe = probe,
+    .compare = &sq_compare_ops,
 };
 
 SYNC_PLUGIN_DEFINE(sq_plugin, sq_host)

@@ -103,6 +103,7 @@ refused too_small "plugin definition is 12 bytes, smaller than the ABI 1.0 size"
 refused no_role "plugin 'no_role' provides neither a source nor a sink"
 refused missing_callback "plugin 'missing_callback': required source callback 'read' is missing"
 refused half_group "optional group 'state' is incomplete (state_load without state_reset)"
+refused compare_incomplete "plugin 'compare_incomplete': required compare callback 'fetch' is missing"
 refused cap_without_group "declares SYNC_CAP_STATE without the state callbacks"
 refused bad_options "invalid options table" "'path'"
 refused bad_options_required "invalid stream_options table" "'where'"
@@ -125,7 +126,7 @@ done
 grep -Eq "^dup_name +1\.0\.0 .*/dup_name_a\.so\$" "$tmp/out" || fail "mixed directory: dup_name should come from dup_name_a.so: $out"
 grep -qF "$all/dup_name_b.so: duplicate plugin name 'dup_name' (already loaded from $all/dup_name_a.so)" "$tmp/err" ||
     fail "mixed directory: duplicate not reported as expected: $err"
-broken=(wrong_major newer_minor too_small no_role missing_callback half_group cap_without_group bad_options
+broken=(wrong_major newer_minor too_small no_role missing_callback half_group compare_incomplete cap_without_group bad_options
         bad_options_required bad_options_enum no_entry returns_null unresolved not_a_plugin dup_name_b)
 [ "$(wc -l <"$tmp/err")" -eq "${#broken[@]}" ] || fail "mixed directory: expected ${#broken[@]} error lines, got: $err"
 for b in "${broken[@]}"; do

@@ -293,11 +293,11 @@ static void test_sections(void **state)
     snprintf(m, sizeof(m), "%s/main.ini", g_dir);
     expect_load_error("[engine]\n\n[foo]\n",
                       "%s:3: unknown section [foo]; valid sections: [engine], [source NAME], [sink NAME], "
-                      "[tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]",
+                      "[tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME], [verify JOB.NAME]",
                       m);
     expect_load_error("[Job x]\n",
                       "%s:1: unknown section [Job x]; valid sections: [engine], [source NAME], [sink NAME], "
-                      "[tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME]",
+                      "[tenants NAME], [job NAME], [stream JOB.NAME], [map JOB.NAME], [verify JOB.NAME]",
                       m);
     expect_load_error("[source]\n", "%s:1: section [source] needs a name: [source NAME]", m);
     expect_load_error("[stream]\n", "%s:1: section [stream] needs a name: [stream JOB.NAME]", m);
@@ -465,8 +465,8 @@ static void test_job_options(void **state)
     expect_load_error(text,
                       "%s:8: unknown option 'retries' in [job j]; valid options: batch_size, conflict_policy, "
                       "direction, enabled, full_refresh, like, merge_fields, parallel_streams, push_deletes, "
-                      "queue_depth, schedule, sink, sink.*, source, tenants, var.*, "
-                      "write_attempts",
+                      "queue_depth, schedule, sink, sink.*, source, tenants, var.*, verify_fix, "
+                      "verify_schedule, write_attempts",
                       m);
     snprintf(text, sizeof(text), "%s[job j]\nsource = src\nsink = dst\nsource.where = x\n", src);
     expect_load_error(text,
@@ -684,8 +684,8 @@ static void test_includes(void **state)
     expect_load_error("include = bad.ini\n" BASE,
                       "%s:4: unknown option 'foo' in [job q]; valid options: batch_size, conflict_policy, "
                       "direction, enabled, full_refresh, like, merge_fields, parallel_streams, push_deletes, "
-                      "queue_depth, schedule, sink, sink.*, source, tenants, var.*, "
-                      "write_attempts",
+                      "queue_depth, schedule, sink, sink.*, source, tenants, var.*, verify_fix, "
+                      "verify_schedule, write_attempts",
                       P("bad.ini"));
 
     /* no includes from memory when asked */

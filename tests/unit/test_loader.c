@@ -191,6 +191,7 @@ static refused_row refused[] = {
     {"no_role", {"plugin 'no_role' provides neither a source nor a sink", ""}, 0},
     {"missing_callback", {"required source callback 'read' is missing", ""}, 0},
     {"half_group", {"optional group 'state' is incomplete (state_load without state_reset)", ""}, 0},
+    {"compare_incomplete", {"plugin 'compare_incomplete': required compare callback 'fetch' is missing", ""}, 0},
     {"cap_without_group", {"declares SYNC_CAP_STATE without the state callbacks", ""}, 0},
     {"bad_options", {"invalid options table: option 'path' is declared twice", "'path'"}, 1},
     {"bad_options_required",
@@ -414,7 +415,7 @@ static void test_missing_file(void **state)
 /* ---------------------------------------------------- one directory */
 
 static const char *const all_plugins[] = {
-    "bad_options", "bad_options_enum", "bad_options_required", "cap_without_group", "dup_name_a",
+    "bad_options", "bad_options_enum", "bad_options_required", "cap_without_group", "compare_incomplete", "dup_name_a",
     "dup_name_b", "good_both", "good_source", "half_group", "missing_callback", "newer_minor",
     "no_entry", "no_role", "not_a_plugin", "old_abi_1_0", "returns_null", "too_small",
     "unresolved", "wrong_major",
