@@ -544,7 +544,10 @@ static int sf_send(pp *p, int kind, pp_op **ops, size_t n)
                     msg = ctx->rejects[j].message;
             if (kind == PP_DELETE && rc == SYNC_OK && msg == NULL && complete) {
                 op->ok = 1; /* deletes are not reported as written: what was not refused went through */
-            } else if (msg != NULL && strstr(msg, "salesforce refused to") != NULL) {
+            } else if (msg != NULL && (strstr(msg, "salesforce refused to") != NULL ||
+                                       strncmp(msg, "refused before sending: ", 24) == 0 ||
+                                       strncmp(msg, "cannot ", 7) == 0)) {
+                /* Salesforce's answer, or the sink's own refusal of a record it never sent */
                 read_refusal(op, msg);
             } else {
                 /* no answer for it (lost, or the call failed): not known to be written */

@@ -518,7 +518,9 @@ static int build_item(write_ctx *w, const sync_record *rec, sf_wop *op, sf_item 
         char why[200] = "";
         json_t *jv = sf_value_json(&ts->cols[i].fit, &v, why, sizeof why);
         if (jv == NULL || json_object_set_new(o, ts->cols[i].name, jv) != 0) {
-            reject(w, rec, "column '%s': %s", ts->cols[i].name, why[0] ? why : "out of memory");
+            /* not sent at all: a definite refusal, not an unanswered call */
+            reject(w, rec, "refused before sending: column '%s': %s", ts->cols[i].name,
+                   why[0] ? why : "out of memory");
             json_decref(o);
             free(id);
             free(ext);

@@ -103,13 +103,13 @@ mm
 grep -q "Task 3 created, 0 updated, 0 deleted, 0 linked to records that existed, 0 waiting" "$T/run.log" || { cat "$T/run.log"; die "waiting events not created"; }
 check_order c5@markmail.example
 
-note "an event Salesforce refuses is rejected with its key and reason, the other is written"
+note "an event that cannot fit is rejected with its key and reason before sending, the other is written"
 bad=$(sql "INSERT INTO email_events (contact_id, type, occurred_at, subject, message_id)
            SELECT id, 'sent', now(), 'Too long', repeat('x', 33000) FROM contacts WHERE email = 'c1@markmail.example' RETURNING id")
 sql "INSERT INTO email_events (contact_id, type, occurred_at, subject) SELECT id, 'sent', now(), 'Fine' FROM contacts WHERE email = 'c1@markmail.example'"
 mm
 [ $rc -eq 6 ] || { cat "$T/run.log"; die "the run with a refused event exited $rc, expected 6"; }
-grep -q "row $bad: salesforce refused to create the Task record: STRING_TOO_LONG" "$T/run.log" || { cat "$T/run.log"; die "the refusal is not reported with its key"; }
+grep -q "row $bad: refused before sending: column 'Description': 330[0-9][0-9] characters, the field holds at most 32000" "$T/run.log" || { cat "$T/run.log"; die "the refusal is not reported with its key"; }
 grep -q "Task 1 created, 0 updated, 0 deleted, 0 linked to records that existed, 0 waiting, 0 skipped (horizon), 1 failed" "$T/run.log" ||
     { cat "$T/run.log"; die "counts with a refused event"; }
 [ "$(sf_count Task 'r["Subject"] == "Email sent: Fine"')" = 1 ] || die "the good event was not written"
