@@ -1831,7 +1831,10 @@ out:
     return rc;
 }
 
-/* The bookkeeping tables, as conf/crm.sql creates them; made here only when missing. */
+/*
+ * The bookkeeping tables, as conf/crm.sql creates them: made by `syncengine
+ * setup` (syncc_twoway_setup), or by a run when missing.
+ */
 static const char *const bookkeeping_ddl[] = {
     "CREATE SCHEMA IF NOT EXISTS syncengine",
     "CREATE TABLE IF NOT EXISTS syncengine.sync_links (job text NOT NULL, stream text NOT NULL, db_key text NOT NULL, "
@@ -1877,6 +1880,65 @@ static int ensure_bookkeeping(tw_run *tw)
     syncc_log(SYNC_LOG_INFO, &(syncc_log_ctx){.job = tw->rt->conf->name, .run_id = tw->run_id},
               "created the two-way tables in schema \"syncengine\" (sync_links, sync_conflicts, sync_twoway_state)");
     return SYNC_OK;
+}
+
+int syncc_twoway_setup(syncc_engine *e, int print, int *failed)
+{
+    const syncc_instance *done[64];
+    size_t n_done = 0;
+    int handled = 0;
+    *failed = 0;
+    for (size_t j = 0; j < e->n_jobs; j++) {
+        syncc_job_rt *rt = &e->jobs[j];
+        const syncc_instance *in = rt->conf->sink;
+        int seen = 0;
+        if (rt->conf->direction == NULL || in == NULL || rt->sink == NULL)
+            continue;
+        for (size_t k = 0; k < n_done; k++)
+            seen |= done[k] == in;
+        if (seen)
+            continue;
+        if (n_done < sizeof(done) / sizeof(done[0]))
+            done[n_done++] = in;
+        handled++;
+        if (print) {
+            printf("-- two-way job '%s', sink '%s': the two-way tables\n", rt->conf->name, in->name);
+            for (size_t i = 0; bookkeeping_ddl[i]; i++)
+                printf("%s;\n", bookkeeping_ddl[i]);
+            continue;
+        }
+        if (rt->sink->sink.query == NULL || rt->sink->sink.open == NULL) {
+            fprintf(stderr, "syncengine: job '%s' is two-way, but the plugin '%s' of its sink '%s' cannot run "
+                    "statements (it has no query operation)\n", rt->conf->name, rt->sink->def.name, in->name);
+            *failed = 1;
+            continue;
+        }
+        sync_ctx *ctx = syncc_ctx_new("setup", in->name, in->plugin_name);
+        void *inst = NULL;
+        if (ctx == NULL) {
+            *failed = 1;
+            return handled;
+        }
+        ctx->cancel = &e->stop;
+        ctx->state = e->state;
+        int rc = rt->sink->sink.open(ctx, in->config, &inst);
+        for (size_t i = 0; rc == SYNC_OK && bookkeeping_ddl[i]; i++) {
+            ctx->errbuf[0] = '\0';
+            rc = rt->sink->sink.query(inst, bookkeeping_ddl[i], NULL, 0, NULL);
+        }
+        if (rc != SYNC_OK) {
+            fprintf(stderr, "syncengine: setup of the two-way tables of job '%s' (sink '%s') failed: %s%s%s\n",
+                    rt->conf->name, in->name, syncc_strerror(rc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
+            *failed = 1;
+        } else {
+            printf("two-way job '%s' (sink '%s'): its tables are in place (syncengine.sync_links, sync_conflicts, "
+                   "sync_twoway_state)\n", rt->conf->name, in->name);
+        }
+        if (inst != NULL)
+            rt->sink->sink.close(inst);
+        syncc_ctx_free(ctx);
+    }
+    return handled;
 }
 
 int syncc_twoway_run(syncc_engine *e, syncc_job_rt *rt, const char *run_id, void *src_inst, sync_ctx *src_ctx,
