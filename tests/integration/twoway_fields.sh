@@ -48,7 +48,7 @@ sf DELETE /__stub/faults >/dev/null
     "Director|+31 30 000 0000|synced" ] || die "the row after the update: $(sql "SELECT title, phone FROM contacts WHERE email = 'ann@example.com'")"
 
 note "the next run pulls the edit, without a conflict"
-sfstub_settle "$SF_org_URL"
+tw_settle
 twoway_run "$ini"
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "pull run exited $rc"; }
 [ "$(sql "SELECT title || '|' || phone FROM contacts WHERE email = 'ann@example.com'")" = "Director|+31 6 9999 9999" ] ||
@@ -58,7 +58,7 @@ twoway_run "$ini"
 [ "$(sql "SELECT phone FROM contacts WHERE email = 'bob@example.com'")" = "+31 30 111 1111" ] || die "bob changed"
 
 note "then nothing to write"
-sfstub_settle "$SF_org_URL"
+tw_settle
 w0=$(sf GET /__stub/stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["records_written"])')
 twoway_run "$ini"
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "idle run exited $rc"; }

@@ -7,6 +7,8 @@
 #   twoway_run FILE [args]             one run; exit code in $rc, output in $T/run.log
 #   sql "SELECT ..."                   one value from the database
 #   sf METHOD PATH [JSON]              the stand-in's control API
+#   tw_settle                          waits until the stand-in's edits are readable
+#   tw_xid / tw_written TXID           the transaction counter now / rows written since
 
 . "$top/tests/lib/pgcluster.sh"
 
@@ -21,6 +23,35 @@ twoway_setup() {
 
 sql() { pg_psql -c "$1"; }
 sf() { sfstub_ctl "$SF_org_URL" "$@"; }
+
+# The Salesforce source reads up to the server's time as its Date header gives
+# it, in whole seconds: a record is readable once the stand-in's clock is past
+# the second of its stamp.  Waits exactly that long (sfstub_settle waits a
+# second more, whatever the stamps).
+tw_settle() {
+    sf GET /__stub/clock | python3 -c '
+import datetime, json, math, sys, time
+c = json.load(sys.stdin)
+def sec(v):
+    return datetime.datetime.fromisoformat(v.replace("Z", "+00:00").replace("+0000", "+00:00")).timestamp()
+if c.get("last_stamp"):
+    time.sleep(max(math.floor(sec(c["last_stamp"])) + 1 - sec(c["now"]), 0.0) + 0.02)'
+}
+
+# Rows written (inserted or updated) by transactions after TXID (from tw_xid)
+# in the tables named (default: the CRM's three): exact and immediate, unlike
+# the statistics views.
+tw_xid() { sql "SELECT txid_current()"; }
+tw_written() {
+    _x=$1
+    shift
+    [ $# -gt 0 ] || set -- companies contacts opportunities
+    _q="SELECT 0"
+    for _t in "$@"; do
+        _q="$_q + (SELECT count(*) FROM $_t WHERE xmin::text::bigint > $_x)"
+    done
+    sql "$_q"
+}
 
 twoway_ini() {
     _ini=$1
