@@ -732,6 +732,7 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
     tw_run *tw = ts->tw;
     sfw_targets tt;
     unsigned char *done;
+    char **sigs;          /* each update's fields_sig(): updates with the same one share a target */
     int rc = SYNC_OK;
     static const int order[] = {TW_T_CREATE, TW_T_UPDATE, TW_T_DELETE};
 
@@ -744,8 +745,17 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
         return rc;
     }
     done = calloc(n, 1);
-    if (!done)
+    sigs = calloc(n, sizeof(*sigs));
+    for (size_t i = 0; done && sigs && i < n; i++)
+        if (op_kind(&ops[i]) == TW_T_UPDATE && (sigs[i] = fields_sig(ops[i].fields)) == NULL)
+            rc = SYNC_E_NOMEM;
+    if (!done || !sigs || rc != SYNC_OK) {
+        for (size_t i = 0; sigs && i < n; i++)
+            free(sigs[i]);
+        free(sigs);
+        free(done);
         return SYNC_E_NOMEM;
+    }
     memset(&tt, 0, sizeof(tt));
     for (size_t o = 0; o < sizeof(order) / sizeof(order[0]) && rc == SYNC_OK; o++) {
         int kind = order[o];
@@ -759,14 +769,13 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
                 break;
             if ((rc = sfw_prepare(ts, &tt, kind, &ops[first], &t)) != SYNC_OK)
                 break;
-            char *sig = kind == TW_T_UPDATE ? fields_sig(ops[first].fields) : NULL;
+            const char *sig = sigs[first];
             sync_batch *b = syncc_batch_new();
             sfw_call call = {ops, json_object()};
             size_t taken = 0;
-            if (!b || !call.index || (kind == TW_T_UPDATE && !sig)) {
+            if (!b || !call.index) {
                 syncc_batch_free(b);
                 json_decref(call.index);
-                free(sig);
                 rc = SYNC_E_NOMEM;
                 break;
             }
@@ -774,13 +783,8 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
                 tw_sf_op *op = &ops[i];
                 if (done[i] || op_kind(op) != kind)
                     continue;
-                if (sig) {
-                    char *s2 = fields_sig(op->fields);
-                    int same_sig = s2 && strcmp(s2, sig) == 0;
-                    free(s2);
-                    if (!same_sig)
-                        continue;
-                }
+                if (sig && strcmp(sigs[i], sig) != 0)
+                    continue;
                 done[i] = 1;
                 const char *key = op->db_key ? op->db_key : op->sf_id;
                 sync_record *rec = syncc_batch_add(b, key, strlen(key), kind == TW_T_DELETE ? SYNC_OP_DELETE
@@ -805,7 +809,6 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
                 }
                 taken++;
             }
-            free(sig);
             {
                 sync_write_result wr;
                 memset(&wr, 0, sizeof(wr));
@@ -849,6 +852,9 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
         }
     }
     sfw_targets_free(&tt);
+    for (size_t i = 0; i < n; i++)
+        free(sigs[i]);
+    free(sigs);
     free(done);
     return rc;
 }
