@@ -399,6 +399,106 @@ size_t syncc_check_offline(syncc_engine *e, syncc_problems *out)
     return cp.added;
 }
 
+/*
+ * A two-way stream pushes its fields through the Salesforce plugin's sink: the
+ * plugin's probe judges them as a sink's columns (createable, updateable, the
+ * external id), each named by the file:line of its arrow.  inst is the source
+ * instance, open: the same plugin, the same session.
+ */
+static int probe_twoway_push(const syncc_plugin *p, const syncc_job *job, const syncc_stream_rt *srt, void *inst,
+                             sync_ctx *ctx, check_payload *cp, char *err, size_t errlen)
+{
+    const syncc_stream *st = srt->conf;
+    const syncc_tw_stream *m = srt->twoway;
+    size_t n = 0;
+    int rc = SYNC_OK;
+    char where[300], cerr[512];
+    if (job->direction != NULL && strcmp(job->direction, "to_database") == 0)
+        return SYNC_OK;
+    if (!(p->def.provides & SYNC_PROVIDES_SINK) || p->def.target_options == NULL)
+        return SYNC_OK; /* a run says it cannot write */
+    sync_column *cols = calloc(m->n_cols + 2, sizeof(*cols));
+    char **wheres = calloc(m->n_cols + 2, sizeof(*wheres));
+    if (!cols || !wheres) {
+        free(cols);
+        free(wheres);
+        return SYNC_E_NOMEM;
+    }
+    for (size_t i = 0; i < m->n_cols; i++) {
+        int dup = 0;
+        if (m->cols[i].dir == SYNCC_TW_PULL)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            dup |= strcmp(cols[k].name, m->cols[i].sf_field) == 0;
+        if (dup)
+            continue;
+        cols[n].name = m->cols[i].sf_field;
+        if (m->n_cols == st->n_map && asprintf(&wheres[n], "%s:%d", st->map[i].file, st->map[i].line) < 0)
+            wheres[n] = NULL;
+        n++;
+    }
+    if (st->external_id != NULL) {
+        int dup = 0;
+        for (size_t k = 0; k < n; k++)
+            dup |= strcmp(cols[k].name, st->external_id) == 0;
+        if (!dup) {
+            kv_where(st->section, "external_id", where, sizeof(where));
+            cols[n].name = st->external_id;
+            wheres[n++] = strdup(where);
+        }
+    }
+    const char *kv[5] = {"operation", st->external_id ? "upsert" : "auto", NULL, NULL, NULL};
+    if (st->external_id) {
+        kv[2] = "external_id";
+        kv[3] = st->external_id;
+    }
+    snprintf(where, sizeof(where), "%s:%d", st->section->file, st->section->line);
+    sync_config *opts = n > 0 ? syncc_config_from_pairs(p->def.target_options, kv, where, cerr, sizeof(cerr)) : NULL;
+    if (n > 0 && opts == NULL) {
+        syncc_problems_add(cp->out, where, cerr);
+        cp->added++;
+    } else if (n > 0) {
+        sync_check chk;
+        memset(&chk, 0, sizeof(chk));
+        chk.struct_size = sizeof(chk);
+        chk.is_source = 0;
+        chk.instance = job->source->name;
+        chk.config = job->source->config;
+        chk.job = job->name;
+        chk.stream = st->name;
+        chk.object = st->object;
+        chk.stream_options = opts;
+        chk.columns = cols;
+        chk.n_columns = n;
+        chk.stream_where = where;
+        chk.column_where = (const char *const *)wheres;
+        chk.report = report;
+        chk.payload = cp;
+        ctx->errbuf[0] = '\0';
+        size_t before = cp->added;
+        int prc = p->def.probe(inst, &chk);
+        if (prc == SYNC_E_CONFIG || prc == SYNC_E_SCHEMA || prc == SYNC_E_INVALID || prc == SYNC_E_NOTFOUND) {
+            if (cp->added == before || ctx->errbuf[0]) {
+                char msg[1400];
+                snprintf(msg, sizeof(msg), "source '%s', stream %s: the fields it pushes: %s%s%s", job->source->name,
+                         st->name, syncc_strerror(prc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
+                syncc_problems_add(cp->out, where, msg);
+                cp->added++;
+            }
+        } else if (prc != SYNC_OK) {
+            snprintf(err, errlen, "source '%s' (%s) could not be checked for writing: %s%s%s", job->source->name,
+                     p->def.name, syncc_strerror(prc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
+            rc = prc;
+        }
+    }
+    syncc_config_free(opts);
+    for (size_t i = 0; i < n; i++)
+        free(wheres[i]);
+    free(wheres);
+    free(cols);
+    return rc;
+}
+
 /* Runs the plugin's probe on an open instance: the job, then each stream. */
 static int probe_with(syncc_engine *e, syncc_job_rt *rt, int source, void *inst, sync_ctx *ctx, check_payload *cp,
                       char *err, size_t errlen)
@@ -437,6 +537,8 @@ static int probe_with(syncc_engine *e, syncc_job_rt *rt, int source, void *inst,
                      in->name, p->def.name, syncc_strerror(prc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
             rc = prc;
         }
+        if (rc == SYNC_OK && source && srt != NULL && srt->twoway != NULL)
+            rc = probe_twoway_push(p, rt->conf, srt, inst, ctx, cp, err, errlen);
         if (cols != NULL)
             free_wheres(fields);
         else

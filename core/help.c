@@ -323,8 +323,9 @@ static const cmd_help commands_help[] = {
     {"setup", "syncengine setup -c FILE [--print] [options]",
      "create (or print) the sinks' own tables and what sources need",
      "Has every sink that keeps tables of its own (cursors, run log, leases, progress) create them if missing, "
-     "and every source that needs something on its server for a stream (the postgres source's change-log "
-     "trigger) install it, connected with the configured credentials: run it once as a role that may create "
+     "every two-way job's sink its bookkeeping tables (syncengine.sync_links, sync_conflicts, "
+     "sync_twoway_state), and every source that needs something on its server for a stream (the postgres "
+     "source's change-log trigger) install it, connected with the configured credentials: run it once as a role that may create "
      "them (the owner), then run jobs as a role with only the grants listed in docs/security.md. Running it "
      "twice changes nothing. With --print, prints the statements without changing anything (sinks connect "
      "nowhere; a source may read its catalog).",

@@ -38,6 +38,7 @@
 #include "conflicts_cmd.h"
 #include "timeutil.h"
 #include "verify.h"
+#include "twoway.h"
 
 static volatile int *stop_flag;
 
@@ -159,6 +160,12 @@ static int cmd_setup(syncc_engine *e, int print)
             syncc_ctx_free(ctx);
         }
     }
+    /* the bookkeeping tables of two-way jobs, through their sink */
+    int tw_failed = 0;
+    if (syncc_twoway_setup(e, print, &tw_failed) > 0)
+        any = 1;
+    if (tw_failed)
+        code = SYNCC_EXIT_FAILED;
     if (!any)
         printf("%s: no sink keeps tables of its own and no source needs anything; nothing to set up\n",
                e->conf->path);

@@ -519,14 +519,58 @@ static void on_written(void *payload, const sync_record *rec, const char *remote
     snprintf(op->new_id, sizeof(op->new_id), "%s", remote_id);
 }
 
-enum { TW_T_UPDATE = 0, TW_T_CREATE = 1, TW_T_DELETE = 2, TW_T_EXTID = 3, TW_T_N = 4 };
+enum { TW_T_UPDATE = 0, TW_T_CREATE = 1, TW_T_DELETE = 2 };
 
-/* The Salesforce sink's prepared targets of a stream, by kind (lazily). */
+/*
+ * One prepared target of the Salesforce sink: a kind and, for updates, the
+ * fields sent.  An update sends only the fields it changes (a Salesforce edit
+ * of another field made between the run's read and this write survives), so
+ * updates are grouped by their set of fields, one target per set.
+ */
+typedef struct sfw_target {
+    int kind;
+    char *sig;        /* the sorted field names, '\n'-separated (updates; "" otherwise) */
+    void *state;
+    char **cols;      /* column names */
+    size_t n_cols;
+} sfw_target;
+
 typedef struct sfw_targets {
-    void *state[TW_T_N];
-    char **cols[TW_T_N];   /* column names, NULL-terminated */
-    size_t n_cols[TW_T_N];
+    sfw_target *t;
+    size_t n;
 } sfw_targets;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The signature of an update's fields: their names sorted, '\n'-separated (malloc'd). */
+static char *fields_sig(const json_t *fields)
+{
+    size_t n = json_object_size(fields), i = 0, len = 1;
+    const char **names = calloc(n + 1, sizeof(*names));
+    const char *f;
+    json_t *v;
+    char *out;
+    if (!names)
+        return NULL;
+    json_object_foreach((json_t *)fields, f, v) {
+        names[i++] = f;
+        len += strlen(f) + 1;
+    }
+    qsort(names, n, sizeof(*names), cmp_str);
+    out = malloc(len);
+    if (out) {
+        out[0] = '\0';
+        for (i = 0; i < n; i++) {
+            strcat(out, names[i]);
+            strcat(out, "\n");
+        }
+    }
+    free(names);
+    return out;
+}
 
 static int sfw_open(tw_run *tw)
 {
@@ -559,40 +603,72 @@ static int sfw_open(tw_run *tw)
     return rc;
 }
 
-/* Prepares target kind of stream ts on the Salesforce sink. */
-static int sfw_prepare(tw_stream *ts, sfw_targets *t, int kind)
+/*
+ * The target of kind for op on the Salesforce sink, prepared on first use:
+ * creates send every pushed field (and the external id), updates the Id and
+ * the op's own fields, deletes the Id.
+ */
+static int sfw_prepare(tw_stream *ts, sfw_targets *tt, int kind, const tw_sf_op *op, sfw_target **out)
 {
     tw_run *tw = ts->tw;
-    const char *op = kind == TW_T_CREATE ? (ts->st->external_id ? "upsert" : "create") : "update";
-    const char *kv[7] = {"operation", op, NULL, NULL, NULL, NULL, NULL};
+    const char *opname = kind == TW_T_CREATE ? (ts->st->external_id ? "upsert" : "create") : "update";
+    const char *kv[7] = {"operation", opname, NULL, NULL, NULL, NULL, NULL};
     char where[300], cerr[512];
     size_t n = 0;
     sync_config *opts;
     sync_column *cols;
+    sfw_target *t;
+    char *sig = kind == TW_T_UPDATE ? fields_sig(op->fields) : strdup("");
     int rc;
 
-    if (t->state[kind] != NULL)
-        return SYNC_OK;
-    t->cols[kind] = calloc(ts->map->n_cols + 3, sizeof(char *));
-    if (!t->cols[kind])
+    if (!sig)
+        return SYNC_E_NOMEM;
+    for (size_t i = 0; i < tt->n; i++)
+        if (tt->t[i].kind == kind && strcmp(tt->t[i].sig, sig) == 0) {
+            free(sig);
+            *out = &tt->t[i];
+            return SYNC_OK;
+        }
+    t = realloc(tt->t, (tt->n + 1) * sizeof(*t));
+    if (!t) {
+        free(sig);
+        return SYNC_E_NOMEM;
+    }
+    tt->t = t;
+    t = &tt->t[tt->n++];
+    memset(t, 0, sizeof(*t));
+    t->kind = kind;
+    t->sig = sig;
+    t->cols = calloc(ts->map->n_cols + json_object_size(op->fields) + 3, sizeof(char *));
+    if (!t->cols)
         return SYNC_E_NOMEM;
     if (kind != TW_T_CREATE)
-        t->cols[kind][n++] = strdup("Id");
-    if (kind == TW_T_CREATE || kind == TW_T_UPDATE) {
+        t->cols[n++] = strdup("Id");
+    if (kind == TW_T_CREATE) {
         for (size_t i = 0; i < ts->map->n_cols; i++) {
             const syncc_tw_col *c = &ts->map->cols[i];
             int dup = 0;
             if (c->dir == SYNCC_TW_PULL)
                 continue;
             for (size_t k = 0; k < n; k++)
-                dup |= strcmp(t->cols[kind][k], c->sf_field) == 0;
+                dup |= strcmp(t->cols[k], c->sf_field) == 0;
             if (!dup)
-                t->cols[kind][n++] = strdup(c->sf_field);
+                t->cols[n++] = strdup(c->sf_field);
+        }
+        if (ts->st->external_id)
+            t->cols[n++] = strdup(ts->st->external_id);
+    } else if (kind == TW_T_UPDATE) {
+        /* the sorted names of the signature */
+        for (char *p = sig; *p;) {
+            char *nl = strchr(p, '\n');
+            t->cols[n++] = strndup(p, (size_t)(nl - p));
+            p = nl + 1;
         }
     }
-    if ((kind == TW_T_CREATE || kind == TW_T_EXTID) && ts->st->external_id)
-        t->cols[kind][n++] = strdup(ts->st->external_id);
-    t->n_cols[kind] = n;
+    t->n_cols = n;
+    for (size_t i = 0; i < n; i++)
+        if (t->cols[i] == NULL)
+            return SYNC_E_NOMEM;
     if (kind == TW_T_CREATE && ts->st->external_id) {
         kv[2] = "external_id";
         kv[3] = ts->st->external_id;
@@ -605,13 +681,13 @@ static int sfw_prepare(tw_stream *ts, sfw_targets *t, int kind)
     }
     cols = calloc(n + 1, sizeof(*cols));
     for (size_t i = 0; cols && i < n; i++)
-        cols[i].name = t->cols[kind][i];
+        cols[i].name = t->cols[i];
     sync_target target = {.struct_size = sizeof(target), .job = tw->rt->conf->name, .stream = ts->st->name,
                           .name = ts->st->object, .columns = cols, .n_columns = n, .options = opts,
                           .run_id = tw->run_id};
     tw->sfw_ctx->errbuf[0] = '\0';
     syncc_ctx_set_stream(tw->sfw_ctx, ts->st->name);
-    rc = cols ? tw->rt->source->sink.prepare(tw->sfw_inst, &target, &t->state[kind]) : SYNC_E_NOMEM;
+    rc = cols ? tw->rt->source->sink.prepare(tw->sfw_inst, &target, &t->state) : SYNC_E_NOMEM;
     if (rc != SYNC_OK)
         snprintf(tw->err, sizeof(tw->err), "stream '%s': Salesforce %s refused the fields to write: %s%s%s",
                  ts->st->name, ts->st->object, syncc_strerror(rc), tw->sfw_ctx->errbuf[0] ? ": " : "",
@@ -622,32 +698,44 @@ static int sfw_prepare(tw_stream *ts, sfw_targets *t, int kind)
         if (ts->tw->n_opts % 8 == 0)
             ts->tw->opts = realloc(ts->tw->opts, (ts->tw->n_opts + 8) * sizeof(*ts->tw->opts));
         ts->tw->opts[ts->tw->n_opts++] = opts;
+        *out = t;
     } else {
         syncc_config_free(opts);
     }
     return rc;
 }
 
-static void sfw_targets_free(sfw_targets *t)
+static void sfw_targets_free(sfw_targets *tt)
 {
-    for (int k = 0; k < TW_T_N; k++) {
-        for (size_t i = 0; t->cols[k] && i < t->n_cols[k]; i++)
-            free(t->cols[k][i]);
-        free(t->cols[k]);
+    for (size_t k = 0; k < tt->n; k++) {
+        for (size_t i = 0; tt->t[k].cols && i < tt->t[k].n_cols; i++)
+            free(tt->t[k].cols[i]);
+        free(tt->t[k].cols);
+        free(tt->t[k].sig);
     }
+    free(tt->t);
+}
+
+static int op_kind(const tw_sf_op *op)
+{
+    return op->kind == TW_SF_CREATE ? TW_T_CREATE : op->kind == TW_SF_DELETE ? TW_T_DELETE : TW_T_UPDATE;
 }
 
 /*
- * Writes ops to Salesforce through the Salesforce plugin's sink, one batch of
- * up to 200 records per target kind and chunk.  Per-record failures are in
- * each op; a return other than SYNC_OK means nothing of the call can be
- * trusted (the run stops; the next run reads both sides again).
+ * Writes ops to Salesforce through the Salesforce plugin's sink: creates,
+ * then updates (grouped by the fields they send), then deletes, up to 200
+ * records a call.  Per-record failures are in each op; a return other than
+ * SYNC_OK means nothing of the call can be trusted (the run stops; the next
+ * run reads both sides again).
  */
 static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
 {
     tw_run *tw = ts->tw;
-    sfw_targets t;
+    sfw_targets tt;
+    unsigned char *done;
+    char **sigs;          /* each update's fields_sig(): updates with the same one share a target */
     int rc = SYNC_OK;
+    static const int order[] = {TW_T_CREATE, TW_T_UPDATE, TW_T_DELETE};
 
     if (n == 0)
         return SYNC_OK;
@@ -657,10 +745,32 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
                      "plugin '%s' cannot write", ts->st->name, n, tw->rt->source->def.name);
         return rc;
     }
-    memset(&t, 0, sizeof(t));
-    for (int kind = 0; kind < TW_T_N && rc == SYNC_OK; kind++) {
-        size_t i = 0;
-        while (i < n && rc == SYNC_OK) {
+    done = calloc(n, 1);
+    sigs = calloc(n, sizeof(*sigs));
+    for (size_t i = 0; done && sigs && i < n; i++)
+        if (op_kind(&ops[i]) == TW_T_UPDATE && (sigs[i] = fields_sig(ops[i].fields)) == NULL)
+            rc = SYNC_E_NOMEM;
+    if (!done || !sigs || rc != SYNC_OK) {
+        for (size_t i = 0; sigs && i < n; i++)
+            free(sigs[i]);
+        free(sigs);
+        free(done);
+        return SYNC_E_NOMEM;
+    }
+    memset(&tt, 0, sizeof(tt));
+    for (size_t o = 0; o < sizeof(order) / sizeof(order[0]) && rc == SYNC_OK; o++) {
+        int kind = order[o];
+        for (;;) {
+            /* the first op not yet sent picks the target; its peers (same target) go along, 200 a call */
+            size_t first = 0;
+            sfw_target *t = NULL;
+            while (first < n && (done[first] || op_kind(&ops[first]) != kind))
+                first++;
+            if (first == n)
+                break;
+            if ((rc = sfw_prepare(ts, &tt, kind, &ops[first], &t)) != SYNC_OK)
+                break;
+            const char *sig = sigs[first];
             sync_batch *b = syncc_batch_new();
             sfw_call call = {ops, json_object()};
             size_t taken = 0;
@@ -670,21 +780,19 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
                 rc = SYNC_E_NOMEM;
                 break;
             }
-            for (; i < n && taken < 200; i++) {
+            for (size_t i = first; i < n && taken < 200; i++) {
                 tw_sf_op *op = &ops[i];
-                int k = op->kind == TW_SF_CREATE ? TW_T_CREATE : op->kind == TW_SF_DELETE ? TW_T_DELETE
-                        : json_object_size(op->fields) == 1 && ts->st->external_id &&
-                                  json_object_get(op->fields, ts->st->external_id) ? TW_T_EXTID : TW_T_UPDATE;
-                if (k != kind)
+                if (done[i] || op_kind(op) != kind)
                     continue;
-                if (taken == 0 && (rc = sfw_prepare(ts, &t, kind)) != SYNC_OK)
-                    break;
+                if (sig && strcmp(sigs[i], sig) != 0)
+                    continue;
+                done[i] = 1;
                 const char *key = op->db_key ? op->db_key : op->sf_id;
                 sync_record *rec = syncc_batch_add(b, key, strlen(key), kind == TW_T_DELETE ? SYNC_OP_DELETE
                                                                                              : SYNC_OP_UPSERT);
                 json_object_set_new(call.index, key, json_integer((json_int_t)i));
-                for (size_t c = 0; rec && c < t.n_cols[kind]; c++) {
-                    const char *f = t.cols[kind][c];
+                for (size_t c = 0; rec && c < t->n_cols; c++) {
+                    const char *f = t->cols[c];
                     sync_value v;
                     if (strcmp(f, "Id") == 0) {
                         v.type = SYNC_TYPE_STRING;
@@ -702,13 +810,13 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
                 }
                 taken++;
             }
-            if (rc == SYNC_OK && taken > 0) {
+            {
                 sync_write_result wr;
                 memset(&wr, 0, sizeof(wr));
                 tw->sfw_ctx->on_written = on_written;
                 tw->sfw_ctx->on_written_payload = &call;
                 tw->sfw_ctx->errbuf[0] = '\0';
-                rc = tw->rt->source->sink.write(tw->sfw_inst, t.state[kind], b, NULL, &wr);
+                rc = tw->rt->source->sink.write(tw->sfw_inst, t->state, b, NULL, &wr);
                 tw->sfw_ctx->on_written = NULL;
                 if (rc != SYNC_OK)
                     snprintf(tw->err, sizeof(tw->err), "stream '%s': writing %s to Salesforce: %s%s%s",
@@ -740,11 +848,15 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
             }
             syncc_batch_free(b);
             json_decref(call.index);
-            if (taken == 0)
+            if (rc != SYNC_OK)
                 break;
         }
     }
-    sfw_targets_free(&t);
+    sfw_targets_free(&tt);
+    for (size_t i = 0; i < n; i++)
+        free(sigs[i]);
+    free(sigs);
+    free(done);
     return rc;
 }
 
@@ -1474,8 +1586,9 @@ static int run_stream(tw_run *tw, size_t s)
             }
             pending_sf *p = &pend[n_pend++];
             memset(p, 0, sizeof(*p));
-            /* every written column with its value after the sync: the sink sends whole rows */
-            p->fields = sf_fields_of(&ts, r.new_base, &p->types);
+            /* only what changed on the table's side since the link: a Salesforce edit of another field,
+             * made after this run's read, is not overwritten */
+            p->fields = sf_fields_of(&ts, r.to_sf, &p->types);
             p->op.kind = TW_SF_UPDATE;
             p->op.sf_id = sf_id;
             p->op.fields = p->fields;
@@ -1725,7 +1838,10 @@ out:
     return rc;
 }
 
-/* The bookkeeping tables, as conf/crm.sql creates them; made here only when missing. */
+/*
+ * The bookkeeping tables, as conf/crm.sql creates them: made by `syncengine
+ * setup` (syncc_twoway_setup), or by a run when missing.
+ */
 static const char *const bookkeeping_ddl[] = {
     "CREATE SCHEMA IF NOT EXISTS syncengine",
     "CREATE TABLE IF NOT EXISTS syncengine.sync_links (job text NOT NULL, stream text NOT NULL, db_key text NOT NULL, "
@@ -1771,6 +1887,65 @@ static int ensure_bookkeeping(tw_run *tw)
     syncc_log(SYNC_LOG_INFO, &(syncc_log_ctx){.job = tw->rt->conf->name, .run_id = tw->run_id},
               "created the two-way tables in schema \"syncengine\" (sync_links, sync_conflicts, sync_twoway_state)");
     return SYNC_OK;
+}
+
+int syncc_twoway_setup(syncc_engine *e, int print, int *failed)
+{
+    const syncc_instance *done[64];
+    size_t n_done = 0;
+    int handled = 0;
+    *failed = 0;
+    for (size_t j = 0; j < e->n_jobs; j++) {
+        syncc_job_rt *rt = &e->jobs[j];
+        const syncc_instance *in = rt->conf->sink;
+        int seen = 0;
+        if (rt->conf->direction == NULL || in == NULL || rt->sink == NULL)
+            continue;
+        for (size_t k = 0; k < n_done; k++)
+            seen |= done[k] == in;
+        if (seen)
+            continue;
+        if (n_done < sizeof(done) / sizeof(done[0]))
+            done[n_done++] = in;
+        handled++;
+        if (print) {
+            printf("-- two-way job '%s', sink '%s': the two-way tables\n", rt->conf->name, in->name);
+            for (size_t i = 0; bookkeeping_ddl[i]; i++)
+                printf("%s;\n", bookkeeping_ddl[i]);
+            continue;
+        }
+        if (rt->sink->sink.query == NULL || rt->sink->sink.open == NULL) {
+            fprintf(stderr, "syncengine: job '%s' is two-way, but the plugin '%s' of its sink '%s' cannot run "
+                    "statements (it has no query operation)\n", rt->conf->name, rt->sink->def.name, in->name);
+            *failed = 1;
+            continue;
+        }
+        sync_ctx *ctx = syncc_ctx_new("setup", in->name, in->plugin_name);
+        void *inst = NULL;
+        if (ctx == NULL) {
+            *failed = 1;
+            return handled;
+        }
+        ctx->cancel = &e->stop;
+        ctx->state = e->state;
+        int rc = rt->sink->sink.open(ctx, in->config, &inst);
+        for (size_t i = 0; rc == SYNC_OK && bookkeeping_ddl[i]; i++) {
+            ctx->errbuf[0] = '\0';
+            rc = rt->sink->sink.query(inst, bookkeeping_ddl[i], NULL, 0, NULL);
+        }
+        if (rc != SYNC_OK) {
+            fprintf(stderr, "syncengine: setup of the two-way tables of job '%s' (sink '%s') failed: %s%s%s\n",
+                    rt->conf->name, in->name, syncc_strerror(rc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
+            *failed = 1;
+        } else {
+            printf("two-way job '%s' (sink '%s'): its tables are in place (syncengine.sync_links, sync_conflicts, "
+                   "sync_twoway_state)\n", rt->conf->name, in->name);
+        }
+        if (inst != NULL)
+            rt->sink->sink.close(inst);
+        syncc_ctx_free(ctx);
+    }
+    return handled;
 }
 
 int syncc_twoway_run(syncc_engine *e, syncc_job_rt *rt, const char *run_id, void *src_inst, sync_ctx *src_ctx,

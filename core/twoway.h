@@ -21,4 +21,13 @@
 int syncc_twoway_run(syncc_engine *e, syncc_job_rt *rt, const char *run_id, void *src_inst, sync_ctx *src_ctx,
                      void *snk_inst, sync_ctx *snk_ctx, json_t *streams_json, syncc_run_result *res);
 
+/*
+ * `syncengine setup`: creates (or, with print, prints) the bookkeeping tables
+ * of the two-way jobs (syncengine.sync_links, sync_conflicts,
+ * sync_twoway_state) through each two-way job's sink, once per sink.  Returns
+ * the number of sinks handled; *failed is set when one could not be set up
+ * (the reason is on stderr).
+ */
+int syncc_twoway_setup(syncc_engine *e, int print, int *failed);
+
 #endif /* SYNCC_TWOWAY_H */

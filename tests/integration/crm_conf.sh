@@ -31,7 +31,7 @@ $SYNCENGINE check --connect -c "$ini" --state-dir "$T/state" >"$T/check.log" 2>&
 grep -q "configuration OK against the servers" "$T/check.log" || { cat "$T/check.log"; die "check --connect: $(cat "$T/check.log")"; }
 
 note "the first run pulls everything"
-sfstub_settle "$SF_org_URL"
+tw_settle
 crm
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "first run exited $rc"; }
 [ "$(sql "SELECT count(*) FROM companies")|$(sql "SELECT count(*) FROM contacts")|$(sql "SELECT count(*) FROM opportunities")" = "3|10|0" ] ||
@@ -69,14 +69,14 @@ for r in json.load(sys.stdin)["records"]:
 note "a Salesforce edit of the opportunity is pulled"
 opp=$(sql "SELECT salesforce_id FROM opportunities WHERE name = 'Pushed deal'")
 sf POST /__stub/mutate "[{\"op\": \"update\", \"object\": \"Opportunity\", \"ids\": [\"$opp\"], \"set\": {\"StageName\": \"Closed Won\", \"Amount\": 13000}}]" >/dev/null
-sfstub_settle "$SF_org_URL"
+tw_settle
 crm
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "pull run exited $rc"; }
 [ "$(sql "SELECT stage || '|' || amount || '|' || close_date FROM opportunities WHERE name = 'Pushed deal'")" = "Closed Won|13000|2027-01-15" ] ||
     die "opportunity edit: $(sql "SELECT stage, amount FROM opportunities")"
 
 note "an idle run writes nothing"
-sfstub_settle "$SF_org_URL"
+tw_settle
 sf POST /__stub/stats/reset >/dev/null
 crm
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "idle run exited $rc"; }

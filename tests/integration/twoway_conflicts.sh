@@ -24,7 +24,8 @@ sql "INSERT INTO contacts (first_name, last_name, email, title, company_id)
 ini="$T/crm.ini"
 TW_CONTACTS_EXTRA="external_id = Ext_Id__c"
 policy() { twoway_ini "$ini" "direction = both" "conflict_policy = $1"; }
-sfid() { sql "SELECT salesforce_id FROM contacts WHERE email = 'p$1@example.com'"; }
+# sfid N: contact N's Salesforce Id (read once, after the first push)
+sfid() { sed -n "s/^p$1|//p" "$T/ids"; }
 # sf_set N FIELD VALUE: a Salesforce user edits contact N
 sf_set() {
     sf POST /__stub/mutate "[{\"op\": \"update\", \"object\": \"Contact\", \"ids\": [\"$(sfid "$1")\"], \"set\": {\"$2\": \"$3\"}}]" >/dev/null
@@ -45,7 +46,7 @@ sf_get() {
 db_get() { sql "SELECT $2 FROM contacts WHERE email = 'p$1@example.com'"; }
 outcome() { sql "SELECT outcome FROM syncengine.sync_conflicts WHERE db_key = (SELECT id::text FROM contacts WHERE email = 'p$1@example.com') ORDER BY id DESC LIMIT 1"; }
 run_ok() {
-    sfstub_settle "$SF_org_URL"
+    tw_settle
     twoway_run "$ini"
     [ $rc -eq 0 ] || { cat "$T/run.log"; die "$1: run exited $rc"; }
     snap
@@ -53,6 +54,7 @@ run_ok() {
 
 policy newest_wins
 run_ok "first push"
+sql "SELECT split_part(email, '@', 1) || '|' || salesforce_id FROM contacts" >"$T/ids"
 [ "$(sql "SELECT count(*) FROM contacts WHERE salesforce_id IS NOT NULL")" = 6 ] || die "not pushed"
 
 note "salesforce_wins"
@@ -77,11 +79,10 @@ run_ok crm_wins
 [ "$(outcome 2)" = database_won ] || die "crm_wins: outcome '$(outcome 2)'"
 
 note "newest_wins both ways; different fields merge"
+# one after the other: the later edit has the later modification time (checked below)
 db_set 3 title "DB title"
-sleep 0.3
 sf_set 3 Title "SF title"
 sf_set 4 Title "SF title"
-sleep 0.3
 db_set 4 title "DB title"
 db_set 5 first_name "Pat"
 sf_set 5 Phone "+31 30 123 4567"
@@ -90,6 +91,9 @@ run_ok newest_wins
 [ "$(db_get 3 title)|$(sf_get 3 Title)" = "SF title|SF title" ] || die "newest_wins: Salesforce's newer edit lost"
 [ "$(db_get 4 title)|$(sf_get 4 Title)" = "DB title|DB title" ] || die "newest_wins: the row's newer edit lost"
 [ "$(outcome 3)|$(outcome 4)" = "salesforce_won|database_won" ] || die "newest_wins outcomes: $(outcome 3)|$(outcome 4)"
+[ "$(sql "SELECT string_agg((sf_modified > db_modified)::text, ',' ORDER BY db_key = (SELECT id::text FROM contacts WHERE email = 'p4@example.com'))
+          FROM syncengine.sync_conflicts WHERE policy = 'newest_wins'")" = "true,false" ] ||
+    die "newest_wins: the recorded modification times are not ordered as the edits were"
 [ "$(db_get 5 "first_name || '|' || phone")" = "Pat|+31 30 123 4567" ] || die "merge: row has $(db_get 5 "first_name || '|' || phone")"
 [ "$(sf_get 5 FirstName)|$(sf_get 5 Phone)" = "Pat|+31 30 123 4567" ] || die "merge: Salesforce has $(sf_get 5 FirstName)|$(sf_get 5 Phone)"
 [ -z "$(outcome 5)" ] || die "merge recorded a conflict"

@@ -31,7 +31,7 @@ print(" ".join(sorted(r["LastName"] for r in json.load(sys.stdin)["records"])))'
 note "a Salesforce delete soft-deletes the row"
 stamp=$(sql "SELECT updated_at FROM contacts WHERE email = 'd1@example.com'")
 sf POST /__stub/mutate "[{\"op\": \"delete\", \"object\": \"Contact\", \"ids\": [\"$(sfid 1)\"]}]" >/dev/null
-sfstub_settle "$SF_org_URL"
+tw_settle
 twoway_run "$ini"
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "run exited $rc"; }
 [ "$(sql "SELECT string_agg(last_name, ' ' ORDER BY last_name) FROM contacts WHERE deleted_at IS NOT NULL")" = Del1 ] ||
@@ -55,7 +55,7 @@ twoway_run "$ini"
     die "deleted links: $(sql "SELECT count(*) FROM syncengine.sync_links WHERE deleted")"
 
 note "deleted pairs stay apart"
-sfstub_settle "$SF_org_URL"
+tw_settle
 sf POST /__stub/stats/reset >/dev/null
 twoway_run "$ini"
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "run exited $rc"; }

@@ -27,7 +27,7 @@ twoway_run "$ini"
 note "edits on both sides go across"
 sf POST /__stub/mutate "[{\"op\": \"update\", \"object\": \"Contact\", \"count\": 3, \"set\": {\"Title\": \"Pulled\"}}]" >/dev/null
 sql "UPDATE contacts SET phone = '+31 182 000' WHERE email LIKE 'e%@echo.example'"
-sfstub_settle "$SF_org_URL"
+tw_settle
 twoway_run "$ini"
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "edit run exited $rc"; }
 [ "$(sql "SELECT count(*) FROM contacts WHERE title = 'Pulled'")" = 3 ] || die "Salesforce's edits not pulled"
@@ -36,15 +36,15 @@ import json, sys
 print(sum(1 for r in json.load(sys.stdin)["records"] if r["Phone"] == "+31 182 000"))')
 [ "$pushed" = 5 ] || die "the rows' edits reached $pushed records"
 
+# Salesforce's write counter, and the rows written in the tables and the links since transaction $x0
 counters() {
-    sleep 0.6 # the statistics collector's delay
     echo "$(sf GET /__stub/stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["records_written"])')" \
-         "$(sql "SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables WHERE schemaname IN ('public', 'syncengine')
-                 AND relname IN ('companies', 'contacts', 'sync_links', 'sync_conflicts')")" \
+         "$(tw_written "$x0" companies contacts syncengine.sync_links syncengine.sync_conflicts)" \
          "$(sql "SELECT max(synced_at) FROM syncengine.sync_links")"
 }
 note "idle runs write nothing on either side"
-sfstub_settle "$SF_org_URL"
+tw_settle
+x0=$(tw_xid)
 before=$(counters)
 for i in 1 2; do
     twoway_run "$ini"

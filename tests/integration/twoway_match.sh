@@ -39,7 +39,7 @@ ann_row=$(sql "SELECT id FROM contacts WHERE first_name = 'Ann'")
 ini="$T/crm.ini"
 TW_CONTACTS_EXTRA="external_id = Ext_Id__c"
 twoway_ini "$ini" "direction = both"
-sfstub_settle "$SF_org_URL"
+tw_settle
 twoway_run "$ini"
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "first run exited $rc"; }
 
@@ -87,7 +87,7 @@ note "two candidates: a conflict, nothing guessed"
 [ "$(sql "SELECT email FROM contacts WHERE id = '$ann_row'")" = "ann.lee@example.com" ] || die "Ann's row changed"
 
 note "the next run writes nothing and creates nothing"
-sfstub_settle "$SF_org_URL"
+tw_settle
 sf POST /__stub/stats/reset >/dev/null
 twoway_run "$ini"
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "second run exited $rc"; }

@@ -8,7 +8,7 @@
 #     the row of the contact's Account), salesforce_id and the sync state set;
 #   - a Salesforce edit is pulled into exactly that row and field, without
 #     bumping updated_at (the engine's writes are not application changes);
-#   - an idle run writes nothing: no row is updated (n_tup_upd), no link moves;
+#   - an idle run writes nothing: no row is written (no row version newer than the run), no link moves;
 #   - a Salesforce delete soft-deletes the row (deleted_at).
 # Exit 0 pass, 77 skip, anything else fail.
 set -u
@@ -43,30 +43,27 @@ note "a Salesforce edit is pulled into its row"
 cid=$(head -1 "$T/sf_contacts" | cut -d'|' -f1)
 before=$(sql "SELECT updated_at FROM contacts WHERE salesforce_id = '$cid'")
 sf POST /__stub/mutate "[{\"op\": \"update\", \"object\": \"Contact\", \"ids\": [\"$cid\"], \"set\": {\"Title\": \"Chief Pull Officer\"}}]" >/dev/null
-sfstub_settle "$SF_org_URL"
-upd0=$(sql "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'contacts'")
+tw_settle
+x0=$(tw_xid)
 twoway_run "$ini"
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "second run exited $rc"; }
 [ "$(sql "SELECT title FROM contacts WHERE salesforce_id = '$cid'")" = "Chief Pull Officer" ] || die "the edit was not pulled"
 [ "$(sql "SELECT updated_at FROM contacts WHERE salesforce_id = '$cid'")" = "$before" ] || die "the engine's write bumped updated_at"
-sleep 0.6 # statistics reach pg_stat_user_tables within 500 ms
-upd1=$(sql "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'contacts'")
-[ $((upd1 - upd0)) -eq 1 ] || die "expected 1 row updated, $((upd1 - upd0))"
+[ "$(tw_written "$x0" contacts)" = 1 ] || die "expected 1 row updated, $(tw_written "$x0" contacts)"
 
 note "an idle run writes nothing"
-sfstub_settle "$SF_org_URL"
+tw_settle
 links0=$(sql "SELECT max(synced_at) FROM syncengine.sync_links")
+x1=$(tw_xid)
 twoway_run "$ini"
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "idle run exited $rc"; }
-sleep 0.6
-upd2=$(sql "SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'contacts'")
-[ "$upd2" = "$upd1" ] || die "idle run updated $((upd2 - upd1)) contacts"
+[ "$(tw_written "$x1")" = 0 ] || die "idle run wrote $(tw_written "$x1") rows"
 [ "$(sql "SELECT max(synced_at) FROM syncengine.sync_links")" = "$links0" ] || die "idle run moved links"
 grep -q "0 written to the table, 0 to Salesforce" "$T/run.log" || { cat "$T/run.log"; die "idle run reports writes"; }
 
 note "a Salesforce delete soft-deletes the row"
 sf POST /__stub/mutate "[{\"op\": \"delete\", \"object\": \"Contact\", \"ids\": [\"$cid\"]}]" >/dev/null
-sfstub_settle "$SF_org_URL"
+tw_settle
 twoway_run "$ini"
 [ $rc -eq 0 ] || { cat "$T/run.log"; die "delete run exited $rc"; }
 [ "$(sql "SELECT deleted_at IS NOT NULL FROM contacts WHERE salesforce_id = '$cid'")" = t ] || die "row not soft-deleted"

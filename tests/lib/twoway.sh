@@ -7,6 +7,8 @@
 #   twoway_run FILE [args]             one run; exit code in $rc, output in $T/run.log
 #   sql "SELECT ..."                   one value from the database
 #   sf METHOD PATH [JSON]              the stand-in's control API
+#   tw_settle                          waits until the stand-in's edits are readable
+#   tw_xid / tw_written TXID           the transaction counter now / rows written since
 
 . "$top/tests/lib/pgcluster.sh"
 
@@ -20,7 +22,42 @@ twoway_setup() {
 }
 
 sql() { pg_psql -c "$1"; }
-sf() { sfstub_ctl "$SF_org_URL" "$@"; }
+# the stand-in's control API through curl (a tenth of a python start-up under load)
+sf() {
+    if [ -n "${3:-}" ]; then
+        curl -sS -f -X "$1" -H 'Content-Type: application/json' --data-binary "$3" "$SF_org_URL$2"
+    else
+        curl -sS -f -X "$1" "$SF_org_URL$2"
+    fi
+}
+
+# The Salesforce source reads up to the server's time as its Date header gives
+# it, in whole seconds: a record is readable once the clock is past the second
+# of its stamp.  Waits exactly that long for the stand-in's latest stamp
+# (sfstub_settle waits a second more, whatever the stamps).
+tw_settle() {
+    _last=$(sf GET /__stub/clock | sed -n 's/.*"last_stamp": *"\([^"]*\)".*/\1/p')
+    [ -n "$_last" ] || return 0
+    _until=$(($(date -d "$_last" +%s) + 1))
+    while [ "$(date +%s)" -lt "$_until" ]; do
+        sleep 0.02
+    done
+}
+
+# Rows written (inserted or updated) by transactions after TXID (from tw_xid)
+# in the tables named (default: the CRM's three): exact and immediate, unlike
+# the statistics views.
+tw_xid() { sql "SELECT txid_current()"; }
+tw_written() {
+    _x=$1
+    shift
+    [ $# -gt 0 ] || set -- companies contacts opportunities
+    _q="SELECT 0"
+    for _t in "$@"; do
+        _q="$_q + (SELECT count(*) FROM $_t WHERE xmin::text::bigint > $_x)"
+    done
+    sql "$_q"
+}
 
 twoway_ini() {
     _ini=$1

@@ -651,8 +651,8 @@ class Auth:
 
 FAULT_MATCHES = ("query", "queryAll", "next", "token", "describe", "collections", "any")
 FAULT_KINDS = ("status", "reset", "truncate", "nonjson", "slow", "expire_token",
-               "revoke_refresh", "limit_exceeded", "lose_locator")
-SIDE_EFFECT_KINDS = ("slow", "expire_token", "revoke_refresh", "limit_exceeded", "lose_locator")
+               "revoke_refresh", "limit_exceeded", "lose_locator", "mutate")
+SIDE_EFFECT_KINDS = ("slow", "expire_token", "revoke_refresh", "limit_exceeded", "lose_locator", "mutate")
 
 
 class Fault:
@@ -699,6 +699,12 @@ class Fault:
             raise BadControl("fault kind lose_locator needs match \"next\"")
         if not isinstance(self.delay, (int, float)) or self.delay < 0:
             raise BadControl("fault delay must be a non-negative number")
+        # mutate: these /__stub/mutate operations are applied just before the
+        # request is carried out (a user's edit landing between a client's
+        # read and its write)
+        self.ops = spec.get("ops")
+        if self.kind == "mutate" and not (isinstance(self.ops, list) and self.ops):
+            raise BadControl("fault kind mutate needs \"ops\", a non-empty list of mutate operations")
         self.seen = 0
         self.fired = 0
 
@@ -1643,6 +1649,11 @@ class Handler(BaseHTTPRequestHandler):
             elif f.kind == "limit_exceeded":
                 with org.limits.lock:
                     org.limits.used = org.limits.max
+            elif f.kind == "mutate":
+                try:
+                    org.store.mutate(f.ops)
+                except BadControl as e:
+                    app.log("fault mutate refused: %s" % e)
             elif f.kind == "lose_locator":
                 # the org dropped this cursor (eviction, idle expiry): the request
                 # itself then gets 400 INVALID_QUERY_LOCATOR

@@ -966,6 +966,18 @@ class ServerTests(unittest.TestCase):
             {"match": "query", "kind": "lose_locator"}]})
         self.assertEqual(status, 400)
 
+    def test_fault_mutate(self):
+        _, _, page = self.stub.query("SELECT Id, Name FROM Account ORDER BY Id LIMIT 1", self.tok)
+        aid = page["records"][0]["Id"]
+        self.set_faults({"match": "query", "kind": "mutate", "ops": [
+            {"op": "update", "object": "Account", "ids": [aid], "set": {"Name": "Edited Meanwhile"}}]})
+        # applied before the request is carried out: this very query sees it
+        _, _, page = self.stub.query("SELECT Name FROM Account WHERE Id = '%s'" % aid, self.tok)
+        self.assertEqual(page["records"][0]["Name"], "Edited Meanwhile")
+        self.assertEqual(self.stub.control("GET", "faults")[1]["faults"][0]["fired"], 1)
+        status, body = self.stub.control("POST", "faults", {"faults": [{"match": "query", "kind": "mutate"}]})
+        self.assertEqual(status, 400, body)
+
     def test_mutate_late_commit(self):
         before = data.parse_datetime(self.stub.control("GET", "clock")[1]["now"])
         status, res = self.stub.control("POST", "mutate", [
