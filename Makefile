@@ -259,7 +259,8 @@ SANITIZER_TESTS ?= unit/ henk_e2e henk_daemon henk_multi henk_parallel henk_seco
                    fault_conn_reset fault_truncated_body fault_nonjson_body badinput_config badinput_plugin \
                    badinput_records badinput_mapping example_jsonl sf_source pg_sink abi_cli \
                    status_cli plugins_tryout progress_tty daemon_notify http_api http_metrics http_lease \
-                   http_dashboard http_tls sqlite_check
+                   http_dashboard http_tls sqlite_check sf_sink pg_source d1_sink twoway_push http_source \
+                   conversations_sync verify_diff markmail_sync pg_resolve describe_sf
 test-sanitizers:
 	$(Q)$(MAKE) --no-print-directory O=build-asan SANITIZE=address,undefined OPT="-O1 -g" all tests-built
 	$(Q)echo "== under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -272,7 +273,8 @@ test-asan:
 # Under valgrind memcheck (unit tests and every engine process of the chosen
 # integration tests); `make valgrind VALGRIND_TESTS=` runs the whole suite.
 VALGRIND_TESTS ?= unit/ henk_daemon fault_token_expired fault_rate_limit badinput_config badinput_plugin example_jsonl \
-                  status_cli plugins_tryout http_tls http_dashboard sqlite_check
+                  status_cli plugins_tryout http_tls http_dashboard sqlite_check http_source_check sf_sink_check \
+                  map_templates d1_auth verify_rules
 test-valgrind valgrind: all $(TEST_BINS)
 	$(Q)echo "== under valgrind memcheck"
 	$(Q)O=$(O) SYNC_TEST_VALGRIND=1 JOBS=2 TESTS="$(VALGRIND_TESTS)" tests/run.sh
