@@ -5,6 +5,7 @@
 #   tests/run.sh unit         unit tests only (build/tests/test_* and build/tests/*/test_*)
 #   tests/run.sh integration  integration scripts only (tests/integration/*.sh)
 #   TESTS="a b" tests/run.sh  only tests whose name contains one of the words
+#                             ("word$": whose name ends with it)
 #   JOBS=N tests/run.sh       N tests at a time (default 2)
 #
 # A unit test is a cmocka program; an integration test is a script that
@@ -29,7 +30,10 @@ results="$logs/.results.$$"
 selected() {
     [ -z "${TESTS:-}" ] && return 0
     for w in $TESTS; do
-        case "$1" in *"$w"*) return 0 ;; esac
+        case "$w" in
+            *\$) case "$1" in *"${w%\$}") return 0 ;; esac ;; # "name$": ends with name
+            *) case "$1" in *"$w"*) return 0 ;; esac ;;
+        esac
     done
     return 1
 }
