@@ -88,6 +88,7 @@ typedef struct vstream {
     int key_int;
     int64_t summaries, rows_fetched, ranges_fetched;
     int64_t src_usec, dst_usec;  /* time each side spent computing summaries */
+    int64_t split_usec, fetch_usec; /* time spent cutting ranges into parts, fetching rows */
     int64_t n_missing, n_extra, n_different;
     json_t *missing, *extra, *different;
     syncc_fix_keys *up, *del;    /* every missing or different key, every extra key (for --fix) */
@@ -149,20 +150,46 @@ static void note_key(vstream *vs, json_t *list, int64_t *count, const char *key)
         json_array_append_new(list, json_string(key));
 }
 
+/* One side's rows of a range, on a thread of its own while the other side reads its own. */
+typedef struct fetch_job {
+    vside *side;
+    void *ts;
+    const sync_type *kinds;
+    const char *lo, *hi;
+    vrows *out;
+    int rc;
+} fetch_job;
+
+static void *fetch_thread(void *p)
+{
+    fetch_job *j = p;
+    j->rc = j->side->p->compare.fetch(j->side->inst, j->ts, j->kinds, j->lo, j->hi, rows_add, j->out);
+    return NULL;
+}
+
 /* Fetches both sides' rows of [lo, hi) and lists what differs. */
 static int diff_rows(vstream *vs, const char *lo, const char *hi)
 {
     vrows a = {.width = vs->width}, b = {.width = vs->width};
-    int rc = vs->src->p->compare.fetch(vs->src->inst, vs->sts, vs->kinds, lo, hi, rows_add, &a);
-    if (rc != SYNC_OK) {
-        vs->err = side_error(vs->src, rc);
-    } else {
-        rc = vs->dst->p->compare.fetch(vs->dst->inst, vs->dts, vs->kinds, lo, hi, rows_add, &b);
-        if (rc != SYNC_OK)
-            vs->err = side_error(vs->dst, rc);
-    }
+    int64_t t0 = syncc_time_now();
+    /* both sides at the same time, each database on its own */
+    fetch_job fa = {vs->src, vs->sts, vs->kinds, lo, hi, &a, SYNC_OK};
+    fetch_job fb = {vs->dst, vs->dts, vs->kinds, lo, hi, &b, SYNC_OK};
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, fetch_thread, &fa) == 0;
+    if (!threaded)
+        fetch_thread(&fa);
+    fetch_thread(&fb);
+    if (threaded)
+        pthread_join(t, NULL);
+    int rc = fa.rc != SYNC_OK ? fa.rc : fb.rc;
+    if (fa.rc != SYNC_OK)
+        vs->err = side_error(vs->src, fa.rc);
+    else if (fb.rc != SYNC_OK)
+        vs->err = side_error(vs->dst, fb.rc);
     if (rc == SYNC_OK && (a.oom || b.oom))
         rc = SYNC_E_NOMEM;
+    vs->fetch_usec += syncc_time_now() - t0;
     vs->ranges_fetched++;
     vs->rows_fetched += (int64_t)(a.n + b.n);
     size_t i = 0, j = 0;
@@ -339,27 +366,55 @@ static void keys_add(void *payload, const char *key)
 }
 
 /* Compares [lo, hi) whose summaries s (source) and d (target) are known. */
-static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s, const vsum *d, int depth)
+static void keys_free(vkeys *ks)
 {
-    if (s->count == d->count && s->hash == d->hash)
-        return SYNC_OK;
-    int64_t larger = s->count > d->count ? s->count : d->count;
-    if (larger <= SYNCC_VERIFY_FETCH_ROWS || depth > 40)
-        return diff_rows(vs, lo, hi);
-    vside *by = s->count >= d->count ? vs->src : vs->dst;
-    void *ts = by == vs->src ? vs->sts : vs->dts;
-    int64_t parts = (larger + SYNCC_VERIFY_PART_ROWS - 1) / SYNCC_VERIFY_PART_ROWS;
-    if (parts > SYNCC_VERIFY_FACTOR)
-        parts = SYNCC_VERIFY_FACTOR;
-    if (parts < 2)
-        parts = 2;
-    int64_t step = (larger + parts - 1) / parts;
+    for (size_t i = 0; i < ks->n; i++)
+        free(ks->k[i]);
+    free(ks->k);
+    memset(ks, 0, sizeof(*ks));
+}
+
+/*
+ * Compares [lo, hi) whose summaries s (source) and d (target) are known.
+ * pre: the range's cut points when they were read already (taken over and
+ * freed), else NULL.
+ */
+static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s, const vsum *d, int depth,
+                      vkeys *pre)
+{
     vkeys ks = {0};
-    int rc = by->p->compare.split(by->inst, ts, lo, hi, step, keys_add, &ks);
-    if (rc != SYNC_OK)
-        vs->err = side_error(by, rc);
-    else if (ks.oom)
-        rc = SYNC_E_NOMEM;
+    if (pre != NULL) {
+        ks = *pre;
+        memset(pre, 0, sizeof(*pre));
+    }
+    if (s->count == d->count && s->hash == d->hash) {
+        keys_free(&ks);
+        return SYNC_OK;
+    }
+    int64_t larger = s->count > d->count ? s->count : d->count;
+    if (larger <= SYNCC_VERIFY_FETCH_ROWS || depth > 40) {
+        keys_free(&ks);
+        return diff_rows(vs, lo, hi);
+    }
+    int rc = SYNC_OK;
+    if (ks.n == 0) {
+        vside *by = s->count >= d->count ? vs->src : vs->dst;
+        void *ts = by == vs->src ? vs->sts : vs->dts;
+        int64_t parts = (larger + SYNCC_VERIFY_PART_ROWS - 1) / SYNCC_VERIFY_PART_ROWS;
+        if (parts > SYNCC_VERIFY_FACTOR)
+            parts = SYNCC_VERIFY_FACTOR;
+        if (parts < 2)
+            parts = 2;
+        int64_t step = (larger + parts - 1) / parts;
+        keys_free(&ks);
+        int64_t t0 = syncc_time_now();
+        rc = by->p->compare.split(by->inst, ts, lo, hi, step, keys_add, &ks);
+        vs->split_usec += syncc_time_now() - t0;
+        if (rc != SYNC_OK)
+            vs->err = side_error(by, rc);
+        else if (ks.oom)
+            rc = SYNC_E_NOMEM;
+    }
     /* every part's summary in one pass per side when both can, else part by part */
     vsum *ps = NULL, *pd = NULL;
     int in_one = rc == SYNC_OK && ks.n > 0 && vs->src->p->compare.buckets != NULL &&
@@ -379,15 +434,82 @@ static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s
             rc = summarize(vs, a, b, &ss, &dd);
         }
         if (rc == SYNC_OK)
-            rc = diff_range(vs, a, b, &ss, &dd, depth + 1);
+            rc = diff_range(vs, a, b, &ss, &dd, depth + 1, NULL);
         if (rc == SYNC_OK && syncc_host()->cancelled(vs->src->ctx))
             rc = SYNC_E_CANCELLED;
     }
     free(ps);
     free(pd);
-    for (size_t i = 0; i < ks.n; i++)
-        free(ks.k[i]);
-    free(ks.k);
+    keys_free(&ks);
+    return rc;
+}
+
+/*
+ * The source's cut points of the whole table (a part per
+ * SYNCC_VERIFY_PART_ROWS rows), read from its key index on a connection of
+ * its own while both sides sum the whole table: when the sums differ, the
+ * parts are summed at once instead of the table being cut after the sums.
+ */
+typedef struct spec_split {
+    vside side;
+    void *ts;
+    vkeys ks;
+    int rc;
+    int64_t usec;
+} spec_split;
+
+static void *spec_thread(void *p)
+{
+    spec_split *sp = p;
+    int64_t t0 = syncc_time_now();
+    sp->rc = sp->side.p->compare.split(sp->side.inst, sp->ts, NULL, NULL, SYNCC_VERIFY_PART_ROWS, keys_add, &sp->ks);
+    if (sp->rc == SYNC_OK && sp->ks.oom)
+        sp->rc = SYNC_E_NOMEM;
+    sp->usec = syncc_time_now() - t0;
+    return NULL;
+}
+
+/* Opens a second instance of side like (its configuration, role and cancel flag). */
+static int side_open_like(vside *s, const vside *like, const char *job)
+{
+    memset(s, 0, sizeof(*s));
+    s->in = like->in;
+    s->p = like->p;
+    s->is_source = like->is_source;
+    s->ctx = syncc_ctx_new(job, like->in->name, like->in->plugin_name);
+    if (s->ctx == NULL)
+        return SYNC_E_NOMEM;
+    s->ctx->cancel = like->ctx->cancel;
+    s->ctx->read_only = like->ctx->read_only;
+    return s->p->compare.open(s->ctx, s->in->config, s->is_source, &s->inst);
+}
+
+/* Compares the whole table: both sums, with the source's cut points read meanwhile when parts can be summed. */
+static int diff_table(vstream *vs, vside *like, const sync_compare_table *table, vsum *s, vsum *d)
+{
+    spec_split sp;
+    memset(&sp, 0, sizeof(sp));
+    int spec = vs->src->p->compare.buckets != NULL && vs->dst->p->compare.buckets != NULL &&
+               side_open_like(&sp.side, like, table->job) == SYNC_OK;
+    pthread_t t;
+    if (spec) {
+        const char *k = NULL;
+        sync_type *kinds = calloc(vs->width, sizeof(sync_type));
+        spec = kinds && sp.side.p->compare.table(sp.side.inst, table, kinds, &k, &sp.ts) == SYNC_OK;
+        free(kinds);
+    }
+    if (spec)
+        spec = pthread_create(&t, NULL, spec_thread, &sp) == 0;
+    int rc = summarize(vs, NULL, NULL, s, d);
+    if (spec) {
+        pthread_join(t, NULL);
+        vs->split_usec += sp.usec;
+    }
+    vkeys *pre = spec && sp.rc == SYNC_OK && sp.ks.n > 0 ? &sp.ks : NULL;
+    if (rc == SYNC_OK)
+        rc = diff_range(vs, NULL, NULL, s, d, 0, pre);
+    keys_free(&sp.ks);
+    side_close(&sp.side);
     return rc;
 }
 
@@ -502,6 +624,9 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
         goto out;
     }
     const char *dkey = NULL, *skey = NULL;
+    sync_compare_table ts = {.struct_size = sizeof(ts), .job = job->conf->name, .stream = sc->name,
+                             .object = sc->object, .options = sc->source_options, .key = key_field,
+                             .columns = scols, .n_columns = nc};
     tt.key = tkey;
     tt.columns = tcols + 1;
     tt.n_columns = nc;
@@ -509,9 +634,6 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
     if (rc != SYNC_OK) {
         vs.err = side_error(dst, rc);
     } else {
-        sync_compare_table ts = {.struct_size = sizeof(ts), .job = job->conf->name, .stream = sc->name,
-                                 .object = sc->object, .options = sc->source_options, .key = key_field,
-                                 .columns = scols, .n_columns = nc};
         rc = src->p->compare.table(src->inst, &ts, sk, &skey, &vs.sts);
         if (rc != SYNC_OK)
             vs.err = side_error(src, rc);
@@ -536,9 +658,7 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
     vs.different = json_array();
     vsum s = {0}, d = {0};
     if (rc == SYNC_OK)
-        rc = summarize(&vs, NULL, NULL, &s, &d);
-    if (rc == SYNC_OK)
-        rc = diff_range(&vs, NULL, NULL, &s, &d, 0);
+        rc = diff_table(&vs, vs.dst, &tt, &s, &d);
     json_object_set_new(st, "key", json_string(tkey));
     json_t *cols = json_array();
     for (size_t i = 1; i <= nc; i++)
@@ -557,6 +677,8 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
     json_object_set_new(st, "rows_fetched", json_integer(vs.rows_fetched));
     json_object_set_new(st, "source_summary_ms", json_integer(vs.src_usec / 1000));
     json_object_set_new(st, "target_summary_ms", json_integer(vs.dst_usec / 1000));
+    json_object_set_new(st, "split_ms", json_integer(vs.split_usec / 1000));
+    json_object_set_new(st, "fetch_ms", json_integer(vs.fetch_usec / 1000));
     if (rc != SYNC_OK) {
         json_object_set_new(st, "status", json_string("failed"));
         json_object_set_new(st, "error", json_string(vs.err ? vs.err : syncc_strerror(rc)));
