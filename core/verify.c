@@ -365,7 +365,6 @@ static void keys_add(void *payload, const char *key)
         ks->oom = 1;
 }
 
-/* Compares [lo, hi) whose summaries s (source) and d (target) are known. */
 static void keys_free(vkeys *ks)
 {
     for (size_t i = 0; i < ks->n; i++)
@@ -374,47 +373,30 @@ static void keys_free(vkeys *ks)
     memset(ks, 0, sizeof(*ks));
 }
 
-/*
- * Compares [lo, hi) whose summaries s (source) and d (target) are known.
- * pre: the range's cut points when they were read already (taken over and
- * freed), else NULL.
- */
-static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s, const vsum *d, int depth,
-                      vkeys *pre)
+/* Compares [lo, hi) whose summaries s (source) and d (target) are known. */
+static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s, const vsum *d, int depth)
 {
-    vkeys ks = {0};
-    if (pre != NULL) {
-        ks = *pre;
-        memset(pre, 0, sizeof(*pre));
-    }
-    if (s->count == d->count && s->hash == d->hash) {
-        keys_free(&ks);
+    if (s->count == d->count && s->hash == d->hash)
         return SYNC_OK;
-    }
     int64_t larger = s->count > d->count ? s->count : d->count;
-    if (larger <= SYNCC_VERIFY_FETCH_ROWS || depth > 40) {
-        keys_free(&ks);
+    if (larger <= SYNCC_VERIFY_FETCH_ROWS || depth > 40)
         return diff_rows(vs, lo, hi);
-    }
-    int rc = SYNC_OK;
-    if (ks.n == 0) {
-        vside *by = s->count >= d->count ? vs->src : vs->dst;
-        void *ts = by == vs->src ? vs->sts : vs->dts;
-        int64_t parts = (larger + SYNCC_VERIFY_PART_ROWS - 1) / SYNCC_VERIFY_PART_ROWS;
-        if (parts > SYNCC_VERIFY_FACTOR)
-            parts = SYNCC_VERIFY_FACTOR;
-        if (parts < 2)
-            parts = 2;
-        int64_t step = (larger + parts - 1) / parts;
-        keys_free(&ks);
-        int64_t t0 = syncc_time_now();
-        rc = by->p->compare.split(by->inst, ts, lo, hi, step, keys_add, &ks);
-        vs->split_usec += syncc_time_now() - t0;
-        if (rc != SYNC_OK)
-            vs->err = side_error(by, rc);
-        else if (ks.oom)
-            rc = SYNC_E_NOMEM;
-    }
+    vside *by = s->count >= d->count ? vs->src : vs->dst;
+    void *ts = by == vs->src ? vs->sts : vs->dts;
+    int64_t parts = (larger + SYNCC_VERIFY_PART_ROWS - 1) / SYNCC_VERIFY_PART_ROWS;
+    if (parts > SYNCC_VERIFY_FACTOR)
+        parts = SYNCC_VERIFY_FACTOR;
+    if (parts < 2)
+        parts = 2;
+    int64_t step = (larger + parts - 1) / parts;
+    vkeys ks = {0};
+    int64_t t0 = syncc_time_now();
+    int rc = by->p->compare.split(by->inst, ts, lo, hi, step, keys_add, &ks);
+    vs->split_usec += syncc_time_now() - t0;
+    if (rc != SYNC_OK)
+        vs->err = side_error(by, rc);
+    else if (ks.oom)
+        rc = SYNC_E_NOMEM;
     /* every part's summary in one pass per side when both can, else part by part */
     vsum *ps = NULL, *pd = NULL;
     int in_one = rc == SYNC_OK && ks.n > 0 && vs->src->p->compare.buckets != NULL &&
@@ -434,82 +416,13 @@ static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s
             rc = summarize(vs, a, b, &ss, &dd);
         }
         if (rc == SYNC_OK)
-            rc = diff_range(vs, a, b, &ss, &dd, depth + 1, NULL);
+            rc = diff_range(vs, a, b, &ss, &dd, depth + 1);
         if (rc == SYNC_OK && syncc_host()->cancelled(vs->src->ctx))
             rc = SYNC_E_CANCELLED;
     }
     free(ps);
     free(pd);
     keys_free(&ks);
-    return rc;
-}
-
-/*
- * The source's cut points of the whole table (a part per
- * SYNCC_VERIFY_PART_ROWS rows), read from its key index on a connection of
- * its own while both sides sum the whole table: when the sums differ, the
- * parts are summed at once instead of the table being cut after the sums.
- */
-typedef struct spec_split {
-    vside side;
-    void *ts;
-    vkeys ks;
-    int rc;
-    int64_t usec;
-} spec_split;
-
-static void *spec_thread(void *p)
-{
-    spec_split *sp = p;
-    int64_t t0 = syncc_time_now();
-    sp->rc = sp->side.p->compare.split(sp->side.inst, sp->ts, NULL, NULL, SYNCC_VERIFY_PART_ROWS, keys_add, &sp->ks);
-    if (sp->rc == SYNC_OK && sp->ks.oom)
-        sp->rc = SYNC_E_NOMEM;
-    sp->usec = syncc_time_now() - t0;
-    return NULL;
-}
-
-/* Opens a second instance of side like (its configuration, role and cancel flag). */
-static int side_open_like(vside *s, const vside *like, const char *job)
-{
-    memset(s, 0, sizeof(*s));
-    s->in = like->in;
-    s->p = like->p;
-    s->is_source = like->is_source;
-    s->ctx = syncc_ctx_new(job, like->in->name, like->in->plugin_name);
-    if (s->ctx == NULL)
-        return SYNC_E_NOMEM;
-    s->ctx->cancel = like->ctx->cancel;
-    s->ctx->read_only = like->ctx->read_only;
-    return s->p->compare.open(s->ctx, s->in->config, s->is_source, &s->inst);
-}
-
-/* Compares the whole table: both sums, with the source's cut points read meanwhile when parts can be summed. */
-static int diff_table(vstream *vs, vside *like, const sync_compare_table *table, vsum *s, vsum *d)
-{
-    spec_split sp;
-    memset(&sp, 0, sizeof(sp));
-    int spec = vs->src->p->compare.buckets != NULL && vs->dst->p->compare.buckets != NULL &&
-               side_open_like(&sp.side, like, table->job) == SYNC_OK;
-    pthread_t t;
-    if (spec) {
-        const char *k = NULL;
-        sync_type *kinds = calloc(vs->width, sizeof(sync_type));
-        spec = kinds && sp.side.p->compare.table(sp.side.inst, table, kinds, &k, &sp.ts) == SYNC_OK;
-        free(kinds);
-    }
-    if (spec)
-        spec = pthread_create(&t, NULL, spec_thread, &sp) == 0;
-    int rc = summarize(vs, NULL, NULL, s, d);
-    if (spec) {
-        pthread_join(t, NULL);
-        vs->split_usec += sp.usec;
-    }
-    vkeys *pre = spec && sp.rc == SYNC_OK && sp.ks.n > 0 ? &sp.ks : NULL;
-    if (rc == SYNC_OK)
-        rc = diff_range(vs, NULL, NULL, s, d, 0, pre);
-    keys_free(&sp.ks);
-    side_close(&sp.side);
     return rc;
 }
 
@@ -624,9 +537,6 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
         goto out;
     }
     const char *dkey = NULL, *skey = NULL;
-    sync_compare_table ts = {.struct_size = sizeof(ts), .job = job->conf->name, .stream = sc->name,
-                             .object = sc->object, .options = sc->source_options, .key = key_field,
-                             .columns = scols, .n_columns = nc};
     tt.key = tkey;
     tt.columns = tcols + 1;
     tt.n_columns = nc;
@@ -634,6 +544,9 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
     if (rc != SYNC_OK) {
         vs.err = side_error(dst, rc);
     } else {
+        sync_compare_table ts = {.struct_size = sizeof(ts), .job = job->conf->name, .stream = sc->name,
+                                 .object = sc->object, .options = sc->source_options, .key = key_field,
+                                 .columns = scols, .n_columns = nc};
         rc = src->p->compare.table(src->inst, &ts, sk, &skey, &vs.sts);
         if (rc != SYNC_OK)
             vs.err = side_error(src, rc);
@@ -658,7 +571,9 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
     vs.different = json_array();
     vsum s = {0}, d = {0};
     if (rc == SYNC_OK)
-        rc = diff_table(&vs, vs.dst, &tt, &s, &d);
+        rc = summarize(&vs, NULL, NULL, &s, &d);
+    if (rc == SYNC_OK)
+        rc = diff_range(&vs, NULL, NULL, &s, &d, 0);
     json_object_set_new(st, "key", json_string(tkey));
     json_t *cols = json_array();
     for (size_t i = 1; i <= nc; i++)
