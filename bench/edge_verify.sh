@@ -74,7 +74,7 @@ verify() { # NAME EXPECTED_EXIT: verify to_edge; appends "NAME seconds peak_kib 
 import json, sys
 s = [x for x in json.load(open(sys.argv[1]))["jobs"][0]["streams"] if x["stream"] == "prospects"][0]
 print(s["rows_fetched"], s["n_missing"] + s["n_extra"] + s["n_different"], s["source_rows"], s["target_rows"],
-      s["source_summary_ms"], s["target_summary_ms"])
+      s["source_summary_ms"], s["target_summary_ms"], s.get("split_ms", 0), s.get("fetch_ms", 0), s["ranges_summed"])
 PY
 )" >>"$W/results"
 }
@@ -97,11 +97,12 @@ PY
 verify ten 8
 grep -q '^ten .* 10 ' "$W/results" || { cat "$W/results" >&2; echo "bench: verify did not find exactly 10 differences" >&2; exit 1; }
 
-printf '\n| verify of %s rows (conf/edge.ini, to_edge) | wall s | target | peak RSS MiB | target | rows fetched | differences | PostgreSQL summaries s | SQLite summaries s |\n' "$rows"
-printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
-while read -r name secs kib fetched diffs src dst src_ms dst_ms; do
+printf '\n| verify of %s rows (conf/edge.ini, to_edge) | wall s | target | peak RSS MiB | target | rows fetched | differences | PostgreSQL summaries s | SQLite summaries s | splits s | fetches s | ranges summed |\n' "$rows"
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+while read -r name secs kib fetched diffs src dst src_ms dst_ms split_ms fetch_ms summed; do
     case $name in identical) what="identical tables"; target=10 ;; *) what="10 differences"; target=15 ;; esac
-    printf '| %s (PostgreSQL %s rows, edge %s) | %s | < %s | %.1f | < 64 | %s | %s | %.1f | %.1f |\n' "$what" "$src" "$dst" \
-        "$secs" "$target" "$(echo "$kib / 1024" | bc -l)" "$fetched" "$diffs" "$(echo "$src_ms / 1000" | bc -l)" \
-        "$(echo "$dst_ms / 1000" | bc -l)"
+    printf '| %s (PostgreSQL %s rows, edge %s) | %s | < %s | %.1f | < 64 | %s | %s | %.1f | %.1f | %.1f | %.1f | %s |\n' \
+        "$what" "$src" "$dst" "$secs" "$target" "$(echo "$kib / 1024" | bc -l)" "$fetched" "$diffs" \
+        "$(echo "$src_ms / 1000" | bc -l)" "$(echo "$dst_ms / 1000" | bc -l)" "$(echo "$split_ms / 1000" | bc -l)" \
+        "$(echo "$fetch_ms / 1000" | bc -l)" "$summed"
 done <"$W/results"

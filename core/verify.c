@@ -88,6 +88,7 @@ typedef struct vstream {
     int key_int;
     int64_t summaries, rows_fetched, ranges_fetched;
     int64_t src_usec, dst_usec;  /* time each side spent computing summaries */
+    int64_t split_usec, fetch_usec; /* time spent cutting ranges into parts, fetching rows */
     int64_t n_missing, n_extra, n_different;
     json_t *missing, *extra, *different;
     syncc_fix_keys *up, *del;    /* every missing or different key, every extra key (for --fix) */
@@ -149,20 +150,46 @@ static void note_key(vstream *vs, json_t *list, int64_t *count, const char *key)
         json_array_append_new(list, json_string(key));
 }
 
+/* One side's rows of a range, on a thread of its own while the other side reads its own. */
+typedef struct fetch_job {
+    vside *side;
+    void *ts;
+    const sync_type *kinds;
+    const char *lo, *hi;
+    vrows *out;
+    int rc;
+} fetch_job;
+
+static void *fetch_thread(void *p)
+{
+    fetch_job *j = p;
+    j->rc = j->side->p->compare.fetch(j->side->inst, j->ts, j->kinds, j->lo, j->hi, rows_add, j->out);
+    return NULL;
+}
+
 /* Fetches both sides' rows of [lo, hi) and lists what differs. */
 static int diff_rows(vstream *vs, const char *lo, const char *hi)
 {
     vrows a = {.width = vs->width}, b = {.width = vs->width};
-    int rc = vs->src->p->compare.fetch(vs->src->inst, vs->sts, vs->kinds, lo, hi, rows_add, &a);
-    if (rc != SYNC_OK) {
-        vs->err = side_error(vs->src, rc);
-    } else {
-        rc = vs->dst->p->compare.fetch(vs->dst->inst, vs->dts, vs->kinds, lo, hi, rows_add, &b);
-        if (rc != SYNC_OK)
-            vs->err = side_error(vs->dst, rc);
-    }
+    int64_t t0 = syncc_time_now();
+    /* both sides at the same time, each database on its own */
+    fetch_job fa = {vs->src, vs->sts, vs->kinds, lo, hi, &a, SYNC_OK};
+    fetch_job fb = {vs->dst, vs->dts, vs->kinds, lo, hi, &b, SYNC_OK};
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, fetch_thread, &fa) == 0;
+    if (!threaded)
+        fetch_thread(&fa);
+    fetch_thread(&fb);
+    if (threaded)
+        pthread_join(t, NULL);
+    int rc = fa.rc != SYNC_OK ? fa.rc : fb.rc;
+    if (fa.rc != SYNC_OK)
+        vs->err = side_error(vs->src, fa.rc);
+    else if (fb.rc != SYNC_OK)
+        vs->err = side_error(vs->dst, fb.rc);
     if (rc == SYNC_OK && (a.oom || b.oom))
         rc = SYNC_E_NOMEM;
+    vs->fetch_usec += syncc_time_now() - t0;
     vs->ranges_fetched++;
     vs->rows_fetched += (int64_t)(a.n + b.n);
     size_t i = 0, j = 0;
@@ -338,6 +365,14 @@ static void keys_add(void *payload, const char *key)
         ks->oom = 1;
 }
 
+static void keys_free(vkeys *ks)
+{
+    for (size_t i = 0; i < ks->n; i++)
+        free(ks->k[i]);
+    free(ks->k);
+    memset(ks, 0, sizeof(*ks));
+}
+
 /* Compares [lo, hi) whose summaries s (source) and d (target) are known. */
 static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s, const vsum *d, int depth)
 {
@@ -355,7 +390,9 @@ static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s
         parts = 2;
     int64_t step = (larger + parts - 1) / parts;
     vkeys ks = {0};
+    int64_t t0 = syncc_time_now();
     int rc = by->p->compare.split(by->inst, ts, lo, hi, step, keys_add, &ks);
+    vs->split_usec += syncc_time_now() - t0;
     if (rc != SYNC_OK)
         vs->err = side_error(by, rc);
     else if (ks.oom)
@@ -385,9 +422,7 @@ static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s
     }
     free(ps);
     free(pd);
-    for (size_t i = 0; i < ks.n; i++)
-        free(ks.k[i]);
-    free(ks.k);
+    keys_free(&ks);
     return rc;
 }
 
@@ -557,6 +592,8 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
     json_object_set_new(st, "rows_fetched", json_integer(vs.rows_fetched));
     json_object_set_new(st, "source_summary_ms", json_integer(vs.src_usec / 1000));
     json_object_set_new(st, "target_summary_ms", json_integer(vs.dst_usec / 1000));
+    json_object_set_new(st, "split_ms", json_integer(vs.split_usec / 1000));
+    json_object_set_new(st, "fetch_ms", json_integer(vs.fetch_usec / 1000));
     if (rc != SYNC_OK) {
         json_object_set_new(st, "status", json_string("failed"));
         json_object_set_new(st, "error", json_string(vs.err ? vs.err : syncc_strerror(rc)));
@@ -685,6 +722,109 @@ static void orphan_keys(const json_t *st, syncc_fix_keys *del)
     }
 }
 
+/*
+ * The stream that writes table in the database of job's sink (this job's
+ * streams first, then the other jobs on the same sink), or NULL.
+ */
+static syncc_stream_rt *parent_stream(syncc_engine *e, syncc_job_rt *job, const char *table, syncc_job_rt **pjob)
+{
+    for (size_t pass = 0; pass < 2; pass++)
+        for (size_t j = 0; j < e->n_jobs; j++) {
+            syncc_job_rt *o = &e->jobs[j];
+            if ((pass == 0) != (o == job) || o->conf->tenants != NULL ||
+                strcmp(o->conf->sink->name, job->conf->sink->name) != 0)
+                continue;
+            for (size_t i = 0; i < o->n_streams; i++)
+                if (o->streams[i].conf->target && strcmp(o->streams[i].conf->target, table) == 0) {
+                    *pjob = o;
+                    return &o->streams[i];
+                }
+        }
+    return NULL;
+}
+
+/*
+ * orphans_policy = refetch: the missing parents of the orphans an orphans
+ * rule found in the target are fetched by key from the source of the stream
+ * that writes the parent table, and written through that stream's mapping and
+ * sink.  One object per rule goes to list.  Returns non-zero when a rule's
+ * parents could not be fetched or written.
+ */
+static int refetch_parents(syncc_engine *e, syncc_job_rt *job, const syncc_vrules *rules, const json_t *st,
+                           json_t *list)
+{
+    int failed = 0;
+    size_t i, k;
+    json_t *r, *row;
+    json_array_foreach(json_object_get(st, "rules"), i, r) {
+        const char *name = json_string_value(json_object_get(r, "rule"));
+        const char *side = json_string_value(json_object_get(r, "side"));
+        if (!name || !side || strcmp(side, "target") != 0 || json_array_size(json_object_get(r, "rows")) == 0)
+            continue;
+        const syncc_vrule *rule = NULL;
+        for (size_t n = 0; n < rules->n; n++)
+            if (rules->r[n].kind == SYNCC_VRULE_ORPHANS && strcmp(rules->r[n].name, name) == 0)
+                rule = &rules->r[n];
+        if (rule == NULL)
+            continue;
+        /* the parent keys, each once */
+        syncc_fix_keys keys = {0}, none = {0};
+        json_array_foreach(json_object_get(r, "rows"), k, row) {
+            const char *v = json_string_value(json_object_get(row, "value"));
+            size_t d = 0;
+            while (v && d < keys.n && strcmp(keys.k[d], v) != 0)
+                d++;
+            if (v && d == keys.n)
+                syncc_fix_keys_add(&keys, v);
+        }
+        json_t *o = json_pack("{s:s, s:I}", "rule", name, "parents", (json_int_t)keys.n);
+        json_array_append_new(list, o);
+        char err[1024] = "";
+        syncc_job_rt *pjob = NULL;
+        syncc_stream_rt *ps = parent_stream(e, job, rule->parent, &pjob);
+        char field[256] = "";
+        int plain = 0;
+        for (size_t m = 0; ps && m < ps->conf->n_map; m++)
+            if (strcmp(ps->conf->map[m].column, rule->parent_column) == 0)
+                plain = plain_field(ps->conf->map[m].expr, field, sizeof(field));
+        if (ps == NULL) {
+            snprintf(err, sizeof(err), "no stream writes table \"%s\" through sink '%s': the parents cannot be "
+                     "fetched, the orphans stay reported", rule->parent, job->conf->sink->name);
+        } else if (!plain) {
+            snprintf(err, sizeof(err), "column \"%s\" of \"%s\" is not a plain copy of a source field in [map %s.%s]: "
+                     "the parents cannot be fetched by it", rule->parent_column, rule->parent, pjob->conf->name,
+                     ps->conf->name);
+        }
+        if (ps != NULL) {
+            char through[600];
+            snprintf(through, sizeof(through), "%s.%s", pjob->conf->name, ps->conf->name);
+            json_object_set_new(o, "through", json_string(through));
+        }
+        if (!err[0] && keys.oom) {
+            snprintf(err, sizeof(err), "out of memory");
+        } else if (!err[0]) {
+            vside psrc;
+            int rc = side_open(&psrc, pjob->conf->source, pjob->source, 1, e, pjob->conf->name);
+            if (rc == SYNC_E_UNSUPPORTED && psrc.inst == NULL && (psrc.p == NULL || psrc.p->def.compare == NULL))
+                snprintf(err, sizeof(err), "the source plugin '%s' of job '%s' cannot fetch rows by key",
+                         pjob->conf->source->plugin_name, pjob->conf->name);
+            else if (rc != SYNC_OK)
+                snprintf(err, sizeof(err), "%s", side_error(&psrc, rc));
+            else {
+                syncc_fix_side fs = {psrc.p, psrc.inst, psrc.ctx};
+                syncc_fix_stream(e, pjob, ps, &fs, field, -1, &keys, &none, o, err, sizeof(err));
+            }
+            side_close(&psrc);
+        }
+        if (err[0]) {
+            json_object_set_new(o, "error", json_string(err));
+            failed = 1;
+        }
+        syncc_fix_keys_free(&keys);
+    }
+    return failed;
+}
+
 /* Verifies one stream; with fix, repairs what differs and verifies it again. */
 static void verify_one(syncc_engine *e, syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vside *dst, json_t *st,
                        int fix)
@@ -705,22 +845,38 @@ static void verify_one(syncc_engine *e, syncc_job_rt *job, syncc_stream_rt *srt,
     const char *status = json_string_value(json_object_get(st, "status"));
     syncc_vrules rules = {0};
     char err[1024];
-    int policy_delete = 0;
-    if (srt->conf->verify && syncc_vrules_parse(srt->conf->verify, &rules, err, sizeof(err)) == 0) {
-        policy_delete = rules.policy == SYNCC_ORPHANS_DELETE;
-        syncc_vrules_free(&rules);
-    }
-    if (policy_delete)
+    int have_rules = srt->conf->verify && syncc_vrules_parse(srt->conf->verify, &rules, err, sizeof(err)) == 0;
+    if (have_rules && rules.policy == SYNCC_ORPHANS_DELETE)
         orphan_keys(st, &del);
-    if (fix && status && strcmp(status, "different") == 0 && key_field[0] && (up.n > 0 || del.n > 0)) {
+    /* orphans_policy = refetch: orphans whose parents verify --fix can ask for */
+    int refetch = 0;
+    size_t ri;
+    json_t *rr;
+    json_array_foreach(json_object_get(st, "rules"), ri, rr) {
+        const char *rn = json_string_value(json_object_get(rr, "rule"));
+        const char *rs = json_string_value(json_object_get(rr, "side"));
+        if (have_rules && rules.policy == SYNCC_ORPHANS_REFETCH && rn && rs && strncmp(rn, "orphans ", 8) == 0 &&
+            strcmp(rs, "target") == 0 && json_array_size(json_object_get(rr, "rows")) > 0)
+            refetch = 1;
+    }
+    int own = key_field[0] && (up.n > 0 || del.n > 0);
+    if (fix && status && strcmp(status, "different") == 0 && (own || refetch)) {
         json_t *fx = json_object();
         json_object_set_new(st, "fix", fx);
         syncc_fix_side fs = {src->p, src->inst, src->ctx};
-        int rc = up.oom || del.oom ? SYNC_E_NOMEM
+        int rc = SYNC_OK;
+        if (own) {
+            rc = up.oom || del.oom ? SYNC_E_NOMEM
                                    : syncc_fix_stream(e, job, srt, &fs, key_field, key_int, &up, &del, fx, err,
                                                       sizeof(err));
-        if (rc != SYNC_OK)
-            json_object_set_new(fx, "error", json_string(err));
+            if (rc != SYNC_OK)
+                json_object_set_new(fx, "error", json_string(err));
+        }
+        if (refetch) {
+            json_t *list = json_array();
+            json_object_set_new(fx, "refetch", list);
+            refetch_parents(e, job, &rules, st, list);
+        }
         /* what the tables look like now */
         json_t *after = json_object();
         syncc_fix_keys u2 = {0}, d2 = {0};
@@ -741,6 +897,8 @@ static void verify_one(syncc_engine *e, syncc_job_rt *job, syncc_stream_rt *srt,
         syncc_fix_keys_free(&u2);
         syncc_fix_keys_free(&d2);
     }
+    if (have_rules)
+        syncc_vrules_free(&rules);
     syncc_fix_keys_free(&up);
     syncc_fix_keys_free(&del);
 }
@@ -973,6 +1131,39 @@ static void print_rules(FILE *out, const json_t *st)
     }
 }
 
+/* "  refetched for orphans ...: ..." (orphans_policy = refetch) */
+static void print_refetch(FILE *out, const json_t *rf)
+{
+    const char *through = json_string_value(json_object_get(rf, "through"));
+    const char *rerr = json_string_value(json_object_get(rf, "error"));
+    fprintf(out, "  refetch for %s: %lld parent(s)", json_string_value(json_object_get(rf, "rule")),
+            (long long)json_integer_value(json_object_get(rf, "parents")));
+    if (through)
+        fprintf(out, " asked of %s", through);
+    if (json_object_get(rf, "source_rows") != NULL)
+        fprintf(out, ", %lld found, %lld written, %lld failed",
+                (long long)json_integer_value(json_object_get(rf, "source_rows")),
+                (long long)json_integer_value(json_object_get(rf, "upserted")),
+                (long long)json_integer_value(json_object_get(rf, "failed")));
+    if (rerr)
+        fprintf(out, ": %s", rerr);
+    fputc('\n', out);
+    json_t *absent = json_object_get(rf, "not_at_source");
+    if (json_array_size(absent) > 0) {
+        fprintf(out, "  not at the source (their orphans stay reported):");
+        size_t i;
+        json_t *k;
+        json_array_foreach(absent, i, k) {
+            if (i >= 20) {
+                fprintf(out, " ...");
+                break;
+            }
+            fprintf(out, " %s", json_string_value(k));
+        }
+        fputc('\n', out);
+    }
+}
+
 void syncc_verify_print(FILE *out, const json_t *report)
 {
     const char *job = json_string_value(json_object_get(report, "job"));
@@ -1029,6 +1220,10 @@ void syncc_verify_print(FILE *out, const json_t *report)
                     (long long)json_integer_value(json_object_get(fx, "deleted")),
                     (long long)json_integer_value(json_object_get(fx, "failed")), ferr ? ": " : "", ferr ? ferr : "",
                     json_string_value(json_object_get(fx, "status_after")));
+            json_t *rf;
+            size_t n;
+            json_array_foreach(json_object_get(fx, "refetch"), n, rf)
+                print_refetch(out, rf);
         }
         json_t *nc = json_object_get(st, "not_compared");
         if (json_array_size(nc) > 0) {

@@ -32,7 +32,9 @@
 
 /*
  * Verifies one job; with fix, writes the differing rows again through the
- * job's own sink (verify_fix.h) and verifies the stream once more.  *report receives a JSON object (job, run_id, status
+ * job's own sink (verify_fix.h), orphans per the stream's orphans_policy
+ * (deleted, or their parents fetched again through the stream that writes
+ * the parent table), and verifies the stream once more.  *report receives a JSON object (job, run_id, status
  * "agree" / "different" / "failed", started_at, finished_at, streams[...]),
  * which is also recorded in the sink's verify history when it keeps one.
  * Returns SYNCC_EXIT_OK when every compared stream agrees,

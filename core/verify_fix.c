@@ -232,20 +232,31 @@ int syncc_fix_stream(syncc_engine *e, syncc_job_rt *job, syncc_stream_rt *srt, c
         snprintf(err, errlen, "the source's fields: %s", syncc_ctx_error(src->ctx));
         goto out;
     }
+    if (key_int < 0)
+        key_int = kinds[0] == SYNC_TYPE_INT;
     f.fields = fields;
     f.kinds = kinds;
     f.width = w;
     f.deletes = deletes;
     /* the source rows, one key at a time (the natural kinds keep the source's types) */
+    json_t *absent = json_array();
     for (size_t i = 0; i < upserts->n && rc == SYNC_OK; i++) {
         char next[1100];
+        size_t had = f.n_rows;
         key_next(upserts->k[i], key_int, next, sizeof(next));
         rc = src->p->compare.fetch(src->inst, ts, kinds, upserts->k[i], next, fix_row_add, &f);
         if (rc != SYNC_OK)
             snprintf(err, errlen, "fetching row %s from the source: %s", upserts->k[i], syncc_ctx_error(src->ctx));
         else if (f.oom)
             rc = SYNC_E_NOMEM;
+        else if (f.n_rows == had)
+            json_array_append_new(absent, json_string(upserts->k[i]));
     }
+    /* keys the source no longer holds: nothing to write for them */
+    if (json_array_size(absent) > 0)
+        json_object_set_new(out, "not_at_source", absent);
+    else
+        json_decref(absent);
     if (rc != SYNC_OK)
         goto out;
 

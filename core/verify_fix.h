@@ -30,7 +30,9 @@ typedef struct syncc_fix_side {
  * Fetches the source rows of upserts (keys of the source's key_field) and
  * writes them, mapped, through the job's sink, then deletes deletes (keys of
  * the target) through it; counts go to out (upserted, unchanged, deleted,
- * failed, source_rows).  SYNC_OK, or a status with err filled.
+ * failed, source_rows, and not_at_source: the upsert keys the source does
+ * not hold).  key_int < 0: the key is an integer when the source says so.
+ * SYNC_OK, or a status with err filled.
  */
 int syncc_fix_stream(syncc_engine *e, syncc_job_rt *job, syncc_stream_rt *srt, const syncc_fix_side *src,
                      const char *key_field, int key_int, const syncc_fix_keys *upserts, const syncc_fix_keys *deletes,
