@@ -447,7 +447,11 @@ static int probe_twoway_push(const syncc_plugin *p, const syncc_job *job, const 
             wheres[n++] = strdup(where);
         }
     }
-    const char *kv[5] = {"operation", st->external_id ? "upsert" : "auto", NULL, NULL, NULL};
+    /* push and append streams (core/twoway_push.c) send their create-only fields on create alone:
+     * judged as creates; a two-way stream as upserts (or creates and updates) */
+    int creates_only = st->mode != NULL && (strcmp(st->mode, "push") == 0 || strcmp(st->mode, "append") == 0);
+    const char *kv[5] = {"operation", creates_only ? "create" : st->external_id ? "upsert" : "auto", NULL, NULL,
+                         NULL};
     if (st->external_id) {
         kv[2] = "external_id";
         kv[3] = st->external_id;
