@@ -450,57 +450,6 @@ typedef struct tw_sf_op {
 
 enum { TW_SF_CREATE = 0, TW_SF_UPDATE = 1, TW_SF_DELETE = 2 };
 
-/* A canonical value as a typed value for Salesforce, by the table column's type; strings live in arena. */
-static void typed_value(const json_t *v, const char *coltype, sync_value *out)
-{
-    const char *s = json_string_value(v);
-    memset(out, 0, sizeof(*out));
-    if (s == NULL) {
-        out->type = SYNC_TYPE_NULL;
-        return;
-    }
-    if (coltype && (strncmp(coltype, "numeric", 7) == 0 || strcmp(coltype, "double precision") == 0 ||
-                    strcmp(coltype, "real") == 0)) {
-        char *end;
-        double d = strtod(s, &end);
-        if (*end == '\0') {
-            out->type = SYNC_TYPE_FLOAT;
-            out->u.f = d;
-            return;
-        }
-    } else if (coltype && (strcmp(coltype, "integer") == 0 || strcmp(coltype, "bigint") == 0 ||
-                           strcmp(coltype, "smallint") == 0)) {
-        char *end;
-        long long i = strtoll(s, &end, 10);
-        if (*end == '\0') {
-            out->type = SYNC_TYPE_INT;
-            out->u.i = i;
-            return;
-        }
-    } else if (coltype && strcmp(coltype, "boolean") == 0) {
-        out->type = SYNC_TYPE_BOOL;
-        out->u.b = strcmp(s, "true") == 0;
-        return;
-    } else if (coltype && (strcmp(coltype, "date") == 0 || strncmp(coltype, "timestamp", 9) == 0)) {
-        int64_t us;
-        int date_only = 0;
-        if (syncc_time_parse(s, strlen(s), &us, &date_only) == 0) {
-            if (strcmp(coltype, "date") == 0) {
-                out->type = SYNC_TYPE_DATE;
-                out->u.ts = us >= 0 ? us / (86400 * INT64_C(1000000))
-                                    : -((-us + 86400 * INT64_C(1000000) - 1) / (86400 * INT64_C(1000000)));
-            } else {
-                out->type = SYNC_TYPE_TIMESTAMP;
-                out->u.ts = us;
-            }
-            return;
-        }
-    }
-    out->type = SYNC_TYPE_STRING;
-    out->u.str.ptr = s;
-    out->u.str.len = strlen(s);
-}
-
 /* What the Salesforce sink reports about the records of one call. */
 typedef struct sfw_call {
     tw_sf_op *ops;
@@ -803,7 +752,7 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
                         v.u.str.ptr = op->db_key;
                         v.u.str.len = strlen(op->db_key);
                     } else {
-                        typed_value(json_object_get(op->fields, f),
+                        syncc_tw_typed_value(json_object_get(op->fields, f),
                                     json_string_value(json_object_get(op->types, f)), &v);
                     }
                     syncc_record_set(rec, f, &v);

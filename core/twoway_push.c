@@ -193,8 +193,7 @@ static char *row_key(pp *p, const json_t *row)
     return out;
 }
 
-/* A canonical value as a typed value for Salesforce, by the column's type (strings borrowed from v). */
-static void typed_value(const json_t *v, const char *coltype, sync_value *out)
+void syncc_tw_typed_value(const json_t *v, const char *coltype, sync_value *out)
 {
     const char *s = json_string_value(v);
     memset(out, 0, sizeof(*out));
@@ -516,7 +515,7 @@ static int sf_send(pp *p, int kind, pp_op **ops, size_t n)
                     v.u.str.ptr = op->key;
                     v.u.str.len = strlen(op->key);
                 } else {
-                    typed_value(json_object_get(op->fields, names[c]),
+                    syncc_tw_typed_value(json_object_get(op->fields, names[c]),
                                 json_string_value(json_object_get(op->types, names[c])), &v);
                 }
                 syncc_record_set(rec, names[c], &v);
