@@ -52,6 +52,12 @@ int syncc_tw_push_stream(syncc_engine *e, syncc_job_rt *rt, size_t s, const char
                          syncc_run_result *res, char *err, size_t errlen);
 
 /*
+ * A value of the table (to_jsonb()) in the form links hold: strings as they
+ * are, numbers and booleans as text, null as null, others as compact JSON.
+ */
+json_t *syncc_tw_canon(const json_t *v);
+
+/*
  * A canonical value (text, or JSON null) as a typed value for Salesforce, by
  * the PostgreSQL type of its table column (coltype may be NULL: a string);
  * strings are borrowed from v.
