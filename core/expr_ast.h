@@ -210,6 +210,19 @@ SYNCC_XINFER_DECL(syncc_xi_choose);
 
 /* Shared by the function files. */
 void syncc_xset_null(sync_value *out);
+/* The argument values of call node n. */
+static inline const sync_value *syncc_xargs(syncc_xeval *ev, const syncc_xnode *n)
+{
+    return ev->vals + n->voff;
+}
+/* Whether any of the n values a[] is null. */
+static inline int syncc_xany_null(const sync_value *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].type == SYNC_TYPE_NULL)
+            return 1;
+    return 0;
+}
 /* Decodes one UTF-8 sequence into *n bytes; 0xFFFFFFFF for an invalid byte (*n = 1). */
 uint32_t syncc_xutf8_next(const unsigned char *s, size_t len, size_t *n);
 /* Simple case mapping (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic). */

@@ -42,11 +42,6 @@ static int oom(syncc_xeval *ev)
     return syncc_xerr(ev, "out of memory");
 }
 
-static const sync_value *argv_of(syncc_xeval *ev, const syncc_xnode *n)
-{
-    return ev->vals + n->voff;
-}
-
 /* ---- static type rules -------------------------------------------------- */
 
 static const char *tname(int t)
@@ -286,7 +281,7 @@ static void utf8_put(syncc_xbuf *b, uint32_t cp)
 
 static int change_case(syncc_xeval *ev, const syncc_xnode *n, sync_value *out, int upper)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     if (a->type == SYNC_TYPE_NULL) {
         set_null(out);
         return 0;
@@ -334,7 +329,7 @@ static int is_blank(char c)
 
 static int f_trim(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     if (a->type == SYNC_TYPE_NULL) {
         set_null(out);
         return 0;
@@ -440,13 +435,13 @@ static int f_lookup(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 static int f_is_null(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
     out->type = SYNC_TYPE_BOOL;
-    out->u.b = argv_of(ev, n)[0].type == SYNC_TYPE_NULL;
+    out->u.b = syncc_xargs(ev, n)[0].type == SYNC_TYPE_NULL;
     return 0;
 }
 
 static int f_nullif(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     *out = a[0];
     if (a[0].type == SYNC_TYPE_NULL || a[1].type == SYNC_TYPE_NULL)
         return 0;
@@ -464,7 +459,7 @@ static int f_nullif(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 
 static int f_concat(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     const char *p[64];
     size_t l[64];
     /* text forms first: they may use the scratch, which the builder then owns */
@@ -535,7 +530,7 @@ static int int_arg(syncc_xeval *ev, const char *fname, const char *what, const s
 
 static int f_substr(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     for (size_t i = 0; i < n->nargs; i++) {
         if (a[i].type == SYNC_TYPE_NULL) {
             set_null(out);
@@ -572,7 +567,7 @@ static int f_substr(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 
 static int f_replace(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     if (a[0].type == SYNC_TYPE_NULL || a[1].type == SYNC_TYPE_NULL || a[2].type == SYNC_TYPE_NULL) {
         set_null(out);
         return 0;
@@ -608,7 +603,7 @@ static int f_replace(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
  */
 static int text_arg(syncc_xeval *ev, const syncc_xnode *n, sync_value *out, const char **p, size_t *len)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     if (a->type == SYNC_TYPE_NULL) {
         set_null(out);
         return 1;
@@ -645,7 +640,7 @@ static int cannot_convert(syncc_xeval *ev, const char *fname, const sync_value *
 
 static int f_bool(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     int b;
     switch (a->type) {
     case SYNC_TYPE_NULL: set_null(out); return 0;
@@ -677,7 +672,7 @@ static int float_to_int(syncc_xeval *ev, double d, const sync_value *orig, sync_
 
 static int f_int(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     sync_value num;
     switch (a->type) {
     case SYNC_TYPE_NULL: set_null(out); return 0;
@@ -702,7 +697,7 @@ static int f_int(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 
 static int f_float(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     sync_value num;
     double d;
     switch (a->type) {
@@ -725,7 +720,7 @@ static int f_float(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 
 static int f_string(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     if (a->type == SYNC_TYPE_NULL) {
         set_null(out);
         return 0;
@@ -736,7 +731,7 @@ static int f_string(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 
 static int f_timestamp(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     int date_only;
     int64_t us;
     switch (a->type) {
@@ -763,7 +758,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 static int f_date(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     int date_only;
     int64_t us;
     switch (a->type) {
@@ -878,7 +873,7 @@ static void json_value(syncc_xbuf *b, const sync_value *v)
 
 static int f_json_object(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     const char *kp[64];
     size_t kl[64];
     size_t npairs = n->nargs / 2;
@@ -917,7 +912,7 @@ static int f_json_object(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 
 static int f_json_array(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     syncc_xbuf b;
     syncc_xbuf_begin(&b, &ev->scratch);
     syncc_xbuf_addc(&b, '[');
@@ -937,7 +932,7 @@ static int f_json_array(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
  */
 static int f_split(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     if (a[0].type == SYNC_TYPE_NULL || a[1].type == SYNC_TYPE_NULL) {
         set_null(out);
         return 0;

@@ -19,19 +19,6 @@
 
 #include "record.h"
 
-static const sync_value *argv_of(syncc_xeval *ev, const syncc_xnode *n)
-{
-    return ev->vals + n->voff;
-}
-
-static int any_null(const sync_value *a, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (a[i].type == SYNC_TYPE_NULL)
-            return 1;
-    return 0;
-}
-
 /* Parses v (json, or a string holding JSON text); NULL + ev->err when it is not JSON. */
 static json_t *parse(syncc_xeval *ev, const char *fname, const sync_value *v)
 {
@@ -216,10 +203,39 @@ static int field_of(syncc_xeval *ev, const char *fname, json_t *e, const char *f
 
 /* ---- the functions ------------------------------------------------------ */
 
+/*
+ * The arguments of fname(array, text, ...): 1 with *out null when one is
+ * null, -1 on an error, else 0 with the array parsed into *j (the caller
+ * frees it) and the text of the second argument in *t.
+ */
+static int array_args(syncc_xeval *ev, const syncc_xnode *n, const char *fname, sync_value *out, json_t **j,
+                      const char **t, size_t *tl)
+{
+    const sync_value *a = syncc_xargs(ev, n);
+    if (syncc_xany_null(a, n->nargs)) {
+        syncc_xset_null(out);
+        return 1;
+    }
+    if (syncc_xtext(ev, &a[1], t, tl) != 0)
+        return -1;
+    *j = parse_array(ev, fname, &a[0]);
+    return *j != NULL ? 0 : -1;
+}
+
+/* Ends a function whose result is the array res: sets *out unless rc is an error; frees res and j. */
+static int end_array(syncc_xeval *ev, int rc, json_t *res, json_t *j, sync_value *out)
+{
+    if (rc == 0)
+        rc = set_json(ev, res, out);
+    json_decref(res);
+    json_decref(j);
+    return rc;
+}
+
 int syncc_xf_json_get(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
-    if (any_null(a, n->nargs)) {
+    const sync_value *a = syncc_xargs(ev, n);
+    if (syncc_xany_null(a, n->nargs)) {
         syncc_xset_null(out);
         return 0;
     }
@@ -240,20 +256,15 @@ int syncc_xf_json_get(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 
 int syncc_xf_json_filter(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
-    if (any_null(a, n->nargs)) {
-        syncc_xset_null(out);
-        return 0;
-    }
+    const sync_value *a = syncc_xargs(ev, n);
+    json_t *j;
     const char *f;
     size_t fl;
-    if (syncc_xtext(ev, &a[1], &f, &fl) != 0)
-        return -1;
-    json_t *j = parse_array(ev, "json_filter", &a[0]);
-    if (j == NULL)
-        return -1;
+    int rc = array_args(ev, n, "json_filter", out, &j, &f, &fl);
+    if (rc != 0)
+        return rc > 0 ? 0 : -1;
     json_t *res = json_array();
-    int rc = res ? 0 : syncc_xerr(ev, "out of memory");
+    rc = res ? 0 : syncc_xerr(ev, "out of memory");
     size_t i;
     json_t *e;
     json_array_foreach(j, i, e) {
@@ -273,29 +284,19 @@ int syncc_xf_json_filter(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
         if (c == 0 && json_array_append(res, e) != 0)
             rc = syncc_xerr(ev, "out of memory");
     }
-    if (rc == 0)
-        rc = set_json(ev, res, out);
-    json_decref(res);
-    json_decref(j);
-    return rc;
+    return end_array(ev, rc, res, j, out);
 }
 
 int syncc_xf_json_pluck(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
-    if (any_null(a, n->nargs)) {
-        syncc_xset_null(out);
-        return 0;
-    }
+    json_t *j;
     const char *f;
     size_t fl;
-    if (syncc_xtext(ev, &a[1], &f, &fl) != 0)
-        return -1;
-    json_t *j = parse_array(ev, "json_pluck", &a[0]);
-    if (j == NULL)
-        return -1;
+    int rc = array_args(ev, n, "json_pluck", out, &j, &f, &fl);
+    if (rc != 0)
+        return rc > 0 ? 0 : -1;
     json_t *res = json_array();
-    int rc = res ? 0 : syncc_xerr(ev, "out of memory");
+    rc = res ? 0 : syncc_xerr(ev, "out of memory");
     size_t i;
     json_t *e;
     json_array_foreach(j, i, e) {
@@ -307,11 +308,7 @@ int syncc_xf_json_pluck(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
         if (m != NULL && !json_is_null(m) && json_array_append(res, m) != 0)
             rc = syncc_xerr(ev, "out of memory");
     }
-    if (rc == 0)
-        rc = set_json(ev, res, out);
-    json_decref(res);
-    json_decref(j);
-    return rc;
+    return end_array(ev, rc, res, j, out);
 }
 
 /* The text of element e as join() and json_grep() read it: strings as they are, others as JSON. */
@@ -338,8 +335,8 @@ static char *element_text(const json_t *e, const char **p, size_t *len, char *tm
 
 int syncc_xf_json_grep(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
-    if (any_null(a, n->nargs)) {
+    const sync_value *a = syncc_xargs(ev, n);
+    if (syncc_xany_null(a, n->nargs)) {
         syncc_xset_null(out);
         return 0;
     }
@@ -372,16 +369,12 @@ int syncc_xf_json_grep(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
         if (hit && json_array_append(res, e) != 0)
             rc = syncc_xerr(ev, "out of memory");
     }
-    if (rc == 0)
-        rc = set_json(ev, res, out);
-    json_decref(res);
-    json_decref(j);
-    return rc;
+    return end_array(ev, rc, res, j, out);
 }
 
 int syncc_xf_json_length(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     if (a->type == SYNC_TYPE_NULL) {
         syncc_xset_null(out);
         return 0;
@@ -405,18 +398,12 @@ int syncc_xf_json_length(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 
 int syncc_xf_join(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
-    if (any_null(a, n->nargs)) {
-        syncc_xset_null(out);
-        return 0;
-    }
+    json_t *j;
     const char *sep;
     size_t sl;
-    if (syncc_xtext(ev, &a[1], &sep, &sl) != 0)
-        return -1;
-    json_t *j = parse_array(ev, "join", &a[0]);
-    if (j == NULL)
-        return -1;
+    int rc = array_args(ev, n, "join", out, &j, &sep, &sl);
+    if (rc != 0)
+        return rc > 0 ? 0 : -1;
     /* the separator's text is made before the builder owns the scratch */
     syncc_xbuf b;
     syncc_xbuf_begin(&b, &ev->scratch);

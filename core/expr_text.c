@@ -24,19 +24,6 @@
 
 #include "record.h"
 
-static const sync_value *argv_of(syncc_xeval *ev, const syncc_xnode *n)
-{
-    return ev->vals + n->voff;
-}
-
-static int any_null(const sync_value *a, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (a[i].type == SYNC_TYPE_NULL)
-            return 1;
-    return 0;
-}
-
 /* ---- case-insensitive phrase search ------------------------------------- */
 
 /* The code point at s[*i] folded for comparison; invalid bytes map to 0x110000 + byte. */
@@ -104,7 +91,7 @@ static int64_t count_phrase(const char *h, size_t hl, const char *nd, size_t nl,
 /* Counts matches of args[1..] in args[0]; limit 1 answers whether any matches. */
 static int phrase_count(syncc_xeval *ev, const syncc_xnode *n, int64_t limit, int64_t *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     const char *h;
     size_t hl;
     if (syncc_xtext(ev, &a[0], &h, &hl) != 0)
@@ -132,7 +119,7 @@ int syncc_xtext_contains_any(const char *h, size_t hl, const char *const *phrase
 
 int syncc_xf_contains_any(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    if (any_null(argv_of(ev, n), n->nargs)) {
+    if (syncc_xany_null(syncc_xargs(ev, n), n->nargs)) {
         syncc_xset_null(out);
         return 0;
     }
@@ -146,7 +133,7 @@ int syncc_xf_contains_any(syncc_xeval *ev, const syncc_xnode *n, sync_value *out
 
 int syncc_xf_count_matches(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    if (any_null(argv_of(ev, n), n->nargs)) {
+    if (syncc_xany_null(syncc_xargs(ev, n), n->nargs)) {
         syncc_xset_null(out);
         return 0;
     }
@@ -256,8 +243,8 @@ static int regex_run(const regex_t *re, const char *text, size_t len)
 
 int syncc_xf_matches(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
-    if (any_null(a, n->nargs)) {
+    const sync_value *a = syncc_xargs(ev, n);
+    if (syncc_xany_null(a, n->nargs)) {
         syncc_xset_null(out);
         return 0;
     }
@@ -429,7 +416,7 @@ void syncc_xmd5_hex(const char *p, size_t len, char hex[33])
 
 int syncc_xf_md5(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = argv_of(ev, n);
+    const sync_value *a = syncc_xargs(ev, n);
     if (a->type == SYNC_TYPE_NULL) {
         syncc_xset_null(out);
         return 0;

@@ -156,30 +156,6 @@ static void quote_ident(const char *name, char *out, size_t size)
 
 /* ------------------------------------------------------ canonical values */
 
-/* A JSON value from the table in the form links hold: text, numbers as shortest text, null. */
-static json_t *canon_json(const json_t *v)
-{
-    char buf[64];
-    if (v == NULL || json_is_null(v))
-        return json_null();
-    if (json_is_string(v))
-        return json_string(json_string_value(v));
-    if (json_is_integer(v)) {
-        snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
-        return json_string(buf);
-    }
-    if (json_is_real(v)) {
-        snprintf(buf, sizeof(buf), "%.15g", json_real_value(v));
-        return json_string(buf);
-    }
-    if (json_is_boolean(v))
-        return json_string(json_is_true(v) ? "true" : "false");
-    char *t = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    json_t *s = json_string(t ? t : "");
-    free(t);
-    return s;
-}
-
 /* A record value from Salesforce in the same form. */
 static json_t *canon_value(const sync_value *v)
 {
@@ -449,57 +425,6 @@ typedef struct tw_sf_op {
 } tw_sf_op;
 
 enum { TW_SF_CREATE = 0, TW_SF_UPDATE = 1, TW_SF_DELETE = 2 };
-
-/* A canonical value as a typed value for Salesforce, by the table column's type; strings live in arena. */
-static void typed_value(const json_t *v, const char *coltype, sync_value *out)
-{
-    const char *s = json_string_value(v);
-    memset(out, 0, sizeof(*out));
-    if (s == NULL) {
-        out->type = SYNC_TYPE_NULL;
-        return;
-    }
-    if (coltype && (strncmp(coltype, "numeric", 7) == 0 || strcmp(coltype, "double precision") == 0 ||
-                    strcmp(coltype, "real") == 0)) {
-        char *end;
-        double d = strtod(s, &end);
-        if (*end == '\0') {
-            out->type = SYNC_TYPE_FLOAT;
-            out->u.f = d;
-            return;
-        }
-    } else if (coltype && (strcmp(coltype, "integer") == 0 || strcmp(coltype, "bigint") == 0 ||
-                           strcmp(coltype, "smallint") == 0)) {
-        char *end;
-        long long i = strtoll(s, &end, 10);
-        if (*end == '\0') {
-            out->type = SYNC_TYPE_INT;
-            out->u.i = i;
-            return;
-        }
-    } else if (coltype && strcmp(coltype, "boolean") == 0) {
-        out->type = SYNC_TYPE_BOOL;
-        out->u.b = strcmp(s, "true") == 0;
-        return;
-    } else if (coltype && (strcmp(coltype, "date") == 0 || strncmp(coltype, "timestamp", 9) == 0)) {
-        int64_t us;
-        int date_only = 0;
-        if (syncc_time_parse(s, strlen(s), &us, &date_only) == 0) {
-            if (strcmp(coltype, "date") == 0) {
-                out->type = SYNC_TYPE_DATE;
-                out->u.ts = us >= 0 ? us / (86400 * INT64_C(1000000))
-                                    : -((-us + 86400 * INT64_C(1000000) - 1) / (86400 * INT64_C(1000000)));
-            } else {
-                out->type = SYNC_TYPE_TIMESTAMP;
-                out->u.ts = us;
-            }
-            return;
-        }
-    }
-    out->type = SYNC_TYPE_STRING;
-    out->u.str.ptr = s;
-    out->u.str.len = strlen(s);
-}
 
 /* What the Salesforce sink reports about the records of one call. */
 typedef struct sfw_call {
@@ -803,7 +728,7 @@ static int sf_write(tw_stream *ts, tw_sf_op *ops, size_t n)
                         v.u.str.ptr = op->db_key;
                         v.u.str.len = strlen(op->db_key);
                     } else {
-                        typed_value(json_object_get(op->fields, f),
+                        syncc_tw_typed_value(json_object_get(op->fields, f),
                                     json_string_value(json_object_get(op->types, f)), &v);
                     }
                     syncc_record_set(rec, f, &v);
@@ -868,7 +793,7 @@ static json_t *row_values(tw_stream *ts, const json_t *row)
     json_t *vals = json_object();
     for (size_t i = 0; i < ts->map->n_cols; i++) {
         const char *c = ts->map->cols[i].column;
-        json_object_set_new(vals, c, canon_json(json_object_get(row, c)));
+        json_object_set_new(vals, c, syncc_tw_canon(json_object_get(row, c)));
     }
     return vals;
 }
@@ -1153,6 +1078,30 @@ typedef struct pending_sf {
     int64_t db_mod, sf_mod;
 } pending_sf;
 
+/*
+ * Appends a pending Salesforce write of kind for the row with key (zeroed,
+ * the list grown as needed); with cols (create, update) its fields and their
+ * types are those columns' Salesforce fields.
+ */
+static pending_sf *pend_add(pending_sf **pend, size_t *n, size_t *cap, tw_stream *ts, int kind, const char *key,
+                            const json_t *cols)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 64;
+        *pend = realloc(*pend, *cap * sizeof(**pend));
+    }
+    pending_sf *p = &(*pend)[(*n)++];
+    memset(p, 0, sizeof(*p));
+    if (cols) {
+        p->fields = sf_fields_of(ts, cols, &p->types);
+        p->op.fields = p->fields;
+        p->op.types = p->types;
+    }
+    p->op.kind = kind;
+    p->key = strdup(key);
+    return p;
+}
+
 static int run_stream(tw_run *tw, size_t s)
 {
     syncc_job_rt *rt = tw->rt;
@@ -1236,7 +1185,7 @@ static int run_stream(tw_run *tw, size_t s)
     }
     db_changes = json_object();
     json_array_foreach(db_rows, i, v) {
-        json_t *key = canon_json(json_object_get(v, ts.st->key));
+        json_t *key = syncc_tw_canon(json_object_get(v, ts.st->key));
         if (json_is_string(key))
             json_object_set(db_changes, json_string_value(key), v);
         json_decref(key);
@@ -1267,7 +1216,7 @@ static int run_stream(tw_run *tw, size_t s)
             goto out_pairs;
         unlinked_db = json_object();
         json_array_foreach(first_value(rows, "rows"), i, v) {
-            json_t *key2 = canon_json(json_object_get(v, ts.st->key));
+            json_t *key2 = syncc_tw_canon(json_object_get(v, ts.st->key));
             if (json_is_string(key2))
                 json_object_set(unlinked_db, json_string_value(key2), v);
             json_decref(key2);
@@ -1319,7 +1268,7 @@ static int run_stream(tw_run *tw, size_t s)
         if (rc != SYNC_OK)
             goto out_pairs;
         json_array_foreach(first_value(rows, "rows"), i, v) {
-            json_t *kv = canon_json(json_object_get(v, ts.st->key));
+            json_t *kv = syncc_tw_canon(json_object_get(v, ts.st->key));
             const char *rk = json_string_value(kv);
             json_t *res = rk ? json_object_get(resolutions, rk) : NULL;
             json_t *p = rk ? json_object_get(pairs, rk) : NULL;
@@ -1372,7 +1321,7 @@ static int run_stream(tw_run *tw, size_t s)
     size_t mc = ts.map->match_col;
     if (mc != (size_t)-1) {
         json_object_foreach(unlinked_db, k, v) {
-            json_t *cv = canon_json(json_object_get(v, ts.map->cols[mc].column));
+            json_t *cv = syncc_tw_canon(json_object_get(v, ts.map->cols[mc].column));
             char *mk = match_key(cv);
             json_decref(cv);
             if (!mk)
@@ -1504,15 +1453,8 @@ static int run_stream(tw_run *tw, size_t s)
         }
         if (db_deleted) {
             if (tw->push && job->push_deletes && sf_id) {
-                if (n_pend == cap_pend) {
-                    cap_pend = cap_pend ? 2 * cap_pend : 64;
-                    pend = realloc(pend, cap_pend * sizeof(*pend));
-                }
-                pending_sf *p = &pend[n_pend++];
-                memset(p, 0, sizeof(*p));
-                p->op.kind = TW_SF_DELETE;
+                pending_sf *p = pend_add(&pend, &n_pend, &cap_pend, &ts, TW_SF_DELETE, k, NULL);
                 p->op.sf_id = sf_id;
-                p->key = strdup(k);
                 p->sf_id = sf_id;
                 p->new_base = json_deep_copy(base ? base : json_object());
                 p->db_mod = db_mod;
@@ -1525,18 +1467,8 @@ static int run_stream(tw_run *tw, size_t s)
         }
         if (is_new && rec == NULL && dbv != NULL && tw->push) {
             /* a row that names a record not read this run: the row's values go to it */
-            if (n_pend == cap_pend) {
-                cap_pend = cap_pend ? 2 * cap_pend : 64;
-                pend = realloc(pend, cap_pend * sizeof(*pend));
-            }
-            pending_sf *p = &pend[n_pend++];
-            memset(p, 0, sizeof(*p));
-            p->fields = sf_fields_of(&ts, dbv, &p->types);
-            p->op.kind = TW_SF_UPDATE;
+            pending_sf *p = pend_add(&pend, &n_pend, &cap_pend, &ts, TW_SF_UPDATE, k, dbv);
             p->op.sf_id = sf_id;
-            p->op.fields = p->fields;
-            p->op.types = p->types;
-            p->key = strdup(k);
             p->sf_id = sf_id;
             p->to_db = json_object();
             p->new_base = json_incref(dbv);
@@ -1580,20 +1512,10 @@ static int run_stream(tw_run *tw, size_t s)
             add_op(&ts, "s", k, NULL, NULL, NULL, 0, 0, "conflict",
                    "changed on both sides; settle it with: syncengine conflicts resolve");
         } else if (json_object_size(r.to_sf) > 0) {
-            if (n_pend == cap_pend) {
-                cap_pend = cap_pend ? 2 * cap_pend : 64;
-                pend = realloc(pend, cap_pend * sizeof(*pend));
-            }
-            pending_sf *p = &pend[n_pend++];
-            memset(p, 0, sizeof(*p));
             /* only what changed on the table's side since the link: a Salesforce edit of another field,
              * made after this run's read, is not overwritten */
-            p->fields = sf_fields_of(&ts, r.to_sf, &p->types);
-            p->op.kind = TW_SF_UPDATE;
+            pending_sf *p = pend_add(&pend, &n_pend, &cap_pend, &ts, TW_SF_UPDATE, k, r.to_sf);
             p->op.sf_id = sf_id;
-            p->op.fields = p->fields;
-            p->op.types = p->types;
-            p->key = strdup(k);
             p->sf_id = sf_id;
             p->to_db = json_incref(r.to_db);
             p->new_base = json_incref(r.new_base);
@@ -1620,18 +1542,8 @@ static int run_stream(tw_run *tw, size_t s)
             const char *key = json_string_value(e);
             json_t *row = json_object_get(db_changes, key);
             json_t *vals = row_values(&ts, row);
-            if (n_pend == cap_pend) {
-                cap_pend = cap_pend ? 2 * cap_pend : 64;
-                pend = realloc(pend, cap_pend * sizeof(*pend));
-            }
-            pending_sf *p = &pend[n_pend++];
-            memset(p, 0, sizeof(*p));
-            p->fields = sf_fields_of(&ts, vals, &p->types);
-            p->op.kind = TW_SF_CREATE;
+            pending_sf *p = pend_add(&pend, &n_pend, &cap_pend, &ts, TW_SF_CREATE, key, vals);
             p->op.db_key = key;
-            p->op.fields = p->fields;
-            p->op.types = p->types;
-            p->key = strdup(key);
             p->to_db = json_object();
             p->new_base = vals;
             p->to_sf_cols = json_incref(vals);

@@ -133,8 +133,7 @@ static void quote_ident(const char *name, char *out, size_t size, int dotted)
     out[o] = '\0';
 }
 
-/* A value of to_jsonb() in the form links hold: text, numbers as text, null. */
-static json_t *canon(const json_t *v)
+json_t *syncc_tw_canon(const json_t *v)
 {
     char buf[64];
     if (v == NULL || json_is_null(v))
@@ -166,7 +165,7 @@ static char *row_key(pp *p, const json_t *row)
         return NULL;
     out[0] = '\0';
     for (size_t i = 0; i < p->n_keys; i++) {
-        json_t *c = canon(json_object_get(row, p->keys[i]));
+        json_t *c = syncc_tw_canon(json_object_get(row, p->keys[i]));
         const char *s = json_string_value(c);
         if (s == NULL) {
             json_decref(c);
@@ -193,8 +192,7 @@ static char *row_key(pp *p, const json_t *row)
     return out;
 }
 
-/* A canonical value as a typed value for Salesforce, by the column's type (strings borrowed from v). */
-static void typed_value(const json_t *v, const char *coltype, sync_value *out)
+void syncc_tw_typed_value(const json_t *v, const char *coltype, sync_value *out)
 {
     const char *s = json_string_value(v);
     memset(out, 0, sizeof(*out));
@@ -319,7 +317,7 @@ static int row_values(pp *p, const json_t *row, json_t **fields, json_t **types,
         const syncc_tw_col *c = &p->map->cols[i];
         if (c->dir == SYNCC_TW_PULL)
             continue;
-        json_t *v = canon(json_object_get(row, c->column));
+        json_t *v = syncc_tw_canon(json_object_get(row, c->column));
         json_object_set(*synced, c->column, v);
         if (c->via && json_is_string(v)) {
             json_t *id = json_object_get(p->ref[i], json_string_value(v));
@@ -516,7 +514,7 @@ static int sf_send(pp *p, int kind, pp_op **ops, size_t n)
                     v.u.str.ptr = op->key;
                     v.u.str.len = strlen(op->key);
                 } else {
-                    typed_value(json_object_get(op->fields, names[c]),
+                    syncc_tw_typed_value(json_object_get(op->fields, names[c]),
                                 json_string_value(json_object_get(op->types, names[c])), &v);
                 }
                 syncc_record_set(rec, names[c], &v);
@@ -880,7 +878,8 @@ static int run(pp *p)
         char *key = row_key(p, row);
         json_t *fields = NULL, *types = NULL, *synced = NULL;
         const char *waiting = NULL;
-        json_t *group = group_col != (size_t)-1 ? canon(json_object_get(row, p->map->cols[group_col].column)) : NULL;
+        json_t *group =
+            group_col != (size_t)-1 ? syncc_tw_canon(json_object_get(row, p->map->cols[group_col].column)) : NULL;
         const char *gk = json_string_value(group);
         if (key == NULL) {
             json_decref(group);

@@ -51,6 +51,19 @@ int syncc_tw_push_stream(syncc_engine *e, syncc_job_rt *rt, size_t s, const char
                          void *src_inst, sync_ctx *src_ctx, void *snk_inst, sync_ctx *snk_ctx, json_t *streams_json,
                          syncc_run_result *res, char *err, size_t errlen);
 
+/*
+ * A value of the table (to_jsonb()) in the form links hold: strings as they
+ * are, numbers and booleans as text, null as null, others as compact JSON.
+ */
+json_t *syncc_tw_canon(const json_t *v);
+
+/*
+ * A canonical value (text, or JSON null) as a typed value for Salesforce, by
+ * the PostgreSQL type of its table column (coltype may be NULL: a string);
+ * strings are borrowed from v.
+ */
+void syncc_tw_typed_value(const json_t *v, const char *coltype, sync_value *out);
+
 /* Finishes and closes pr's writer (status: the run's). */
 void syncc_tw_push_finish(syncc_job_rt *rt, syncc_tw_push_run *pr, const char *run_id, int status);
 

@@ -604,21 +604,28 @@ int d1_sink_write(void *instance, void *target_state, const sync_batch *batch, c
 
 /* ------------------------------------------------------------ cursors */
 
-int d1_sink_state_load(void *instance, const char *job, const char *stream, char **cursor_out)
+/* Runs sql with ?1 = job and ?2 = stream; its result in *res. */
+static int stream_stmt(d1_sink *in, const char *sql, const char *job, const char *stream, json_t **res)
 {
-    d1_sink *in = instance;
-    *cursor_out = NULL;
     d1_batch b;
-    json_t *p, *res = NULL;
     int rc = d1_batch_init(&b);
     if (rc == SYNC_OK) {
-        p = d1_batch_add(&b, "SELECT cursor FROM " SQ_STATE_TABLE " WHERE job = ?1 AND stream = ?2");
+        json_t *p = d1_batch_add(&b, sql);
         if (!p || json_array_append_new(p, json_string(job)) || json_array_append_new(p, json_string(stream)))
             rc = SYNC_E_NOMEM;
     }
     if (rc == SYNC_OK)
-        rc = d1_run(&in->conn, &b, &res, NULL);
+        rc = d1_run(&in->conn, &b, res, NULL);
     d1_batch_free(&b);
+    return rc;
+}
+
+int d1_sink_state_load(void *instance, const char *job, const char *stream, char **cursor_out)
+{
+    d1_sink *in = instance;
+    *cursor_out = NULL;
+    json_t *res = NULL;
+    int rc = stream_stmt(in, "SELECT cursor FROM " SQ_STATE_TABLE " WHERE job = ?1 AND stream = ?2", job, stream, &res);
     if (rc != SYNC_OK)
         return rc == SYNC_E_SCHEMA ? SYNC_E_NOTFOUND : rc; /* no state table yet (read-only open) */
     const char *v = json_string_value(json_object_get(json_array_get(d1_rows(res, 0), 0), "cursor"));
@@ -635,17 +642,8 @@ int d1_sink_state_load(void *instance, const char *job, const char *stream, char
 int d1_sink_state_reset(void *instance, const char *job, const char *stream)
 {
     d1_sink *in = instance;
-    d1_batch b;
-    json_t *p, *res = NULL;
-    int rc = d1_batch_init(&b);
-    if (rc == SYNC_OK) {
-        p = d1_batch_add(&b, "DELETE FROM " SQ_STATE_TABLE " WHERE job = ?1 AND stream = ?2");
-        if (!p || json_array_append_new(p, json_string(job)) || json_array_append_new(p, json_string(stream)))
-            rc = SYNC_E_NOMEM;
-    }
-    if (rc == SYNC_OK)
-        rc = d1_run(&in->conn, &b, &res, NULL);
-    d1_batch_free(&b);
+    json_t *res = NULL;
+    int rc = stream_stmt(in, "DELETE FROM " SQ_STATE_TABLE " WHERE job = ?1 AND stream = ?2", job, stream, &res);
     json_decref(res);
     return rc;
 }

@@ -1183,6 +1183,23 @@ static sqlite3_stmt *prepare_range(sqc_inst *in, const sqc_table *t, sq_buf *b, 
     return s;
 }
 
+/* Appends "se_rowhash('KINDS', unit, columns...)) FROM table WHERE range": the
+   hash of each row of t's compared columns, closing the aggregate around it. */
+static void rowhash_from(sq_buf *b, const sqc_table *t, const sync_type *kinds, const char *lo, const char *hi)
+{
+    sq_buf_puts(b, "se_rowhash('");
+    for (size_t i = 0; i < t->n; i++)
+        sq_buf_printf(b, "%c", (char)('0' + kinds[i]));
+    sq_buf_printf(b, "', %lld", (long long)t->unit_usec);
+    for (size_t i = 0; i < t->n; i++) {
+        sq_buf_puts(b, ", ");
+        sq_buf_ident(b, t->cols[i]);
+    }
+    sq_buf_puts(b, ")) FROM ");
+    sq_buf_ident(b, t->table);
+    range_where(b, t, lo, hi);
+}
+
 static int sqc_summary(void *instance, void *ts, const sync_type *kinds, const char *lo, const char *hi,
                        int64_t *count, uint64_t *hash)
 {
@@ -1190,17 +1207,8 @@ static int sqc_summary(void *instance, void *ts, const sync_type *kinds, const c
     sqc_table *t = ts;
     sq_buf b;
     sq_buf_init(&b);
-    sq_buf_puts(&b, "SELECT count(*), se_hashsum(se_rowhash('");
-    for (size_t i = 0; i < t->n; i++)
-        sq_buf_printf(&b, "%c", (char)('0' + kinds[i]));
-    sq_buf_printf(&b, "', %lld", (long long)t->unit_usec);
-    for (size_t i = 0; i < t->n; i++) {
-        sq_buf_puts(&b, ", ");
-        sq_buf_ident(&b, t->cols[i]);
-    }
-    sq_buf_puts(&b, ")) FROM ");
-    sq_buf_ident(&b, t->table);
-    range_where(&b, t, lo, hi);
+    sq_buf_puts(&b, "SELECT count(*), se_hashsum(");
+    rowhash_from(&b, t, kinds, lo, hi);
     int st;
     sqlite3_stmt *s = prepare_range(in, t, &b, lo, hi, &st);
     if (!s)
@@ -1229,17 +1237,8 @@ static int sqc_buckets(void *instance, void *ts, const sync_type *kinds, const c
     }
     sq_buf_puts(&b, "SELECT se_partsum(se_bucket(");
     sq_buf_ident(&b, t->key);
-    sq_buf_printf(&b, ", %d, :bounds), se_rowhash('", t->key_int);
-    for (size_t i = 0; i < t->n; i++)
-        sq_buf_printf(&b, "%c", (char)('0' + kinds[i]));
-    sq_buf_printf(&b, "', %lld", (long long)t->unit_usec);
-    for (size_t i = 0; i < t->n; i++) {
-        sq_buf_puts(&b, ", ");
-        sq_buf_ident(&b, t->cols[i]);
-    }
-    sq_buf_puts(&b, ")) FROM ");
-    sq_buf_ident(&b, t->table);
-    range_where(&b, t, lo, hi);
+    sq_buf_printf(&b, ", %d, :bounds), ", t->key_int);
+    rowhash_from(&b, t, kinds, lo, hi);
     int st;
     if (joined.oom) {
         sq_buf_free(&b);
