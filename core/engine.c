@@ -282,10 +282,40 @@ fail:
     return NULL;
 }
 
+int syncc_thread_ended(syncc_engine *e)
+{
+    if (e->n_ended == e->cap_ended) {
+        size_t cap = e->cap_ended ? e->cap_ended * 2 : 8;
+        pthread_t *t = realloc(e->ended, cap * sizeof(*t));
+        if (t == NULL) {
+            pthread_detach(pthread_self());
+            return -1;
+        }
+        e->ended = t;
+        e->cap_ended = cap;
+    }
+    e->ended[e->n_ended++] = pthread_self();
+    return 0;
+}
+
+void syncc_threads_reap(syncc_engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    pthread_t *t = e->ended;
+    size_t n = e->n_ended;
+    e->ended = NULL;
+    e->n_ended = e->cap_ended = 0;
+    pthread_mutex_unlock(&e->lock);
+    for (size_t i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+}
+
 void syncc_engine_close(syncc_engine *e)
 {
     if (e == NULL)
         return;
+    syncc_threads_reap(e);
     for (size_t j = 0; j < e->n_jobs; j++) {
         for (size_t s = 0; s < e->jobs[j].n_streams; s++) {
             syncc_mapping_free(e->jobs[j].streams[s].mapping);

@@ -87,6 +87,11 @@ typedef struct syncc_engine {
     int full_refresh;         /* --full-refresh on the command line */
     int run_at_start;         /* --run-at-start: the daemon runs every job once right away */
     syncc_tenants *tenants;   /* the tenants of template jobs (core/tenant.c) */
+    /* run threads that have finished their work and wait to be joined (guarded by lock):
+     * joined before the engine goes, so that no thread is still ending (its thread-local
+     * destructors, libcrypto's among them) while the process exits or unloads plugins */
+    pthread_t *ended;
+    size_t n_ended, cap_ended;
 } syncc_engine;
 
 typedef struct syncc_engine_opts {
@@ -103,6 +108,12 @@ typedef struct syncc_engine_opts {
  */
 syncc_engine *syncc_engine_open(const syncc_engine_opts *opts, char *err, size_t errlen, int *exit_code);
 void syncc_engine_close(syncc_engine *e);
+
+/* A run thread's last step, under e->lock: it may be joined now.  Returns -1 when out of memory
+ * (the thread then detaches itself). */
+int syncc_thread_ended(syncc_engine *e);
+/* Joins the run threads that have ended.  Caller does not hold e->lock. */
+void syncc_threads_reap(syncc_engine *e);
 syncc_job_rt *syncc_engine_job(syncc_engine *e, const char *name);
 
 typedef struct syncc_run_result {

@@ -39,6 +39,7 @@ static void *job_thread(void *p)
     a->job->verify_now = 0;
     a->job->phase = a->job->phase == SYNCC_PHASE_SKIPPED ? SYNCC_PHASE_SKIPPED : SYNCC_PHASE_DONE;
     a->job->last_exit = code;
+    syncc_thread_ended(a->e);
     pthread_cond_broadcast(&a->e->changed);
     pthread_mutex_unlock(&a->e->lock);
     free(a);
@@ -63,11 +64,8 @@ static int start_job(syncc_engine *e, syncc_job_rt *job)
     a->e = e;
     a->job = job;
     job->running = 1;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&job->thread, &attr, job_thread, a);
-    pthread_attr_destroy(&attr);
+    /* joinable: joined once ended (syncc_threads_reap), never left ending while the process exits */
+    int rc = pthread_create(&job->thread, NULL, job_thread, a);
     if (rc != 0) {
         job->running = 0;
         free(a);
@@ -82,6 +80,7 @@ static void wait_all(syncc_engine *e)
     while (running_count(e) > 0)
         pthread_cond_wait(&e->changed, &e->lock);
     pthread_mutex_unlock(&e->lock);
+    syncc_threads_reap(e);
 }
 
 int syncc_exit_worse(int a, int b)
@@ -121,6 +120,7 @@ int syncc_run_all_once(syncc_engine *e)
     while (running_count(e) > 0)
         pthread_cond_wait(&e->changed, &e->lock);
     pthread_mutex_unlock(&e->lock);
+    syncc_threads_reap(e);
     int code = tcode;
     for (size_t j = 0; j < e->n_jobs; j++)
         if (e->jobs[j].conf->enabled && e->jobs[j].conf->tenants == NULL)
@@ -360,6 +360,7 @@ int syncc_scheduler_run(syncc_engine **ep, const syncc_engine_opts *opts)
         if (wait < 1000)
             wait = 1000;
         struct timespec ts = {(time_t)(wait / 1000000), (long)(wait % 1000000) * 1000};
+        syncc_threads_reap(e); /* the runs that ended since the last turn */
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT) {
             syncc_log(SYNC_LOG_INFO, NULL, "%s received: stopping at the next batch boundary",

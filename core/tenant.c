@@ -628,6 +628,7 @@ static void *tenant_thread(void *p)
         if (e->tenants)
             e->tenants->refresh_soon = 1;
     }
+    syncc_thread_ended(e);
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
     json_decref(a->row);
@@ -653,12 +654,8 @@ static int start_tenant(syncc_engine *e, group *g, tenant *t, int64_t now)
         goto fail;
     t->running = 1;
     t->last_start = now;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t th;
-    int rc = pthread_create(&th, &attr, tenant_thread, a);
-    pthread_attr_destroy(&attr);
+    pthread_t th; /* joinable: joined once ended (syncc_threads_reap) */
+    int rc = pthread_create(&th, NULL, tenant_thread, a);
     if (rc == 0)
         return 0;
     t->running = 0;
