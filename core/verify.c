@@ -167,6 +167,31 @@ static void *fetch_thread(void *p)
     return NULL;
 }
 
+/* Runs fn(a) on a thread of its own and fn(b) here, at the same time (each database works on its own);
+ * both on this thread when no thread can be made. */
+static void both_sides(void *(*fn)(void *), void *a, void *b)
+{
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, fn, a) == 0;
+    if (!threaded)
+        fn(a);
+    fn(b);
+    if (threaded)
+        pthread_join(t, NULL);
+}
+
+/* The first failure of the two sides (source first), kept in vs->err with its side named. */
+static int sides_result(vstream *vs, int src_rc, int dst_rc)
+{
+    if (src_rc != SYNC_OK) {
+        vs->err = side_error(vs->src, src_rc);
+        return src_rc;
+    }
+    if (dst_rc != SYNC_OK)
+        vs->err = side_error(vs->dst, dst_rc);
+    return dst_rc;
+}
+
 /* Fetches both sides' rows of [lo, hi) and lists what differs. */
 static int diff_rows(vstream *vs, const char *lo, const char *hi)
 {
@@ -175,18 +200,8 @@ static int diff_rows(vstream *vs, const char *lo, const char *hi)
     /* both sides at the same time, each database on its own */
     fetch_job fa = {vs->src, vs->sts, vs->kinds, lo, hi, &a, SYNC_OK};
     fetch_job fb = {vs->dst, vs->dts, vs->kinds, lo, hi, &b, SYNC_OK};
-    pthread_t t;
-    int threaded = pthread_create(&t, NULL, fetch_thread, &fa) == 0;
-    if (!threaded)
-        fetch_thread(&fa);
-    fetch_thread(&fb);
-    if (threaded)
-        pthread_join(t, NULL);
-    int rc = fa.rc != SYNC_OK ? fa.rc : fb.rc;
-    if (fa.rc != SYNC_OK)
-        vs->err = side_error(vs->src, fa.rc);
-    else if (fb.rc != SYNC_OK)
-        vs->err = side_error(vs->dst, fb.rc);
+    both_sides(fetch_thread, &fa, &fb);
+    int rc = sides_result(vs, fa.rc, fb.rc);
     if (rc == SYNC_OK && (a.oom || b.oom))
         rc = SYNC_E_NOMEM;
     vs->fetch_usec += syncc_time_now() - t0;
@@ -258,22 +273,10 @@ static int summarize(vstream *vs, const char *lo, const char *hi, vsum *s, vsum 
     vs->summaries++;
     sum_job a = {vs->src, vs->sts, vs->kinds, lo, hi, s, SYNC_OK, 0};
     sum_job b = {vs->dst, vs->dts, vs->kinds, lo, hi, d, SYNC_OK, 0};
-    pthread_t t;
-    int threaded = pthread_create(&t, NULL, sum_thread, &a) == 0;
-    if (!threaded)
-        sum_thread(&a);
-    sum_thread(&b);
-    if (threaded)
-        pthread_join(t, NULL);
+    both_sides(sum_thread, &a, &b);
     vs->src_usec += a.usec;
     vs->dst_usec += b.usec;
-    if (a.rc != SYNC_OK) {
-        vs->err = side_error(vs->src, a.rc);
-        return a.rc;
-    }
-    if (b.rc != SYNC_OK)
-        vs->err = side_error(vs->dst, b.rc);
-    return b.rc;
+    return sides_result(vs, a.rc, b.rc);
 }
 
 /* One side's summaries of the parts of a range (compare.buckets), on a thread of its own. */
@@ -314,13 +317,7 @@ static int summarize_parts(vstream *vs, const char *lo, const char *hi, const ch
     vs->summaries += (int64_t)n + 1;
     bucket_job a = {vs->src, vs->sts, vs->kinds, lo, hi, bounds, n, c, h, SYNC_OK, 0};
     bucket_job b = {vs->dst, vs->dts, vs->kinds, lo, hi, bounds, n, c + n + 1, h + n + 1, SYNC_OK, 0};
-    pthread_t t;
-    int threaded = pthread_create(&t, NULL, bucket_thread, &a) == 0;
-    if (!threaded)
-        bucket_thread(&a);
-    bucket_thread(&b);
-    if (threaded)
-        pthread_join(t, NULL);
+    both_sides(bucket_thread, &a, &b);
     vs->src_usec += a.usec;
     vs->dst_usec += b.usec;
     for (size_t i = 0; i <= n; i++) {
@@ -331,13 +328,7 @@ static int summarize_parts(vstream *vs, const char *lo, const char *hi, const ch
     }
     free(c);
     free(h);
-    if (a.rc != SYNC_OK) {
-        vs->err = side_error(vs->src, a.rc);
-        return a.rc;
-    }
-    if (b.rc != SYNC_OK)
-        vs->err = side_error(vs->dst, b.rc);
-    return b.rc;
+    return sides_result(vs, a.rc, b.rc);
 }
 
 typedef struct vkeys {
