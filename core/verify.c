@@ -364,47 +364,38 @@ static void keys_free(vkeys *ks)
     memset(ks, 0, sizeof(*ks));
 }
 
-/* Compares [lo, hi) whose summaries s (source) and d (target) are known. */
-static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s, const vsum *d, int depth)
+static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s, const vsum *d, int depth);
+
+/*
+ * Compares the parts of [lo, hi) cut at the n sorted keys ks: every part's
+ * summary on both sides (in one pass per side when both can), then each part
+ * that differs.  tot_s and tot_d, when given, receive the sums of all parts.
+ */
+static int diff_parts(vstream *vs, const char *lo, const char *hi, const vkeys *ks, int depth, vsum *tot_s,
+                      vsum *tot_d)
 {
-    if (s->count == d->count && s->hash == d->hash)
-        return SYNC_OK;
-    int64_t larger = s->count > d->count ? s->count : d->count;
-    if (larger <= SYNCC_VERIFY_FETCH_ROWS || depth > 40)
-        return diff_rows(vs, lo, hi);
-    vside *by = s->count >= d->count ? vs->src : vs->dst;
-    void *ts = by == vs->src ? vs->sts : vs->dts;
-    int64_t parts = (larger + SYNCC_VERIFY_PART_ROWS - 1) / SYNCC_VERIFY_PART_ROWS;
-    if (parts > SYNCC_VERIFY_FACTOR)
-        parts = SYNCC_VERIFY_FACTOR;
-    if (parts < 2)
-        parts = 2;
-    int64_t step = (larger + parts - 1) / parts;
-    vkeys ks = {0};
-    int64_t t0 = syncc_time_now();
-    int rc = by->p->compare.split(by->inst, ts, lo, hi, step, keys_add, &ks);
-    vs->split_usec += syncc_time_now() - t0;
-    if (rc != SYNC_OK)
-        vs->err = side_error(by, rc);
-    else if (ks.oom)
-        rc = SYNC_E_NOMEM;
-    /* every part's summary in one pass per side when both can, else part by part */
+    int rc = SYNC_OK;
     vsum *ps = NULL, *pd = NULL;
-    int in_one = rc == SYNC_OK && ks.n > 0 && vs->src->p->compare.buckets != NULL &&
-                vs->dst->p->compare.buckets != NULL;
+    int in_one = ks->n > 0 && vs->src->p->compare.buckets != NULL && vs->dst->p->compare.buckets != NULL;
     if (in_one) {
-        ps = calloc(ks.n + 1, sizeof(vsum));
-        pd = calloc(ks.n + 1, sizeof(vsum));
-        rc = ps && pd ? summarize_parts(vs, lo, hi, (const char *const *)ks.k, ks.n, ps, pd) : SYNC_E_NOMEM;
+        ps = calloc(ks->n + 1, sizeof(vsum));
+        pd = calloc(ks->n + 1, sizeof(vsum));
+        rc = ps && pd ? summarize_parts(vs, lo, hi, (const char *const *)ks->k, ks->n, ps, pd) : SYNC_E_NOMEM;
     }
-    for (size_t i = 0; rc == SYNC_OK && i <= ks.n; i++) {
-        const char *a = i == 0 ? lo : ks.k[i - 1], *b = i == ks.n ? hi : ks.k[i];
+    for (size_t i = 0; rc == SYNC_OK && i <= ks->n; i++) {
+        const char *a = i == 0 ? lo : ks->k[i - 1], *b = i == ks->n ? hi : ks->k[i];
         vsum ss, dd;
         if (in_one) {
             ss = ps[i];
             dd = pd[i];
         } else {
             rc = summarize(vs, a, b, &ss, &dd);
+        }
+        if (rc == SYNC_OK && tot_s) {
+            tot_s->count += ss.count;
+            tot_s->hash = (tot_s->hash + ss.hash) & ((UINT64_C(1) << 60) - 1);
+            tot_d->count += dd.count;
+            tot_d->hash = (tot_d->hash + dd.hash) & ((UINT64_C(1) << 60) - 1);
         }
         if (rc == SYNC_OK)
             rc = diff_range(vs, a, b, &ss, &dd, depth + 1);
@@ -413,6 +404,75 @@ static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s
     }
     free(ps);
     free(pd);
+    return rc;
+}
+
+/* by's keys of [lo, hi) at every step-th position into ks. */
+static int split_range(vstream *vs, vside *by, const char *lo, const char *hi, int64_t step, vkeys *ks)
+{
+    int64_t t0 = syncc_time_now();
+    int rc = by->p->compare.split(by->inst, by == vs->src ? vs->sts : vs->dts, lo, hi, step, keys_add, ks);
+    vs->split_usec += syncc_time_now() - t0;
+    if (rc != SYNC_OK)
+        vs->err = side_error(by, rc);
+    else if (ks->oom)
+        rc = SYNC_E_NOMEM;
+    return rc;
+}
+
+/* Compares [lo, hi) whose summaries s (source) and d (target) are known. */
+static int diff_range(vstream *vs, const char *lo, const char *hi, const vsum *s, const vsum *d, int depth)
+{
+    if (s->count == d->count && s->hash == d->hash)
+        return SYNC_OK;
+    int64_t larger = s->count > d->count ? s->count : d->count;
+    if (larger <= SYNCC_VERIFY_FETCH_ROWS || depth > 40)
+        return diff_rows(vs, lo, hi);
+    int64_t parts = (larger + SYNCC_VERIFY_PART_ROWS - 1) / SYNCC_VERIFY_PART_ROWS;
+    if (parts > SYNCC_VERIFY_FACTOR)
+        parts = SYNCC_VERIFY_FACTOR;
+    if (parts < 2)
+        parts = 2;
+    vkeys ks = {0};
+    int rc = split_range(vs, s->count >= d->count ? vs->src : vs->dst, lo, hi, (larger + parts - 1) / parts, &ks);
+    if (rc == SYNC_OK)
+        rc = diff_parts(vs, lo, hi, &ks, depth, NULL, NULL);
+    keys_free(&ks);
+    return rc;
+}
+
+/*
+ * The whole table.  The source's keys cut it into parts first (a walk of its
+ * key's index, a fraction of hashing the rows), then both sides sum every part
+ * in one pass: identical tables cost that walk and one hashing pass per side,
+ * and a few differences a few small fetches more, where summing the table
+ * first would hash every row twice (once whole, once in parts).  A table of
+ * one part is summed whole; s and d receive the table's summaries.
+ */
+static int diff_table(vstream *vs, vsum *s, vsum *d)
+{
+    vkeys ks = {0};
+    int rc = SYNC_OK;
+    if (vs->src->p->compare.buckets != NULL && vs->dst->p->compare.buckets != NULL)
+        rc = split_range(vs, vs->src, NULL, NULL, SYNCC_VERIFY_FIRST_ROWS, &ks);
+    if (rc == SYNC_OK && ks.n >= SYNCC_VERIFY_FIRST_PARTS) {
+        /* a bigger table: every stride-th key, bigger parts */
+        size_t stride = ks.n / SYNCC_VERIFY_FIRST_PARTS + 1, kept = 0;
+        for (size_t i = 0; i < ks.n; i++) {
+            if ((i + 1) % stride == 0)
+                ks.k[kept++] = ks.k[i];
+            else
+                free(ks.k[i]);
+        }
+        ks.n = kept;
+    }
+    if (rc == SYNC_OK && ks.n == 0) {
+        rc = summarize(vs, NULL, NULL, s, d);
+        if (rc == SYNC_OK)
+            rc = diff_range(vs, NULL, NULL, s, d, 0);
+    } else if (rc == SYNC_OK) {
+        rc = diff_parts(vs, NULL, NULL, &ks, 0, s, d);
+    }
     keys_free(&ks);
     return rc;
 }
@@ -562,9 +622,7 @@ static int verify_stream(syncc_job_rt *job, syncc_stream_rt *srt, vside *src, vs
     vs.different = json_array();
     vsum s = {0}, d = {0};
     if (rc == SYNC_OK)
-        rc = summarize(&vs, NULL, NULL, &s, &d);
-    if (rc == SYNC_OK)
-        rc = diff_range(&vs, NULL, NULL, &s, &d, 0);
+        rc = diff_table(&vs, &s, &d);
     json_object_set_new(st, "key", json_string(tkey));
     json_t *cols = json_array();
     for (size_t i = 1; i <= nc; i++)

@@ -27,6 +27,14 @@
 #define SYNCC_VERIFY_PART_ROWS 1024
 /* ... and into at most this many parts. */
 #define SYNCC_VERIFY_FACTOR 512
+/*
+ * The first pass cuts the whole table at every this many of the source's keys
+ * (fewer than a fetch, so that a part with a row or two added on the target
+ * is still fetched at once) ...
+ */
+#define SYNCC_VERIFY_FIRST_ROWS (SYNCC_VERIFY_FETCH_ROWS * 3 / 4)
+/* ... into at most this many parts (a bigger table has bigger parts). */
+#define SYNCC_VERIFY_FIRST_PARTS 1024
 /* Differences listed per stream (all are counted). */
 #define SYNCC_VERIFY_MAX_LISTED 1000
 
