@@ -330,11 +330,12 @@ static const cmd_help commands_help[] = {
      "twice changes nothing. With --print, prints the statements without changing anything (sinks connect "
      "nowhere; a source may read its catalog).",
      "cpPSlfh"},
-    {"verify", "syncengine verify [JOB] -c FILE [--json] [--fix] [--history] [options]",
+    {"verify", "syncengine verify [JOB] -c FILE [--json] [--fix] [--full-refresh] [--history] [options]",
      "compare each stream's source and target",
      "Compares the source and the target of every stream of every job (or of JOB) without trusting the "
-     "engine's cursors: the row counts, then hashes of key ranges computed inside each database, splitting only "
-     "the ranges that differ, so that the work grows with the differences, not with the tables. The rows of "
+     "engine's cursors: the source's keys cut each table into key ranges, each database counts and hashes "
+     "every range in one pass, and only the ranges that differ are split again, so that the work grows with "
+     "the differences, not with the tables. The rows of "
      "small differing ranges are fetched and listed: missing in the target, extra in the target, and different "
      "(with the columns that differ). The columns compared are those the mapping copies (a plain field); "
      "computed ones are listed as not compared. Both plugins must offer the compare operations (ABI 1.3); a "
@@ -345,9 +346,14 @@ static const cmd_help commands_help[] = {
      "the job's own sink (upserts), and the extra rows are handed to the sink as deletes (applied by its "
      "sink.delete_mode); orphans too with orphans_policy = delete. No cursor moves. The stream is then "
      "verified again and its final state decides the exit status.\n\n"
-     "Exit status: 0 when every compared stream agrees, 8 when some differ, 5 when a side could not be read, "
-     "3 for a JOB that is not defined.",
-     "cjXHPSlfh"},
+     "With --full-refresh, each job first runs once reading everything again: every row is written through "
+     "its sink in its batches, the table is never emptied, so readers never see it empty or partly filled, "
+     "and a sink with a full-refresh sweep (the PostgreSQL sink's sink.purge_scope) deletes the rows the "
+     "source no longer holds in one transaction at the end. Then the job is verified and repaired as with "
+     "--fix, which deletes the extra rows left.\n\n"
+     "Exit status: 0 when every compared stream agrees, 8 when some differ, 5 when a side could not be read "
+     "or the full refresh failed, 3 for a JOB that is not defined.",
+     "cjXFHPSlfh"},
     {"discover", "syncengine discover SOURCE -c FILE [options]", "list the streams and fields a source offers",
      "Opens the [source SOURCE] instance and prints the streams it offers and the fields of each, with their "
      "types.",

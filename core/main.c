@@ -12,7 +12,8 @@
  *   syncengine describe -c FILE INSTANCE [OBJECT]   an object's fields (or the objects) as the servers say
  *   syncengine map --suggest -c FILE STREAM         a proposed [map] section for a stream
  *   syncengine templates [NAME]                     the shipped mapping templates
- *   syncengine verify [JOB] -c FILE [--json] [--fix] compare (and repair) each stream's source and target
+ *   syncengine verify [JOB] -c FILE [--json] [--fix] [--full-refresh]
+ *                                                  compare (and repair) each stream's source and target
  *
  * Exit codes are listed in engine.h and docs/user-guide.md.
  */
@@ -424,7 +425,7 @@ int main(int argc, char **argv)
     } else if (cmd != NULL && strcmp(cmd, "conflicts") == 0) {
         code = resolve ? syncc_conflicts_resolve(e, resolve_id, o.keep) : syncc_conflicts_command(e, o.json);
     } else if (cmd != NULL && strcmp(cmd, "verify") == 0) {
-        code = syncc_verify_command(e, arg, o.json, o.history, o.fix);
+        code = syncc_verify_command(e, arg, o.json, o.history, o.fix, full_refresh);
     } else if (cmd != NULL && strcmp(cmd, "setup") == 0) {
         code = cmd_setup(e, o.print);
     } else if (cmd != NULL && strcmp(cmd, "discover") == 0) {

@@ -1350,7 +1350,7 @@ static int history_job(syncc_engine *e, syncc_job_rt *job, int json, json_t *all
     return SYNCC_EXIT_OK;
 }
 
-int syncc_verify_command(syncc_engine *e, const char *job_name, int json, int history, int fix)
+int syncc_verify_command(syncc_engine *e, const char *job_name, int json, int history, int fix, int refresh)
 {
     int code = SYNCC_EXIT_OK, any = 0;
     json_t *all = json_array();
@@ -1369,8 +1369,23 @@ int syncc_verify_command(syncc_engine *e, const char *job_name, int json, int hi
             code = vworse(code, history_job(e, job, json, all));
             continue;
         }
+        if (refresh && !history) {
+            /* the table rebuilt through the job's own run (never emptied: upserts, then the
+             * rows not seen deleted at once), then checked */
+            syncc_run_result res;
+            e->full_refresh = 1;
+            int rrc = syncc_job_run(e, job, &res);
+            if (rrc != SYNCC_EXIT_OK && rrc != SYNCC_EXIT_PARTIAL) {
+                fprintf(stderr, "syncengine: verify: the full refresh of job '%s' failed (exit %d); not verified\n",
+                        job->conf->name, rrc);
+                code = vworse(code, SYNCC_EXIT_FAILED);
+                continue;
+            }
+        }
         json_t *report = NULL;
-        int rc = syncc_verify_job(e, job, fix, &report);
+        /* after a refresh, what it could not do itself (rows the source no longer holds, where the
+         * sink has no full-refresh sweep) is repaired as --fix does */
+        int rc = syncc_verify_job(e, job, fix || refresh, &report);
         code = vworse(code, rc);
         if (json)
             json_array_append(all, report);

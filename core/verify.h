@@ -64,8 +64,12 @@ void syncc_verify_print(FILE *out, const json_t *report);
 
 /*
  * `syncengine verify [JOB] [--json]`: every job (or JOB), reports on stdout.
- * `--history`: the latest recorded verify runs instead; `--fix`: repair.
+ * `--history`: the latest recorded verify runs instead; `--fix`: repair;
+ * `--full-refresh` (refresh): each job runs once with a full refresh first
+ * (every row written again; the rows the source no longer has deleted in one
+ * transaction at the end by a sink with a full-refresh sweep), then is
+ * verified and repaired as with fix (the remaining extra rows deleted).
  */
-int syncc_verify_command(syncc_engine *e, const char *job, int json, int history, int fix);
+int syncc_verify_command(syncc_engine *e, const char *job, int json, int history, int fix, int refresh);
 
 #endif /* SYNCC_VERIFY_H */

@@ -6,7 +6,11 @@
 #     2,000: a reader polling the target's count during the full refresh
 #     never sees fewer than 20,000 rows;
 #   - rows changed behind the engine's back are rewritten by it (verify agrees
-#     afterwards), unchanged rows are not rewritten.
+#     afterwards), unchanged rows are not rewritten;
+#   - `verify JOB --full-refresh` does both in one command: a target with rows
+#     changed, one extra and one the source deleted differs (exit 8); the
+#     command rewrites the changed rows, deletes the two extra ones (its --fix,
+#     delete_mode = hard) and agrees (exit 0).
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
@@ -38,6 +42,7 @@ batch_size = 2000
 object = items
 target = items
 source.settle = 0s
+sink.delete_mode = hard
 
 [map to_pg.items]
 id = id
@@ -81,4 +86,25 @@ grep -q "job=to_copy .*done: $N read, 0 inserted, 20 updated, $((N - 20)) unchan
     { grep "done:" "$T/out.log" >&2; die "to_copy full refresh counts"; }
 code=0; $SYNCENGINE verify -c "$T/v.ini" >"$T/v.out" 2>&1 || code=$?
 [ "$code" = 0 ] || { cat "$T/v.out" >&2; die "verify after the full refresh: exit $code"; }
+
+note "verify --full-refresh: the rebuild, then the check"
+pg_psql -c "UPDATE items SET name = 'changed again' WHERE id % 2000 = 0;
+            INSERT INTO items VALUES (999999, 'only in the target', now())" >/dev/null
+q "DELETE FROM items WHERE id = 5"
+code=0; $SYNCENGINE verify to_pg -c "$T/v.ini" >"$T/v.out" 2>&1 || code=$?
+[ "$code" = 8 ] || { cat "$T/v.out" >&2; die "verify before the refresh: exit $code, expected 8"; }
+grep -q "to_pg.items: different: source $((N - 1)) rows, target $((N + 1)) rows; 0 missing, 2 extra, 10 different" \
+    "$T/v.out" || { cat "$T/v.out" >&2; die "the differences before the refresh"; }
+code=0; $SYNCENGINE verify to_pg -c "$T/v.ini" --full-refresh >"$T/v.out" 2>"$T/v.err" || code=$?
+[ "$code" = 0 ] || { cat "$T/v.out" "$T/v.err" >&2; die "verify --full-refresh: exit $code"; }
+# the refresh rewrote the changed rows; what it leaves (rows the source no longer holds: this sink has
+# no purge_scope) is found and deleted
+grep -q "^to_pg.items: different: source $((N - 1)) rows, target $((N + 1)) rows; 0 missing, 2 extra, 0 different" \
+    "$T/v.out" && grep -q "^  fixed: 0 upserted, 2 deleted, 0 failed; now agree" "$T/v.out" &&
+    grep -qx "verify to_pg: agree" "$T/v.out" ||
+    { cat "$T/v.out" >&2; die "verify --full-refresh did not leave the tables agreeing"; }
+grep -q "job=to_pg .*run started (full refresh)" "$T/v.err" || { cat "$T/v.err" >&2; die "no full refresh run"; }
+[ "$(pg_psql -Atc "SELECT count(*) FROM items WHERE id IN (5, 999999) OR name = 'changed again'")" = 0 ] ||
+    die "verify --full-refresh left a changed or extra row"
+cat "$T/v.out"
 echo "ok: verify full refresh"
