@@ -99,6 +99,26 @@ int sf_api_ready(sf_instance *inst)
     return SYNC_OK;
 }
 
+void sf_api_server_time(sf_instance *inst)
+{
+    if (sf_http_server_time_known(inst->http))
+        return;
+    sf_buf url = SF_BUF_INIT;
+    sf_buf_printf(&url, "%s/services/data/", inst->instance_url);
+    if (sf_buf_ok(&url) != SYNC_OK) {
+        sf_buf_free(&url);
+        return;
+    }
+    const char *headers[] = {"Accept: application/json"};
+    sf_http_request req = {"GET", url.ptr, headers, 1, NULL, 0, NULL, 1, 0};
+    sf_http_response resp;
+    if (sf_http_send(inst->http, &req, &resp) != SYNC_OK || resp.status != 200)
+        sf_host->log(inst->ctx, SYNC_LOG_DEBUG, "could not read Salesforce's clock (HTTP %ld); using the local one",
+                     resp.status);
+    sf_http_response_clear(&resp);
+    sf_buf_free(&url);
+}
+
 /* One call; the answer as a tree (out) or as checked text (body, len). */
 static int api_call(sf_instance *inst, const char *method, const char *path, const char *send,
                     size_t send_len, unsigned flags, json_t **out, char **body, size_t *len,

@@ -33,6 +33,14 @@ SF_HIDDEN int sf_api_get(sf_instance *inst, const char *path, unsigned flags, js
  * sf_api_get does it itself; sf_source_read calls it before taking the
  * server's clock for its upper bound, so that the clock comes from an answer.
  */
+/*
+ * Learns Salesforce's clock when no answer has brought it yet (a run with a
+ * cached token and describe): GET /services/data/, the versions list, which
+ * needs no session and counts against no allowance.  A failure leaves the
+ * local clock in use.
+ */
+SF_HIDDEN void sf_api_server_time(sf_instance *inst);
+
 SF_HIDDEN int sf_api_ready(sf_instance *inst);
 
 /*

@@ -250,6 +250,11 @@ int64_t sf_http_server_now(const sf_http *h)
     return h->date_usec + (now - h->date_local_usec);
 }
 
+int sf_http_server_time_known(const sf_http *h)
+{
+    return (h != NULL && h->date_usec != 0) || atomic_load(&have_server_offset);
+}
+
 int64_t sf_http_backoff_ms(const sf_http_settings *set, int n, double r)
 {
     int64_t d = set->retry_base_ms;

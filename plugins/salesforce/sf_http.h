@@ -81,6 +81,9 @@ SF_HIDDEN void sf_http_response_clear(sf_http_response *resp);
  */
 SF_HIDDEN int64_t sf_http_server_now(const sf_http *h);
 
+/* Whether sf_http_server_now() has a Date header to go by (not the local clock alone). */
+SF_HIDDEN int sf_http_server_time_known(const sf_http *h);
+
 /* Backoff before attempt n+1 after n failed ones (n >= 1), jitter drawn from r in [0,1). */
 SF_HIDDEN int64_t sf_http_backoff_ms(const sf_http_settings *set, int n, double r);
 

@@ -284,9 +284,13 @@ int sf_source_read(sf_instance *inst, const sync_stream_request *req, sync_emitt
         return rc;
 
     /* Salesforce's clock, from an answer: a cached describe may have left this
-     * read without one so far (the token call, or the session's, gives it). */
+     * read without one so far (the token call, or the session's, gives it;
+     * with a cached token too, the versions list does).  The local clock alone
+     * could be behind Salesforce's by more than lag, and the records changed in
+     * between would wait for the next run. */
     if ((rc = sf_api_ready(inst)) != SYNC_OK)
         goto out;
+    sf_api_server_time(inst);
     /* Milliseconds: what SOQL datetimes carry. */
     int64_t upper = sf_http_server_now(inst->http) - inst->set.lag_ms * 1000;
     upper -= ((upper % 1000) + 1000) % 1000;
