@@ -5,7 +5,8 @@
 #   tests/run.sh unit         unit tests only (build/tests/test_* and build/tests/*/test_*)
 #   tests/run.sh integration  integration scripts only (tests/integration/*.sh)
 #   TESTS="a b" tests/run.sh  only tests whose name contains one of the words
-#                             ("word$": whose name ends with it)
+#                             ("word$": whose name ends with it; "!word": none
+#                             whose name contains word, whatever else matches)
 #   JOBS=N tests/run.sh       N tests at a time (default 2)
 #
 # A unit test is a cmocka program; an integration test is a script that
@@ -29,13 +30,15 @@ results="$logs/.results.$$"
 
 selected() {
     [ -z "${TESTS:-}" ] && return 0
+    local w any=0 positive=0
     for w in $TESTS; do
         case "$w" in
-            *\$) case "$1" in *"${w%\$}") return 0 ;; esac ;; # "name$": ends with name
-            *) case "$1" in *"$w"*) return 0 ;; esac ;;
+            !*) case "$1" in *"${w#!}"*) return 1 ;; esac ;; # "!name": never
+            *\$) positive=1; case "$1" in *"${w%\$}") any=1 ;; esac ;; # "name$": ends with name
+            *) positive=1; case "$1" in *"$w"*) any=1 ;; esac ;;
         esac
     done
-    return 1
+    [ $any = 1 ] || [ $positive = 0 ]
 }
 
 # Runs one test, prints its line, appends "STATUS name" to $results.

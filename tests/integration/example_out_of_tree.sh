@@ -38,7 +38,7 @@ prefix=$tmp/prefix
 # The README's order: build with the default PREFIX, then install elsewhere;
 # everything derived from PREFIX must follow the install's.
 echo "== make && make install PREFIX=$prefix"
-if ! { make -C "$root" -s O="$tmp/build" && make -C "$root" -s install PREFIX="$prefix" O="$tmp/build"; } \
+if ! { make -C "$root" -s -j2 O="$tmp/build" && make -C "$root" -s -j2 install PREFIX="$prefix" O="$tmp/build"; } \
         >"$tmp/install.log" 2>&1; then
     cat "$tmp/install.log" >&2
     fail "make install failed"
