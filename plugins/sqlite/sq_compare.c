@@ -11,7 +11,10 @@
 #include <strings.h>
 
 #include <sqlite3.h>
+#include <time.h>
 
+#include "d1_compare.h"
+#include "d1_conn.h"
 #include "sq_conn.h"
 
 /* ------------------------------------------------------------ MD5 (RFC 1321) */
@@ -989,8 +992,15 @@ typedef struct sqc_table {
     int64_t unit_usec;
     char *filter;       /* source: live rows only (where, soft_delete); NULL: none */
     char *soft_value;   /* bound as :sdv */
+    sq_table d1;        /* D1: the table's columns, to mirror */
+    int mirrored;       /* D1: the rows are in the scratch file */
 } sqc_table;
 
+/*
+ * On a file, conn is the file.  On D1 (d1 set), conn is the scratch file the
+ * tables are mirrored into, the compare functions registered on it as on a
+ * file, and queries and the history go to D1 through d1c.
+ */
 typedef struct sqc_inst {
     sync_ctx *ctx;
     sq_settings set;
@@ -998,7 +1008,16 @@ typedef struct sqc_inst {
     int is_source;
     sqc_table **tables;
     size_t n_tables;
+    int d1;
+    d1_settings d1set;
+    d1_conn d1c;
 } sqc_inst;
+
+/* What messages name: the file, or the D1 database. */
+static const char *sqc_where(const sqc_inst *in)
+{
+    return in->d1 ? in->d1set.label : in->set.path;
+}
 
 static void table_free(sqc_table *t)
 {
@@ -1011,22 +1030,14 @@ static void table_free(sqc_table *t)
     free(t->key);
     free(t->filter);
     free(t->soft_value);
+    sq_table_free(&t->d1);
     free(t);
 }
 
-static int sqc_open(sync_ctx *ctx, const sync_config *cfg, int is_source, void **instance)
+/* The compare functions on a connection (the file, or D1's scratch file). */
+static int register_functions(sq_conn *c)
 {
-    sqc_inst *in = calloc(1, sizeof(*in));
-    if (!in)
-        return SYNC_E_NOMEM;
-    in->ctx = ctx;
-    in->is_source = is_source;
-    int rc = sq_conn_open_config(&in->conn, &in->set, ctx, cfg, is_source);
-    if (rc != SYNC_OK) {
-        free(in);
-        return rc;
-    }
-    sqlite3 *db = in->conn.db;
+    sqlite3 *db = c->db;
     int frc = sqlite3_create_function_v2(db, "se_canon", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fn_canon,
                                          NULL, NULL, NULL);
     if (frc == SQLITE_OK)
@@ -1041,10 +1052,54 @@ static int sqc_open(sync_ctx *ctx, const sync_config *cfg, int is_source, void *
     if (frc == SQLITE_OK)
         frc = sqlite3_create_function_v2(db, "se_bucket", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, fn_bucket,
                                          NULL, NULL, NULL);
-    if (frc != SQLITE_OK) {
-        rc = sq_fail(&in->conn, frc, "cannot register the compare functions");
+    return frc == SQLITE_OK ? SYNC_OK : sq_fail(c, frc, "cannot register the compare functions");
+}
+
+/* D1: a D1 connection and the scratch file. */
+static int open_d1(sqc_inst *in, const sync_config *cfg)
+{
+    in->d1 = 1;
+    int rc = d1_settings_read(in->ctx, cfg, &in->d1set);
+    if (rc != SYNC_OK)
+        return rc;
+    rc = d1_conn_open(&in->d1c, in->ctx, &in->d1set);
+    if (rc == SYNC_OK) {
+        rc = d1_scratch_open(&in->conn, &in->set, in->ctx);
+        if (rc != SYNC_OK)
+            d1_conn_close(&in->d1c);
+    }
+    if (rc != SYNC_OK)
+        d1_settings_free(&in->d1set);
+    return rc;
+}
+
+static void close_conn(sqc_inst *in)
+{
+    if (in->d1) {
+        d1_scratch_close(&in->conn, &in->set);
+        d1_conn_close(&in->d1c);
+        d1_settings_free(&in->d1set);
+    } else {
         sq_conn_close(&in->conn);
         sq_settings_free(&in->set);
+    }
+}
+
+static int sqc_open(sync_ctx *ctx, const sync_config *cfg, int is_source, void **instance)
+{
+    sqc_inst *in = calloc(1, sizeof(*in));
+    if (!in)
+        return SYNC_E_NOMEM;
+    in->ctx = ctx;
+    in->is_source = is_source;
+    int rc = d1_selected(cfg) ? open_d1(in, cfg) : sq_conn_open_config(&in->conn, &in->set, ctx, cfg, is_source);
+    if (rc != SYNC_OK) {
+        free(in);
+        return rc;
+    }
+    rc = register_functions(&in->conn);
+    if (rc != SYNC_OK) {
+        close_conn(in);
         free(in);
         return rc;
     }
@@ -1060,8 +1115,7 @@ static void sqc_close(void *instance)
     for (size_t i = 0; i < in->n_tables; i++)
         table_free(in->tables[i]);
     free(in->tables);
-    sq_conn_close(&in->conn);
-    sq_settings_free(&in->set);
+    close_conn(in);
     free(in);
 }
 
@@ -1087,7 +1141,7 @@ static int sqc_table_open(void *instance, const sync_compare_table *ct, sync_typ
 {
     sqc_inst *in = instance;
     sq_table tb;
-    int rc = sq_table_load(&in->conn, ct->object, &tb);
+    int rc = in->d1 ? d1_table_load(&in->d1c, ct->object, &tb) : sq_table_load(&in->conn, ct->object, &tb);
     if (rc != SYNC_OK)
         return rc;
     const sync_config *o = ct->options;
@@ -1099,8 +1153,8 @@ static int sqc_table_open(void *instance, const sync_compare_table *ct, sync_typ
     if (!key)
         key = sq_table_single_pk(&tb);
     if (!key) {
-        sq_host->set_error(in->ctx, "table \"%s\" has no one-column primary key: verify needs one key column",
-                           ct->object);
+        sq_host->set_error(in->ctx, "table \"%s\" of %s has no one-column primary key: verify needs one key column",
+                           ct->object, sqc_where(in));
         sq_table_free(&tb);
         return SYNC_E_SCHEMA;
     }
@@ -1118,7 +1172,7 @@ static int sqc_table_open(void *instance, const sync_compare_table *ct, sync_typ
         long at = sq_table_find(&tb, name);
         if (at < 0) {
             sq_host->set_error(in->ctx, "column \"%s\" does not exist in table \"%s\" of %s", name, ct->object,
-                               in->set.path);
+                               sqc_where(in));
             rc = SYNC_E_SCHEMA;
             break;
         }
@@ -1129,7 +1183,10 @@ static int sqc_table_open(void *instance, const sync_compare_table *ct, sync_typ
         kinds[i] = k;
     }
     t->key_int = kinds[0] == SYNC_TYPE_INT;
-    sq_table_free(&tb);
+    if (in->d1)
+        t->d1 = tb; /* mirrored when its rows are first needed: integrity rules only query D1 */
+    else
+        sq_table_free(&tb);
     const char *unit = o ? sq_host->config_get_string(o, "timestamp_unit") : NULL;
     t->unit_usec = sq_unit_usec(sq_unit_parse(unit));
     if (rc == SYNC_OK && in->is_source && o) {
@@ -1242,11 +1299,37 @@ static void rowhash_from(sq_buf *b, const sqc_table *t, const sync_type *kinds, 
     range_where(b, t, lo, hi);
 }
 
+/*
+ * D1: copies the table into the scratch file the first time its rows are
+ * needed (a table state is made anew for each comparison, so a verify after
+ * --fix sees the rows as they are then).  Nothing on a file.
+ */
+static int need_rows(sqc_inst *in, sqc_table *t)
+{
+    if (!in->d1 || t->mirrored)
+        return SYNC_OK;
+    struct timespec a, z;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int64_t rows = 0;
+    int rc = d1_mirror_table(&in->d1c, &in->conn, &t->d1, t->key, &rows);
+    if (rc != SYNC_OK)
+        return rc;
+    clock_gettime(CLOCK_MONOTONIC, &z);
+    long long ms = (long long)(z.tv_sec - a.tv_sec) * 1000 + (z.tv_nsec - a.tv_nsec) / 1000000;
+    sq_host->log(in->ctx, SYNC_LOG_INFO, "table \"%s\" of %s: %lld rows mirrored into the scratch file in %lld ms",
+                 t->table, in->d1set.label, (long long)rows, ms);
+    t->mirrored = 1;
+    return SYNC_OK;
+}
+
 static int sqc_summary(void *instance, void *ts, const sync_type *kinds, const char *lo, const char *hi,
                        int64_t *count, uint64_t *hash)
 {
     sqc_inst *in = instance;
     sqc_table *t = ts;
+    int mrc = need_rows(in, t);
+    if (mrc != SYNC_OK)
+        return mrc;
     sq_buf b;
     sq_buf_init(&b);
     sq_buf_puts(&b, "SELECT count(*), se_hashsum(");
@@ -1269,6 +1352,9 @@ static int sqc_buckets(void *instance, void *ts, const sync_type *kinds, const c
 {
     sqc_inst *in = instance;
     sqc_table *t = ts;
+    int mrc = need_rows(in, t);
+    if (mrc != SYNC_OK)
+        return mrc;
     sq_buf b, joined;
     sq_buf_init(&b);
     sq_buf_init(&joined);
@@ -1321,6 +1407,9 @@ static int sqc_split(void *instance, void *ts, const char *lo, const char *hi, i
 {
     sqc_inst *in = instance;
     sqc_table *t = ts;
+    int mrc = need_rows(in, t);
+    if (mrc != SYNC_OK)
+        return mrc;
     if (step < 1)
         step = 1;
     sq_buf b;
@@ -1355,6 +1444,9 @@ static int sqc_fetch(void *instance, void *ts, const sync_type *kinds, const cha
 {
     sqc_inst *in = instance;
     sqc_table *t = ts;
+    int mrc = need_rows(in, t);
+    if (mrc != SYNC_OK)
+        return mrc;
     sq_buf b;
     sq_buf_init(&b);
     sq_buf_puts(&b, "SELECT ");
@@ -1392,6 +1484,8 @@ static int sqc_query(void *instance, const char *sql, const char *const *params,
                      void (*row)(void *payload, size_t n, const char *const *values), void *payload)
 {
     sqc_inst *in = instance;
+    if (in->d1)
+        return d1_compare_query(&in->d1c, sql, params, n_params, row, payload);
     int st;
     sqlite3_stmt *s = sq_prepare(&in->conn, sql, &st);
     if (!s)
@@ -1426,6 +1520,8 @@ static int sqc_history_add(void *instance, const char *job, const char *run_id, 
                            int64_t finished_at, const char *status, const char *report_json)
 {
     sqc_inst *in = instance;
+    if (in->d1)
+        return d1_history_add(&in->d1c, job, run_id, started_at, finished_at, status, report_json);
     if (in->conn.read_only) {
         sq_host->set_error(in->ctx, "%s is open read-only: verify results are kept in the sink's file", in->set.path);
         return SYNC_E_UNSUPPORTED;
@@ -1462,6 +1558,8 @@ static int sqc_history(void *instance, const char *job, int max,
                        void *payload)
 {
     sqc_inst *in = instance;
+    if (in->d1)
+        return d1_history(&in->d1c, job, max, each, payload);
     int st;
     sqlite3_stmt *s = sq_prepare(&in->conn,
                                  "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '" SQ_VERIFY_TABLE "'",
