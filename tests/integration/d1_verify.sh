@@ -11,6 +11,7 @@
 #   - integrity rules (unique, orphans) run on D1 itself and list their rows;
 #   - verify --history lists the runs kept in D1's _syncengine_verify_runs;
 #   - D1 -> PostgreSQL (D1 as the source side): agree, then one difference;
+#     a rule that would write to D1 is refused;
 #   - no scratch file is left in TMPDIR; the API token is never logged.
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
@@ -172,6 +173,18 @@ TXT
 diff -u "$T/want" "$T/v.out" || die "from_d1 report"
 [ "$(pg_psql -c "SELECT count(*) FROM syncengine.verify_runs WHERE job = 'from_d1'")" = 2 ] ||
     die "the history of from_d1 is not in PostgreSQL"
+
+note "a rule on the D1 source side is a read-only statement"
+cat >>"$T/v.ini" <<'INI'
+
+[verify from_d1.notes]
+side = source
+rule.sneaky = 1); DELETE FROM owners; SELECT (1
+INI
+verify 5 from_d1
+grep -q "rule.sneaky (source): .*the statement is not read-only" "$T/v.out" ||
+    { cat "$T/v.out" >&2; die "a writing rule was not refused"; }
+[ "$(d1q "SELECT count(*) FROM owners")" = 2 ] || die "a rule wrote to D1"
 
 note "an error names the D1 database and the table"
 d1q "ALTER TABLE notes RENAME COLUMN body TO text_body"
