@@ -296,7 +296,7 @@ static int writing_word(const char *s, size_t n, const char *after)
  * text is judged: one statement beginning with SELECT or WITH, no word that
  * writes outside quotes and comments.
  */
-static int read_only_sql(const char *sql)
+int d1_sql_read_only(const char *sql)
 {
     const char *p = sql;
     while (isspace((unsigned char)*p))
@@ -360,7 +360,7 @@ static const char *json_text(json_t *v, char *buf, size_t size)
 int d1_compare_query(d1_conn *d1, const char *sql, const char *const *params, size_t n_params,
                      void (*row)(void *payload, size_t n, const char *const *values), void *payload)
 {
-    if (!read_only_sql(sql)) {
+    if (!d1_sql_read_only(sql)) {
         sq_host->set_error(d1->ctx, "the statement is not read-only: %s (%s)", sql, d1->set->label);
         return SYNC_E_CONFIG;
     }

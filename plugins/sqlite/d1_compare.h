@@ -35,6 +35,15 @@ void d1_scratch_close(sq_conn *c, sq_settings *s);
  */
 int d1_mirror_table(d1_conn *d1, sq_conn *scratch, const sq_table *tb, const char *key, int64_t *rows);
 
+/*
+ * Whether sql is one statement that only reads: it begins with SELECT or WITH
+ * and has no word that writes (INSERT, UPDATE, DELETE, REPLACE as a
+ * statement, CREATE, DROP, PRAGMA ...) and no second statement outside quotes
+ * and comments.  D1 cannot say (SQLite's sqlite3_stmt_readonly), so the text
+ * is judged.
+ */
+int d1_sql_read_only(const char *sql);
+
 /* compare.query on D1: one read-only SELECT with text parameters ?1..; each row's values as text. */
 int d1_compare_query(d1_conn *d1, const char *sql, const char *const *params, size_t n_params,
                      void (*row)(void *payload, size_t n, const char *const *values), void *payload);
