@@ -266,7 +266,7 @@ SANITIZER_TESTS ?= unit/ henk_daemon henk_multi henk_parallel henk_second_busine
                    badinput_records badinput_mapping example_jsonl sf_source pg_sink abi_cli \
                    status_cli plugins_tryout progress_tty daemon_notify http_api http_metrics http_lease \
                    http_dashboard http_tls sqlite_check sf_sink$$ pg_source$$ d1_sink twoway_push http_source$$ \
-                   conversations_sync verify_diff markmail_sync pg_resolve describe_sf
+                   conversations_sync verify_diff d1_verify markmail_sync pg_resolve describe_sf
 test-sanitizers:
 	$(Q)$(MAKE) --no-print-directory -j$(BUILD_JOBS) O=build-asan SANITIZE=address,undefined OPT="-O1 -g" all tests-built
 	$(Q)echo "== under AddressSanitizer + UndefinedBehaviorSanitizer"
