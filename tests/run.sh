@@ -95,6 +95,15 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
         if grep -q '^# runs long' "$t"; then add "$name" "$t" long; else add "$name" "$t"; fi
     done
 fi
+# One initdb for every test's cluster (tests/lib/pgcluster.sh copies it).
+if [ -z "${PGCLUSTER_TEMPLATE:-}" ] && [ "$what" != unit ]; then
+    . "$top/tests/lib/pgcluster.sh"
+    PGCLUSTER_TEMPLATE=$(pg_template_make)
+    if [ -n "$PGCLUSTER_TEMPLATE" ]; then
+        export PGCLUSTER_TEMPLATE
+        trap 'rm -rf "$PGCLUSTER_TEMPLATE"' EXIT
+    fi
+fi
 running=0
 for item in $queue_first $queue_rest; do
     name=${item%%=*}

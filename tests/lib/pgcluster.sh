@@ -16,6 +16,11 @@
 # temporary directory is handed to that user.  Clients connect over the
 # socket with trust authentication as the database superuser "postgres".
 #
+# tests/run.sh makes one cluster with initdb before the tests start
+# (pg_template_make) and exports PGCLUSTER_TEMPLATE; pg_start then copies it
+# instead of running initdb again (0.1 s against 1.1 s of CPU, for each of
+# about a hundred tests).
+#
 # Settings (environment): PG_BINDIR (default: the newest Debian server in
 # /usr/lib/postgresql/*/bin, so another release's PostgreSQL works as well),
 # PG_TCP=1 to also listen on 127.0.0.1.  pg_start returns 77 (the test
@@ -58,6 +63,27 @@ print(s.getsockname()[1])
 s.close()'
 }
 
+# initdb into DIR/data (DIR owned by the server's OS user), its log in DIR/initdb.log.
+_pg_initdb() {
+    if ! _pg_run "$PG_BINDIR/initdb" -D "$1/data" -U postgres --auth=trust \
+            -E UTF8 --locale=C.UTF-8 --no-sync >"$1/initdb.log" 2>&1; then
+        echo "pgcluster: initdb failed:" >&2
+        cat "$1/initdb.log" >&2
+        return 1
+    fi
+}
+
+# Makes the cluster pg_start copies (PGCLUSTER_TEMPLATE) in a new temporary
+# directory and prints its path; prints nothing when PostgreSQL is missing.
+pg_template_make() {
+    [ -x "$PG_BINDIR/initdb" ] || return 0
+    [ "$(id -u)" != 0 ] || id postgres >/dev/null 2>&1 || return 0
+    local dir
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/pgtemplate.XXXXXX") || return 0
+    [ "$(id -u)" != 0 ] || { chown postgres: "$dir"; chmod 755 "$dir"; }
+    if _pg_initdb "$dir" >/dev/null 2>&1; then echo "$dir"; else rm -rf "$dir"; fi
+}
+
 pg_start() {
     if [ ! -x "$PG_BINDIR/initdb" ] || [ ! -x "$PG_BINDIR/pg_ctl" ]; then
         echo "pgcluster: PostgreSQL binaries not found in $PG_BINDIR" >&2
@@ -79,10 +105,9 @@ pg_start() {
         trap pg_stop EXIT
     fi
 
-    if ! _pg_run "$PG_BINDIR/initdb" -D "$PGCLUSTER_DIR/data" -U postgres --auth=trust \
-            -E UTF8 --locale=C.UTF-8 --no-sync >"$PGCLUSTER_DIR/initdb.log" 2>&1; then
-        echo "pgcluster: initdb failed:" >&2
-        cat "$PGCLUSTER_DIR/initdb.log" >&2
+    if [ -n "${PGCLUSTER_TEMPLATE:-}" ] && [ -f "$PGCLUSTER_TEMPLATE/data/PG_VERSION" ]; then
+        _pg_run cp -a "$PGCLUSTER_TEMPLATE/data" "$PGCLUSTER_DIR/data" || return 1
+    elif ! _pg_initdb "$PGCLUSTER_DIR"; then
         return 1
     fi
     PGPORT=$(_pg_free_port) || return 1
