@@ -195,33 +195,16 @@ int d1_sink_prepare(void *instance, const sync_target *target, void **target_sta
 
 /* ------------------------------------------------------------ values */
 
-/* A record value as the JSON parameter the column stores it as (the file backend's bind_value). */
+/* A record value as the JSON parameter the column stores it as (sq_cell_from_value); NULL: not UTF-8. */
 static json_t *value_json(const sync_value *v, sq_affinity aff, sq_unit unit)
 {
-    char buf[48];
-    switch (v->type) {
-    case SYNC_TYPE_NULL: return json_null();
-    case SYNC_TYPE_BOOL: return json_integer(v->u.b ? 1 : 0);
-    case SYNC_TYPE_INT: return json_integer(v->u.i);
-    case SYNC_TYPE_FLOAT: return json_real(v->u.f);
-    case SYNC_TYPE_STRING:
-    case SYNC_TYPE_JSON: return json_stringn(v->u.str.ptr, v->u.str.len);
-    case SYNC_TYPE_TIMESTAMP:
-        if (aff == SQ_AFF_INTEGER) {
-            int64_t per = sq_unit_usec(unit), q = v->u.ts / per;
-            if (v->u.ts % per < 0)
-                q--;
-            return json_integer(q);
-        }
-        if (aff == SQ_AFF_REAL)
-            return json_real((double)v->u.ts / 1e6);
-        sq_format_timestamp(v->u.ts, buf, sizeof(buf));
-        return json_string(buf);
-    case SYNC_TYPE_DATE:
-        if (aff == SQ_AFF_INTEGER)
-            return json_integer(v->u.ts * 86400 * (1000000 / sq_unit_usec(unit)));
-        sq_format_date(v->u.ts, buf, sizeof(buf));
-        return json_string(buf);
+    sq_cell c;
+    sq_cell_from_value(&c, v, aff, unit);
+    switch (c.type) {
+    case SQ_CELL_INT: return json_integer(c.i);
+    case SQ_CELL_REAL: return json_real(c.f);
+    case SQ_CELL_TEXT: return json_stringn(c.text, c.len);
+    case SQ_CELL_NULL: break;
     }
     return json_null();
 }
@@ -243,18 +226,12 @@ static json_t *key_values(d1_sink *in, sq_target *t, const sync_record *rec, int
     json_t *a = json_array();
     for (size_t k = 0; a && k < t->n_keys; k++) {
         sync_value v;
-        const char *name;
-        int got = sq_host->record_field_at(rec, t->key_idx[k], &name, &v) == SYNC_OK && v.type != SYNC_TYPE_NULL;
-        json_t *j = NULL;
-        if (!got && t->n_keys == 1 && sq_host->record_key(rec) && *sq_host->record_key(rec))
-            j = json_string(sq_host->record_key(rec));
-        else if (!got) {
-            sq_host->record_reject(in->ctx, rec, "table \"%s\": key column \"%s\" is null", t->table, t->keys[k]);
+        if (!sq_key_field(in->ctx, t, rec, k, &v)) {
             *bad = 1;
             json_decref(a);
             return NULL;
-        } else
-            j = value_json(&v, t->aff[t->key_idx[k]], t->unit);
+        }
+        json_t *j = value_json(&v, t->aff[t->key_idx[k]], t->unit);
         if (!j) {
             sq_host->record_reject(in->ctx, rec, "table \"%s\": key column \"%s\" is not valid UTF-8 text", t->table,
                                    t->keys[k]);
@@ -588,17 +565,7 @@ int d1_sink_write(void *instance, void *target_state, const sync_batch *batch, c
         memset(result, 0, sizeof(*result));
         return rc;
     }
-    if (ignored) {
-        sq_host->counter_add(in->ctx, "deletes_ignored", ignored);
-        if (!t->warned_ignored)
-            sq_host->log(in->ctx, SYNC_LOG_WARN, "table \"%s\": ignoring deleted source records "
-                                                 "(sink.delete_mode = ignore)", t->table);
-        t->warned_ignored = 1;
-    }
-    sq_host->log(in->ctx, SYNC_LOG_DEBUG,
-                 "table \"%s\": %zu record(s): %lld inserted, %lld updated, %lld unchanged, %lld deleted, %lld failed",
-                 t->table, n, (long long)result->inserted, (long long)result->updated, (long long)result->unchanged,
-                 (long long)result->deleted, (long long)result->failed);
+    sq_batch_report(in->ctx, t, n, ignored, result);
     return SYNC_OK;
 }
 

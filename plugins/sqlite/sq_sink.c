@@ -620,33 +620,103 @@ int sq_sink_prepare(void *instance, const sync_target *target, void **target_sta
 
 /* ------------------------------------------------------------ writing */
 
-/* Binds one record value the way the column stores it (see docs/plugins/sqlite.md). */
-static int bind_value(sqlite3_stmt *s, int idx, const sync_value *v, sq_affinity aff, sq_unit unit)
+/*
+ * The SQLite value a record value is stored as in a column of affinity aff
+ * (see docs/plugins/sqlite.md).  One rule for both backends: the file binds
+ * the cell (bind_value), D1 sends it as a JSON parameter (d1_sink.c), so a
+ * row reads back the same whichever wrote it.
+ */
+void sq_cell_from_value(sq_cell *c, const sync_value *v, sq_affinity aff, sq_unit unit)
 {
-    char buf[48];
+    c->type = SQ_CELL_NULL;
     switch (v->type) {
-    case SYNC_TYPE_NULL: return sqlite3_bind_null(s, idx);
-    case SYNC_TYPE_BOOL: return sqlite3_bind_int(s, idx, v->u.b ? 1 : 0);
-    case SYNC_TYPE_INT: return sqlite3_bind_int64(s, idx, v->u.i);
-    case SYNC_TYPE_FLOAT: return sqlite3_bind_double(s, idx, v->u.f);
+    case SYNC_TYPE_NULL: return;
+    case SYNC_TYPE_BOOL: c->type = SQ_CELL_INT; c->i = v->u.b ? 1 : 0; return;
+    case SYNC_TYPE_INT: c->type = SQ_CELL_INT; c->i = v->u.i; return;
+    case SYNC_TYPE_FLOAT: c->type = SQ_CELL_REAL; c->f = v->u.f; return;
     case SYNC_TYPE_STRING:
-    case SYNC_TYPE_JSON: return sqlite3_bind_text64(s, idx, v->u.str.ptr, v->u.str.len, SQLITE_STATIC, SQLITE_UTF8);
+    case SYNC_TYPE_JSON:
+        c->type = SQ_CELL_TEXT;
+        c->text = v->u.str.ptr;
+        c->len = v->u.str.len;
+        return;
     case SYNC_TYPE_TIMESTAMP:
         if (aff == SQ_AFF_INTEGER) {
+            /* whole units, rounded down (also before 1970) */
             int64_t per = sq_unit_usec(unit), q = v->u.ts / per;
             if (v->u.ts % per < 0)
                 q--;
-            return sqlite3_bind_int64(s, idx, q);
+            c->type = SQ_CELL_INT;
+            c->i = q;
+            return;
         }
-        if (aff == SQ_AFF_REAL)
-            return sqlite3_bind_double(s, idx, (double)v->u.ts / 1e6);
-        sq_format_timestamp(v->u.ts, buf, sizeof(buf));
-        return sqlite3_bind_text(s, idx, buf, -1, SQLITE_TRANSIENT);
+        if (aff == SQ_AFF_REAL) {
+            c->type = SQ_CELL_REAL;
+            c->f = (double)v->u.ts / 1e6;
+            return;
+        }
+        sq_format_timestamp(v->u.ts, c->buf, sizeof(c->buf));
+        break;
     case SYNC_TYPE_DATE:
-        if (aff == SQ_AFF_INTEGER)
-            return sqlite3_bind_int64(s, idx, v->u.ts * 86400 * (1000000 / sq_unit_usec(unit)));
-        sq_format_date(v->u.ts, buf, sizeof(buf));
-        return sqlite3_bind_text(s, idx, buf, -1, SQLITE_TRANSIENT);
+        if (aff == SQ_AFF_INTEGER) {
+            c->type = SQ_CELL_INT;
+            c->i = v->u.ts * 86400 * (1000000 / sq_unit_usec(unit));
+            return;
+        }
+        sq_format_date(v->u.ts, c->buf, sizeof(c->buf));
+        break;
+    }
+    if (v->type == SYNC_TYPE_TIMESTAMP || v->type == SYNC_TYPE_DATE) {
+        c->type = SQ_CELL_TEXT;
+        c->text = c->buf;
+        c->len = strlen(c->buf);
+    }
+}
+
+int sq_key_field(sync_ctx *ctx, const sq_target *t, const sync_record *rec, size_t k, sync_value *v)
+{
+    const char *name;
+    if (sq_host->record_field_at(rec, t->key_idx[k], &name, v) == SYNC_OK && v->type != SYNC_TYPE_NULL)
+        return 1;
+    const char *key = sq_host->record_key(rec);
+    if (t->n_keys == 1 && key && *key) {
+        v->type = SYNC_TYPE_STRING;
+        v->u.str.ptr = key;
+        v->u.str.len = strlen(key);
+        return 1;
+    }
+    sq_host->record_reject(ctx, rec, "table \"%s\": key column \"%s\" is null", t->table, t->keys[k]);
+    return 0;
+}
+
+void sq_batch_report(sync_ctx *ctx, sq_target *t, size_t n, int64_t ignored, const sync_write_result *result)
+{
+    if (ignored) {
+        sq_host->counter_add(ctx, "deletes_ignored", ignored);
+        if (!t->warned_ignored)
+            sq_host->log(ctx, SYNC_LOG_WARN, "table \"%s\": ignoring deleted source records "
+                                             "(sink.delete_mode = ignore)", t->table);
+        t->warned_ignored = 1;
+    }
+    sq_host->log(ctx, SYNC_LOG_DEBUG,
+                 "table \"%s\": %zu record(s): %lld inserted, %lld updated, %lld unchanged, %lld deleted, %lld failed",
+                 t->table, n, (long long)result->inserted, (long long)result->updated, (long long)result->unchanged,
+                 (long long)result->deleted, (long long)result->failed);
+}
+
+/* Binds one record value the way the column stores it (sq_cell_from_value). */
+static int bind_value(sqlite3_stmt *s, int idx, const sync_value *v, sq_affinity aff, sq_unit unit)
+{
+    sq_cell c;
+    sq_cell_from_value(&c, v, aff, unit);
+    switch (c.type) {
+    case SQ_CELL_INT: return sqlite3_bind_int64(s, idx, c.i);
+    case SQ_CELL_REAL: return sqlite3_bind_double(s, idx, c.f);
+    case SQ_CELL_TEXT:
+        /* a formatted date lives in c, so sqlite copies it; a value's text outlives the statement's step */
+        return sqlite3_bind_text64(s, idx, c.text, c.len, c.text == c.buf ? SQLITE_TRANSIENT : SQLITE_STATIC,
+                                   SQLITE_UTF8);
+    case SQ_CELL_NULL: break;
     }
     return sqlite3_bind_null(s, idx);
 }
@@ -656,16 +726,8 @@ static int bind_keys(sq_sink *in, sq_target *t, sqlite3_stmt *s, const sync_reco
 {
     for (size_t k = 0; k < t->n_keys; k++) {
         sync_value v;
-        const char *name;
-        int got = sq_host->record_field_at(rec, t->key_idx[k], &name, &v) == SYNC_OK && v.type != SYNC_TYPE_NULL;
-        if (!got && t->n_keys == 1 && sq_host->record_key(rec) && *sq_host->record_key(rec)) {
-            sqlite3_bind_text(s, 1, sq_host->record_key(rec), -1, SQLITE_TRANSIENT);
-            continue;
-        }
-        if (!got) {
-            sq_host->record_reject(in->ctx, rec, "table \"%s\": key column \"%s\" is null", t->table, t->keys[k]);
+        if (!sq_key_field(in->ctx, t, rec, k, &v))
             return 0;
-        }
         bind_value(s, (int)k + 1, &v, t->aff[t->key_idx[k]], t->unit);
     }
     return 1;
@@ -791,17 +853,7 @@ int sq_sink_write(void *instance, void *target_state, const sync_batch *batch, c
         goto fail;
     if ((status = sq_commit(&in->conn)) != SYNC_OK)
         return status;
-    if (ignored) {
-        sq_host->counter_add(in->ctx, "deletes_ignored", ignored);
-        if (!t->warned_ignored)
-            sq_host->log(in->ctx, SYNC_LOG_WARN, "table \"%s\": ignoring deleted source records "
-                                                 "(sink.delete_mode = ignore)", t->table);
-        t->warned_ignored = 1;
-    }
-    sq_host->log(in->ctx, SYNC_LOG_DEBUG,
-                 "table \"%s\": %zu record(s): %lld inserted, %lld updated, %lld unchanged, %lld deleted, %lld failed",
-                 t->table, n, (long long)result->inserted, (long long)result->updated, (long long)result->unchanged,
-                 (long long)result->deleted, (long long)result->failed);
+    sq_batch_report(in->ctx, t, n, ignored, result);
     return SYNC_OK;
 fail:
     sq_rollback(&in->conn);

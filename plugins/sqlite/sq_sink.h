@@ -54,6 +54,31 @@ int sq_target_resolve(const sq_table *tb, const char *where_db, sq_unique_fn has
                       sq_problems *p, sq_target *t);
 void sq_target_free(sq_target *t);
 
+/*
+ * A record value as the SQLite value its column stores (see
+ * docs/plugins/sqlite.md), for both backends: the file binds it, D1 sends it
+ * as a JSON parameter.  text points into the value or into buf.
+ */
+typedef struct sq_cell {
+    enum { SQ_CELL_NULL, SQ_CELL_INT, SQ_CELL_REAL, SQ_CELL_TEXT } type;
+    int64_t i;
+    double f;
+    const char *text;
+    size_t len;
+    char buf[48];
+} sq_cell;
+void sq_cell_from_value(sq_cell *c, const sync_value *v, sq_affinity aff, sq_unit unit);
+
+/*
+ * The value of key column k of rec into *v: the mapped field, else (a
+ * one-column key) the record's key as text.  0 after rejecting the record
+ * for a NULL key.
+ */
+int sq_key_field(sync_ctx *ctx, const sq_target *t, const sync_record *rec, size_t k, sync_value *v);
+
+/* After a batch: counts ignored deletes (warning once per target) and logs the batch's counts. */
+void sq_batch_report(sync_ctx *ctx, sq_target *t, size_t n, int64_t ignored, const sync_write_result *result);
+
 /* The engine's tables in the database (CREATE ... IF NOT EXISTS, ";"-separated). */
 extern const char sq_state_ddl[];
 /* Names of sync_run_status values as the runs table stores them ("running", "success", ...). */
