@@ -112,9 +112,7 @@ static int soft_deleted(const sq_plan *pl, json_t *row)
             snprintf(buf, sizeof(buf), "%.17g", d);
         v = buf;
     }
-    if (pl->soft_val)
-        return v && strcmp(v, pl->soft_val) == 0;
-    return v && *v && strcasecmp(v, "false") != 0 && strcmp(v, "0") != 0 && strcasecmp(v, "f") != 0;
+    return sq_soft_text_deleted(pl, v);
 }
 
 static int set_field(d1_source *in, const sq_plan *pl, sync_record *rec, json_t *row, size_t i)
@@ -128,8 +126,7 @@ static int set_field(d1_source *in, const sq_plan *pl, sync_record *rec, json_t 
     switch (pl->kind[i]) {
     case SQ_KIND_BOOL:
         if (text)
-            return sq_host->record_set_bool(rec, f, strcasecmp(text, "true") == 0 || strcasecmp(text, "t") == 0 ||
-                                                        strcmp(text, "1") == 0 || strcasecmp(text, "yes") == 0);
+            return sq_host->record_set_bool(rec, f, sq_text_true(text));
         return sq_host->record_set_bool(rec, f, json_number_value(j) != 0);
     case SQ_KIND_TIMESTAMP:
     case SQ_KIND_DATE: {
@@ -143,13 +140,7 @@ static int set_field(d1_source *in, const sq_plan *pl, sync_record *rec, json_t 
                                                  "passed on as text", f, pl->tb.name, text ? text : "?");
             return text ? sq_host->record_set_string(rec, f, text, tlen) : sq_host->record_set_null(rec, f);
         }
-        if (pl->kind[i] == SQ_KIND_DATE) {
-            int64_t days = usec / 86400000000LL;
-            if (usec % 86400000000LL < 0)
-                days--;
-            return sq_host->record_set_date(rec, f, days);
-        }
-        return sq_host->record_set_timestamp(rec, f, usec);
+        return sq_set_time(rec, f, pl->kind[i], usec);
     }
     case SQ_KIND_JSON:
         if (text)
@@ -176,18 +167,12 @@ static int set_field(d1_source *in, const sq_plan *pl, sync_record *rec, json_t 
 static int row_record(d1_source *in, const sq_plan *pl, json_t *row, sync_emitter *em, sq_val *key)
 {
     d1_val_from_json(json_object_get(row, pl->cols[pl->key_i]), key);
-    char buf[64];
-    const char *k;
-    size_t klen;
-    if (sq_key_text(key, buf, sizeof(buf), &k, &klen) < 0) {
-        sq_host->log(in->ctx, SYNC_LOG_WARN, "\"%s\": a row with a NULL key \"%s\" is skipped", pl->tb.name, pl->key);
-        return SYNC_OK;
-    }
-    sync_record *rec = sq_host->record_new(em, k, klen, soft_deleted(pl, row) ? SYNC_OP_DELETE : SYNC_OP_UPSERT);
-    if (!rec)
-        return SYNC_E_NOMEM;
+    sync_record *rec;
+    int rc = sq_row_record_new(in->ctx, pl, key, soft_deleted(pl, row), em, &rec);
+    if (rc != SYNC_OK || !rec)
+        return rc;
     for (size_t i = 0; i < pl->n; i++) {
-        int rc = set_field(in, pl, rec, row, i);
+        rc = set_field(in, pl, rec, row, i);
         if (rc != SYNC_OK)
             return rc;
     }

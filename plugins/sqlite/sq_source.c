@@ -264,6 +264,45 @@ int sq_key_text(const sq_val *v, char *buf, size_t size, const char **out, size_
     return -1;
 }
 
+int sq_text_true(const char *v)
+{
+    return strcasecmp(v, "true") == 0 || strcasecmp(v, "t") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0;
+}
+
+int sq_soft_text_deleted(const sq_plan *pl, const char *v)
+{
+    if (pl->soft_val)
+        return v && strcmp(v, pl->soft_val) == 0;
+    return v && *v && strcasecmp(v, "false") != 0 && strcmp(v, "0") != 0 && strcasecmp(v, "f") != 0;
+}
+
+int sq_set_time(sync_record *rec, const char *f, sq_kind kind, int64_t usec)
+{
+    if (kind == SQ_KIND_DATE) {
+        /* the day it falls on, rounded down (also before 1970) */
+        int64_t days = usec / 86400000000LL;
+        if (usec % 86400000000LL < 0)
+            days--;
+        return sq_host->record_set_date(rec, f, days);
+    }
+    return sq_host->record_set_timestamp(rec, f, usec);
+}
+
+int sq_row_record_new(sync_ctx *ctx, const sq_plan *pl, const sq_val *key, int deleted, sync_emitter *em,
+                      sync_record **rec)
+{
+    char buf[64];
+    const char *k;
+    size_t klen;
+    *rec = NULL;
+    if (sq_key_text(key, buf, sizeof(buf), &k, &klen) < 0) {
+        sq_host->log(ctx, SYNC_LOG_WARN, "\"%s\": a row with a NULL key \"%s\" is skipped", pl->tb.name, pl->key);
+        return SYNC_OK;
+    }
+    *rec = sq_host->record_new(em, k, klen, deleted ? SYNC_OP_DELETE : SYNC_OP_UPSERT);
+    return *rec ? SYNC_OK : SYNC_E_NOMEM;
+}
+
 /* Is the row soft-deleted? */
 static int soft_deleted(const sq_plan *pl, sqlite3_stmt *s)
 {
@@ -273,11 +312,9 @@ static int soft_deleted(const sq_plan *pl, sqlite3_stmt *s)
     if (t == SQLITE_NULL)
         return 0;
     const char *v = (const char *)sqlite3_column_text(s, (int)pl->soft_i);
-    if (pl->soft_val)
-        return v && strcmp(v, pl->soft_val) == 0;
-    if (t == SQLITE_INTEGER || t == SQLITE_FLOAT)
+    if (!pl->soft_val && (t == SQLITE_INTEGER || t == SQLITE_FLOAT))
         return sqlite3_column_double(s, (int)pl->soft_i) != 0;
-    return v && *v && strcasecmp(v, "false") != 0 && strcmp(v, "0") != 0 && strcasecmp(v, "f") != 0;
+    return sq_soft_text_deleted(pl, v);
 }
 
 static int set_field(sq_source *in, const sq_plan *pl, sync_record *rec, sqlite3_stmt *s, int i)
@@ -289,9 +326,7 @@ static int set_field(sq_source *in, const sq_plan *pl, sync_record *rec, sqlite3
     switch (pl->kind[i]) {
     case SQ_KIND_BOOL:
         if (t == SQLITE_TEXT) {
-            const char *v = (const char *)sqlite3_column_text(s, i);
-            return sq_host->record_set_bool(rec, f, strcasecmp(v, "true") == 0 || strcasecmp(v, "t") == 0 ||
-                                                        strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0);
+            return sq_host->record_set_bool(rec, f, sq_text_true((const char *)sqlite3_column_text(s, i)));
         }
         return sq_host->record_set_bool(rec, f, sqlite3_column_double(s, i) != 0);
     case SQ_KIND_TIMESTAMP:
@@ -309,13 +344,7 @@ static int set_field(sq_source *in, const sq_plan *pl, sync_record *rec, sqlite3
                 return sq_host->record_set_string(rec, f, v, (size_t)sqlite3_column_bytes(s, i));
             }
         }
-        if (pl->kind[i] == SQ_KIND_DATE) {
-            int64_t days = usec / 86400000000LL;
-            if (usec % 86400000000LL < 0)
-                days--;
-            return sq_host->record_set_date(rec, f, days);
-        }
-        return sq_host->record_set_timestamp(rec, f, usec);
+        return sq_set_time(rec, f, pl->kind[i], usec);
     }
     case SQ_KIND_JSON:
         return sq_host->record_set_json(rec, f, (const char *)sqlite3_column_text(s, i),
@@ -335,18 +364,12 @@ static int set_field(sq_source *in, const sq_plan *pl, sync_record *rec, sqlite3
 static int row_record(sq_source *in, const sq_plan *pl, sqlite3_stmt *s, sync_emitter *em, sq_val *key)
 {
     val_from_column(s, (int)pl->key_i, key);
-    char buf[64];
-    const char *k;
-    size_t klen;
-    if (sq_key_text(key, buf, sizeof(buf), &k, &klen) < 0) {
-        sq_host->log(in->ctx, SYNC_LOG_WARN, "\"%s\": a row with a NULL key \"%s\" is skipped", pl->tb.name, pl->key);
-        return SYNC_OK;
-    }
-    sync_record *rec = sq_host->record_new(em, k, klen, soft_deleted(pl, s) ? SYNC_OP_DELETE : SYNC_OP_UPSERT);
-    if (!rec)
-        return SYNC_E_NOMEM;
+    sync_record *rec;
+    int rc = sq_row_record_new(in->ctx, pl, key, soft_deleted(pl, s), em, &rec);
+    if (rc != SYNC_OK || !rec)
+        return rc;
     for (size_t i = 0; i < pl->n; i++) {
-        int rc = set_field(in, pl, rec, s, (int)i);
+        rc = set_field(in, pl, rec, s, (int)i);
         if (rc != SYNC_OK)
             return rc;
     }

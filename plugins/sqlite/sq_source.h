@@ -47,6 +47,22 @@ void sq_plan_free(sq_plan *pl);
 sync_type sq_kind_type(sq_kind k, const char *decl);
 /* The record key of a key value as text (into buf when it is a number); -1 for NULL. */
 int sq_key_text(const sq_val *v, char *buf, size_t size, const char **out, size_t *len);
+/*
+ * The rules both backends read a row by (the file from sqlite3 columns, D1
+ * from JSON), kept here so that a row reads the same through either:
+ * sq_text_true: a text value of a boolean column that means true;
+ * sq_soft_text_deleted: a soft-delete column's text that marks the row deleted;
+ * sq_set_time: sets field f to usec as a timestamp, or as its day (kind DATE).
+ */
+int sq_text_true(const char *v);
+int sq_soft_text_deleted(const sq_plan *pl, const char *v);
+int sq_set_time(sync_record *rec, const char *f, sq_kind kind, int64_t usec);
+/*
+ * Starts the record of a row whose key value is key (a delete when deleted).
+ * A NULL key: the row is skipped with a warning, *rec NULL and SYNC_OK.
+ */
+int sq_row_record_new(sync_ctx *ctx, const sq_plan *pl, const sq_val *key, int deleted, sync_emitter *em,
+                      sync_record **rec);
 /* Emits the text of cursor c. */
 int sq_emit_cursor(sync_emitter *em, const sq_cursor *c);
 
