@@ -537,24 +537,10 @@ int d1_table_load(d1_conn *c, const char *name, sq_table *t)
     return rc;
 }
 
-static int in_keys(const char *col, const char *const *keys, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcasecmp(col, keys[i]) == 0)
-            return 1;
-    return 0;
-}
-
 int d1_table_has_unique(void *arg, const sq_table *t, const char *const *keys, size_t n_keys)
 {
     d1_conn *c = arg;
-    size_t n_pk = 0, hit = 0;
-    for (size_t i = 0; i < t->n; i++)
-        if (t->pk[i]) {
-            n_pk++;
-            hit += in_keys(t->cols[i], keys, n_keys);
-        }
-    if (n_pk && n_pk == n_keys && hit == n_keys)
+    if (sq_keys_are_pk(t, keys, n_keys))
         return 1;
     sq_buf q;
     sq_buf_init(&q);
@@ -596,7 +582,7 @@ int d1_table_has_unique(void *arg, const sq_table *t, const char *const *keys, s
                     if (!cn)
                         expr = 1;
                     else
-                        h += in_keys(cn, keys, n_keys);
+                        h += sq_key_in(cn, keys, n_keys);
                 }
                 found = !expr && n == n_keys && h == n_keys;
             }

@@ -320,7 +320,7 @@ const char *sq_table_single_pk(const sq_table *t)
     return found;
 }
 
-static int in_keys(const char *col, const char *const *keys, size_t n)
+int sq_key_in(const char *col, const char *const *keys, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (strcasecmp(col, keys[i]) == 0)
@@ -328,15 +328,20 @@ static int in_keys(const char *col, const char *const *keys, size_t n)
     return 0;
 }
 
-int sq_table_has_unique(sq_conn *c, const sq_table *t, const char *const *keys, size_t n_keys)
+int sq_keys_are_pk(const sq_table *t, const char *const *keys, size_t n_keys)
 {
     size_t n_pk = 0, hit = 0;
     for (size_t i = 0; i < t->n; i++)
         if (t->pk[i]) {
             n_pk++;
-            hit += in_keys(t->cols[i], keys, n_keys);
+            hit += sq_key_in(t->cols[i], keys, n_keys);
         }
-    if (n_pk && n_pk == n_keys && hit == n_keys)
+    return n_pk && n_pk == n_keys && hit == n_keys;
+}
+
+int sq_table_has_unique(sq_conn *c, const sq_table *t, const char *const *keys, size_t n_keys)
+{
+    if (sq_keys_are_pk(t, keys, n_keys))
         return 1;
     int st;
     sqlite3_stmt *il = sq_prepare(c, "SELECT name FROM pragma_index_list(?1) WHERE \"unique\" AND NOT partial", &st);
@@ -355,7 +360,7 @@ int sq_table_has_unique(sq_conn *c, const sq_table *t, const char *const *keys, 
                 if (!cn)
                     expr = 1;
                 else
-                    h += in_keys(cn, keys, n_keys);
+                    h += sq_key_in(cn, keys, n_keys);
             }
             found = !expr && n == n_keys && h == n_keys;
         }

@@ -111,6 +111,13 @@ const char *sq_table_single_pk(const sq_table *t);
  * index on exactly the columns keys (in any order), as ON CONFLICT needs.
  */
 int sq_table_has_unique(sq_conn *c, const sq_table *t, const char *const *keys, size_t n_keys);
+/*
+ * The index rules both backends check a conflict key by (sq_table_has_unique,
+ * d1_table_has_unique): sq_key_in, col is one of keys (SQLite compares names
+ * ASCII case-insensitively); sq_keys_are_pk, t's primary key is exactly keys.
+ */
+int sq_key_in(const char *col, const char *const *keys, size_t n);
+int sq_keys_are_pk(const sq_table *t, const char *const *keys, size_t n_keys);
 
 /*
  * Problems found while resolving a stream or target: with chk (check
