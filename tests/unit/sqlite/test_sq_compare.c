@@ -68,6 +68,12 @@ static void test_json(void **st)
     json("[1e2, -0, 1.5E-1]", "[100, 0, 0.15]");
     json("\"tab\\there \\u00e9 \\ud83d\\ude00 \\/\"", "\"tab\\there \xc3\xa9 \xf0\x9f\x98\x80 /\"");
     json("\"\\u0001\"", "\"\\u0001\"");
+    /* every two-character escape read and written back as PostgreSQL's escape_json writes it */
+    json("\"\\\"\\\\\\b\\f\\n\\r\\t\"", "\"\\\"\\\\\\b\\f\\n\\r\\t\"");
+    /* the same bytes spelt as \u escapes; a control byte without a short escape stays \u */
+    json("\"\\u0022\\u005c\\u0008\\u000c\\u000a\\u000d\\u0009\\u001f\\u002f\"",
+         "\"\\\"\\\\\\b\\f\\n\\r\\t\\u001f/\"");
+    json("\"\\x\"", NULL);
     json("{}", "{}");
     json("[]", "[]");
     json("{\"a\":}", NULL);
