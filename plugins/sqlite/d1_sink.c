@@ -473,20 +473,23 @@ int d1_sink_write(void *instance, void *target_state, const sync_batch *batch, c
         int bad;
         op *o = &ops[n_ops];
         o->rec = rec;
-        if (sq_host->record_op(rec) == SYNC_OP_DELETE) {
-            if (t->delete_mode == DEL_IGNORE) {
-                ignored++;
-                result->unchanged++;
-                continue;
-            }
+        int is_delete = sq_host->record_op(rec) == SYNC_OP_DELETE;
+        if (is_delete && t->delete_mode == DEL_IGNORE) {
+            ignored++;
+            result->unchanged++;
+            continue;
+        }
+        /* a delete's parameters and an upsert's count both start from the key values */
+        json_t *keys = key_values(in, t, rec, &bad);
+        if (!keys) {
+            if (!bad)
+                rc = SYNC_E_NOMEM;
+            result->failed++;
+            continue;
+        }
+        if (is_delete) {
             o->kind = OP_DELETE;
-            o->params = key_values(in, t, rec, &bad);
-            if (!o->params) {
-                if (!bad)
-                    rc = SYNC_E_NOMEM;
-                result->failed++;
-                continue;
-            }
+            o->params = keys;
             for (size_t i = 0; t->delete_mode == DEL_SOFT && i < t->n_soft; i++)
                 json_array_append_new(o->params, json_string(t->soft_vals[i]));
             o->bytes = 64;
@@ -494,13 +497,7 @@ int d1_sink_write(void *instance, void *target_state, const sync_batch *batch, c
             continue;
         }
         o->kind = OP_UPSERT;
-        o->key = key_values(in, t, rec, &bad);
-        if (!o->key) {
-            if (!bad)
-                rc = SYNC_E_NOMEM;
-            result->failed++;
-            continue;
-        }
+        o->key = keys;
         o->params = json_array();
         for (size_t i = 0; o->params && i < t->n; i++) {
             sync_value v;

@@ -65,9 +65,7 @@ int d1_source_discover(void *instance, sync_catalog *cat)
         sq_table tb;
         if (!name || (rc = d1_table_load(&in->conn, name, &tb)) != SYNC_OK)
             break;
-        rc = sq_host->catalog_add_stream(cat, name);
-        for (size_t c = 0; rc == SYNC_OK && c < tb.n; c++)
-            rc = sq_host->catalog_add_field(cat, name, tb.cols[c], sq_kind_type(sq_decl_kind(tb.decl[c]), tb.decl[c]));
+        rc = sq_catalog_add(cat, name, &tb);
         sq_table_free(&tb);
     }
     json_decref(res);

@@ -189,6 +189,14 @@ sync_type sq_kind_type(sq_kind k, const char *decl)
     }
 }
 
+int sq_catalog_add(sync_catalog *cat, const char *name, const sq_table *tb)
+{
+    int rc = sq_host->catalog_add_stream(cat, name);
+    for (size_t i = 0; rc == SYNC_OK && i < tb->n; i++)
+        rc = sq_host->catalog_add_field(cat, name, tb->cols[i], sq_kind_type(sq_decl_kind(tb->decl[i]), tb->decl[i]));
+    return rc;
+}
+
 int sq_source_discover(void *instance, sync_catalog *cat)
 {
     sq_source *in = instance;
@@ -204,9 +212,7 @@ int sq_source_discover(void *instance, sync_catalog *cat)
         const char *name = (const char *)sqlite3_column_text(s, 0);
         if ((rc = sq_table_load(&in->conn, name, &tb)) != SYNC_OK)
             break;
-        rc = sq_host->catalog_add_stream(cat, name);
-        for (size_t i = 0; rc == SYNC_OK && i < tb.n; i++)
-            rc = sq_host->catalog_add_field(cat, name, tb.cols[i], sq_kind_type(sq_decl_kind(tb.decl[i]), tb.decl[i]));
+        rc = sq_catalog_add(cat, name, &tb);
         sq_table_free(&tb);
     }
     sqlite3_finalize(s);

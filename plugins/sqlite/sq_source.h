@@ -45,6 +45,8 @@ int sq_plan_build(sq_plan *pl, const char *where_db, const char *table, const sy
 void sq_plan_free(sq_plan *pl);
 /* The record type a column of declared type decl (kind k) is discovered as. */
 sync_type sq_kind_type(sq_kind k, const char *decl);
+/* Adds table or view name, of columns tb, to a discovered catalog: one stream, its fields typed by sq_kind_type. */
+int sq_catalog_add(sync_catalog *cat, const char *name, const sq_table *tb);
 /* The record key of a key value as text (into buf when it is a number); -1 for NULL. */
 int sq_key_text(const sq_val *v, char *buf, size_t size, const char **out, size_t *len);
 /*
