@@ -633,10 +633,8 @@ int d1_sink_lease_acquire(void *instance, const char *job, int *acquired)
 {
     d1_sink *in = instance;
     *acquired = 0;
-    char host[256] = "";
-    gethostname(host, sizeof(host) - 1);
-    long pid = (long)getpid();
-    int64_t start = sq_proc_start(pid);
+    sq_lease_self me;
+    sq_lease_self_get(&me);
     json_t *res = NULL;
     int rc = lease_read(in, job, &res);
     if (rc != SYNC_OK)
@@ -647,13 +645,8 @@ int d1_sink_lease_acquire(void *instance, const char *job, int *acquired)
         const char *h = json_string_value(json_object_get(row, "host"));
         long hpid = (long)json_integer_value(json_object_get(row, "pid"));
         int64_t hstart = json_integer_value(json_object_get(row, "pid_start"));
-        int same_host = h && strcmp(h, host) == 0;
-        /* a holder on this host is alive exactly when its pid still runs with the start time it recorded;
-         * a holder on another host is taken to be alive until it releases the lease */
-        int alive = same_host ? (hpid != pid || hstart != start) && sq_proc_start(hpid) == hstart : 1;
-        if (alive) {
-            sq_host->set_error(in->ctx, "lease held by %s pid %ld (lease epoch %lld) in %s", h ? h : "?", hpid,
-                               (long long)json_integer_value(json_object_get(row, "epoch")), in->set.label);
+        if (sq_lease_holder_alive(&me, h, hpid, hstart)) {
+            sq_lease_held(in->ctx, h, hpid, json_integer_value(json_object_get(row, "epoch")), in->set.label);
             json_decref(res);
             return SYNC_OK;
         }
@@ -671,8 +664,8 @@ int d1_sink_lease_acquire(void *instance, const char *job, int *acquired)
                                                  "pid = excluded.pid, pid_start = excluded.pid_start, acquired_at = "
                                                  "excluded.acquired_at, released = 0 WHERE " SQ_LEASES_TABLE
                                                  ".epoch IS ?6 RETURNING epoch") : NULL;
-    if (!p || json_array_append_new(p, json_string(job)) || json_array_append_new(p, json_string(host)) ||
-        json_array_append_new(p, json_integer(pid)) || json_array_append_new(p, json_integer(start)) ||
+    if (!p || json_array_append_new(p, json_string(job)) || json_array_append_new(p, json_string(me.host)) ||
+        json_array_append_new(p, json_integer(me.pid)) || json_array_append_new(p, json_integer(me.start)) ||
         json_array_append_new(p, json_string(at)) || json_array_append_new(p, seen ? seen : json_null()))
         rc = SYNC_E_NOMEM;
     if (rc == SYNC_OK)
@@ -689,14 +682,12 @@ int d1_sink_lease_acquire(void *instance, const char *job, int *acquired)
             return rc;
         row = json_array_get(d1_rows(res, 0), 0);
         const char *h = json_string_value(json_object_get(row, "host"));
-        int mine = row && h && strcmp(h, host) == 0 && json_integer_value(json_object_get(row, "pid")) == pid &&
-                   json_integer_value(json_object_get(row, "pid_start")) == start &&
+        int mine = row && h && strcmp(h, me.host) == 0 && json_integer_value(json_object_get(row, "pid")) == me.pid &&
+                   json_integer_value(json_object_get(row, "pid_start")) == me.start &&
                    !json_integer_value(json_object_get(row, "released"));
         epoch = json_integer_value(json_object_get(row, "epoch"));
         if (!mine)
-            sq_host->set_error(in->ctx, "lease held by %s pid %lld (lease epoch %lld) in %s", h ? h : "?",
-                               (long long)json_integer_value(json_object_get(row, "pid")), (long long)epoch,
-                               in->set.label);
+            sq_lease_held(in->ctx, h, json_integer_value(json_object_get(row, "pid")), epoch, in->set.label);
         json_decref(res);
         if (!mine)
             return SYNC_OK;

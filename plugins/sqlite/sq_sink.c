@@ -256,14 +256,36 @@ static int fence_check(sq_sink *in, const char *job)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SYNC_ERROR : st;
 }
 
+void sq_lease_self_get(sq_lease_self *me)
+{
+    memset(me->host, 0, sizeof(me->host));
+    gethostname(me->host, sizeof(me->host) - 1);
+    me->pid = (long)getpid();
+    me->start = sq_proc_start(me->pid);
+}
+
+int sq_lease_holder_alive(const sq_lease_self *me, const char *host, long pid, int64_t start)
+{
+    /* on this host: alive exactly when its pid still runs with the start time it recorded (a reused pid has
+     * another); on another host: taken to be alive until it releases the lease */
+    if (!host || strcmp(host, me->host) != 0)
+        return 1;
+    return (pid != me->pid || start != me->start) && sq_proc_start(pid) == start;
+}
+
+void sq_lease_held(sync_ctx *ctx, const char *host, long long pid, long long epoch, const char *where_db)
+{
+    /* the engine shows this text as the holder (a 409 of the HTTP API names it) */
+    sq_host->set_error(ctx, "lease held by %s pid %lld (lease epoch %lld) in %s", host ? host : "?", pid, epoch,
+                       where_db);
+}
+
 int sq_sink_lease_acquire(void *instance, const char *job, int *acquired)
 {
     sq_sink *in = instance;
     *acquired = 0;
-    char host[256] = "";
-    gethostname(host, sizeof(host) - 1);
-    long pid = (long)getpid();
-    int64_t start = sq_proc_start(pid);
+    sq_lease_self me;
+    sq_lease_self_get(&me);
     int rc = sq_begin_write(&in->conn);
     if (rc != SYNC_OK)
         return rc;
@@ -281,15 +303,10 @@ int sq_sink_lease_acquire(void *instance, const char *job, int *acquired)
         const char *h = (const char *)sqlite3_column_text(s, 1);
         long hpid = (long)sqlite3_column_int64(s, 2);
         int64_t hstart = sqlite3_column_int64(s, 3);
-        int same_host = h && strcmp(h, host) == 0;
-        /* WAL needs every process on one host, so a holder is alive exactly when its pid still runs
-         * with the start time it recorded (a reused pid has another) */
-        int alive = same_host ? (hpid != pid || hstart != start) && sq_proc_start(hpid) == hstart : 1;
-        if (alive) {
+        /* WAL needs every process on one host, so that rule decides for every holder here */
+        if (sq_lease_holder_alive(&me, h, hpid, hstart)) {
             free_now = 0;
-            /* the engine shows this text as the holder (a 409 of the HTTP API names it) */
-            sq_host->set_error(in->ctx, "lease held by %s pid %ld (lease epoch %lld) in %s", h ? h : "?", hpid,
-                               (long long)sqlite3_column_int64(s, 0), in->set.path);
+            sq_lease_held(in->ctx, h, hpid, sqlite3_column_int64(s, 0), in->set.path);
         }
     } else if (step != SQLITE_ROW && step != SQLITE_DONE) {
         st = sq_fail(&in->conn, step, "cannot read the job's lease");
@@ -313,9 +330,9 @@ int sq_sink_lease_acquire(void *instance, const char *job, int *acquired)
         return st;
     }
     sqlite3_bind_text(s, 1, job, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, host, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, pid);
-    sqlite3_bind_int64(s, 4, start);
+    sqlite3_bind_text(s, 2, me.host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, me.pid);
+    sqlite3_bind_int64(s, 4, me.start);
     sqlite3_bind_text(s, 5, at, -1, SQLITE_STATIC);
     step = sqlite3_step(s);
     int64_t epoch = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;

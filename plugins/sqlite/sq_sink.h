@@ -94,6 +94,18 @@ int sq_fence_get(const char *db, const char *job, int64_t *epoch);
 int sq_fence_put(const char *db, const char *job, int64_t epoch);
 void sq_fence_drop(const char *db, const char *job);
 
+/* This process as a lease row names its holder: host name, pid, and the pid's start time (sq_proc_start). */
+typedef struct sq_lease_self {
+    char host[256];
+    long pid;
+    int64_t start;
+} sq_lease_self;
+void sq_lease_self_get(sq_lease_self *me);
+/* Is the holder of an unreleased lease row (host, pid, start) still alive, seen from me? */
+int sq_lease_holder_alive(const sq_lease_self *me, const char *host, long pid, int64_t start);
+/* The error of a job whose lease another engine holds. */
+void sq_lease_held(sync_ctx *ctx, const char *host, long long pid, long long epoch, const char *where_db);
+
 int sq_sink_open(sync_ctx *ctx, const sync_config *cfg, void **instance);
 int sq_sink_begin(void *instance, const sync_run_info *run);
 int sq_sink_prepare(void *instance, const sync_target *target, void **target_state);
