@@ -77,11 +77,7 @@ static int plan_load(d1_source *in, const char *table, const sync_config *opts, 
 {
     memset(pl, 0, sizeof(*pl));
     int rc = d1_table_load(&in->conn, table, &pl->tb);
-    if (rc == SYNC_E_NOTFOUND) {
-        sq_problem(p, SYNC_E_NOTFOUND, stream_where, "table or view \"%s\" does not exist in %s", table, in->set.label);
-        return p->status;
-    }
-    if (rc != SYNC_OK)
+    if ((rc = sq_table_loaded(p, rc, SYNC_E_NOTFOUND, stream_where, "table or view", table, in->set.label)) != SYNC_OK)
         return rc;
     rc = sq_plan_build(pl, in->set.label, table, opts, fields, n_fields, NULL, stream_where, p);
     if (rc == SYNC_OK && pl->change_log)

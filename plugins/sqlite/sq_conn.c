@@ -387,6 +387,16 @@ void sq_problem(sq_problems *p, int status, const char *where, const char *fmt, 
         p->status = status;
 }
 
+int sq_table_loaded(sq_problems *p, int rc, int status, const char *where, const char *what, const char *table,
+                    const char *where_db)
+{
+    if (rc != SYNC_E_NOTFOUND)
+        return rc;
+    /* a missing table is the user's to fix, so it is reported where it was named, like any other problem */
+    sq_problem(p, status, where, "%s \"%s\" does not exist in %s", what, table, where_db);
+    return p->status;
+}
+
 int64_t sq_proc_start(long pid)
 {
     char path[64], buf[1024];

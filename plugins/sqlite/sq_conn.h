@@ -134,6 +134,14 @@ typedef struct sq_problems {
 
 void sq_problem(sq_problems *p, int status, const char *where, const char *fmt, ...) SYNC_PRINTF(4, 5);
 
+/*
+ * After loading table (rc of sq_table_load or d1_table_load): a missing one
+ * becomes a problem of status at where, "<what> "<table>" does not exist in
+ * <where_db>", and p's status is returned; any other rc is returned as it is.
+ */
+int sq_table_loaded(sq_problems *p, int rc, int status, const char *where, const char *what, const char *table,
+                    const char *where_db);
+
 /* Process start time of pid (from /proc), 0 when it does not exist. */
 int64_t sq_proc_start(long pid);
 

@@ -466,11 +466,7 @@ static int target_resolve(sq_sink *in, const char *table, const sync_column *col
 {
     sq_table tb;
     int rc = sq_table_load(&in->conn, table, &tb);
-    if (rc == SYNC_E_NOTFOUND) {
-        sq_problem(p, SYNC_E_SCHEMA, stream_where, "target table \"%s\" does not exist in %s", table, in->set.path);
-        return p->status;
-    }
-    if (rc != SYNC_OK)
+    if ((rc = sq_table_loaded(p, rc, SYNC_E_SCHEMA, stream_where, "target table", table, in->set.path)) != SYNC_OK)
         return rc;
     rc = sq_target_resolve(&tb, in->set.path, file_has_unique, &in->conn, table, columns, n_columns, column_where,
                            stream_where, opts, p, t);

@@ -58,11 +58,7 @@ static int plan_build(sq_source *in, const char *table, const sync_config *opts,
 {
     memset(pl, 0, sizeof(*pl));
     int rc = sq_table_load(&in->conn, table, &pl->tb);
-    if (rc == SYNC_E_NOTFOUND) {
-        sq_problem(p, SYNC_E_NOTFOUND, stream_where, "table or view \"%s\" does not exist in %s", table, in->set.path);
-        return p->status;
-    }
-    if (rc != SYNC_OK)
+    if ((rc = sq_table_loaded(p, rc, SYNC_E_NOTFOUND, stream_where, "table or view", table, in->set.path)) != SYNC_OK)
         return rc;
     return sq_plan_build(pl, in->set.path, table, opts, fields, n_fields, field_where, stream_where, p);
 }
