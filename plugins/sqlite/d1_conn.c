@@ -468,6 +468,14 @@ int d1_run(d1_conn *c, d1_batch *b, json_t **results, char **sql_error)
     return status;
 }
 
+int d1_run_built(d1_conn *c, d1_batch *b, int rc, json_t **results, char **sql_error)
+{
+    if (rc == SYNC_OK)
+        rc = d1_run(c, b, results, sql_error);
+    d1_batch_free(b);
+    return rc;
+}
+
 int d1_exec(d1_conn *c, const char *sql, json_t **results)
 {
     d1_batch b;

@@ -89,6 +89,12 @@ int d1_param_val(json_t *params, const sq_val *v);
  * *sql_error receives D1's message (free() it; may be NULL).
  */
 int d1_run(d1_conn *c, d1_batch *b, json_t **results, char **sql_error);
+/*
+ * The one-request pattern: d1_run of a batch the caller has just built, then
+ * d1_batch_free.  rc is how building it went; the batch is sent only when it
+ * is SYNC_OK, and returned as it is otherwise.
+ */
+int d1_run_built(d1_conn *c, d1_batch *b, int rc, json_t **results, char **sql_error);
 /* The rows (an array of objects) of statement i of results, or NULL. */
 json_t *d1_rows(json_t *results, size_t i);
 /* meta.changes of statement i. */

@@ -374,9 +374,7 @@ static int send_ops(d1_sink *in, d1_target *dt, op *ops, size_t from, size_t to,
         d1_batch_free(&b);
         return SYNC_OK;
     }
-    if (rc == SYNC_OK)
-        rc = d1_run(&in->conn, &b, &res, sql_error);
-    d1_batch_free(&b);
+    rc = d1_run_built(&in->conn, &b, rc, &res, sql_error);
     if (rc != SYNC_OK)
         return rc;
     int64_t existing = 0, changed = 0, upserts = 0;
@@ -574,9 +572,7 @@ static int stream_stmt(d1_sink *in, const char *sql, const char *job, const char
         if (!p || json_array_append_new(p, json_string(job)) || json_array_append_new(p, json_string(stream)))
             rc = SYNC_E_NOMEM;
     }
-    if (rc == SYNC_OK)
-        rc = d1_run(&in->conn, &b, res, NULL);
-    d1_batch_free(&b);
+    rc = d1_run_built(&in->conn, &b, rc, res, NULL);
     return rc;
 }
 
@@ -619,9 +615,7 @@ static int lease_read(d1_sink *in, const char *job, json_t **res)
                                                  " WHERE job = ?1") : NULL;
     if (!p || json_array_append_new(p, json_string(job)))
         rc = SYNC_E_NOMEM;
-    if (rc == SYNC_OK)
-        rc = d1_run(&in->conn, &b, res, NULL);
-    d1_batch_free(&b);
+    rc = d1_run_built(&in->conn, &b, rc, res, NULL);
     return rc;
 }
 
@@ -664,9 +658,7 @@ int d1_sink_lease_acquire(void *instance, const char *job, int *acquired)
         json_array_append_new(p, json_integer(me.pid)) || json_array_append_new(p, json_integer(me.start)) ||
         json_array_append_new(p, json_string(at)) || json_array_append_new(p, seen ? seen : json_null()))
         rc = SYNC_E_NOMEM;
-    if (rc == SYNC_OK)
-        rc = d1_run(&in->conn, &b, &res, NULL);
-    d1_batch_free(&b);
+    rc = d1_run_built(&in->conn, &b, rc, &res, NULL);
     if (rc != SYNC_OK)
         return rc;
     json_t *got = json_object_get(json_array_get(d1_rows(res, 0), 0), "epoch");
@@ -747,9 +739,7 @@ int d1_sink_begin(void *instance, const sync_run_info *run)
             json_array_append_new(p, json_integer(run->started_at)))
             rc = SYNC_E_NOMEM;
     }
-    if (rc == SYNC_OK)
-        rc = d1_run(&in->conn, &b, &res, NULL);
-    d1_batch_free(&b);
+    rc = d1_run_built(&in->conn, &b, rc, &res, NULL);
     json_decref(res);
     if (rc != SYNC_OK)
         return rc;
@@ -782,9 +772,7 @@ int d1_sink_finish(void *instance, const sync_run_info *run)
     if (rc == SYNC_OK && (json_array_append_new(p, run->error ? json_string(run->error) : json_null()) ||
                           json_array_append_new(p, run->details_json ? json_string(run->details_json) : json_null())))
         rc = SYNC_E_NOMEM;
-    if (rc == SYNC_OK)
-        rc = d1_run(&in->conn, &b, &res, NULL);
-    d1_batch_free(&b);
+    rc = d1_run_built(&in->conn, &b, rc, &res, NULL);
     json_decref(res);
     return rc;
 }
@@ -802,9 +790,7 @@ int d1_sink_runs(void *instance, const char *job, int max, void (*each)(const sy
                                                  "LIMIT ?2") : NULL;
     if (!p || json_array_append_new(p, json_string(job)) || json_array_append_new(p, json_integer(max)))
         rc = SYNC_E_NOMEM;
-    if (rc == SYNC_OK)
-        rc = d1_run(&in->conn, &b, &res, NULL);
-    d1_batch_free(&b);
+    rc = d1_run_built(&in->conn, &b, rc, &res, NULL);
     if (rc != SYNC_OK)
         return rc;
     json_t *rows = d1_rows(res, 0);

@@ -217,9 +217,7 @@ int d1_source_read(void *instance, const sync_stream_request *req, sync_emitter 
             json_array_append_new(prm, json_real((double)bound / (double)sq_unit_usec(pl.unit))) ||
             json_array_append_new(prm, json_string(bound_text)) || json_array_append_new(prm, json_integer((json_int_t)batch)))
             rc = SYNC_E_NOMEM;
-        if (rc == SYNC_OK)
-            rc = d1_run(&in->conn, &b, &res, NULL);
-        d1_batch_free(&b);
+        rc = d1_run_built(&in->conn, &b, rc, &res, NULL);
         json_t *rows = rc == SYNC_OK ? d1_rows(res, 0) : NULL;
         size_t n = json_array_size(rows);
         for (size_t i = 0; rc == SYNC_OK && i < n; i++) {
