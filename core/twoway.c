@@ -38,6 +38,7 @@
 #include "twoway_map.h"
 #include "twoway_merge.h"
 #include "twoway_push.h"
+#include "sink_query.h"
 #include "twoway_sql.h"
 
 #define TW_CHUNK 500          /* records per write statement */
@@ -89,7 +90,7 @@ typedef struct tw_stream {
 /* Runs one statement through the sink; *rows (may be NULL) gets the answer's rows. */
 static int pgq(tw_run *tw, const char *sql, const char *const *params, size_t n, json_t **rows)
 {
-    return syncc_tw_sql_query(tw->rt, tw->snk_inst, tw->snk_ctx, sql, params, n, rows, tw->err, sizeof(tw->err));
+    return syncc_sink_query(tw->rt->sink, tw->snk_inst, tw->snk_ctx, sql, params, n, rows, tw->err, sizeof(tw->err));
 }
 
 static void quote_ident(const char *name, char *out, size_t size)

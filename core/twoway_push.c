@@ -31,6 +31,7 @@
 #include "status.h"
 #include "timeutil.h"
 #include "twoway_map.h"
+#include "sink_query.h"
 #include "twoway_sql.h"
 
 #define PP_CALL 200          /* records per Salesforce call */
@@ -87,7 +88,7 @@ int syncc_tw_push_is(const syncc_job_rt *rt, size_t s)
 /* Runs one statement through the sink; *rows (may be NULL) gets the answer's rows. */
 static int pq(pp *p, const char *sql, const char *const *params, size_t n, json_t **rows)
 {
-    return syncc_tw_sql_query(p->rt, p->snk_inst, p->snk_ctx, sql, params, n, rows, p->err, p->errlen);
+    return syncc_sink_query(p->rt->sink, p->snk_inst, p->snk_ctx, sql, params, n, rows, p->err, p->errlen);
 }
 
 json_t *syncc_tw_canon(const json_t *v)

@@ -1,7 +1,7 @@
 /*
- * core/twoway_sql.h - the table side of a two-way job: statements run
- * through the PostgreSQL sink's query operation, shared by the streams that
- * go both ways (core/twoway.c) and those that only push (core/twoway_push.c).
+ * core/twoway_sql.h - the table side of a two-way job (through the
+ * PostgreSQL sink's query operation), shared by the streams that go both ways
+ * (core/twoway.c) and those that only push (core/twoway_push.c).
  */
 #ifndef SYNCC_TWOWAY_SQL_H
 #define SYNCC_TWOWAY_SQL_H
@@ -10,16 +10,6 @@
 #include <stddef.h>
 
 #include "engine.h"
-
-/*
- * Runs sql with params (n of them) through the query operation of rt's sink
- * (instance snk_inst, context snk_ctx).  *rows (rows may be NULL) gets the
- * answer's rows, a JSON array the caller owns.  Returns SYNC_OK, the sink's
- * status, or SYNC_E_PROTOCOL when the answer is not a JSON array; on error
- * err (errlen bytes) says why.
- */
-int syncc_tw_sql_query(const syncc_job_rt *rt, void *snk_inst, sync_ctx *snk_ctx, const char *sql,
-                       const char *const *params, size_t n, json_t **rows, char *err, size_t errlen);
 
 /* Column col of the first row of rows (borrowed), or NULL: the one value of a one-row answer. */
 json_t *syncc_tw_sql_first_value(json_t *rows, const char *col);
@@ -32,7 +22,7 @@ void syncc_tw_sql_quote_ident(const char *name, char *out, size_t size, int dott
 
 /*
  * The column types of table (already quoted): *coltypes gets a JSON object
- * column -> format_type(), owned by the caller.  Returns as syncc_tw_sql_query.
+ * column -> format_type(), owned by the caller.  Returns as syncc_sink_query.
  */
 int syncc_tw_sql_column_types(const syncc_job_rt *rt, void *snk_inst, sync_ctx *snk_ctx, const char *table,
                               json_t **coltypes, char *err, size_t errlen);
