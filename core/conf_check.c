@@ -293,9 +293,8 @@ static syncc_stream *add_stream(syncc_job *job)
     if (!streams)
         return NULL;
     job->streams = streams;
-    syncc_stream *st = &job->streams[job->n_streams++];
-    memset(st, 0, sizeof(*st));
-    return st;
+    memset(&streams[job->n_streams], 0, sizeof(*streams));
+    return &streams[job->n_streams++];
 }
 
 static int resolve_engine(syncc_conf *conf, char *err, size_t errlen)
