@@ -399,6 +399,28 @@ size_t syncc_check_offline(syncc_engine *e, syncc_problems *out)
     return cp.added;
 }
 
+/* Whether a probe's status is a finding about the configuration (a problem to report), not a failure to check. */
+static int is_finding(int prc)
+{
+    return prc == SYNC_E_CONFIG || prc == SYNC_E_SCHEMA || prc == SYNC_E_INVALID || prc == SYNC_E_NOTFOUND;
+}
+
+/*
+ * Reports finding prc of a probe about what ("sink 'pg', stream leads") at
+ * where.  The probe's own reports came through chk->report (cp->added moved
+ * past before); a set_error message is one more (or the only one).
+ */
+static void add_finding(check_payload *cp, const char *where, size_t before, const sync_ctx *ctx, const char *what,
+                        int prc)
+{
+    if (cp->added == before || ctx->errbuf[0]) {
+        char msg[1400];
+        snprintf(msg, sizeof(msg), "%s: %s%s%s", what, syncc_strerror(prc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
+        syncc_problems_add(cp->out, where, msg);
+        cp->added++;
+    }
+}
+
 /*
  * A two-way stream pushes its fields through the Salesforce plugin's sink: the
  * plugin's probe judges them as a sink's columns (createable, updateable, the
@@ -481,14 +503,10 @@ static int probe_twoway_push(const syncc_plugin *p, const syncc_job *job, const 
         ctx->errbuf[0] = '\0';
         size_t before = cp->added;
         int prc = p->def.probe(inst, &chk);
-        if (prc == SYNC_E_CONFIG || prc == SYNC_E_SCHEMA || prc == SYNC_E_INVALID || prc == SYNC_E_NOTFOUND) {
-            if (cp->added == before || ctx->errbuf[0]) {
-                char msg[1400];
-                snprintf(msg, sizeof(msg), "source '%s', stream %s: the fields it pushes: %s%s%s", job->source->name,
-                         st->name, syncc_strerror(prc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
-                syncc_problems_add(cp->out, where, msg);
-                cp->added++;
-            }
+        if (is_finding(prc)) {
+            char what[1400];
+            snprintf(what, sizeof(what), "source '%s', stream %s: the fields it pushes", job->source->name, st->name);
+            add_finding(cp, where, before, ctx, what, prc);
         } else if (prc != SYNC_OK) {
             snprintf(err, errlen, "source '%s' (%s) could not be checked for writing: %s%s%s", job->source->name,
                      p->def.name, syncc_strerror(prc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
@@ -526,16 +544,11 @@ static int probe_with(syncc_engine *e, syncc_job_rt *rt, int source, void *inst,
         ctx->errbuf[0] = '\0';
         size_t before = cp->added;
         int prc = p->def.probe(inst, &chk);
-        if (prc == SYNC_E_CONFIG || prc == SYNC_E_SCHEMA || prc == SYNC_E_INVALID || prc == SYNC_E_NOTFOUND) {
-            /* reports came through chk->report; a set_error message is one more (or the only one) */
-            if (cp->added == before || ctx->errbuf[0]) {
-                char msg[1400];
-                snprintf(msg, sizeof(msg), "%s '%s'%s%s: %s%s%s", source ? "source" : "sink", in->name,
-                         srt ? ", stream " : "", srt ? srt->conf->name : "", syncc_strerror(prc),
-                         ctx->errbuf[0] ? ": " : "", ctx->errbuf);
-                syncc_problems_add(cp->out, where, msg);
-                cp->added++;
-            }
+        if (is_finding(prc)) {
+            char what[1400];
+            snprintf(what, sizeof(what), "%s '%s'%s%s", source ? "source" : "sink", in->name,
+                     srt ? ", stream " : "", srt ? srt->conf->name : "");
+            add_finding(cp, where, before, ctx, what, prc);
         } else if (prc != SYNC_OK) {
             snprintf(err, errlen, "%s '%s' (%s) could not be checked: %s%s%s", source ? "source" : "sink",
                      in->name, p->def.name, syncc_strerror(prc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);

@@ -261,6 +261,42 @@ static char *relative_to(const char *where, int has_line, const char *path)
     return out;
 }
 
+/* The failure of a resolver that ran out of memory: the message, and -1. */
+static int out_of_memory(char *err, size_t errlen)
+{
+    syncc_conf_errf(err, errlen, "out of memory");
+    return -1;
+}
+
+/*
+ * The job a [stream JOB.NAME] or [map JOB.NAME] section belongs to: *job (NULL
+ * when there is no [job JOB]) and *dot, the '.' that ends JOB in the section's
+ * name (the parser accepts these sections only with one).  Returns -1 when out
+ * of memory, else 0.
+ */
+static int section_job(syncc_conf *conf, const syncc_section *sec, syncc_job **job, const char **dot)
+{
+    *dot = strchr(sec->name, '.');
+    char *jobname = strndup(sec->name, (size_t)(*dot - sec->name));
+    *job = NULL;
+    if (!jobname)
+        return -1;
+    *job = syncc_conf_job(conf, jobname);
+    free(jobname);
+    return 0;
+}
+
+/* A new stream at the end of job's, zeroed, or NULL when out of memory (the streams are unchanged then). */
+static syncc_stream *add_stream(syncc_job *job)
+{
+    syncc_stream *streams = realloc(job->streams, (job->n_streams + 1) * sizeof(*streams));
+    if (!streams)
+        return NULL;
+    job->streams = streams;
+    memset(&streams[job->n_streams], 0, sizeof(*streams));
+    return &streams[job->n_streams++];
+}
+
 static int resolve_engine(syncc_conf *conf, char *err, size_t errlen)
 {
     const syncc_section *sec = NULL;
@@ -320,8 +356,7 @@ static int resolve_engine(syncc_conf *conf, char *err, size_t errlen)
     syncc_config_free(cfg);
     if ((sd && !conf->engine.state_dir) || !conf->engine.log_level || !conf->engine.log_format ||
         (want_pd && !conf->engine.plugin_dir)) {
-        syncc_conf_errf(err, errlen, "out of memory");
-        return -1;
+        return out_of_memory(err, errlen);
     }
     return 0;
 }
@@ -335,8 +370,7 @@ static int resolve_instances(syncc_conf *conf, char *err, size_t errlen)
             n++;
     conf->instances = calloc(n + 1, sizeof(*conf->instances));
     if (!conf->instances) {
-        syncc_conf_errf(err, errlen, "out of memory");
-        return -1;
+        return out_of_memory(err, errlen);
     }
     for (size_t i = 0; i < conf->n_sections; i++) {
         const syncc_section *sec = &conf->sections[i];
@@ -373,8 +407,7 @@ static int resolve_instances(syncc_conf *conf, char *err, size_t errlen)
         in->is_source = is_source;
         in->section = sec;
         if (!in->name || !in->plugin_name) {
-            syncc_conf_errf(err, errlen, "out of memory");
-            return -1;
+            return out_of_memory(err, errlen);
         }
     }
     return 0;
@@ -500,8 +533,7 @@ static int resolve_tenants(syncc_conf *conf, char *err, size_t errlen)
     }
     return 0;
 nomem:
-    syncc_conf_errf(err, errlen, "out of memory");
-    return -1;
+    return out_of_memory(err, errlen);
 }
 
 static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
@@ -513,8 +545,7 @@ static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
             n++;
     conf->jobs = calloc(n + 1, sizeof(*conf->jobs));
     if (!conf->jobs) {
-        syncc_conf_errf(err, errlen, "out of memory");
-        return -1;
+        return out_of_memory(err, errlen);
     }
     for (size_t i = 0; i < conf->n_sections; i++) {
         const syncc_section *sec = &conf->sections[i];
@@ -615,8 +646,7 @@ static int resolve_jobs(syncc_conf *conf, char *err, size_t errlen)
     }
     return 0;
 nomem:
-    syncc_conf_errf(err, errlen, "out of memory");
-    return -1;
+    return out_of_memory(err, errlen);
 }
 
 static int resolve_streams(syncc_conf *conf, char *err, size_t errlen)
@@ -625,24 +655,18 @@ static int resolve_streams(syncc_conf *conf, char *err, size_t errlen)
         const syncc_section *sec = &conf->sections[i];
         if (strcmp(sec->kind, "stream") != 0)
             continue;
-        const char *dot = strchr(sec->name, '.');
-        char *jobname = strndup(sec->name, (size_t)(dot - sec->name));
-        if (!jobname)
+        const char *dot;
+        syncc_job *job;
+        if (section_job(conf, sec, &job, &dot) < 0)
             goto nomem;
-        syncc_job *job = syncc_conf_job(conf, jobname);
         if (!job) {
-            syncc_conf_errf(err, errlen, "%s:%d: [stream %s]: there is no [job %s] section", sec->file, sec->line,
-                            sec->name, jobname);
-            free(jobname);
+            syncc_conf_errf(err, errlen, "%s:%d: [stream %s]: there is no [job %.*s] section", sec->file, sec->line,
+                            sec->name, (int)(dot - sec->name), sec->name);
             return -1;
         }
-        free(jobname);
-        syncc_stream *streams = realloc(job->streams, (job->n_streams + 1) * sizeof(*streams));
-        if (!streams)
+        syncc_stream *st = add_stream(job);
+        if (!st)
             goto nomem;
-        job->streams = streams;
-        syncc_stream *st = &job->streams[job->n_streams++];
-        memset(st, 0, sizeof(*st));
         st->section = sec;
         st->name = strdup(dot + 1);
         if (!st->name)
@@ -703,8 +727,7 @@ static int resolve_streams(syncc_conf *conf, char *err, size_t errlen)
     }
     return 0;
 nomem:
-    syncc_conf_errf(err, errlen, "out of memory");
-    return -1;
+    return out_of_memory(err, errlen);
 }
 
 static int has_key(syncc_kv *const *list, size_t n, const char *key)
@@ -793,11 +816,8 @@ static int resolve_likes(syncc_conf *conf, char *err, size_t errlen)
                     defined = 1;
             if (defined)
                 continue;
-            syncc_stream *streams = realloc(job->streams, (job->n_streams + 1) * sizeof(*streams));
-            if (!streams)
-                goto nomem;
-            job->streams = streams;
-            if (copy_stream(&job->streams[job->n_streams++], &base->streams[s]) < 0)
+            syncc_stream *st = add_stream(job);
+            if (!st || copy_stream(st, &base->streams[s]) < 0)
                 goto nomem;
         }
         if (copy_kvs(&job->sink_kv, &job->n_sink_kv, job->n_sink_kv, base->sink_kv, base->n_sink_kv) < 0)
@@ -805,8 +825,7 @@ static int resolve_likes(syncc_conf *conf, char *err, size_t errlen)
     }
     return 0;
 nomem:
-    syncc_conf_errf(err, errlen, "out of memory");
-    return -1;
+    return out_of_memory(err, errlen);
 }
 
 /* Job-level sink.* keys apply to each stream unless the stream sets the same key. */
@@ -817,8 +836,7 @@ static int merge_job_sink_keys(syncc_conf *conf, char *err, size_t errlen)
         for (size_t s = 0; s < job->n_streams; s++) {
             syncc_stream *st = &job->streams[s];
             if (copy_kvs(&st->sink_kv, &st->n_sink_kv, st->n_sink_kv, job->sink_kv, job->n_sink_kv) < 0) {
-                syncc_conf_errf(err, errlen, "out of memory");
-                return -1;
+                return out_of_memory(err, errlen);
             }
         }
     }
@@ -839,12 +857,10 @@ static int resolve_maps(syncc_conf *conf, char *err, size_t errlen)
         const syncc_section *sec = &conf->sections[i];
         if (strcmp(sec->kind, "map") != 0)
             continue;
-        const char *dot = strchr(sec->name, '.');
-        char *jobname = strndup(sec->name, (size_t)(dot - sec->name));
-        if (!jobname)
+        const char *dot;
+        syncc_job *job;
+        if (section_job(conf, sec, &job, &dot) < 0)
             goto nomem;
-        syncc_job *job = syncc_conf_job(conf, jobname);
-        free(jobname);
         syncc_stream *st = job ? find_stream(job, dot + 1) : NULL;
         if (!st) {
             syncc_conf_errf(err, errlen, "%s:%d: [map %s]: there is no [stream %s] section", sec->file, sec->line,
@@ -886,8 +902,7 @@ static int resolve_maps(syncc_conf *conf, char *err, size_t errlen)
     }
     return 0;
 nomem:
-    syncc_conf_errf(err, errlen, "out of memory");
-    return -1;
+    return out_of_memory(err, errlen);
 }
 
 int syncc_conf_resolve(syncc_conf *conf, char *err, size_t errlen)

@@ -203,6 +203,32 @@ static const char *type_name(sync_option_type t)
     return "unknown";
 }
 
+/* Whether x lies within opt's bounds (none unless max > min). */
+static int in_bounds(const sync_option *opt, int64_t x)
+{
+    return !(opt->max > opt->min) || (x >= opt->min && x <= opt->max);
+}
+
+/*
+ * The detail for a value that does not parse as a what; shown is the quoted
+ * value ("" for a secret), hint how to write one.  Returns NULL, parse_value's
+ * failure.
+ */
+static const char *invalid_value(char *detail, size_t dlen, const char *what, const char *shown, const char *hint)
+{
+    syncc_conf_errf(detail, dlen, "invalid %s%s%s", what, shown, hint);
+    return NULL;
+}
+
+/* The detail for a number outside opt's bounds lo..hi (as text); a secret's value is not quoted.  Returns NULL. */
+static const char *out_of_range(const sync_option *opt, const char *text, const char *lo, const char *hi,
+                                char *detail, size_t dlen)
+{
+    syncc_conf_errf(detail, dlen, "%s is out of range (%s..%s)", (opt->flags & SYNC_OPT_SECRET) ? "value" : text, lo,
+                    hi);
+    return NULL;
+}
+
 /*
  * Checks text against opt's type and bounds.  On success stores the parsed
  * number in v (ival/dval) and returns the canonical text (the enum value as
@@ -228,14 +254,12 @@ static const char *parse_value(const sync_option *opt, const char *text, syncc_o
         return text;
     case SYNC_OPT_INT: {
         int64_t i;
-        if (parse_int(text, &i) < 0) {
-            syncc_conf_errf(detail, dlen, "invalid integer%s", shown);
-            return NULL;
-        }
-        if (opt->max > opt->min && (i < opt->min || i > opt->max)) {
-            syncc_conf_errf(detail, dlen, "%s is out of range (%" PRId64 "..%" PRId64 ")",
-                            (opt->flags & SYNC_OPT_SECRET) ? "value" : text, opt->min, opt->max);
-            return NULL;
+        if (parse_int(text, &i) < 0)
+            return invalid_value(detail, dlen, "integer", shown, "");
+        if (!in_bounds(opt, i)) {
+            snprintf(lo, sizeof(lo), "%" PRId64, opt->min);
+            snprintf(hi, sizeof(hi), "%" PRId64, opt->max);
+            return out_of_range(opt, text, lo, hi, detail, dlen);
         }
         v->ival = i;
         v->dval = (double)i;
@@ -243,34 +267,26 @@ static const char *parse_value(const sync_option *opt, const char *text, syncc_o
     }
     case SYNC_OPT_BOOL: {
         int b;
-        if (syncc_parse_bool(text, &b) < 0) {
-            syncc_conf_errf(detail, dlen, "invalid boolean%s (use true/false, yes/no, on/off, 1/0)", shown);
-            return NULL;
-        }
+        if (syncc_parse_bool(text, &b) < 0)
+            return invalid_value(detail, dlen, "boolean", shown, " (use true/false, yes/no, on/off, 1/0)");
         v->ival = b;
         return text;
     }
     case SYNC_OPT_DOUBLE: {
         double d;
-        if (parse_double(text, &d) < 0) {
-            syncc_conf_errf(detail, dlen, "invalid number%s", shown);
-            return NULL;
-        }
+        if (parse_double(text, &d) < 0)
+            return invalid_value(detail, dlen, "number", shown, "");
         v->dval = d;
         return text;
     }
     case SYNC_OPT_DURATION: {
         int64_t ms;
-        if (syncc_parse_duration(text, &ms) < 0) {
-            syncc_conf_errf(detail, dlen, "invalid duration%s (use e.g. 500ms, 30s, 5m, 2h, 1d)", shown);
-            return NULL;
-        }
-        if (opt->max > opt->min && (ms < opt->min || ms > opt->max)) {
+        if (syncc_parse_duration(text, &ms) < 0)
+            return invalid_value(detail, dlen, "duration", shown, " (use e.g. 500ms, 30s, 5m, 2h, 1d)");
+        if (!in_bounds(opt, ms)) {
             syncc_format_duration(opt->min, lo, sizeof(lo));
             syncc_format_duration(opt->max, hi, sizeof(hi));
-            syncc_conf_errf(detail, dlen, "%s is out of range (%s..%s)",
-                            (opt->flags & SYNC_OPT_SECRET) ? "value" : text, lo, hi);
-            return NULL;
+            return out_of_range(opt, text, lo, hi, detail, dlen);
         }
         v->ival = ms;
         v->dval = (double)ms;
@@ -292,11 +308,8 @@ static const char *parse_value(const sync_option *opt, const char *text, syncc_o
         return NULL;
     }
     case SYNC_OPT_URL:
-        if (check_url(text) < 0) {
-            syncc_conf_errf(detail, dlen, "invalid URL%s (must start with http:// or https:// and name a host)",
-                            shown);
-            return NULL;
-        }
+        if (check_url(text) < 0)
+            return invalid_value(detail, dlen, "URL", shown, " (must start with http:// or https:// and name a host)");
         return text;
     }
     syncc_conf_errf(detail, dlen, "option type %d is not supported", (int)opt->type);
@@ -687,57 +700,60 @@ const char *syncc_config_get_string(const sync_config *cfg, const char *name)
     return v ? v->value : NULL;
 }
 
-int syncc_config_get_int(const sync_config *cfg, const char *name, int64_t *out)
+#define TYPE_BIT(t) (1u << (unsigned)(t))
+
+/*
+ * The value of option name for a typed getter: *vp is set and SYNC_OK
+ * returned when the option exists, out is not NULL, its type is one of types
+ * (TYPE_BIT()s) and it has a value; SYNC_E_INVALID or SYNC_E_NOTFOUND else.
+ */
+static int typed_val(const sync_config *cfg, const char *name, const void *out, unsigned types,
+                     const syncc_optval **vp)
 {
     const syncc_optval *v = find_val(cfg, name);
 
-    if (!v || !out)
+    /* the bound keeps the shift defined for a type this build does not know */
+    if (!v || !out || (unsigned)v->opt->type >= 32 || !(types & TYPE_BIT(v->opt->type)))
         return SYNC_E_INVALID;
-    switch (v->opt->type) {
-    case SYNC_OPT_INT:
-    case SYNC_OPT_DURATION:
-    case SYNC_OPT_BOOL:
-    case SYNC_OPT_ENUM: /* the index into enum_values */
-        break;
-    default:
-        return SYNC_E_INVALID;
-    }
     if (!v->value)
         return SYNC_E_NOTFOUND;
-    *out = v->ival;
+    *vp = v;
     return SYNC_OK;
+}
+
+int syncc_config_get_int(const sync_config *cfg, const char *name, int64_t *out)
+{
+    const syncc_optval *v = NULL;
+    /* an enum reads as the index into enum_values */
+    int rc = typed_val(cfg, name, out,
+                       TYPE_BIT(SYNC_OPT_INT) | TYPE_BIT(SYNC_OPT_DURATION) | TYPE_BIT(SYNC_OPT_BOOL) |
+                           TYPE_BIT(SYNC_OPT_ENUM),
+                       &v);
+
+    if (rc == SYNC_OK)
+        *out = v->ival;
+    return rc;
 }
 
 int syncc_config_get_bool(const sync_config *cfg, const char *name, int *out)
 {
-    const syncc_optval *v = find_val(cfg, name);
+    const syncc_optval *v = NULL;
+    int rc = typed_val(cfg, name, out, TYPE_BIT(SYNC_OPT_BOOL), &v);
 
-    if (!v || !out || v->opt->type != SYNC_OPT_BOOL)
-        return SYNC_E_INVALID;
-    if (!v->value)
-        return SYNC_E_NOTFOUND;
-    *out = v->ival != 0;
-    return SYNC_OK;
+    if (rc == SYNC_OK)
+        *out = v->ival != 0;
+    return rc;
 }
 
 int syncc_config_get_double(const sync_config *cfg, const char *name, double *out)
 {
-    const syncc_optval *v = find_val(cfg, name);
+    const syncc_optval *v = NULL;
+    int rc = typed_val(cfg, name, out, TYPE_BIT(SYNC_OPT_DOUBLE) | TYPE_BIT(SYNC_OPT_INT) | TYPE_BIT(SYNC_OPT_DURATION),
+                       &v);
 
-    if (!v || !out)
-        return SYNC_E_INVALID;
-    switch (v->opt->type) {
-    case SYNC_OPT_DOUBLE:
-    case SYNC_OPT_INT:
-    case SYNC_OPT_DURATION:
-        break;
-    default:
-        return SYNC_E_INVALID;
-    }
-    if (!v->value)
-        return SYNC_E_NOTFOUND;
-    *out = v->dval;
-    return SYNC_OK;
+    if (rc == SYNC_OK)
+        *out = v->dval;
+    return rc;
 }
 
 static int is_listy(const syncc_optval *v)

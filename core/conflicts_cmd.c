@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "hostapi.h"
+#include "sink_query.h"
 #include "status.h"
 
 /* Runs one statement on a fresh instance of job's sink; *rows gets the answer. */
@@ -20,8 +21,6 @@ static int job_query(syncc_engine *e, syncc_job_rt *rt, const char *sql, const c
     const syncc_instance *in = rt->conf->sink;
     sync_ctx *ctx;
     void *inst = NULL;
-    char *text = NULL;
-    json_error_t jerr;
     int rc;
 
     *rows = NULL;
@@ -38,26 +37,13 @@ static int job_query(syncc_engine *e, syncc_job_rt *rt, const char *sql, const c
     ctx->state = e->state;
     rc = rt->sink->sink.open(ctx, in->config, &inst);
     if (rc == SYNC_OK) {
-        ctx->errbuf[0] = '\0';
-        rc = rt->sink->sink.query(inst, sql, params, n, &text);
-        if (rc != SYNC_OK)
-            snprintf(err, errlen, "%s%s%s", syncc_strerror(rc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
+        rc = syncc_sink_query(rt->sink, inst, ctx, sql, params, n, rows, err, errlen);
         rt->sink->sink.close(inst);
     } else {
         snprintf(err, errlen, "sink '%s' failed to open: %s%s%s", in->name, syncc_strerror(rc),
                  ctx->errbuf[0] ? ": " : "", ctx->errbuf);
     }
     syncc_ctx_free(ctx);
-    if (rc == SYNC_OK) {
-        *rows = text ? json_loads(text, 0, &jerr) : json_array();
-        if (*rows == NULL || !json_is_array(*rows)) {
-            json_decref(*rows);
-            *rows = NULL;
-            snprintf(err, errlen, "the sink's answer is not a JSON array");
-            rc = SYNC_E_PROTOCOL;
-        }
-    }
-    syncc_host()->free(text);
     return rc;
 }
 

@@ -130,6 +130,23 @@ static char *dupstr(const char *s)
     return strdup(s ? s : "");
 }
 
+/* Starts t: ncols columns, head its first row.  -1 when out of memory (nothing is printed then). */
+static int table_begin(table *t, const char *const *head, size_t ncols)
+{
+    t->cells = NULL;
+    t->rows = 0;
+    t->cols = ncols;
+    t->width = calloc(ncols, sizeof(size_t));
+    if (t->width == NULL)
+        return -1;
+    char **row = calloc(ncols, sizeof(char *));
+    for (size_t c = 0; row && c < ncols; c++)
+        row[c] = dupstr(head[c]);
+    if (row)
+        table_add(t, row);
+    return 0;
+}
+
 static char *yes(const json_t *o, const char *key)
 {
     return dupstr(json_is_true(json_object_get(o, key)) ? "yes" : "");
@@ -140,14 +157,10 @@ static void print_fields(const json_t *doc, FILE *out)
     static const char *const head[] = {"FIELD", "LABEL", "TYPE", "LENGTH", "REQUIRED", "CREATE", "UPDATE",
                                        "EXTERNAL ID", "CUSTOM", "PICKLIST VALUES"};
     enum { NCOLS = 10 };
-    table t = {NULL, 0, NCOLS, calloc(NCOLS, sizeof(size_t))};
-    if (t.width == NULL)
+    table t;
+    if (table_begin(&t, head, NCOLS) < 0)
         return;
-    char **row = calloc(NCOLS, sizeof(char *));
-    for (size_t c = 0; row && c < NCOLS; c++)
-        row[c] = dupstr(head[c]);
-    if (row)
-        table_add(&t, row);
+    char **row;
     size_t i;
     const json_t *f;
     json_array_foreach(json_object_get(doc, "fields"), i, f) {
@@ -207,14 +220,10 @@ static void print_objects(const json_t *doc, FILE *out)
 {
     static const char *const head[] = {"OBJECT", "LABEL", "CUSTOM", "QUERYABLE", "CREATEABLE", "UPDATEABLE"};
     enum { NCOLS = 6 };
-    table t = {NULL, 0, NCOLS, calloc(NCOLS, sizeof(size_t))};
-    if (t.width == NULL)
+    table t;
+    if (table_begin(&t, head, NCOLS) < 0)
         return;
-    char **row = calloc(NCOLS, sizeof(char *));
-    for (size_t c = 0; row && c < NCOLS; c++)
-        row[c] = dupstr(head[c]);
-    if (row)
-        table_add(&t, row);
+    char **row;
     size_t i;
     const json_t *o;
     json_array_foreach(json_object_get(doc, "objects"), i, o) {

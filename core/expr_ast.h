@@ -210,6 +210,17 @@ SYNCC_XINFER_DECL(syncc_xi_choose);
 
 /* Shared by the function files. */
 void syncc_xset_null(sync_value *out);
+/*
+ * The text of call n's first argument, for functions that give null for a null
+ * argument.  Returns 1 when it is null (out is then null: the function's
+ * result), -1 on error, 0 with the text in *p, *len.
+ */
+int syncc_xtext_arg(syncc_xeval *ev, const syncc_xnode *n, sync_value *out, const char **p, size_t *len);
+/* c lower-cased if it is an ASCII capital: the comparisons that ignore case fold only ASCII by byte. */
+static inline unsigned char syncc_xascii_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
 /* The argument values of call node n. */
 static inline const sync_value *syncc_xargs(syncc_xeval *ev, const syncc_xnode *n)
 {

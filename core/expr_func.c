@@ -279,17 +279,23 @@ static void utf8_put(syncc_xbuf *b, uint32_t cp)
     }
 }
 
-static int change_case(syncc_xeval *ev, const syncc_xnode *n, sync_value *out, int upper)
+int syncc_xtext_arg(syncc_xeval *ev, const syncc_xnode *n, sync_value *out, const char **p, size_t *len)
 {
     const sync_value *a = syncc_xargs(ev, n);
     if (a->type == SYNC_TYPE_NULL) {
         set_null(out);
-        return 0;
+        return 1;
     }
+    return text_of(ev, a, p, len) != 0 ? -1 : 0;
+}
+
+static int change_case(syncc_xeval *ev, const syncc_xnode *n, sync_value *out, int upper)
+{
     const char *p;
     size_t len;
-    if (text_of(ev, a, &p, &len) != 0)
-        return -1;
+    int t = syncc_xtext_arg(ev, n, out, &p, &len);
+    if (t != 0)
+        return t < 0 ? -1 : 0;
     syncc_xbuf b;
     syncc_xbuf_begin(&b, &ev->scratch);
     const unsigned char *s = (const unsigned char *)p;
@@ -329,15 +335,11 @@ static int is_blank(char c)
 
 static int f_trim(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = syncc_xargs(ev, n);
-    if (a->type == SYNC_TYPE_NULL) {
-        set_null(out);
-        return 0;
-    }
     const char *p;
     size_t len;
-    if (text_of(ev, a, &p, &len) != 0)
-        return -1;
+    int t = syncc_xtext_arg(ev, n, out, &p, &len);
+    if (t != 0)
+        return t < 0 ? -1 : 0;
     while (len > 0 && is_blank(*p))
         p++, len--;
     while (len > 0 && is_blank(p[len - 1]))
@@ -392,12 +394,7 @@ static int ascii_casecmp_eq(const char *a, size_t la, const char *b, size_t lb)
     if (la != lb)
         return 0;
     for (size_t i = 0; i < la; i++) {
-        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-        if (x >= 'A' && x <= 'Z')
-            x += 32;
-        if (y >= 'A' && y <= 'Z')
-            y += 32;
-        if (x != y)
+        if (syncc_xascii_lower((unsigned char)a[i]) != syncc_xascii_lower((unsigned char)b[i]))
             return 0;
     }
     return 1;
@@ -597,25 +594,11 @@ static int f_replace(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
     return set_text(ev, &b, SYNC_TYPE_STRING, out);
 }
 
-/*
- * The text of a one-argument function's argument.  Returns 1 when it is null
- * (out is then null: the function's result), -1 on error, 0 with the text.
- */
-static int text_arg(syncc_xeval *ev, const syncc_xnode *n, sync_value *out, const char **p, size_t *len)
-{
-    const sync_value *a = syncc_xargs(ev, n);
-    if (a->type == SYNC_TYPE_NULL) {
-        set_null(out);
-        return 1;
-    }
-    return text_of(ev, a, p, len) != 0 ? -1 : 0;
-}
-
 static int f_length(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
     const char *p;
     size_t len;
-    int t = text_arg(ev, n, out, &p, &len);
+    int t = syncc_xtext_arg(ev, n, out, &p, &len);
     if (t != 0)
         return t < 0 ? -1 : 0;
     out->type = SYNC_TYPE_INT;

@@ -254,13 +254,18 @@ int syncc_xf_json_get(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
     return rc;
 }
 
-int syncc_xf_json_filter(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
+/*
+ * json_filter(array, field, value) and json_pluck(array, field) walk the
+ * array the same way and differ only in what they keep: with equal_to, the
+ * elements whose field equals it; without, the fields themselves (not null).
+ */
+static int select_fields(syncc_xeval *ev, const syncc_xnode *n, const char *fname, sync_value *out,
+                         const sync_value *equal_to)
 {
-    const sync_value *a = syncc_xargs(ev, n);
     json_t *j;
     const char *f;
     size_t fl;
-    int rc = array_args(ev, n, "json_filter", out, &j, &f, &fl);
+    int rc = array_args(ev, n, fname, out, &j, &f, &fl);
     if (rc != 0)
         return rc > 0 ? 0 : -1;
     json_t *res = json_array();
@@ -271,44 +276,38 @@ int syncc_xf_json_filter(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
         if (rc != 0)
             break;
         json_t *m;
-        sync_value v;
-        if ((rc = field_of(ev, "json_filter", e, f, fl, &m)) != 0)
+        if ((rc = field_of(ev, fname, e, f, fl, &m)) != 0)
             break;
-        if (m == NULL || scalar_value(m, &v) != 0 || v.type == SYNC_TYPE_NULL)
-            continue;
-        int c;
-        if (syncc_xcompare(ev, &v, &a[2], &c) != 0) {
-            ev->err[0] = '\0'; /* values that cannot be compared are not equal */
-            continue;
+        json_t *keep = NULL;
+        if (equal_to == NULL) {
+            if (m != NULL && !json_is_null(m))
+                keep = m;
+        } else {
+            sync_value v;
+            int c;
+            if (m == NULL || scalar_value(m, &v) != 0 || v.type == SYNC_TYPE_NULL)
+                continue;
+            if (syncc_xcompare(ev, &v, equal_to, &c) != 0) {
+                ev->err[0] = '\0'; /* values that cannot be compared are not equal */
+                continue;
+            }
+            if (c == 0)
+                keep = e;
         }
-        if (c == 0 && json_array_append(res, e) != 0)
+        if (keep != NULL && json_array_append(res, keep) != 0)
             rc = syncc_xerr(ev, "out of memory");
     }
     return end_array(ev, rc, res, j, out);
 }
 
+int syncc_xf_json_filter(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
+{
+    return select_fields(ev, n, "json_filter", out, &syncc_xargs(ev, n)[2]);
+}
+
 int syncc_xf_json_pluck(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    json_t *j;
-    const char *f;
-    size_t fl;
-    int rc = array_args(ev, n, "json_pluck", out, &j, &f, &fl);
-    if (rc != 0)
-        return rc > 0 ? 0 : -1;
-    json_t *res = json_array();
-    rc = res ? 0 : syncc_xerr(ev, "out of memory");
-    size_t i;
-    json_t *e;
-    json_array_foreach(j, i, e) {
-        if (rc != 0)
-            break;
-        json_t *m;
-        if ((rc = field_of(ev, "json_pluck", e, f, fl, &m)) != 0)
-            break;
-        if (m != NULL && !json_is_null(m) && json_array_append(res, m) != 0)
-            rc = syncc_xerr(ev, "out of memory");
-    }
-    return end_array(ev, rc, res, j, out);
+    return select_fields(ev, n, "json_pluck", out, NULL);
 }
 
 /* The text of element e as join() and json_grep() read it: strings as they are, others as JSON. */

@@ -51,11 +51,7 @@ static int match_at(const char *h, size_t hl, size_t at, const char *nd, size_t 
         /* ASCII fast path */
         unsigned char x = (unsigned char)h[i], y = (unsigned char)nd[j];
         if (x < 0x80 && y < 0x80) {
-            if (x >= 'A' && x <= 'Z')
-                x += 32;
-            if (y >= 'A' && y <= 'Z')
-                y += 32;
-            if (x != y)
+            if (syncc_xascii_lower(x) != syncc_xascii_lower(y))
                 return 0;
             i++, j++;
             continue;
@@ -416,15 +412,11 @@ void syncc_xmd5_hex(const char *p, size_t len, char hex[33])
 
 int syncc_xf_md5(syncc_xeval *ev, const syncc_xnode *n, sync_value *out)
 {
-    const sync_value *a = syncc_xargs(ev, n);
-    if (a->type == SYNC_TYPE_NULL) {
-        syncc_xset_null(out);
-        return 0;
-    }
     const char *p;
     size_t len;
-    if (syncc_xtext(ev, a, &p, &len) != 0)
-        return -1;
+    int t = syncc_xtext_arg(ev, n, out, &p, &len);
+    if (t != 0)
+        return t < 0 ? -1 : 0;
     char *hex = syncc_xscratch_alloc(&ev->scratch, 33);
     if (hex == NULL)
         return syncc_xerr(ev, "out of memory");

@@ -24,6 +24,7 @@
 #include "engine.h"
 #include "hostapi.h"
 #include "log.h"
+#include "sink_query.h"
 #include "status.h"
 #include "timeutil.h"
 
@@ -187,24 +188,9 @@ static int run_statement(syncc_engine *e, const syncc_tenant_set *set, const cha
         syncc_ctx_free(ctx);
         return rc;
     }
-    char *text = NULL;
-    ctx->errbuf[0] = '\0';
-    rc = p->sink.query(inst, sql, params, n_params, rows ? &text : NULL);
-    if (rc != SYNC_OK)
-        snprintf(err, errlen, "%s%s%s", syncc_strerror(rc), ctx->errbuf[0] ? ": " : "", ctx->errbuf);
+    rc = syncc_sink_query(p, inst, ctx, sql, params, n_params, rows, err, errlen);
     p->sink.close(inst);
     syncc_ctx_free(ctx);
-    if (rc == SYNC_OK && rows) {
-        json_error_t jerr;
-        *rows = text ? json_loads(text, 0, &jerr) : json_array();
-        if (*rows == NULL || !json_is_array(*rows)) {
-            json_decref(*rows);
-            *rows = NULL;
-            snprintf(err, errlen, "the sink's answer is not a JSON array");
-            rc = SYNC_E_PROTOCOL;
-        }
-    }
-    syncc_host()->free(text);
     return rc;
 }
 

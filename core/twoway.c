@@ -38,6 +38,8 @@
 #include "twoway_map.h"
 #include "twoway_merge.h"
 #include "twoway_push.h"
+#include "sink_query.h"
+#include "twoway_sql.h"
 
 #define TW_CHUNK 500          /* records per write statement */
 #define TW_SETTLE "10 seconds" /* the table's changes are read again this far behind the position */
@@ -88,57 +90,7 @@ typedef struct tw_stream {
 /* Runs one statement through the sink; *rows (may be NULL) gets the answer's rows. */
 static int pgq(tw_run *tw, const char *sql, const char *const *params, size_t n, json_t **rows)
 {
-    char *text = NULL;
-    json_error_t jerr;
-    int rc;
-
-    tw->snk_ctx->errbuf[0] = '\0';
-    rc = tw->rt->sink->sink.query(tw->snk_inst, sql, params, n, rows ? &text : NULL);
-    if (rc != SYNC_OK) {
-        snprintf(tw->err, sizeof(tw->err), "%s%s%s", syncc_strerror(rc), tw->snk_ctx->errbuf[0] ? ": " : "",
-                 tw->snk_ctx->errbuf);
-        syncc_host()->free(text);
-        return rc;
-    }
-    if (rows) {
-        *rows = text ? json_loads(text, 0, &jerr) : json_array();
-        syncc_host()->free(text);
-        if (*rows == NULL || !json_is_array(*rows)) {
-            json_decref(*rows);
-            *rows = NULL;
-            snprintf(tw->err, sizeof(tw->err), "the sink's answer is not a JSON array");
-            return SYNC_E_PROTOCOL;
-        }
-    }
-    return SYNC_OK;
-}
-
-/* The one value of a one-row, one-column answer (borrowed from rows), or NULL. */
-static json_t *first_value(json_t *rows, const char *col)
-{
-    json_t *r = json_array_get(rows, 0);
-    return r ? json_object_get(r, col) : NULL;
-}
-
-/* "name" or "schema"."name", quoted. */
-static void quote_table(const char *name, char *out, size_t size)
-{
-    size_t o = 0;
-    out[o++] = '"';
-    for (const char *p = name; *p && o + 4 < size; p++) {
-        if (*p == '.') {
-            out[o++] = '"';
-            out[o++] = '.';
-            out[o++] = '"';
-        } else if (*p == '"') {
-            out[o++] = '"';
-            out[o++] = '"';
-        } else {
-            out[o++] = *p;
-        }
-    }
-    out[o++] = '"';
-    out[o] = '\0';
+    return syncc_sink_query(tw->rt->sink, tw->snk_inst, tw->snk_ctx, sql, params, n, rows, tw->err, sizeof(tw->err));
 }
 
 static void quote_ident(const char *name, char *out, size_t size)
@@ -222,16 +174,10 @@ static int64_t parse_ts(const json_t *v)
 static int load_catalog(tw_stream *ts)
 {
     tw_run *tw = ts->tw;
-    const char *params[1] = {ts->table};
-    json_t *rows = NULL;
-    int rc = pgq(tw,
-                 "SELECT coalesce(jsonb_object_agg(attname, format_type(atttypid, atttypmod)), '{}'::jsonb) AS cols "
-                 "FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
-                 params, 1, &rows);
+    int rc = syncc_tw_sql_column_types(tw->rt, tw->snk_inst, tw->snk_ctx, ts->table, &ts->coltypes, tw->err,
+                                       sizeof(tw->err));
     if (rc != SYNC_OK)
         return rc;
-    ts->coltypes = json_incref(first_value(rows, "cols"));
-    json_decref(rows);
     if (!json_is_object(ts->coltypes) || json_object_get(ts->coltypes, ts->st->key) == NULL) {
         snprintf(tw->err, sizeof(tw->err), "table %s has no column '%s' (the stream's key)", ts->st->target,
                  ts->st->key);
@@ -269,7 +215,7 @@ static int load_links(tw_run *tw, const char *stream, json_t **links, json_t **b
                  params, 2, &rows);
     if (rc != SYNC_OK)
         return rc;
-    arr = first_value(rows, "links");
+    arr = syncc_tw_sql_first_value(rows, "links");
     *links = json_object();
     if (by_sf)
         *by_sf = json_object();
@@ -295,8 +241,8 @@ static int load_state(tw_stream *ts, char **db_cursor, char **sf_cursor)
     *db_cursor = *sf_cursor = NULL;
     if (rc != SYNC_OK)
         return rc;
-    const char *d = json_string_value(first_value(rows, "db_cursor"));
-    const char *s = json_string_value(first_value(rows, "sf_cursor"));
+    const char *d = json_string_value(syncc_tw_sql_first_value(rows, "db_cursor"));
+    const char *s = json_string_value(syncc_tw_sql_first_value(rows, "sf_cursor"));
     *db_cursor = d ? strdup(d) : NULL;
     *sf_cursor = s ? strdup(s) : NULL;
     json_decref(rows);
@@ -1039,7 +985,7 @@ static int write_db(tw_stream *ts, json_t **inserted)
             snprintf(tw->err, sizeof(tw->err), "%s", e2);
             break;
         }
-        json_t *ins = first_value(rows, "inserted");
+        json_t *ins = syncc_tw_sql_first_value(rows, "inserted");
         size_t k;
         json_t *v;
         json_array_foreach(ins, k, v)
@@ -1125,7 +1071,7 @@ static int run_stream(tw_run *tw, size_t s)
     ts.st = rt->streams[s].conf;
     ts.map = rt->streams[s].twoway;
     ts.lc = (syncc_log_ctx){.job = job->name, .stream = ts.st->name, .run_id = tw->run_id};
-    quote_table(ts.st->target, ts.table, sizeof(ts.table));
+    syncc_tw_sql_quote_ident(ts.st->target, ts.table, sizeof(ts.table), 1);
     ts.ops = json_array();
     ts.conflicts = json_array();
     ts.ref_sf2db = calloc(ts.map->n_cols + 1, sizeof(*ts.ref_sf2db));
@@ -1178,8 +1124,8 @@ static int run_stream(tw_run *tw, size_t s)
         json_t *rows = NULL;
         if ((rc = pgq(tw, sql, params, 1, &rows)) != SYNC_OK)
             goto out;
-        db_rows = json_incref(first_value(rows, "rows"));
-        const char *u = json_string_value(first_value(rows, "upper"));
+        db_rows = json_incref(syncc_tw_sql_first_value(rows, "rows"));
+        const char *u = json_string_value(syncc_tw_sql_first_value(rows, "upper"));
         db_upper = u ? strdup(u) : NULL;
         json_decref(rows);
     }
@@ -1215,7 +1161,7 @@ static int run_stream(tw_run *tw, size_t s)
         if ((rc = pgq(tw, sql, params, 2, &rows)) != SYNC_OK)
             goto out_pairs;
         unlinked_db = json_object();
-        json_array_foreach(first_value(rows, "rows"), i, v) {
+        json_array_foreach(syncc_tw_sql_first_value(rows, "rows"), i, v) {
             json_t *key2 = syncc_tw_canon(json_object_get(v, ts.st->key));
             if (json_is_string(key2))
                 json_object_set(unlinked_db, json_string_value(key2), v);
@@ -1267,7 +1213,7 @@ static int run_stream(tw_run *tw, size_t s)
         json_decref(keys);
         if (rc != SYNC_OK)
             goto out_pairs;
-        json_array_foreach(first_value(rows, "rows"), i, v) {
+        json_array_foreach(syncc_tw_sql_first_value(rows, "rows"), i, v) {
             json_t *kv = syncc_tw_canon(json_object_get(v, ts.st->key));
             const char *rk = json_string_value(kv);
             json_t *res = rk ? json_object_get(resolutions, rk) : NULL;
@@ -1782,8 +1728,8 @@ static int ensure_bookkeeping(tw_run *tw)
                  NULL, 0, &rows);
     if (rc != SYNC_OK)
         return rc;
-    int ok = json_is_true(first_value(rows, "ok")) ||
-             (json_is_string(first_value(rows, "ok")) && strcmp(json_string_value(first_value(rows, "ok")), "t") == 0);
+    int ok = json_is_true(syncc_tw_sql_first_value(rows, "ok")) ||
+             (json_is_string(syncc_tw_sql_first_value(rows, "ok")) && strcmp(json_string_value(syncc_tw_sql_first_value(rows, "ok")), "t") == 0);
     json_decref(rows);
     if (ok)
         return SYNC_OK;

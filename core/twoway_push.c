@@ -31,6 +31,8 @@
 #include "status.h"
 #include "timeutil.h"
 #include "twoway_map.h"
+#include "sink_query.h"
+#include "twoway_sql.h"
 
 #define PP_CALL 200          /* records per Salesforce call */
 #define PP_LINKS_CHUNK 2000  /* links per statement */
@@ -83,54 +85,10 @@ int syncc_tw_push_is(const syncc_job_rt *rt, size_t s)
     return m != NULL && strcmp(m, "both") != 0;
 }
 
+/* Runs one statement through the sink; *rows (may be NULL) gets the answer's rows. */
 static int pq(pp *p, const char *sql, const char *const *params, size_t n, json_t **rows)
 {
-    char *text = NULL;
-    json_error_t jerr;
-    p->snk_ctx->errbuf[0] = '\0';
-    int rc = p->rt->sink->sink.query(p->snk_inst, sql, params, n, rows ? &text : NULL);
-    if (rc != SYNC_OK) {
-        snprintf(p->err, p->errlen, "%s%s%s", syncc_strerror(rc), p->snk_ctx->errbuf[0] ? ": " : "",
-                 p->snk_ctx->errbuf);
-        syncc_host()->free(text);
-        return rc;
-    }
-    if (rows) {
-        *rows = text ? json_loads(text, 0, &jerr) : json_array();
-        syncc_host()->free(text);
-        if (*rows == NULL || !json_is_array(*rows)) {
-            json_decref(*rows);
-            *rows = NULL;
-            snprintf(p->err, p->errlen, "the sink's answer is not a JSON array");
-            return SYNC_E_PROTOCOL;
-        }
-    }
-    return SYNC_OK;
-}
-
-static json_t *first_value(json_t *rows, const char *col)
-{
-    json_t *r = json_array_get(rows, 0);
-    return r ? json_object_get(r, col) : NULL;
-}
-
-static void quote_ident(const char *name, char *out, size_t size, int dotted)
-{
-    size_t o = 0;
-    out[o++] = '"';
-    for (const char *q = name; *q && o + 4 < size; q++) {
-        if (dotted && *q == '.') {
-            out[o++] = '"';
-            out[o++] = '.';
-            out[o++] = '"';
-            continue;
-        }
-        if (*q == '"')
-            out[o++] = '"';
-        out[o++] = *q;
-    }
-    out[o++] = '"';
-    out[o] = '\0';
+    return syncc_sink_query(p->rt->sink, p->snk_inst, p->snk_ctx, sql, params, n, rows, p->err, p->errlen);
 }
 
 json_t *syncc_tw_canon(const json_t *v)
@@ -246,16 +204,9 @@ void syncc_tw_typed_value(const json_t *v, const char *coltype, sync_value *out)
 
 static int load_catalog(pp *p)
 {
-    const char *params[1] = {p->table};
-    json_t *rows = NULL;
-    int rc = pq(p,
-                "SELECT coalesce(jsonb_object_agg(attname, format_type(atttypid, atttypmod)), '{}'::jsonb) AS cols "
-                "FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
-                params, 1, &rows);
+    int rc = syncc_tw_sql_column_types(p->rt, p->snk_inst, p->snk_ctx, p->table, &p->coltypes, p->err, p->errlen);
     if (rc != SYNC_OK)
         return rc;
-    p->coltypes = json_incref(first_value(rows, "cols"));
-    json_decref(rows);
     if (!json_is_object(p->coltypes) || json_object_size(p->coltypes) == 0) {
         snprintf(p->err, p->errlen, "table %s has no columns", p->st->target);
         return SYNC_E_CONFIG;
@@ -293,7 +244,7 @@ static int load_links(pp *p, const char *stream, int full, json_t **out)
                    params, 2, &rows);
     if (rc != SYNC_OK)
         return rc;
-    *out = json_incref(first_value(rows, "links"));
+    *out = json_incref(syncc_tw_sql_first_value(rows, "links"));
     json_decref(rows);
     if (!json_is_object(*out)) {
         json_decref(*out);
@@ -776,7 +727,7 @@ static int read_rows(pp *p, json_t **rows_out, char **cutoff_out, int *first_out
 
     for (size_t i = 0; i < p->n_keys; i++) {
         char q[300];
-        quote_ident(p->keys[i], q, sizeof(q), 0);
+        syncc_tw_sql_quote_ident(p->keys[i], q, sizeof(q), 0);
         kl += (size_t)snprintf(keylist + kl, sizeof(keylist) - kl, "%st.%s", i ? ", " : "", q);
         ke += (size_t)snprintf(keyexpr + ke, sizeof(keyexpr) - ke, "%st.%s::text", i ? " || '/' || " : "", q);
     }
@@ -788,7 +739,7 @@ static int read_rows(pp *p, json_t **rows_out, char **cutoff_out, int *first_out
                  p->table, p->has_deleted_at ? " WHERE t.deleted_at IS NULL" : "");
         if ((rc = pq(p, sql, NULL, 0, &rows)) != SYNC_OK)
             return rc;
-        *rows_out = json_incref(first_value(rows, "rows"));
+        *rows_out = json_incref(syncc_tw_sql_first_value(rows, "rows"));
         json_decref(rows);
         return SYNC_OK;
     }
@@ -800,12 +751,12 @@ static int read_rows(pp *p, json_t **rows_out, char **cutoff_out, int *first_out
                      &rows)) != SYNC_OK)
             return rc;
         *first_out = json_array_size(rows) == 0;
-        const char *c = json_string_value(first_value(rows, "db_cursor"));
+        const char *c = json_string_value(syncc_tw_sql_first_value(rows, "db_cursor"));
         *cutoff_out = c ? strdup(c) : NULL;
         json_decref(rows);
     }
     if (p->st->order)
-        quote_ident(p->st->order, order, sizeof(order), 0);
+        syncc_tw_sql_quote_ident(p->st->order, order, sizeof(order), 0);
     if (*first_out && p->st->horizon_ms > 0) {
         char interval[64];
         snprintf(interval, sizeof(interval), "%lld milliseconds", (long long)p->st->horizon_ms);
@@ -818,10 +769,10 @@ static int read_rows(pp *p, json_t **rows_out, char **cutoff_out, int *first_out
                  p->table, order, keyexpr);
         if ((rc = pq(p, sql, params, 3, &rows)) != SYNC_OK)
             return rc;
-        const char *c = json_string_value(first_value(rows, "cutoff"));
+        const char *c = json_string_value(syncc_tw_sql_first_value(rows, "cutoff"));
         free(*cutoff_out);
         *cutoff_out = c ? strdup(c) : NULL;
-        json_t *sk = first_value(rows, "skipped");
+        json_t *sk = syncc_tw_sql_first_value(rows, "skipped");
         p->n_skipped = json_is_integer(sk) ? json_integer_value(sk)
                        : json_is_string(sk) ? strtoll(json_string_value(sk), NULL, 10) : 0;
         json_decref(rows);
@@ -838,7 +789,7 @@ static int read_rows(pp *p, json_t **rows_out, char **cutoff_out, int *first_out
                  p->st->order ? "t." : "", order, p->st->order ? ", " : "", keylist, p->table, keyexpr, horizon);
         if ((rc = pq(p, sql, params, p->st->order ? 3 : 2, &rows)) != SYNC_OK)
             return rc;
-        *rows_out = json_incref(first_value(rows, "rows"));
+        *rows_out = json_incref(syncc_tw_sql_first_value(rows, "rows"));
         json_decref(rows);
     }
     return SYNC_OK;
@@ -1098,7 +1049,7 @@ int syncc_tw_push_stream(syncc_engine *e, syncc_job_rt *rt, size_t s, const char
     p.err = err;
     p.errlen = errlen;
     err[0] = '\0';
-    quote_ident(p.st->target, p.table, sizeof(p.table), 1);
+    syncc_tw_sql_quote_ident(p.st->target, p.table, sizeof(p.table), 1);
     {
         /* key = a, b: a key of several columns */
         char *copy = strdup(p.st->key), *save = NULL;
