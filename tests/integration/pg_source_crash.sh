@@ -35,20 +35,49 @@ ini() { # JOB STREAM MAP...: a job reading STREAM from PostgreSQL into the file
 ini keyset items "source.settle = 0s" "id = id" "name = name" "updated_at = updated_at" >"$T/keyset.ini"
 ini changes notes "source.change_log = on" "id = id" "body = body" >"$T/changes.ini"
 
-# kill_mid_batch INI: starts a run, waits for a first committed batch, kills it while a later one is written
+# kill_mid_batch INI: starts a run, waits for a first committed batch, kills it while a later one is written.
+# A batch of these narrow rows is written in milliseconds: the watcher polls the file every millisecond from one
+# connection (a sqlite3 process every 50 ms missed the whole run on a busy machine) and kills up to 4 ms after
+# the first commit, within the next batch or two.
 kill_mid_batch() {
     $SYNCENGINE --once -c "$1" >>"$T/engine.log" 2>&1 &
-    local pid=$! i=0
-    while [ "$(q "SELECT count(*) FROM _syncengine_state" 2>/dev/null || echo 0)" = 0 ]; do
-        i=$((i + 1))
-        [ $i -lt 600 ] || die "no batch was committed"
-        kill -0 $pid 2>/dev/null || die "the run ended before it could be killed"
-        sleep 0.05
-    done
-    sleep 0.$((RANDOM % 3 + 1))
-    kill -0 $pid 2>/dev/null || die "the run ended before it could be killed"
-    kill -9 $pid
+    local pid=$! code=0
+    python3 - "$db" "$pid" <<'PY' || code=$?
+import os, random, signal, sqlite3, sys, time
+db, pid = sys.argv[1], int(sys.argv[2])
+
+def running():
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+c = sqlite3.connect(db, timeout=0.001)
+deadline = time.monotonic() + 60
+while True:
+    try:
+        if c.execute("SELECT count(*) FROM _syncengine_state").fetchone()[0] > 0:
+            break
+    except sqlite3.Error:
+        pass
+    if not running():
+        sys.exit(3)
+    if time.monotonic() > deadline:
+        sys.exit(4)
+    time.sleep(0.001)
+time.sleep(random.uniform(0, 0.004))
+if not running():
+    sys.exit(3)
+os.kill(pid, signal.SIGKILL)
+PY
     wait $pid 2>/dev/null || true
+    case $code in
+        0) ;;
+        3) die "the run ended before it could be killed" ;;
+        4) die "no batch was committed" ;;
+        *) die "the watcher failed (exit $code)" ;;
+    esac
 }
 # after_kill TABLE ORDER: the file holds whole batches, exactly the first rows in ORDER
 after_kill() {
