@@ -137,33 +137,6 @@ static char *mirror_ddl(const sq_table *tb, const char *key)
     return sq_buf_take(&b);
 }
 
-/* "SELECT cols FROM t [WHERE key > ?1] ORDER BY key LIMIT page" */
-static char *page_sql(const sq_table *tb, const char *key, int after)
-{
-    sq_buf b;
-    sq_buf_init(&b);
-    sq_buf_puts(&b, "SELECT ");
-    for (size_t i = 0; i < tb->n; i++) {
-        sq_buf_puts(&b, i ? ", " : "");
-        sq_buf_ident(&b, tb->cols[i]);
-    }
-    sq_buf_puts(&b, " FROM ");
-    sq_buf_ident(&b, tb->name);
-    if (after) {
-        sq_buf_puts(&b, " WHERE ");
-        sq_buf_ident(&b, key);
-        sq_buf_puts(&b, " > ?1");
-    }
-    sq_buf_puts(&b, " ORDER BY ");
-    sq_buf_ident(&b, key);
-    sq_buf_printf(&b, " LIMIT %d", D1_MIRROR_PAGE);
-    if (b.oom) {
-        sq_buf_free(&b);
-        return NULL;
-    }
-    return sq_buf_take(&b);
-}
-
 static char *insert_sql(const sq_table *tb)
 {
     sq_buf b;
@@ -215,7 +188,10 @@ int d1_mirror_table(d1_conn *d1, sq_conn *db, const sq_table *tb, const char *ke
     *rows = 0;
     char what[512];
     snprintf(what, sizeof(what), "cannot copy table \"%s\" of %s into the scratch file", tb->name, d1->set->label);
-    char *ddl = mirror_ddl(tb, key), *first = page_sql(tb, key, 0), *next = page_sql(tb, key, 1);
+    /* SELECT cols FROM t [WHERE key > ?1] ORDER BY key LIMIT ?2, the file source's key-order page */
+    const char *const *cols = (const char *const *)tb->cols;
+    char *ddl = mirror_ddl(tb, key), *first = sq_sql_key_page(tb->name, cols, tb->n, key, NULL, 0),
+         *next = sq_sql_key_page(tb->name, cols, tb->n, key, NULL, 1);
     char *ins_sql = insert_sql(tb);
     sqlite3_stmt *ins = NULL;
     int rc = ddl && first && next && ins_sql ? sq_begin_write(db) : SYNC_E_NOMEM;
@@ -234,14 +210,13 @@ int d1_mirror_table(d1_conn *d1, sq_conn *db, const sq_table *tb, const char *ke
         d1_batch b;
         json_t *params, *res = NULL;
         char *sql_error = NULL;
-        if (d1_batch_init(&b) != SYNC_OK || !(params = d1_batch_add(&b, page ? next : first)) ||
-            (page && json_array_append(params, last) != 0)) {
-            d1_batch_free(&b);
+        /* ?1 the last key read (unused by the first page), ?2 the page size */
+        if ((rc = d1_batch_init(&b)) == SYNC_OK &&
+            (!(params = d1_batch_add(&b, page ? next : first)) ||
+             json_array_append(params, page ? last : json_null()) != 0 ||
+             json_array_append_new(params, json_integer(D1_MIRROR_PAGE)) != 0))
             rc = SYNC_E_NOMEM;
-            break;
-        }
-        rc = d1_run(d1, &b, &res, &sql_error);
-        d1_batch_free(&b);
+        rc = d1_run_built(d1, &b, rc, &res, &sql_error);
         if (rc != SYNC_OK) {
             if (sql_error)
                 sq_host->set_error(d1->ctx, "cannot read table \"%s\" of %s: %s", tb->name, d1->set->label,
