@@ -302,34 +302,6 @@ static void put_utf8(sq_buf *b, uint32_t cp)
     sq_buf_add(b, u, n);
 }
 
-/*
- * JSON's two-character escapes, as pairs of the letter after the backslash
- * and the byte it stands for: one table read both ways, so that what
- * jstring_raw reads and jstring_put writes cannot drift apart.  The last
- * one, "\/", is read but never written (escape_json leaves '/' alone).
- */
-static const char JSON_ESCAPES[][2] = {{'"', '"'}, {'\\', '\\'}, {'b', '\b'}, {'f', '\f'},
-                                       {'n', '\n'}, {'r', '\r'}, {'t', '\t'}, {'/', '/'}};
-enum { JSON_ESCAPES_WRITTEN = 7 };
-
-/* The byte that "\" letter stands for, or NULL (not a two-character escape). */
-static const char *escape_byte(char letter)
-{
-    for (size_t i = 0; i < sizeof(JSON_ESCAPES) / sizeof(JSON_ESCAPES[0]); i++)
-        if (JSON_ESCAPES[i][0] == letter)
-            return &JSON_ESCAPES[i][1];
-    return NULL;
-}
-
-/* The letter byte is written as after a backslash, or NULL (written as itself or as \uXXXX). */
-static const char *escape_letter(char byte)
-{
-    for (size_t i = 0; i < JSON_ESCAPES_WRITTEN; i++)
-        if (JSON_ESCAPES[i][1] == byte)
-            return &JSON_ESCAPES[i][0];
-    return NULL;
-}
-
 /* Reads a JSON string at j->p (at its quote) into raw (unescaped bytes). */
 static int jstring_raw(jparse *j, sq_buf *raw)
 {
@@ -347,37 +319,44 @@ static int jstring_raw(jparse *j, sq_buf *raw)
         if (j->p >= j->end)
             return -1;
         char e = *j->p++;
-        const char *byte = escape_byte(e);
-        if (byte) {
-            sq_buf_add(raw, byte, 1);
-            continue;
-        }
-        if (e != 'u')
-            return -1;
-        uint32_t cp = 0;
-        for (int k = 0; k < 4; k++) {
-            if (j->p >= j->end || hexval(*j->p) < 0)
-                return -1;
-            cp = cp << 4 | (uint32_t)hexval(*j->p++);
-        }
-        if (cp >= 0xd800 && cp < 0xdc00 && j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
-            uint32_t lo = 0;
-            int ok = 1;
+        switch (e) {
+        case '"': sq_buf_add(raw, "\"", 1); break;
+        case '\\': sq_buf_add(raw, "\\", 1); break;
+        case '/': sq_buf_add(raw, "/", 1); break;
+        case 'b': sq_buf_add(raw, "\b", 1); break;
+        case 'f': sq_buf_add(raw, "\f", 1); break;
+        case 'n': sq_buf_add(raw, "\n", 1); break;
+        case 'r': sq_buf_add(raw, "\r", 1); break;
+        case 't': sq_buf_add(raw, "\t", 1); break;
+        case 'u': {
+            uint32_t cp = 0;
             for (int k = 0; k < 4; k++) {
-                int h = hexval(j->p[2 + k]);
-                if (h < 0)
-                    ok = 0;
-                else
-                    lo = lo << 4 | (uint32_t)h;
+                if (j->p >= j->end || hexval(*j->p) < 0)
+                    return -1;
+                cp = cp << 4 | (uint32_t)hexval(*j->p++);
             }
-            if (ok && lo >= 0xdc00 && lo < 0xe000) {
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                j->p += 6;
+            if (cp >= 0xd800 && cp < 0xdc00 && j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
+                uint32_t lo = 0;
+                int ok = 1;
+                for (int k = 0; k < 4; k++) {
+                    int h = hexval(j->p[2 + k]);
+                    if (h < 0)
+                        ok = 0;
+                    else
+                        lo = lo << 4 | (uint32_t)h;
+                }
+                if (ok && lo >= 0xdc00 && lo < 0xe000) {
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    j->p += 6;
+                }
             }
+            if (cp == 0)
+                return -1; /* jsonb refuses \u0000 */
+            put_utf8(raw, cp);
+            break;
         }
-        if (cp == 0)
-            return -1; /* jsonb refuses \u0000 */
-        put_utf8(raw, cp);
+        default: return -1;
+        }
     }
     if (j->p >= j->end)
         return -1;
@@ -391,14 +370,20 @@ static void jstring_put(sq_buf *b, const char *s, size_t n)
     sq_buf_add(b, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        const char *letter = c == '"' || c == '\\' || c < 0x20 ? escape_letter((char)c) : NULL;
-        if (letter) {
-            char esc[2] = {'\\', *letter};
-            sq_buf_add(b, esc, 2);
-        } else if (c < 0x20)
-            sq_buf_printf(b, "\\u%04x", c);
-        else
-            sq_buf_add(b, (const char *)&c, 1);
+        switch (c) {
+        case '"': sq_buf_add(b, "\\\"", 2); break;
+        case '\\': sq_buf_add(b, "\\\\", 2); break;
+        case '\b': sq_buf_add(b, "\\b", 2); break;
+        case '\f': sq_buf_add(b, "\\f", 2); break;
+        case '\n': sq_buf_add(b, "\\n", 2); break;
+        case '\r': sq_buf_add(b, "\\r", 2); break;
+        case '\t': sq_buf_add(b, "\\t", 2); break;
+        default:
+            if (c < 0x20)
+                sq_buf_printf(b, "\\u%04x", c);
+            else
+                sq_buf_add(b, (const char *)&c, 1);
+        }
     }
     sq_buf_add(b, "\"", 1);
 }
