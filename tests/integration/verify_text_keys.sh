@@ -9,7 +9,9 @@
 #   - one row changed, one deleted (a key with an accent) and one added in
 #     the target: exit 8 and exactly those three listed, fetching only the
 #     parts they are in; the other way, three more on the PostgreSQL side:
-#     all six, listed in byte order.
+#     all six, listed in byte order;
+#   - a PostgreSQL uuid key (a type without a collation) against SQLite text:
+#     4,000 rows agree in 3 parts, and a row deleted at the edge is found.
 set -eu
 . "$(dirname "$0")/../lib/common.sh"
 . "$top/tests/lib/pgcluster.sh"
@@ -22,8 +24,12 @@ pg_psql -c "CREATE TABLE items (id text PRIMARY KEY, name text, updated_at times
 INSERT INTO items SELECT CASE WHEN i % 17 = 0 THEN '🙂-' WHEN i % 13 = 0 THEN 'Ω-' WHEN i % 11 = 0 THEN 'é-'
                               WHEN i % 7 = 0 THEN 'K-' ELSE 'k-' END || lpad(i::text, 5, '0'),
        'item ' || i, timestamptz '2024-01-01' + i * interval '1 second' FROM generate_series(1, $N) i;
-CREATE TABLE back (id text PRIMARY KEY, name text, updated_at timestamptz);" >/dev/null
-q "CREATE TABLE items (id TEXT PRIMARY KEY, name TEXT, updated_at TIMESTAMP)"
+CREATE TABLE back (id text PRIMARY KEY, name text, updated_at timestamptz);
+CREATE TABLE tokens (id uuid PRIMARY KEY, name text, updated_at timestamptz NOT NULL);
+INSERT INTO tokens SELECT md5(i::text)::uuid, 'token ' || i, timestamptz '2024-01-01' + i * interval '1 second'
+FROM generate_series(1, 4000) i;" >/dev/null
+q "CREATE TABLE items (id TEXT PRIMARY KEY, name TEXT, updated_at TIMESTAMP);
+   CREATE TABLE tokens (id TEXT PRIMARY KEY, name TEXT, updated_at TIMESTAMP)"
 cat >"$T/v.ini" <<INI
 [engine]
 state_dir = $T/state
@@ -66,8 +72,23 @@ source.settle = 0s
 id = id
 name = name
 updated_at = updated_at
+
+[job uuids]
+source = pg
+sink = edge
+
+[stream uuids.tokens]
+object = tokens
+target = tokens
+source.key = id
+source.settle = 0s
+
+[map uuids.tokens]
+id = id
+name = name
+updated_at = updated_at
 INI
-for job in to_edge back; do # one after the other: back reads what to_edge wrote
+for job in to_edge back uuids; do # one after the other: back reads what to_edge wrote
     $SYNCENGINE run $job -c "$T/v.ini" >"$T/out.log" 2>&1 || { cat "$T/out.log" >&2; die "run $job failed"; }
 done
 [ "$(q "SELECT count(*) FROM items")" = $N ] || die "to_edge did not copy $N rows"
@@ -106,4 +127,13 @@ verify back 8
 [ "$(field "s['missing'], s['extra'], [d['key'] for d in s['different']]")" = \
   "(['zz-only-here', 'Ω-00013'], ['a-only-here', 'é-00011'], ['K-00007', '🙂-00017'])" ] ||
     { cat "$T/v.json" >&2; die "back: the six differences"; }
+note "uuids: a uuid key in PostgreSQL, text in SQLite"
+verify uuids 0
+[ "$(field "s['status'], s['source_rows'], s['target_rows'], s['ranges_summed'], s['rows_fetched']")" = \
+  "('agree', 4000, 4000, 3, 0)" ] || { cat "$T/v.json" >&2; die "uuids: identical tables"; }
+gone=$(q "SELECT id FROM tokens ORDER BY id LIMIT 1 OFFSET 2500")
+q "DELETE FROM tokens WHERE id = '$gone'"
+verify uuids 8
+[ "$(field "s['missing'], s['n_extra'], s['n_different']")" = "(['$gone'], 0, 0)" ] ||
+    { cat "$T/v.json" >&2; die "uuids: the deleted row"; }
 echo "ok: verify text keys"
