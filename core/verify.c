@@ -1369,7 +1369,7 @@ int syncc_verify_command(syncc_engine *e, const char *job_name, int json, int hi
             code = vworse(code, history_job(e, job, json, all));
             continue;
         }
-        if (refresh && !history) {
+        if (refresh) {
             /* the table rebuilt through the job's own run (never emptied: upserts, then the
              * rows not seen deleted at once), then checked */
             syncc_run_result res;
